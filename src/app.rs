@@ -1,0 +1,134 @@
+//! Wiring: runs the command the user chose, prints its outcome, maps it to an exit code.
+//! Exit codes: 0 success, 1 failure (bad data, database error), 2 usage error (clap's).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crate::config::{Cli, Command};
+use crate::import::{self, DataDir, Problem, Severity};
+use crate::store::Store;
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ATLASBOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Logs go to stderr so that stdout stays the bot's answers (the console contract).
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
+        Command::CheckData { dir } => run_check(data_dir(dir)),
+    }
+}
+
+fn data_dir(dir: Option<std::path::PathBuf>) -> DataDir {
+    dir.map_or(DataDir::Bundled, DataDir::Path)
+}
+
+fn print_problems(problems: &[Problem], severity: Severity, heading: &str) {
+    let list: Vec<&Problem> = problems.iter().filter(|p| p.severity == severity).collect();
+    if !list.is_empty() {
+        println!("{heading} ({}):", list.len());
+        for p in list {
+            println!("  {p}");
+        }
+    }
+}
+
+fn print_errors(problems: &[Problem]) {
+    let errors: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .collect();
+    eprintln!(
+        "import failed: {} error(s); the database was not changed",
+        errors.len()
+    );
+    for p in errors {
+        eprintln!("{p}");
+    }
+}
+
+async fn run_import(db: &std::path::Path, data: DataDir) -> ExitCode {
+    let started = Instant::now();
+    let (atlas, problems) = match import::read_atlas(&data) {
+        Ok(r) => r,
+        Err(problems) => {
+            print_errors(&problems);
+            return ExitCode::FAILURE;
+        }
+    };
+    let parsed = started.elapsed();
+    let store = match Store::open_empty(db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the database {}: {e}", db.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = store.replace_atlas(&atlas, &data.describe()).await {
+        eprintln!(
+            "import failed while writing {}: {e}; the database was not changed",
+            db.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    store.close().await;
+    println!(
+        "Imported the atlas from {} into {} in {} ms (parsing {} ms).",
+        data.describe(),
+        db.display(),
+        started.elapsed().as_millis(),
+        parsed.as_millis()
+    );
+    println!();
+    for (table, n) in atlas.counts() {
+        println!("  {table:<24} {n:>6}");
+    }
+    println!();
+    print_problems(&problems, Severity::Warning, "Warnings");
+    print_problems(
+        &problems,
+        Severity::Removed,
+        "Removed on purpose (junk and repeats)",
+    );
+    ExitCode::SUCCESS
+}
+
+fn run_check(data: DataDir) -> ExitCode {
+    match import::check::check_data(&data) {
+        Ok(report) => {
+            let warnings = report
+                .notes
+                .iter()
+                .filter(|p| p.severity == Severity::Warning)
+                .count();
+            println!(
+                "data OK: {} actors, {} topics, {} standards, {} documents, {} events, {} glossary terms ({} warnings)",
+                report.atlas.actors.len(),
+                report.atlas.topics.len(),
+                report.atlas.standards.len(),
+                report.atlas.documents.len(),
+                report.atlas.events.len(),
+                report.atlas.glossary.len(),
+                warnings
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            let errors: Vec<&Problem> = problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .collect();
+            eprintln!("data check failed: {} error(s)", errors.len());
+            for p in errors {
+                eprintln!("{p}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

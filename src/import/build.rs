@@ -1,0 +1,1243 @@
+//! Builds the atlas rows from parsed sources and curated files: actors with their names,
+//! sections and passages, topics, documents, standards and every sentence that mentions an
+//! actor, a standard or a document. Pure: no database, and the same input always gives the
+//! same rows in the same order (ids are positions).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::atlas::slugify;
+use super::curated::{At, Curated};
+use super::model::{DocKind, Document, Origin, Para, Profile, SectionKind};
+use super::problem::Problems;
+use super::prose;
+use crate::search::normalize::{fold_typography, name_key, search_text};
+use crate::search::standard_id::StandardId;
+
+#[derive(Debug, Clone)]
+pub struct ActorRow {
+    pub slug: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub full_name: Option<String>,
+    pub acronym: Option<String>,
+    pub founded: Option<i64>,
+    pub founded_evidence: Option<String>,
+    pub address: Option<String>,
+    pub website: Option<String>,
+    pub stakeholder_group: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub activities: Option<String>,
+    pub tools_note: Option<String>,
+    pub parent: Option<usize>,
+    pub provenance: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SectionRow {
+    pub actor: usize,
+    pub parent: Option<usize>,
+    pub kind: SectionKind,
+    pub heading: Option<String>,
+    pub tagline: Option<String>,
+    pub position: usize,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub slug: String,
+    pub kind: DocKind,
+    pub symbol: Option<String>,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub owner: Option<usize>,
+    pub about: Option<usize>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct PassageRow {
+    pub actor: Option<usize>,
+    pub section: Option<usize>,
+    pub document: Option<usize>,
+    pub position: usize,
+    pub text: String,
+    pub search_text: String,
+    pub truncated: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemRow {
+    pub actor: usize,
+    pub kind: &'static str,
+    pub name: String,
+    pub description: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelRow {
+    pub actor: usize,
+    pub platform: String,
+    pub handle: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct MentionRow {
+    pub target: usize,
+    pub passage: usize,
+    pub written_as: String,
+    pub sentence: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct StandardRow {
+    pub slug: String,
+    pub identifier: String,
+    pub key: String,
+    pub base_number: String,
+    pub body: String,
+    pub kind: String,
+    pub series: bool,
+    pub covers: String,
+    pub committee: Option<String>,
+    pub family: Option<String>,
+    pub domain: Option<String>,
+    pub conformity: Option<String>,
+    pub conformity_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub slug: String,
+    pub title: String,
+    pub starts: Option<String>,
+    pub ends: Option<String>,
+    pub date_text: Option<String>,
+    pub place: Option<String>,
+    pub recurrence: Option<String>,
+    pub organiser: Option<usize>,
+    pub description: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct TermRow {
+    pub term: String,
+    pub key: String,
+    pub expansion: String,
+    pub curated: bool,
+}
+
+/// The whole atlas, as rows. Index + 1 is the row id.
+#[derive(Debug, Default)]
+pub struct Atlas {
+    pub sources: Vec<(String, String, String, String)>,
+    pub actors: Vec<ActorRow>,
+    pub actor_names: Vec<(usize, String, String, &'static str)>,
+    pub baskets: Vec<(String, String)>,
+    pub topics: Vec<(String, String, String)>,
+    pub topic_terms: Vec<(String, String, usize)>,
+    pub sections: Vec<SectionRow>,
+    pub section_topics: Vec<(usize, usize)>,
+    pub documents: Vec<DocumentRow>,
+    pub passages: Vec<PassageRow>,
+    pub items: Vec<ItemRow>,
+    pub channels: Vec<ChannelRow>,
+    pub actor_mentions: Vec<MentionRow>,
+    pub standards: Vec<StandardRow>,
+    pub standard_relations: Vec<(usize, &'static str, usize)>,
+    pub standard_mentions: Vec<(usize, Option<usize>, MentionRow)>,
+    pub document_mentions: Vec<MentionRow>,
+    pub events: Vec<EventRow>,
+    pub glossary: Vec<TermRow>,
+    pub data_hash: String,
+}
+
+impl Atlas {
+    /// Row counts per table, in the order the import report prints them.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("actors", self.actors.len()),
+            (
+                "  profiled",
+                self.actors.iter().filter(|a| a.kind == "profiled").count(),
+            ),
+            (
+                "  mentioned in passing",
+                self.actors.iter().filter(|a| a.kind == "mentioned").count(),
+            ),
+            ("actor names", self.actor_names.len()),
+            ("sections", self.sections.len()),
+            ("passages", self.passages.len()),
+            ("tools and programmes", self.items.len()),
+            ("social channels", self.channels.len()),
+            ("actor mentions", self.actor_mentions.len()),
+            ("topics", self.topics.len()),
+            ("topic terms", self.topic_terms.len()),
+            ("documents", self.documents.len()),
+            ("document mentions", self.document_mentions.len()),
+            ("standards", self.standards.len()),
+            ("standard mentions", self.standard_mentions.len()),
+            ("atlas events", self.events.len()),
+            ("glossary terms", self.glossary.len()),
+        ]
+    }
+}
+
+static STANDARD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(ISO/IEC/IEEE|ISO/IEC|ISO/TR|ISO/TS|ISO|IEC)(?:\s+(TR|TS))?\s*(\d{3,5}(?:-\d+|-[A-Z]\b)*)(?::\d{4})?(\s+series)?(\s+family)?").unwrap()
+});
+static UN_SYMBOL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bA/(?:[A-Z]+/)*\d+/\d+\b").unwrap());
+
+/// Finds `quote` in the source texts (typography-insensitive): (file, line) of its start.
+pub fn find_quote(texts: &[(String, String)], quote: &str) -> Option<Origin> {
+    let q = fold_typography(quote);
+    for (file, content) in texts {
+        for l in prose::lines(content) {
+            if fold_typography(&l.text).contains(&q) {
+                return Some(Origin::new(file, l.number));
+            }
+        }
+    }
+    None
+}
+
+fn join_paras(paras: &[&Para]) -> Option<String> {
+    if paras.is_empty() {
+        None
+    } else {
+        Some(
+            paras
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        )
+    }
+}
+
+/// Matches organisation names in text. Names and aliases match whole words in any case;
+/// acronyms (and name-like tokens with inner capitals: AfCFTA, ICT4Peace) match case-sensitively
+/// so that WHO is not "who" and AU is not "au".
+struct NameMatcher {
+    insensitive: Option<Regex>,
+    sensitive: Option<Regex>,
+    by_key: HashMap<String, usize>,
+    by_exact: HashMap<String, usize>,
+}
+
+/// "FAO", "UNESCO", "OSCE": a name that is itself an acronym.
+fn is_all_caps(s: &str) -> bool {
+    !s.contains(' ')
+        && s.chars()
+            .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_acronym_like(s: &str) -> bool {
+    !s.contains(' ')
+        && s.chars()
+            .skip(1)
+            .any(|c| c.is_uppercase() || c.is_ascii_digit())
+        || s.len() <= 4 && s.chars().all(|c| c.is_uppercase())
+}
+
+impl NameMatcher {
+    fn new(names: &[(usize, String)]) -> Self {
+        let mut ins: Vec<String> = Vec::new();
+        let mut sens: Vec<String> = Vec::new();
+        let mut by_key = HashMap::new();
+        let mut by_exact = HashMap::new();
+        for (actor, name) in names {
+            let folded = fold_typography(name);
+            if folded.chars().count() < 2 {
+                continue;
+            }
+            if is_acronym_like(&folded) {
+                by_exact.entry(folded.clone()).or_insert(*actor);
+                sens.push(folded);
+            } else {
+                by_key.entry(folded.to_lowercase()).or_insert(*actor);
+                ins.push(folded);
+            }
+        }
+        // Longest first, so "UN Women" wins over "UN" and "United Nations Development
+        // Programme" over "United Nations" (the regex takes the first alternative that matches).
+        let build = |mut v: Vec<String>, ci: bool| {
+            v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            v.dedup();
+            if v.is_empty() {
+                return None;
+            }
+            let alts: Vec<String> = v.iter().map(|s| regex::escape(s)).collect();
+            let pattern = format!(
+                r"{}(?:^|[^\w])({})(?:[^\w]|$)",
+                if ci { "(?i)" } else { "" },
+                alts.join("|")
+            );
+            Some(Regex::new(&pattern).expect("escaped names form a valid regex"))
+        };
+        NameMatcher {
+            insensitive: build(ins, true),
+            sensitive: build(sens, false),
+            by_key,
+            by_exact,
+        }
+    }
+
+    /// (actor, written as) for every organisation named in `text`.
+    fn find(&self, text: &str) -> Vec<(usize, String)> {
+        let folded = fold_typography(text);
+        let mut out = Vec::new();
+        for (re, ci) in [(&self.insensitive, true), (&self.sensitive, false)] {
+            let Some(re) = re else { continue };
+            let mut at = 0;
+            while let Some(c) = re.captures_at(&folded, at) {
+                let m = c.get(1).expect("group 1 always participates");
+                let actor = if ci {
+                    self.by_key.get(&m.as_str().to_lowercase())
+                } else {
+                    self.by_exact.get(m.as_str())
+                };
+                if let Some(&a) = actor {
+                    out.push((a, m.as_str().to_string()));
+                }
+                at = m.end();
+            }
+        }
+        out
+    }
+}
+
+fn check_unique<'a>(
+    file_entries: impl Iterator<Item = (&'a str, usize, String)>,
+    what: &str,
+    problems: &mut Problems,
+) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (file, line, key) in file_entries {
+        if let Some(first) = seen.get(&key) {
+            problems.error(
+                file,
+                line,
+                format!("duplicate {what} '{key}' (first at line {first})"),
+            );
+        } else {
+            seen.insert(key, line);
+        }
+    }
+}
+
+/// Where an actor slug points: its row index.
+fn index_of(
+    slugs: &HashMap<String, usize>,
+    slug: &str,
+    at: (&str, usize),
+    what: &str,
+    problems: &mut Problems,
+) -> Option<usize> {
+    let found = slugs.get(slug).copied();
+    if found.is_none() {
+        problems.error(
+            at.0,
+            at.1,
+            format!("{what} '{slug}' is not an actor or organisation in data/actors.toml"),
+        );
+    }
+    found
+}
+
+pub struct Inputs<'a> {
+    pub curated: &'a Curated,
+    pub profiles: Vec<Profile>,
+    pub documents: Vec<Document>,
+    /// Passages that are search-only text of an actor's document (report footnotes).
+    pub extra_passages: Vec<(String, Para)>,
+    /// Documents whose text is the profile text of an actor (the report): actor slug → doc index.
+    pub profile_documents: HashMap<String, usize>,
+    pub texts: Vec<(String, String)>,
+    pub data_hash: String,
+}
+
+pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
+    let c = inp.curated;
+    let mut atlas = Atlas {
+        data_hash: inp.data_hash.clone(),
+        ..Atlas::default()
+    };
+    for s in &c.sources {
+        atlas.sources.push((
+            s.value.slug.clone(),
+            s.value.file.clone(),
+            s.value.format.clone(),
+            s.value.title.clone(),
+        ));
+    }
+
+    // --- curated consistency --------------------------------------------------------------
+    check_unique(
+        c.actors
+            .iter()
+            .map(|a| (a.file.as_str(), a.line, a.value.slug.clone()))
+            .chain(
+                c.organisations
+                    .iter()
+                    .map(|o| (o.file.as_str(), o.line, o.value.slug.clone())),
+            ),
+        "actor slug",
+        problems,
+    );
+    check_unique(
+        c.baskets
+            .iter()
+            .map(|b| (b.file.as_str(), b.line, b.value.slug.clone())),
+        "basket slug",
+        problems,
+    );
+    check_unique(
+        c.topics
+            .iter()
+            .map(|t| (t.file.as_str(), t.line, t.value.slug.clone())),
+        "topic slug",
+        problems,
+    );
+    check_unique(
+        c.headings
+            .iter()
+            .map(|h| (h.file.as_str(), h.line, fold_typography(&h.value.text))),
+        "heading",
+        problems,
+    );
+    check_unique(
+        c.events
+            .iter()
+            .map(|e| (e.file.as_str(), e.line, e.value.slug.clone())),
+        "event slug",
+        problems,
+    );
+
+    // --- actors ---------------------------------------------------------------------------
+    let mut profiles = inp.profiles;
+    let mut slugs: HashMap<String, usize> = HashMap::new();
+    for entry in &c.actors {
+        if !profiles.iter().any(|p| p.slug == entry.value.slug) {
+            problems.error(&entry.file, entry.line, format!("actor '{}' has no profile in the sources (check its website or data/sources.toml)", entry.value.slug));
+        }
+    }
+    // Profiles in source order, then organisations in file order.
+    for p in &mut profiles {
+        apply_curated_facts(p, c, &inp.texts, problems);
+    }
+    let mut seen_profile: HashSet<String> = HashSet::new();
+    for p in &profiles {
+        if !seen_profile.insert(p.slug.clone()) {
+            let line = p.spans.first().map(|s| s.1).unwrap_or(1);
+            let file = p.spans.first().map(|s| s.0.clone()).unwrap_or_default();
+            problems.error(
+                &file,
+                line,
+                format!(
+                    "a second profile for '{}' (profiles must be merged, not repeated)",
+                    p.slug
+                ),
+            );
+            continue;
+        }
+        slugs.insert(p.slug.clone(), atlas.actors.len());
+        atlas.actors.push(actor_row(p));
+    }
+    for o in &c.organisations {
+        if slugs.contains_key(&o.value.slug) {
+            continue; // reported by check_unique
+        }
+        slugs.insert(o.value.slug.clone(), atlas.actors.len());
+        atlas.actors.push(ActorRow {
+            slug: o.value.slug.clone(),
+            kind: "mentioned",
+            name: o.value.name.clone(),
+            full_name: Some(o.value.name.clone())
+                .filter(|n| Some(n) != o.value.acronym.as_ref() && !is_all_caps(n)),
+            acronym: o.value.acronym.clone(),
+            founded: None,
+            founded_evidence: None,
+            address: None,
+            website: None,
+            stakeholder_group: None,
+            summary: None,
+            description: None,
+            activities: None,
+            tools_note: None,
+            parent: None,
+            provenance: format!("{}:{}", o.file, o.line),
+        });
+    }
+    for o in &c.organisations {
+        if let Some(parent) = &o.value.part_of {
+            let p = index_of(&slugs, parent, (&o.file, o.line), "part_of", problems);
+            if let Some(&me) = slugs.get(&o.value.slug) {
+                atlas.actors[me].parent = p;
+            }
+        }
+    }
+    // Names: profile name/acronym, curated aliases.
+    let mut names: Vec<(usize, String, &'static str)> = Vec::new();
+    for (i, a) in atlas.actors.iter().enumerate() {
+        names.push((i, a.name.clone(), "name"));
+        if let Some(f) = &a.full_name {
+            names.push((i, f.clone(), "name"));
+        }
+        if let Some(ac) = &a.acronym {
+            names.push((i, ac.clone(), "acronym"));
+        }
+    }
+    for e in &c.actors {
+        if let Some(&i) = slugs.get(&e.value.slug) {
+            names.extend(e.value.aliases.iter().map(|al| (i, al.clone(), "alias")));
+        }
+    }
+    for o in &c.organisations {
+        if let Some(&i) = slugs.get(&o.value.slug) {
+            names.extend(o.value.aliases.iter().map(|al| (i, al.clone(), "alias")));
+        }
+    }
+    let mut name_seen: HashSet<(String, usize)> = HashSet::new();
+    for (i, n, kind) in &names {
+        let key = name_key(n);
+        if !key.is_empty() && name_seen.insert((key.clone(), *i)) {
+            atlas.actor_names.push((*i, n.clone(), key, kind));
+        }
+    }
+
+    // --- topics ---------------------------------------------------------------------------
+    let basket_slugs: HashSet<&str> = c.baskets.iter().map(|b| b.value.slug.as_str()).collect();
+    for b in &c.baskets {
+        atlas
+            .baskets
+            .push((b.value.slug.clone(), b.value.name.clone()));
+    }
+    let mut topic_ix: HashMap<String, usize> = HashMap::new();
+    for t in &c.topics {
+        if !basket_slugs.contains(t.value.basket.as_str()) {
+            problems.error(
+                &t.file,
+                t.line,
+                format!(
+                    "topic '{}' is in unknown basket '{}'",
+                    t.value.slug, t.value.basket
+                ),
+            );
+        }
+        topic_ix.insert(t.value.slug.clone(), atlas.topics.len());
+        atlas.topics.push((
+            t.value.slug.clone(),
+            t.value.name.clone(),
+            t.value.basket.clone(),
+        ));
+    }
+    let mut term_owner: HashMap<String, (usize, usize)> = HashMap::new();
+    for t in &c.topics {
+        let ti = topic_ix[&t.value.slug];
+        let mut terms = vec![t.value.name.clone(), t.value.slug.replace('-', " ")];
+        terms.extend(t.value.synonyms.iter().cloned());
+        for term in terms {
+            let key = name_key(&term);
+            match term_owner.get(&key) {
+                Some(&(other, _)) if other != ti => problems.error(
+                    &t.file,
+                    t.line,
+                    format!(
+                        "synonym '{term}' of topic '{}' already belongs to topic '{}'",
+                        t.value.slug, atlas.topics[other].0
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    term_owner.insert(key.clone(), (ti, t.line));
+                    atlas.topic_terms.push((key, term, ti));
+                }
+            }
+        }
+    }
+    for h in &c.headings {
+        for t in &h.value.topics {
+            if !topic_ix.contains_key(t) {
+                problems.error(
+                    &h.file,
+                    h.line,
+                    format!("heading '{}' maps to unknown topic '{t}'", h.value.text),
+                );
+            }
+        }
+    }
+
+    // --- documents --------------------------------------------------------------------------
+    let mut documents = inp.documents;
+    for d in &c.documents {
+        let Some(kind) = DocKind::parse(&d.value.kind) else {
+            problems.error(
+                &d.file,
+                d.line,
+                format!("unknown document kind '{}'", d.value.kind),
+            );
+            continue;
+        };
+        let Some(origin) = find_quote(&inp.texts, &d.value.quote) else {
+            problems.error(
+                &d.file,
+                d.line,
+                format!("quote not found in any source: \"{}\"", d.value.quote),
+            );
+            continue;
+        };
+        documents.push(Document {
+            slug: String::new(),
+            kind,
+            symbol: d.value.symbol.clone(),
+            title: d.value.title.clone(),
+            subtitle: None,
+            summary: d.value.summary.clone(),
+            owner: d.value.owner.clone(),
+            about: None,
+            paras: vec![],
+            origin,
+        });
+    }
+    let mut doc_slugs: HashSet<String> = HashSet::new();
+    let mut symbol_seen: HashMap<String, Origin> = HashMap::new();
+    for d in &mut documents {
+        let base = match &d.symbol {
+            Some(s) => slugify(s),
+            None => {
+                let s = slugify(&d.title);
+                s.chars()
+                    .take(60)
+                    .collect::<String>()
+                    .trim_end_matches('-')
+                    .to_string()
+            }
+        };
+        let mut slug = base.clone();
+        let mut n = 2;
+        while !doc_slugs.insert(slug.clone()) {
+            slug = format!("{base}-{n}");
+            n += 1;
+        }
+        d.slug = slug;
+        if let Some(sym) = &d.symbol {
+            if let Some(first) = symbol_seen.insert(sym.to_lowercase(), d.origin.clone()) {
+                problems.error(
+                    &d.origin.file,
+                    d.origin.line,
+                    format!(
+                        "document symbol {sym} appears twice (first at {}:{})",
+                        first.file, first.line
+                    ),
+                );
+            }
+        }
+        if d.kind == DocKind::Body {
+            // "Office of Information and Communications Technology (OICT)": name, then acronym.
+            let bare = d
+                .title
+                .rsplit_once(" (")
+                .filter(|(_, a)| a.ends_with(')'))
+                .map_or(d.title.as_str(), |(n, _)| n);
+            let key = name_key(bare);
+            d.about = atlas
+                .actor_names
+                .iter()
+                .find(|(_, _, k, _)| *k == key)
+                .map(|(i, ..)| atlas.actors[*i].slug.clone());
+            if d.about.is_none() {
+                problems.warn(
+                    &d.origin.file,
+                    d.origin.line,
+                    format!(
+                        "body '{}' is not an organisation in data/actors.toml",
+                        d.title
+                    ),
+                );
+            }
+        }
+    }
+    for d in &documents {
+        let owner = d.owner.as_ref().and_then(|o| {
+            index_of(
+                &slugs,
+                o,
+                (&d.origin.file, d.origin.line),
+                "document owner",
+                problems,
+            )
+        });
+        let about = d.about.as_ref().and_then(|o| slugs.get(o).copied());
+        if let (Some(a), DocKind::Body) = (about, d.kind) {
+            let actor = &mut atlas.actors[a];
+            if actor.description.is_none() {
+                actor.description = d.summary.clone();
+                actor.summary = d.summary.clone();
+            }
+        }
+        atlas.documents.push(DocumentRow {
+            slug: d.slug.clone(),
+            kind: d.kind,
+            symbol: d.symbol.clone(),
+            title: d.title.clone(),
+            subtitle: d.subtitle.clone(),
+            summary: d.summary.clone(),
+            owner,
+            about,
+            origin: d.origin.clone(),
+        });
+    }
+
+    // --- sections and passages ------------------------------------------------------------
+    for p in &profiles {
+        let Some(&ai) = slugs.get(&p.slug) else {
+            continue;
+        };
+        let doc = inp.profile_documents.get(&p.slug).copied();
+        let base = atlas.sections.len();
+        for (position, s) in p.sections.iter().enumerate() {
+            let si = atlas.sections.len();
+            atlas.sections.push(SectionRow {
+                actor: ai,
+                parent: s.parent.map(|x| base + x),
+                kind: s.kind,
+                heading: s.heading.clone(),
+                tagline: s.tagline.clone(),
+                position,
+                origin: s.origin.clone(),
+            });
+            let mut topics: Vec<&String> = s.topics.iter().collect();
+            if topics.is_empty() && s.kind == SectionKind::Subsection {
+                if let Some(parent) = s.parent {
+                    topics = p.sections[parent].topics.iter().collect();
+                }
+            }
+            for t in topics {
+                if let Some(&ti) = topic_ix.get(t) {
+                    atlas.section_topics.push((si, ti));
+                }
+            }
+            for (pos, para) in s.paras.iter().enumerate() {
+                atlas
+                    .passages
+                    .push(passage(Some(ai), Some(si), doc, pos, para));
+            }
+        }
+        for it in &p.items {
+            atlas.items.push(ItemRow {
+                actor: ai,
+                kind: "tool",
+                name: it.name.clone(),
+                description: it.description.clone(),
+                origin: it.origin.clone(),
+            });
+        }
+        let mut channel_seen = HashSet::new();
+        for ch in &p.channels {
+            if channel_seen.insert((ch.platform.clone(), ch.handle.clone())) {
+                atlas.channels.push(ChannelRow {
+                    actor: ai,
+                    platform: ch.platform.clone(),
+                    handle: ch.handle.clone(),
+                    origin: ch.origin.clone(),
+                });
+            }
+        }
+        let actor = &mut atlas.actors[ai];
+        let desc: Vec<&Para> = p.paras_of(SectionKind::Description).collect();
+        actor.description = join_paras(&desc);
+        actor.summary = desc.first().map(|d| {
+            prose::sentences(&d.text)
+                .first()
+                .copied()
+                .unwrap_or(&d.text)
+                .to_string()
+        });
+        let acts: Vec<&Para> = p.paras_of(SectionKind::Activities).collect();
+        actor.activities = join_paras(&acts);
+        let tools: Vec<&Para> = p.paras_of(SectionKind::Tools).collect();
+        actor.tools_note = join_paras(&tools);
+    }
+    for (di, d) in documents.iter().enumerate() {
+        let owner = atlas.documents[di].owner;
+        for (pos, para) in d.paras.iter().enumerate() {
+            atlas
+                .passages
+                .push(passage(owner, None, Some(di), pos, para));
+        }
+    }
+    for (slug, para) in &inp.extra_passages {
+        let actor = slugs.get(slug).copied();
+        let doc = inp.profile_documents.get(slug).copied();
+        atlas
+            .passages
+            .push(passage(actor, None, doc, usize::MAX / 2, para));
+    }
+
+    // --- mentions of actors -----------------------------------------------------------------
+    let all_names: Vec<(usize, String)> = atlas
+        .actor_names
+        .iter()
+        .map(|(i, n, _, _)| (*i, n.clone()))
+        .collect();
+    let matcher = NameMatcher::new(&all_names);
+    let mut mention_seen: HashSet<(usize, usize, String)> = HashSet::new();
+    for (pi, p) in atlas.passages.iter().enumerate() {
+        for sentence in prose::sentences(&p.text) {
+            for (target, written) in matcher.find(sentence) {
+                if Some(target) == p.actor {
+                    continue; // an actor's own text does not "mention" it
+                }
+                if mention_seen.insert((target, pi, sentence.to_string())) {
+                    atlas.actor_mentions.push(MentionRow {
+                        target,
+                        passage: pi,
+                        written_as: written,
+                        sentence: sentence.to_string(),
+                        origin: p.origin.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    // --- standards ------------------------------------------------------------------------
+    let mut std_ix: HashMap<String, usize> = HashMap::new();
+    for s in &c.standards {
+        let Some(id) = StandardId::parse(&s.value.id) else {
+            problems.error(&s.file, s.line, format!("'{}' is not a standard identifier (e.g. \"ISO/IEC 27001\", \"ISO/IEC TR 24028\")", s.value.id));
+            continue;
+        };
+        if !["IS", "TR", "TS"].contains(&s.value.kind.as_str()) {
+            problems.error(
+                &s.file,
+                s.line,
+                format!("type must be IS, TR or TS, found '{}'", s.value.kind),
+            );
+        }
+        let key = id.key();
+        if let Some(&other) = std_ix.get(&key) {
+            problems.error(
+                &s.file,
+                s.line,
+                format!(
+                    "standard '{}' has the same number as '{}'",
+                    s.value.id, atlas.standards[other].identifier
+                ),
+            );
+            continue;
+        }
+        std_ix.insert(key.clone(), atlas.standards.len());
+        atlas.standards.push(StandardRow {
+            slug: slugify(&s.value.id),
+            identifier: s.value.id.clone(),
+            key,
+            base_number: id.number.clone(),
+            body: id.body.clone(),
+            kind: s.value.kind.clone(),
+            series: s.value.series,
+            covers: s.value.covers.clone(),
+            committee: s.value.committee.clone(),
+            family: s.value.family.clone(),
+            domain: s.value.domain.clone(),
+            conformity: s.value.conformity.clone(),
+            conformity_note: s.value.conformity_note.clone(),
+        });
+    }
+    let mut rel_seen = HashSet::new();
+    for s in &c.standards {
+        let Some(me) = StandardId::parse(&s.value.id).and_then(|id| std_ix.get(&id.key()).copied())
+        else {
+            continue;
+        };
+        for target in &s.value.extends {
+            match StandardId::parse(target).and_then(|id| std_ix.get(&id.key()).copied()) {
+                Some(t) => {
+                    if rel_seen.insert((me, "extends", t)) {
+                        atlas.standard_relations.push((me, "extends", t));
+                        atlas.standard_relations.push((t, "extended-by", me));
+                    }
+                }
+                None => problems.error(
+                    &s.file,
+                    s.line,
+                    format!(
+                        "'{}' extends '{target}', which is not in the registry",
+                        s.value.id
+                    ),
+                ),
+            }
+        }
+    }
+    let mut by_base: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, s) in atlas.standards.iter().enumerate() {
+        by_base.entry(s.base_number.clone()).or_default().push(i);
+    }
+    for members in by_base.values().filter(|m| m.len() > 1) {
+        for &a in members {
+            for &b in members.iter().filter(|&&b| b != a) {
+                atlas.standard_relations.push((a, "sibling", b));
+            }
+        }
+    }
+    let mut unknown_reported = HashSet::new();
+    for (pi, p) in atlas.passages.iter().enumerate() {
+        for sentence in prose::sentences(&p.text) {
+            let folded = fold_typography(sentence);
+            for m in STANDARD.captures_iter(&folded) {
+                if m.get(5).is_some() {
+                    continue; // "the ISO and IEC 27000 family": a family, not a standard
+                }
+                let written = m.get(0).expect("whole match").as_str().trim().to_string();
+                let Some(id) = StandardId::parse(&written) else {
+                    continue;
+                };
+                match std_ix.get(&id.key()) {
+                    Some(&si) => atlas.standard_mentions.push((
+                        si,
+                        p.actor,
+                        MentionRow {
+                            target: si,
+                            passage: pi,
+                            written_as: written,
+                            sentence: sentence.to_string(),
+                            origin: p.origin.clone(),
+                        },
+                    )),
+                    None => {
+                        if unknown_reported.insert(id.key()) {
+                            problems.warn(&p.origin.file, p.origin.line, format!("standard '{written}' is not in data/standards.toml: add it to the registry"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // --- documents cited by symbol ----------------------------------------------------------
+    let symbols: HashMap<String, usize> = atlas
+        .documents
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| d.symbol.as_ref().map(|s| (s.to_lowercase(), i)))
+        .collect();
+    for (pi, p) in atlas.passages.iter().enumerate() {
+        for sentence in prose::sentences(&p.text) {
+            for m in UN_SYMBOL.find_iter(sentence) {
+                match symbols.get(&m.as_str().to_lowercase()) {
+                    Some(&di) => atlas.document_mentions.push(MentionRow {
+                        target: di,
+                        passage: pi,
+                        written_as: m.as_str().to_string(),
+                        sentence: sentence.to_string(),
+                        origin: p.origin.clone(),
+                    }),
+                    None => problems.warn(
+                        &p.origin.file,
+                        p.origin.line,
+                        format!(
+                            "document {} is cited but has no entry (add it to data/documents.toml)",
+                            m.as_str()
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+
+    // --- events -----------------------------------------------------------------------------
+    for e in &c.events {
+        let Some(origin) = find_quote(&inp.texts, &e.value.quote) else {
+            problems.error(
+                &e.file,
+                e.line,
+                format!("quote not found in any source: \"{}\"", e.value.quote),
+            );
+            continue;
+        };
+        for (label, date) in [("starts", &e.value.starts), ("ends", &e.value.ends)] {
+            if let Some(d) = date {
+                if !valid_partial_date(d) {
+                    problems.error(
+                        &e.file,
+                        e.line,
+                        format!(
+                            "{label} = \"{d}\" is not a date: write 2021-10-31, 2021-10 or 2021"
+                        ),
+                    );
+                }
+            }
+        }
+        let organiser = e
+            .value
+            .organiser
+            .as_ref()
+            .and_then(|o| index_of(&slugs, o, (&e.file, e.line), "organiser", problems));
+        let description = event_description(
+            &inp.texts,
+            &origin,
+            &e.value.quote,
+            if e.value.claim {
+                e.value.claim_lines
+            } else {
+                1
+            },
+        );
+        atlas.events.push(EventRow {
+            slug: e.value.slug.clone(),
+            title: e.value.title.clone(),
+            starts: e.value.starts.clone(),
+            ends: e.value.ends.clone(),
+            date_text: e.value.date_text.clone(),
+            place: e.value.place.clone(),
+            recurrence: e.value.recurrence.clone(),
+            organiser,
+            description,
+            origin,
+        });
+    }
+
+    // --- glossary ---------------------------------------------------------------------------
+    for t in &c.glossary {
+        atlas.glossary.push(TermRow {
+            term: t.value.term.clone(),
+            key: name_key(&t.value.term),
+            expansion: t.value.expansion.clone(),
+            curated: t.value.curated,
+        });
+    }
+
+    // --- sources' owners ---------------------------------------------------------------------
+    for s in &c.sources {
+        if let Some(a) = &s.value.actor {
+            if !slugs.contains_key(a) {
+                problems.error(
+                    &s.file,
+                    s.line,
+                    format!("actor '{a}' is not in data/actors.toml"),
+                );
+            }
+        }
+    }
+    atlas
+}
+
+fn passage(
+    actor: Option<usize>,
+    section: Option<usize>,
+    document: Option<usize>,
+    position: usize,
+    para: &Para,
+) -> PassageRow {
+    PassageRow {
+        actor,
+        section,
+        document,
+        position,
+        text: para.text.clone(),
+        search_text: search_text(&para.text),
+        truncated: para.truncated,
+        origin: para.origin.clone(),
+    }
+}
+
+fn valid_partial_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, len: usize, max: u32| {
+        p.len() == len && p.parse::<u32>().is_ok_and(|n| n >= 1 && n <= max)
+    };
+    match parts.as_slice() {
+        [y] => num(y, 4, 9999),
+        [y, m] => num(y, 4, 9999) && num(m, 2, 12),
+        [y, m, d] => num(y, 4, 9999) && num(m, 2, 12) && num(d, 2, 31),
+        _ => false,
+    }
+}
+
+/// The event's description: the sentence holding the quote, or the whole claimed blurb.
+fn event_description(
+    texts: &[(String, String)],
+    origin: &Origin,
+    quote: &str,
+    lines: usize,
+) -> String {
+    let Some((_, content)) = texts.iter().find(|(f, _)| *f == origin.file) else {
+        return quote.to_string();
+    };
+    let ls: Vec<String> = prose::lines(content)
+        .into_iter()
+        .filter(|l| l.number >= origin.line && !l.text.is_empty())
+        .take(lines)
+        .map(|l| l.text)
+        .collect();
+    if lines > 1 {
+        return ls
+            .into_iter()
+            .filter(|l| prose::junk_kind(l).is_none())
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    let text = ls.first().cloned().unwrap_or_default();
+    let folded = fold_typography(&text);
+    let q = fold_typography(quote);
+    match folded.find(&q) {
+        Some(_) => prose::sentences(&text)
+            .into_iter()
+            .find(|s| fold_typography(s).contains(&q) || q.contains(&fold_typography(s)))
+            .map(str::to_string)
+            .unwrap_or(text),
+        None => text,
+    }
+}
+
+fn actor_row(p: &Profile) -> ActorRow {
+    let name = p
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| p.slug.clone());
+    // "Acronym: CyberPeace Institute" repeats the name: that is no acronym. DCAF's curated
+    // acronym is its only name, which the card shows once.
+    let acronym = p
+        .acronym
+        .as_ref()
+        .map(|a| a.value.clone())
+        .filter(|a| *a != name || is_all_caps(a));
+    // A full name only where the sources give one (DCAF's profile has only its acronym).
+    let full_name = p
+        .name
+        .as_ref()
+        .filter(|n| Some(&n.value) != acronym.as_ref())
+        .map(|n| n.value.clone());
+    let provenance = p
+        .spans
+        .iter()
+        .map(|(f, a, b)| format!("{}:{}-{}", short_file(f), a, b))
+        .collect::<Vec<_>>()
+        .join("; ");
+    ActorRow {
+        slug: p.slug.clone(),
+        kind: "profiled",
+        name,
+        full_name,
+        acronym,
+        founded: p.founded.as_ref().map(|f| f.value),
+        founded_evidence: p.founded.as_ref().map(|f| f.evidence.clone()),
+        address: p.address.as_ref().map(|f| f.value.clone()),
+        website: p.website.as_ref().map(|f| f.value.clone()),
+        stakeholder_group: p.stakeholder_group.as_ref().map(|f| f.value.clone()),
+        summary: None,
+        description: None,
+        activities: None,
+        tools_note: None,
+        parent: None,
+        provenance,
+    }
+}
+
+/// "sources/000_5b758100139b5c9f.txt" → "000".
+pub fn short_file(f: &str) -> String {
+    let name = f.rsplit('/').next().unwrap_or(f);
+    name.split('_').next().unwrap_or(name).to_string()
+}
+
+/// Facts of data/actors.toml that the source fields do not give: each must quote the actor's
+/// own source text, so that no fact enters the atlas unsupported.
+fn apply_curated_facts(
+    p: &mut Profile,
+    c: &Curated,
+    texts: &[(String, String)],
+    problems: &mut Problems,
+) {
+    let Some(entry) = c.actors.iter().find(|a| a.value.slug == p.slug) else {
+        return;
+    };
+    let own: Vec<(String, String)> = texts
+        .iter()
+        .filter(|(f, _)| p.spans.iter().any(|s| &s.0 == f))
+        .cloned()
+        .collect();
+    let locate = |quote: &str,
+                  problems: &mut Problems,
+                  entry: &At<super::curated::ActorEntry>|
+     -> Option<Origin> {
+        let found = find_quote(&own, quote);
+        if found.is_none() {
+            problems.error(
+                &entry.file,
+                entry.line,
+                format!(
+                    "quote not found in {}'s sources: \"{quote}\"",
+                    entry.value.slug
+                ),
+            );
+        }
+        found
+    };
+    if p.name.is_none() {
+        if let Some(name) = &entry.value.name {
+            p.name = Some(super::model::Field {
+                value: name.clone(),
+                evidence: name.clone(),
+                origin: Origin::new(&entry.file, entry.line),
+            });
+        }
+    }
+    if let Some(a) = &entry.value.acronym {
+        if let Some(origin) = locate(&a.quote, problems, entry) {
+            if p.acronym.is_none() {
+                p.acronym = Some(super::model::Field {
+                    value: a.value.clone(),
+                    evidence: a.quote.clone(),
+                    origin,
+                });
+            }
+        }
+    }
+    if let Some(f) = &entry.value.founded {
+        if let Some(origin) = locate(&f.quote, problems, entry) {
+            if !f.quote.contains(&f.year.to_string()) {
+                problems.error(
+                    &entry.file,
+                    entry.line,
+                    format!(
+                        "founded = {} but the quote does not contain that year",
+                        f.year
+                    ),
+                );
+            } else if p.founded.is_none() {
+                let sentence =
+                    sentence_with(texts, &origin, &f.quote).unwrap_or_else(|| f.quote.clone());
+                p.founded = Some(super::model::Field {
+                    value: f.year,
+                    evidence: sentence,
+                    origin,
+                });
+            }
+        }
+    }
+}
+
+fn sentence_with(texts: &[(String, String)], origin: &Origin, quote: &str) -> Option<String> {
+    let (_, content) = texts.iter().find(|(f, _)| *f == origin.file)?;
+    let line = prose::lines(content)
+        .into_iter()
+        .find(|l| l.number == origin.line)?;
+    let q = fold_typography(quote);
+    prose::sentences(&line.text)
+        .into_iter()
+        .find(|s| fold_typography(s).contains(&q))
+        .map(str::to_string)
+}

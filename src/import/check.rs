@@ -1,0 +1,112 @@
+//! `atlasbot check-data`: everything the importer checks, plus the checks that only matter to
+//! the people curating data/: every name points at one actor, every registry standard is
+//! mentioned in the sources, every glossary expansion not marked `curated` is written in them.
+
+use std::collections::HashMap;
+
+use super::problem::{Problem, Problems};
+use super::{read_atlas, Atlas, DataDir};
+use crate::search::normalize::name_key;
+
+pub struct CheckReport {
+    pub atlas: Atlas,
+    pub notes: Vec<Problem>,
+}
+
+/// The line of `data/<file>` that first contains `needle`, for pointing at curated entries.
+fn line_containing(data: &DataDir, file: &str, needle: &str) -> usize {
+    data.read(file)
+        .ok()
+        .and_then(|c| c.lines().position(|l| l.contains(needle)).map(|i| i + 1))
+        .unwrap_or(1)
+}
+
+pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
+    let (atlas, notes) = read_atlas(data)?;
+    let mut problems = Problems::default();
+    let actors_file = data.label("actors.toml");
+
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (actor, name, key, _) in &atlas.actor_names {
+        match owner.get(key.as_str()) {
+            Some(&other) if other != *actor => problems.error(
+                &actors_file,
+                line_containing(data, "actors.toml", &format!("\"{name}\"")),
+                format!(
+                    "the name '{name}' belongs to both '{}' and '{}'",
+                    atlas.actors[other].slug, atlas.actors[*actor].slug
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                owner.insert(key, *actor);
+            }
+        }
+    }
+
+    let standards_file = data.label("standards.toml");
+    for (i, s) in atlas.standards.iter().enumerate() {
+        if !atlas.standard_mentions.iter().any(|(si, _, _)| *si == i) {
+            problems.error(
+                &standards_file,
+                line_containing(
+                    data,
+                    "standards.toml",
+                    &format!("id = \"{}\"", s.identifier),
+                ),
+                format!(
+                    "standard '{}' is mentioned nowhere in the sources",
+                    s.identifier
+                ),
+            );
+        }
+    }
+
+    let corpus: String = atlas
+        .passages
+        .iter()
+        .map(|p| name_key(&p.text))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let glossary_file = data.label("glossary.toml");
+    for t in atlas.glossary.iter().filter(|t| !t.curated) {
+        if !corpus.contains(&name_key(&t.expansion)) {
+            problems.error(
+                &glossary_file,
+                line_containing(
+                    data,
+                    "glossary.toml",
+                    &format!("expansion = \"{}\"", t.expansion),
+                ),
+                format!(
+                    "'{}' = '{}' is not written in the sources: mark it `curated = true` or fix it",
+                    t.term, t.expansion
+                ),
+            );
+        }
+    }
+
+    let topic_of_term: HashMap<&str, usize> = atlas
+        .topic_terms
+        .iter()
+        .map(|(k, _, t)| (k.as_str(), *t))
+        .collect();
+    for (ti, (slug, ..)) in atlas.topics.iter().enumerate() {
+        let used = atlas.section_topics.iter().any(|(_, t)| *t == ti)
+            || topic_of_term.values().any(|t| *t == ti);
+        if !used {
+            problems.warn(
+                &data.label("topics.toml"),
+                1,
+                format!("topic '{slug}' has no heading and no term"),
+            );
+        }
+    }
+
+    if problems.has_errors() {
+        return Err(problems.into_sorted());
+    }
+    let mut notes = notes;
+    notes.extend(problems.into_sorted());
+    Ok(CheckReport { atlas, notes })
+}

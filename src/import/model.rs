@@ -1,0 +1,201 @@
+//! The in-memory atlas the importer builds before writing anything: flat tables whose ids are
+//! their positions (+1), so that the same input always yields the same rows (idempotence).
+
+/// Where a piece of text comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl Origin {
+    pub fn new(file: &str, line: usize) -> Self {
+        Origin {
+            file: file.to_string(),
+            line,
+        }
+    }
+}
+
+/// A paragraph as written (junk removed), where it comes from, and whether it was cut off.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Para {
+    pub text: String,
+    pub origin: Origin,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Issue,
+    Subsection,
+    Description,
+    Activities,
+    Tools,
+    Channels,
+    Other,
+}
+
+impl SectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Issue => "issue",
+            SectionKind::Subsection => "subsection",
+            SectionKind::Description => "description",
+            SectionKind::Activities => "activities",
+            SectionKind::Tools => "tools",
+            SectionKind::Channels => "channels",
+            SectionKind::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub heading: Option<String>,
+    pub tagline: Option<String>,
+    /// Index of the parent section within the same profile.
+    pub parent: Option<usize>,
+    pub topics: Vec<String>,
+    pub paras: Vec<Para>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub name: String,
+    pub description: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    pub platform: String,
+    pub handle: String,
+    pub origin: Origin,
+}
+
+/// A field value together with the line that states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field<T> {
+    pub value: T,
+    pub evidence: String,
+    pub origin: Origin,
+}
+
+/// A profile as parsed from one or more sources, before it becomes actor rows.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub slug: String,
+    pub name: Option<Field<String>>,
+    pub acronym: Option<Field<String>>,
+    pub founded: Option<Field<i64>>,
+    pub address: Option<Field<String>>,
+    pub website: Option<Field<String>>,
+    pub stakeholder_group: Option<Field<String>>,
+    pub sections: Vec<Section>,
+    pub items: Vec<Item>,
+    pub channels: Vec<Channel>,
+    /// (file, first line, last line) of every block that contributed.
+    pub spans: Vec<(String, usize, usize)>,
+}
+
+impl Profile {
+    pub fn section_mut(&mut self, kind: SectionKind, origin: &Origin) -> usize {
+        if let Some(i) = self
+            .sections
+            .iter()
+            .position(|s| s.kind == kind && s.heading.is_none())
+        {
+            return i;
+        }
+        self.sections.push(Section {
+            kind,
+            heading: None,
+            tagline: None,
+            parent: None,
+            topics: vec![],
+            paras: vec![],
+            origin: origin.clone(),
+        });
+        self.sections.len() - 1
+    }
+
+    pub fn paras_of(&self, kind: SectionKind) -> impl Iterator<Item = &Para> {
+        self.sections
+            .iter()
+            .filter(move |s| s.kind == kind)
+            .flat_map(|s| s.paras.iter())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Document,
+    Resolution,
+    Report,
+    Process,
+    Programme,
+    Body,
+    Tool,
+    Event,
+    News,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Document => "document",
+            DocKind::Resolution => "resolution",
+            DocKind::Report => "report",
+            DocKind::Process => "process",
+            DocKind::Programme => "programme",
+            DocKind::Body => "body",
+            DocKind::Tool => "tool",
+            DocKind::Event => "event",
+            DocKind::News => "news",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        Some(match s {
+            "document" => DocKind::Document,
+            "resolution" => DocKind::Resolution,
+            "report" => DocKind::Report,
+            "process" => DocKind::Process,
+            "programme" => DocKind::Programme,
+            "body" => DocKind::Body,
+            "tool" => DocKind::Tool,
+            "event" => DocKind::Event,
+            "news" => DocKind::News,
+            _ => return None,
+        })
+    }
+}
+
+/// A document, process, body or story, as parsed.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub slug: String,
+    pub kind: DocKind,
+    pub symbol: Option<String>,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub owner: Option<String>,
+    /// For bodies: the organisation this entry describes.
+    pub about: Option<String>,
+    pub paras: Vec<Para>,
+    /// Section of the owner's profile whose passages are also this document's (the report).
+    pub origin: Origin,
+}
+
+/// Everything parsed from the sources, ready for curated data to be joined in.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub profiles: Vec<Profile>,
+    pub documents: Vec<Document>,
+    /// Text of every source file, for quote checks: (file, content).
+    pub texts: Vec<(String, String)>,
+}

@@ -1,0 +1,172 @@
+//! Text normalisation shared by the importer (search copies) and the lookups (user input), so
+//! that both sides of every comparison are folded the same way. Pure functions, no I/O.
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Characters that carry no meaning for matching but can hide inside pasted text: zero-width
+/// spaces and joiners, the BOM, and bidi controls (a user can paste `W\u{200B}IPO`).
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}' | '\u{180E}')
+}
+
+/// Folds typography to ASCII where the sources and users disagree, keeping case and letters:
+/// NBSP and other spaces → space, U+2010…U+2015 dashes → '-', curly quotes → straight ones,
+/// invisible characters dropped, runs of white space collapsed, ends trimmed.
+pub fn fold_typography(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if is_invisible(c) {
+            continue;
+        }
+        let c = match c {
+            '\u{00A0}'
+            | '\u{2000}'..='\u{200A}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}'
+            | '\t'
+            | '\n'
+            | '\r' => ' ',
+            '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2212}' => '-',
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' => '\'',
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{201F}' | '\u{2033}' => '"',
+            c => c,
+        };
+        if c == ' ' {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The search copy of a text: typography folded, accents removed, lower case.
+/// "Varembé" → "varembe", "capacity‐building" (U+2010) → "capacity-building".
+pub fn search_text(s: &str) -> String {
+    let folded = fold_typography(s);
+    folded
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// A key for exact name matching: search text with punctuation turned into single spaces, so
+/// that "Organisation/Organization" variants still differ but "U.N." ≈ "un", "ISO/IEC" ≈ "iso iec",
+/// and "Da’esh" ≈ "da'esh" ≈ "daesh" do not (apostrophes are dropped, not spaced).
+pub fn name_key(s: &str) -> String {
+    let text = search_text(s);
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c == '\'' || c == '.' {
+            continue;
+        }
+        if c.is_alphanumeric() || c == '+' {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// A key that ignores all spacing and punctuation: the way to see that the glued scrape
+/// "WIPO’sactivitiesregarding" and the clean "WIPO’s activities regarding" are one paragraph.
+pub fn squash_key(s: &str) -> String {
+    search_text(s)
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// British and American spellings that users mix freely ("Organisation"/"Organization"),
+/// folded to one form for fuzzy name matching only.
+pub fn spelling_key(s: &str) -> String {
+    let key = name_key(s);
+    key.split(' ')
+        .map(|w| {
+            let w = w.replace("isation", "ization").replace("ise", "ize");
+            match w.as_str() {
+                "centre" => "center".to_string(),
+                "programme" => "program".to_string(),
+                "telecommunications" => "telecommunication".to_string(),
+                _ => w,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nbsp_hyphens_and_quotes_fold_to_ascii() {
+        assert_eq!(
+            fold_typography("capacity\u{2010}building"),
+            "capacity-building"
+        );
+        assert_eq!(fold_typography("IEC 62443\u{00A0}and"), "IEC 62443 and");
+        assert_eq!(
+            fold_typography("WIPO\u{2019}s  \u{00A0} work "),
+            "WIPO's work"
+        );
+    }
+
+    #[test]
+    fn search_text_drops_accents_and_case() {
+        assert_eq!(search_text("3 rue de Varembé"), "3 rue de varembe");
+        assert_eq!(
+            search_text("Géopolitique de la Datasphère"),
+            "geopolitique de la datasphere"
+        );
+    }
+
+    #[test]
+    fn invisible_characters_are_ignored() {
+        assert_eq!(name_key("W\u{200B}I\u{202E}PO"), "wipo");
+        assert_eq!(name_key("\u{FEFF}ISO"), "iso");
+    }
+
+    #[test]
+    fn name_key_splits_on_punctuation_but_drops_apostrophes() {
+        assert_eq!(name_key("ISO/IEC 27001"), "iso iec 27001");
+        assert_eq!(name_key("Da’esh/ISIL"), "daesh isil");
+        assert_eq!(name_key("  U.N. "), "un");
+    }
+
+    #[test]
+    fn squash_key_sees_through_glued_words() {
+        assert_eq!(
+            squash_key("WIPO’sactivitiesregarding the Domain Name System(DNS)"),
+            squash_key("WIPO’s activities regarding the Domain Name System (DNS)")
+        );
+    }
+
+    #[test]
+    fn spelling_key_folds_british_and_american_forms() {
+        assert_eq!(
+            spelling_key("World Intellectual Property Organisation"),
+            spelling_key("World Intellectual Property Organization")
+        );
+        assert_eq!(
+            spelling_key("International Computing Centre"),
+            "international computing center"
+        );
+    }
+}

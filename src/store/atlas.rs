@@ -1,0 +1,611 @@
+//! Writing the atlas: every atlas table is emptied and refilled in one transaction, so a reader
+//! sees the old atlas or the new one, never half of each. Runtime tables are not touched.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::{Store, StoreError};
+use crate::import::Atlas;
+
+/// A value bound into a bulk insert.
+enum V {
+    I(i64),
+    T(String),
+    N,
+}
+
+fn opt_t(s: &Option<String>) -> V {
+    s.as_ref().map_or(V::N, |s| V::T(s.clone()))
+}
+
+fn opt_i(i: Option<usize>) -> V {
+    i.map_or(V::N, |i| V::I(i as i64 + 1))
+}
+
+fn id(i: usize) -> V {
+    V::I(i as i64 + 1)
+}
+
+/// Atlas tables, children first: the order in which they are emptied.
+const ATLAS_TABLES: &[&str] = &[
+    "document_mentions",
+    "standard_mentions",
+    "standard_relations",
+    "standards",
+    "actor_mentions",
+    "channels",
+    "actor_items",
+    "section_topics",
+    "passages",
+    "atlas_events",
+    "documents",
+    "sections",
+    "topic_terms",
+    "topics",
+    "baskets",
+    "actor_names",
+    "actors",
+    "glossary",
+    "sources",
+    "atlas_meta",
+];
+
+/// Inserts rows in multi-row statements. The SQL is built here, from table and column names
+/// that are constants of this module, never from input; values are always bound.
+async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<V>>,
+) -> Result<(), StoreError> {
+    // SQLite allows 32766 bound variables per statement; stay well below.
+    let per_statement = (8000 / columns.len()).max(1);
+    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
+    for chunk in rows.chunks(per_statement) {
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {}",
+            columns.join(", "),
+            vec![placeholders.as_str(); chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            debug_assert_eq!(row.len(), columns.len(), "{table}");
+            for v in row {
+                q = match v {
+                    V::I(i) => q.bind(*i),
+                    V::T(s) => q.bind(s.clone()),
+                    V::N => q.bind(None::<String>),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Replaces the atlas with `atlas` in one transaction. `origin` records where it came from
+    /// ("bundled" or a directory) so a newer binary knows whether to refresh it.
+    pub async fn replace_atlas(&self, atlas: &Atlas, origin: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for table in ATLAS_TABLES {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let a = atlas;
+        insert(
+            &mut tx,
+            "atlas_meta",
+            &["key", "value"],
+            vec![
+                vec![V::T("data_hash".into()), V::T(a.data_hash.clone())],
+                vec![V::T("origin".into()), V::T(origin.into())],
+            ],
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "sources",
+            &["slug", "file", "format", "title"],
+            a.sources
+                .iter()
+                .map(|(s, f, fo, t)| {
+                    vec![
+                        V::T(s.clone()),
+                        V::T(f.clone()),
+                        V::T(fo.clone()),
+                        V::T(t.clone()),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "actors",
+            &[
+                "id",
+                "slug",
+                "kind",
+                "name",
+                "full_name",
+                "acronym",
+                "founded",
+                "founded_evidence",
+                "address",
+                "website",
+                "stakeholder_group",
+                "summary",
+                "description",
+                "activities",
+                "tools_note",
+                "parent_id",
+                "provenance",
+            ],
+            a.actors
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    vec![
+                        id(i),
+                        V::T(r.slug.clone()),
+                        V::T(r.kind.into()),
+                        V::T(r.name.clone()),
+                        opt_t(&r.full_name),
+                        opt_t(&r.acronym),
+                        r.founded.map_or(V::N, V::I),
+                        opt_t(&r.founded_evidence),
+                        opt_t(&r.address),
+                        opt_t(&r.website),
+                        opt_t(&r.stakeholder_group),
+                        opt_t(&r.summary),
+                        opt_t(&r.description),
+                        opt_t(&r.activities),
+                        opt_t(&r.tools_note),
+                        opt_i(r.parent),
+                        V::T(r.provenance.clone()),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "actor_names",
+            &["actor_id", "name", "key", "kind"],
+            a.actor_names
+                .iter()
+                .map(|(i, n, k, kind)| {
+                    vec![
+                        id(*i),
+                        V::T(n.clone()),
+                        V::T(k.clone()),
+                        V::T((*kind).into()),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "baskets",
+            &["slug", "name", "position"],
+            a.baskets
+                .iter()
+                .enumerate()
+                .map(|(i, (s, n))| vec![V::T(s.clone()), V::T(n.clone()), V::I(i as i64)])
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "topics",
+            &["id", "slug", "name", "basket", "position"],
+            a.topics
+                .iter()
+                .enumerate()
+                .map(|(i, (s, n, b))| {
+                    vec![
+                        id(i),
+                        V::T(s.clone()),
+                        V::T(n.clone()),
+                        V::T(b.clone()),
+                        V::I(i as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "topic_terms",
+            &["key", "term", "topic_id"],
+            a.topic_terms
+                .iter()
+                .map(|(k, t, ti)| vec![V::T(k.clone()), V::T(t.clone()), id(*ti)])
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "sections",
+            &[
+                "id",
+                "actor_id",
+                "parent_id",
+                "kind",
+                "heading",
+                "tagline",
+                "position",
+                "file",
+                "line",
+            ],
+            a.sections
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        id(i),
+                        id(s.actor),
+                        opt_i(s.parent),
+                        V::T(s.kind.as_str().into()),
+                        opt_t(&s.heading),
+                        opt_t(&s.tagline),
+                        V::I(s.position as i64),
+                        V::T(s.origin.file.clone()),
+                        V::I(s.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "section_topics",
+            &["section_id", "topic_id"],
+            a.section_topics
+                .iter()
+                .map(|(s, t)| vec![id(*s), id(*t)])
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "documents",
+            &[
+                "id",
+                "slug",
+                "kind",
+                "symbol",
+                "symbol_key",
+                "title",
+                "subtitle",
+                "summary",
+                "owner_id",
+                "about_id",
+                "file",
+                "line",
+            ],
+            a.documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    vec![
+                        id(i),
+                        V::T(d.slug.clone()),
+                        V::T(d.kind.as_str().into()),
+                        opt_t(&d.symbol),
+                        opt_t(&d.symbol.as_ref().map(|s| s.to_lowercase())),
+                        V::T(d.title.clone()),
+                        opt_t(&d.subtitle),
+                        opt_t(&d.summary),
+                        opt_i(d.owner),
+                        opt_i(d.about),
+                        V::T(d.origin.file.clone()),
+                        V::I(d.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "passages",
+            &[
+                "id",
+                "actor_id",
+                "section_id",
+                "document_id",
+                "position",
+                "text",
+                "search_text",
+                "truncated",
+                "file",
+                "line",
+            ],
+            a.passages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    vec![
+                        id(i),
+                        opt_i(p.actor),
+                        opt_i(p.section),
+                        opt_i(p.document),
+                        V::I(p.position as i64),
+                        V::T(p.text.clone()),
+                        V::T(p.search_text.clone()),
+                        V::I(i64::from(p.truncated)),
+                        V::T(p.origin.file.clone()),
+                        V::I(p.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        sqlx::query("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
+            .execute(&mut *tx)
+            .await?;
+        insert(
+            &mut tx,
+            "actor_items",
+            &[
+                "id",
+                "actor_id",
+                "kind",
+                "name",
+                "description",
+                "file",
+                "line",
+            ],
+            a.items
+                .iter()
+                .enumerate()
+                .map(|(i, it)| {
+                    vec![
+                        id(i),
+                        id(it.actor),
+                        V::T(it.kind.into()),
+                        V::T(it.name.clone()),
+                        opt_t(&it.description),
+                        V::T(it.origin.file.clone()),
+                        V::I(it.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "channels",
+            &["id", "actor_id", "platform", "handle", "file", "line"],
+            a.channels
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    vec![
+                        id(i),
+                        id(c.actor),
+                        V::T(c.platform.clone()),
+                        V::T(c.handle.clone()),
+                        V::T(c.origin.file.clone()),
+                        V::I(c.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "actor_mentions",
+            &[
+                "id",
+                "actor_id",
+                "passage_id",
+                "written_as",
+                "sentence",
+                "file",
+                "line",
+            ],
+            a.actor_mentions
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    vec![
+                        id(i),
+                        id(m.target),
+                        id(m.passage),
+                        V::T(m.written_as.clone()),
+                        V::T(m.sentence.clone()),
+                        V::T(m.origin.file.clone()),
+                        V::I(m.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "standards",
+            &[
+                "id",
+                "slug",
+                "identifier",
+                "key",
+                "base_number",
+                "body",
+                "type",
+                "series",
+                "covers",
+                "committee",
+                "family",
+                "domain",
+                "conformity",
+                "conformity_note",
+            ],
+            a.standards
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    vec![
+                        id(i),
+                        V::T(s.slug.clone()),
+                        V::T(s.identifier.clone()),
+                        V::T(s.key.clone()),
+                        V::T(s.base_number.clone()),
+                        V::T(s.body.clone()),
+                        V::T(s.kind.clone()),
+                        V::I(i64::from(s.series)),
+                        V::T(s.covers.clone()),
+                        opt_t(&s.committee),
+                        opt_t(&s.family),
+                        opt_t(&s.domain),
+                        opt_t(&s.conformity),
+                        opt_t(&s.conformity_note),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "standard_relations",
+            &["standard_id", "relation", "other_id"],
+            a.standard_relations
+                .iter()
+                .map(|(s, r, o)| vec![id(*s), V::T((*r).into()), id(*o)])
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "standard_mentions",
+            &[
+                "id",
+                "standard_id",
+                "actor_id",
+                "passage_id",
+                "written_as",
+                "sentence",
+                "file",
+                "line",
+            ],
+            a.standard_mentions
+                .iter()
+                .enumerate()
+                .map(|(i, (s, actor, m))| {
+                    vec![
+                        id(i),
+                        id(*s),
+                        opt_i(*actor),
+                        id(m.passage),
+                        V::T(m.written_as.clone()),
+                        V::T(m.sentence.clone()),
+                        V::T(m.origin.file.clone()),
+                        V::I(m.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "document_mentions",
+            &[
+                "id",
+                "document_id",
+                "passage_id",
+                "sentence",
+                "file",
+                "line",
+            ],
+            a.document_mentions
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    vec![
+                        id(i),
+                        id(m.target),
+                        id(m.passage),
+                        V::T(m.sentence.clone()),
+                        V::T(m.origin.file.clone()),
+                        V::I(m.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "atlas_events",
+            &[
+                "id",
+                "slug",
+                "title",
+                "starts",
+                "ends",
+                "date_text",
+                "place",
+                "recurrence",
+                "organiser_id",
+                "description",
+                "file",
+                "line",
+            ],
+            a.events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    vec![
+                        id(i),
+                        V::T(e.slug.clone()),
+                        V::T(e.title.clone()),
+                        opt_t(&e.starts),
+                        opt_t(&e.ends),
+                        opt_t(&e.date_text),
+                        opt_t(&e.place),
+                        opt_t(&e.recurrence),
+                        opt_i(e.organiser),
+                        V::T(e.description.clone()),
+                        V::T(e.origin.file.clone()),
+                        V::I(e.origin.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "glossary",
+            &["id", "term", "key", "expansion", "curated"],
+            a.glossary
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    vec![
+                        id(i),
+                        V::T(t.term.clone()),
+                        V::T(t.key.clone()),
+                        V::T(t.expansion.clone()),
+                        V::I(i64::from(t.curated)),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Row counts of the atlas tables as stored (for the import report and tests).
+    pub async fn atlas_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::new();
+        for table in ATLAS_TABLES.iter().rev() {
+            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((table.to_string(), n));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,109 @@
+//! The store: the only module that speaks SQL. A SQLite file (WAL mode) opened through sqlx,
+//! migrated on open, and filled with the bundled atlas the first time it is used.
+//!
+//! Queries are written with `sqlx::query` and bound parameters rather than the compile-time
+//! `query!` macros: the atlas loader is table-driven (one bulk-insert routine for every atlas
+//! table), FTS5 virtual tables are not understood by the macros' SQLite analysis, and the
+//! integration tests run every query against a real database built by the real importer.
+
+pub mod atlas;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+use crate::import::{self, DataDir};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("the bundled data does not import: {0}")]
+    BundledData(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations, and imports the
+    /// bundled atlas when the database has none yet — or when it holds an older bundled atlas
+    /// than this binary carries. A new user never needs a setup step.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let store = Self::open_empty(path).await?;
+        store.ensure_atlas().await?;
+        Ok(store)
+    }
+
+    /// Opens and migrates without importing anything (for `atlasbot import` itself).
+    pub async fn open_empty(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn ensure_atlas(&self) -> Result<(), StoreError> {
+        let origin = self.meta("origin").await?;
+        let hash = self.meta("data_hash").await?;
+        let stale_bundle = origin.as_deref() == Some("bundled")
+            && hash.as_deref() != Some(import::bundled_hash().as_str());
+        if hash.is_none() || stale_bundle {
+            let (atlas, _) = import::read_atlas(&DataDir::Bundled).map_err(|problems| {
+                StoreError::BundledData(
+                    problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+            tracing::info!(
+                reason = if stale_bundle {
+                    "bundled data changed"
+                } else {
+                    "new database"
+                },
+                "importing the bundled atlas"
+            );
+            self.replace_atlas(&atlas, "bundled").await?;
+        }
+        Ok(())
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let v: Option<(String,)> = sqlx::query_as("SELECT value FROM atlas_meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(v.map(|(v,)| v))
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+}
