@@ -718,10 +718,27 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
                 position,
                 origin: s.origin.clone(),
             });
-            let mut topics: Vec<&String> = s.topics.iter().collect();
+            // Sections from formats without a heading map of their own (the report) get their
+            // topics from the taxonomy here.
+            let mapped: Vec<String> = match (&s.heading, s.kind) {
+                (Some(h), SectionKind::Issue) if s.topics.is_empty() => c
+                    .heading_topics(h)
+                    .map(<[String]>::to_vec)
+                    .unwrap_or_default(),
+                _ => vec![],
+            };
+            let mut topics: Vec<&String> = s.topics.iter().chain(mapped.iter()).collect();
             if topics.is_empty() && s.kind == SectionKind::Subsection {
                 if let Some(parent) = s.parent {
-                    topics = p.sections[parent].topics.iter().collect();
+                    let parent = &p.sections[parent];
+                    topics = parent.topics.iter().collect();
+                    if topics.is_empty() {
+                        if let Some(ts) =
+                            parent.heading.as_deref().and_then(|h| c.heading_topics(h))
+                        {
+                            topics = ts.iter().collect();
+                        }
+                    }
                 }
             }
             for t in topics {

@@ -62,12 +62,23 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
         }
     }
 
-    let corpus: String = atlas
+    // Expansions may be written in any text of the sources: paragraphs, headings, names,
+    // document titles, event blurbs.
+    let texts = atlas
         .passages
         .iter()
-        .map(|p| name_key(&p.text))
-        .collect::<Vec<_>>()
-        .join(" | ");
+        .map(|p| p.text.as_str())
+        .chain(atlas.sections.iter().filter_map(|s| s.heading.as_deref()))
+        .chain(
+            atlas
+                .actors
+                .iter()
+                .filter(|a| a.kind == "profiled")
+                .map(|a| a.name.as_str()),
+        )
+        .chain(atlas.documents.iter().map(|d| d.title.as_str()))
+        .chain(atlas.events.iter().map(|e| e.description.as_str()));
+    let corpus: String = texts.map(name_key).collect::<Vec<_>>().join(" | ");
     let glossary_file = data.label("glossary.toml");
     for t in atlas.glossary.iter().filter(|t| !t.curated) {
         if !corpus.contains(&name_key(&t.expansion)) {

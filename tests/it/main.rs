@@ -1,0 +1,9 @@
+//! The one integration-test binary. Modules:
+//! - `support`      — temporary databases and data directories, the CLI, table dumps.
+//! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
+//! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
+
+mod support;
+
+mod import;
+mod import_errors;

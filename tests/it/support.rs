@@ -1,0 +1,167 @@
+//! Test support: a database in a temporary directory, a copy of data/ to break, the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use atlasbot::import::{self, DataDir};
+use atlasbot::store::Store;
+
+pub struct TempDb {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+/// A database with the bundled atlas, imported once per test run by the real binary; each
+/// test gets its own copy (importing in every test would dominate the suite's run time).
+fn template() -> &'static Path {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("template.db");
+        let out = atlasbot(&path, &["import"]);
+        assert!(
+            out.status.success(),
+            "template import failed: {}",
+            stderr(&out)
+        );
+        (dir, path)
+    });
+    path
+}
+
+impl TempDb {
+    /// A database holding the bundled atlas.
+    pub fn new() -> TempDb {
+        let db = TempDb::empty();
+        std::fs::copy(template(), &db.path).expect("copy the template database");
+        db
+    }
+
+    /// A path where no database exists yet.
+    pub fn empty() -> TempDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("atlas.db");
+        TempDb { dir, path }
+    }
+
+    /// Opens the store, importing the bundled atlas (the path every command takes).
+    pub async fn store(&self) -> Store {
+        Store::open(&self.path).await.expect("store opens")
+    }
+}
+
+/// The repository's data/ directory.
+pub fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// A fresh copy of data/ in a temporary directory, to be broken by a test.
+pub fn data_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    copy_dir(&data_dir(), tmp.path());
+    tmp
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Replaces the first occurrence of `from` in `file` (which must contain it).
+pub fn edit(file: &Path, from: &str, to: &str) {
+    let content = std::fs::read_to_string(file).unwrap();
+    assert!(
+        content.contains(from),
+        "{} does not contain {from:?}",
+        file.display()
+    );
+    std::fs::write(file, content.replacen(from, to, 1)).unwrap();
+}
+
+/// Runs the atlasbot binary with `args` against `db`.
+pub fn atlasbot(db: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("ATLASBOT_DB")
+        .output()
+        .expect("atlasbot runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every atlas table, row by row, as text: two equal dumps mean identical data.
+pub async fn dump(store: &Store) -> String {
+    let tables = [
+        "atlas_meta",
+        "sources",
+        "actors",
+        "actor_names",
+        "baskets",
+        "topics",
+        "topic_terms",
+        "sections",
+        "section_topics",
+        "documents",
+        "passages",
+        "actor_items",
+        "channels",
+        "actor_mentions",
+        "standards",
+        "standard_relations",
+        "standard_mentions",
+        "document_mentions",
+        "atlas_events",
+        "glossary",
+    ];
+    let mut out = String::new();
+    for t in tables {
+        let columns: Vec<(String,)> = sqlx::query_as(&format!(
+            "SELECT name FROM pragma_table_info('{t}') ORDER BY cid"
+        ))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let list = columns
+            .into_iter()
+            .map(|(c,)| c)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows: Vec<(String,)> =
+            sqlx::query_as(&format!("SELECT json_array({list}) FROM {t} ORDER BY 1"))
+                .fetch_all(store.pool())
+                .await
+                .unwrap_or_else(|e| panic!("dump {t}: {e}"));
+        out.push_str(&format!("## {t} ({})\n", rows.len()));
+        for (r,) in rows {
+            out.push_str(&r);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The bundled atlas, read without a database.
+pub fn bundled_atlas() -> import::Atlas {
+    import::read_atlas(&DataDir::Bundled)
+        .expect("the bundled data imports")
+        .0
+}
