@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::config::{Cli, Command};
+use crate::commands::Context;
+use crate::config::{Bench, Cli, Command};
 use crate::import::{self, DataDir, Problem, Severity};
 use crate::store::Store;
 
@@ -20,8 +21,43 @@ pub fn init_tracing() {
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Ask { line, json } => match context(&cli.db).await {
+            Some(ctx) => crate::platform::console::ask(&ctx, &line, json).await,
+            None => ExitCode::FAILURE,
+        },
+        Command::Console { json } => match context(&cli.db).await {
+            Some(ctx) => crate::platform::console::run(&ctx, json).await,
+            None => ExitCode::FAILURE,
+        },
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
+        Command::Bench(Bench::Import { scale, keep }) => {
+            match crate::bench::import(scale, keep.as_deref()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("benchmark failed: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Opens the store (creating and filling it on first use) and the command context.
+async fn context(db: &std::path::Path) -> Option<Context> {
+    let store = match Store::open(db).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot open the database {}: {e}", db.display());
+            return None;
+        }
+    };
+    match Context::new(store).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("cannot read the atlas from {}: {e}", db.display());
+            None
+        }
     }
 }
 

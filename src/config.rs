@@ -25,6 +25,21 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Answer one command line and print the answer, e.g. `atlasbot ask "/actor WIPO"`.
+    /// Exit status: 0 for any answer (including "not found"), 2 for a usage error.
+    Ask {
+        /// The command line, as you would type it in a chat: "/actor WIPO".
+        line: String,
+        /// Print the reply as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read command lines from the terminal (with editing and history) or a pipe.
+    Console {
+        /// Print replies as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rebuild the atlas from a data directory (default: the data bundled in the binary).
     /// Prints a report; on any error prints every problem as file:line and changes nothing.
     Import {
@@ -36,5 +51,20 @@ pub enum Command {
     CheckData {
         /// A directory laid out like data/ (default: the bundled data).
         dir: Option<PathBuf>,
+    },
+    /// Measurements for BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Bench {
+    /// Import into a fresh database: the bundled data, or synthetic data SCALE times larger.
+    Import {
+        #[arg(long, default_value_t = 1)]
+        scale: usize,
+        /// Keep the generated data directory here instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
     },
 }

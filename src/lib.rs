@@ -3,14 +3,26 @@
 //!
 //! A map of the crate:
 //! - `app`     — wiring: open the store, run the chosen command, shut down.
+//! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
+//! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `config`  — the only reader of the environment: database path, data directory.
+//! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
 //! - `import`  — data/ → atlas: parse every source format and curated file (collecting all
 //!   problems with file:line), validate, and hand the atlas to the store.
-//! - `search`  — normalising and matching what people type (names, standard identifiers).
-//! - `store`   — the only module with SQL: SQLite through sqlx, migrations, atlas loading.
+//! - `platform`— adapters that translate: the console (Discord and Matrix to come).
+//! - `render`  — how a `Reply` looks on each platform (plain text so far).
+//! - `reply`   — what to say: title, text with highlights, fields, lists, sources, paging.
+//! - `search`  — normalising and matching what people type (names, standard identifiers, FTS).
+//! - `store`   — the only module with SQL: SQLite through sqlx, migrations, atlas, lookups.
 
 pub mod app;
+pub mod bench;
+pub mod commands;
 pub mod config;
+pub mod error;
 pub mod import;
+pub mod platform;
+pub mod render;
+pub mod reply;
 pub mod search;
 pub mod store;

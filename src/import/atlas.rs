@@ -474,14 +474,14 @@ pub fn domain(website: &str) -> String {
 /// The curated slug for a profile, recognised by website domain (or name). Unknown profiles get
 /// a slug made from their name, with a warning: they are imported, not dropped.
 fn slug_for(curated: &Curated, website: Option<&str>, name: Option<&str>) -> Option<String> {
-    let d = website.map(domain);
+    if let Some(slug) = website.and_then(|w| curated.actor_by_domain(&domain(w))) {
+        return Some(slug.to_string());
+    }
+    let name = name?;
     curated
         .actors
         .iter()
-        .find(|a| {
-            (d.is_some() && a.value.website.as_deref().map(domain) == d)
-                || (name.is_some() && a.value.name.as_deref() == name)
-        })
+        .find(|a| a.value.name.as_deref() == Some(name))
         .map(|a| a.value.slug.clone())
 }
 
@@ -703,6 +703,7 @@ pub fn merge_scrape(
     file: &str,
     content: &str,
     profiles: &mut Vec<Profile>,
+    targets: std::ops::Range<usize>,
     curated: &Curated,
     claimed: &Claimed,
     problems: &mut Problems,
@@ -744,10 +745,11 @@ pub fn merge_scrape(
         blocks.last_mut().expect("pushed above").push(l);
     }
 
-    let clean: Vec<CleanPara> = profiles
+    // Only the profiles of the source named by `merge_into` can be repeated here.
+    let clean: Vec<CleanPara> = profiles[targets.clone()]
         .iter()
-        .enumerate()
-        .flat_map(|(pi, p)| {
+        .zip(targets.clone())
+        .flat_map(|(p, pi)| {
             let paras = p.sections.iter().enumerate().flat_map(move |(si, s)| {
                 s.paras.iter().map(move |para| CleanPara {
                     profile: pi,
@@ -776,6 +778,14 @@ pub fn merge_scrape(
         })
         .collect();
     let by_key: HashMap<&str, &CleanPara> = clean.iter().map(|c| (c.fp.key(), c)).collect();
+    let by_domain: HashMap<String, usize> = targets
+        .clone()
+        .filter_map(|i| profiles[i].website.as_ref().map(|w| (domain(&w.value), i)))
+        .collect();
+    let mut by_profile: HashMap<usize, Vec<&CleanPara>> = HashMap::new();
+    for c in &clean {
+        by_profile.entry(c.profile).or_default().push(c);
+    }
 
     for block in blocks {
         let Some(first) = block.first() else { continue };
@@ -808,13 +818,9 @@ pub fn merge_scrape(
             continue;
         };
         let last_line = block.last().map(|l| l.number).unwrap_or(first.number);
-        let target = profiles.iter().position(|p| {
-            p.website
-                .as_ref()
-                .is_some_and(|w| domain(&w.value) == domain(&website))
-        });
+        let target = by_domain.get(&domain(&website)).copied();
         match target {
-            Some(pi) => merge_block(file, &block, pi, profiles, &clean, &by_key, curated, problems),
+            Some(pi) => merge_block(file, &block, pi, profiles, &by_profile, &by_key, curated, problems),
             None => match slug_for(curated, Some(&website), None) {
                 Some(slug) => {
                     let entry = curated.actors.iter().find(|a| a.value.slug == slug).expect("slug_for found it");
@@ -846,7 +852,7 @@ fn merge_block(
     block: &[Line],
     pi: usize,
     profiles: &mut [Profile],
-    clean: &[CleanPara],
+    by_profile: &HashMap<usize, Vec<&CleanPara>>,
     by_key: &HashMap<&str, &CleanPara>,
     curated: &Curated,
     problems: &mut Problems,
@@ -944,10 +950,9 @@ fn merge_block(
         }
         let fp = Fingerprint::new(text);
         let matched = by_key.get(fp.key()).copied().or_else(|| {
-            clean
-                .iter()
-                .filter(|c| c.profile == pi)
-                .find(|c| c.fp.same_as(&fp))
+            by_profile
+                .get(&pi)
+                .and_then(|own| own.iter().copied().find(|c| c.fp.same_as(&fp)))
         });
         if let Some(c) = matched {
             if c.profile != pi {

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
 use super::atlas::slugify;
@@ -228,12 +229,11 @@ fn join_paras(paras: &[&Para]) -> Option<String> {
 
 /// Matches organisation names in text. Names and aliases match whole words in any case;
 /// acronyms (and name-like tokens with inner capitals: AfCFTA, ICT4Peace) match case-sensitively
-/// so that WHO is not "who" and AU is not "au".
+/// so that WHO is not "who" and AU is not "au". Aho-Corasick (leftmost-longest) keeps this
+/// linear in the text however many names there are, and prefers "UN Women" over "UN".
 struct NameMatcher {
-    insensitive: Option<Regex>,
-    sensitive: Option<Regex>,
-    by_key: HashMap<String, usize>,
-    by_exact: HashMap<String, usize>,
+    insensitive: Option<(AhoCorasick, Vec<usize>)>,
+    sensitive: Option<(AhoCorasick, Vec<usize>)>,
 }
 
 /// "FAO", "UNESCO", "OSCE": a name that is itself an acronym.
@@ -251,67 +251,73 @@ fn is_acronym_like(s: &str) -> bool {
         || s.len() <= 4 && s.chars().all(|c| c.is_uppercase())
 }
 
+fn is_word_char(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
 impl NameMatcher {
     fn new(names: &[(usize, String)]) -> Self {
-        let mut ins: Vec<String> = Vec::new();
-        let mut sens: Vec<String> = Vec::new();
-        let mut by_key = HashMap::new();
-        let mut by_exact = HashMap::new();
+        let mut ins: HashMap<String, usize> = HashMap::new();
+        let mut sens: HashMap<String, usize> = HashMap::new();
         for (actor, name) in names {
             let folded = fold_typography(name);
             if folded.chars().count() < 2 {
                 continue;
             }
             if is_acronym_like(&folded) {
-                by_exact.entry(folded.clone()).or_insert(*actor);
-                sens.push(folded);
+                sens.entry(folded).or_insert(*actor);
             } else {
-                by_key.entry(folded.to_lowercase()).or_insert(*actor);
-                ins.push(folded);
+                ins.entry(folded.to_lowercase()).or_insert(*actor);
             }
         }
-        // Longest first, so "UN Women" wins over "UN" and "United Nations Development
-        // Programme" over "United Nations" (the regex takes the first alternative that matches).
-        let build = |mut v: Vec<String>, ci: bool| {
-            v.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-            v.dedup();
-            if v.is_empty() {
+        let build = |map: HashMap<String, usize>, ci: bool| {
+            if map.is_empty() {
                 return None;
             }
-            let alts: Vec<String> = v.iter().map(|s| regex::escape(s)).collect();
-            let pattern = format!(
-                r"{}(?:^|[^\w])({})(?:[^\w]|$)",
-                if ci { "(?i)" } else { "" },
-                alts.join("|")
-            );
-            Some(Regex::new(&pattern).expect("escaped names form a valid regex"))
+            let mut pairs: Vec<(String, usize)> = map.into_iter().collect();
+            pairs.sort();
+            let automaton = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .ascii_case_insensitive(ci)
+                .build(pairs.iter().map(|(p, _)| p.as_str()))
+                .expect("names build an automaton");
+            Some((automaton, pairs.into_iter().map(|(_, a)| a).collect()))
         };
         NameMatcher {
             insensitive: build(ins, true),
             sensitive: build(sens, false),
-            by_key,
-            by_exact,
         }
     }
 
     /// (actor, written as) for every organisation named in `text`.
     fn find(&self, text: &str) -> Vec<(usize, String)> {
         let folded = fold_typography(text);
+        // Case-insensitive matching of non-ASCII letters: the automaton folds ASCII only, so
+        // the haystack is lower-cased where that keeps byte offsets (it does for ASCII text).
+        let lower = folded.to_lowercase();
+        let haystack_ci = if lower.len() == folded.len() {
+            lower.as_str()
+        } else {
+            folded.as_str()
+        };
         let mut out = Vec::new();
-        for (re, ci) in [(&self.insensitive, true), (&self.sensitive, false)] {
-            let Some(re) = re else { continue };
-            let mut at = 0;
-            while let Some(c) = re.captures_at(&folded, at) {
-                let m = c.get(1).expect("group 1 always participates");
-                let actor = if ci {
-                    self.by_key.get(&m.as_str().to_lowercase())
-                } else {
-                    self.by_exact.get(m.as_str())
-                };
-                if let Some(&a) = actor {
-                    out.push((a, m.as_str().to_string()));
+        for (matcher, hay) in [
+            (&self.insensitive, haystack_ci),
+            (&self.sensitive, folded.as_str()),
+        ] {
+            let Some((ac, actors)) = matcher else {
+                continue;
+            };
+            for m in ac.find_iter(hay) {
+                let before = folded[..m.start()].chars().next_back();
+                let after = folded[m.end()..].chars().next();
+                if is_word_char(before) || is_word_char(after) {
+                    continue;
                 }
-                at = m.end();
+                out.push((
+                    actors[m.pattern().as_usize()],
+                    folded[m.start()..m.end()].to_string(),
+                ));
             }
         }
         out
@@ -369,6 +375,7 @@ pub struct Inputs<'a> {
 }
 
 pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
+    let t0 = std::time::Instant::now();
     let c = inp.curated;
     let mut atlas = Atlas {
         data_hash: inp.data_hash.clone(),
@@ -428,8 +435,9 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     // --- actors ---------------------------------------------------------------------------
     let mut profiles = inp.profiles;
     let mut slugs: HashMap<String, usize> = HashMap::new();
+    let profiled: HashSet<&str> = profiles.iter().map(|p| p.slug.as_str()).collect();
     for entry in &c.actors {
-        if !profiles.iter().any(|p| p.slug == entry.value.slug) {
+        if !profiled.contains(entry.value.slug.as_str()) {
             problems.error(&entry.file, entry.line, format!("actor '{}' has no profile in the sources (check its website or data/sources.toml)", entry.value.slug));
         }
     }
@@ -517,6 +525,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "topics"
+    );
     // --- topics ---------------------------------------------------------------------------
     let basket_slugs: HashSet<&str> = c.baskets.iter().map(|b| b.value.slug.as_str()).collect();
     for b in &c.baskets {
@@ -579,6 +591,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "documents"
+    );
     // --- documents --------------------------------------------------------------------------
     let mut documents = inp.documents;
     for d in &c.documents {
@@ -612,6 +628,13 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         });
     }
     let mut doc_slugs: HashSet<String> = HashSet::new();
+    let mut slug_counters: HashMap<String, usize> = HashMap::new();
+    let name_owner: HashMap<&str, usize> = atlas
+        .actor_names
+        .iter()
+        .map(|(i, _, k, _)| (k.as_str(), *i))
+        .rev()
+        .collect();
     let mut symbol_seen: HashMap<String, Origin> = HashMap::new();
     for d in &mut documents {
         let base = match &d.symbol {
@@ -625,11 +648,12 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
                     .to_string()
             }
         };
+        // Same titles (the five GGE reports) get -2, -3, …: a counter per base keeps this linear.
         let mut slug = base.clone();
-        let mut n = 2;
         while !doc_slugs.insert(slug.clone()) {
+            let n = slug_counters.entry(base.clone()).or_insert(1);
+            *n += 1;
             slug = format!("{base}-{n}");
-            n += 1;
         }
         d.slug = slug;
         if let Some(sym) = &d.symbol {
@@ -652,11 +676,9 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
                 .filter(|(_, a)| a.ends_with(')'))
                 .map_or(d.title.as_str(), |(n, _)| n);
             let key = name_key(bare);
-            d.about = atlas
-                .actor_names
-                .iter()
-                .find(|(_, _, k, _)| *k == key)
-                .map(|(i, ..)| atlas.actors[*i].slug.clone());
+            d.about = name_owner
+                .get(key.as_str())
+                .map(|&i| atlas.actors[i].slug.clone());
             if d.about.is_none() {
                 problems.warn(
                     &d.origin.file,
@@ -700,6 +722,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         });
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "sections and passages"
+    );
     // --- sections and passages ------------------------------------------------------------
     for p in &profiles {
         let Some(&ai) = slugs.get(&p.slug) else {
@@ -803,6 +829,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             .push(passage(actor, None, doc, usize::MAX / 2, para));
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "mentions of actors"
+    );
     // --- mentions of actors -----------------------------------------------------------------
     let all_names: Vec<(usize, String)> = atlas
         .actor_names
@@ -830,6 +860,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "standards"
+    );
     // --- standards ------------------------------------------------------------------------
     let mut std_ix: HashMap<String, usize> = HashMap::new();
     for s in &c.standards {
@@ -943,6 +977,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "documents cited by symbol"
+    );
     // --- documents cited by symbol ----------------------------------------------------------
     let symbols: HashMap<String, usize> = atlas
         .documents
@@ -974,6 +1012,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "events"
+    );
     // --- events -----------------------------------------------------------------------------
     for e in &c.events {
         let Some(origin) = find_quote(&inp.texts, &e.value.quote) else {
@@ -1181,6 +1223,10 @@ fn apply_curated_facts(
     let Some(entry) = c.actors.iter().find(|a| a.value.slug == p.slug) else {
         return;
     };
+    if entry.value.acronym.is_none() && entry.value.founded.is_none() && entry.value.name.is_none()
+    {
+        return; // nothing curated to apply (and no need to look through the sources)
+    }
     let own: Vec<(String, String)> = texts
         .iter()
         .filter(|(f, _)| p.spans.iter().any(|s| &s.0 == f))

@@ -227,16 +227,45 @@ pub struct Curated {
     pub glossary: Vec<At<TermEntry>>,
     pub events: Vec<At<EventEntry>>,
     pub documents: Vec<At<DocumentEntry>>,
+    heading_index: std::collections::HashMap<String, usize>,
+    domain_index: std::collections::HashMap<String, usize>,
 }
 
 impl Curated {
     /// Heading map lookup: the topics of an issue heading, if the map knows it.
     pub fn heading_topics(&self, heading: &str) -> Option<&[String]> {
         let key = crate::search::normalize::fold_typography(heading);
-        self.headings
+        self.heading_index
+            .get(&key)
+            .map(|&i| self.headings[i].value.topics.as_slice())
+    }
+
+    /// The slug of the profiled actor whose website has this domain.
+    pub fn actor_by_domain(&self, domain: &str) -> Option<&str> {
+        self.domain_index
+            .get(domain)
+            .map(|&i| self.actors[i].value.slug.as_str())
+    }
+
+    fn index(&mut self) {
+        use crate::search::normalize::fold_typography;
+        self.heading_index = self
+            .headings
             .iter()
-            .find(|h| crate::search::normalize::fold_typography(&h.value.text) == key)
-            .map(|h| h.value.topics.as_slice())
+            .enumerate()
+            .map(|(i, h)| (fold_typography(&h.value.text), i))
+            .collect();
+        self.domain_index = self
+            .actors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                a.value
+                    .website
+                    .as_deref()
+                    .map(|w| (super::atlas::domain(w), i))
+            })
+            .collect();
     }
 }
 
@@ -311,5 +340,6 @@ pub fn load(dir: &DataDir, problems: &mut Problems) -> Curated {
     if let Some((l, content, f)) = read::<DocumentsFile>(dir, "documents.toml", problems) {
         c.documents = entries(&l, &content, f.document);
     }
+    c.index();
     c
 }

@@ -135,6 +135,7 @@ pub fn bundled_hash() -> String {
 /// Reads and validates a data directory. `Ok` holds the atlas and the warnings and notes;
 /// `Err` holds every problem found, errors first.
 pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>> {
+    let started = std::time::Instant::now();
     let mut problems = Problems::default();
     let curated = curated::load(data, &mut problems);
     let mut hashed: Vec<(String, String)> = curated::FILES
@@ -164,6 +165,8 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
     let mut documents = Vec::new();
     let mut extra_passages: Vec<(String, Para)> = Vec::new();
     let mut profile_documents: HashMap<String, usize> = HashMap::new();
+    // Which profiles each atlas source produced, for `merge_into`.
+    let mut ranges: HashMap<String, std::ops::Range<usize>> = HashMap::new();
     for s in &curated.sources {
         let label = data.label(&s.value.file);
         let Some((_, content)) = texts.iter().find(|(l, _)| *l == label) else {
@@ -171,8 +174,15 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
         };
         let actor = s.value.actor.clone().unwrap_or_default();
         match s.value.format.as_str() {
-            "atlas-profiles" => profiles.extend(atlas::parse_profiles(&label, content, &curated, &claimed, &mut problems)),
-            "atlas-scrape" => atlas::merge_scrape(&label, content, &mut profiles, &curated, &claimed, &mut problems),
+            "atlas-profiles" => {
+                let start = profiles.len();
+                profiles.extend(atlas::parse_profiles(&label, content, &curated, &claimed, &mut problems));
+                ranges.insert(s.value.slug.clone(), start..profiles.len());
+            }
+            "atlas-scrape" => {
+                let targets = s.value.merge_into.as_ref().and_then(|m| ranges.get(m)).cloned().unwrap_or(0..0);
+                atlas::merge_scrape(&label, content, &mut profiles, targets, &curated, &claimed, &mut problems);
+            }
             "un-list" => {
                 let parsed = unlist::parse(&label, content, &actor, &mut problems);
                 profiles.push(parsed.profile);
@@ -189,6 +199,10 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
             other => problems.error(&s.file, s.line, format!("unknown format '{other}' (expected atlas-profiles, atlas-scrape, un-list, news or report)")),
         }
     }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "sources parsed"
+    );
     let atlas = build::build(
         build::Inputs {
             curated: &curated,
@@ -200,6 +214,10 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
             data_hash: fnv(&hashed),
         },
         &mut problems,
+    );
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "atlas built"
     );
     if problems.has_errors() {
         let mut all = problems.into_sorted();

@@ -72,7 +72,9 @@ pub fn is_truncated(s: &str) -> bool {
 pub fn strip_bullet(s: &str) -> Option<&str> {
     for b in ["• ", "•", "– ", "- ", "* "] {
         if let Some(rest) = s.strip_prefix(b) {
-            return Some(trim(rest));
+            // "• – The Institute issued…": a bullet and a dash.
+            let rest = trim(rest);
+            return Some(strip_bullet(rest).unwrap_or(rest));
         }
     }
     None

@@ -1,0 +1,276 @@
+//! /actor <name>: an organisation's profile, found by acronym, name, alias or part of a name.
+
+use std::collections::HashSet;
+
+use super::invocation::Args;
+use super::{cite, AtlasIndex, Context};
+use crate::error::CommandError;
+use crate::import::prose;
+use crate::reply::{Item, Reply, Span, Text};
+use crate::search::names::How;
+use crate::store::lookup::ActorRow;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub name: String,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        name: args.get("name").unwrap_or_default().to_string(),
+    })
+}
+
+/// Scores from which a match is an answer rather than a suggestion.
+const ANSWER: f64 = 0.74;
+
+/// Distinct actors matching `query`, best first, with their scores.
+pub(crate) fn find(index: &AtlasIndex, query: &str) -> Vec<(i64, f64, How)> {
+    let mut seen = HashSet::new();
+    index
+        .actors
+        .lookup(query, 40)
+        .into_iter()
+        .filter(|m| seen.insert(m.entry.payload))
+        .map(|m| (m.entry.payload, m.score, m.how))
+        .collect()
+}
+
+pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+    let matches = find(index, &p.name);
+    let Some(&(best, best_score, _)) = matches.first().filter(|m| m.1 >= ANSWER) else {
+        return not_found(ctx, index, &p.name, &matches).await;
+    };
+    let actor = ctx
+        .store
+        .actor(best)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("actor {best} vanished"))?;
+    let mut reply = if actor.kind == "profiled" {
+        profile(ctx, &actor).await?
+    } else {
+        short_card(ctx, &actor).await?
+    };
+    // Ambiguous: other actors matched about as well.
+    let mut also = Vec::new();
+    for &(id, score, _) in matches.iter().skip(1).take(6) {
+        if score >= ANSWER && best_score - score < 0.06 {
+            if let Some(a) = ctx.store.actor(id).await? {
+                also.push(display_name(&a));
+            }
+        }
+    }
+    if !also.is_empty() {
+        reply.suggestions = also
+            .into_iter()
+            .take(3)
+            .map(|n| format!("/actor {n}"))
+            .collect();
+    }
+    Ok(reply)
+}
+
+pub(crate) fn display_name(a: &ActorRow) -> String {
+    a.acronym.clone().unwrap_or_else(|| a.name.clone())
+}
+
+fn title(a: &ActorRow) -> String {
+    match (&a.full_name, &a.acronym) {
+        (Some(full), Some(acr)) if full != acr => format!("{full} ({acr})"),
+        _ => a.name.clone(),
+    }
+}
+
+/// One line about an issue: its tagline, or the first sentence of its text.
+fn gist(tagline: Option<&str>, first: Option<&str>) -> String {
+    let text = tagline
+        .map(str::to_string)
+        .or_else(|| first.map(|t| prose::sentences(t).first().map_or(t, |s| s).to_string()))
+        .unwrap_or_default();
+    shorten(&text, 220)
+}
+
+/// Collapses white space (the sources have double spaces and NBSP runs) and cuts at a word
+/// boundary with "…" when longer than `max` characters.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        return s;
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(a, _)| a)
+        .trim_end_matches([',', ';', ':']);
+    format!("{cut}…")
+}
+
+async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
+    let mut r = Reply::answer(title(a));
+    r.url = a.website.as_ref().map(|w| {
+        if w.starts_with("http") {
+            w.clone()
+        } else {
+            format!("https://{w}")
+        }
+    });
+    r.summary = a.summary.as_ref().map(|s| Text::plain(shorten(s, 400)));
+    r = r
+        .field(
+            "Founded",
+            a.founded.map(|y| y.to_string()).unwrap_or_default(),
+            true,
+        )
+        .field(
+            "Stakeholder group",
+            a.stakeholder_group.clone().unwrap_or_default(),
+            true,
+        )
+        .field("Address", a.address.clone().unwrap_or_default(), false)
+        .field("Website", a.website.clone().unwrap_or_default(), false);
+    let issues = ctx.store.issues(a.id).await?;
+    let items: Vec<Item> = issues
+        .iter()
+        .map(|i| {
+            Item::labelled(
+                i.heading.clone(),
+                gist(i.tagline.as_deref(), i.first_text.as_deref()),
+            )
+        })
+        .collect();
+    r = r.section("Digital policy issues", items);
+    let standards = ctx.store.standards_of_actor(a.id).await?;
+    if !standards.is_empty() {
+        r = r.field("Standards it refers to", standards.join(", "), false);
+    }
+    let tools = ctx.store.items(a.id).await?;
+    let tools_text = if tools.is_empty() {
+        a.tools_note
+            .clone()
+            .map(|t| shorten(&t, 300))
+            .unwrap_or_default()
+    } else {
+        tools
+            .iter()
+            .map(|t| t.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    r = r.field("Tools and programmes", tools_text, false);
+    let channels = ctx.store.channels(a.id).await?;
+    r = r.field(
+        "Channels",
+        channels
+            .iter()
+            .map(|c| format!("{} {}", c.platform, handle(&c.handle)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        false,
+    );
+    r.sources = Some(format!("Sources: {}", a.provenance));
+    Ok(r)
+}
+
+/// Handles are shown as the sources give them, with "@" unless they are addresses.
+fn handle(h: &str) -> String {
+    if h.contains('/') || h.contains('.') && h.contains("www") {
+        h.to_string()
+    } else {
+        format!("@{h}")
+    }
+}
+
+async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
+    let mut r = Reply::answer(title(a));
+    r.subtitle = Some("Mentioned in the sources; no profile of its own".to_string());
+    r.summary = a.description.as_ref().map(|d| Text::plain(d.clone()));
+    if let Some(parent) = a.parent_id {
+        if let Some(p) = ctx.store.actor(parent).await? {
+            r = r.field(
+                "Part of",
+                format!("{} — see /actor {}", title(&p), display_name(&p)),
+                false,
+            );
+        }
+    }
+    let mentions = ctx.store.mentions_of(a.id, 6).await?;
+    let total = ctx.store.count_mentions_of(a.id).await?;
+    let items: Vec<Item> = mentions
+        .iter()
+        .map(|m| {
+            let mut item =
+                Item::new(highlight(&m.sentence, &m.written_as)).source(cite(&m.file, m.line));
+            item.label = m.by_name.clone();
+            item
+        })
+        .collect();
+    let mut by: Vec<String> = mentions.iter().filter_map(|m| m.by_name.clone()).collect();
+    by.dedup();
+    r = r.section(
+        if total > mentions.len() as i64 {
+            "What the sources say (first mentions)"
+        } else {
+            "What the sources say"
+        },
+        items,
+    );
+    if total > mentions.len() as i64 {
+        r = r.field(
+            "More",
+            format!(
+                "{} more sentences mention it — try /search {}",
+                total - mentions.len() as i64,
+                display_name(a)
+            ),
+            false,
+        );
+    }
+    r.sources = Some(format!(
+        "Sources: {}",
+        mentions
+            .iter()
+            .map(|m| cite(&m.file, m.line))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    if mentions.is_empty() && a.description.is_none() {
+        r.summary = Some(Text::plain(
+            "The sources name it, but say nothing more about it.",
+        ));
+    }
+    Ok(r)
+}
+
+/// Marks `needle` (case-insensitively, typography folded) inside `text`.
+pub(crate) fn highlight(text: &str, needle: &str) -> Text {
+    crate::commands::who_works_on::highlight_terms(text, &[needle.to_string()])
+}
+
+async fn not_found(
+    ctx: &Context,
+    index: &AtlasIndex,
+    query: &str,
+    matches: &[(i64, f64, How)],
+) -> Result<Reply, CommandError> {
+    let mut names = Vec::new();
+    for &(id, _, _) in matches.iter().take(3) {
+        if let Some(a) = ctx.store.actor(id).await? {
+            names.push(display_name(&a));
+        }
+    }
+    if names.is_empty() {
+        for e in index.actors.suggest(query, 3) {
+            names.push(e.display.clone());
+        }
+    }
+    let shown = shorten(query, 60);
+    let mut r = Reply::not_found(format!("No actor called “{shown}” in the atlas."));
+    if names.is_empty() {
+        r.summary
+            .as_mut()
+            .expect("set above")
+            .push(Span::Plain(" Try /search with other words.".into()));
+    }
+    r.suggestions = names.into_iter().map(|n| format!("/actor {n}")).collect();
+    Ok(r)
+}

@@ -1,0 +1,143 @@
+//! /document <symbol or words>: a UN document, resolution, process or report.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::actor::shorten;
+use super::invocation::Args;
+use super::{cite, AtlasIndex, Context};
+use crate::error::CommandError;
+use crate::reply::{Item, Reply, Text};
+use crate::search::fts_query;
+use crate::store::lookup::DocumentRow;
+
+static SYMBOL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^\s*a\s*/\s*(?:[a-z]+\s*/\s*)*\d+\s*/\s*\d+\s*$").unwrap());
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub query: String,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        query: args.get("query").unwrap_or_default().to_string(),
+    })
+}
+
+pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+    let typed = shorten(p.query.trim(), 60);
+    if SYMBOL.is_match(&p.query) {
+        let key: String = p
+            .query
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        if let Some(d) = ctx.store.document_by_symbol(&key).await? {
+            return card(ctx, &d).await;
+        }
+        let mut r = Reply::not_found(format!(
+            "No document {} in the atlas.",
+            typed.to_uppercase()
+        ));
+        let mut near: Vec<(usize, &DocumentRow)> = index
+            .documents
+            .iter()
+            .filter_map(|d| {
+                d.symbol
+                    .as_ref()
+                    .map(|s| (strsim::levenshtein(&s.to_lowercase(), &key), d))
+            })
+            .filter(|(n, _)| *n <= 3)
+            .collect();
+        near.sort_by_key(|(n, _)| *n);
+        r.suggestions = near
+            .into_iter()
+            .take(3)
+            .filter_map(|(_, d)| d.symbol.clone())
+            .map(|s| format!("/document {s}"))
+            .collect();
+        return Ok(r);
+    }
+    // Words: title matches first, then full-text search over documents.
+    let mut found: Vec<i64> = index
+        .document_titles
+        .lookup(&p.query, 5)
+        .into_iter()
+        .filter(|m| m.score >= 0.8)
+        .map(|m| index.documents[m.entry.payload].id)
+        .collect();
+    if let Some(fts) = fts_query(&[p.query.as_str()]) {
+        for h in ctx.store.search_passages(&fts, Some(true), 30).await? {
+            if let Some(d) = h.document_id {
+                if !found.contains(&d) {
+                    found.push(d);
+                }
+            }
+        }
+    }
+    let mut docs = Vec::new();
+    for id in found.into_iter().take(6) {
+        if let Some(d) = ctx.store.document(id).await? {
+            docs.push(d);
+        }
+    }
+    match docs.len() {
+        0 => {
+            let mut r = Reply::not_found(format!(
+                "No document matches “{typed}”. Try a UN symbol such as A/70/174, or other words."
+            ));
+            r.suggestions = index
+                .document_titles
+                .suggest(&p.query, 3)
+                .into_iter()
+                .map(|e| format!("/document {}", shorten(&e.display, 80)))
+                .collect();
+            Ok(r)
+        }
+        1 => card(ctx, &docs[0]).await,
+        _ => {
+            let mut r = card(ctx, &docs[0]).await?;
+            r.suggestions = docs[1..]
+                .iter()
+                .take(3)
+                .map(|d| {
+                    format!(
+                        "/document {}",
+                        d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
+                    )
+                })
+                .collect();
+            Ok(r)
+        }
+    }
+}
+
+async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
+    let mut r = Reply::answer(d.title.clone());
+    r.subtitle = d.subtitle.clone();
+    r.summary = d.summary.as_ref().map(|s| Text::plain(s.clone()));
+    r = r
+        .field("Kind", d.kind.clone(), true)
+        .field("Symbol", d.symbol.clone().unwrap_or_default(), true)
+        .field("Listed by", d.owner_name.clone().unwrap_or_default(), true);
+    let mentions = ctx.store.document_mentions(d.id).await?;
+    let items = mentions
+        .iter()
+        .take(5)
+        .map(|m| {
+            let mut item = Item::new(super::who_works_on::highlight_terms(
+                &shorten(&m.sentence, 400),
+                &[m.written_as.clone()],
+            ))
+            .source(cite(&m.file, m.line));
+            item.label = m.by_name.clone();
+            item
+        })
+        .collect();
+    r = r.section("Cited in", items);
+    r.sources = Some(format!("Source: {}", cite(&d.file, d.line)));
+    Ok(r)
+}

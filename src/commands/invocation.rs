@@ -1,0 +1,299 @@
+//! The text syntax shared by the console and Matrix, mirroring Discord's slash commands:
+//! `/actor WIPO` or `!actor WIPO`; required options may be positional, the last string option
+//! takes the rest of the line; named options are `name:value` or `name:"quoted value"`.
+
+use std::collections::HashMap;
+
+use super::spec::{self, Manifest, OptionKind};
+use super::CommandName;
+use crate::error::CommandError;
+use crate::search::normalize::fold_typography;
+
+/// A command line split into its command and words, before it is bound to options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub command: CommandName,
+    /// The text after the command name, typography folded, invisible characters removed.
+    pub rest: String,
+}
+
+/// Option values by name, after binding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args {
+    values: HashMap<String, String>,
+}
+
+impl Args {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.parse().ok())
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values.insert(name.to_string(), value.into());
+    }
+}
+
+/// Splits `line` into the command and the rest. Unknown commands get a "did you mean".
+pub fn parse(line: &str) -> Result<Invocation, CommandError> {
+    let line = fold_typography(line);
+    let body = line
+        .strip_prefix('/')
+        .or_else(|| line.strip_prefix('!'))
+        .unwrap_or(&line)
+        .trim_start();
+    let (name, rest) = body.split_once(' ').unwrap_or((body, ""));
+    let name = name.to_lowercase();
+    if name.is_empty() {
+        return Err(CommandError::usage("Type a command, for example:", "/help"));
+    }
+    match spec::find(&name) {
+        Some(command) => Ok(Invocation {
+            command,
+            rest: rest.trim().to_string(),
+        }),
+        None => {
+            let mut scored: Vec<(f64, &str)> = spec::manifests()
+                .map(|(_, m)| (strsim::jaro_winkler(&name, &m.name), m.name.as_str()))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let shown: String = name.chars().take(40).collect();
+            let (message, example) = match scored.first() {
+                Some((score, best)) if *score >= 0.7 => (
+                    format!("There is no command /{shown}. Did you mean /{best}?"),
+                    format!("/{best}"),
+                ),
+                _ => (
+                    format!("There is no command /{shown}. /help lists what I can do."),
+                    "/help".to_string(),
+                ),
+            };
+            Err(CommandError::Usage {
+                message,
+                example: Some(example),
+            })
+        }
+    }
+}
+
+/// Splits the rest of a line into words, keeping "quoted phrases" together and recognising
+/// `option:value` for the command's own option names only (so `ISO/IEC 27001:2013` and
+/// `A/70/174` stay plain text).
+fn words(
+    manifest: &Manifest,
+    rest: &str,
+) -> Result<(Vec<String>, Vec<(String, String)>), CommandError> {
+    let mut positional = Vec::new();
+    let mut named = Vec::new();
+    let chars: Vec<char> = rest.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != ':' && chars[i] != '"' {
+            i += 1;
+        }
+        let head: String = chars[start..i].iter().collect();
+        let is_option =
+            i < chars.len() && chars[i] == ':' && manifest.option(&head.to_lowercase()).is_some();
+        if is_option {
+            i += 1;
+            let value = read_value(&chars, &mut i)?;
+            named.push((head.to_lowercase(), value));
+        } else {
+            i = start;
+            let value = read_value(&chars, &mut i)?;
+            positional.push(value);
+        }
+    }
+    Ok((positional, named))
+}
+
+/// One value: a "quoted phrase" or a run of non-space characters.
+fn read_value(chars: &[char], i: &mut usize) -> Result<String, CommandError> {
+    if *i < chars.len() && chars[*i] == '"' {
+        let start = *i + 1;
+        let end = chars[start..]
+            .iter()
+            .position(|&c| c == '"')
+            .map(|p| start + p);
+        match end {
+            Some(end) => {
+                *i = end + 1;
+                Ok(chars[start..end].iter().collect())
+            }
+            // An unclosed quote is taken as text, not an error: people type "like this.
+            None => {
+                *i = chars.len();
+                Ok(chars[start..].iter().collect())
+            }
+        }
+    } else {
+        let start = *i;
+        while *i < chars.len() && !chars[*i].is_whitespace() {
+            *i += 1;
+        }
+        Ok(chars[start..*i].iter().collect())
+    }
+}
+
+/// Binds the words of an invocation to the manifest's options.
+pub fn bind(manifest: &Manifest, inv: &Invocation) -> Result<Args, CommandError> {
+    let (positional, named) = words(manifest, &inv.rest)?;
+    let mut args = Args::default();
+    for (name, value) in named {
+        args.set(&name, value);
+    }
+    // Positional words fill the string options not given by name; the last one takes the rest.
+    let open: Vec<&super::spec::OptionSpec> = manifest
+        .options
+        .iter()
+        .filter(|o| o.kind == OptionKind::String && args.get(&o.name).is_none())
+        .collect();
+    let mut words = positional.into_iter();
+    for (n, o) in open.iter().enumerate() {
+        let value = if n + 1 == open.len() {
+            words.by_ref().collect::<Vec<_>>().join(" ")
+        } else {
+            words.next().unwrap_or_default()
+        };
+        if !value.trim().is_empty() {
+            args.set(&o.name, value.trim());
+        }
+    }
+    let leftover: Vec<String> = words.collect();
+    if !leftover.is_empty() {
+        return Err(CommandError::usage(
+            format!(
+                "I did not understand \"{}\". Usage: {}",
+                leftover.join(" "),
+                manifest.usage()
+            ),
+            manifest.examples[0].clone(),
+        ));
+    }
+    for o in &manifest.options {
+        match (args.get(&o.name), o.kind) {
+            (None, _) if o.required => {
+                return Err(CommandError::usage(
+                    format!(
+                        "/{} needs {}: {}. Usage: {}",
+                        manifest.name,
+                        o.name,
+                        o.description,
+                        manifest.usage()
+                    ),
+                    manifest.examples[0].clone(),
+                ));
+            }
+            (Some(v), OptionKind::Integer) if v.parse::<i64>().map_or(true, |n| n < 1) => {
+                return Err(CommandError::usage(
+                    format!(
+                        "{}:{} must be a whole number from 1 — for example {}:2",
+                        o.name,
+                        short(v),
+                        o.name
+                    ),
+                    format!("/{} … {}:2", manifest.name, o.name),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(args)
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(20).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(line: &str) -> Result<(CommandName, Args), String> {
+        let inv = parse(line).map_err(|e| e.to_string())?;
+        let args = bind(spec::manifest(inv.command), &inv).map_err(|e| e.to_string())?;
+        Ok((inv.command, args))
+    }
+
+    #[test]
+    fn slash_and_bang_prefixes_both_work() {
+        for line in [
+            "/actor WIPO",
+            "!actor WIPO",
+            "actor WIPO",
+            "/ACTOR   WIPO  ",
+        ] {
+            let (c, args) = bound(line).unwrap();
+            assert_eq!(
+                (c, args.get("name")),
+                (CommandName::Actor, Some("WIPO")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_last_string_option_takes_the_rest_of_the_line() {
+        let (_, args) = bound("/actor world intellectual property").unwrap();
+        assert_eq!(args.get("name"), Some("world intellectual property"));
+    }
+
+    #[test]
+    fn named_options_work_anywhere_and_with_quotes() {
+        let (_, args) = bound("/who-works-on page:2 capacity building").unwrap();
+        assert_eq!(
+            (args.get("topic"), args.integer("page")),
+            (Some("capacity building"), Some(2))
+        );
+        let (_, args) = bound("/who-works-on topic:\"capacity building\" page:3").unwrap();
+        assert_eq!(
+            (args.get("topic"), args.integer("page")),
+            (Some("capacity building"), Some(3))
+        );
+    }
+
+    #[test]
+    fn colons_that_are_not_option_names_are_text() {
+        let (_, args) = bound("/standard ISO/IEC 27001:2013").unwrap();
+        assert_eq!(args.get("identifier"), Some("ISO/IEC 27001:2013"));
+        let (_, args) = bound("/document A/70/174").unwrap();
+        assert_eq!(args.get("query"), Some("A/70/174"));
+    }
+
+    #[test]
+    fn a_missing_argument_is_a_usage_error_with_an_example() {
+        let err = bound("/actor").unwrap_err();
+        assert!(
+            err.contains("/actor needs name") && err.contains("Usage: /actor <name>"),
+            "{err}"
+        );
+        let err = bound("/who-works-on AI page:zero").unwrap_err();
+        assert!(err.contains("page:zero must be a whole number"), "{err}");
+    }
+
+    #[test]
+    fn unknown_commands_get_a_did_you_mean() {
+        assert_eq!(
+            bound("/actr WIPO").unwrap_err(),
+            "There is no command /actr. Did you mean /actor?"
+        );
+        assert_eq!(
+            bound("/xyzzy").unwrap_err(),
+            "There is no command /xyzzy. /help lists what I can do."
+        );
+    }
+
+    #[test]
+    fn unclosed_quotes_are_text() {
+        let (_, args) = bound("/search \"paris call").unwrap();
+        assert_eq!(args.get("words"), Some("paris call"));
+    }
+}

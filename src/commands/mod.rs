@@ -1,0 +1,260 @@
+//! The platform-neutral core: a command line (or a Discord interaction turned into one) is
+//! parsed into a typed request, run against the atlas, and answered with a `Reply`. Commands
+//! never know which platform asked; adapters (`platform`) only translate.
+//!
+//! One command = one manifest (commands/NAME.toml) + one module + one `CommandName` variant.
+//! Names are strings only in the manifests; everything after parsing is an exhaustive `match`,
+//! so a command without a handler does not compile.
+
+pub mod autocomplete;
+pub mod invocation;
+pub mod spec;
+
+mod actor;
+mod define;
+mod document;
+mod help;
+mod search;
+mod standard;
+mod topics;
+mod who_works_on;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+
+use crate::error::{self, CommandError};
+use crate::reply::{Reply, Text, Tone};
+use crate::search::names::NameIndex;
+use crate::store::lookup::{DocumentRow, GlossaryRow, StandardRow};
+use crate::store::{Store, StoreError};
+
+/// Longest command line we accept; longer input gets a polite refusal, never a query.
+pub const MAX_INPUT_CHARS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandName {
+    Actor,
+    Standard,
+    WhoWorksOn,
+    Document,
+    Define,
+    Topics,
+    Search,
+    Help,
+}
+
+impl CommandName {
+    pub const ALL: &'static [CommandName] = &[
+        CommandName::Actor,
+        CommandName::Standard,
+        CommandName::WhoWorksOn,
+        CommandName::Document,
+        CommandName::Define,
+        CommandName::Topics,
+        CommandName::Search,
+        CommandName::Help,
+    ];
+
+    pub fn manifest_file(self) -> &'static str {
+        match self {
+            CommandName::Actor => "actor.toml",
+            CommandName::Standard => "standard.toml",
+            CommandName::WhoWorksOn => "who-works-on.toml",
+            CommandName::Document => "document.toml",
+            CommandName::Define => "define.toml",
+            CommandName::Topics => "topics.toml",
+            CommandName::Search => "search.toml",
+            CommandName::Help => "help.toml",
+        }
+    }
+
+    pub(crate) fn manifest_source(self) -> &'static str {
+        match self {
+            CommandName::Actor => include_str!("../../commands/actor.toml"),
+            CommandName::Standard => include_str!("../../commands/standard.toml"),
+            CommandName::WhoWorksOn => include_str!("../../commands/who-works-on.toml"),
+            CommandName::Document => include_str!("../../commands/document.toml"),
+            CommandName::Define => include_str!("../../commands/define.toml"),
+            CommandName::Topics => include_str!("../../commands/topics.toml"),
+            CommandName::Search => include_str!("../../commands/search.toml"),
+            CommandName::Help => include_str!("../../commands/help.toml"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        &spec::manifest(self).name
+    }
+}
+
+/// A parsed, typed request: what each command's `run` receives.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Actor(actor::Params),
+    Standard(standard::Params),
+    WhoWorksOn(who_works_on::Params),
+    Document(document::Params),
+    Define(define::Params),
+    Topics,
+    Search(search::Params),
+    Help(help::Params),
+}
+
+/// Who is asking, and from where (permissions are decided in the core, per platform facts).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub platform: &'static str,
+    pub user: String,
+    pub moderator: bool,
+}
+
+impl Caller {
+    pub fn console() -> Caller {
+        Caller {
+            platform: "console",
+            user: "local".into(),
+            moderator: true,
+        }
+    }
+}
+
+/// In-memory indexes over the atlas, rebuilt when the atlas changes (an import).
+pub struct AtlasIndex {
+    pub data_hash: String,
+    pub actors: NameIndex<i64>,
+    pub topic_terms: NameIndex<i64>,
+    pub topic_names: HashMap<i64, (String, String)>,
+    pub standards: Vec<StandardRow>,
+    pub glossary: Vec<GlossaryRow>,
+    pub glossary_terms: NameIndex<usize>,
+    pub documents: Vec<DocumentRow>,
+    pub document_titles: NameIndex<usize>,
+}
+
+impl AtlasIndex {
+    pub async fn load(store: &Store) -> Result<AtlasIndex, StoreError> {
+        let names = store.all_names().await?;
+        let actors = NameIndex::new(names.into_iter().map(|n| {
+            // Profiled actors first on ties; acronyms and names over aliases.
+            let weight =
+                if n.profiled { 1.0 } else { 0.0 } + if n.kind == "alias" { 0.0 } else { 0.5 };
+            (n.name, n.actor_id, weight)
+        }));
+        let topics = store.topics().await?;
+        let topic_names = topics
+            .iter()
+            .map(|t| (t.id, (t.slug.clone(), t.name.clone())))
+            .collect();
+        let terms = store.topic_terms().await?;
+        let topic_terms = NameIndex::new(terms.into_iter().map(|t| (t.term, t.topic_id, 0.0)));
+        let glossary = store.glossary().await?;
+        let glossary_terms = NameIndex::new(
+            glossary
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.term.clone(), i, 0.0)),
+        );
+        let documents = store.all_documents().await?;
+        let document_titles = NameIndex::new(
+            documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.title.clone(), i, 0.0)),
+        );
+        Ok(AtlasIndex {
+            data_hash: store.meta("data_hash").await?.unwrap_or_default(),
+            actors,
+            topic_terms,
+            topic_names,
+            standards: store.all_standards().await?,
+            glossary,
+            glossary_terms,
+            documents,
+            document_titles,
+        })
+    }
+}
+
+/// What every command runs with: the store and the current indexes.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    index: Arc<RwLock<Arc<AtlasIndex>>>,
+}
+
+impl Context {
+    pub async fn new(store: Store) -> Result<Context, StoreError> {
+        let index = AtlasIndex::load(&store).await?;
+        Ok(Context {
+            store,
+            index: Arc::new(RwLock::new(Arc::new(index))),
+        })
+    }
+
+    /// The current indexes, rebuilt first if another process imported a new atlas.
+    pub async fn index(&self) -> Result<Arc<AtlasIndex>, StoreError> {
+        let current = self.index.read().await.clone();
+        let hash = self.store.meta("data_hash").await?.unwrap_or_default();
+        if hash == current.data_hash {
+            return Ok(current);
+        }
+        let fresh = Arc::new(AtlasIndex::load(&self.store).await?);
+        *self.index.write().await = fresh.clone();
+        Ok(fresh)
+    }
+}
+
+/// Parses a command line into a request, or a usage error with an example that works.
+pub fn parse(line: &str) -> Result<Request, CommandError> {
+    let inv = invocation::parse(line)?;
+    let args = invocation::bind(spec::manifest(inv.command), &inv)?;
+    Ok(match inv.command {
+        CommandName::Actor => Request::Actor(actor::parse(&args)?),
+        CommandName::Standard => Request::Standard(standard::parse(&args)?),
+        CommandName::WhoWorksOn => Request::WhoWorksOn(who_works_on::parse(&args)?),
+        CommandName::Document => Request::Document(document::parse(&args)?),
+        CommandName::Define => Request::Define(define::parse(&args)?),
+        CommandName::Topics => Request::Topics,
+        CommandName::Search => Request::Search(search::parse(&args)?),
+        CommandName::Help => Request::Help(help::parse(&args)?),
+    })
+}
+
+async fn run(ctx: &Context, request: Request) -> Result<Reply, CommandError> {
+    let index = ctx.index().await?;
+    match request {
+        Request::Actor(p) => actor::run(ctx, &index, p).await,
+        Request::Standard(p) => standard::run(ctx, &index, p).await,
+        Request::WhoWorksOn(p) => who_works_on::run(ctx, &index, p).await,
+        Request::Document(p) => document::run(ctx, &index, p).await,
+        Request::Define(p) => define::run(ctx, &index, p).await,
+        Request::Topics => topics::run(ctx, &index).await,
+        Request::Search(p) => search::run(ctx, &index, p).await,
+        Request::Help(p) => Ok(help::run(p)),
+    }
+}
+
+/// The whole path from a line of text to an answer. Never fails: every error becomes a reply.
+pub async fn answer(ctx: &Context, _caller: &Caller, line: &str) -> Reply {
+    if line.chars().count() > MAX_INPUT_CHARS {
+        let mut r = Reply::new(Tone::Refusal);
+        r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
+        return r;
+    }
+    let result = match parse(line) {
+        Ok(request) => run(ctx, request).await,
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(|e| error::into_reply(e, line))
+}
+
+/// A short "where it comes from" label for a source file and line: "000:423".
+pub fn cite(file: &str, line: i64) -> String {
+    format!("{}:{line}", crate::import::build::short_file(file))
+}
+
+/// Removes characters that carry no meaning but could break matching (zero-width, bidi).
+pub fn clean_input(s: &str) -> String {
+    crate::search::normalize::fold_typography(s)
+}

@@ -1,0 +1,141 @@
+//! /search <words>: everything at once, grouped by kind.
+
+use std::collections::HashSet;
+
+use super::actor::shorten;
+use super::invocation::Args;
+use super::who_works_on::{evidence, resolve};
+use super::{cite, AtlasIndex, Context};
+use crate::error::CommandError;
+use crate::reply::{Item, Paging, Reply};
+use crate::search::fts_words;
+use crate::search::normalize::name_key;
+
+const PASSAGES: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub words: String,
+    pub page: u32,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        words: args.get("words").unwrap_or_default().to_string(),
+        page: args.integer("page").unwrap_or(1).clamp(1, 10_000) as u32,
+    })
+}
+
+pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+    let typed = shorten(p.words.trim(), 60);
+    let mut r = Reply::answer(format!("Search: {typed}"));
+    let mut any = false;
+    if p.page == 1 {
+        let mut seen = HashSet::new();
+        let mut actors = Vec::new();
+        for (id, score, _) in super::actor::find(index, &p.words) {
+            if score < 0.8 || !seen.insert(id) || actors.len() >= 5 {
+                continue;
+            }
+            if let Some(a) = ctx.store.actor(id).await? {
+                actors.push(
+                    Item::labelled(
+                        a.full_name.clone().unwrap_or(a.name.clone()),
+                        a.summary
+                            .clone()
+                            .map(|s| shorten(&s, 200))
+                            .unwrap_or_default(),
+                    )
+                    .more(format!("/actor {}", super::actor::display_name(&a))),
+                );
+            }
+        }
+        any |= !actors.is_empty();
+        r = r.section("Actors", actors);
+        if let Some(t) = resolve(index, &p.words) {
+            if let Some((_, name)) = index.topic_names.get(&t) {
+                any = true;
+                r = r.section(
+                    "Topics",
+                    vec![Item::new(name.clone()).more(format!("/who-works-on {name}"))],
+                );
+            }
+        }
+        let key = name_key(&p.words).replace(' ', "");
+        let digits: String = key.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 3 {
+            let standards: Vec<Item> = index
+                .standards
+                .iter()
+                .filter(|s| s.key.contains(&digits))
+                .take(5)
+                .map(|s| {
+                    Item::labelled(s.identifier.clone(), s.covers.clone())
+                        .more(format!("/standard {}", s.identifier))
+                })
+                .collect();
+            any |= !standards.is_empty();
+            r = r.section("Standards", standards);
+        }
+        let docs: Vec<Item> = index
+            .document_titles
+            .lookup(&p.words, 5)
+            .into_iter()
+            .filter(|m| m.score >= 0.8)
+            .map(|m| {
+                let d = &index.documents[m.entry.payload];
+                Item::labelled(d.title.clone(), d.kind.clone()).more(format!(
+                    "/document {}",
+                    d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
+                ))
+            })
+            .collect();
+        any |= !docs.is_empty();
+        r = r.section("Documents and processes", docs);
+        let terms: Vec<Item> = index
+            .glossary
+            .iter()
+            .filter(|g| g.key == name_key(&p.words))
+            .map(|g| {
+                Item::labelled(g.term.clone(), g.expansion.clone())
+                    .more(format!("/define {}", g.term))
+            })
+            .collect();
+        any |= !terms.is_empty();
+        r = r.section("Glossary", terms);
+    }
+    if let Some((all, any_word)) = fts_words(&p.words) {
+        let mut hits = ctx.store.search_passages(&all, None, 200).await?;
+        if hits.is_empty() {
+            hits = ctx.store.search_passages(&any_word, None, 200).await?;
+        }
+        let pages = hits.len().div_ceil(PASSAGES).max(1) as u32;
+        let page = p.page.min(pages);
+        let terms = vec![p.words.clone()];
+        let items: Vec<Item> = hits
+            .iter()
+            .skip((page as usize - 1) * PASSAGES)
+            .take(PASSAGES)
+            .map(|h| {
+                let mut item = Item::new(evidence(&h.text, &terms)).source(cite(&h.file, h.line));
+                item.label = h.actor_name.clone();
+                item
+            })
+            .collect();
+        any |= !items.is_empty();
+        r = r.section(&format!("Passages ({} found)", hits.len()), items);
+        if pages > 1 {
+            r.paging = Some(Paging {
+                page,
+                pages,
+                command: format!("/search words:\"{}\" page:{{page}}", p.words.trim()),
+            });
+        }
+    }
+    if !any {
+        return Ok(Reply::not_found(format!(
+            "Nothing in the atlas matches “{typed}”. /topics lists the topics, /help the commands."
+        )));
+    }
+    Ok(r)
+}

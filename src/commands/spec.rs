@@ -1,0 +1,198 @@
+//! Command manifests (commands/*.toml): the interface of each command — name, summary, options,
+//! who may run it, examples, long help — embedded at compile time. Parsing, `/help` and the
+//! Discord registration are all generated from them. No logic here.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use super::CommandName;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Everyone,
+    Moderator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptionKind {
+    String,
+    Integer,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptionSpec {
+    pub name: String,
+    pub kind: OptionKind,
+    pub description: String,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub autocomplete: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub summary: String,
+    pub permission: Permission,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+    pub examples: Vec<String>,
+    pub help: String,
+}
+
+impl Manifest {
+    /// "/who-works-on <topic> [page:N]"
+    pub fn usage(&self) -> String {
+        let mut u = format!("/{}", self.name);
+        for o in &self.options {
+            let slot = match (o.kind, o.required) {
+                (OptionKind::String, true) => format!(" <{}>", o.name),
+                (OptionKind::String, false) => format!(" [{}]", o.name),
+                (OptionKind::Integer, _) => format!(" [{}:N]", o.name),
+            };
+            u.push_str(&slot);
+        }
+        u
+    }
+
+    pub fn option(&self, name: &str) -> Option<&OptionSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
+}
+
+/// The manifests, parsed once. A malformed manifest is a build mistake, caught by the unit
+/// tests below before it can ship; at run time it would panic at first use.
+static MANIFESTS: LazyLock<Vec<(CommandName, Manifest)>> = LazyLock::new(|| {
+    CommandName::ALL
+        .iter()
+        .map(|&c| {
+            let m: Manifest = toml::from_str(c.manifest_source())
+                .unwrap_or_else(|e| panic!("commands/{}: {e}", c.manifest_file()));
+            (c, m)
+        })
+        .collect()
+});
+
+pub fn manifests() -> impl Iterator<Item = (CommandName, &'static Manifest)> {
+    MANIFESTS.iter().map(|(c, m)| (*c, m))
+}
+
+pub fn manifest(command: CommandName) -> &'static Manifest {
+    &MANIFESTS
+        .iter()
+        .find(|(c, _)| *c == command)
+        .expect("every command has a manifest")
+        .1
+}
+
+/// The command a name refers to (names live in the manifests, nowhere else).
+pub fn find(name: &str) -> Option<CommandName> {
+    MANIFESTS
+        .iter()
+        .find(|(_, m)| m.name == name)
+        .map(|(c, _)| *c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    #[test]
+    fn every_manifest_fits_discords_limits() {
+        let name = Regex::new(r"^[-_\p{L}\p{N}]{1,32}$").unwrap();
+        for (_, m) in manifests() {
+            assert!(
+                name.is_match(&m.name) && m.name.to_lowercase() == m.name,
+                "bad name {}",
+                m.name
+            );
+            assert!(
+                (1..=100).contains(&m.summary.chars().count()),
+                "{}: summary must be 1–100 characters",
+                m.name
+            );
+            assert!(m.options.len() <= 25, "{}: at most 25 options", m.name);
+            for o in &m.options {
+                assert!(
+                    name.is_match(&o.name) && o.name.to_lowercase() == o.name,
+                    "{}: bad option name {}",
+                    m.name,
+                    o.name
+                );
+                assert!(
+                    (1..=100).contains(&o.description.chars().count()),
+                    "{}.{}: description must be 1–100 characters",
+                    m.name,
+                    o.name
+                );
+            }
+            // Discord requires required options before optional ones.
+            let first_optional = m
+                .options
+                .iter()
+                .position(|o| !o.required)
+                .unwrap_or(m.options.len());
+            assert!(
+                m.options[first_optional..].iter().all(|o| !o.required),
+                "{}: required options come first",
+                m.name
+            );
+            assert!(
+                !m.examples.is_empty() && !m.help.trim().is_empty(),
+                "{}: examples and help are required",
+                m.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_command_has_one_manifest_with_a_unique_name() {
+        let names: Vec<&str> = manifests().map(|(_, m)| m.name.as_str()).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "{names:?}");
+        for (c, m) in manifests() {
+            assert_eq!(
+                c.manifest_file(),
+                format!("{}.toml", m.name),
+                "the file is named after the command"
+            );
+        }
+    }
+
+    #[test]
+    fn every_manifest_in_the_commands_directory_is_embedded() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("commands");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut embedded: Vec<String> = CommandName::ALL
+            .iter()
+            .map(|c| c.manifest_file().to_string())
+            .collect();
+        embedded.sort();
+        assert_eq!(files, embedded);
+    }
+
+    #[test]
+    fn every_example_parses() {
+        for (_, m) in manifests() {
+            for e in &m.examples {
+                let inv =
+                    super::super::invocation::parse(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+                assert_eq!(inv.command, find(&m.name).unwrap(), "{e}");
+                super::super::invocation::bind(m, &inv).unwrap_or_else(|err| panic!("{e}: {err}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! /standard <identifier>: a technical standard, however its identifier is written.
+
+use super::actor::shorten;
+use super::invocation::Args;
+use super::{cite, AtlasIndex, Context};
+use crate::error::CommandError;
+use crate::reply::{Item, Reply, Text};
+use crate::search::standard_id::StandardId;
+use crate::store::lookup::StandardRow;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub identifier: String,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        identifier: args.get("identifier").unwrap_or_default().to_string(),
+    })
+}
+
+fn type_name(kind: &str) -> &'static str {
+    match kind {
+        "TR" => "Technical Report",
+        "TS" => "Technical Specification",
+        _ => "International Standard",
+    }
+}
+
+fn display(s: &StandardRow) -> String {
+    if s.series {
+        format!("{} series", s.identifier)
+    } else {
+        s.identifier.clone()
+    }
+}
+
+/// Identifiers whose number is closest to what was typed (for "did you mean"), never a match.
+fn closest<'a>(index: &'a AtlasIndex, typed: &str) -> Vec<&'a StandardRow> {
+    let digits: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect::<String>()
+        .to_lowercase();
+    let digits = digits
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .to_string();
+    if digits.is_empty() {
+        return vec![];
+    }
+    let mut scored: Vec<(usize, &StandardRow)> = index
+        .standards
+        .iter()
+        .map(|s| (strsim::levenshtein(&digits, &s.key), s))
+        .filter(|(d, _)| *d <= 2)
+        .collect();
+    scored.sort_by_key(|(d, s)| (*d, s.key.clone()));
+    scored.into_iter().take(3).map(|(_, s)| s).collect()
+}
+
+pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+    let typed = shorten(p.identifier.trim(), 60);
+    let Some(id) = StandardId::parse(&p.identifier) else {
+        let mut r = Reply::not_found(format!("“{typed}” is not a standard identifier I know. Identifiers look like 62443, ISO/IEC 27001 or TR 24028."));
+        r.suggestions = closest(index, &p.identifier)
+            .into_iter()
+            .map(|s| format!("/standard {}", s.identifier))
+            .collect();
+        if r.suggestions.is_empty() {
+            r.suggestions.push(format!("/search {typed}"));
+        }
+        return Ok(r);
+    };
+    if let Some(s) = index.standards.iter().find(|s| s.key == id.key()) {
+        return card(ctx, s, None).await;
+    }
+    // A part the atlas does not have: its series, saying so.
+    if id.part.is_some() {
+        if let Some(s) = index.standards.iter().find(|s| s.key == id.base_key()) {
+            let written = format!(
+                "{} {}",
+                if id.body.is_empty() {
+                    s.body.as_str()
+                } else {
+                    id.body.as_str()
+                },
+                id.key().to_uppercase()
+            );
+            let note = format!(
+                "{written} itself is not in the atlas; this is the {} it belongs to.",
+                display(s)
+            );
+            return card(ctx, s, Some(note)).await;
+        }
+    }
+    // A bare number shared by several parts: list them.
+    let parts: Vec<&StandardRow> = index
+        .standards
+        .iter()
+        .filter(|s| s.base_number == id.number)
+        .collect();
+    if !parts.is_empty() {
+        if parts.len() == 1 {
+            return card(ctx, parts[0], None).await;
+        }
+        let mut r = Reply::answer(format!("Standards numbered {}", id.number));
+        r.summary = Some(Text::plain(format!(
+            "{} parts of {} are in the atlas:",
+            parts.len(),
+            id.number
+        )));
+        let items = parts
+            .iter()
+            .map(|s| {
+                Item::labelled(display(s), s.covers.clone())
+                    .more(format!("/standard {}", s.identifier))
+            })
+            .collect();
+        return Ok(r.section("Parts", items));
+    }
+    let mut r = Reply::not_found(format!("No standard {typed} in the atlas."));
+    r.suggestions = closest(index, &id.key())
+        .into_iter()
+        .map(|s| format!("/standard {}", s.identifier))
+        .collect();
+    Ok(r)
+}
+
+async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Reply, CommandError> {
+    let mut r = Reply::answer(display(s));
+    r.subtitle = Some(format!("{} · {}", type_name(&s.kind), s.body));
+    let mut summary = Text::plain(s.covers.clone());
+    if let Some(n) = note {
+        summary = Text::plain(format!("{n} {}", s.covers));
+    }
+    r.summary = Some(summary);
+    r = r
+        .field(
+            "Developed by",
+            s.committee
+                .clone()
+                .map(|c| format!("{} ({c})", s.body))
+                .unwrap_or_else(|| s.body.clone()),
+            true,
+        )
+        .field("Type", type_name(&s.kind), true)
+        .field(
+            "Conformity assessment",
+            s.conformity_note
+                .clone()
+                .or_else(|| s.conformity.clone())
+                .unwrap_or_default(),
+            false,
+        )
+        .field("Domain", s.domain.clone().unwrap_or_default(), false)
+        .field("Family", s.family.clone().unwrap_or_default(), false);
+    let related = ctx.store.related_standards(s.id).await?;
+    let list = |rel: &str| {
+        related
+            .iter()
+            .filter(|r| r.relation == rel)
+            .map(|r| r.identifier.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    r = r
+        .field("Extends", list("extends"), false)
+        .field("Extended by", list("extended-by"), false)
+        .field("Other parts", list("sibling"), false);
+    let mentions = ctx.store.standard_mentions(s.id).await?;
+    let mut items = Vec::new();
+    let mut per_actor: Vec<(Option<String>, usize)> = Vec::new();
+    for m in &mentions {
+        // At most two sentences per actor keep the card readable.
+        let count = match per_actor.iter_mut().find(|(a, _)| *a == m.actor_name) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                per_actor.push((m.actor_name.clone(), 1));
+                1
+            }
+        };
+        if count > 2 {
+            continue;
+        }
+        let mut item = Item::new(super::who_works_on::highlight_terms(
+            &shorten(&m.sentence, 400),
+            &[m.written_as.clone()],
+        ))
+        .source(cite(&m.file, m.line));
+        item.label = m.actor_name.clone();
+        if let Some(slug) = &m.actor_slug {
+            if let Some(a) = ctx.store.actor_by_slug(slug).await? {
+                item.more = Some(format!("/actor {}", super::actor::display_name(&a)));
+            }
+        }
+        items.push(item);
+    }
+    let heading = format!(
+        "Who refers to it ({} mention{})",
+        mentions.len(),
+        if mentions.len() == 1 { "" } else { "s" }
+    );
+    r = r.section(&heading, items);
+    r.sources = Some(
+        "Sources: the standards registry (data/standards.toml) and the sentences cited".into(),
+    );
+    Ok(r)
+}

@@ -1,0 +1,232 @@
+//! WHAT to say, independent of any platform: a title, text with highlights, fields, lists,
+//! links, where the facts come from, who should see it, and how to page. No Markdown, no HTML:
+//! renderers (`render`) decide how each piece looks on Discord, Matrix or a terminal.
+
+use serde::Serialize;
+
+/// A run of text; `Strong` marks the words that matched the question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", content = "text", rename_all = "snake_case")]
+pub enum Span {
+    Plain(String),
+    Strong(String),
+    /// An identifier or command, shown as code where the platform can.
+    Code(String),
+}
+
+/// Text made of spans.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Text(pub Vec<Span>);
+
+impl Text {
+    pub fn plain(s: impl Into<String>) -> Text {
+        Text(vec![Span::Plain(s.into())])
+    }
+
+    pub fn push(&mut self, span: Span) -> &mut Self {
+        self.0.push(span);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.iter().all(|s| match s {
+            Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.is_empty(),
+        })
+    }
+
+    /// The text without any marking.
+    pub fn to_plain(&self) -> String {
+        self.0
+            .iter()
+            .map(|s| match s {
+                Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.as_str(),
+            })
+            .collect()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::plain(s)
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text::plain(s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: Text,
+    /// Short enough to sit beside other fields (Discord inline fields).
+    pub inline: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// The item's name (an actor, an issue, a document), if it has one.
+    pub label: Option<String>,
+    pub text: Text,
+    /// A command that tells more about the item ("/actor WIPO").
+    pub more: Option<String>,
+    /// Where the text comes from ("000:423").
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    pub heading: String,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Everyone,
+    /// Only the person who asked (errors, usage help, personal commands).
+    Private,
+}
+
+/// What kind of answer this is: lets adapters choose colours, exit codes, ephemeral flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Answer,
+    /// "No actor called …": an answer, with suggestions.
+    NotFound,
+    /// The request itself was wrong: a usage line and an example that works.
+    Usage,
+    /// Refused (permissions, input too long).
+    Refusal,
+    /// Something broke on our side; the text carries an incident reference only.
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paging {
+    pub page: u32,
+    pub pages: u32,
+    /// The command line for another page: `{page}` is replaced by the page number.
+    pub command: String,
+}
+
+impl Paging {
+    pub fn command_for(&self, page: u32) -> String {
+        self.command.replace("{page}", &page.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reply {
+    pub tone: Tone,
+    pub visibility: Visibility,
+    pub title: Option<String>,
+    /// Small line under the title ("World Intellectual Property Organization").
+    pub subtitle: Option<String>,
+    pub url: Option<String>,
+    pub summary: Option<Text>,
+    pub fields: Vec<Field>,
+    pub sections: Vec<Section>,
+    pub links: Vec<Link>,
+    /// Suggestions for a not-found or usage answer ("Did you mean …").
+    pub suggestions: Vec<String>,
+    /// Where the facts come from.
+    pub sources: Option<String>,
+    pub paging: Option<Paging>,
+}
+
+impl Reply {
+    pub fn new(tone: Tone) -> Reply {
+        Reply {
+            tone,
+            visibility: if tone == Tone::Answer || tone == Tone::NotFound {
+                Visibility::Everyone
+            } else {
+                Visibility::Private
+            },
+            title: None,
+            subtitle: None,
+            url: None,
+            summary: None,
+            fields: vec![],
+            sections: vec![],
+            links: vec![],
+            suggestions: vec![],
+            sources: None,
+            paging: None,
+        }
+    }
+
+    pub fn answer(title: impl Into<String>) -> Reply {
+        Reply {
+            title: Some(title.into()),
+            ..Reply::new(Tone::Answer)
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Reply {
+        Reply {
+            summary: Some(Text::plain(message)),
+            ..Reply::new(Tone::NotFound)
+        }
+    }
+
+    pub fn field(mut self, name: &str, value: impl Into<Text>, inline: bool) -> Reply {
+        let value = value.into();
+        if !value.is_empty() {
+            self.fields.push(Field {
+                name: name.to_string(),
+                value,
+                inline,
+            });
+        }
+        self
+    }
+
+    pub fn section(mut self, heading: &str, items: Vec<Item>) -> Reply {
+        if !items.is_empty() {
+            self.sections.push(Section {
+                heading: heading.to_string(),
+                items,
+            });
+        }
+        self
+    }
+}
+
+impl Item {
+    pub fn new(text: impl Into<Text>) -> Item {
+        Item {
+            label: None,
+            text: text.into(),
+            more: None,
+            source: None,
+        }
+    }
+
+    pub fn labelled(label: impl Into<String>, text: impl Into<Text>) -> Item {
+        Item {
+            label: Some(label.into()),
+            ..Item::new(text)
+        }
+    }
+
+    pub fn more(mut self, command: impl Into<String>) -> Item {
+        self.more = Some(command.into());
+        self
+    }
+
+    pub fn source(mut self, source: impl Into<String>) -> Item {
+        self.source = Some(source.into());
+        self
+    }
+}
