@@ -157,6 +157,18 @@ async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
             .join(", ")
     };
     r = r.field("Tools and programmes", tools_text, false);
+    let owned = ctx.store.documents_owned(a.id).await?;
+    if !owned.is_empty() {
+        let parts: Vec<String> = owned
+            .iter()
+            .map(|(kind, n)| format!("{n} {}", plural(kind, *n)))
+            .collect();
+        r = r.field(
+            "In the atlas",
+            format!("{} — see /document or /search", parts.join(", ")),
+            false,
+        );
+    }
     let channels = ctx.store.channels(a.id).await?;
     r = r.field(
         "Channels",
@@ -169,6 +181,26 @@ async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
     );
     r.sources = Some(format!("Sources: {}", a.provenance));
     Ok(r)
+}
+
+fn plural(kind: &str, n: i64) -> String {
+    let (one, many) = match kind {
+        "news" => ("news story", "news stories"),
+        "body" => ("body described", "bodies described"),
+        "process" => ("process", "processes"),
+        "document" => ("document", "documents"),
+        "resolution" => ("resolution", "resolutions"),
+        "programme" => ("programme", "programmes"),
+        "report" => ("report", "reports"),
+        "event" => ("event", "events"),
+        "tool" => ("tool", "tools"),
+        other => (other, other),
+    };
+    if n == 1 {
+        one.to_string()
+    } else {
+        many.to_string()
+    }
 }
 
 /// Handles are shown as the sources give them, with "@" unless they are addresses.
@@ -225,14 +257,18 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
             false,
         );
     }
-    r.sources = Some(format!(
-        "Sources: {}",
-        mentions
-            .iter()
-            .map(|m| cite(&m.file, m.line))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    let mut cites: Vec<String> = ctx
+        .store
+        .documents_about(a.id)
+        .await?
+        .iter()
+        .map(|(f, l)| cite(f, *l))
+        .collect();
+    cites.extend(mentions.iter().map(|m| cite(&m.file, m.line)));
+    cites.dedup();
+    if !cites.is_empty() {
+        r.sources = Some(format!("Sources: {}", cites.join(", ")));
+    }
     if mentions.is_empty() && a.description.is_none() {
         r.summary = Some(Text::plain(
             "The sources name it, but say nothing more about it.",
@@ -259,8 +295,13 @@ async fn not_found(
         }
     }
     if names.is_empty() {
-        for e in index.actors.suggest(query, 3) {
-            names.push(e.display.clone());
+        let mut seen = HashSet::new();
+        for e in index.actors.suggest(query, 10) {
+            if names.len() < 3 && seen.insert(e.payload) {
+                if let Some(a) = ctx.store.actor(e.payload).await? {
+                    names.push(display_name(&a));
+                }
+            }
         }
     }
     let shown = shorten(query, 60);

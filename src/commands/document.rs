@@ -130,7 +130,7 @@ async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
         .map(|m| {
             let mut item = Item::new(super::who_works_on::highlight_terms(
                 &shorten(&m.sentence, 400),
-                &[m.written_as.clone()],
+                std::slice::from_ref(&m.written_as),
             ))
             .source(cite(&m.file, m.line));
             item.label = m.by_name.clone();

@@ -79,13 +79,13 @@ pub fn parse(line: &str) -> Result<Invocation, CommandError> {
     }
 }
 
+/// Positional words, and (option, value) pairs.
+type Words = (Vec<String>, Vec<(String, String)>);
+
 /// Splits the rest of a line into words, keeping "quoted phrases" together and recognising
 /// `option:value` for the command's own option names only (so `ISO/IEC 27001:2013` and
 /// `A/70/174` stay plain text).
-fn words(
-    manifest: &Manifest,
-    rest: &str,
-) -> Result<(Vec<String>, Vec<(String, String)>), CommandError> {
+fn words(manifest: &Manifest, rest: &str) -> Result<Words, CommandError> {
     let mut positional = Vec::new();
     let mut named = Vec::new();
     let chars: Vec<char> = rest.chars().collect();

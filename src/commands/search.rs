@@ -111,7 +111,11 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         }
         let pages = hits.len().div_ceil(PASSAGES).max(1) as u32;
         let page = p.page.min(pages);
-        let terms = vec![p.words.clone()];
+        // Highlight the words searched for, each on its own.
+        let terms: Vec<String> = crate::search::tokens(&p.words)
+            .into_iter()
+            .filter(|w| w.len() > 1)
+            .collect();
         let items: Vec<Item> = hits
             .iter()
             .skip((page as usize - 1) * PASSAGES)

@@ -187,7 +187,7 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
         }
         let mut item = Item::new(super::who_works_on::highlight_terms(
             &shorten(&m.sentence, 400),
-            &[m.written_as.clone()],
+            std::slice::from_ref(&m.written_as),
         ))
         .source(cite(&m.file, m.line));
         item.label = m.actor_name.clone();

@@ -171,10 +171,16 @@ pub fn sentences(text: &str) -> Vec<&str> {
                 .next()
                 .unwrap_or("")
                 .to_string();
+            // "6. Embrace quantum computing": a list number is not a sentence.
+            let list_number = c == '.'
+                && start_is_blank(&text[start..pos])
+                && !prev_word.is_empty()
+                && prev_word.chars().all(|d| d.is_ascii_digit());
             let abbreviation = c == '.'
-                && ABBREVIATIONS
-                    .iter()
-                    .any(|a| prev_word.eq_ignore_ascii_case(a));
+                && (list_number
+                    || ABBREVIATIONS
+                        .iter()
+                        .any(|a| prev_word.eq_ignore_ascii_case(a)));
             let boundary = match next {
                 None => true,
                 Some(n) if n.is_whitespace() => {
@@ -214,6 +220,11 @@ pub fn sentences(text: &str) -> Vec<&str> {
         push_sentence(&mut out, &text[start..]);
     }
     out
+}
+
+/// True when `s` holds a single word (what precedes a period at the start of a sentence).
+fn start_is_blank(s: &str) -> bool {
+    s.split_whitespace().count() <= 1
 }
 
 fn push_sentence<'a>(out: &mut Vec<&'a str>, s: &'a str) {
@@ -316,6 +327,17 @@ mod tests {
                 "It covers architecture.",
                 "Standards under development include (e.g. ISO/IEC 22123-2).",
                 "AIDA 2.0 is new."
+            ]
+        );
+    }
+
+    #[test]
+    fn list_numbers_do_not_end_sentences() {
+        assert_eq!(
+            sentences("6. Embrace quantum computing (QC). How best to embrace it?"),
+            vec![
+                "6. Embrace quantum computing (QC).",
+                "How best to embrace it?"
             ]
         );
     }

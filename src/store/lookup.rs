@@ -420,6 +420,24 @@ impl Store {
         .await?)
     }
 
+    /// (kind, count) of the documents an actor lists or publishes.
+    pub async fn documents_owned(&self, actor_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT kind, COUNT(*) FROM documents WHERE owner_id = ? GROUP BY kind ORDER BY COUNT(*) DESC, kind")
+            .bind(actor_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Where a "body" entry describes this actor: (file, line).
+    pub async fn documents_about(&self, actor_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT file, line FROM documents WHERE about_id = ? ORDER BY id")
+                .bind(actor_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn glossary(&self) -> Result<Vec<GlossaryRow>, StoreError> {
         Ok(
             sqlx::query_as("SELECT term, key, expansion, curated FROM glossary ORDER BY id")

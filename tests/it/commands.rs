@@ -1,0 +1,604 @@
+//! The lookup commands, as a user meets them: typed lines in, plain-text answers out, through
+//! the real importer, the real database and the plain renderer.
+
+use atlasbot::commands::autocomplete::{self, MAX_CHOICES, MAX_CHOICE_CHARS};
+use atlasbot::commands::{self, Caller, CommandName, Context};
+use atlasbot::render::plain;
+use atlasbot::reply::{Reply, Tone};
+
+use crate::support::{self, TempDb};
+
+struct Bot {
+    _db: TempDb,
+    ctx: Context,
+}
+
+impl Bot {
+    async fn new() -> Bot {
+        let db = TempDb::new();
+        let ctx = Context::new(db.store().await).await.expect("context");
+        Bot { _db: db, ctx }
+    }
+
+    async fn reply(&self, line: &str) -> Reply {
+        commands::answer(&self.ctx, &Caller::console(), line).await
+    }
+
+    async fn ask(&self, line: &str) -> String {
+        plain::render(&self.reply(line).await)
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[tokio::test]
+async fn actor_by_acronym_shows_the_whole_profile() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/actor WIPO").await;
+    assert_eq!(
+        first_line(&out),
+        "World Intellectual Property Organization (WIPO)"
+    );
+    for expected in [
+        "Founded: 1967",
+        "Address: Chemin des Colombettes 34, 1211 Geneva 20, Switzerland",
+        "Website: https://www.wipo.int/",
+        "Stakeholder group: International and regional organisations",
+        "Digital policy issues",
+        "  • Frontier technologies including artificial intelligence — WIPO pays particular attention",
+        "  • Intellectual property rights — WIPO has long been involved in issues related to the protection of trademarks",
+        "Tools and programmes: WIPO Online Case Administration Tools, WIPO GREEN, WIPO Match",
+        "Channels: Facebook @WIPO, Flickr @WIPO",
+        "Sources: 000:391-481; 001:140-187",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("CyberpeaceInstitute"),
+        "another actor's handles are never on this card"
+    );
+}
+
+#[tokio::test]
+async fn actor_finds_names_with_typos_partial_words_and_spelling_variants() {
+    let bot = Bot::new().await;
+    for (query, expected) in [
+        (
+            "/actor wrld intelectual property",
+            "World Intellectual Property Organization (WIPO)",
+        ),
+        (
+            "/actor intellectual property",
+            "World Intellectual Property Organization (WIPO)",
+        ),
+        (
+            "/actor International Organisation for Standardisation",
+            "International Organization for Standardization (ISO)",
+        ),
+        ("/actor cyberpeace institute", "CyberPeace Institute"),
+        ("/actor DIPLOFOUNDATION", "DiploFoundation (Diplo)"),
+        (
+            "/actor W\u{200B}IPO",
+            "World Intellectual Property Organization (WIPO)",
+        ),
+        (
+            "/actor \u{202E}unctad",
+            "United Nations Conference on Trade and Development (UNCTAD)",
+        ),
+        (
+            "/actor international telecommunications union",
+            "International Telecommunication Union (ITU)",
+        ),
+    ] {
+        let out = bot.ask(query).await;
+        assert_eq!(first_line(&out), expected, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn an_exact_acronym_beats_names_that_contain_it() {
+    let bot = Bot::new().await;
+    assert_eq!(
+        first_line(&bot.ask("/actor UN").await),
+        "United Nations (UN)"
+    );
+    assert_eq!(first_line(&bot.ask("/actor UN Women").await), "UN Women");
+}
+
+#[tokio::test]
+async fn an_organisation_known_only_by_curated_alias_gets_a_short_card() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/actor UNODC").await;
+    assert_eq!(first_line(&out), "United Nations Office on Drugs and Crime");
+    assert!(
+        out.contains("Mentioned in the sources; no profile of its own"),
+        "{out}"
+    );
+    assert!(
+        out.contains("UN internal institute specialized in criminal justice systems"),
+        "{out}"
+    );
+    assert!(out.contains("Sources: 002:81"), "{out}");
+}
+
+#[tokio::test]
+async fn mention_only_cards_quote_who_mentions_them() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/actor OCEANIS").await;
+    assert!(out.contains("International Electrotechnical Commission — The IEC is also a founding member of the *Open Community for Ethics in Autonomous and Intelligent Systems*"), "{out}");
+    let iecq = bot.ask("/actor IECQ").await;
+    assert!(
+        iecq.contains("Part of: International Electrotechnical Commission (IEC) — see /actor IEC"),
+        "{iecq}"
+    );
+}
+
+#[tokio::test]
+async fn dcaf_shows_only_what_the_sources_say() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/actor dcaf").await;
+    assert_eq!(first_line(&out), "DCAF");
+    assert!(
+        out.contains("Founded: 2000") && out.contains("Address: Maison de la Paix"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Stakeholder group"),
+        "the sources give DCAF no stakeholder group:\n{out}"
+    );
+    assert!(
+        !out.contains("Policy meets tech"),
+        "the blurb after DCAF is not DCAF's:\n{out}"
+    );
+    let unicc = bot.ask("/actor UNICC").await;
+    assert!(
+        !unicc.contains("Founded"),
+        "UNICC has no founding year in the sources:\n{unicc}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_actor_is_not_invented_and_gets_suggestions() {
+    let bot = Bot::new().await;
+    let r = bot.reply("/actor World Intellectual Zebra Society").await;
+    assert_eq!(r.tone, Tone::NotFound);
+    let out = plain::render(&r);
+    assert!(
+        out.starts_with("No actor called “World Intellectual Zebra Society” in the atlas."),
+        "{out}"
+    );
+    assert!(out.contains("Did you mean: /actor WIPO"), "{out}");
+    let nothing = bot.ask("/actor qqqqxxxx").await;
+    assert!(
+        nothing.starts_with("No actor called “qqqqxxxx”"),
+        "{nothing}"
+    );
+}
+
+#[tokio::test]
+async fn standards_are_found_however_they_are_written() {
+    let bot = Bot::new().await;
+    for q in [
+        "/standard 62443",
+        "/standard IEC62443",
+        "/standard iec 62443",
+        "/standard IEC 62443 series",
+    ] {
+        assert_eq!(first_line(&bot.ask(q).await), "IEC 62443 series", "{q}");
+    }
+    for q in [
+        "/standard iso 27001",
+        "/standard ISO/IEC 27001",
+        "/standard ISO/IEC 27001:2013",
+        "/standard 27001",
+    ] {
+        assert_eq!(first_line(&bot.ask(q).await), "ISO/IEC 27001", "{q}");
+    }
+    assert_eq!(
+        first_line(&bot.ask("/standard TR 24028").await),
+        "ISO/IEC TR 24028"
+    );
+}
+
+#[tokio::test]
+async fn a_standard_card_says_what_it_covers_and_who_refers_to_it() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/standard 27001").await;
+    for expected in [
+        "International Standard · ISO/IEC",
+        "information security management system (ISMS)",
+        "Conformity assessment: IECQ certification of an ISMS to ISO/IEC 27001",
+        "Extended by: ISO/IEC 27701",
+        "UN International Computing Centre — UNICC is certified with *ISO 27001*",
+        "→ /actor IEC",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[tokio::test]
+async fn a_part_not_in_the_atlas_shows_its_series_and_says_so() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/standard iec 62443-3-3").await;
+    assert_eq!(first_line(&out), "IEC 62443 series");
+    assert!(
+        out.contains(
+            "IEC 62443-3-3 itself is not in the atlas; this is the IEC 62443 series it belongs to."
+        ),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_bare_number_shared_by_several_parts_lists_them() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/standard 18370").await;
+    assert!(
+        out.contains("ISO 18370-1 — Blind digital signatures") && out.contains("ISO/IEC 18370-2 —"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn an_unrelated_string_never_resolves_to_a_standard() {
+    let bot = Bot::new().await;
+    let r = bot.reply("/standard 27k1").await;
+    assert_eq!(r.tone, Tone::NotFound);
+    let out = plain::render(&r);
+    assert!(
+        !out.starts_with("ISO/IEC 27001"),
+        "27k1 is not 27001:\n{out}"
+    );
+    assert!(
+        out.contains("Did you mean: /standard ISO/IEC 27001"),
+        "{out}"
+    );
+    assert_eq!(bot.reply("/standard 99999").await.tone, Tone::NotFound);
+}
+
+#[tokio::test]
+async fn who_works_on_ranks_profile_sections_before_mentions_with_evidence() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/who-works-on cybercrime").await;
+    assert_eq!(first_line(&out), "Who works on Cybercrime");
+    let actors: Vec<&str> = out.lines().filter(|l| l.starts_with("  • ")).collect();
+    assert!(actors[0].starts_with("  • World Economic Forum (WEF) — Profile section “Cybercrime”: Under its Centre for Cybersecurity, the Forum runs the Partnership against *Cybercrime* project"), "{out}");
+    assert!(out.contains("  • United Nations Office on Drugs and Crime — UN internal institute specialized in criminal justice systems, by also carrying out researches and analysis on *cybercrimes*."), "{out}");
+    assert!(
+        out.contains("Documents and processes") && out.contains("Global Programme on Cybercrime"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn synonyms_lead_to_the_canonical_topic() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/who-works-on capacity building").await;
+    assert_eq!(first_line(&out), "Who works on Capacity development");
+    assert!(
+        out.contains("CyberPeace Institute — Profile section “Capacity development”")
+            && out.contains("DCAF — Profile section “Capacity development”"),
+        "{out}"
+    );
+    assert_eq!(
+        first_line(&bot.ask("/who-works-on machine learning").await),
+        "Who works on Artificial intelligence"
+    );
+}
+
+#[tokio::test]
+async fn ai_matches_whole_words_only() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/who-works-on AI").await;
+    assert!(
+        !out.contains("DCAF"),
+        "DCAF's text has \"maintain\" but nothing on AI:\n{out}"
+    );
+    assert!(!out.to_lowercase().contains("*ai*ntain"), "{out}");
+    assert!(out.contains("International Electrotechnical Commission (IEC) — Profile section “Artificial intelligence and the internet of things”"), "{out}");
+}
+
+#[tokio::test]
+async fn long_lists_page() {
+    let bot = Bot::new().await;
+    let first = bot.reply("/who-works-on cybersecurity").await;
+    let paging = first.paging.clone().expect("more than one page of actors");
+    assert_eq!(
+        (paging.page, paging.command_for(2).as_str()),
+        (1, "/who-works-on topic:\"Cybersecurity\" page:2")
+    );
+    let second = bot.ask(&paging.command_for(2)).await;
+    assert!(
+        second.contains(&format!("Page 2 of {}", paging.pages)),
+        "{second}"
+    );
+    let firsts: Vec<String> = plain::render(&first)
+        .lines()
+        .filter(|l| l.starts_with("  • "))
+        .map(String::from)
+        .collect();
+    assert!(
+        second
+            .lines()
+            .filter(|l| l.starts_with("  • "))
+            .all(|l| !firsts.contains(&l.to_string())),
+        "pages do not repeat actors"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_topic_points_to_the_closest_ones() {
+    let bot = Bot::new().await;
+    let r = bot.reply("/who-works-on flux capacitors").await;
+    assert_eq!(r.tone, Tone::NotFound);
+    assert!(plain::render(&r).starts_with(
+        "No one in the atlas works on “flux capacitors”. /topics lists the topics I know."
+    ));
+    let close = bot.ask("/who-works-on cyber crimes and stuff").await;
+    assert!(!close.is_empty());
+}
+
+#[tokio::test]
+async fn documents_are_found_by_symbol_in_any_case_or_by_title_words() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/document A/70/174").await;
+    assert!(out.starts_with("Report of the Group of Governmental Experts on Developments in the Field of Information and Telecommunications in the Context of International Security"), "{out}");
+    assert!(
+        out.contains("Symbol: A/70/174") && out.contains("Sources: 002:7")
+            || out.contains("Source: 002:7"),
+        "{out}"
+    );
+    let res = bot.ask("/document a/res/68/167").await;
+    assert_eq!(
+        first_line(&res),
+        "Resolution on the right to privacy in the digital age"
+    );
+    let cims = bot.ask("/document A/65/491").await;
+    assert!(
+        cims.contains("Cited in") && cims.contains("ICT4Peace Foundation — "),
+        "{cims}"
+    );
+    let words = bot.ask("/document global programme on cybercrime").await;
+    assert_eq!(first_line(&words), "Global Programme on Cybercrime");
+    assert_eq!(bot.reply("/document A/99/999").await.tone, Tone::NotFound);
+}
+
+#[tokio::test]
+async fn define_explains_acronyms_with_every_expansion_the_sources_give() {
+    let bot = Bot::new().await;
+    let oewg = bot.ask("/define OEWG").await;
+    assert!(
+        oewg.contains("United Nations Open-Ended Working Group"),
+        "{oewg}"
+    );
+    let aosis = bot.ask("/define aosis").await;
+    assert!(
+        aosis.contains("Alliance of Small Island States")
+            && aosis.contains("Association of Small Island States"),
+        "{aosis}"
+    );
+    let unga = bot.ask("/define UNGA").await;
+    assert!(
+        unga.contains("United Nations General Assembly (the sources use it without expanding it)"),
+        "{unga}"
+    );
+    let r = bot.reply("/define PKII").await;
+    assert_eq!(r.tone, Tone::NotFound);
+    assert!(plain::render(&r).contains("/define PKI"));
+}
+
+#[tokio::test]
+async fn topics_are_listed_by_basket_with_counts() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/topics").await;
+    for expected in [
+        "Infrastructure",
+        "Security",
+        "New technologies",
+        "  • Artificial intelligence — 6 actors → /who-works-on Artificial intelligence",
+        "  • Cybercrime — 1 actor",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?}:\n{out}");
+    }
+}
+
+#[tokio::test]
+async fn search_groups_what_it_finds_by_kind() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/search 27001").await;
+    assert!(out.contains("Standards\n  • ISO/IEC 27001 —"), "{out}");
+    let paris = bot.ask("/search Paris Call").await;
+    assert!(
+        paris.contains("Passages") && paris.contains("*Paris* *Call*"),
+        "{paris}"
+    );
+}
+
+#[tokio::test]
+async fn help_is_generated_from_the_manifests() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/help").await;
+    for c in CommandName::ALL {
+        assert!(
+            out.contains(&format!("/{}", c.name())),
+            "/help lists /{}:\n{out}",
+            c.name()
+        );
+    }
+    let one = bot.ask("/help standard").await;
+    assert!(
+        one.contains("Usage: /standard <identifier>") && one.contains("  • /standard iso 27001"),
+        "{one}"
+    );
+}
+
+#[tokio::test]
+async fn usage_errors_show_an_example_that_works() {
+    let bot = Bot::new().await;
+    let r = bot.reply("/standard").await;
+    assert_eq!(r.tone, Tone::Usage);
+    assert_eq!(plain::render(&r), "/standard needs identifier: Standard number or identifier (62443, ISO/IEC 27001, TR 24028). Usage: /standard <identifier>\n\nTry: /standard 62443\n");
+    assert_eq!(
+        plain::render(&bot.reply("/stnadard 62443").await),
+        "There is no command /stnadard. Did you mean /standard?\n\nTry: /standard\n"
+    );
+}
+
+#[tokio::test]
+async fn nothing_a_user_types_breaks_a_query() {
+    let bot = Bot::new().await;
+    for line in [
+        "/search \" * NEAR( AND OR -",
+        "/search *",
+        "/who-works-on \"\"\"",
+        "/actor '; DROP TABLE actors; --",
+        "/document ) OR 1=1 --",
+        "/define %_%",
+        "/standard ISO/IEC ''\"",
+        "/search ☃️ 🙂 ﷽ \u{0000}",
+        "/actor \u{202E}\u{200F}\u{2066}",
+        "/who-works-on column:text",
+    ] {
+        let r = bot.reply(line).await;
+        assert!(
+            matches!(r.tone, Tone::Answer | Tone::NotFound | Tone::Usage),
+            "{line}: {r:?}"
+        );
+    }
+    assert_eq!(
+        first_line(&bot.ask("/actor WIPO").await),
+        "World Intellectual Property Organization (WIPO)",
+        "the atlas is intact"
+    );
+}
+
+#[tokio::test]
+async fn input_over_500_characters_gets_a_polite_refusal() {
+    let bot = Bot::new().await;
+    let r = bot.reply(&format!("/actor {}", "a".repeat(600))).await;
+    assert_eq!(r.tone, Tone::Refusal);
+    assert!(plain::render(&r).contains("please keep a question under 500 characters"));
+}
+
+#[tokio::test]
+async fn internal_errors_show_only_an_incident_reference() {
+    let db = TempDb::new();
+    let store = db.store().await;
+    let ctx = Context::new(store.clone()).await.unwrap();
+    store.close().await;
+    let r = commands::answer(&ctx, &Caller::console(), "/actor WIPO").await;
+    assert_eq!(r.tone, Tone::Failure);
+    let out = plain::render(&r);
+    assert!(
+        out.starts_with("Sorry, something went wrong on my side (ref "),
+        "{out}"
+    );
+    assert!(
+        !out.to_lowercase().contains("pool") && !out.to_lowercase().contains("sql"),
+        "no internal text: {out}"
+    );
+}
+
+#[tokio::test]
+async fn autocomplete_offers_at_most_25_short_ranked_choices() {
+    let bot = Bot::new().await;
+    let index = bot.ctx.index().await.unwrap();
+    let names = autocomplete::complete(&index, CommandName::Actor, "name", "intel");
+    assert!(
+        names
+            .iter()
+            .any(|c| c.value == "World Intellectual Property Organization"),
+        "{names:?}"
+    );
+    let all = autocomplete::complete(&index, CommandName::Actor, "name", "");
+    assert_eq!(all.len(), MAX_CHOICES);
+    for c in autocomplete::complete(&index, CommandName::Standard, "identifier", "2700")
+        .iter()
+        .chain(all.iter())
+    {
+        assert!(
+            c.name.chars().count() <= MAX_CHOICE_CHARS
+                && c.value.chars().count() <= MAX_CHOICE_CHARS,
+            "{c:?}"
+        );
+    }
+    let standards = autocomplete::complete(&index, CommandName::Standard, "identifier", "2700");
+    assert_eq!(
+        standards
+            .iter()
+            .map(|c| c.value.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "ISO/IEC 27001",
+            "ISO/IEC 27002",
+            "ISO/IEC 27031",
+            "ISO/IEC 27035",
+            "ISO/IEC 27701"
+        ][..2]
+    );
+    let topics = autocomplete::complete(&index, CommandName::WhoWorksOn, "topic", "capacity b");
+    assert_eq!(
+        topics.first().map(|c| c.value.as_str()),
+        Some("Capacity development")
+    );
+}
+
+#[test]
+fn ask_prints_the_answer_and_exits_0_even_when_nothing_is_found() {
+    let db = TempDb::new();
+    let out = support::atlasbot(&db.path, &["ask", "/actor WIPO"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(support::stdout(&out).starts_with("World Intellectual Property Organization (WIPO)\n"));
+    let none = support::atlasbot(&db.path, &["ask", "/actor nobody at all"]);
+    assert_eq!(none.status.code(), Some(0));
+    let usage = support::atlasbot(&db.path, &["ask", "/actor"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(support::stdout(&usage).contains("Usage: /actor <name>"));
+}
+
+#[test]
+fn ask_json_prints_the_reply_as_json() {
+    let db = TempDb::new();
+    let out = support::atlasbot(&db.path, &["ask", "--json", "/standard 62443"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&support::stdout(&out)).expect("valid JSON");
+    assert_eq!(v["tone"], "answer");
+    assert_eq!(v["title"], "IEC 62443 series");
+}
+
+#[test]
+fn the_console_answers_every_line_of_a_pipe() {
+    use std::io::Write;
+    let db = TempDb::new();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .arg("--db")
+        .arg(&db.path)
+        .arg("console")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"/define PKI\n\n!actor ISO\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Public Key Infrastructure")
+            && text.contains("International Organization for Standardization (ISO)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_fresh_database_answers_the_first_question() {
+    let db = TempDb::empty();
+    let out = support::atlasbot(&db.path, &["ask", "/define GGE"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains("Group of Governmental Experts"));
+}
