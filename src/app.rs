@@ -31,8 +31,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
-        Command::Bench(Bench::Import { scale, keep }) => {
-            match crate::bench::import(scale, keep.as_deref()).await {
+        Command::Bench(bench) => {
+            let result = match bench {
+                Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
+                Bench::Commands { actors, iterations } => {
+                    crate::bench::commands::run(actors, iterations).await
+                }
+            };
+            match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("benchmark failed: {e:#}");

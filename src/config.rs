@@ -67,4 +67,13 @@ pub enum Bench {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// Latency of every lookup command and of autocompletion; cold start.
+    Commands {
+        /// Synthetic actors added to the bundled atlas (0: the bundled atlas alone).
+        #[arg(long, default_value_t = 0)]
+        actors: usize,
+        /// Measured runs per command.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+    },
 }

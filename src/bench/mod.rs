@@ -1,6 +1,7 @@
 //! `atlasbot bench`: reproducible measurements for BENCHMARKS.md. Nothing here is used by the
 //! bot itself; tests never assert on speed.
 
+pub mod commands;
 pub mod synthetic;
 
 use std::path::Path;

@@ -128,7 +128,7 @@ async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
         .iter()
         .take(5)
         .map(|m| {
-            let mut item = Item::new(super::who_works_on::highlight_terms(
+            let mut item = Item::new(super::evidence::highlight_terms(
                 &shorten(&m.sentence, 400),
                 std::slice::from_ref(&m.written_as),
             ))

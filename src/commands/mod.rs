@@ -13,6 +13,7 @@ pub mod spec;
 mod actor;
 mod define;
 mod document;
+mod evidence;
 mod help;
 mod search;
 mod standard;
@@ -27,7 +28,7 @@ use tokio::sync::RwLock;
 use crate::error::{self, CommandError};
 use crate::reply::{Reply, Text, Tone};
 use crate::search::names::NameIndex;
-use crate::store::lookup::{DocumentRow, GlossaryRow, StandardRow};
+use crate::store::lookup::{DocumentRow, GlossaryRow, StandardRow, TopicRow};
 use crate::store::{Store, StoreError};
 
 /// Longest command line we accept; longer input gets a polite refusal, never a query.
@@ -125,6 +126,8 @@ pub struct AtlasIndex {
     pub actors: NameIndex<i64>,
     pub topic_terms: NameIndex<i64>,
     pub topic_names: HashMap<i64, (String, String)>,
+    /// Topics in taxonomy order, with their actor counts (for /topics).
+    pub topics: Vec<TopicRow>,
     pub standards: Vec<StandardRow>,
     pub glossary: Vec<GlossaryRow>,
     pub glossary_terms: NameIndex<usize>,
@@ -167,6 +170,7 @@ impl AtlasIndex {
             actors,
             topic_terms,
             topic_names,
+            topics,
             standards: store.all_standards().await?,
             glossary,
             glossary_terms,
@@ -181,12 +185,19 @@ impl AtlasIndex {
 pub struct Context {
     pub store: Store,
     index: Arc<RwLock<Arc<AtlasIndex>>>,
+    /// When the atlas version was last compared with the database's.
+    checked: Arc<std::sync::Mutex<std::time::Instant>>,
 }
+
+/// How stale the indexes may be after another process imports a new atlas. Checking costs a
+/// query (~0.2 ms through the pool), too much to pay on every command.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Context {
     pub async fn new(store: Store) -> Result<Context, StoreError> {
         let index = AtlasIndex::load(&store).await?;
         Ok(Context {
+            checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,
             index: Arc::new(RwLock::new(Arc::new(index))),
         })
@@ -195,6 +206,13 @@ impl Context {
     /// The current indexes, rebuilt first if another process imported a new atlas.
     pub async fn index(&self) -> Result<Arc<AtlasIndex>, StoreError> {
         let current = self.index.read().await.clone();
+        {
+            let mut checked = self.checked.lock().expect("not poisoned");
+            if checked.elapsed() < RECHECK {
+                return Ok(current);
+            }
+            *checked = std::time::Instant::now();
+        }
         let hash = self.store.meta("data_hash").await?.unwrap_or_default();
         if hash == current.data_hash {
             return Ok(current);

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 
 use super::actor::shorten;
+use super::evidence::Highlighter;
 use super::invocation::Args;
-use super::who_works_on::{evidence, resolve};
+use super::who_works_on::resolve;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Paging, Reply};
@@ -112,16 +113,18 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         let pages = hits.len().div_ceil(PASSAGES).max(1) as u32;
         let page = p.page.min(pages);
         // Highlight the words searched for, each on its own.
-        let terms: Vec<String> = crate::search::tokens(&p.words)
-            .into_iter()
-            .filter(|w| w.len() > 1)
-            .collect();
+        let hl = Highlighter::new(
+            &crate::search::tokens(&p.words)
+                .into_iter()
+                .filter(|w| w.len() > 1)
+                .collect::<Vec<_>>(),
+        );
         let items: Vec<Item> = hits
             .iter()
             .skip((page as usize - 1) * PASSAGES)
             .take(PASSAGES)
             .map(|h| {
-                let mut item = Item::new(evidence(&h.text, &terms)).source(cite(&h.file, h.line));
+                let mut item = Item::new(hl.evidence(&h.text)).source(cite(&h.file, h.line));
                 item.label = h.actor_name.clone();
                 item
             })

@@ -154,7 +154,10 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
         )
         .field("Domain", s.domain.clone().unwrap_or_default(), false)
         .field("Family", s.family.clone().unwrap_or_default(), false);
-    let related = ctx.store.related_standards(s.id).await?;
+    let (related, mentions) = tokio::try_join!(
+        ctx.store.related_standards(s.id),
+        ctx.store.standard_mentions(s.id)
+    )?;
     let list = |rel: &str| {
         related
             .iter()
@@ -167,7 +170,6 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
         .field("Extends", list("extends"), false)
         .field("Extended by", list("extended-by"), false)
         .field("Other parts", list("sibling"), false);
-    let mentions = ctx.store.standard_mentions(s.id).await?;
     let mut items = Vec::new();
     let mut per_actor: Vec<(Option<String>, usize)> = Vec::new();
     for m in &mentions {
@@ -185,16 +187,18 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
         if count > 2 {
             continue;
         }
-        let mut item = Item::new(super::who_works_on::highlight_terms(
+        let mut item = Item::new(super::evidence::highlight_terms(
             &shorten(&m.sentence, 400),
             std::slice::from_ref(&m.written_as),
         ))
         .source(cite(&m.file, m.line));
         item.label = m.actor_name.clone();
-        if let Some(slug) = &m.actor_slug {
-            if let Some(a) = ctx.store.actor_by_slug(slug).await? {
-                item.more = Some(format!("/actor {}", super::actor::display_name(&a)));
-            }
+        if m.actor_slug.is_some() {
+            item.more = m
+                .actor_acronym
+                .clone()
+                .or_else(|| m.actor_name.clone())
+                .map(|n| format!("/actor {n}"));
         }
         items.push(item);
     }

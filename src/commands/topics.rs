@@ -4,13 +4,14 @@ use super::{AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
 
-pub async fn run(ctx: &Context, _index: &AtlasIndex) -> Result<Reply, CommandError> {
-    let topics = ctx.store.topics().await?;
+pub async fn run(_ctx: &Context, index: &AtlasIndex) -> Result<Reply, CommandError> {
+    // Served from memory: the counts are loaded with the indexes and change only on import.
+    let topics = &index.topics;
     let mut r = Reply::answer("Topics");
     r.summary = Some(Text::plain("The digital-policy topics of the atlas, by basket. Ask /who-works-on with a topic, or in your own words."));
     let mut basket = String::new();
     let mut items = Vec::new();
-    for t in &topics {
+    for t in topics {
         if t.basket_name != basket {
             if !items.is_empty() {
                 r = r.section(&basket, std::mem::take(&mut items));

@@ -4,16 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 
-use regex::Regex;
-
 use super::actor::shorten;
+use super::evidence::Highlighter;
 use super::invocation::Args;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
-use crate::import::prose;
 use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::fts_query;
-use crate::search::normalize::fold_typography;
 
 /// Actors per page.
 const PAGE: usize = 8;
@@ -55,68 +52,14 @@ fn terms_of(index: &AtlasIndex, topic: i64) -> Vec<String> {
         .collect()
 }
 
-/// A regex finding any of `terms` as whole words, case-insensitively, whatever the spacing and
-/// hyphenation in between ("capacity building" finds "capacity‐building").
-fn terms_regex(terms: &[String]) -> Option<Regex> {
-    let mut alts: Vec<String> = terms
-        .iter()
-        .map(|t| fold_typography(t))
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            t.split(|c: char| c.is_whitespace() || c == '-')
-                .filter(|w| !w.is_empty())
-                .map(regex::escape)
-                .collect::<Vec<_>>()
-                .join(r"[\s\-\u{2010}\u{2011}\u{00A0}]+")
-        })
-        .collect();
-    alts.sort_by_key(|a| std::cmp::Reverse(a.len()));
-    alts.dedup();
-    if alts.is_empty() {
-        return None;
-    }
-    Regex::new(&format!(r"(?i)\b(?:{})\b", alts.join("|"))).ok()
-}
-
-/// `text` with every occurrence of `terms` marked.
-pub(crate) fn highlight_terms(text: &str, terms: &[String]) -> Text {
-    let Some(re) = terms_regex(terms) else {
-        return Text::plain(text);
-    };
-    let mut spans = Vec::new();
-    let mut last = 0;
-    for m in re.find_iter(text) {
-        if m.start() > last {
-            spans.push(Span::Plain(text[last..m.start()].to_string()));
-        }
-        spans.push(Span::Strong(m.as_str().to_string()));
-        last = m.end();
-    }
-    if last < text.len() {
-        spans.push(Span::Plain(text[last..].to_string()));
-    }
-    Text(spans)
-}
-
-/// The sentence of `text` that best shows the terms: the first one containing one.
-pub(crate) fn evidence(text: &str, terms: &[String]) -> Text {
-    let re = terms_regex(terms);
-    let sentences = prose::sentences(text);
-    let chosen = sentences
-        .iter()
-        .find(|s| re.as_ref().is_some_and(|r| r.is_match(s)))
-        .or(sentences.first())
-        .copied()
-        .unwrap_or(text);
-    highlight_terms(&shorten(chosen, 400), terms)
-}
-
 struct Ranked {
-    actor_id: i64,
     label: String,
     more: String,
     text: Text,
     source: Option<String>,
+    /// For actors ranked by a profile section: the section and its headings. The evidence is
+    /// read only for the page shown — a popular topic has thousands of such actors at scale.
+    section: Option<(i64, String)>,
 }
 
 pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
@@ -125,6 +68,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         Some(t) => terms_of(index, t),
         None => vec![p.topic.clone()],
     };
+    let hl = Highlighter::new(&terms);
     let mut ranked: Vec<Ranked> = Vec::new();
     let mut seen: HashSet<i64> = HashSet::new();
     if let Some(t) = topic {
@@ -141,30 +85,18 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         // many sections a profile splits it into says little about how active the actor is.
         for (actor_id, sections) in per_actor {
             let first = &sections[0];
-            let texts = ctx.store.section_texts(first.section_id).await?;
-            let body = texts
-                .iter()
-                .find(|t| terms_regex(&terms).is_some_and(|r| r.is_match(t)))
-                .or(texts.first())
-                .cloned()
-                .unwrap_or_default();
             let headings: Vec<String> = sections
                 .iter()
                 .map(|s| format!("“{}”", s.heading))
                 .collect();
-            let mut text = Text(vec![Span::Plain(format!(
-                "Profile section {}: ",
-                headings.join(", ")
-            ))]);
-            text.0.extend(evidence(&body, &terms).0);
             seen.insert(actor_id);
             let short = first.acronym.clone().unwrap_or_else(|| first.name.clone());
             ranked.push(Ranked {
-                actor_id,
                 label: label(&first.name, first.acronym.as_deref()),
                 more: format!("/actor {short}"),
-                text,
+                text: Text::default(),
                 source: None,
+                section: Some((first.section_id, headings.join(", "))),
             });
         }
     }
@@ -196,16 +128,16 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         order.sort_by_key(|&(_, i)| i);
         // A "body" entry of the UN list describes an organisation: it counts for that one.
         for (d, _, text) in &docs {
-            if let Some(doc) = ctx.store.document(*d).await? {
+            if let Some(doc) = index.documents.iter().find(|x| x.id == *d) {
                 if let (Some(about), "body") = (doc.about_id, doc.kind.as_str()) {
                     if seen.insert(about) {
                         if let Some(a) = ctx.store.actor(about).await? {
                             let short = super::actor::display_name(&a);
                             body_actors.push(Ranked {
-                                actor_id: about,
+                                section: None,
                                 label: label(&a.name, a.acronym.as_deref()),
                                 more: format!("/actor {short}"),
-                                text: evidence(text, &terms),
+                                text: hl.evidence(text),
                                 source: Some(cite(&doc.file, doc.line)),
                             });
                         }
@@ -221,10 +153,10 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
                 continue;
             }
             ranked.push(Ranked {
-                actor_id,
+                section: None,
                 label: label(&name, h.actor_acronym.as_deref()),
                 more: format!("/actor {short}"),
-                text: evidence(&h.text, &terms),
+                text: hl.evidence(&h.text),
                 source: Some(cite(&h.file, h.line)),
             });
         }
@@ -238,17 +170,28 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     }
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = p.page.min(pages);
-    let shown: Vec<Item> = ranked
-        .iter()
-        .skip((page as usize - 1) * PAGE)
-        .take(PAGE)
-        .map(|r| {
-            let mut item = Item::labelled(r.label.clone(), r.text.clone()).more(r.more.clone());
-            item.source = r.source.clone();
-            let _ = r.actor_id;
-            item
-        })
-        .collect();
+    let mut shown: Vec<Item> = Vec::new();
+
+    for r in ranked.iter().skip((page as usize - 1) * PAGE).take(PAGE) {
+        let text = match &r.section {
+            Some((section_id, headings)) => {
+                let texts = ctx.store.section_texts(*section_id).await?;
+                let body = texts
+                    .iter()
+                    .find(|t| hl.is_match(t))
+                    .or(texts.first())
+                    .cloned()
+                    .unwrap_or_default();
+                let mut text = Text(vec![Span::Plain(format!("Profile section {headings}: "))]);
+                text.0.extend(hl.evidence(&body).0);
+                text
+            }
+            None => r.text.clone(),
+        };
+        let mut item = Item::labelled(r.label.clone(), text).more(r.more.clone());
+        item.source = r.source.clone();
+        shown.push(item);
+    }
     let title = match &topic_name {
         Some(n) => format!("Who works on {n}"),
         None => format!("Who mentions “{}”", shorten(&p.topic, 60)),
@@ -271,7 +214,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             if items.len() >= 8 {
                 break;
             }
-            if let Some(doc) = ctx.store.document(*d).await? {
+            if let Some(doc) = index.documents.iter().find(|x| x.id == *d) {
                 // Stories and the report are actors' text, already counted above; a body is
                 // an organisation, listed with the actors.
                 if doc.kind == "news" || doc.kind == "report" || doc.kind == "body" {
@@ -288,7 +231,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
                         .unwrap_or_else(|| shorten(&doc.title, 60))
                 );
                 items.push(
-                    Item::labelled(label, evidence(text, &terms))
+                    Item::labelled(label, hl.evidence(text))
                         .more(more)
                         .source(format!("{}, {}", doc.kind, cite(&doc.file, doc.line))),
                 );

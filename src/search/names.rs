@@ -12,6 +12,9 @@ const STOP: &[&str] = &[
     "of", "the", "for", "and", "on", "in", "to", "a", "an", "de", "la", "des", "du",
 ];
 
+/// At most this many candidate names are scored for one lookup.
+const MAX_SCORED: usize = 2000;
+
 /// Similarity from which a misspelt word counts as the word ("intelectual" ≈ "intellectual").
 const WORD_MATCH: f64 = 0.86;
 
@@ -213,19 +216,33 @@ impl<T: Clone> NameIndex<T> {
                         .collect()
                 })
                 .collect();
-            // Candidates: entries containing a match for the rarest query word.
-            let rarest = per_word
-                .iter()
-                .min_by_key(|m| {
-                    m.keys()
-                        .map(|&wid| self.postings[wid as usize].len())
-                        .sum::<usize>()
-                })
-                .expect("non-empty");
-            let mut candidates: HashSet<u32> = HashSet::new();
-            for &wid in rarest.keys() {
-                candidates.extend(self.postings[wid as usize].iter().take(20_000));
+            // Candidates: entries matching the rarest query word, narrowed by the other words
+            // while there are many (at 100 000 names one common word has thousands), and capped:
+            // scoring is the expensive part.
+            let mut order: Vec<&HashMap<u32, f64>> = per_word.iter().collect();
+            order.sort_by_key(|m| {
+                m.keys()
+                    .map(|&wid| self.postings[wid as usize].len())
+                    .sum::<usize>()
+            });
+            let mut candidates: Vec<u32> = order[0]
+                .keys()
+                .flat_map(|&wid| self.postings[wid as usize].iter().copied())
+                .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            for m in &order[1..] {
+                if candidates.len() <= MAX_SCORED {
+                    break;
+                }
+                candidates.retain(|&id| {
+                    self.entries[id as usize]
+                        .words
+                        .iter()
+                        .any(|w| m.contains_key(w))
+                });
             }
+            candidates.truncate(MAX_SCORED);
             for id in candidates {
                 let entry = &self.entries[id as usize];
                 let mut used: Vec<u32> = Vec::new();

@@ -95,6 +95,7 @@ pub struct RelatedStandard {
 pub struct StandardMention {
     pub actor_slug: Option<String>,
     pub actor_name: Option<String>,
+    pub actor_acronym: Option<String>,
     pub written_as: String,
     pub sentence: String,
     pub file: String,
@@ -308,7 +309,7 @@ impl Store {
         standard_id: i64,
     ) -> Result<Vec<StandardMention>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT a.slug AS actor_slug, a.name AS actor_name, m.written_as, m.sentence, m.file, m.line
+            "SELECT a.slug AS actor_slug, a.name AS actor_name, a.acronym AS actor_acronym, m.written_as, m.sentence, m.file, m.line
              FROM standard_mentions m LEFT JOIN actors a ON a.id = m.actor_id WHERE m.standard_id = ? ORDER BY m.id",
         )
         .bind(standard_id)

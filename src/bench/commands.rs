@@ -1,0 +1,258 @@
+//! `atlasbot bench commands`: latency of every lookup command (p50/p99) on the bundled atlas or
+//! on the bundled atlas plus N synthetic actors, autocompletion over all names, and cold start
+//! (a new database file to the first answer).
+
+use std::time::{Duration, Instant};
+
+use crate::commands::autocomplete;
+use crate::commands::{self, Caller, CommandName, Context};
+use crate::import::build::{ActorRow, SectionRow};
+use crate::import::model::{Origin, SectionKind};
+use crate::import::{self, Atlas, DataDir};
+use crate::store::Store;
+
+/// The lines measured: each command, found and not found.
+const LINES: &[&str] = &[
+    "/actor WIPO",
+    "/actor wrld intelectual property",
+    "/actor UNODC",
+    "/actor no such organisation anywhere",
+    "/standard 62443",
+    "/standard iso 27001",
+    "/standard 27k1",
+    "/who-works-on cybercrime",
+    "/who-works-on AI",
+    "/who-works-on capacity building page:2",
+    "/document A/70/174",
+    "/document right to privacy",
+    "/define OEWG",
+    "/topics",
+    "/search quantum",
+    "/help",
+];
+
+const PARTIALS: &[&str] = &[
+    "w",
+    "wor",
+    "intel",
+    "un",
+    "geneva in",
+    "digital ethics obs",
+    "zz",
+];
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let i = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[i.min(samples.len() - 1)]
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Adds `n` synthetic organisations: names built from common words (so that fuzzy matching has
+/// many near neighbours), an acronym each, and for one in ten a profile with an issue section
+/// and two paragraphs (so that topics and full-text search grow too).
+pub fn add_synthetic_actors(atlas: &mut Atlas, n: usize) {
+    const A: &[&str] = &[
+        "Geneva",
+        "Global",
+        "International",
+        "Regional",
+        "Swiss",
+        "European",
+        "African",
+        "Asian",
+        "Digital",
+        "Open",
+    ];
+    const B: &[&str] = &[
+        "Institute",
+        "Centre",
+        "Foundation",
+        "Alliance",
+        "Network",
+        "Council",
+        "Forum",
+        "Observatory",
+        "Lab",
+        "Initiative",
+    ];
+    const C: &[&str] = &[
+        "Cyber Policy",
+        "Data Governance",
+        "Internet Rights",
+        "Quantum Security",
+        "AI Ethics",
+        "Trade Technology",
+        "Digital Health",
+        "Climate Data",
+        "Online Safety",
+        "Digital Identity",
+    ];
+    let topics = atlas.topics.len().max(1);
+    for i in 0..n {
+        let (a, b, c) = (A[i % 10], B[(i / 10) % 10], C[(i / 100) % 10]);
+        let name = format!("{a} {b} for {c} {i}");
+        let acronym = format!(
+            "{}{}{}{}",
+            &a[..1],
+            &b[..1],
+            c.split(' ').map(|w| &w[..1]).collect::<String>(),
+            i
+        );
+        let idx = atlas.actors.len();
+        let profiled = i % 10 == 0;
+        atlas.actors.push(ActorRow {
+            slug: format!("synthetic-{i}"),
+            kind: if profiled { "profiled" } else { "mentioned" },
+            name: name.clone(),
+            full_name: Some(name.clone()),
+            acronym: Some(acronym.clone()),
+            founded: Some(1950 + (i % 70) as i64),
+            founded_evidence: Some("synthetic".into()),
+            address: Some(format!("Rue {i}, 1211 Geneva, Switzerland")),
+            website: Some(format!("https://example{i}.org/")),
+            stakeholder_group: Some("NGOs and associations".into()),
+            summary: Some(format!(
+                "The {name} works on {} in Geneva.",
+                c.to_lowercase()
+            )),
+            description: Some(format!(
+                "The {name} works on {} in Geneva.",
+                c.to_lowercase()
+            )),
+            activities: None,
+            tools_note: None,
+            parent: None,
+            provenance: "synthetic".into(),
+        });
+        for (n, kind) in [(name.clone(), "name"), (acronym, "acronym")] {
+            atlas
+                .actor_names
+                .push((idx, n.clone(), crate::search::normalize::name_key(&n), kind));
+        }
+        if profiled {
+            let topic = i % topics;
+            let section = atlas.sections.len();
+            atlas.sections.push(SectionRow {
+                actor: idx,
+                parent: None,
+                kind: SectionKind::Issue,
+                heading: Some(atlas.topics[topic].1.clone()),
+                tagline: None,
+                position: 0,
+                origin: Origin::new("synthetic", i),
+            });
+            atlas.section_topics.push((section, topic));
+            for (pos, text) in [
+                format!("The {name} supports capacity building on {} and publishes research on cybersecurity norms.", atlas.topics[topic].1.to_lowercase()),
+                format!("Its programme on {} brings together governments, companies and civil society in Geneva.", c.to_lowercase()),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                atlas.passages.push(crate::import::build::PassageRow {
+                    actor: Some(idx),
+                    section: Some(section),
+                    document: None,
+                    position: pos,
+                    search_text: crate::search::normalize::search_text(&text),
+                    text,
+                    truncated: false,
+                    origin: Origin::new("synthetic", i),
+                });
+            }
+        }
+    }
+    atlas.data_hash = format!("synthetic-{n}");
+}
+
+pub async fn run(actors: usize, iterations: usize) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let db = tmp.path().join("bench.db");
+    let store = if actors == 0 {
+        Store::open(&db).await?
+    } else {
+        let store = Store::open_empty(&db).await?;
+        let (mut atlas, _) =
+            import::read_atlas(&DataDir::Bundled).map_err(|p| anyhow::anyhow!("{}", p[0]))?;
+        add_synthetic_actors(&mut atlas, actors);
+        store.replace_atlas(&atlas, "bench").await?;
+        store
+    };
+    let started = Instant::now();
+    let ctx = Context::new(store).await?;
+    let index = ctx.index().await?;
+    println!(
+        "atlas: {} names indexed; indexes built in {} ms",
+        index.actors.len(),
+        started.elapsed().as_millis()
+    );
+    // The floor under every command: one trivial query through the pool.
+    let mut floor = Vec::new();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        std::hint::black_box(ctx.store.meta("data_hash").await?);
+        floor.push(t.elapsed());
+    }
+    println!(
+        "one trivial query (SELECT … FROM atlas_meta): p50 {}, p99 {}",
+        us(percentile(&mut floor, 0.5)),
+        us(percentile(&mut floor, 0.99))
+    );
+    println!();
+    println!("| command | p50 | p99 |");
+    println!("|---|---:|---:|");
+    let caller = Caller::console();
+    for line in LINES {
+        for _ in 0..3 {
+            commands::answer(&ctx, &caller, line).await;
+        }
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            let t = Instant::now();
+            let reply = commands::answer(&ctx, &caller, line).await;
+            samples.push(t.elapsed());
+            std::hint::black_box(reply);
+        }
+        println!(
+            "| `{line}` | {} | {} |",
+            us(percentile(&mut samples, 0.5)),
+            us(percentile(&mut samples, 0.99))
+        );
+    }
+    println!();
+    println!("| autocomplete `/actor name:` | p50 | p99 |");
+    println!("|---|---:|---:|");
+    for partial in PARTIALS {
+        let mut samples = Vec::with_capacity(iterations * 5);
+        for _ in 0..iterations * 5 {
+            let t = Instant::now();
+            let choices = autocomplete::complete(&index, CommandName::Actor, "name", partial);
+            samples.push(t.elapsed());
+            std::hint::black_box(choices);
+        }
+        println!(
+            "| `{partial}` | {} | {} |",
+            us(percentile(&mut samples, 0.5)),
+            us(percentile(&mut samples, 0.99))
+        );
+    }
+    if actors == 0 {
+        let mut cold = Vec::new();
+        for i in 0..5 {
+            let path = tmp.path().join(format!("cold-{i}.db"));
+            let t = Instant::now();
+            let store = Store::open(&path).await?;
+            let ctx = Context::new(store.clone()).await?;
+            std::hint::black_box(commands::answer(&ctx, &caller, "/actor WIPO").await);
+            cold.push(t.elapsed());
+            store.close().await;
+        }
+        println!();
+        println!("cold start (new database file → migrations, bundled import, indexes, first answer): median {} ms, max {} ms", percentile(&mut cold, 0.5).as_millis(), percentile(&mut cold, 1.0).as_millis());
+    }
+    Ok(())
+}
