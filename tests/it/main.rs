@@ -1,11 +1,13 @@
 //! The one integration-test binary. Modules:
 //! - `support`      — temporary databases and data directories, the CLI, table dumps.
+//! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 
 mod support;
 
+mod architecture;
 mod commands;
 mod import;
 mod import_errors;

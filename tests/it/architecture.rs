@@ -1,0 +1,138 @@
+//! The shape of the code, checked by reading src/: dependencies point one way, every module
+//! says what it is for, the bundled data is complete, and no secret is committed.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Source of the files under src/<module> (a directory or a file).
+fn module_source(module: &str) -> Vec<(PathBuf, String)> {
+    let dir = src().join(module);
+    let files = if dir.is_dir() {
+        rust_files(&dir)
+    } else {
+        vec![src().join(format!("{module}.rs"))]
+    };
+    files
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect()
+}
+
+fn assert_no_use(module: &str, forbidden: &[&str]) {
+    for (file, text) in module_source(module) {
+        for f in forbidden {
+            assert!(
+                !text.contains(&format!("crate::{f}")),
+                "{} must not depend on {f}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn dependencies_point_one_way() {
+    // platform → commands → store; commands → reply ← render ← platform.
+    assert_no_use("commands", &["platform", "render"]);
+    assert_no_use("store", &["commands", "reply", "render", "platform"]);
+    assert_no_use("reply", &["store", "commands", "render", "platform"]);
+    assert_no_use("render", &["store", "commands", "platform"]);
+    assert_no_use(
+        "search",
+        &["store", "commands", "reply", "render", "platform"],
+    );
+    assert_no_use("import", &["commands", "reply", "render", "platform"]);
+}
+
+#[test]
+fn sql_lives_in_the_store() {
+    for file in rust_files(&src()) {
+        let rel = file
+            .strip_prefix(src())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if rel.starts_with("store") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("sqlx::query"),
+            "{rel}: SQL belongs in store/"
+        );
+    }
+}
+
+#[test]
+fn every_module_opens_with_a_doc_line() {
+    for file in rust_files(&src()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a //! line saying what it is for",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn every_data_file_is_bundled_into_the_binary() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&data)
+        .unwrap()
+        .chain(std::fs::read_dir(data.join("sources")).unwrap())
+    {
+        let path = entry.unwrap().path();
+        let name = path
+            .strip_prefix(&data)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if path.is_file() && (name.ends_with(".toml") || name.ends_with(".txt")) {
+            files.push(name);
+        }
+    }
+    files.sort();
+    let mut bundled: Vec<String> = atlasbot::import::DataDir::bundled_files()
+        .map(String::from)
+        .collect();
+    bundled.sort();
+    assert_eq!(
+        files, bundled,
+        "src/import/mod.rs BUNDLED must list every data file"
+    );
+}
+
+#[test]
+fn no_secrets_or_databases_are_committed() {
+    let out = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    let Ok(out) = out else { return }; // not a git checkout (a source tarball): nothing to check
+    let files = String::from_utf8_lossy(&out.stdout);
+    for f in files.lines() {
+        assert!(
+            !f.ends_with(".db") && !f.ends_with(".db-wal") && f != ".env",
+            "{f} must not be committed"
+        );
+    }
+}
