@@ -7,6 +7,7 @@
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `config`  — the only reader of the environment: database path, data directory.
 //! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
+//! - `events`  — events, recurrence in the event's zone, reading times, the reminder plan.
 //! - `import`  — data/ → atlas: parse every source format and curated file (collecting all
 //!   problems with file:line), validate, and hand the atlas to the store.
 //! - `platform`— adapters that translate: the console (Discord and Matrix to come).
@@ -20,6 +21,7 @@ pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod platform;
 pub mod render;

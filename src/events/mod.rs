@@ -1,0 +1,479 @@
+//! Events and the reminders they owe: recurrence (RFC 5545 RRULE through the `rrule` crate,
+//! computed in the event's own IANA zone so that 10:00 Geneva stays 10:00 across DST),
+//! occurrences in a window, reminder offsets, and the reminder plan with one unique key per
+//! (occurrence, offset, target). Pure: callers pass `now`; SQL lives in `store::events`.
+
+pub mod when;
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
+use chrono_tz::Tz;
+
+/// How often an event repeats. Rendered to and parsed from an RRULE line (without DTSTART).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recurrence {
+    pub freq: Freq,
+    pub interval: u32,
+    pub by_day: Vec<Weekday>,
+    pub until: Option<NaiveDate>,
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freq {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+fn weekday(s: &str) -> Option<Weekday> {
+    let s = s.trim().to_lowercase();
+    Some(match s.get(..2)? {
+        "mo" => Weekday::Mon,
+        "tu" => Weekday::Tue,
+        "we" => Weekday::Wed,
+        "th" => Weekday::Thu,
+        "fr" => Weekday::Fri,
+        "sa" => Weekday::Sat,
+        "su" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+fn ical_day(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "MO",
+        Weekday::Tue => "TU",
+        Weekday::Wed => "WE",
+        Weekday::Thu => "TH",
+        Weekday::Fri => "FR",
+        Weekday::Sat => "SA",
+        Weekday::Sun => "SU",
+    }
+}
+
+pub const REPEAT_EXAMPLES: &str = "daily, weekly, weekly on mon,thu, every 2 weeks, monthly";
+
+impl Recurrence {
+    /// Reads "daily", "weekly", "weekly on mon,thu", "every 2 weeks", "monthly".
+    pub fn parse(
+        repeat: &str,
+        until: Option<NaiveDate>,
+        count: Option<u32>,
+    ) -> Result<Recurrence, String> {
+        let r = repeat.trim().to_lowercase();
+        let (head, days) = match r.split_once(" on ") {
+            Some((h, d)) => (h.trim().to_string(), Some(d.to_string())),
+            None => (r.clone(), None),
+        };
+        let words: Vec<&str> = head.split_whitespace().collect();
+        let (freq, interval) = match words.as_slice() {
+            ["daily"] | ["every", "day"] => (Freq::Daily, 1),
+            ["weekly"] | ["every", "week"] => (Freq::Weekly, 1),
+            ["monthly"] | ["every", "month"] => (Freq::Monthly, 1),
+            ["every", n, unit] => {
+                let n: u32 = n.parse().map_err(|_| {
+                    format!("“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.")
+                })?;
+                let f = match unit.trim_end_matches('s') {
+                    "day" => Freq::Daily,
+                    "week" => Freq::Weekly,
+                    "month" => Freq::Monthly,
+                    _ => {
+                        return Err(format!(
+                            "“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}."
+                        ))
+                    }
+                };
+                if n == 0 || n > 52 {
+                    return Err("The interval must be between 1 and 52.".into());
+                }
+                (f, n)
+            }
+            _ => {
+                return Err(format!(
+                    "“{}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.",
+                    repeat.chars().take(40).collect::<String>()
+                ))
+            }
+        };
+        let by_day = match days {
+            Some(d) => d
+                .split([',', ' '])
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| weekday(s).ok_or_else(|| format!("“{s}” is not a weekday (mon, tue, …).")))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => vec![],
+        };
+        if !by_day.is_empty() && freq != Freq::Weekly {
+            return Err("Days (on mon,thu) go with weekly repetition.".into());
+        }
+        if let Some(c) = count {
+            if c == 0 || c > 1000 {
+                return Err("times must be between 1 and 1000.".into());
+            }
+        }
+        Ok(Recurrence {
+            freq,
+            interval,
+            by_day,
+            until,
+            count,
+        })
+    }
+
+    /// The RRULE value (after "RRULE:"). UNTIL is the end of that day in UTC, as RFC 5545
+    /// requires with a zoned DTSTART.
+    pub fn to_rrule(&self) -> String {
+        let mut r = format!(
+            "FREQ={}",
+            match self.freq {
+                Freq::Daily => "DAILY",
+                Freq::Weekly => "WEEKLY",
+                Freq::Monthly => "MONTHLY",
+            }
+        );
+        if self.interval > 1 {
+            r.push_str(&format!(";INTERVAL={}", self.interval));
+        }
+        if !self.by_day.is_empty() {
+            r.push_str(&format!(
+                ";BYDAY={}",
+                self.by_day
+                    .iter()
+                    .map(|d| ical_day(*d))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        if let Some(u) = self.until {
+            r.push_str(&format!(";UNTIL={}T235959Z", u.format("%Y%m%d")));
+        }
+        if let Some(c) = self.count {
+            r.push_str(&format!(";COUNT={c}"));
+        }
+        r
+    }
+
+    pub fn from_rrule(rule: &str) -> Option<Recurrence> {
+        let mut rec = Recurrence {
+            freq: Freq::Weekly,
+            interval: 1,
+            by_day: vec![],
+            until: None,
+            count: None,
+        };
+        for part in rule.trim_start_matches("RRULE:").split(';') {
+            let (k, v) = part.split_once('=')?;
+            match k {
+                "FREQ" => {
+                    rec.freq = match v {
+                        "DAILY" => Freq::Daily,
+                        "WEEKLY" => Freq::Weekly,
+                        "MONTHLY" => Freq::Monthly,
+                        _ => return None,
+                    }
+                }
+                "INTERVAL" => rec.interval = v.parse().ok()?,
+                "BYDAY" => rec.by_day = v.split(',').map(weekday).collect::<Option<Vec<_>>>()?,
+                "UNTIL" => rec.until = NaiveDate::parse_from_str(v.get(..8)?, "%Y%m%d").ok(),
+                "COUNT" => rec.count = v.parse().ok(),
+                _ => {}
+            }
+        }
+        Some(rec)
+    }
+}
+
+impl fmt::Display for Recurrence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.freq {
+            Freq::Daily => "day",
+            Freq::Weekly => "week",
+            Freq::Monthly => "month",
+        };
+        if self.interval == 1 {
+            write!(f, "every {unit}")?;
+        } else {
+            write!(f, "every {} {unit}s", self.interval)?;
+        }
+        if !self.by_day.is_empty() {
+            write!(
+                f,
+                " on {}",
+                self.by_day
+                    .iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        if let Some(u) = self.until {
+            write!(f, " until {}", u.format("%-d %b %Y"))?;
+        }
+        if let Some(c) = self.count {
+            write!(f, ", {c} times")?;
+        }
+        Ok(())
+    }
+}
+
+/// Occurrence starts (UTC) of an event starting at wall-clock `start` in `tz`, repeating by
+/// `rrule` (None: once), within [from, to), at most `limit`. Wall-clock times that fall in a
+/// DST gap are skipped by the RRULE engine, as RFC 5545 says.
+pub fn occurrences(
+    start: NaiveDateTime,
+    tz: Tz,
+    rrule: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u16,
+) -> Vec<DateTime<Utc>> {
+    let Some(rule) = rrule else {
+        return when::resolve(start, tz)
+            .ok()
+            .filter(|t| *t >= from && *t < to)
+            .into_iter()
+            .collect();
+    };
+    let text = format!(
+        "DTSTART;TZID={}:{}\nRRULE:{}",
+        tz.name(),
+        start.format("%Y%m%dT%H%M%S"),
+        rule
+    );
+    let Ok(set) = text.parse::<rrule::RRuleSet>() else {
+        return vec![];
+    };
+    let from_tz = from.with_timezone(&rrule::Tz::UTC);
+    let to_tz = to.with_timezone(&rrule::Tz::UTC);
+    // `after` is exclusive; step back one second so that an occurrence at `from` counts.
+    set.after(from_tz - chrono::Duration::seconds(1))
+        .before(to_tz)
+        .all(limit)
+        .dates
+        .into_iter()
+        .map(|d| d.with_timezone(&Utc))
+        .filter(|d| *d >= from && *d < to)
+        .collect()
+}
+
+/// Reminder offsets: "1d,1h,15m" → minutes before the start.
+pub fn parse_offsets(s: &str) -> Result<Vec<i64>, String> {
+    let mut out = Vec::new();
+    for part in s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+        let (n, unit) = part.split_at(
+            part.find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(part.len()),
+        );
+        let n: i64 = n
+            .parse()
+            .map_err(|_| format!("“{part}” is not an offset. Write offsets like 1d, 1h, 15m."))?;
+        let minutes = match unit {
+            "m" | "min" | "" => n,
+            "h" => n * 60,
+            "d" => n * 1440,
+            "w" => n * 10080,
+            _ => {
+                return Err(format!(
+                    "“{part}” is not an offset. Write offsets like 1d, 1h, 15m."
+                ))
+            }
+        };
+        if !(0..=60 * 24 * 60).contains(&minutes) {
+            return Err("Offsets go from 0m to 60d.".into());
+        }
+        out.push(minutes);
+    }
+    if out.is_empty() || out.len() > 5 {
+        return Err("Give one to five offsets, like 1d,1h.".into());
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    out.dedup();
+    Ok(out)
+}
+
+pub fn describe_offset(minutes: i64) -> String {
+    match minutes {
+        0 => "at the start".into(),
+        m if m % 10080 == 0 => plural(m / 10080, "week"),
+        m if m % 1440 == 0 => plural(m / 1440, "day"),
+        m if m % 60 == 0 => plural(m / 60, "hour"),
+        m => plural(m, "minute"),
+    }
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// A reminder owed: one per (occurrence, offset, target), with a key that is its identity in
+/// the database and its idempotency handle on every platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub key: String,
+    pub event_id: i64,
+    pub occurrence: DateTime<Utc>,
+    pub offset_min: i64,
+    pub target: String,
+    pub due: DateTime<Utc>,
+}
+
+pub fn reminder_key(
+    event_id: i64,
+    occurrence: DateTime<Utc>,
+    offset_min: i64,
+    target: &str,
+) -> String {
+    format!(
+        "ev{event_id}-{}-{offset_min}m-{target}",
+        occurrence.format("%Y%m%dT%H%MZ")
+    )
+}
+
+/// The reminders an event owes for its occurrences, for each (offset, target) pair.
+pub fn plan(event_id: i64, occurrences: &[DateTime<Utc>], owed: &[(i64, String)]) -> Vec<Planned> {
+    let mut out = Vec::new();
+    for &occ in occurrences {
+        for (offset, target) in owed {
+            out.push(Planned {
+                key: reminder_key(event_id, occ, *offset, target),
+                event_id,
+                occurrence: occ,
+                offset_min: *offset,
+                target: target.clone(),
+                due: occ - chrono::Duration::minutes(*offset),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn naive(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        Utc.from_utc_datetime(&naive(s))
+    }
+
+    #[test]
+    fn weekly_10_00_zurich_stays_10_00_local_across_dst() {
+        let tz: Tz = "Europe/Zurich".parse().unwrap();
+        let rule = Recurrence::parse("weekly", None, Some(3))
+            .unwrap()
+            .to_rrule();
+        let got = occurrences(
+            naive("2026-10-19 10:00"),
+            tz,
+            Some(&rule),
+            utc("2026-10-01 00:00"),
+            utc("2027-01-01 00:00"),
+            10,
+        );
+        // 19 Oct CEST (UTC+2), then 26 Oct and 2 Nov CET (UTC+1): the UTC hour moves, 10:00 local stays.
+        assert_eq!(
+            got,
+            vec![
+                utc("2026-10-19 08:00"),
+                utc("2026-10-26 09:00"),
+                utc("2026-11-02 09:00")
+            ]
+        );
+    }
+
+    #[test]
+    fn new_york_keeps_its_local_hour_across_its_own_dst_change() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let rule = Recurrence::parse(
+            "weekly on mon",
+            Some(NaiveDate::from_ymd_opt(2027, 3, 22).unwrap()),
+            None,
+        )
+        .unwrap()
+        .to_rrule();
+        let got = occurrences(
+            naive("2027-03-08 09:00"),
+            tz,
+            Some(&rule),
+            utc("2027-03-01 00:00"),
+            utc("2027-04-01 00:00"),
+            10,
+        );
+        assert_eq!(
+            got,
+            vec![
+                utc("2027-03-08 14:00"),
+                utc("2027-03-15 13:00"),
+                utc("2027-03-22 13:00")
+            ],
+            "until is inclusive"
+        );
+    }
+
+    #[test]
+    fn count_and_interval_limit_the_series() {
+        let tz: Tz = "UTC".parse().unwrap();
+        let rule = Recurrence::parse("every 2 weeks", None, Some(2)).unwrap();
+        assert_eq!(rule.to_rrule(), "FREQ=WEEKLY;INTERVAL=2;COUNT=2");
+        assert_eq!(rule.to_string(), "every 2 weeks, 2 times");
+        let got = occurrences(
+            naive("2026-12-01 10:00"),
+            tz,
+            Some(&rule.to_rrule()),
+            utc("2026-11-01 00:00"),
+            utc("2028-01-01 00:00"),
+            50,
+        );
+        assert_eq!(got, vec![utc("2026-12-01 10:00"), utc("2026-12-15 10:00")]);
+        assert_eq!(Recurrence::from_rrule(&rule.to_rrule()), Some(rule));
+    }
+
+    #[test]
+    fn bad_repetitions_explain_what_works() {
+        assert!(Recurrence::parse("fortnightly", None, None)
+            .unwrap_err()
+            .contains("Try: daily, weekly"));
+        assert!(Recurrence::parse("weekly on funday", None, None)
+            .unwrap_err()
+            .contains("not a weekday"));
+    }
+
+    #[test]
+    fn offsets_read_days_hours_minutes() {
+        assert_eq!(parse_offsets("1h, 1d 15m"), Ok(vec![1440, 60, 15]));
+        assert!(parse_offsets("soon").is_err());
+        assert_eq!(describe_offset(1440), "1 day");
+        assert_eq!(describe_offset(90), "90 minutes");
+    }
+
+    #[test]
+    fn every_reminder_has_a_unique_key() {
+        let occ = [utc("2026-12-01 10:00"), utc("2026-12-08 10:00")];
+        let p = plan(
+            7,
+            &occ,
+            &[
+                (1440, "space".into()),
+                (60, "space".into()),
+                (60, "user:ana".into()),
+            ],
+        );
+        let mut keys: Vec<&str> = p.iter().map(|r| r.key.as_str()).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 6);
+        assert_eq!(p[0].key, "ev7-20261201T1000Z-1440m-space");
+        assert_eq!(p[0].due, utc("2026-11-30 10:00"));
+    }
+}
