@@ -12,6 +12,7 @@
 //!   problems with file:line), validate, and hand the atlas to the store.
 //! - `platform`— adapters that translate: the console (Discord and Matrix to come).
 //! - `render`  — how a `Reply` looks on each platform (plain text so far).
+//! - `scheduler`— reminders: plan what events owe, claim what is due, deliver exactly once.
 //! - `reply`   — what to say: title, text with highlights, fields, lists, sources, paging.
 //! - `search`  — normalising and matching what people type (names, standard identifiers, FTS).
 //! - `store`   — the only module with SQL: SQLite through sqlx, migrations, atlas, lookups.
@@ -26,5 +27,6 @@ pub mod import;
 pub mod platform;
 pub mod render;
 pub mod reply;
+pub mod scheduler;
 pub mod search;
 pub mod store;

@@ -21,6 +21,8 @@ pub struct Invocation {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Args {
     values: HashMap<String, String>,
+    /// The subcommand, for commands that have them.
+    pub subcommand: Option<String>,
 }
 
 impl Args {
@@ -85,7 +87,7 @@ type Words = (Vec<String>, Vec<(String, String)>);
 /// Splits the rest of a line into words, keeping "quoted phrases" together and recognising
 /// `option:value` for the command's own option names only (so `ISO/IEC 27001:2013` and
 /// `A/70/174` stay plain text).
-fn words(manifest: &Manifest, rest: &str) -> Result<Words, CommandError> {
+fn words(options: &[super::spec::OptionSpec], rest: &str) -> Result<Words, CommandError> {
     let mut positional = Vec::new();
     let mut named = Vec::new();
     let chars: Vec<char> = rest.chars().collect();
@@ -100,8 +102,9 @@ fn words(manifest: &Manifest, rest: &str) -> Result<Words, CommandError> {
             i += 1;
         }
         let head: String = chars[start..i].iter().collect();
-        let is_option =
-            i < chars.len() && chars[i] == ':' && manifest.option(&head.to_lowercase()).is_some();
+        let is_option = i < chars.len()
+            && chars[i] == ':'
+            && options.iter().any(|o| o.name == head.to_lowercase());
         if is_option {
             i += 1;
             let value = read_value(&chars, &mut i)?;
@@ -143,15 +146,77 @@ fn read_value(chars: &[char], i: &mut usize) -> Result<String, CommandError> {
     }
 }
 
-/// Binds the words of an invocation to the manifest's options.
+/// Binds the words of an invocation to the manifest's options (or its subcommand's).
 pub fn bind(manifest: &Manifest, inv: &Invocation) -> Result<Args, CommandError> {
-    let (positional, named) = words(manifest, &inv.rest)?;
-    let mut args = Args::default();
+    if manifest.subcommands.is_empty() {
+        let target = Target {
+            command: &manifest.name,
+            usage: manifest.usage(),
+            example: &manifest.examples[0],
+            options: &manifest.options,
+        };
+        return bind_options(&target, &inv.rest, None);
+    }
+    let (first, rest) = inv.rest.split_once(' ').unwrap_or((inv.rest.as_str(), ""));
+    let (sub, rest) = match manifest.subcommand(&first.to_lowercase()) {
+        Some(sub) => (sub, rest.trim()),
+        // `/reminders` alone means its first subcommand (`list`).
+        None if inv.rest.trim().is_empty() => (&manifest.subcommands[0], ""),
+        None => {
+            let names: Vec<&str> = manifest
+                .subcommands
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(CommandError::usage(
+                format!(
+                    "/{} needs one of: {}. Usage: {}",
+                    manifest.name,
+                    names.join(", "),
+                    manifest.usage()
+                ),
+                manifest.examples[0].clone(),
+            ));
+        }
+    };
+    let prefix = format!("/{} {}", manifest.name, sub.name);
+    let example = manifest
+        .examples
+        .iter()
+        .find(|e| e.starts_with(&prefix))
+        .unwrap_or(&manifest.examples[0]);
+    let target = Target {
+        command: &manifest.name,
+        usage: sub.usage(&manifest.name),
+        example,
+        options: &sub.options,
+    };
+    bind_options(&target, rest, Some(sub.name.clone()))
+}
+
+/// What a line is bound to: a command's options, or one subcommand's.
+struct Target<'a> {
+    command: &'a str,
+    usage: String,
+    example: &'a str,
+    options: &'a [super::spec::OptionSpec],
+}
+
+fn bind_options(
+    t: &Target<'_>,
+    rest: &str,
+    subcommand: Option<String>,
+) -> Result<Args, CommandError> {
+    let (positional, named) = words(t.options, rest)?;
+    let mut args = Args {
+        subcommand,
+        ..Args::default()
+    };
     for (name, value) in named {
         args.set(&name, value);
     }
     // Positional words fill the string options not given by name; the last one takes the rest.
-    let open: Vec<&super::spec::OptionSpec> = manifest
+    let open: Vec<&super::spec::OptionSpec> = t
         .options
         .iter()
         .filter(|o| o.kind == OptionKind::String && args.get(&o.name).is_none())
@@ -173,23 +238,20 @@ pub fn bind(manifest: &Manifest, inv: &Invocation) -> Result<Args, CommandError>
             format!(
                 "I did not understand \"{}\". Usage: {}",
                 leftover.join(" "),
-                manifest.usage()
+                t.usage
             ),
-            manifest.examples[0].clone(),
+            t.example.to_string(),
         ));
     }
-    for o in &manifest.options {
+    for o in t.options {
         match (args.get(&o.name), o.kind) {
             (None, _) if o.required => {
                 return Err(CommandError::usage(
                     format!(
                         "/{} needs {}: {}. Usage: {}",
-                        manifest.name,
-                        o.name,
-                        o.description,
-                        manifest.usage()
+                        t.command, o.name, o.description, t.usage
                     ),
-                    manifest.examples[0].clone(),
+                    t.example.to_string(),
                 ));
             }
             (Some(v), OptionKind::Integer) if v.parse::<i64>().map_or(true, |n| n < 1) => {
@@ -200,7 +262,7 @@ pub fn bind(manifest: &Manifest, inv: &Invocation) -> Result<Args, CommandError>
                         short(v),
                         o.name
                     ),
-                    format!("/{} … {}:2", manifest.name, o.name),
+                    format!("/{} … {}:2", t.command, o.name),
                 ));
             }
             _ => {}

@@ -13,9 +13,14 @@ pub mod spec;
 mod actor;
 mod define;
 mod document;
+mod event;
+mod events;
 mod evidence;
 mod help;
+mod remind;
+mod reminders;
 mod search;
+mod settings;
 mod standard;
 mod topics;
 mod who_works_on;
@@ -44,6 +49,11 @@ pub enum CommandName {
     Topics,
     Search,
     Help,
+    Events,
+    Event,
+    Remind,
+    Reminders,
+    Settings,
 }
 
 impl CommandName {
@@ -56,6 +66,11 @@ impl CommandName {
         CommandName::Topics,
         CommandName::Search,
         CommandName::Help,
+        CommandName::Events,
+        CommandName::Event,
+        CommandName::Remind,
+        CommandName::Reminders,
+        CommandName::Settings,
     ];
 
     pub fn manifest_file(self) -> &'static str {
@@ -68,6 +83,11 @@ impl CommandName {
             CommandName::Topics => "topics.toml",
             CommandName::Search => "search.toml",
             CommandName::Help => "help.toml",
+            CommandName::Events => "events.toml",
+            CommandName::Event => "event.toml",
+            CommandName::Remind => "remind.toml",
+            CommandName::Reminders => "reminders.toml",
+            CommandName::Settings => "settings.toml",
         }
     }
 
@@ -81,6 +101,11 @@ impl CommandName {
             CommandName::Topics => include_str!("../../commands/topics.toml"),
             CommandName::Search => include_str!("../../commands/search.toml"),
             CommandName::Help => include_str!("../../commands/help.toml"),
+            CommandName::Events => include_str!("../../commands/events.toml"),
+            CommandName::Event => include_str!("../../commands/event.toml"),
+            CommandName::Remind => include_str!("../../commands/remind.toml"),
+            CommandName::Reminders => include_str!("../../commands/reminders.toml"),
+            CommandName::Settings => include_str!("../../commands/settings.toml"),
         }
     }
 
@@ -100,20 +125,31 @@ pub enum Request {
     Topics,
     Search(search::Params),
     Help(help::Params),
+    Events(events::Params),
+    Event(event::Params),
+    Remind(remind::Params),
+    Reminders(reminders::Params),
+    Settings(settings::Params),
 }
 
 /// Who is asking, and from where (permissions are decided in the core, per platform facts).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub platform: &'static str,
+    /// The space asked in: "console", "discord:<guild>", "matrix:<room>".
+    pub space: String,
     pub user: String,
+    /// Whether the platform says this user moderates the space (decided by the adapter from
+    /// platform facts — permissions, power levels — and the space's settings).
     pub moderator: bool,
 }
 
 impl Caller {
+    /// The local user of the console moderates the console space.
     pub fn console() -> Caller {
         Caller {
             platform: "console",
+            space: "console".into(),
             user: "local".into(),
             moderator: true,
         }
@@ -184,6 +220,11 @@ impl AtlasIndex {
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
+    pub clock: crate::scheduler::Clock,
+    /// Wakes the scheduler when an event changes in this process.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// How late a reminder may still go out after downtime.
+    pub grace: chrono::Duration,
     index: Arc<RwLock<Arc<AtlasIndex>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
@@ -197,6 +238,9 @@ impl Context {
     pub async fn new(store: Store) -> Result<Context, StoreError> {
         let index = AtlasIndex::load(&store).await?;
         Ok(Context {
+            clock: crate::scheduler::Clock::System,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            grace: chrono::Duration::minutes(10),
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,
             index: Arc::new(RwLock::new(Arc::new(index))),
@@ -236,10 +280,39 @@ pub fn parse(line: &str) -> Result<Request, CommandError> {
         CommandName::Topics => Request::Topics,
         CommandName::Search => Request::Search(search::parse(&args)?),
         CommandName::Help => Request::Help(help::parse(&args)?),
+        CommandName::Events => Request::Events(events::parse(&args)?),
+        CommandName::Event => Request::Event(event::parse(&args)?),
+        CommandName::Remind => Request::Remind(remind::parse(&args)?),
+        CommandName::Reminders => Request::Reminders(reminders::parse(&args)?),
+        CommandName::Settings => Request::Settings(settings::parse(&args)?),
     })
 }
 
-async fn run(ctx: &Context, request: Request) -> Result<Reply, CommandError> {
+/// Refuses moderator-only commands to others — in the core, for every platform, whatever the
+/// platform's own UI hides.
+fn check_permission(line: &str, caller: &Caller) -> Result<(), CommandError> {
+    let inv = invocation::parse(line)?;
+    let manifest = spec::manifest(inv.command);
+    let args = invocation::bind(manifest, &inv)?;
+    let permission = match &args.subcommand {
+        Some(sub) => manifest
+            .subcommand(sub)
+            .map_or(manifest.permission, |s| s.permission),
+        None => manifest.permission,
+    };
+    if permission == spec::Permission::Moderator && !caller.moderator {
+        let what = args.subcommand.map_or(format!("/{}", manifest.name), |s| {
+            format!("/{} {s}", manifest.name)
+        });
+        return Err(CommandError::Refused(format!(
+            "Only moderators of this space can use {what}. Ask one of them, or see /help {}.",
+            manifest.name
+        )));
+    }
+    Ok(())
+}
+
+async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, CommandError> {
     let index = ctx.index().await?;
     match request {
         Request::Actor(p) => actor::run(ctx, &index, p).await,
@@ -250,18 +323,23 @@ async fn run(ctx: &Context, request: Request) -> Result<Reply, CommandError> {
         Request::Topics => topics::run(ctx, &index).await,
         Request::Search(p) => search::run(ctx, &index, p).await,
         Request::Help(p) => Ok(help::run(p)),
+        Request::Events(p) => events::run(ctx, &index, caller, p).await,
+        Request::Event(p) => event::run(ctx, &index, caller, p).await,
+        Request::Remind(p) => remind::run(ctx, caller, p).await,
+        Request::Reminders(p) => reminders::run(ctx, caller, p).await,
+        Request::Settings(p) => settings::run(ctx, caller, p).await,
     }
 }
 
 /// The whole path from a line of text to an answer. Never fails: every error becomes a reply.
-pub async fn answer(ctx: &Context, _caller: &Caller, line: &str) -> Reply {
+pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
     if line.chars().count() > MAX_INPUT_CHARS {
         let mut r = Reply::new(Tone::Refusal);
         r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
         return r;
     }
-    let result = match parse(line) {
-        Ok(request) => run(ctx, request).await,
+    let result = match parse(line).and_then(|r| check_permission(line, caller).map(|()| r)) {
+        Ok(request) => run(ctx, caller, request).await,
         Err(e) => Err(e),
     };
     result.unwrap_or_else(|e| error::into_reply(e, line))

@@ -42,15 +42,57 @@ pub struct Manifest {
     pub permission: Permission,
     #[serde(default)]
     pub options: Vec<OptionSpec>,
+    /// Subcommands (`/event add`, `/event show`): each with its own options and permission.
+    /// The first is the default when none is named (`/reminders` = `/reminders list`).
+    #[serde(default)]
+    pub subcommands: Vec<Subcommand>,
     pub examples: Vec<String>,
     pub help: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subcommand {
+    pub name: String,
+    pub summary: String,
+    pub permission: Permission,
+    #[serde(default)]
+    pub options: Vec<OptionSpec>,
+}
+
 impl Manifest {
-    /// "/who-works-on <topic> [page:N]"
+    /// "/who-works-on <topic> [page:N]", "/event <show|add|edit|cancel>"
     pub fn usage(&self) -> String {
         let mut u = format!("/{}", self.name);
-        for o in &self.options {
+        if !self.subcommands.is_empty() {
+            u.push_str(&format!(
+                " <{}>",
+                self.subcommands
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            ));
+        }
+        u.push_str(&options_usage(&self.options));
+        u
+    }
+
+    pub fn subcommand(&self, name: &str) -> Option<&Subcommand> {
+        self.subcommands.iter().find(|s| s.name == name)
+    }
+}
+
+impl Subcommand {
+    pub fn usage(&self, command: &str) -> String {
+        format!("/{command} {}{}", self.name, options_usage(&self.options))
+    }
+}
+
+fn options_usage(options: &[OptionSpec]) -> String {
+    let mut u = String::new();
+    {
+        for o in options {
             let slot = match (o.kind, o.required) {
                 (OptionKind::String, true) => format!(" <{}>", o.name),
                 (OptionKind::String, false) => format!(" [{}]", o.name),
@@ -58,9 +100,11 @@ impl Manifest {
             };
             u.push_str(&slot);
         }
-        u
     }
+    u
+}
 
+impl Manifest {
     pub fn option(&self, name: &str) -> Option<&OptionSpec> {
         self.options.iter().find(|o| o.name == name)
     }
@@ -118,7 +162,58 @@ mod tests {
                 "{}: summary must be 1–100 characters",
                 m.name
             );
-            assert!(m.options.len() <= 25, "{}: at most 25 options", m.name);
+            assert!(
+                m.options.len() <= 25 && m.subcommands.len() <= 25,
+                "{}: at most 25 options and subcommands",
+                m.name
+            );
+            assert!(
+                m.options.is_empty() || m.subcommands.is_empty(),
+                "{}: Discord allows options or subcommands, not both",
+                m.name
+            );
+            for sc in &m.subcommands {
+                assert!(
+                    name.is_match(&sc.name) && sc.name.to_lowercase() == sc.name,
+                    "{}: bad subcommand name {}",
+                    m.name,
+                    sc.name
+                );
+                assert!(
+                    (1..=100).contains(&sc.summary.chars().count()),
+                    "{} {}: summary must be 1–100 characters",
+                    m.name,
+                    sc.name
+                );
+                assert!(sc.options.len() <= 25);
+                for o in &sc.options {
+                    assert!(
+                        name.is_match(&o.name) && o.name.to_lowercase() == o.name,
+                        "{} {}: bad option name {}",
+                        m.name,
+                        sc.name,
+                        o.name
+                    );
+                    assert!(
+                        (1..=100).contains(&o.description.chars().count()),
+                        "{} {}.{}: description must be 1–100 characters",
+                        m.name,
+                        sc.name,
+                        o.name
+                    );
+                }
+                let first_optional = sc
+                    .options
+                    .iter()
+                    .position(|o| !o.required)
+                    .unwrap_or(sc.options.len());
+                assert!(
+                    sc.options[first_optional..].iter().all(|o| !o.required),
+                    "{} {}: required options come first",
+                    m.name,
+                    sc.name
+                );
+            }
             for o in &m.options {
                 assert!(
                     name.is_match(&o.name) && o.name.to_lowercase() == o.name,

@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
 
@@ -96,6 +96,12 @@ pub fn resolve(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, WhenError>
     }
 }
 
+fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t)
+}
+
 /// Parses `input` as a future instant in zone `tz`, as of `now`.
 pub fn parse(input: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, WhenError> {
     let text = crate::search::normalize::fold_typography(input).to_lowercase();
@@ -114,7 +120,7 @@ pub fn parse(input: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, W
             "d" => Duration::days(n),
             _ => Duration::weeks(n),
         };
-        return Ok(now + d);
+        return Ok(minute(now + d));
     }
     if SLASHED.is_match(text) {
         return Err(WhenError::AmbiguousDate(short(input)));
@@ -129,7 +135,12 @@ pub fn parse(input: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, W
     let local_now = Utc.from_utc_datetime(&now.with_timezone(&tz).naive_local());
     let parsed = interim::parse_date_string(&rewritten, local_now, interim::Dialect::Us)
         .map_err(|_| WhenError::Unreadable(short(input)))?;
-    let naive = parsed.naive_utc();
+    // Events start on the minute.
+    let naive = parsed
+        .naive_utc()
+        .with_second(0)
+        .and_then(|n| n.with_nanosecond(0))
+        .unwrap_or(parsed.naive_utc());
     let at = resolve(naive, tz)?;
     if at < now {
         return Err(WhenError::Past {

@@ -4,12 +4,54 @@
 //! Contract relied on by scripts: answers (including "not found") exit 0, usage errors 2,
 //! failures on our side 1; stdout carries only answers, logs go to stderr.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::commands::{self, Caller, Context};
 use crate::render;
 use crate::reply::{Reply, Tone};
+use crate::scheduler::{Delivery, DeliveryError, Outbox, Scheduler};
+
+/// Reminders on the console: a line on stdout, marked with the reminder's key — the console's
+/// idempotency handle (a reader seeing a key twice after a crash knows it is one reminder).
+pub struct ConsoleOutbox;
+
+impl Outbox for ConsoleOutbox {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a Delivery,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(async move {
+            let text = format!(
+                "[reminder {} → {}]\n{}\n",
+                d.key,
+                d.target,
+                render::plain::render(&d.reply)
+            );
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| DeliveryError::Temporary(e.to_string()))
+        })
+    }
+}
+
+/// Starts the scheduler for the console space; returns the shutdown switch.
+fn start_scheduler(ctx: &Context) -> tokio::sync::watch::Sender<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let scheduler = Scheduler {
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        wake: ctx.wake.clone(),
+        grace: ctx.grace,
+    };
+    tokio::spawn(scheduler.run(Arc::new(ConsoleOutbox), rx));
+    tx
+}
 
 pub fn exit_code(reply: &Reply) -> ExitCode {
     match reply.tone {
@@ -39,21 +81,30 @@ pub async fn ask(ctx: &Context, line: &str, json: bool) -> ExitCode {
 
 pub async fn run(ctx: &Context, json: bool) -> ExitCode {
     let caller = Caller::console();
-    if std::io::stdin().is_terminal() {
+    // Started once, here — not per command, not on any "ready" signal.
+    let shutdown = start_scheduler(ctx);
+    let code = if std::io::stdin().is_terminal() {
         interactive(ctx, &caller, json).await
     } else {
-        let stdin = std::io::stdin();
-        for line in stdin.lock().lines() {
-            let Ok(line) = line else { break };
-            if line.trim().is_empty() {
-                continue;
-            }
-            let reply = commands::answer(ctx, &caller, &line).await;
-            print(&reply, json);
-            println!();
+        piped(ctx, &caller, json).await
+    };
+    let _ = shutdown.send(true);
+    code
+}
+
+/// Reads lines from a pipe without blocking the runtime, so reminders print while it waits.
+async fn piped(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if line.trim().is_empty() {
+            continue;
         }
-        ExitCode::SUCCESS
+        let reply = commands::answer(ctx, caller, &line).await;
+        print(&reply, json);
+        println!();
     }
+    ExitCode::SUCCESS
 }
 
 async fn interactive(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
@@ -66,8 +117,8 @@ async fn interactive(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
     };
     println!("atlasbot console — type /help, or Ctrl-D to leave.");
     loop {
-        // rustyline blocks; the console has nothing else to do meanwhile.
-        match editor.readline("> ") {
+        // rustyline blocks; block_in_place lets the scheduler run on the other workers.
+        match tokio::task::block_in_place(|| editor.readline("> ")) {
             Ok(line) => {
                 if line.trim().is_empty() {
                     continue;

@@ -7,6 +7,7 @@
 //! integration tests run every query against a real database built by the real importer.
 
 pub mod atlas;
+pub mod events;
 pub mod lookup;
 
 use std::path::Path;

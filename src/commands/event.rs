@@ -1,0 +1,453 @@
+//! /event show|add|edit|cancel: one event. Moderators add, edit and cancel (enforced in the
+//! core before this runs); every change re-plans the event's reminders and wakes the scheduler.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+use super::actor::shorten;
+use super::events::relative;
+use super::invocation::Args;
+use super::{cite, AtlasIndex, Caller, Context};
+use crate::error::CommandError;
+use crate::events::{when, Recurrence, REPEAT_EXAMPLES};
+use crate::reply::{Item, Reply, Text};
+use crate::scheduler::{occurrences_of, plan_event};
+use crate::search::names::NameIndex;
+use crate::store::events::{EventInput, EventRow};
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub action: String,
+    pub args: Args,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        action: args.subcommand.clone().unwrap_or_else(|| "show".into()),
+        args: args.clone(),
+    })
+}
+
+const MAX_TITLE: usize = 200;
+const MAX_TEXT: usize = 1000;
+
+fn text(args: &Args, name: &str, max: usize) -> Result<Option<String>, CommandError> {
+    match args.get(name).map(str::trim).filter(|s| !s.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(CommandError::usage(
+            format!("{name} is too long (at most {max} characters)."),
+            "/help event",
+        )),
+        Some(v) => Ok(Some(v.to_string())),
+        None => Ok(None),
+    }
+}
+
+fn usage(message: impl Into<String>) -> CommandError {
+    CommandError::usage(
+        message,
+        "/event add title:\"Study session\" when:\"next monday 10:00\" repeat:weekly times:10",
+    )
+}
+
+/// An event of this space by number ("3", "#3") or by title words.
+pub(crate) async fn find(
+    ctx: &Context,
+    space: &str,
+    text: &str,
+) -> Result<Option<EventRow>, CommandError> {
+    let t = text.trim().trim_start_matches('#');
+    if let Ok(id) = t.parse::<i64>() {
+        return Ok(ctx
+            .store
+            .event(id)
+            .await?
+            .filter(|e| e.space == space && !e.cancelled));
+    }
+    let events = ctx.store.events_of_space(space).await?;
+    let index = NameIndex::new(
+        events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.title.clone(), i, 0.0)),
+    );
+    Ok(index
+        .lookup(t, 1)
+        .into_iter()
+        .find(|m| m.score >= 0.74)
+        .map(|m| events[m.entry.payload].clone()))
+}
+
+fn zone_of(args: &Args, default: &str) -> Result<Tz, CommandError> {
+    let name = args.get("tz").unwrap_or(default);
+    when::zone(name).map_err(|e| {
+        CommandError::usage(
+            e.to_string(),
+            "/event add title:\"Briefing\" when:\"tomorrow 9:30\" tz:Europe/Zurich",
+        )
+    })
+}
+
+fn recurrence(args: &Args) -> Result<Option<String>, CommandError> {
+    let Some(repeat) = args
+        .get("repeat")
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && *r != "none")
+    else {
+        if args.get("until").is_some() || args.get("times").is_some() {
+            return Err(usage(format!(
+                "until: and times: go with repeat: ({REPEAT_EXAMPLES})."
+            )));
+        }
+        return Ok(None);
+    };
+    let until = match args.get("until") {
+        Some(u) => Some(
+            NaiveDate::parse_from_str(u.trim(), "%Y-%m-%d").map_err(|_| {
+                usage(format!(
+                    "until:{} is not a date; write it like 2027-03-01.",
+                    shorten(u, 20)
+                ))
+            })?,
+        ),
+        None => None,
+    };
+    let times = args.integer("times").map(|t| t as u32);
+    Recurrence::parse(repeat, until, times)
+        .map(|r| Some(r.to_rrule()))
+        .map_err(usage)
+}
+
+async fn organiser(
+    ctx: &Context,
+    index: &AtlasIndex,
+    args: &Args,
+) -> Result<Option<String>, CommandError> {
+    let Some(name) = args.get("organiser") else {
+        return Ok(None);
+    };
+    let best = super::actor::find(index, name)
+        .into_iter()
+        .next()
+        .filter(|m| m.1 >= 0.74);
+    let Some((id, ..)) = best else {
+        return Err(usage(format!(
+            "No actor called “{}” in the atlas to organise it.",
+            shorten(name, 40)
+        )));
+    };
+    Ok(ctx.store.actor(id).await?.map(|a| a.slug))
+}
+
+fn topics(index: &AtlasIndex, args: &Args) -> Result<Option<String>, CommandError> {
+    let Some(list) = args.get("topics") else {
+        return Ok(None);
+    };
+    let mut slugs = Vec::new();
+    for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        let slug = super::who_works_on::resolve(index, t)
+            .and_then(|id| index.topic_names.get(&id))
+            .map(|(s, _)| s.clone());
+        slugs.push(slug.ok_or_else(|| {
+            usage(format!(
+                "“{}” is not a topic; /topics lists them.",
+                shorten(t, 40)
+            ))
+        })?);
+    }
+    Ok(Some(slugs.join(",")))
+}
+
+pub async fn run(
+    ctx: &Context,
+    index: &AtlasIndex,
+    caller: &Caller,
+    p: Params,
+) -> Result<Reply, CommandError> {
+    match p.action.as_str() {
+        "add" => add(ctx, index, caller, &p.args).await,
+        "edit" => edit(ctx, index, caller, &p.args).await,
+        "cancel" => cancel(ctx, caller, &p.args).await,
+        _ => show(ctx, index, caller, &p.args).await,
+    }
+}
+
+async fn replan(ctx: &Context, id: i64) -> Result<(), CommandError> {
+    plan_event(&ctx.store, id, ctx.clock.now(), ctx.grace).await?;
+    ctx.wake.notify_one();
+    Ok(())
+}
+
+async fn add(
+    ctx: &Context,
+    index: &AtlasIndex,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let space = ctx.store.space(&caller.space, now).await?;
+    let tz = zone_of(args, &space.timezone)?;
+    let title = text(args, "title", MAX_TITLE)?.ok_or_else(|| usage("An event needs a title."))?;
+    let at = when::parse(args.get("when").unwrap_or_default(), now, tz)
+        .map_err(|e| usage(e.to_string()))?;
+    let input = EventInput {
+        space: caller.space.clone(),
+        title,
+        description: text(args, "description", MAX_TEXT)?,
+        starts_local: at.with_timezone(&tz).naive_local(),
+        tz: tz.name().to_string(),
+        duration_min: args.integer("duration"),
+        place: text(args, "place", MAX_TITLE)?,
+        organiser: organiser(ctx, index, args).await?,
+        topics: topics(index, args)?,
+        rrule: recurrence(args)?,
+        created_by: caller.user.clone(),
+    };
+    let uid = format!(
+        "{}-{}@atlasbot",
+        now.timestamp_nanos_opt().unwrap_or_default(),
+        crate::error::incident_id()
+    );
+    let id = ctx.store.insert_event(&input, &uid, now).await?;
+    replan(ctx, id).await?;
+    let e = ctx
+        .store
+        .event(id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event {id} vanished"))?;
+    let mut r = card(ctx, index, &e).await?;
+    r.title = Some(format!("Scheduled: {}", e.title));
+    Ok(r)
+}
+
+async fn edit(
+    ctx: &Context,
+    index: &AtlasIndex,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let wanted = args.get("event").unwrap_or_default();
+    let Some(e) = find(ctx, &caller.space, wanted).await? else {
+        return Ok(not_found(wanted));
+    };
+    let tz = zone_of(args, &e.tz)?;
+    let starts_local = match args.get("when") {
+        Some(w) => when::parse(w, now, tz)
+            .map_err(|err| usage(err.to_string()))?
+            .with_timezone(&tz)
+            .naive_local(),
+        None => e
+            .start()
+            .ok_or_else(|| anyhow::anyhow!("event {} has a bad start", e.id))?,
+    };
+    let rrule = if args.get("repeat").is_some() {
+        recurrence(args)?
+    } else {
+        e.rrule.clone()
+    };
+    let input = EventInput {
+        space: e.space.clone(),
+        title: text(args, "title", MAX_TITLE)?.unwrap_or(e.title.clone()),
+        description: text(args, "description", MAX_TEXT)?.or(e.description.clone()),
+        starts_local,
+        tz: tz.name().to_string(),
+        duration_min: e.duration_min,
+        place: text(args, "place", MAX_TITLE)?.or(e.place.clone()),
+        organiser: e.organiser.clone(),
+        topics: e.topics.clone(),
+        rrule,
+        created_by: e.created_by.clone(),
+    };
+    ctx.store.update_event(e.id, &input, now).await?;
+    replan(ctx, e.id).await?;
+    let e = ctx
+        .store
+        .event(e.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event vanished"))?;
+    let mut r = card(ctx, index, &e).await?;
+    r.title = Some(format!("Updated: {}", e.title));
+    Ok(r)
+}
+
+async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let wanted = args.get("event").unwrap_or_default();
+    let Some(e) = find(ctx, &caller.space, wanted).await? else {
+        return Ok(not_found(wanted));
+    };
+    match args.get("occurrence") {
+        None => {
+            ctx.store.cancel_event(e.id, now).await?;
+            ctx.wake.notify_one();
+            let mut r = Reply::answer(format!("Cancelled: {}", e.title));
+            r.summary = Some(Text::plain(
+                "The event and all its occurrences are cancelled; no reminder will be sent for it.",
+            ));
+            Ok(r)
+        }
+        Some(occ) => {
+            let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+            let at = when::parse(occ, now, tz).map_err(|err| usage(err.to_string()))?;
+            let upcoming = occurrences_of(&ctx.store, &e, now, now + Duration::days(400)).await?;
+            if !upcoming.contains(&at) {
+                let next: Vec<String> = upcoming
+                    .iter()
+                    .take(3)
+                    .map(|o| when::wall(o.with_timezone(&tz).naive_local()))
+                    .collect();
+                return Err(CommandError::usage(
+                    format!(
+                        "{} has no occurrence at {}. Its next ones: {}.",
+                        e.title,
+                        when::wall(at.with_timezone(&tz).naive_local()),
+                        next.join("; ")
+                    ),
+                    format!(
+                        "/event cancel {} occurrence:\"{}\"",
+                        e.id,
+                        upcoming
+                            .first()
+                            .map(|o| o.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+            ctx.store.cancel_occurrence(e.id, at, now).await?;
+            ctx.wake.notify_one();
+            let mut r = Reply::answer(format!("Cancelled one occurrence of {}", e.title));
+            r.summary = Some(Text::plain(format!(
+                "{} ({}) is cancelled; the rest of the series goes on.",
+                when::wall(at.with_timezone(&tz).naive_local()),
+                tz.name()
+            )));
+            Ok(r)
+        }
+    }
+}
+
+fn not_found(wanted: &str) -> Reply {
+    let mut r = Reply::not_found(format!("No event “{}” in this space.", shorten(wanted, 60)));
+    r.suggestions.push("/events".into());
+    r
+}
+
+async fn show(
+    ctx: &Context,
+    index: &AtlasIndex,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Reply, CommandError> {
+    let wanted = args.get("event").unwrap_or_default();
+    if let Some(e) = find(ctx, &caller.space, wanted).await? {
+        return card(ctx, index, &e).await;
+    }
+    // Events the sources name: history, shown but never listed as upcoming.
+    let atlas = ctx.store.atlas_events().await?;
+    let names = NameIndex::new(atlas.iter().enumerate().flat_map(|(i, e)| {
+        [
+            (e.title.clone(), i, 0.0),
+            (e.slug.replace('-', " "), i, 0.0),
+        ]
+    }));
+    if let Some(m) = names
+        .lookup(wanted, 1)
+        .into_iter()
+        .find(|m| m.score >= 0.74)
+    {
+        let e = &atlas[m.entry.payload];
+        let mut r = Reply::answer(e.title.clone());
+        r.subtitle =
+            Some("From the sources — a past or undated event, not on this space's calendar".into());
+        r.summary = Some(Text::plain(e.description.clone()));
+        let dates = match (&e.starts, &e.ends) {
+            (Some(s), Some(en)) => format!("{s} to {en}"),
+            (Some(s), None) => s.clone(),
+            _ => "no date in the sources".into(),
+        };
+        r = r
+            .field("When", dates, true)
+            .field(
+                "As the sources say",
+                e.date_text.clone().unwrap_or_default(),
+                true,
+            )
+            .field("Where", e.place.clone().unwrap_or_default(), false)
+            .field("Repeats", e.recurrence.clone().unwrap_or_default(), false)
+            .field("Organiser", e.organiser.clone().unwrap_or_default(), false);
+        r.sources = Some(format!("Source: {}", cite(&e.file, e.line)));
+        return Ok(r);
+    }
+    Ok(not_found(wanted))
+}
+
+async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let upcoming = occurrences_of(&ctx.store, e, now, now + Duration::days(400)).await?;
+    let mut r = Reply::answer(e.title.clone());
+    r.summary = e.description.as_ref().map(|d| Text::plain(d.clone()));
+    let next = upcoming.first().map(|o| {
+        format!(
+            "{} {} ({})",
+            when::wall(o.with_timezone(&tz).naive_local()),
+            tz.name(),
+            relative(now, *o)
+        )
+    });
+    r = r.field(
+        "Next",
+        next.unwrap_or_else(|| "no upcoming occurrence".into()),
+        false,
+    );
+    if let Some(rule) = e.rrule.as_deref().and_then(Recurrence::from_rrule) {
+        r = r.field("Repeats", rule.to_string(), false);
+    }
+    r = r.field("Where", e.place.clone().unwrap_or_default(), false);
+    if let Some(d) = e.duration_min {
+        r = r.field("Duration", format!("{d} minutes"), true);
+    }
+    if let Some(slug) = &e.organiser {
+        if let Some(a) = ctx.store.actor_by_slug(slug).await? {
+            r = r.field(
+                "Organiser",
+                format!("{} — /actor {}", a.name, super::actor::display_name(&a)),
+                false,
+            );
+        }
+    }
+    if let Some(ts) = &e.topics {
+        let names: Vec<String> = ts
+            .split(',')
+            .filter_map(|s| {
+                index
+                    .topics
+                    .iter()
+                    .find(|t| t.slug == s)
+                    .map(|t| t.name.clone())
+            })
+            .collect();
+        r = r.field("Topics", names.join(", "), false);
+    }
+    let items: Vec<Item> = upcoming
+        .iter()
+        .skip(1)
+        .take(4)
+        .map(|o| Item::new(when::wall(o.with_timezone(&tz).naive_local())))
+        .collect();
+    r = r.section("Then", items);
+    r.sources = Some(format!(
+        "Event {} · reminders: /remind me {} · {}",
+        e.id,
+        e.id,
+        ics_hint(now, upcoming.first().copied())
+    ));
+    Ok(r)
+}
+
+fn ics_hint(now: DateTime<Utc>, next: Option<DateTime<Utc>>) -> String {
+    match next {
+        Some(n) if n - now < Duration::hours(1) => "starting soon".into(),
+        _ => "times in the event's own zone".into(),
+    }
+}

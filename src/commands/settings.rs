@@ -1,0 +1,107 @@
+//! /settings show|timezone|channel|offsets|moderators: a space's settings (moderators change
+//! them; changed offsets re-plan every event of the space).
+
+use super::invocation::Args;
+use super::{Caller, Context};
+use crate::error::CommandError;
+use crate::events::{describe_offset, parse_offsets, when};
+use crate::reply::{Reply, Text};
+use crate::scheduler::plan_event;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub action: String,
+    pub args: Args,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    Ok(Params {
+        action: args.subcommand.clone().unwrap_or_else(|| "show".into()),
+        args: args.clone(),
+    })
+}
+
+pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let mut space = ctx.store.space(&caller.space, now).await?;
+    let a = &p.args;
+    match p.action.as_str() {
+        "timezone" => {
+            let tz = when::zone(a.get("zone").unwrap_or_default()).map_err(|e| {
+                CommandError::usage(e.to_string(), "/settings timezone Europe/Zurich")
+            })?;
+            space.timezone = tz.name().to_string();
+        }
+        "channel" => {
+            space.reminder_target = a.get("channel").map(|c| c.chars().take(100).collect())
+        }
+        "offsets" => {
+            let offsets = parse_offsets(a.get("offsets").unwrap_or_default())
+                .map_err(|e| CommandError::usage(e, "/settings offsets 1d,1h"))?;
+            space.offsets = offsets
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+        }
+        "moderators" => {
+            if a.get("role").is_none() && a.integer("power").is_none() {
+                return Err(CommandError::usage(
+                    "Give role: (Discord) or power: (Matrix).",
+                    "/settings moderators power:50",
+                ));
+            }
+            if let Some(role) = a.get("role") {
+                space.moderator_role = Some(role.chars().take(100).collect());
+            }
+            if let Some(power) = a.integer("power") {
+                space.moderator_power = power.min(100);
+            }
+        }
+        _ => {}
+    }
+    if p.action != "show" {
+        ctx.store.update_space(&space, now).await?;
+        if p.action == "offsets" {
+            for e in ctx.store.events_of_space(&caller.space).await? {
+                plan_event(&ctx.store, e.id, now, ctx.grace).await?;
+            }
+            ctx.wake.notify_one();
+        }
+    }
+    let offsets = parse_offsets(&space.offsets)
+        .unwrap_or_default()
+        .iter()
+        .map(|o| describe_offset(*o))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut r = Reply::answer(if p.action == "show" {
+        "Settings of this space"
+    } else {
+        "Settings updated"
+    });
+    r.summary = Some(Text::plain(format!("Space: {}", space.id)));
+    Ok(r.field("Time zone", space.timezone.clone(), true)
+        .field("Reminders", format!("{offsets} before each event"), true)
+        .field(
+            "Reminder channel",
+            space
+                .reminder_target
+                .clone()
+                .unwrap_or_else(|| "where the space lives".into()),
+            false,
+        )
+        .field(
+            "Moderators",
+            format!(
+                "{}Matrix power level ≥ {}",
+                space
+                    .moderator_role
+                    .as_ref()
+                    .map(|r| format!("Discord role {r}; "))
+                    .unwrap_or_default(),
+                space.moderator_power
+            ),
+            false,
+        ))
+}

@@ -1,0 +1,341 @@
+//! Reminders: plan what each event owes, then deliver each one exactly once, on time.
+//!
+//! The loop claims what is due (pending → claimed, atomically, in the database) before
+//! handing it to the platform's outbox with the reminder's key as idempotency handle, then
+//! records the outcome. It sleeps until the next due reminder, a wake-up (an event changed in
+//! this process) or shutdown, and looks at most a second at a time so that changes made by
+//! another process (`atlasbot ask`) are seen within a second — a cheap `PRAGMA data_version`
+//! check, not a scan. It is started once at start-up, never from a platform's "ready" event,
+//! and no single error ends it. It must not decide what to say: the message comes from
+//! `reminder_reply`, the rendering from the platform.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use tokio::sync::{watch, Notify};
+
+use crate::events::{self, describe_offset, when};
+use crate::reply::{Reply, Text};
+use crate::store::events::{parse_ts, EventRow, ReminderRow};
+use crate::store::{Store, StoreError};
+
+/// How far ahead reminders are planned, and how many occurrences of a series at most.
+const HORIZON_DAYS: i64 = 400;
+const MAX_OCCURRENCES: u16 = 500;
+/// Deliveries tried before a reminder is recorded as failed.
+const MAX_ATTEMPTS: i64 = 5;
+
+/// The time, injectable so that tests decide what "now" is.
+#[derive(Clone, Debug)]
+pub enum Clock {
+    System,
+    Fixed(Arc<std::sync::Mutex<DateTime<Utc>>>),
+}
+
+impl Clock {
+    pub fn fixed(t: DateTime<Utc>) -> Clock {
+        Clock::Fixed(Arc::new(std::sync::Mutex::new(t)))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        match self {
+            Clock::System => Utc::now(),
+            Clock::Fixed(t) => *t.lock().expect("not poisoned"),
+        }
+    }
+
+    /// Moves a fixed clock (tests); the system clock moves by itself.
+    pub fn set(&self, t: DateTime<Utc>) {
+        if let Clock::Fixed(c) = self {
+            *c.lock().expect("not poisoned") = t;
+        }
+    }
+}
+
+/// Re-plans the reminders an event owes from `now` on: the space's offsets to the space, and
+/// each personal subscription to its user. Sent reminders are never planned again.
+pub async fn plan_event(
+    store: &Store,
+    event_id: i64,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<(), StoreError> {
+    let Some(e) = store.event(event_id).await? else {
+        return Ok(());
+    };
+    if e.cancelled {
+        return store.replan(event_id, &e.space, &[]).await;
+    }
+    let space = store.space(&e.space, now).await?;
+    let mut owed: Vec<(i64, String)> = events::parse_offsets(&space.offsets)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| (o, "space".to_string()))
+        .collect();
+    for (user, offset) in store.subscriptions_of_event(event_id).await? {
+        owed.push((offset, format!("user:{user}")));
+    }
+    let occurrences = occurrences_of(
+        store,
+        &e,
+        now - grace - Duration::days(61),
+        now + Duration::days(HORIZON_DAYS),
+    )
+    .await?;
+    let planned: Vec<_> = events::plan(event_id, &occurrences, &owed)
+        .into_iter()
+        .filter(|p| p.due >= now - grace)
+        .collect();
+    store.replan(event_id, &e.space, &planned).await
+}
+
+/// Occurrences of a stored event in [from, to), without cancelled ones.
+pub async fn occurrences_of(
+    store: &Store,
+    e: &EventRow,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    let (Some(start), Ok(tz)) = (e.start(), e.tz.parse::<Tz>()) else {
+        return Ok(vec![]);
+    };
+    let exdates = store.exdates(e.id).await?;
+    Ok(
+        events::occurrences(start, tz, e.rrule.as_deref(), from, to, MAX_OCCURRENCES)
+            .into_iter()
+            .filter(|o| !exdates.contains(o))
+            .collect(),
+    )
+}
+
+/// The message of a reminder. Titles and descriptions are user text: renderers escape them
+/// and no platform message may ping anyone.
+pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: bool) -> Reply {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let local = occurrence.with_timezone(&tz);
+    let mut reply = Reply::answer(format!("Reminder: {}", e.title));
+    let lead = if r.offset_min == 0 {
+        "starts now".to_string()
+    } else {
+        format!("starts in {}", describe_offset(r.offset_min))
+    };
+    let mut summary = format!(
+        "{} {lead} — {} ({}).",
+        e.title,
+        when::wall(local.naive_local()),
+        tz.name()
+    );
+    if late {
+        summary.push_str(" (Sent late: the bot was offline when this reminder was due.)");
+    }
+    reply.summary = Some(Text::plain(summary));
+    reply = reply
+        .field("Where", e.place.clone().unwrap_or_default(), false)
+        .field("About", e.description.clone().unwrap_or_default(), false);
+    reply.sources = Some(format!(
+        "Event {} · /event show {} · reminder {}",
+        e.id, e.id, r.key
+    ));
+    reply
+}
+
+/// One reminder ready to go out.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The reminder's key: the idempotency handle (Discord nonce, Matrix transaction id).
+    pub key: String,
+    pub space: String,
+    /// "space" (the space's reminder channel) or "user:<id>" (a direct message).
+    pub target: String,
+    pub reply: Reply,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// Worth trying again later (rate limit, server error, network).
+    #[error("temporary: {0}")]
+    Temporary(String),
+    /// The target is gone (channel deleted, bot removed): do not retry.
+    #[error("gone: {0}")]
+    Gone(String),
+}
+
+/// Where reminders go: each platform implements this; the scheduler only knows the trait.
+pub trait Outbox: Send + Sync {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a Delivery,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
+}
+
+pub struct Scheduler {
+    pub store: Store,
+    pub clock: Clock,
+    pub wake: Arc<Notify>,
+    pub grace: Duration,
+}
+
+impl Scheduler {
+    /// Sends what is due now; returns how many reminders were delivered.
+    pub async fn tick(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let mut delivered = 0;
+        loop {
+            let batch = self.store.claim_due(now, 500).await?;
+            if batch.is_empty() {
+                break;
+            }
+            for r in batch {
+                if self.deliver(outbox, r, now).await? {
+                    delivered += 1;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Delivers one claimed reminder and records what happened.
+    async fn deliver(
+        &self,
+        outbox: &dyn Outbox,
+        r: ReminderRow,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let due = parse_ts(&r.due_utc).unwrap_or(now);
+        let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
+        let planned_due = occurrence - Duration::minutes(r.offset_min);
+        // Missed by more than the grace window (downtime): recorded, not spammed.
+        if now - planned_due > self.grace && r.attempts <= 1 {
+            tracing::info!(key = %r.key, "reminder missed while the bot was down");
+            self.store
+                .finish_reminder(&r.key, "missed", false, None, now)
+                .await?;
+            return Ok(false);
+        }
+        let Some(event) = self.store.event(r.event_id).await? else {
+            self.store
+                .finish_reminder(&r.key, "cancelled", false, Some("event deleted"), now)
+                .await?;
+            return Ok(false);
+        };
+        if event.cancelled {
+            self.store
+                .finish_reminder(&r.key, "cancelled", false, None, now)
+                .await?;
+            return Ok(false);
+        }
+        let late = now - planned_due > Duration::minutes(1);
+        let delivery = Delivery {
+            key: r.key.clone(),
+            space: r.space.clone(),
+            target: r.target.clone(),
+            reply: reminder_reply(&event, &r, now, late),
+        };
+        match outbox.deliver(&delivery).await {
+            Ok(()) => {
+                self.store
+                    .finish_reminder(&r.key, "sent", late, None, self.clock.now())
+                    .await?;
+                Ok(true)
+            }
+            Err(DeliveryError::Gone(e)) => {
+                tracing::warn!(key = %r.key, error = %e, "reminder target is gone; not retrying");
+                self.store
+                    .finish_reminder(&r.key, "failed", late, Some(&e), now)
+                    .await?;
+                Ok(false)
+            }
+            Err(DeliveryError::Temporary(e)) if r.attempts < MAX_ATTEMPTS => {
+                let backoff = Duration::seconds(5 * (1 << r.attempts.min(6)));
+                tracing::warn!(key = %r.key, error = %e, attempt = r.attempts, "reminder delivery failed; will retry");
+                self.store
+                    .retry_reminder(&r.key, due.max(now) + backoff, &e)
+                    .await?;
+                Ok(false)
+            }
+            Err(DeliveryError::Temporary(e)) => {
+                tracing::error!(key = %r.key, error = %e, "reminder delivery failed for good");
+                self.store
+                    .finish_reminder(&r.key, "failed", late, Some(&e), now)
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Re-sends reminders claimed before a crash, with the same key.
+    pub async fn recover(&self, outbox: &dyn Outbox) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        for r in self.store.unfinished_claims().await? {
+            self.deliver(outbox, r, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs until `shutdown` turns true. Errors are logged and retried: none ends the loop.
+    pub async fn run(self, outbox: Arc<dyn Outbox>, mut shutdown: watch::Receiver<bool>) {
+        if let Err(e) = self.recover(outbox.as_ref()).await {
+            tracing::error!(error = %e, "could not recover claimed reminders");
+        }
+        let mut watcher = match self.store.pool().acquire().await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "no connection for change checks; falling back to the one-second tick");
+                None
+            }
+        };
+        let mut version = match watcher.as_mut() {
+            Some(c) => self.store.data_version(c).await.unwrap_or(0),
+            None => 0,
+        };
+        'outer: loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if let Err(e) = self.tick(outbox.as_ref()).await {
+                tracing::error!(error = %e, "scheduler tick failed");
+            }
+            let next = match self.store.next_due().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the next due reminder");
+                    None
+                }
+            };
+            // Sleep until the next reminder is due, a wake-up or shutdown. Once a second the
+            // database's data_version is read — a counter, not a scan — so that an event added
+            // by another process is planned in within a second.
+            loop {
+                let now = self.clock.now();
+                if next.is_some_and(|n| n <= now) {
+                    continue 'outer;
+                }
+                let wait = next
+                    .map(|n| (n - now).to_std().unwrap_or(StdDuration::ZERO))
+                    .unwrap_or(StdDuration::MAX)
+                    .min(StdDuration::from_secs(1));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.wake.notified() => continue 'outer,
+                    _ = shutdown.changed() => break 'outer,
+                }
+                match watcher.as_mut() {
+                    Some(c) => match self.store.data_version(c).await {
+                        Ok(v) if v != version => {
+                            version = v;
+                            continue 'outer;
+                        }
+                        Ok(_) => {}
+                        Err(_) => continue 'outer,
+                    },
+                    None => continue 'outer,
+                }
+            }
+        }
+    }
+}
