@@ -212,18 +212,30 @@ fn bind_options(
         subcommand,
         ..Args::default()
     };
+    let had_named = !named.is_empty();
     for (name, value) in named {
         args.set(&name, value);
     }
-    // Positional words fill the string options not given by name; the last one takes the rest.
-    let open: Vec<&super::spec::OptionSpec> = t
+    // Positional words fill the required options not given by name, in order; the last one
+    // takes the rest of the line. With no required option open, and no option named, they
+    // fill the first optional string option (`/events week`, `/help actor`). Anything else
+    // left over is an error rather than a guess (`/event add title:Town hall` → "hall"?).
+    let mut open: Vec<&super::spec::OptionSpec> = t
         .options
         .iter()
-        .filter(|o| o.kind == OptionKind::String && args.get(&o.name).is_none())
+        .filter(|o| o.required && args.get(&o.name).is_none())
         .collect();
+    if open.is_empty() && !had_named {
+        open.extend(
+            t.options.iter().find(|o| {
+                !o.required && o.kind == OptionKind::String && args.get(&o.name).is_none()
+            }),
+        );
+    }
     let mut words = positional.into_iter();
     for (n, o) in open.iter().enumerate() {
-        let value = if n + 1 == open.len() {
+        let last_takes_rest = n + 1 == open.len() && o.kind == OptionKind::String;
+        let value = if last_takes_rest {
             words.by_ref().collect::<Vec<_>>().join(" ")
         } else {
             words.next().unwrap_or_default()

@@ -1,0 +1,511 @@
+//! Events and reminders with an injected clock: what moderators may do, time zones and DST,
+//! recurrence, edits and cancellations, the grace window, and exactly-once delivery.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use atlasbot::commands::{self, Caller, Context};
+use atlasbot::render::plain;
+use atlasbot::reply::Tone;
+use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::support::{self, TempDb};
+
+/// An outbox that records what it is given, and can be told to fail.
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<Delivery>>,
+    fail_next: Mutex<Vec<DeliveryError>>,
+}
+
+impl Outbox for Recorder {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a Delivery,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(e) = self.fail_next.lock().unwrap().pop() {
+                return Err(e);
+            }
+            self.sent.lock().unwrap().push(d.clone());
+            Ok(())
+        })
+    }
+}
+
+impl Recorder {
+    fn keys(&self) -> Vec<String> {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|d| d.key.clone())
+            .collect()
+    }
+}
+
+struct World {
+    _db: TempDb,
+    ctx: Context,
+    moderator: Caller,
+    member: Caller,
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap())
+}
+
+impl World {
+    /// Monday 23 November 2026, 15:00 UTC.
+    async fn new() -> World {
+        let db = TempDb::new();
+        let mut ctx = Context::new(db.store().await).await.unwrap();
+        ctx.clock = Clock::fixed(t("2026-11-23 15:00"));
+        let moderator = Caller {
+            platform: "test",
+            space: "test:space".into(),
+            user: "mod".into(),
+            moderator: true,
+        };
+        let member = Caller {
+            platform: "test",
+            space: "test:space".into(),
+            user: "ana".into(),
+            moderator: false,
+        };
+        World {
+            _db: db,
+            ctx,
+            moderator,
+            member,
+        }
+    }
+
+    async fn say(&self, who: &Caller, line: &str) -> String {
+        plain::render(&commands::answer(&self.ctx, who, line).await)
+    }
+
+    fn scheduler(&self) -> Scheduler {
+        Scheduler {
+            store: self.ctx.store.clone(),
+            clock: self.ctx.clock.clone(),
+            wake: self.ctx.wake.clone(),
+            grace: self.ctx.grace,
+        }
+    }
+
+    fn at(&self, s: &str) {
+        self.ctx.clock.set(t(s));
+    }
+}
+
+#[tokio::test]
+async fn only_moderators_add_edit_and_cancel_events() {
+    let w = World::new().await;
+    let r = commands::answer(
+        &w.ctx,
+        &w.member,
+        "/event add title:\"Hack night\" when:\"2026-12-01 18:00\"",
+    )
+    .await;
+    assert_eq!(r.tone, Tone::Refusal);
+    assert!(plain::render(&r).starts_with("Only moderators of this space can use /event add."));
+    assert!(w
+        .say(
+            &w.moderator,
+            "/event add title:\"Hack night\" when:\"2026-12-01 18:00\""
+        )
+        .await
+        .starts_with("Scheduled: Hack night"));
+    assert_eq!(
+        commands::answer(&w.ctx, &w.member, "/event cancel 1")
+            .await
+            .tone,
+        Tone::Refusal
+    );
+    assert_eq!(
+        commands::answer(&w.ctx, &w.member, "/settings timezone Europe/Zurich")
+            .await
+            .tone,
+        Tone::Refusal
+    );
+    assert!(
+        w.say(&w.member, "/event show hack night")
+            .await
+            .starts_with("Hack night"),
+        "anyone can look"
+    );
+}
+
+#[tokio::test]
+async fn times_are_read_in_the_spaces_zone_and_bad_ones_are_explained() {
+    let w = World::new().await;
+    w.say(&w.moderator, "/settings timezone europe/zurich")
+        .await;
+    let out = w
+        .say(
+            &w.moderator,
+            "/event add title:Briefing when:\"3 Dec 14:00\"",
+        )
+        .await;
+    assert!(
+        out.contains("Next: Thu 3 Dec 2026 14:00 Europe/Zurich (in 9 days)"),
+        "{out}"
+    );
+    let past = w
+        .say(
+            &w.moderator,
+            "/event add title:Old when:\"2026-11-01 10:00\"",
+        )
+        .await;
+    assert!(
+        past.starts_with("Sun 1 Nov 2026 10:00 is in the past (Europe/Zurich)."),
+        "{past}"
+    );
+    let gap = w
+        .say(
+            &w.moderator,
+            "/event add title:Gap when:\"2027-03-28 02:30\"",
+        )
+        .await;
+    assert!(
+        gap.contains("does not exist in Europe/Zurich")
+            && gap.contains("Try Sun 28 Mar 2027 03:00"),
+        "{gap}"
+    );
+    let bad = w
+        .say(&w.moderator, "/event add title:Bad when:banana")
+        .await;
+    assert!(
+        bad.contains("Try for example: 2026-12-03 14:00, 3 Dec 14:00"),
+        "{bad}"
+    );
+}
+
+#[tokio::test]
+async fn a_weekly_event_keeps_its_local_hour_across_the_dst_change() {
+    let w = World::new().await;
+    w.at("2027-03-01 12:00");
+    w.say(&w.moderator, "/settings timezone America/New_York")
+        .await;
+    w.say(&w.moderator, "/event add title:\"Monday call\" when:\"2027-03-08 09:00\" repeat:\"weekly on mon\" times:3").await;
+    let out = w.say(&w.member, "/events").await;
+    for expected in [
+        "Mon 8 Mar 2027 09:00",
+        "Mon 15 Mar 2027 09:00",
+        "Mon 22 Mar 2027 09:00",
+    ] {
+        assert!(out.contains(expected), "{expected} in:\n{out}");
+    }
+    // The reminder one hour before: 13:00 UTC before the change, 12:00 UTC after it.
+    let states = w.ctx.store.reminder_states(1).await.unwrap();
+    let keys: Vec<&str> = states
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| k.ends_with("-60m-space"))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "ev1-20270308T1400Z-60m-space",
+            "ev1-20270315T1300Z-60m-space",
+            "ev1-20270322T1300Z-60m-space"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn atlas_events_are_shown_but_never_listed_as_upcoming() {
+    let w = World::new().await;
+    let out = w.say(&w.member, "/events").await;
+    assert!(out.starts_with("No upcoming events in this space"), "{out}");
+    let cop = w.say(&w.member, "/event show COP26").await;
+    assert!(
+        cop.contains("From the sources — a past or undated event")
+            && cop.contains("When: 2021-10-31 to 2021-11-12"),
+        "{cop}"
+    );
+}
+
+#[tokio::test]
+async fn reminders_go_out_once_at_each_offset() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Seminar when:\"2026-11-25 10:00\" place:\"Room 4\"",
+    )
+    .await;
+    let out = Recorder::default();
+    let s = w.scheduler();
+    assert_eq!(s.tick(&out).await.unwrap(), 0, "nothing is due yet");
+    w.at("2026-11-24 10:00");
+    assert_eq!(s.tick(&out).await.unwrap(), 1);
+    assert_eq!(
+        s.tick(&out).await.unwrap(),
+        0,
+        "a second tick at the same time sends nothing"
+    );
+    w.at("2026-11-25 09:00");
+    s.tick(&out).await.unwrap();
+    assert_eq!(
+        out.keys(),
+        [
+            "ev1-20261125T1000Z-1440m-space",
+            "ev1-20261125T1000Z-60m-space"
+        ]
+    );
+    let text = plain::render(&out.sent.lock().unwrap()[1].reply);
+    assert!(
+        text.starts_with(
+            "Reminder: Seminar\n\nSeminar starts in 1 hour — Wed 25 Nov 2026 10:00 (UTC)."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Where: Room 4"), "{text}");
+}
+
+#[tokio::test]
+async fn editing_moves_and_cancelling_stops_pending_reminders() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Workshop when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.say(
+        &w.moderator,
+        "/event edit workshop when:\"2026-11-26 16:00\"",
+    )
+    .await;
+    let out = Recorder::default();
+    let s = w.scheduler();
+    w.at("2026-11-25 09:30");
+    s.tick(&out).await.unwrap();
+    assert!(
+        out.keys().is_empty(),
+        "the old time's reminders are gone: {:?}",
+        out.keys()
+    );
+    w.at("2026-11-25 16:00");
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys(), ["ev1-20261126T1600Z-1440m-space"]);
+    w.say(&w.moderator, "/event cancel 1").await;
+    w.at("2026-11-26 15:00");
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys().len(), 1, "a cancelled event is never announced");
+}
+
+#[tokio::test]
+async fn cancelling_one_occurrence_skips_only_that_one() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Standup when:\"2026-11-24 09:00\" repeat:daily times:3",
+    )
+    .await;
+    let cancelled = w
+        .say(
+            &w.moderator,
+            "/event cancel 1 occurrence:\"2026-11-25 09:00\"",
+        )
+        .await;
+    assert!(
+        cancelled.starts_with("Cancelled one occurrence of Standup"),
+        "{cancelled}"
+    );
+    let wrong = w
+        .say(
+            &w.moderator,
+            "/event cancel 1 occurrence:\"2026-11-25 10:00\"",
+        )
+        .await;
+    assert!(
+        wrong.contains("has no occurrence at Wed 25 Nov 2026 10:00"),
+        "{wrong}"
+    );
+    let out = w.say(&w.member, "/events").await;
+    assert!(
+        out.contains("Tue 24 Nov 2026 09:00")
+            && !out.contains("Wed 25 Nov 2026 09:00")
+            && out.contains("Thu 26 Nov 2026 09:00"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn after_downtime_recent_reminders_go_out_late_and_old_ones_are_recorded_as_missed() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Panel when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    let out = Recorder::default();
+    let s = w.scheduler();
+    // Down from before the 1-day reminder (due 24 Nov 10:00) until 10:05: 5 minutes late.
+    w.at("2026-11-24 10:05");
+    s.tick(&out).await.unwrap();
+    let text = plain::render(&out.sent.lock().unwrap()[0].reply);
+    assert!(text.contains("Sent late: the bot was offline"), "{text}");
+    // Down again past the 1-hour reminder by two hours: recorded as missed, not sent.
+    w.at("2026-11-25 11:00");
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys().len(), 1);
+    let states = w.ctx.store.reminder_states(1).await.unwrap();
+    assert_eq!(
+        states,
+        [
+            (
+                "ev1-20261125T1000Z-1440m-space".to_string(),
+                "sent".to_string()
+            ),
+            (
+                "ev1-20261125T1000Z-60m-space".to_string(),
+                "missed".to_string()
+            )
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.at("2026-11-24 10:00");
+    // A process claims the reminder and dies before sending it.
+    let claimed = w.ctx.store.claim_due(w.ctx.clock.now(), 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let out = Recorder::default();
+    let s = w.scheduler();
+    s.tick(&out).await.unwrap();
+    assert!(
+        out.keys().is_empty(),
+        "a claimed reminder is not claimed twice"
+    );
+    s.recover(&out).await.unwrap();
+    s.recover(&out).await.unwrap();
+    assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
+}
+
+#[tokio::test]
+async fn failed_deliveries_are_retried_with_backoff_and_gone_targets_are_not() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Retry when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    let out = Recorder::default();
+    out.fail_next
+        .lock()
+        .unwrap()
+        .push(DeliveryError::Temporary("503".into()));
+    let s = w.scheduler();
+    w.at("2026-11-24 10:00");
+    s.tick(&out).await.unwrap();
+    assert!(out.keys().is_empty());
+    w.at("2026-11-24 10:01");
+    s.tick(&out).await.unwrap();
+    assert_eq!(
+        out.keys(),
+        ["ev1-20261125T1000Z-1440m-space"],
+        "retried after the backoff"
+    );
+    out.fail_next
+        .lock()
+        .unwrap()
+        .push(DeliveryError::Gone("channel deleted".into()));
+    w.at("2026-11-25 09:00");
+    s.tick(&out).await.unwrap();
+    w.at("2026-11-25 09:30");
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys().len(), 1);
+    let states = w.ctx.store.reminder_states(1).await.unwrap();
+    assert_eq!(states[1].1, "failed");
+}
+
+#[tokio::test]
+async fn personal_reminders_go_to_their_user_and_can_be_cancelled() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Lecture when:\"2026-11-30 14:00\"",
+    )
+    .await;
+    let set = commands::answer(&w.ctx, &w.member, "/remind me lecture before:30m").await;
+    assert_eq!(set.visibility, atlasbot::reply::Visibility::Private);
+    assert!(
+        plain::render(&set).contains("30 minutes before each occurrence, just to you. Reminder #1")
+    );
+    assert!(w
+        .say(&w.member, "/reminders")
+        .await
+        .contains("#1 — Lecture — 30 minutes before"));
+    let out = Recorder::default();
+    let s = w.scheduler();
+    w.at("2026-11-30 13:30");
+    s.tick(&out).await.unwrap();
+    let targets: Vec<String> = out
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| d.target.clone())
+        .collect();
+    assert!(targets.contains(&"user:ana".to_string()), "{targets:?}");
+    assert!(w
+        .say(&w.member, "/reminders cancel 1")
+        .await
+        .starts_with("Reminder removed"));
+    assert!(w
+        .say(&w.member, "/reminders cancel 1")
+        .await
+        .starts_with("You have no reminder #1"));
+}
+
+#[tokio::test]
+async fn import_never_touches_events() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Kept when:\"2026-12-01 10:00\"",
+    )
+    .await;
+    let atlas = support::bundled_atlas();
+    w.ctx.store.replace_atlas(&atlas, "bundled").await.unwrap();
+    assert!(w
+        .say(&w.member, "/event show kept")
+        .await
+        .starts_with("Kept"));
+    assert!(w.ctx.store.next_due().await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn changed_offsets_replan_every_event_of_the_space() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Talk when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.say(&w.moderator, "/settings offsets 15m").await;
+    let keys: Vec<String> = w
+        .ctx
+        .store
+        .reminder_states(1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, s)| s == "pending")
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["ev1-20261125T1000Z-15m-space"]);
+    let _ = Duration::minutes(1);
+    let _ = Arc::new(0);
+}
