@@ -29,6 +29,22 @@ const MAX_OCCURRENCES: u16 = 500;
 /// Deliveries tried before a reminder is recorded as failed.
 const MAX_ATTEMPTS: i64 = 5;
 
+/// A failpoint for the crash test: `ATLASBOT_TEST_PAUSE=after-claim:3000` (or `after-send:`)
+/// makes the scheduler stop that many milliseconds at that point, so that a test can kill
+/// the process there with SIGKILL. Unset (always, in use) it costs one lookup per delivery.
+async fn failpoint(at: &str) {
+    if let Ok(spec) = std::env::var("ATLASBOT_TEST_PAUSE") {
+        if let Some(ms) = spec
+            .strip_prefix(at)
+            .and_then(|r| r.strip_prefix(':'))
+            .and_then(|m| m.parse::<u64>().ok())
+        {
+            tracing::warn!(failpoint = at, ms, "test pause");
+            tokio::time::sleep(StdDuration::from_millis(ms)).await;
+        }
+    }
+}
+
 /// The time, injectable so that tests decide what "now" is.
 #[derive(Clone, Debug)]
 pub enum Clock {
@@ -230,13 +246,18 @@ impl Scheduler {
             return Ok(false);
         }
         let late = now - planned_due > Duration::minutes(1);
+        failpoint("after-claim").await;
         let delivery = Delivery {
             key: r.key.clone(),
             space: r.space.clone(),
             target: r.target.clone(),
             reply: reminder_reply(&event, &r, now, late),
         };
-        match outbox.deliver(&delivery).await {
+        let outcome = outbox.deliver(&delivery).await;
+        if outcome.is_ok() {
+            failpoint("after-send").await;
+        }
+        match outcome {
             Ok(()) => {
                 self.store
                     .finish_reminder(&r.key, "sent", late, None, self.clock.now())

@@ -2,6 +2,7 @@
 //! - `support`      — temporary databases and data directories, the CLI, table dumps.
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
+//! - `crash`        — real console processes killed with SIGKILL along the reminder path.
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
@@ -10,6 +11,7 @@ mod support;
 
 mod architecture;
 mod commands;
+mod crash;
 mod events;
 mod import;
 mod import_errors;

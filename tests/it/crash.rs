@@ -1,0 +1,236 @@
+//! Real `atlasbot console` processes, killed with SIGKILL along the reminder path and
+//! restarted: a reminder is never lost, never sent under two keys, and never sent again once
+//! recorded. Also: a running console sees an event added by another process within seconds.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use atlasbot::store::Store;
+
+use crate::support::{self, TempDb};
+
+struct Console {
+    child: Child,
+    out: Arc<Mutex<String>>,
+}
+
+impl Console {
+    fn start(db: &std::path::Path, pause: Option<&str>) -> Console {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_atlasbot"));
+        cmd.arg("--db")
+            .arg(db)
+            .arg("console")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        match pause {
+            Some(p) => cmd.env("ATLASBOT_TEST_PAUSE", p),
+            None => cmd.env_remove("ATLASBOT_TEST_PAUSE"),
+        };
+        let mut child = cmd.spawn().expect("console starts");
+        let mut stdout = child.stdout.take().unwrap();
+        let out = Arc::new(Mutex::new(String::new()));
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Console { child, out }
+    }
+
+    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.out.lock().unwrap().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// SIGKILL: no destructor, no flush, no goodbye.
+    fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let out = self.out.lock().unwrap().clone();
+        out
+    }
+
+    /// Closes stdin: the console finishes and exits by itself.
+    fn finish(mut self) -> String {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+        let out = self.out.lock().unwrap().clone();
+        out
+    }
+}
+
+/// An event in the console space whose first reminder is due right away.
+fn event_due_now(db: &std::path::Path, title: &str) {
+    let out = support::atlasbot(db, &["ask", "/settings offsets 2m"]);
+    assert!(out.status.success(), "{}", support::stdout(&out));
+    let out = support::atlasbot(
+        db,
+        &[
+            "ask",
+            &format!("/event add title:\"{title}\" when:\"in 2 minutes\""),
+        ],
+    );
+    assert!(
+        support::stdout(&out).starts_with("Scheduled:"),
+        "{}",
+        support::stdout(&out)
+    );
+}
+
+async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
+    let store = Store::open(db).await.unwrap();
+    let mut all = Vec::new();
+    for id in 1..=3 {
+        all.extend(store.reminder_states(id).await.unwrap());
+    }
+    store.close().await;
+    all
+}
+
+async fn wait_state(db: &std::path::Path, state: &str, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if state_of(db).await.iter().any(|(_, s)| s == state) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_between_claim_and_send_the_reminder_goes_out_once_after_restart() {
+    let db = TempDb::new();
+    event_due_now(&db.path, "Crash after claim");
+    let first = Console::start(&db.path, Some("after-claim:20000"));
+    assert!(
+        wait_state(&db.path, "claimed", Duration::from_secs(10)).await,
+        "the reminder is claimed"
+    );
+    let out1 = first.kill();
+    assert_eq!(
+        count(&out1, "[reminder ev1-"),
+        0,
+        "killed before sending: {out1}"
+    );
+
+    let second = Console::start(&db.path, None);
+    assert!(
+        second.wait_for("[reminder ev1-", Duration::from_secs(10)),
+        "sent after restart"
+    );
+    let out2 = second.finish();
+    let third = Console::start(&db.path, None);
+    std::thread::sleep(Duration::from_millis(1500));
+    let out3 = third.finish();
+    assert_eq!(
+        count(&out1, "[reminder ev1-")
+            + count(&out2, "[reminder ev1-")
+            + count(&out3, "[reminder ev1-"),
+        1,
+        "exactly once:\n{out2}"
+    );
+    assert_eq!(
+        state_of(&db.path)
+            .await
+            .iter()
+            .filter(|(_, s)| s == "sent")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_key_only() {
+    let db = TempDb::new();
+    event_due_now(&db.path, "Crash after send");
+    let first = Console::start(&db.path, Some("after-send:20000"));
+    assert!(
+        first.wait_for("[reminder ev1-", Duration::from_secs(10)),
+        "sent"
+    );
+    let out1 = first.kill();
+    assert_eq!(
+        state_of(&db.path)
+            .await
+            .iter()
+            .filter(|(_, s)| s == "claimed")
+            .count(),
+        1,
+        "not yet recorded"
+    );
+    let key = out1
+        .lines()
+        .find(|l| l.starts_with("[reminder "))
+        .unwrap()
+        .to_string();
+
+    let second = Console::start(&db.path, None);
+    assert!(
+        second.wait_for("[reminder ev1-", Duration::from_secs(10)),
+        "resent after restart"
+    );
+    let out2 = second.finish();
+    // The same key, which platforms deduplicate (Discord nonce, Matrix transaction id);
+    // the console cannot, so it shows the key for a reader to see that it is one reminder.
+    assert_eq!(
+        out2.lines()
+            .filter(|l| l.starts_with("[reminder "))
+            .collect::<Vec<_>>(),
+        [key.as_str()]
+    );
+    let third = Console::start(&db.path, None);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        count(&third.finish(), "[reminder "),
+        0,
+        "recorded: never again"
+    );
+    assert_eq!(
+        state_of(&db.path)
+            .await
+            .iter()
+            .filter(|(_, s)| s == "sent")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_console_sees_an_event_added_by_another_process() {
+    let db = TempDb::new();
+    let console = Console::start(&db.path, None);
+    std::thread::sleep(Duration::from_millis(800));
+    let started = Instant::now();
+    event_due_now(&db.path, "From another process");
+    assert!(
+        console.wait_for("[reminder ev1-", Duration::from_secs(5)),
+        "the console noticed the new event"
+    );
+    let elapsed = started.elapsed();
+    let out = console.finish();
+    assert!(out.contains("Reminder: From another process"), "{out}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+}
