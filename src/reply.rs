@@ -142,6 +142,16 @@ pub struct Reply {
     /// Where the facts come from.
     pub sources: Option<String>,
     pub paging: Option<Paging>,
+    /// A file that goes with the answer (an .ics export): Discord uploads it, the console
+    /// prints or saves it.
+    pub attachment: Option<Attachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    pub filename: String,
+    pub media_type: String,
+    pub content: String,
 }
 
 impl Reply {
@@ -163,6 +173,7 @@ impl Reply {
             suggestions: vec![],
             sources: None,
             paging: None,
+            attachment: None,
         }
     }
 

@@ -9,8 +9,8 @@ use super::events::relative;
 use super::invocation::Args;
 use super::{cite, AtlasIndex, Caller, Context};
 use crate::error::CommandError;
-use crate::events::{when, Recurrence, REPEAT_EXAMPLES};
-use crate::reply::{Item, Reply, Text};
+use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
+use crate::reply::{Attachment, Item, Reply, Text};
 use crate::scheduler::{occurrences_of, plan_event};
 use crate::search::names::NameIndex;
 use crate::store::events::{EventInput, EventRow};
@@ -167,6 +167,8 @@ pub async fn run(
         "add" => add(ctx, index, caller, &p.args).await,
         "edit" => edit(ctx, index, caller, &p.args).await,
         "cancel" => cancel(ctx, caller, &p.args).await,
+        "import" => import(ctx, caller, &p.args).await,
+        "export" => export(ctx, caller, &p.args).await,
         _ => show(ctx, index, caller, &p.args).await,
     }
 }
@@ -324,6 +326,137 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
             Ok(r)
         }
     }
+}
+
+/// The space's events as iCalendar items.
+async fn ics_items(ctx: &Context, space: &str) -> Result<Vec<ical::IcsItem>, CommandError> {
+    let mut items = Vec::new();
+    for e in ctx.store.events_of_space(space).await? {
+        let Some(start) = e.start() else { continue };
+        items.push(ical::IcsItem {
+            uid: e.uid.clone(),
+            title: e.title.clone(),
+            description: e.description.clone(),
+            place: e.place.clone(),
+            start,
+            tz: e.tz.clone(),
+            duration_min: e.duration_min,
+            rrule: e.rrule.clone(),
+            exdates: ctx.store.exdates(e.id).await?,
+        });
+    }
+    Ok(items)
+}
+
+async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+    let items = ics_items(ctx, &caller.space).await?;
+    let text = ical::export(&items);
+    let mut r = Reply::answer("Events as iCalendar");
+    r.summary = Some(Text::plain(format!(
+        "{} event{} of this space.",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    )));
+    match args.get("file") {
+        // Only the console has a file system of the user's; other platforms attach the file.
+        Some(path) if caller.platform == "console" => {
+            std::fs::write(path, &text).map_err(|e| {
+                CommandError::usage(
+                    format!("Cannot write {}: {e}", shorten(path, 100)),
+                    "/event export file:events.ics",
+                )
+            })?;
+            r.summary = Some(Text::plain(format!(
+                "{} event{} saved to {path}.",
+                items.len(),
+                if items.len() == 1 { "" } else { "s" }
+            )));
+        }
+        _ => {
+            r.attachment = Some(Attachment {
+                filename: "events.ics".into(),
+                media_type: "text/calendar".into(),
+                content: text,
+            })
+        }
+    }
+    Ok(r)
+}
+
+async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let path = args.get("file").unwrap_or_default();
+    let example = "/event import file:calendar.ics";
+    // A path names a file on the machine the bot runs on: only its local user may do that.
+    if caller.platform != "console" {
+        return Err(CommandError::usage(
+            "Attach the .ics file to the command; paths are for the console only.",
+            example,
+        ));
+    }
+    let size = std::fs::metadata(path)
+        .map_err(|e| {
+            CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
+        })?
+        .len();
+    if size as usize > ical::MAX_BYTES {
+        return Err(CommandError::usage(
+            format!(
+                "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
+                size / 1000,
+                ical::MAX_BYTES / 1000
+            ),
+            example,
+        ));
+    }
+    let content = std::fs::read_to_string(path).map_err(|e| {
+        CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
+    })?;
+    let parsed = ical::parse(&content).map_err(|why| {
+        CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
+    })?;
+    let mut skipped = parsed.skipped;
+    let mut batch = Vec::new();
+    for it in parsed.items {
+        let Ok(tz) = it.tz.parse::<Tz>() else {
+            continue;
+        };
+        let recurring = it.rrule.is_some();
+        if !recurring && when::resolve(it.start, tz).is_ok_and(|t| t < now) {
+            skipped.push(format!(
+                "“{}”: skipped, it is in the past",
+                shorten(&it.title, 60)
+            ));
+            continue;
+        }
+        let input = EventInput {
+            space: caller.space.clone(),
+            title: it.title.clone(),
+            description: it.description.clone(),
+            starts_local: it.start,
+            tz: it.tz.clone(),
+            duration_min: it.duration_min,
+            place: it.place.clone(),
+            organiser: None,
+            topics: None,
+            rrule: it.rrule.clone(),
+            created_by: caller.user.clone(),
+        };
+        batch.push((it.uid.clone(), input, it.exdates.clone()));
+    }
+    let results = ctx.store.import_events(&batch, now).await?;
+    for (id, _) in &results {
+        plan_event(&ctx.store, *id, now, ctx.grace).await?;
+    }
+    ctx.wake.notify_one();
+    let added = results.iter().filter(|(_, a)| *a).count();
+    let updated = results.len() - added;
+    let mut r = Reply::answer("Calendar imported");
+    r.summary = Some(Text::plain(format!(
+        "{added} added, {updated} updated, {} skipped.",
+        skipped.len()
+    )));
+    Ok(r.section("Skipped", skipped.into_iter().map(Item::new).collect()))
 }
 
 fn not_found(wanted: &str) -> Reply {

@@ -96,5 +96,15 @@ pub fn render(r: &Reply) -> String {
     if let Some(s) = &r.sources {
         let _ = writeln!(out, "\n{s}");
     }
+    if let Some(a) = &r.attachment {
+        let _ = write!(
+            out,
+            "\n--- {} ({}) ---\n{}",
+            a.filename,
+            a.media_type,
+            a.content.trim_end()
+        );
+        out.push('\n');
+    }
     out.trim_end().to_string() + "\n"
 }

@@ -208,6 +208,95 @@ impl Store {
         Ok(())
     }
 
+    /// Adds or updates (by UID, within the space) every event of an imported file, in one
+    /// transaction: a file is imported whole or not at all. Returns (event id, added?).
+    pub async fn import_events(
+        &self,
+        items: &[(String, EventInput, Vec<DateTime<Utc>>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(i64, bool)>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::new();
+        for (uid, e, exdates) in items {
+            // The UID as given, or the space-specific form a first import made of it.
+            let existing: Option<(i64,)> = sqlx::query_as(
+                "SELECT id FROM events WHERE space = ?1 AND (uid = ?2 OR uid = ?2 || '/' || ?1)",
+            )
+            .bind(&e.space)
+            .bind(uid)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let start = e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let id = match existing {
+                Some((id,)) => {
+                    sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ? WHERE id = ?")
+                        .bind(&e.title)
+                        .bind(&e.description)
+                        .bind(&start)
+                        .bind(&e.tz)
+                        .bind(e.duration_min)
+                        .bind(&e.place)
+                        .bind(&e.rrule)
+                        .bind(ts(now))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    out.push((id, false));
+                    id
+                }
+                None => {
+                    // A UID taken by another space gets a space-specific one.
+                    let taken: Option<(i64,)> =
+                        sqlx::query_as("SELECT id FROM events WHERE uid = ?")
+                            .bind(uid)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    let uid = if taken.is_some() {
+                        format!("{uid}/{}", e.space)
+                    } else {
+                        uid.clone()
+                    };
+                    let id = sqlx::query(
+                        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)",
+                    )
+                    .bind(&uid)
+                    .bind(&e.space)
+                    .bind(&e.title)
+                    .bind(&e.description)
+                    .bind(&start)
+                    .bind(&e.tz)
+                    .bind(e.duration_min)
+                    .bind(&e.place)
+                    .bind(&e.rrule)
+                    .bind(&e.created_by)
+                    .bind(ts(now))
+                    .bind(ts(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .last_insert_rowid();
+                    out.push((id, true));
+                    id
+                }
+            };
+            sqlx::query("DELETE FROM event_exdates WHERE event_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            for x in exdates {
+                sqlx::query(
+                    "INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)",
+                )
+                .bind(id)
+                .bind(ts(*x))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     pub async fn exdates(&self, id: i64) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT occurrence_utc FROM event_exdates WHERE event_id = ?")

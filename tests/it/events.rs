@@ -509,3 +509,104 @@ async fn changed_offsets_replan_every_event_of_the_space() {
     let _ = Duration::minutes(1);
     let _ = Arc::new(0);
 }
+
+#[tokio::test]
+async fn icalendar_export_then_import_gives_the_same_events() {
+    let mut w = World::new().await;
+    w.moderator.platform = "console"; // file paths are the console's
+    w.say(&w.moderator, "/settings timezone Europe/Zurich")
+        .await;
+    w.say(&w.moderator, "/event add title:\"Study session; part 1\" when:\"2026-12-07 10:00\" repeat:weekly until:2027-01-31 place:\"Room 4, Maison de la Paix\" duration:90").await;
+    w.say(
+        &w.moderator,
+        "/event add title:Briefing when:\"3 Dec 14:00\" description:\"Bring questions, please\"",
+    )
+    .await;
+    w.say(
+        &w.moderator,
+        "/event cancel 1 occurrence:\"2026-12-14 10:00\"",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.ics");
+    let saved = w
+        .say(
+            &w.moderator,
+            &format!("/event export file:{}", file.display()),
+        )
+        .await;
+    assert!(saved.contains("2 events saved to"), "{saved}");
+    let other = Caller {
+        space: "test:other".into(),
+        ..w.moderator.clone()
+    };
+    w.say(&other, "/settings timezone Europe/Zurich").await;
+    let imported = w
+        .say(&other, &format!("/event import file:{}", file.display()))
+        .await;
+    assert!(
+        imported.contains("2 added, 0 updated, 0 skipped."),
+        "{imported}"
+    );
+    let strip = |s: String| {
+        s.lines()
+            .map(|l| l.split(" → ").next().unwrap_or(l).to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(w.say(&w.moderator, "/events range:year").await),
+        strip(w.say(&other, "/events range:year").await)
+    );
+    let again = w
+        .say(&other, &format!("/event import file:{}", file.display()))
+        .await;
+    assert!(
+        again.contains("0 added, 2 updated, 0 skipped."),
+        "importing twice updates by UID: {again}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_or_huge_calendar_is_rejected_whole() {
+    let mut w = World::new().await;
+    w.moderator.platform = "console";
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ics");
+    std::fs::write(&bad, "BEGIN:VCALENDAR\nthis is not ical").unwrap();
+    let out = w
+        .say(
+            &w.moderator,
+            &format!("/event import file:{}", bad.display()),
+        )
+        .await;
+    assert!(
+        out.starts_with("Rejected: ") && out.contains("Nothing was imported."),
+        "{out}"
+    );
+    let huge = dir.path().join("huge.ics");
+    std::fs::write(&huge, "x".repeat(1_200_000)).unwrap();
+    let out = w
+        .say(
+            &w.moderator,
+            &format!("/event import file:{}", huge.display()),
+        )
+        .await;
+    assert!(
+        out.contains("at most 1000 KB is accepted. Nothing was imported."),
+        "{out}"
+    );
+    assert!(w
+        .say(&w.member, "/events")
+        .await
+        .starts_with("No upcoming events"));
+    assert_eq!(
+        commands::answer(
+            &w.ctx,
+            &w.member,
+            &format!("/event import file:{}", bad.display())
+        )
+        .await
+        .tone,
+        Tone::Refusal
+    );
+}
