@@ -245,6 +245,18 @@ impl Scheduler {
                 .await?;
             return Ok(false);
         }
+        if let Some(reason) = self.store.target_disabled(&r.space, &r.target).await? {
+            self.store
+                .finish_reminder(
+                    &r.key,
+                    "failed",
+                    false,
+                    Some(&format!("target disabled: {reason}")),
+                    now,
+                )
+                .await?;
+            return Ok(false);
+        }
         let late = now - planned_due > Duration::minutes(1);
         failpoint("after-claim").await;
         let delivery = Delivery {
@@ -265,10 +277,15 @@ impl Scheduler {
                 Ok(true)
             }
             Err(DeliveryError::Gone(e)) => {
-                tracing::warn!(key = %r.key, error = %e, "reminder target is gone; not retrying");
+                tracing::warn!(key = %r.key, error = %e, "reminder target is gone; disabling it");
                 self.store
                     .finish_reminder(&r.key, "failed", late, Some(&e), now)
                     .await?;
+                self.store
+                    .disable_target(&r.space, &r.target, &e, now)
+                    .await?;
+                let why = format!("the target {} is gone ({e}); reminders to it are off until a moderator sets a new channel with /settings channel", r.target);
+                self.tell_moderators(outbox, &r, &event, &why).await;
                 Ok(false)
             }
             Err(DeliveryError::Temporary(e)) if r.attempts < MAX_ATTEMPTS => {
@@ -284,8 +301,33 @@ impl Scheduler {
                 self.store
                     .finish_reminder(&r.key, "failed", late, Some(&e), now)
                     .await?;
+                let why = format!(
+                    "it could not be delivered after {} attempts ({e})",
+                    r.attempts
+                );
+                self.tell_moderators(outbox, &r, &event, &why).await;
                 Ok(false)
             }
+        }
+    }
+
+    /// Best effort: a notice to the space's moderators that a reminder failed. Its own failure
+    /// is only logged (there is no one left to tell).
+    async fn tell_moderators(&self, outbox: &dyn Outbox, r: &ReminderRow, e: &EventRow, why: &str) {
+        let mut reply = Reply::answer(format!("A reminder for {} was not sent", e.title));
+        reply.summary = Some(Text::plain(format!(
+            "Reminder {} for event {} failed: {why}.",
+            r.key, e.id
+        )));
+        reply.visibility = crate::reply::Visibility::Private;
+        let notice = Delivery {
+            key: format!("{}-failed", r.key),
+            space: r.space.clone(),
+            target: "moderators".into(),
+            reply,
+        };
+        if let Err(err) = outbox.deliver(&notice).await {
+            tracing::error!(key = %r.key, error = %err, "could not tell the moderators either");
         }
     }
 

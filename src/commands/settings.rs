@@ -33,7 +33,9 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             space.timezone = tz.name().to_string();
         }
         "channel" => {
-            space.reminder_target = a.get("channel").map(|c| c.chars().take(100).collect())
+            space.reminder_target = a.get("channel").map(|c| c.chars().take(100).collect());
+            // A new channel re-enables reminders to the space, if its old one had gone.
+            ctx.store.enable_target(&caller.space, "space").await?;
         }
         "offsets" => {
             let offsets = parse_offsets(a.get("offsets").unwrap_or_default())

@@ -425,9 +425,46 @@ async fn failed_deliveries_are_retried_with_backoff_and_gone_targets_are_not() {
     s.tick(&out).await.unwrap();
     w.at("2026-11-25 09:30");
     s.tick(&out).await.unwrap();
-    assert_eq!(out.keys().len(), 1);
+    assert_eq!(
+        out.keys(),
+        [
+            "ev1-20261125T1000Z-1440m-space",
+            "ev1-20261125T1000Z-60m-space-failed"
+        ],
+        "no second reminder, a notice to moderators"
+    );
     let states = w.ctx.store.reminder_states(1).await.unwrap();
     assert_eq!(states[1].1, "failed");
+    let notices: Vec<Delivery> = out
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|d| d.target == "moderators")
+        .cloned()
+        .collect();
+    assert!(
+        plain::render(&notices[0].reply).contains("the target space is gone (channel deleted)"),
+        "moderators are told"
+    );
+    // Later reminders to the gone target are not attempted; a new channel turns them back on.
+    w.say(
+        &w.moderator,
+        "/event add title:Later when:\"2026-11-28 10:00\"",
+    )
+    .await;
+    w.at("2026-11-27 10:00");
+    s.tick(&out).await.unwrap();
+    assert_eq!(w.ctx.store.reminder_states(2).await.unwrap()[0].1, "failed");
+    w.say(&w.moderator, "/settings channel #events").await;
+    w.at("2026-11-28 09:00");
+    s.tick(&out).await.unwrap();
+    assert!(
+        out.keys()
+            .contains(&"ev2-20261128T1000Z-60m-space".to_string()),
+        "{:?}",
+        out.keys()
+    );
 }
 
 #[tokio::test]
