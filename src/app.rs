@@ -37,6 +37,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Bench::Commands { actors, iterations } => {
                     crate::bench::commands::run(actors, iterations).await
                 }
+                Bench::Reminders { count, burst } => {
+                    crate::bench::reminders::run(count, burst).await
+                }
             };
             match result {
                 Ok(()) => ExitCode::SUCCESS,

@@ -67,6 +67,15 @@ pub enum Bench {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
+    /// Reminders at scale: next-due lookup, memory, firing lag of a burst due in one second.
+    Reminders {
+        /// Reminders scheduled over the coming year.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Reminders due in the same second.
+        #[arg(long, default_value_t = 10_000)]
+        burst: usize,
+    },
     /// Latency of every lookup command and of autocompletion; cold start.
     Commands {
         /// Synthetic actors added to the bundled atlas (0: the bundled atlas alone).

@@ -189,6 +189,16 @@ pub trait Outbox: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
 }
 
+/// What one batch of deliveries looks up once: events, disabled targets; and the reminders
+/// sent, recorded together at the end of the batch.
+#[derive(Default)]
+struct TickCache {
+    events: std::collections::HashMap<i64, Option<EventRow>>,
+    /// Disabled targets by space: target → reason.
+    disabled: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    sent: Vec<(String, bool)>,
+}
+
 pub struct Scheduler {
     pub store: Store,
     pub clock: Clock,
@@ -202,15 +212,30 @@ impl Scheduler {
         let now = self.clock.now();
         let mut delivered = 0;
         loop {
+            let t0 = std::time::Instant::now();
             let batch = self.store.claim_due(now, 500).await?;
             if batch.is_empty() {
                 break;
             }
+            let claimed = t0.elapsed();
+            let n = batch.len();
+            let mut cache = TickCache::default();
             for r in batch {
-                if self.deliver(outbox, r, now).await? {
+                if self.deliver(outbox, r, now, &mut cache).await? {
                     delivered += 1;
                 }
             }
+            let sent = t0.elapsed();
+            self.store
+                .finish_sent(&cache.sent, self.clock.now())
+                .await?;
+            tracing::debug!(
+                n,
+                claim_us = claimed.as_micros() as u64,
+                deliver_us = (sent - claimed).as_micros() as u64,
+                record_us = (t0.elapsed() - sent).as_micros() as u64,
+                "batch"
+            );
         }
         Ok(delivered)
     }
@@ -221,6 +246,7 @@ impl Scheduler {
         outbox: &dyn Outbox,
         r: ReminderRow,
         now: DateTime<Utc>,
+        cache: &mut TickCache,
     ) -> Result<bool, StoreError> {
         let due = parse_ts(&r.due_utc).unwrap_or(now);
         let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
@@ -233,7 +259,10 @@ impl Scheduler {
                 .await?;
             return Ok(false);
         }
-        let Some(event) = self.store.event(r.event_id).await? else {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.events.entry(r.event_id) {
+            slot.insert(self.store.event(r.event_id).await?);
+        }
+        let Some(event) = cache.events[&r.event_id].clone() else {
             self.store
                 .finish_reminder(&r.key, "cancelled", false, Some("event deleted"), now)
                 .await?;
@@ -245,7 +274,12 @@ impl Scheduler {
                 .await?;
             return Ok(false);
         }
-        if let Some(reason) = self.store.target_disabled(&r.space, &r.target).await? {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            cache.disabled.entry(r.space.clone())
+        {
+            slot.insert(self.store.disabled_targets(&r.space).await?);
+        }
+        if let Some(reason) = cache.disabled[&r.space].get(&r.target).cloned() {
             self.store
                 .finish_reminder(
                     &r.key,
@@ -270,10 +304,10 @@ impl Scheduler {
             failpoint("after-send").await;
         }
         match outcome {
+            // Recorded with the rest of the batch, in one transaction: a crash before that
+            // re-sends these under the same keys, which the platforms deduplicate.
             Ok(()) => {
-                self.store
-                    .finish_reminder(&r.key, "sent", late, None, self.clock.now())
-                    .await?;
+                cache.sent.push((r.key.clone(), late));
                 Ok(true)
             }
             Err(DeliveryError::Gone(e)) => {
@@ -284,6 +318,11 @@ impl Scheduler {
                 self.store
                     .disable_target(&r.space, &r.target, &e, now)
                     .await?;
+                cache
+                    .disabled
+                    .entry(r.space.clone())
+                    .or_default()
+                    .insert(r.target.clone(), e.clone());
                 let why = format!("the target {} is gone ({e}); reminders to it are off until a moderator sets a new channel with /settings channel", r.target);
                 self.tell_moderators(outbox, &r, &event, &why).await;
                 Ok(false)
@@ -334,10 +373,11 @@ impl Scheduler {
     /// Re-sends reminders claimed before a crash, with the same key.
     pub async fn recover(&self, outbox: &dyn Outbox) -> Result<(), StoreError> {
         let now = self.clock.now();
+        let mut cache = TickCache::default();
         for r in self.store.unfinished_claims().await? {
-            self.deliver(outbox, r, now).await?;
+            self.deliver(outbox, r, now, &mut cache).await?;
         }
-        Ok(())
+        self.store.finish_sent(&cache.sent, self.clock.now()).await
     }
 
     /// Runs until `shutdown` turns true. Errors are logged and retried: none ends the loop.

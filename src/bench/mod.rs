@@ -2,6 +2,7 @@
 //! bot itself; tests never assert on speed.
 
 pub mod commands;
+pub mod reminders;
 pub mod synthetic;
 
 use std::path::Path;

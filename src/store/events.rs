@@ -509,6 +509,31 @@ impl Store {
         Ok(())
     }
 
+    /// Records a batch of delivered reminders as sent: one statement per lateness flag (a
+    /// statement per key would cost a round trip each, which is what limits a burst).
+    pub async fn finish_sent(
+        &self,
+        sent: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for late in [false, true] {
+            let keys: Vec<&String> = sent
+                .iter()
+                .filter(|(_, l)| *l == late)
+                .map(|(k, _)| k)
+                .collect();
+            for chunk in keys.chunks(900) {
+                let sql = format!("UPDATE reminders SET state = 'sent', late = ?, error = NULL, done_at = ? WHERE key IN ({})", vec!["?"; chunk.len()].join(", "));
+                let mut q = sqlx::query(&sql).bind(late).bind(ts(now));
+                for k in chunk {
+                    q = q.bind(*k);
+                }
+                q.execute(&self.pool).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A failed delivery goes back to pending, due again at `retry_at`.
     pub async fn retry_reminder(
         &self,
@@ -561,6 +586,19 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The disabled targets of a space, with the reason.
+    pub async fn disabled_targets(
+        &self,
+        space: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT target, reason FROM disabled_targets WHERE space = ?")
+                .bind(space)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Why a target is disabled, if it is.
