@@ -21,11 +21,11 @@ pub fn init_tracing() {
 
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Ask { line, json } => match context(&cli.db).await {
+        Command::Ask { line, json } => match context(&cli.db, cli.grace_minutes).await {
             Some(ctx) => crate::platform::console::ask(&ctx, &line, json).await,
             None => ExitCode::FAILURE,
         },
-        Command::Console { json } => match context(&cli.db).await {
+        Command::Console { json } => match context(&cli.db, cli.grace_minutes).await {
             Some(ctx) => crate::platform::console::run(&ctx, json).await,
             None => ExitCode::FAILURE,
         },
@@ -53,7 +53,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// Opens the store (creating and filling it on first use) and the command context.
-async fn context(db: &std::path::Path) -> Option<Context> {
+async fn context(db: &std::path::Path, grace_minutes: i64) -> Option<Context> {
     let store = match Store::open(db).await {
         Ok(s) => s,
         Err(e) => {
@@ -62,7 +62,10 @@ async fn context(db: &std::path::Path) -> Option<Context> {
         }
     };
     match Context::new(store).await {
-        Ok(c) => Some(c),
+        Ok(mut c) => {
+            c.grace = chrono::Duration::minutes(grace_minutes.clamp(0, 24 * 60));
+            Some(c)
+        }
         Err(e) => {
             eprintln!("cannot read the atlas from {}: {e}", db.display());
             None

@@ -19,6 +19,16 @@ pub struct Cli {
     #[arg(long, global = true, env = "ATLASBOT_DB", default_value = DEFAULT_DB)]
     pub db: PathBuf,
 
+    /// After downtime, reminders missed by less than this many minutes still go out (marked
+    /// late); older ones are recorded as missed.
+    #[arg(
+        long,
+        global = true,
+        env = "ATLASBOT_GRACE_MINUTES",
+        default_value_t = 10
+    )]
+    pub grace_minutes: i64,
+
     #[command(subcommand)]
     pub command: Command,
 }

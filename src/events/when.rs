@@ -136,7 +136,11 @@ pub fn parse(input: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, W
     let parsed = interim::parse_date_string(&rewritten, local_now, interim::Dialect::Us)
         .map_err(|_| WhenError::Unreadable(short(input)))?;
     // Events start on the minute.
-    let mut naive = parsed.naive_utc().with_second(0).and_then(|n| n.with_nanosecond(0)).unwrap_or(parsed.naive_utc());
+    let mut naive = parsed
+        .naive_utc()
+        .with_second(0)
+        .and_then(|n| n.with_nanosecond(0))
+        .unwrap_or(parsed.naive_utc());
     // "next monday" said on a Monday means a week later, not later today (interim's reading).
     if rewritten.starts_with("next ") && naive.date() == local_now.naive_utc().date() {
         naive += Duration::days(7);
@@ -187,8 +191,16 @@ mod tests {
         );
         assert_eq!(local("in 2 hours", "Europe/Zurich"), "2026-11-23 18:00 CET");
         assert_eq!(local("next monday 10:00", "UTC"), "2026-11-30 10:00 UTC");
-        assert_eq!(local("next monday 18:00", "UTC"), "2026-11-30 18:00 UTC", "said on a Monday: a week later");
-        assert_eq!(local("monday 18:00", "UTC"), "2026-11-23 18:00 UTC", "plain weekday: the coming one, today if still ahead");
+        assert_eq!(
+            local("next monday 18:00", "UTC"),
+            "2026-11-30 18:00 UTC",
+            "said on a Monday: a week later"
+        );
+        assert_eq!(
+            local("monday 18:00", "UTC"),
+            "2026-11-23 18:00 UTC",
+            "plain weekday: the coming one, today if still ahead"
+        );
     }
 
     #[test]
