@@ -4,6 +4,26 @@
 
 use serde::Serialize;
 
+/// User-written text (event titles, descriptions) made unable to ping: a zero-width space
+/// after the `@` of `@everyone`, `@here`, `@room` and inside `<@…>` / `<@&…>` mentions.
+/// Renderers also send with mentions disabled; this keeps a copied or logged text harmless.
+pub fn defang_mentions(s: &str) -> String {
+    let mut out = s.replace("<@", "<@\u{200B}");
+    for word in ["everyone", "here", "room", "channel"] {
+        let at = format!("@{word}");
+        let mut result = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.to_lowercase().find(&at) {
+            result.push_str(&rest[..i + 1]);
+            result.push('\u{200B}');
+            rest = &rest[i + 1..];
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}
+
 /// A run of text; `Strong` marks the words that matched the question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", content = "text", rename_all = "snake_case")]
@@ -239,5 +259,23 @@ impl Item {
     pub fn source(mut self, source: impl Into<String>) -> Item {
         self.source = Some(source.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_in_user_text_cannot_ping() {
+        let d = defang_mentions("@everyone @Here party with <@123> and <@&45> in @room");
+        for raw in ["@everyone", "@Here", "<@1", "<@&", "@room"] {
+            assert!(!d.contains(raw), "{raw} survived in {d}");
+        }
+        assert_eq!(
+            d.replace('\u{200B}', ""),
+            "@everyone @Here party with <@123> and <@&45> in @room"
+        );
+        assert_eq!(defang_mentions("mail me at a@b.org"), "mail me at a@b.org");
     }
 }

@@ -134,15 +134,15 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
     let local = occurrence.with_timezone(&tz);
-    let mut reply = Reply::answer(format!("Reminder: {}", e.title));
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut reply = Reply::answer(format!("Reminder: {title}"));
     let lead = if r.offset_min == 0 {
         "starts now".to_string()
     } else {
         format!("starts in {}", describe_offset(r.offset_min))
     };
     let mut summary = format!(
-        "{} {lead} — {} ({}).",
-        e.title,
+        "{title} {lead} — {} ({}).",
         when::wall(local.naive_local()),
         tz.name()
     );
@@ -150,9 +150,15 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
         summary.push_str(" (Sent late: the bot was offline when this reminder was due.)");
     }
     reply.summary = Some(Text::plain(summary));
-    reply = reply
-        .field("Where", e.place.clone().unwrap_or_default(), false)
-        .field("About", e.description.clone().unwrap_or_default(), false);
+    let defang = |t: &Option<String>| {
+        t.as_deref()
+            .map(crate::reply::defang_mentions)
+            .unwrap_or_default()
+    };
+    reply =
+        reply
+            .field("Where", defang(&e.place), false)
+            .field("About", defang(&e.description), false);
     reply.sources = Some(format!(
         "Event {} · /event show {} · reminder {}",
         e.id, e.id, r.key

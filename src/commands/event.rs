@@ -10,7 +10,7 @@ use super::invocation::Args;
 use super::{cite, AtlasIndex, Caller, Context};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
-use crate::reply::{Attachment, Item, Reply, Text};
+use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
 use crate::scheduler::{occurrences_of, plan_event};
 use crate::search::names::NameIndex;
 use crate::store::events::{EventInput, EventRow};
@@ -217,7 +217,7 @@ async fn add(
         .await?
         .ok_or_else(|| anyhow::anyhow!("event {id} vanished"))?;
     let mut r = card(ctx, index, &e).await?;
-    r.title = Some(format!("Scheduled: {}", e.title));
+    r.title = Some(format!("Scheduled: {}", defang_mentions(&e.title)));
     Ok(r)
 }
 
@@ -268,7 +268,7 @@ async fn edit(
         .await?
         .ok_or_else(|| anyhow::anyhow!("event vanished"))?;
     let mut r = card(ctx, index, &e).await?;
-    r.title = Some(format!("Updated: {}", e.title));
+    r.title = Some(format!("Updated: {}", defang_mentions(&e.title)));
     Ok(r)
 }
 
@@ -282,7 +282,7 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         None => {
             ctx.store.cancel_event(e.id, now).await?;
             ctx.wake.notify_one();
-            let mut r = Reply::answer(format!("Cancelled: {}", e.title));
+            let mut r = Reply::answer(format!("Cancelled: {}", defang_mentions(&e.title)));
             r.summary = Some(Text::plain(
                 "The event and all its occurrences are cancelled; no reminder will be sent for it.",
             ));
@@ -317,7 +317,10 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
             }
             ctx.store.cancel_occurrence(e.id, at, now).await?;
             ctx.wake.notify_one();
-            let mut r = Reply::answer(format!("Cancelled one occurrence of {}", e.title));
+            let mut r = Reply::answer(format!(
+                "Cancelled one occurrence of {}",
+                defang_mentions(&e.title)
+            ));
             r.summary = Some(Text::plain(format!(
                 "{} ({}) is cancelled; the rest of the series goes on.",
                 when::wall(at.with_timezone(&tz).naive_local()),
@@ -518,8 +521,12 @@ async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, 
     let now = ctx.clock.now();
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let upcoming = occurrences_of(&ctx.store, e, now, now + Duration::days(400)).await?;
-    let mut r = Reply::answer(e.title.clone());
-    r.summary = e.description.as_ref().map(|d| Text::plain(d.clone()));
+    // Titles, descriptions and places are user text: defanged so that they cannot ping.
+    let mut r = Reply::answer(defang_mentions(&e.title));
+    r.summary = e
+        .description
+        .as_ref()
+        .map(|d| Text::plain(defang_mentions(d)));
     let next = upcoming.first().map(|o| {
         format!(
             "{} {} ({})",
@@ -536,7 +543,11 @@ async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, 
     if let Some(rule) = e.rrule.as_deref().and_then(Recurrence::from_rrule) {
         r = r.field("Repeats", rule.to_string(), false);
     }
-    r = r.field("Where", e.place.clone().unwrap_or_default(), false);
+    r = r.field(
+        "Where",
+        e.place.as_deref().map(defang_mentions).unwrap_or_default(),
+        false,
+    );
     if let Some(d) = e.duration_min {
         r = r.field("Duration", format!("{d} minutes"), true);
     }

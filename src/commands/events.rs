@@ -157,7 +157,8 @@ pub async fn run(
             if let Some(pl) = &e.place {
                 text.push_str(&format!(" · {pl}"));
             }
-            Item::labelled(e.title.clone(), text).more(format!("/event show {}", e.id))
+            Item::labelled(crate::reply::defang_mentions(&e.title), text)
+                .more(format!("/event show {}", e.id))
         })
         .collect();
     r = r.section(

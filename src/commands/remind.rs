@@ -44,7 +44,10 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         .await?;
     plan_event(&ctx.store, e.id, ctx.clock.now(), ctx.grace).await?;
     ctx.wake.notify_one();
-    let mut r = Reply::answer(format!("I will remind you: {}", e.title));
+    let mut r = Reply::answer(format!(
+        "I will remind you: {}",
+        crate::reply::defang_mentions(&e.title)
+    ));
     r.summary = Some(Text::plain(format!(
         "{} before each occurrence, just to you. Reminder #{id}; /reminders lists yours.",
         describe_offset(offset)

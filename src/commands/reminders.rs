@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 format!("#{}", s.id),
                 format!(
                     "{} — {} before{who}",
-                    s.title,
+                    crate::reply::defang_mentions(&s.title),
                     describe_offset(s.offset_min)
                 ),
             )

@@ -647,3 +647,25 @@ async fn a_malformed_or_huge_calendar_is_rejected_whole() {
         Tone::Refusal
     );
 }
+
+#[tokio::test]
+async fn mentions_in_event_text_never_reach_a_reminder_intact() {
+    let w = World::new().await;
+    w.say(&w.moderator, "/event add title:\"@everyone party\" when:\"2026-11-25 10:00\" description:\"ask <@1234> or @here\"").await;
+    let out = Recorder::default();
+    w.at("2026-11-24 10:00");
+    w.scheduler().tick(&out).await.unwrap();
+    let text = plain::render(&out.sent.lock().unwrap()[0].reply);
+    for raw in ["@everyone", "<@1234>", "@here"] {
+        assert!(!text.contains(raw), "{raw} in {text}");
+    }
+    assert!(
+        text.replace('\u{200B}', "")
+            .contains("@everyone party starts in 1 day"),
+        "{text}"
+    );
+    assert!(!w
+        .say(&w.member, "/event show 1")
+        .await
+        .contains("@everyone"));
+}
