@@ -90,6 +90,38 @@ pub struct SubscriptionRow {
     pub offset_min: i64,
 }
 
+/// Inserts an event on a connection or inside a transaction (the importer adds a whole file
+/// in one).
+async fn insert_event_on(
+    conn: &mut sqlx::SqliteConnection,
+    e: &EventInput,
+    uid: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let id = sqlx::query(
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(uid)
+    .bind(&e.space)
+    .bind(&e.title)
+    .bind(&e.description)
+    .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+    .bind(&e.tz)
+    .bind(e.duration_min)
+    .bind(&e.place)
+    .bind(&e.organiser)
+    .bind(&e.topics)
+    .bind(&e.rrule)
+    .bind(&e.created_by)
+    .bind(ts(now))
+    .bind(ts(now))
+    .execute(conn)
+    .await?
+    .last_insert_rowid();
+    Ok(id)
+}
+
 const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
@@ -125,28 +157,8 @@ impl Store {
         uid: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let id = sqlx::query(
-            "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(uid)
-        .bind(&e.space)
-        .bind(&e.title)
-        .bind(&e.description)
-        .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-        .bind(&e.tz)
-        .bind(e.duration_min)
-        .bind(&e.place)
-        .bind(&e.organiser)
-        .bind(&e.topics)
-        .bind(&e.rrule)
-        .bind(&e.created_by)
-        .bind(ts(now))
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?
-        .last_insert_rowid();
-        Ok(id)
+        let mut conn = self.pool.acquire().await?;
+        insert_event_on(&mut conn, e, uid, now).await
     }
 
     pub async fn update_event(
@@ -256,25 +268,7 @@ impl Store {
                     } else {
                         uid.clone()
                     };
-                    let id = sqlx::query(
-                        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, ?)",
-                    )
-                    .bind(&uid)
-                    .bind(&e.space)
-                    .bind(&e.title)
-                    .bind(&e.description)
-                    .bind(&start)
-                    .bind(&e.tz)
-                    .bind(e.duration_min)
-                    .bind(&e.place)
-                    .bind(&e.rrule)
-                    .bind(&e.created_by)
-                    .bind(ts(now))
-                    .bind(ts(now))
-                    .execute(&mut *tx)
-                    .await?
-                    .last_insert_rowid();
+                    let id = insert_event_on(&mut tx, e, &uid, now).await?;
                     out.push((id, true));
                     id
                 }
