@@ -110,11 +110,19 @@ fn display_path(p: &Path) -> String {
 
 /// FNV-1a over the data files: the atlas's version, stored so a newer binary can tell that its
 /// bundled data changed. (std's hasher is not stable across releases.)
+/// Bump when a change to the importer changes what it produces from the same data: the atlas
+/// version then changes, and databases holding a bundled atlas re-import it on next start.
+pub const IMPORTER_REVISION: u32 = 1;
+
 fn fnv(parts: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = parts.iter().collect();
     sorted.sort();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (name, content) in sorted {
+    let revision = (
+        "importer revision".to_string(),
+        IMPORTER_REVISION.to_string(),
+    );
+    for (name, content) in sorted.into_iter().chain([&revision]) {
         for b in name.bytes().chain([0]).chain(content.bytes()).chain([0]) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
