@@ -377,7 +377,56 @@ impl<T: Clone> NameIndex<T> {
                 .then_with(|| a.display.len().cmp(&b.display.len()))
         });
         out.extend(prefixed);
+        // Names with a word for each typed word, the last one possibly unfinished
+        // ("intel prop" → "World Intellectual Property Organization"). Exact and prefix
+        // matches only: this runs on every keystroke.
         if out.len() < limit {
+            let words = words_of(&spelling_key(partial));
+            if let Some((last, rest)) = words.split_last() {
+                let start = self
+                    .vocabulary
+                    .partition_point(|v| v.as_str() < last.as_str());
+                let mut found: Vec<u32> = Vec::new();
+                for (i, v) in self.vocabulary[start..].iter().enumerate().take(64) {
+                    if !v.starts_with(last.as_str()) {
+                        break;
+                    }
+                    for &id in self.postings[start + i].iter().take(limit * 8) {
+                        let entry = &self.entries[id as usize];
+                        let all = rest.iter().all(|w| {
+                            entry
+                                .words
+                                .iter()
+                                .any(|&ew| self.vocabulary[ew as usize].starts_with(w.as_str()))
+                        });
+                        if all && !seen.contains(&id) {
+                            found.push(id);
+                        }
+                    }
+                    if found.len() >= limit * 8 {
+                        break;
+                    }
+                }
+                found.sort_by(|a, b| {
+                    self.entries[*b as usize]
+                        .weight
+                        .total_cmp(&self.entries[*a as usize].weight)
+                        .then(
+                            self.entries[*a as usize]
+                                .display
+                                .len()
+                                .cmp(&self.entries[*b as usize].display.len()),
+                        )
+                });
+                for id in found {
+                    if seen.insert(id) {
+                        out.push(&self.entries[id as usize]);
+                    }
+                }
+            }
+        }
+        // Typos only when nothing matched as typed: fuzzy matching is the expensive path.
+        if out.is_empty() {
             for m in self.lookup(partial, limit * 2) {
                 if m.score >= 0.6 && seen.insert(m.id) {
                     out.push(m.entry);
@@ -450,6 +499,26 @@ mod tests {
     fn unrelated_words_find_nothing() {
         assert_eq!(best("zebra crossing"), None);
         assert_eq!(best("maintain"), None);
+    }
+
+    #[test]
+    fn completion_matches_word_beginnings_and_falls_back_to_typos() {
+        let idx = index();
+        assert_eq!(
+            idx.complete("intel prop", 5).first().map(|e| e.payload),
+            Some("wipo")
+        );
+        assert_eq!(
+            idx.complete("telecommunication", 5)
+                .first()
+                .map(|e| e.payload),
+            Some("itu")
+        );
+        assert_eq!(
+            idx.complete("intelectual", 5).first().map(|e| e.payload),
+            Some("wipo"),
+            "a typo still completes"
+        );
     }
 
     #[test]
