@@ -267,33 +267,45 @@ impl Context {
     }
 }
 
-/// Parses a command line into a request, or a usage error with an example that works.
-pub fn parse(line: &str) -> Result<Request, CommandError> {
+/// Splits and binds a command line: the command and its option values.
+fn bind_line(line: &str) -> Result<(CommandName, invocation::Args), CommandError> {
     let inv = invocation::parse(line)?;
     let args = invocation::bind(spec::manifest(inv.command), &inv)?;
-    Ok(match inv.command {
-        CommandName::Actor => Request::Actor(actor::parse(&args)?),
-        CommandName::Standard => Request::Standard(standard::parse(&args)?),
-        CommandName::WhoWorksOn => Request::WhoWorksOn(who_works_on::parse(&args)?),
-        CommandName::Document => Request::Document(document::parse(&args)?),
-        CommandName::Define => Request::Define(define::parse(&args)?),
+    Ok((inv.command, args))
+}
+
+/// Parses a command line into a request, or a usage error with an example that works.
+pub fn parse(line: &str) -> Result<Request, CommandError> {
+    let (command, args) = bind_line(line)?;
+    request(command, &args)
+}
+
+fn request(command: CommandName, args: &invocation::Args) -> Result<Request, CommandError> {
+    Ok(match command {
+        CommandName::Actor => Request::Actor(actor::parse(args)?),
+        CommandName::Standard => Request::Standard(standard::parse(args)?),
+        CommandName::WhoWorksOn => Request::WhoWorksOn(who_works_on::parse(args)?),
+        CommandName::Document => Request::Document(document::parse(args)?),
+        CommandName::Define => Request::Define(define::parse(args)?),
         CommandName::Topics => Request::Topics,
-        CommandName::Search => Request::Search(search::parse(&args)?),
-        CommandName::Help => Request::Help(help::parse(&args)?),
-        CommandName::Events => Request::Events(events::parse(&args)?),
-        CommandName::Event => Request::Event(event::parse(&args)?),
-        CommandName::Remind => Request::Remind(remind::parse(&args)?),
-        CommandName::Reminders => Request::Reminders(reminders::parse(&args)?),
-        CommandName::Settings => Request::Settings(settings::parse(&args)?),
+        CommandName::Search => Request::Search(search::parse(args)?),
+        CommandName::Help => Request::Help(help::parse(args)?),
+        CommandName::Events => Request::Events(events::parse(args)?),
+        CommandName::Event => Request::Event(event::parse(args)?),
+        CommandName::Remind => Request::Remind(remind::parse(args)?),
+        CommandName::Reminders => Request::Reminders(reminders::parse(args)?),
+        CommandName::Settings => Request::Settings(settings::parse(args)?),
     })
 }
 
 /// Refuses moderator-only commands to others — in the core, for every platform, whatever the
 /// platform's own UI hides.
-fn check_permission(line: &str, caller: &Caller) -> Result<(), CommandError> {
-    let inv = invocation::parse(line)?;
-    let manifest = spec::manifest(inv.command);
-    let args = invocation::bind(manifest, &inv)?;
+fn check_permission(
+    command: CommandName,
+    args: &invocation::Args,
+    caller: &Caller,
+) -> Result<(), CommandError> {
+    let manifest = spec::manifest(command);
     let permission = match &args.subcommand {
         Some(sub) => manifest
             .subcommand(sub)
@@ -301,9 +313,12 @@ fn check_permission(line: &str, caller: &Caller) -> Result<(), CommandError> {
         None => manifest.permission,
     };
     if permission == spec::Permission::Moderator && !caller.moderator {
-        let what = args.subcommand.map_or(format!("/{}", manifest.name), |s| {
-            format!("/{} {s}", manifest.name)
-        });
+        let what = args
+            .subcommand
+            .as_ref()
+            .map_or(format!("/{}", manifest.name), |s| {
+                format!("/{} {s}", manifest.name)
+            });
         return Err(CommandError::Refused(format!(
             "Only moderators of this space can use {what}. Ask one of them, or see /help {}.",
             manifest.name
@@ -338,7 +353,13 @@ pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
         r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
         return r;
     }
-    let result = match parse(line).and_then(|r| check_permission(line, caller).map(|()| r)) {
+    // The line is split and bound once; the permission check reads the bound arguments.
+    let parsed = bind_line(line).and_then(|(command, args)| {
+        let request = request(command, &args)?;
+        check_permission(command, &args, caller)?;
+        Ok(request)
+    });
+    let result = match parsed {
         Ok(request) => run(ctx, caller, request).await,
         Err(e) => Err(e),
     };
@@ -348,9 +369,4 @@ pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
 /// A short "where it comes from" label for a source file and line: "000:423".
 pub fn cite(file: &str, line: i64) -> String {
     format!("{}:{line}", crate::import::build::short_file(file))
-}
-
-/// Removes characters that carry no meaning but could break matching (zero-width, bidi).
-pub fn clean_input(s: &str) -> String {
-    crate::search::normalize::fold_typography(s)
 }

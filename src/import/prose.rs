@@ -236,17 +236,13 @@ fn push_sentence<'a>(out: &mut Vec<&'a str>, s: &'a str) {
 
 /// The sentence of `text` that contains byte offset `at` (for quoting a match).
 pub fn sentence_at(text: &str, at: usize) -> &str {
-    let mut offset = 0;
     for s in sentences(text) {
         // `sentences` returns sub-slices of `text`, so their positions are recoverable.
-        let start = s.as_ptr() as usize - text.as_ptr() as usize;
-        let end = start + s.len();
+        let end = s.as_ptr() as usize - text.as_ptr() as usize + s.len();
         if at < end {
             return s;
         }
-        offset = end;
     }
-    let _ = offset;
     trim(text)
 }
 

@@ -595,21 +595,6 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// Why a target is disabled, if it is.
-    pub async fn target_disabled(
-        &self,
-        space: &str,
-        target: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT reason FROM disabled_targets WHERE space = ? AND target = ?")
-                .bind(space)
-                .bind(target)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(r,)| r))
-    }
-
     /// A number that changes whenever any connection (in any process) commits to the file:
     /// the scheduler's cheap check for events added by `atlasbot ask` in another process.
     pub async fn data_version(&self, conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
