@@ -29,6 +29,24 @@ pub async fn run(cli: Cli) -> ExitCode {
             Some(ctx) => crate::platform::console::run(&ctx, json).await,
             None => ExitCode::FAILURE,
         },
+        Command::Matrix(args) => match context(&cli.db, cli.grace_minutes).await {
+            Some(ctx) => {
+                let settings = crate::platform::matrix::Settings {
+                    homeserver: args.homeserver,
+                    user: args.user,
+                    allowed_servers: args
+                        .allowed_servers
+                        .into_iter()
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect(),
+                    password: crate::config::secret("MATRIX_PASSWORD"),
+                    access_token: crate::config::secret("MATRIX_ACCESS_TOKEN"),
+                };
+                crate::platform::matrix::run(ctx, settings).await
+            }
+            None => ExitCode::FAILURE,
+        },
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
         Command::Bench(bench) => {

@@ -62,9 +62,32 @@ pub enum Command {
         /// A directory laid out like data/ (default: the bundled data).
         dir: Option<PathBuf>,
     },
+    /// Run in Matrix rooms: `!actor WIPO` (or `/actor WIPO`) as text, answers as notices.
+    /// Needs MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN in the environment (never as a flag).
+    Matrix(MatrixArgs),
     /// Measurements for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(Bench),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MatrixArgs {
+    /// The homeserver's client-server API address, e.g. https://matrix.example.org.
+    #[arg(long, env = "MATRIX_HOMESERVER")]
+    pub homeserver: String,
+    /// The bot's full user id, e.g. @atlasbot:example.org.
+    #[arg(long, env = "MATRIX_USER")]
+    pub user: String,
+    /// Join only rooms to which users of these servers invite the bot (comma-separated
+    /// server names, e.g. example.org,uni.example); default: any server.
+    #[arg(long, env = "MATRIX_ALLOWED_SERVERS", value_delimiter = ',')]
+    pub allowed_servers: Vec<String>,
+}
+
+/// Secrets come from the environment only — a flag would show in `ps` and shell history —
+/// and are never printed. Empty counts as unset.
+pub fn secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,13 +5,13 @@
 //! - `app`     — wiring: open the store, run the chosen command, shut down.
 //! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
-//! - `config`  — the only reader of the environment: database path, data directory.
+//! - `config`  — the only reader of the environment: database path, platform settings, secrets.
 //! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
 //! - `events`  — events, recurrence in the event's zone, reading times, the reminder plan.
 //! - `import`  — data/ → atlas: parse every source format and curated file (collecting all
 //!   problems with file:line), validate, and hand the atlas to the store.
-//! - `platform`— adapters that translate: the console (Discord and Matrix to come).
-//! - `render`  — how a `Reply` looks on each platform (plain text so far).
+//! - `platform`— adapters that translate: the console and Matrix (Discord to come).
+//! - `render`  — how a `Reply` looks on each platform: plain text, Matrix HTML.
 //! - `scheduler`— reminders: plan what events owe, claim what is due, deliver exactly once.
 //! - `reply`   — what to say: title, text with highlights, fields, lists, sources, paging.
 //! - `search`  — normalising and matching what people type (names, standard identifiers, FTS).

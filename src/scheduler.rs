@@ -206,6 +206,8 @@ struct TickCache {
 }
 
 pub struct Scheduler {
+    /// Whose reminders this scheduler delivers: spaces "<platform>" and "<platform>:…".
+    pub platform: &'static str,
     pub store: Store,
     pub clock: Clock,
     pub wake: Arc<Notify>,
@@ -219,7 +221,7 @@ impl Scheduler {
         let mut delivered = 0;
         loop {
             let t0 = std::time::Instant::now();
-            let batch = self.store.claim_due(now, 500).await?;
+            let batch = self.store.claim_due(now, 500, self.platform).await?;
             if batch.is_empty() {
                 break;
             }
@@ -380,7 +382,7 @@ impl Scheduler {
     pub async fn recover(&self, outbox: &dyn Outbox) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut cache = TickCache::default();
-        for r in self.store.unfinished_claims().await? {
+        for r in self.store.unfinished_claims(self.platform).await? {
             self.deliver(outbox, r, now, &mut cache).await?;
         }
         self.store.finish_sent(&cache.sent, self.clock.now()).await
@@ -409,7 +411,7 @@ impl Scheduler {
             if let Err(e) = self.tick(outbox.as_ref()).await {
                 tracing::error!(error = %e, "scheduler tick failed");
             }
-            let next = match self.store.next_due().await {
+            let next = match self.store.next_due(self.platform).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the next due reminder");

@@ -75,7 +75,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     for _ in 0..1000 {
         let t = Instant::now();
-        std::hint::black_box(store.next_due().await?);
+        std::hint::black_box(store.next_due("bench").await?);
         samples.push(t.elapsed());
     }
     println!(
@@ -127,6 +127,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let scheduler = Scheduler {
+        platform: "bench",
         store: store.clone(),
         clock: Clock::System,
         wake: Arc::new(tokio::sync::Notify::new()),

@@ -44,6 +44,7 @@ impl Outbox for ConsoleOutbox {
 fn start_scheduler(ctx: &Context) -> tokio::sync::watch::Sender<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let scheduler = Scheduler {
+        platform: "console",
         store: ctx.store.clone(),
         clock: ctx.clock.clone(),
         wake: ctx.wake.clone(),

@@ -2,3 +2,4 @@
 //! what it displays. They translate; the core (`commands`) decides.
 
 pub mod console;
+pub mod matrix;

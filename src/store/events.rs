@@ -444,40 +444,52 @@ impl Store {
     }
 
     /// When the next pending reminder falls due (an index lookup, whatever the table's size).
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn next_due(&self, platform: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(String,)> = sqlx::query_as(
-            "SELECT due_utc FROM reminders WHERE state = 'pending' ORDER BY due_utc LIMIT 1",
+            "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = ?1 OR space GLOB ?2)
+             ORDER BY due_utc LIMIT 1",
         )
+        .bind(platform)
+        .bind(format!("{platform}:*"))
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.and_then(|(s,)| parse_ts(&s)))
     }
 
-    /// Claims every pending reminder due by `now`: pending → claimed, atomically. Only the
-    /// claimer sends it; a second scheduler (or a restart) finds nothing left to claim.
+    /// Claims every pending reminder of `platform`'s spaces due by `now`: pending → claimed,
+    /// atomically. Only the claimer sends it; a second scheduler (or a restart) finds nothing
+    /// left to claim. Spaces are "<platform>" or "<platform>:<id>"; each platform's process
+    /// delivers only its own, so the console and Matrix can share one database.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
         limit: i64,
+        platform: &str,
     ) -> Result<Vec<ReminderRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1
-             WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= ?2 ORDER BY due_utc LIMIT ?3)
+             WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= ?2
+                           AND (space = ?4 OR space GLOB ?5) ORDER BY due_utc LIMIT ?3)
              RETURNING {REMINDER_COLUMNS}"
         ))
         .bind(ts(now))
         .bind(ts(now))
         .bind(limit)
+        .bind(platform)
+        .bind(format!("{platform}:*"))
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// Reminders claimed but never recorded as done: a crash happened between claim and
     /// record. They are sent again with the same key, which the platform deduplicates.
-    pub async fn unfinished_claims(&self) -> Result<Vec<ReminderRow>, StoreError> {
+    pub async fn unfinished_claims(&self, platform: &str) -> Result<Vec<ReminderRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE state = 'claimed' ORDER BY due_utc"
+            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE state = 'claimed'
+             AND (space = ?1 OR space GLOB ?2) ORDER BY due_utc"
         ))
+        .bind(platform)
+        .bind(format!("{platform}:*"))
         .fetch_all(&self.pool)
         .await?)
     }

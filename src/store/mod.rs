@@ -9,6 +9,7 @@
 pub mod atlas;
 pub mod events;
 pub mod lookup;
+pub mod matrix;
 
 use std::path::Path;
 use std::str::FromStr;

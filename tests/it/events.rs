@@ -89,6 +89,7 @@ impl World {
 
     fn scheduler(&self) -> Scheduler {
         Scheduler {
+            platform: "test",
             store: self.ctx.store.clone(),
             clock: self.ctx.clock.clone(),
             wake: self.ctx.wake.clone(),
@@ -379,7 +380,12 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
     .await;
     w.at("2026-11-24 10:00");
     // A process claims the reminder and dies before sending it.
-    let claimed = w.ctx.store.claim_due(w.ctx.clock.now(), 10).await.unwrap();
+    let claimed = w
+        .ctx
+        .store
+        .claim_due(w.ctx.clock.now(), 10, "test")
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     let out = Recorder::default();
     let s = w.scheduler();
@@ -520,7 +526,7 @@ async fn import_never_touches_events() {
         .say(&w.member, "/event show kept")
         .await
         .starts_with("Kept"));
-    assert!(w.ctx.store.next_due().await.unwrap().is_some());
+    assert!(w.ctx.store.next_due("test").await.unwrap().is_some());
 }
 
 #[tokio::test]

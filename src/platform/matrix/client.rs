@@ -1,0 +1,462 @@
+//! A thin client for the part of the Matrix client-server API the bot uses (spec v1.11+):
+//! login, whoami, sync, join/leave, send, room state, room creation, media upload.
+//!
+//! Why not matrix-sdk: the bot needs a dozen endpoints and no end-to-end encryption; the SDK
+//! would add a few hundred crates and minutes of build for a state store we would not use.
+//! What the SDK would give us and we do by hand: rate limits (429 with `retry_after_ms` is
+//! waited out, a few times), percent-encoded path segments (room and event ids carry `!`, `$`,
+//! `/`, `+`), transaction ids for idempotent sends, and typed errors with the `errcode`.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// How often a rate-limited request is tried again before giving up.
+const RATE_LIMIT_RETRIES: u32 = 4;
+/// The longest wait we accept from a `retry_after_ms`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatrixError {
+    #[error("cannot reach the homeserver: {0}")]
+    Network(String),
+    #[error("the homeserver answered {status} {errcode}: {message}")]
+    Api {
+        status: u16,
+        errcode: String,
+        message: String,
+    },
+    #[error("the homeserver's answer was not understood: {0}")]
+    Decode(String),
+}
+
+impl MatrixError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            MatrixError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn errcode(&self) -> Option<&str> {
+        match self {
+            MatrixError::Api { errcode, .. } => Some(errcode),
+            _ => None,
+        }
+    }
+}
+
+/// The access token; its Debug output never shows it (it would end up in logs).
+#[derive(Clone)]
+struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: url::Url,
+    token: Option<Token>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    pub user_id: String,
+    pub access_token: String,
+    pub device_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WhoAmI {
+    pub user_id: String,
+    #[serde(default)]
+    pub device_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Sync {
+    pub next_batch: String,
+    #[serde(default)]
+    pub rooms: Rooms,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Rooms {
+    #[serde(default)]
+    pub join: std::collections::BTreeMap<String, JoinedRoom>,
+    #[serde(default)]
+    pub invite: std::collections::BTreeMap<String, InvitedRoom>,
+    #[serde(default)]
+    pub leave: std::collections::BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct JoinedRoom {
+    #[serde(default)]
+    pub state: Events,
+    #[serde(default)]
+    pub timeline: Events,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct InvitedRoom {
+    #[serde(default)]
+    pub invite_state: Events,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Events {
+    #[serde(default)]
+    pub events: Vec<Event>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub sender: String,
+    #[serde(default)]
+    pub event_id: String,
+    #[serde(default)]
+    pub state_key: Option<String>,
+    #[serde(default)]
+    pub content: Value,
+    #[serde(default)]
+    pub unsigned: Value,
+}
+
+impl Client {
+    pub fn new(homeserver: &str) -> Result<Client, MatrixError> {
+        let mut base = url::Url::parse(homeserver.trim())
+            .map_err(|e| MatrixError::Network(format!("MATRIX_HOMESERVER is not a URL: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(MatrixError::Network(
+                "MATRIX_HOMESERVER must start with https:// (or http:// for a local server)".into(),
+            ));
+        }
+        base.set_query(None);
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("atlasbot/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| MatrixError::Network(e.to_string()))?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+        })
+    }
+
+    pub fn with_token(mut self, token: String) -> Client {
+        self.token = Some(Token(token));
+        self
+    }
+
+    /// `/_matrix/client/v3/<segments…>`, each segment percent-encoded.
+    fn url(&self, api: &str, segments: &[&str]) -> url::Url {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().expect("http URLs have paths");
+            path.pop_if_empty();
+            path.extend(api.split('/'));
+            path.extend(segments);
+        }
+        url
+    }
+
+    /// Sends a request, waiting out rate limits; decodes the JSON answer or the Matrix error.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Value, MatrixError> {
+        let mut attempt = 0;
+        loop {
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .timeout(timeout);
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(&t.0);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
+            let status = resp.status();
+            let header_wait = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
+            let value: Value = if bytes.is_empty() {
+                json!({})
+            } else {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| MatrixError::Decode(format!("{status}: {e} (not JSON)")))?
+            };
+            if status.is_success() {
+                return Ok(value);
+            }
+            let errcode = value["errcode"].as_str().unwrap_or("M_UNKNOWN").to_string();
+            if status.as_u16() == 429 && attempt < RATE_LIMIT_RETRIES {
+                attempt += 1;
+                let wait = value["retry_after_ms"]
+                    .as_u64()
+                    .map(Duration::from_millis)
+                    .or(header_wait)
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(MAX_RETRY_AFTER);
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limited by the homeserver"
+                );
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return Err(MatrixError::Api {
+                status: status.as_u16(),
+                errcode,
+                message: value["error"].as_str().unwrap_or("").to_string(),
+            });
+        }
+    }
+
+    async fn get(&self, url: url::Url) -> Result<Value, MatrixError> {
+        self.call(reqwest::Method::GET, url, None, Duration::from_secs(30))
+            .await
+    }
+
+    async fn post(&self, url: url::Url, body: &Value) -> Result<Value, MatrixError> {
+        self.call(
+            reqwest::Method::POST,
+            url,
+            Some(body),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
+    async fn put(&self, url: url::Url, body: &Value) -> Result<Value, MatrixError> {
+        self.call(
+            reqwest::Method::PUT,
+            url,
+            Some(body),
+            Duration::from_secs(30),
+        )
+        .await
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, MatrixError> {
+        serde_json::from_value(v).map_err(|e| MatrixError::Decode(e.to_string()))
+    }
+
+    /// Password login as `user`, on `device` if we have one (so transaction ids, scoped to the
+    /// device, keep deduplicating across restarts).
+    pub async fn login(
+        &self,
+        user: &str,
+        password: &str,
+        device: Option<&str>,
+    ) -> Result<Login, MatrixError> {
+        let mut body = json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+            "initial_device_display_name": "atlasbot",
+        });
+        if let Some(d) = device {
+            body["device_id"] = json!(d);
+        }
+        Self::decode(
+            self.post(self.url("_matrix/client/v3/login", &[]), &body)
+                .await?,
+        )
+    }
+
+    pub async fn whoami(&self) -> Result<WhoAmI, MatrixError> {
+        Self::decode(
+            self.get(self.url("_matrix/client/v3/account/whoami", &[]))
+                .await?,
+        )
+    }
+
+    /// One long poll. `filter` is a filter definition as JSON text.
+    pub async fn sync(
+        &self,
+        since: Option<&str>,
+        timeout: Duration,
+        filter: &str,
+    ) -> Result<Sync, MatrixError> {
+        let mut url = self.url("_matrix/client/v3/sync", &[]);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("timeout", &timeout.as_millis().to_string());
+            q.append_pair("filter", filter);
+            if let Some(s) = since {
+                q.append_pair("since", s);
+            }
+        }
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                url,
+                None,
+                timeout + Duration::from_secs(30),
+            )
+            .await?;
+        Self::decode(v)
+    }
+
+    pub async fn join(&self, room: &str) -> Result<(), MatrixError> {
+        self.post(self.url("_matrix/client/v3/join", &[room]), &json!({}))
+            .await
+            .map(drop)
+    }
+
+    pub async fn leave(&self, room: &str) -> Result<(), MatrixError> {
+        self.post(
+            self.url("_matrix/client/v3/rooms", &[room, "leave"]),
+            &json!({}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sends a message event. The same `txn` from the same device sends it once, however
+    /// often it is called (the homeserver answers with the first event's id).
+    pub async fn send(
+        &self,
+        room: &str,
+        event_type: &str,
+        txn: &str,
+        content: &Value,
+    ) -> Result<String, MatrixError> {
+        let v = self
+            .put(
+                self.url("_matrix/client/v3/rooms", &[room, "send", event_type, txn]),
+                content,
+            )
+            .await?;
+        v["event_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| MatrixError::Decode("no event_id in the send answer".into()))
+    }
+
+    /// Every state event of a room, as full events (with their senders).
+    pub async fn room_state(&self, room: &str) -> Result<Vec<Event>, MatrixError> {
+        Self::decode(
+            self.get(self.url("_matrix/client/v3/rooms", &[room, "state"]))
+                .await?,
+        )
+    }
+
+    /// Opens a direct room with `person` (invited; no encryption, so the bot can read it).
+    pub async fn create_direct_room(&self, person: &str) -> Result<String, MatrixError> {
+        let v = self
+            .post(
+                self.url("_matrix/client/v3/createRoom", &[]),
+                &json!({
+                    "is_direct": true,
+                    "preset": "trusted_private_chat",
+                    "invite": [person],
+                    "name": "atlasbot reminders",
+                }),
+            )
+            .await?;
+        v["room_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| MatrixError::Decode("no room_id in the createRoom answer".into()))
+    }
+
+    /// Uploads a file to the media repository; returns its `mxc://` URI.
+    pub async fn upload(
+        &self,
+        filename: &str,
+        media_type: &str,
+        content: Vec<u8>,
+    ) -> Result<String, MatrixError> {
+        let mut url = self.url("_matrix/media/v3/upload", &[]);
+        url.query_pairs_mut().append_pair("filename", filename);
+        let mut req = self
+            .http
+            .post(url)
+            .timeout(Duration::from_secs(60))
+            .header(reqwest::header::CONTENT_TYPE, media_type)
+            .body(content);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(&t.0);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
+        let status = resp.status();
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| MatrixError::Decode(e.to_string()))?;
+        if !status.is_success() {
+            return Err(MatrixError::Api {
+                status: status.as_u16(),
+                errcode: v["errcode"].as_str().unwrap_or("M_UNKNOWN").to_string(),
+                message: v["error"].as_str().unwrap_or("").to_string(),
+            });
+        }
+        v["content_uri"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| MatrixError::Decode("no content_uri in the upload answer".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_percent_encoded_in_paths() {
+        let c = Client::new("https://matrix.example.org/").unwrap();
+        let u = c.url(
+            "_matrix/client/v3/rooms",
+            &["!abc:example.org", "send", "m.room.message", "ev1-x/y+z?#"],
+        );
+        assert_eq!(
+            u.as_str(),
+            "https://matrix.example.org/_matrix/client/v3/rooms/!abc:example.org/send/m.room.message/ev1-x%2Fy+z%3F%23"
+        );
+    }
+
+    #[test]
+    fn a_homeserver_must_be_a_web_address() {
+        assert!(Client::new("matrix.example.org").is_err());
+        assert!(Client::new("ftp://matrix.example.org").is_err());
+        assert!(Client::new("http://127.0.0.1:8008").is_ok());
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug_output() {
+        let c = Client::new("https://m.example.org")
+            .unwrap()
+            .with_token("syt_secret".into());
+        assert!(!format!("{c:?}").contains("syt_secret"));
+    }
+}

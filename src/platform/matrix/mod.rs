@@ -1,0 +1,844 @@
+//! Matrix: the bot in rooms. Text commands (`!actor WIPO`, or `/actor WIPO` sent as text) go
+//! to the same core as the console; answers are `m.notice` replies with HTML; reminders are
+//! `m.text` sent with the reminder's key as transaction id.
+//!
+//! What a restart must not do, and how it is prevented:
+//! - replay commands: the sync position is stored after each handled batch, and replies are
+//!   sent with a transaction id derived from the command's event id — a batch handled twice
+//!   (a crash before the position was stored) answers once;
+//! - answer history: in a room's timeline, everything up to the bot's own join is skipped,
+//!   and on the very first sync (no stored position) nothing is answered at all;
+//! - send a reminder twice: the scheduler's key is the transaction id, and the device (to
+//!   which homeservers scope transaction ids) is stored and reused.
+
+pub mod client;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use self::client::{Client, Event, JoinedRoom, MatrixError, Sync};
+use crate::commands::{self, Caller, Context};
+use crate::render;
+use crate::reply::{Reply, Text, Tone};
+use crate::scheduler::{Delivery, DeliveryError, Outbox, Scheduler};
+use crate::store::Store;
+
+/// What `atlasbot matrix` needs to know (read by `config`, secrets from the environment).
+pub struct Settings {
+    pub homeserver: String,
+    pub user: String,
+    pub password: Option<String>,
+    pub access_token: Option<String>,
+    /// Servers whose users may invite the bot; empty: any.
+    pub allowed_servers: Vec<String>,
+}
+
+/// Only what the bot reacts to: no presence, receipts, typing or account data; state and
+/// timeline limited to the event types it reads.
+const FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"state":{"types":["m.room.create","m.room.power_levels","m.room.encryption"]},"timeline":{"limit":50,"types":["m.room.message","m.room.member","m.room.encrypted","m.room.encryption","m.room.power_levels","m.room.create"]}}}"#;
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of plain body a message may carry (with the HTML, well under Matrix's 64 KiB).
+const MAX_BODY: usize = 24_000;
+
+const ENCRYPTED_NOTICE: &str = "This room is end-to-end encrypted, and I cannot read encrypted \
+messages, so I will not see commands here. Ask me in a room without encryption, or in a direct \
+chat without encryption.";
+
+/// A room's power facts: its power levels and, from room version 12 on, its creators (who
+/// outrank every power level and are not listed in it).
+#[derive(Debug, Clone, Default)]
+struct RoomPower {
+    levels: Option<Value>,
+    creators: Option<Vec<String>>,
+}
+
+impl RoomPower {
+    fn level_of(&self, user: &str) -> i64 {
+        if self
+            .creators
+            .as_ref()
+            .is_some_and(|c| c.iter().any(|u| u == user))
+        {
+            return i64::MAX;
+        }
+        let Some(levels) = &self.levels else {
+            return 0;
+        };
+        // Old rooms may carry levels as strings; both forms are read.
+        let number = |v: &Value| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok());
+        levels["users"]
+            .get(user)
+            .and_then(number)
+            .or_else(|| number(&levels["users_default"]))
+            .unwrap_or(0)
+    }
+}
+
+/// The creators who outrank power levels: the create event's sender and `additional_creators`,
+/// in room versions with privileged creators (12 and later). Earlier versions: none.
+fn privileged_creators(create: &Event) -> Vec<String> {
+    let version = create.content["room_version"].as_str().unwrap_or("1");
+    if version.parse::<u32>().map_or(true, |v| v < 12) {
+        return vec![];
+    }
+    let mut creators = vec![create.sender.clone()];
+    if let Some(more) = create.content["additional_creators"].as_array() {
+        creators.extend(more.iter().filter_map(|v| v.as_str().map(str::to_string)));
+    }
+    creators
+}
+
+/// The command in a message, if it is one: a `m.text` (not a notice — other bots speak in
+/// notices, and bots must not answer each other), not an edit, whose body (without a reply
+/// quote) starts with `!` or `/` and a letter.
+pub fn command_in(e: &Event, me: &str) -> Option<String> {
+    if e.kind != "m.room.message" || e.sender == me {
+        return None;
+    }
+    if e.content["msgtype"].as_str() != Some("m.text") {
+        return None;
+    }
+    if e.content["m.relates_to"]["rel_type"].as_str() == Some("m.replace") {
+        return None;
+    }
+    let body = strip_reply_fallback(e.content["body"].as_str()?).trim();
+    let mut chars = body.chars();
+    let prefix = chars.next()?;
+    let first = chars.next()?;
+    if (prefix == '!' || prefix == '/') && first.is_alphabetic() {
+        Some(body.to_string())
+    } else {
+        None
+    }
+}
+
+/// Older clients quote the message replied to as `> ` lines and a blank line before the text.
+fn strip_reply_fallback(body: &str) -> &str {
+    if !body.starts_with("> ") {
+        return body;
+    }
+    match body.find("\n\n") {
+        Some(i) if body[..i].lines().all(|l| l.starts_with('>')) => &body[i + 2..],
+        _ => body,
+    }
+}
+
+/// Whether `e` is the bot joining (not a profile change of an existing member).
+fn is_own_join(e: &Event, me: &str) -> bool {
+    e.kind == "m.room.member"
+        && e.state_key.as_deref() == Some(me)
+        && e.content["membership"].as_str() == Some("join")
+        && e.unsigned["prev_content"]["membership"].as_str() != Some("join")
+}
+
+/// The server part of a user id: `@alice:example.org` → `example.org`.
+fn server_of(user: &str) -> Option<&str> {
+    user.split_once(':').map(|(_, s)| s)
+}
+
+/// Cuts text to at most `max` bytes at a character boundary, marking the cut.
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max.saturating_sub(4);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n…", &s[..end])
+}
+
+/// A message from a `Reply`: a plain `body` and an HTML `formatted_body`, both escaped and
+/// defanged, with `m.mentions` empty so that no name or `@room` in it notifies anyone.
+pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&str>) -> Value {
+    let body = cut(
+        &crate::reply::defang_mentions(&render::plain::render(reply)),
+        MAX_BODY,
+    );
+    let mut content = json!({
+        "msgtype": msgtype,
+        "body": body.trim_end(),
+        "format": "org.matrix.custom.html",
+        "formatted_body": render::html::render(reply),
+        "m.mentions": {},
+    });
+    if let Some(id) = in_reply_to {
+        content["m.relates_to"] = json!({"m.in_reply_to": {"event_id": id}});
+    }
+    content
+}
+
+/// The client, replaced after a re-login; shared by the sync loop and the outbox.
+#[derive(Clone)]
+struct Shared(Arc<RwLock<Client>>);
+
+impl Shared {
+    fn get(&self) -> Client {
+        self.0.read().expect("not poisoned").clone()
+    }
+
+    fn set(&self, c: Client) {
+        *self.0.write().expect("not poisoned") = c;
+    }
+}
+
+struct Bot {
+    ctx: Context,
+    client: Shared,
+    me: String,
+    allowed_servers: Vec<String>,
+    power: tokio::sync::Mutex<HashMap<String, RoomPower>>,
+}
+
+/// Logs in: with the access token (checked against MATRIX_USER), or with the password on the
+/// stored device. The device is stored; the token is not.
+async fn connect(store: &Store, s: &Settings) -> Result<Client, String> {
+    if !s.user.starts_with('@') || server_of(&s.user).is_none() {
+        return Err(format!(
+            "MATRIX_USER must be a full user id such as @atlasbot:example.org, not {:?}",
+            s.user
+        ));
+    }
+    let client = Client::new(&s.homeserver).map_err(|e| e.to_string())?;
+    let now = chrono::Utc::now();
+    if let Some(token) = &s.access_token {
+        let client = client.with_token(token.clone());
+        let who = client
+            .whoami()
+            .await
+            .map_err(|e| format!("MATRIX_ACCESS_TOKEN was not accepted: {e}"))?;
+        if who.user_id != s.user {
+            return Err(format!(
+                "MATRIX_ACCESS_TOKEN belongs to {}, not to MATRIX_USER {}",
+                who.user_id, s.user
+            ));
+        }
+        if let Some(d) = who.device_id {
+            store
+                .set_matrix_device(&s.user, &d, now)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        return Ok(client);
+    }
+    let Some(password) = &s.password else {
+        return Err("set MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN in the environment".into());
+    };
+    let device = store
+        .matrix_account(&s.user)
+        .await
+        .map_err(|e| e.to_string())?
+        .device_id;
+    let login = client
+        .login(&s.user, password, device.as_deref())
+        .await
+        .map_err(|e| format!("login as {} failed: {e}", s.user))?;
+    if login.user_id != s.user {
+        return Err(format!(
+            "logged in as {}, but MATRIX_USER is {}",
+            login.user_id, s.user
+        ));
+    }
+    store
+        .set_matrix_device(&s.user, &login.device_id, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(client.with_token(login.access_token))
+}
+
+/// `atlasbot matrix`: logs in, starts the scheduler once, then syncs until SIGINT/SIGTERM.
+pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
+    let client = match connect(&ctx.store, &settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("atlasbot matrix: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bot = Arc::new(Bot {
+        ctx: ctx.clone(),
+        client: Shared(Arc::new(RwLock::new(client))),
+        me: settings.user.clone(),
+        allowed_servers: settings.allowed_servers.clone(),
+        power: Default::default(),
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(shutdown_on_signal(stop));
+    // Started once, at start-up — not on a sync, not per room.
+    let scheduler = Scheduler {
+        platform: "matrix",
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        wake: ctx.wake.clone(),
+        grace: ctx.grace,
+    };
+    let outbox = Arc::new(MatrixOutbox { bot: bot.clone() });
+    let reminders = tokio::spawn(scheduler.run(outbox, stopped.clone()));
+    tracing::info!(user = %bot.me, "connected to Matrix");
+    let code = bot.sync_loop(&settings, stopped).await;
+    let _ = reminders.await;
+    code
+}
+
+async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutting down");
+    let _ = stop.send(true);
+}
+
+impl Bot {
+    async fn sync_loop(
+        &self,
+        settings: &Settings,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> ExitCode {
+        let store = &self.ctx.store;
+        let mut since = match store.matrix_account(&self.me).await {
+            Ok(a) => a.next_batch,
+            Err(e) => {
+                eprintln!("atlasbot matrix: cannot read the sync position: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            if *stopped.borrow() {
+                return ExitCode::SUCCESS;
+            }
+            let first = since.is_none();
+            let timeout = if first { Duration::ZERO } else { SYNC_TIMEOUT };
+            let client = self.client.get();
+            let result = tokio::select! {
+                r = client.sync(since.as_deref(), timeout, FILTER) => r,
+                _ = stopped.changed() => return ExitCode::SUCCESS,
+            };
+            match result {
+                Ok(batch) => {
+                    backoff = Duration::from_secs(1);
+                    self.handle(&batch, first).await;
+                    if let Err(e) = store
+                        .set_matrix_next_batch(&self.me, &batch.next_batch, chrono::Utc::now())
+                        .await
+                    {
+                        tracing::error!(error = %e, "cannot store the sync position");
+                    }
+                    since = Some(batch.next_batch);
+                }
+                Err(e) if e.errcode() == Some("M_UNKNOWN_TOKEN") => {
+                    if settings.password.is_none() {
+                        eprintln!("atlasbot matrix: the access token is no longer valid ({e}); set a new MATRIX_ACCESS_TOKEN");
+                        return ExitCode::FAILURE;
+                    }
+                    tracing::warn!("access token expired; logging in again");
+                    match connect(store, settings).await {
+                        Ok(c) => self.client.set(c),
+                        Err(err) => {
+                            tracing::error!(error = %err, "login failed; retrying");
+                            tokio::time::sleep(backoff).await;
+                            backoff = (backoff * 2).min(Duration::from_secs(60));
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, wait_s = backoff.as_secs(), "sync failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = stopped.changed() => return ExitCode::SUCCESS,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+
+    /// One sync batch: invitations, then each joined room, then rooms left.
+    async fn handle(&self, batch: &Sync, first: bool) {
+        for (room, invited) in &batch.rooms.invite {
+            self.on_invite(room, &invited.invite_state.events).await;
+        }
+        for (room, joined) in &batch.rooms.join {
+            self.on_room(room, joined, first).await;
+        }
+        for room in batch.rooms.leave.keys() {
+            tracing::info!(%room, "left the room");
+            self.power.lock().await.remove(room);
+            if let Err(e) = self.ctx.store.remove_matrix_room(&self.me, room).await {
+                tracing::error!(error = %e, "cannot forget a room");
+            }
+        }
+    }
+
+    fn may_invite(&self, inviter: &str) -> bool {
+        self.allowed_servers.is_empty()
+            || server_of(inviter).is_some_and(|s| {
+                self.allowed_servers
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(s))
+            })
+    }
+
+    async fn on_invite(&self, room: &str, state: &[Event]) {
+        let inviter = state
+            .iter()
+            .find(|e| {
+                e.kind == "m.room.member"
+                    && e.state_key.as_deref() == Some(self.me.as_str())
+                    && e.content["membership"].as_str() == Some("invite")
+            })
+            .map(|e| e.sender.clone())
+            .unwrap_or_default();
+        let client = self.client.get();
+        if !self.may_invite(&inviter) {
+            tracing::info!(%room, %inviter, "invitation declined: server not in MATRIX_ALLOWED_SERVERS");
+            if let Err(e) = client.leave(room).await {
+                tracing::warn!(%room, error = %e, "cannot decline the invitation");
+            }
+            return;
+        }
+        match client.join(room).await {
+            Ok(()) => {
+                tracing::info!(%room, %inviter, "joined");
+                let _ = self
+                    .ctx
+                    .store
+                    .add_matrix_room(&self.me, room, chrono::Utc::now())
+                    .await;
+                let mut hello = Reply::answer(
+                    "Hello! I answer questions about the Geneva digital-policy ecosystem.",
+                );
+                hello.summary = Some(Text::plain(
+                    "Try !actor WIPO, !standard 27001, !who-works-on cybercrime or !help. Moderators (power level 50 and up) can schedule events with !event add and send me away with !leave.",
+                ));
+                self.send(
+                    room,
+                    &format!("hello-{room}"),
+                    &message_content(&hello, "m.notice", None),
+                )
+                .await;
+            }
+            Err(e) => tracing::warn!(%room, error = %e, "cannot join"),
+        }
+    }
+
+    async fn on_room(&self, room: &str, joined: &JoinedRoom, first: bool) {
+        let all = joined
+            .state
+            .events
+            .iter()
+            .chain(joined.timeline.events.iter());
+        let mut encrypted = false;
+        {
+            let mut power = self.power.lock().await;
+            for e in all {
+                match e.kind.as_str() {
+                    "m.room.power_levels" if e.state_key.as_deref() == Some("") => {
+                        power.entry(room.to_string()).or_default().levels = Some(e.content.clone());
+                    }
+                    "m.room.create" if e.state_key.as_deref() == Some("") => {
+                        power.entry(room.to_string()).or_default().creators =
+                            Some(privileged_creators(e));
+                    }
+                    "m.room.encryption" | "m.room.encrypted" => encrypted = true,
+                    _ => {}
+                }
+            }
+        }
+        let store = &self.ctx.store;
+        let _ = store
+            .add_matrix_room(&self.me, room, chrono::Utc::now())
+            .await;
+        if encrypted
+            && store
+                .claim_encrypted_notice(&self.me, room)
+                .await
+                .unwrap_or(false)
+        {
+            let mut r = Reply::new(Tone::Refusal);
+            r.summary = Some(Text::plain(ENCRYPTED_NOTICE));
+            self.send(
+                room,
+                &format!("encrypted-{room}"),
+                &message_content(&r, "m.notice", None),
+            )
+            .await;
+        }
+        if first {
+            // The first sync of a new device is history: nothing in it is answered.
+            return;
+        }
+        let events = &joined.timeline.events;
+        let start = events
+            .iter()
+            .rposition(|e| is_own_join(e, &self.me))
+            .map_or(0, |i| i + 1);
+        for e in &events[start..] {
+            if let Some(line) = command_in(e, &self.me) {
+                self.on_command(room, e, &line).await;
+            }
+        }
+    }
+
+    /// The room's power facts, read from the room's state when the sync has not shown them
+    /// (after a restart, the sync resumes without repeating the state).
+    async fn room_power(&self, room: &str) -> RoomPower {
+        let known = self
+            .power
+            .lock()
+            .await
+            .get(room)
+            .cloned()
+            .unwrap_or_default();
+        if known.levels.is_some() && known.creators.is_some() {
+            return known;
+        }
+        let state = match self.client.get().room_state(room).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%room, error = %e, "cannot read the room's power levels");
+                return known;
+            }
+        };
+        let mut fresh = RoomPower {
+            levels: None,
+            creators: Some(vec![]),
+        };
+        for e in state.iter().filter(|e| e.state_key.as_deref() == Some("")) {
+            match e.kind.as_str() {
+                "m.room.power_levels" => fresh.levels = Some(e.content.clone()),
+                "m.room.create" => fresh.creators = Some(privileged_creators(e)),
+                _ => {}
+            }
+        }
+        self.power
+            .lock()
+            .await
+            .insert(room.to_string(), fresh.clone());
+        fresh
+    }
+
+    async fn is_moderator(&self, room: &str, user: &str) -> (bool, i64) {
+        let space = match self
+            .ctx
+            .store
+            .space(&format!("matrix:{room}"), self.ctx.clock.now())
+            .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the space's settings");
+                return (false, 50);
+            }
+        };
+        let level = self.room_power(room).await.level_of(user);
+        (level >= space.moderator_power, space.moderator_power)
+    }
+
+    async fn on_command(&self, room: &str, e: &Event, line: &str) {
+        let word = line[1..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        let (moderator, threshold) = self.is_moderator(room, &e.sender).await;
+        tracing::debug!(%room, sender = %e.sender, moderator, "command");
+        if word == "leave" {
+            return self.on_leave(room, e, moderator, threshold).await;
+        }
+        let caller = Caller {
+            platform: "matrix",
+            space: format!("matrix:{room}"),
+            user: e.sender.clone(),
+            moderator,
+        };
+        let reply = commands::answer(&self.ctx, &caller, line).await;
+        let txn = format!("reply-{}", e.event_id);
+        self.send(
+            room,
+            &txn,
+            &message_content(&reply, "m.notice", Some(&e.event_id)),
+        )
+        .await;
+        if let Some(a) = &reply.attachment {
+            self.send_file(room, &e.event_id, a).await;
+        }
+    }
+
+    async fn on_leave(&self, room: &str, e: &Event, moderator: bool, threshold: i64) {
+        let mut reply = Reply::new(if moderator {
+            Tone::Answer
+        } else {
+            Tone::Refusal
+        });
+        reply.summary = Some(Text::plain(if moderator {
+            "Leaving this room — invite me again any time.".to_string()
+        } else {
+            format!(
+                "Only moderators of this room (power level {threshold} or more) can send me away."
+            )
+        }));
+        let txn = format!("reply-{}", e.event_id);
+        self.send(
+            room,
+            &txn,
+            &message_content(&reply, "m.notice", Some(&e.event_id)),
+        )
+        .await;
+        if moderator {
+            tracing::info!(%room, by = %e.sender, "leaving on request");
+            if let Err(err) = self.client.get().leave(room).await {
+                tracing::warn!(%room, error = %err, "cannot leave");
+            }
+            let _ = self.ctx.store.remove_matrix_room(&self.me, room).await;
+        }
+    }
+
+    /// An attachment (an .ics export) as a file message after the answer.
+    async fn send_file(&self, room: &str, event_id: &str, a: &crate::reply::Attachment) {
+        let client = self.client.get();
+        let uri = match client
+            .upload(&a.filename, &a.media_type, a.content.as_bytes().to_vec())
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::warn!(%room, error = %e, "cannot upload the attachment");
+                return;
+            }
+        };
+        let content = json!({
+            "msgtype": "m.file",
+            "body": a.filename,
+            "filename": a.filename,
+            "url": uri,
+            "info": {"mimetype": a.media_type, "size": a.content.len()},
+            "m.relates_to": {"m.in_reply_to": {"event_id": event_id}},
+            "m.mentions": {},
+        });
+        self.send(room, &format!("file-{event_id}"), &content).await;
+    }
+
+    /// Sends a message, logging failures (an answer that cannot be sent has no one else to go
+    /// to).
+    async fn send(&self, room: &str, txn: &str, content: &Value) {
+        if let Err(e) = self
+            .client
+            .get()
+            .send(room, "m.room.message", txn, content)
+            .await
+        {
+            tracing::warn!(%room, error = %e, "cannot send");
+        }
+    }
+
+    /// The room a personal reminder goes to: the direct room opened earlier, or a new one.
+    async fn direct_room(&self, person: &str, fresh: bool) -> Result<String, DeliveryError> {
+        let store = &self.ctx.store;
+        if !fresh {
+            if let Ok(Some(room)) = store.matrix_direct_room(&self.me, person).await {
+                return Ok(room);
+            }
+        }
+        let room = self
+            .client
+            .get()
+            .create_direct_room(person)
+            .await
+            .map_err(delivery_error)?;
+        store
+            .set_matrix_direct_room(&self.me, person, Some(&room))
+            .await
+            .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+        let _ = store
+            .add_matrix_room(&self.me, &room, chrono::Utc::now())
+            .await;
+        Ok(room)
+    }
+}
+
+/// Gone for "not allowed / no such room" (the bot was removed, the room is gone); temporary
+/// for everything else, which the scheduler retries with backoff.
+fn delivery_error(e: MatrixError) -> DeliveryError {
+    match e.status() {
+        Some(403 | 404) => DeliveryError::Gone(e.to_string()),
+        _ => DeliveryError::Temporary(e.to_string()),
+    }
+}
+
+struct MatrixOutbox {
+    bot: Arc<Bot>,
+}
+
+impl MatrixOutbox {
+    async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {
+        let bot = &self.bot;
+        let Some(space_room) = d.space.strip_prefix("matrix:") else {
+            return Err(DeliveryError::Gone(format!(
+                "{} is not a Matrix room",
+                d.space
+            )));
+        };
+        let client = bot.client.get();
+        if let Some(person) = d.target.strip_prefix("user:") {
+            let content = message_content(&d.reply, "m.text", None);
+            let room = bot.direct_room(person, false).await?;
+            match client.send(&room, "m.room.message", &d.key, &content).await {
+                Ok(_) => return Ok(()),
+                // The person left the direct room: open a new one, once.
+                Err(e) if matches!(e.status(), Some(403 | 404)) => {
+                    let room = bot.direct_room(person, true).await?;
+                    return client
+                        .send(&room, "m.room.message", &d.key, &content)
+                        .await
+                        .map(drop)
+                        .map_err(delivery_error);
+                }
+                Err(e) => return Err(delivery_error(e)),
+            }
+        }
+        let (room, msgtype) = match d.target.as_str() {
+            // Failure notices go to the room itself (there is no moderators' channel), quietly.
+            "moderators" => (space_room.to_string(), "m.notice"),
+            _ => {
+                let space = bot
+                    .ctx
+                    .store
+                    .space(&d.space, bot.ctx.clock.now())
+                    .await
+                    .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+                (
+                    space
+                        .reminder_target
+                        .filter(|t| t.starts_with('!'))
+                        .unwrap_or_else(|| space_room.to_string()),
+                    "m.text",
+                )
+            }
+        };
+        client
+            .send(
+                &room,
+                "m.room.message",
+                &d.key,
+                &message_content(&d.reply, msgtype, None),
+            )
+            .await
+            .map(drop)
+            .map_err(delivery_error)
+    }
+}
+
+impl Outbox for MatrixOutbox {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a Delivery,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(self.deliver_one(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(sender: &str, content: Value) -> Event {
+        Event {
+            kind: "m.room.message".into(),
+            sender: sender.into(),
+            event_id: "$e".into(),
+            content,
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn commands_are_text_messages_starting_with_bang_or_slash() {
+        let me = "@bot:x";
+        let text = |b: &str| message("@a:x", json!({"msgtype": "m.text", "body": b}));
+        assert_eq!(
+            command_in(&text("!actor WIPO"), me).as_deref(),
+            Some("!actor WIPO")
+        );
+        assert_eq!(command_in(&text("  /help"), me).as_deref(), Some("/help"));
+        assert_eq!(command_in(&text("hello !actor"), me), None);
+        assert_eq!(command_in(&text("!!!"), me), None);
+        assert_eq!(command_in(&text("/"), me), None);
+        let notice = message(
+            "@a:x",
+            json!({"msgtype": "m.notice", "body": "!actor WIPO"}),
+        );
+        assert_eq!(command_in(&notice, me), None, "bots talk in notices");
+        let own = message(me, json!({"msgtype": "m.text", "body": "!actor WIPO"}));
+        assert_eq!(command_in(&own, me), None, "never its own messages");
+        let edit = message(
+            "@a:x",
+            json!({"msgtype": "m.text", "body": "* !actor WIPO", "m.relates_to": {"rel_type": "m.replace", "event_id": "$x"}}),
+        );
+        assert_eq!(command_in(&edit, me), None, "edits are not new commands");
+        let reply = text("> <@b:x> what is WIPO?\n\n!actor WIPO");
+        assert_eq!(command_in(&reply, me).as_deref(), Some("!actor WIPO"));
+    }
+
+    #[test]
+    fn power_levels_decide_with_creators_above_all_in_new_rooms() {
+        let mut p = RoomPower {
+            levels: Some(json!({"users": {"@mod:x": 50, "@old:x": "75"}, "users_default": 0})),
+            creators: Some(vec!["@creator:x".into()]),
+        };
+        assert_eq!(p.level_of("@mod:x"), 50);
+        assert_eq!(p.level_of("@old:x"), 75);
+        assert_eq!(p.level_of("@someone:x"), 0);
+        assert_eq!(p.level_of("@creator:x"), i64::MAX);
+        p.levels = Some(json!({"users_default": 10}));
+        assert_eq!(p.level_of("@someone:x"), 10);
+    }
+
+    #[test]
+    fn only_version_12_rooms_have_privileged_creators() {
+        let create = |v: &str| Event {
+            kind: "m.room.create".into(),
+            sender: "@c:x".into(),
+            content: json!({"room_version": v, "additional_creators": ["@d:x"]}),
+            ..Event::default()
+        };
+        assert_eq!(privileged_creators(&create("10")), Vec::<String>::new());
+        assert_eq!(privileged_creators(&create("12")), vec!["@c:x", "@d:x"]);
+    }
+
+    #[test]
+    fn messages_never_mention_anyone_and_reply_to_the_command() {
+        let mut r = Reply::answer("Party @room");
+        r.summary = Some(Text::plain("for <everyone> & @everyone"));
+        let c = message_content(&r, "m.notice", Some("$cmd"));
+        assert_eq!(c["msgtype"], "m.notice");
+        assert_eq!(c["m.mentions"], json!({}));
+        assert_eq!(c["m.relates_to"]["m.in_reply_to"]["event_id"], "$cmd");
+        let body = c["body"].as_str().unwrap();
+        let html = c["formatted_body"].as_str().unwrap();
+        assert!(!body.contains("@room") && !html.contains("@room"));
+        assert!(html.contains("&lt;everyone&gt; &amp;"));
+    }
+
+    #[test]
+    fn long_bodies_are_cut_at_a_character_boundary() {
+        let s = "é".repeat(20_000);
+        let c = cut(&s, MAX_BODY);
+        assert!(c.len() <= MAX_BODY);
+        assert!(c.ends_with('…'));
+    }
+}

@@ -1,0 +1,149 @@
+//! The Matrix adapter's state: its device, its sync position, the rooms it has joined and the
+//! direct rooms it opened. Keyed by the bot's user id, so one database can serve two accounts.
+
+use chrono::{DateTime, Utc};
+
+use super::events::ts;
+use super::{Store, StoreError};
+
+/// What the adapter remembers of its account between runs.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct MatrixAccount {
+    pub device_id: Option<String>,
+    pub next_batch: Option<String>,
+}
+
+impl Store {
+    pub async fn matrix_account(&self, user: &str) -> Result<MatrixAccount, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT device_id, next_batch FROM matrix_accounts WHERE user_id = ?")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_default(),
+        )
+    }
+
+    pub async fn set_matrix_device(
+        &self,
+        user: &str,
+        device: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO matrix_accounts (user_id, device_id, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET device_id = excluded.device_id, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(device)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records the sync position once a batch is fully handled.
+    pub async fn set_matrix_next_batch(
+        &self,
+        user: &str,
+        next_batch: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO matrix_accounts (user_id, next_batch, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET next_batch = excluded.next_batch, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(next_batch)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a joined room; false if it was already known.
+    pub async fn add_matrix_room(
+        &self,
+        user: &str,
+        room: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT OR IGNORE INTO matrix_rooms (user_id, room_id, joined_at) VALUES (?, ?, ?)",
+        )
+        .bind(user)
+        .bind(room)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn matrix_rooms(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT room_id FROM matrix_rooms WHERE user_id = ? ORDER BY room_id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn remove_matrix_room(&self, user: &str, room: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM matrix_rooms WHERE user_id = ? AND room_id = ?")
+            .bind(user)
+            .bind(room)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Marks the encrypted-room notice as sent; true only the first time, so it goes out once.
+    pub async fn claim_encrypted_notice(&self, user: &str, room: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE matrix_rooms SET encrypted_notice = 1
+             WHERE user_id = ? AND room_id = ? AND encrypted_notice = 0",
+        )
+        .bind(user)
+        .bind(room)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn matrix_direct_room(
+        &self,
+        user: &str,
+        person: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT room_id FROM matrix_direct_rooms WHERE user_id = ? AND person = ?",
+        )
+        .bind(user)
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_matrix_direct_room(
+        &self,
+        user: &str,
+        person: &str,
+        room: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match room {
+            Some(room) => sqlx::query(
+                "INSERT INTO matrix_direct_rooms (user_id, person, room_id) VALUES (?, ?, ?)
+                 ON CONFLICT (user_id, person) DO UPDATE SET room_id = excluded.room_id",
+            )
+            .bind(user)
+            .bind(person)
+            .bind(room),
+            None => sqlx::query("DELETE FROM matrix_direct_rooms WHERE user_id = ? AND person = ?")
+                .bind(user)
+                .bind(person),
+        }
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
