@@ -33,7 +33,18 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             space.timezone = tz.name().to_string();
         }
         "channel" => {
-            space.reminder_target = a.get("channel").map(|c| c.chars().take(100).collect());
+            let channel = a.get("channel").unwrap_or_default().trim();
+            // Matrix rooms are named by id (!…) or alias (#…:server); anything else would
+            // silently send reminders nowhere.
+            if caller.platform == "matrix"
+                && !(channel.starts_with('!') || channel.starts_with('#'))
+            {
+                return Err(CommandError::usage(
+                    "Give the room's id (!…) or alias (#name:server) — and invite me there first.",
+                    "/settings channel #events:example.org",
+                ));
+            }
+            space.reminder_target = Some(channel.chars().take(255).collect());
             // A new channel re-enables reminders to the space, if its old one had gone.
             ctx.store.enable_target(&caller.space, "space").await?;
         }

@@ -6,6 +6,7 @@
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
+//! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
 
 mod support;
 
@@ -15,3 +16,4 @@ mod crash;
 mod events;
 mod import;
 mod import_errors;
+mod matrix;

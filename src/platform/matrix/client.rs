@@ -360,6 +360,17 @@ impl Client {
             .ok_or_else(|| MatrixError::Decode("no event_id in the send answer".into()))
     }
 
+    /// The room an alias (#name:server) points to.
+    pub async fn resolve_alias(&self, alias: &str) -> Result<String, MatrixError> {
+        let v = self
+            .get(self.url("_matrix/client/v3/directory/room", &[alias]))
+            .await?;
+        v["room_id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| MatrixError::Decode("no room_id for the alias".into()))
+    }
+
     /// Every state event of a room, as full events (with their senders).
     pub async fn room_state(&self, room: &str) -> Result<Vec<Event>, MatrixError> {
         Self::decode(

@@ -142,6 +142,13 @@ fn server_of(user: &str) -> Option<&str> {
     user.split_once(':').map(|(_, s)| s)
 }
 
+/// Whether an invitation from `inviter` is accepted: any, or only from the allowed servers.
+fn may_invite(allowed_servers: &[String], inviter: &str) -> bool {
+    allowed_servers.is_empty()
+        || server_of(inviter)
+            .is_some_and(|s| allowed_servers.iter().any(|a| a.eq_ignore_ascii_case(s)))
+}
+
 /// Cuts text to at most `max` bytes at a character boundary, marking the cut.
 fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
@@ -384,15 +391,6 @@ impl Bot {
         }
     }
 
-    fn may_invite(&self, inviter: &str) -> bool {
-        self.allowed_servers.is_empty()
-            || server_of(inviter).is_some_and(|s| {
-                self.allowed_servers
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(s))
-            })
-    }
-
     async fn on_invite(&self, room: &str, state: &[Event]) {
         let inviter = state
             .iter()
@@ -404,7 +402,7 @@ impl Bot {
             .map(|e| e.sender.clone())
             .unwrap_or_default();
         let client = self.client.get();
-        if !self.may_invite(&inviter) {
+        if !may_invite(&self.allowed_servers, &inviter) {
             tracing::info!(%room, %inviter, "invitation declined: server not in MATRIX_ALLOWED_SERVERS");
             if let Err(e) = client.leave(room).await {
                 tracing::warn!(%room, error = %e, "cannot decline the invitation");
@@ -721,13 +719,14 @@ impl MatrixOutbox {
                     .space(&d.space, bot.ctx.clock.now())
                     .await
                     .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
-                (
-                    space
-                        .reminder_target
-                        .filter(|t| t.starts_with('!'))
-                        .unwrap_or_else(|| space_room.to_string()),
-                    "m.text",
-                )
+                let room = match space.reminder_target.as_deref() {
+                    None | Some("") => space_room.to_string(),
+                    Some(alias) if alias.starts_with('#') => {
+                        client.resolve_alias(alias).await.map_err(delivery_error)?
+                    }
+                    Some(room) => room.to_string(),
+                };
+                (room, "m.text")
             }
         };
         client
@@ -832,6 +831,21 @@ mod tests {
         let html = c["formatted_body"].as_str().unwrap();
         assert!(!body.contains("@room") && !html.contains("@room"));
         assert!(html.contains("&lt;everyone&gt; &amp;"));
+    }
+
+    #[test]
+    fn invitations_are_accepted_from_allowed_servers_only() {
+        assert!(may_invite(&[], "@anyone:anywhere.org"));
+        let allowed = vec!["example.org".to_string(), "uni.example:8448".to_string()];
+        assert!(may_invite(&allowed, "@alice:example.org"));
+        assert!(may_invite(&allowed, "@alice:EXAMPLE.org"));
+        assert!(may_invite(&allowed, "@bob:uni.example:8448"));
+        assert!(!may_invite(&allowed, "@eve:example.org.evil.net"));
+        assert!(!may_invite(&allowed, "@eve:evil.net"));
+        assert!(
+            !may_invite(&allowed, ""),
+            "an invitation without an inviter"
+        );
     }
 
     #[test]

@@ -1,0 +1,609 @@
+//! `atlasbot matrix` against a real Synapse on loopback (installed by `scripts/synapse
+//! install`, which `scripts/test` runs). The tests act as people, over the client-server API:
+//! they create rooms, invite the bot, type commands and read what arrives.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{self, TempDb};
+
+/// A Synapse started for one test in its own directory and port; stopped when dropped.
+struct Homeserver {
+    dir: tempfile::TempDir,
+    base: String,
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/synapse")
+}
+
+fn venv() -> PathBuf {
+    std::env::var_os("ATLASBOT_SYNAPSE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/synapse-venv"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Homeserver {
+    fn start() -> Homeserver {
+        assert!(
+            venv().join("bin/python").exists(),
+            "Synapse is not installed at {}: run scripts/synapse install (scripts/test does)",
+            venv().display()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port().to_string();
+        let out = Command::new(script())
+            .args(["start", dir.path().to_str().unwrap(), &port])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "synapse start: {}{}",
+            support::stdout(&out),
+            support::stderr(&out)
+        );
+        let hs = Homeserver {
+            dir,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        for (user, password) in [
+            ("atlasbot", "bot-pw"),
+            ("alice", "alice-pw"),
+            ("bob", "bob-pw"),
+        ] {
+            let out = Command::new(script())
+                .args(["register", hs.dir.path().to_str().unwrap(), user, password])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "register {user}: {}",
+                support::stderr(&out)
+            );
+        }
+        hs
+    }
+}
+
+impl Drop for Homeserver {
+    fn drop(&mut self) {
+        let _ = Command::new(script())
+            .args(["stop", self.dir.path().to_str().unwrap()])
+            .status();
+    }
+}
+
+/// A person with a Matrix client: plain HTTP calls, as any client would make them.
+struct Person {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    id: String,
+    txn: std::sync::atomic::AtomicU64,
+}
+
+impl Person {
+    async fn login(hs: &Homeserver, user: &str, password: &str) -> Person {
+        let http = reqwest::Client::new();
+        let v: Value = http
+            .post(format!("{}/_matrix/client/v3/login", hs.base))
+            .json(&json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Person {
+            http,
+            base: hs.base.clone(),
+            token: v["access_token"].as_str().expect("logged in").to_string(),
+            id: v["user_id"].as_str().unwrap().to_string(),
+            txn: Default::default(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/_matrix/client/v3/{path}", self.base)
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(json!({}));
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
+    async fn create_room(&self, body: Value) -> String {
+        let v = self
+            .call(reqwest::Method::POST, "createRoom", Some(body))
+            .await;
+        v["room_id"].as_str().unwrap().to_string()
+    }
+
+    async fn invite(&self, room: &str, user: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("rooms/{room}/invite"),
+            Some(json!({"user_id": user})),
+        )
+        .await;
+    }
+
+    async fn join(&self, room: &str) {
+        self.call(
+            reqwest::Method::POST,
+            &format!("join/{room}"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Sends a text message; returns its event id.
+    async fn say(&self, room: &str, body: &str) -> String {
+        let n = self.txn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let v = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("rooms/{room}/send/m.room.message/t{n}"),
+                Some(json!({"msgtype": "m.text", "body": body})),
+            )
+            .await;
+        v["event_id"].as_str().unwrap().to_string()
+    }
+
+    /// The room's messages, oldest first.
+    async fn messages(&self, room: &str) -> Vec<Value> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("rooms/{room}/messages?dir=b&limit=500"),
+                None,
+            )
+            .await;
+        let mut all: Vec<Value> = v["chunk"].as_array().unwrap().clone();
+        all.reverse();
+        all.into_iter()
+            .filter(|e| e["type"] == "m.room.message")
+            .collect()
+    }
+
+    async fn members(&self, room: &str) -> Vec<String> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("rooms/{room}/joined_members"),
+                None,
+            )
+            .await;
+        v["joined"].as_object().unwrap().keys().cloned().collect()
+    }
+
+    /// Rooms this person is invited to (from an initial sync).
+    async fn invites(&self) -> Vec<String> {
+        let v = self
+            .call(reqwest::Method::GET, "sync?timeout=0", None)
+            .await;
+        v["rooms"]["invite"]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The bot's replies to the event `to`.
+    async fn replies(&self, room: &str, to: &str) -> Vec<Value> {
+        self.messages(room)
+            .await
+            .into_iter()
+            .filter(|e| e["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == to)
+            .collect()
+    }
+
+    /// Waits for the bot's reply to `to`.
+    async fn reply_to(&self, room: &str, to: &str, bot: &Bot) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(r) = self.replies(room, to).await.into_iter().next() {
+                return r;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no reply to {to}; bot log:\n{}",
+                bot.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asks and waits for the answer.
+    async fn ask(&self, room: &str, line: &str, bot: &Bot) -> (String, Value) {
+        let id = self.say(room, line).await;
+        let reply = self.reply_to(room, &id, bot).await;
+        (id, reply)
+    }
+}
+
+/// A running `atlasbot matrix` process.
+struct Bot {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Bot {
+    fn start(hs: &Homeserver, db: &TempDb, pause: Option<&str>) -> Bot {
+        let log = db.dir.path().join(format!(
+            "bot-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_atlasbot"));
+        cmd.arg("--db")
+            .arg(&db.path)
+            .arg("matrix")
+            .env("MATRIX_HOMESERVER", &hs.base)
+            .env("MATRIX_USER", "@atlasbot:localhost")
+            .env("MATRIX_PASSWORD", "bot-pw")
+            .env_remove("MATRIX_ACCESS_TOKEN")
+            .env_remove("MATRIX_ALLOWED_SERVERS")
+            .env("ATLASBOT_LOG", "atlasbot=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        match pause {
+            Some(p) => cmd.env("ATLASBOT_TEST_PAUSE", p),
+            None => cmd.env_remove("ATLASBOT_TEST_PAUSE"),
+        };
+        Bot {
+            child: cmd.spawn().expect("the bot starts"),
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, as a service manager stops it: it must exit cleanly and soon.
+    fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "exit after SIGTERM: {status}\n{}",
+                    self.log()
+                );
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "still running 10 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL: no goodbye.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_until_member(person: &Person, room: &str, user: &str, bot: &Bot, present: bool) {
+    let start = Instant::now();
+    while person.members(room).await.iter().any(|m| m == user) != present {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{user} never {} {room}; bot log:\n{}",
+            if present { "joined" } else { "left" },
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+const BOT: &str = "@atlasbot:localhost";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replying_to_the_command()
+{
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    let bob = Person::login(&hs, "bob", "bob-pw").await;
+    let room = alice.create_room(json!({"name": "Study group"})).await;
+    // Said before the bot was there: history, never answered.
+    let history = alice.say(&room, "!actor WIPO").await;
+
+    let bot = Bot::start(&hs, &db, None);
+    alice.invite(&room, BOT).await;
+    wait_until_member(&alice, &room, BOT, &bot, true).await;
+
+    // The answer: a notice, HTML and plain, replying to the command, mentioning no one —
+    // and its plain body is exactly what the console says.
+    let (ask_wipo, reply) = alice.ask(&room, "!actor WIPO", &bot).await;
+    assert_eq!(reply["sender"], BOT);
+    let content = &reply["content"];
+    assert_eq!(content["msgtype"], "m.notice");
+    assert_eq!(content["format"], "org.matrix.custom.html");
+    assert_eq!(content["m.mentions"], json!({}));
+    assert_eq!(
+        content["m.relates_to"]["m.in_reply_to"]["event_id"],
+        ask_wipo
+    );
+    let html = content["formatted_body"].as_str().unwrap();
+    assert!(
+        html.starts_with("<p><strong>World Intellectual Property Organization (WIPO)</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"https://www.wipo.int/\">"),
+        "{html}"
+    );
+    let console = support::atlasbot(&db.path, &["ask", "/actor WIPO"]);
+    assert_eq!(
+        content["body"].as_str().unwrap(),
+        support::stdout(&console).trim_end()
+    );
+
+    // `/actor` sent as text works the same; what people type is escaped, never markup.
+    let (_, reply) = alice
+        .ask(
+            &room,
+            "/actor <img src=x onerror=alert(1)> & \"Wïpø\"",
+            &bot,
+        )
+        .await;
+    let html = reply["content"]["formatted_body"].as_str().unwrap();
+    assert!(!html.contains("<img"), "{html}");
+    assert!(html.contains("&lt;img src=x"), "{html}");
+
+    // Moderator commands: bob (power level 0) is refused, alice (the room's creator) is not.
+    alice.invite(&room, &bob.id).await;
+    bob.join(&room).await;
+    let (_, refusal) = bob
+        .ask(
+            &room,
+            "!event add title:Party when:\"tomorrow 10:00\"",
+            &bot,
+        )
+        .await;
+    let body = refusal["content"]["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("Only moderators of this space can use /event add"),
+        "{body}"
+    );
+    let (_, refusal) = bob.ask(&room, "!leave", &bot).await;
+    assert!(
+        refusal["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Only moderators of this room (power level 50 or more)"),
+        "{refusal}"
+    );
+    let (_, scheduled) = alice
+        .ask(
+            &room,
+            "!event add title:\"@room party\" when:\"tomorrow 10:00\"",
+            &bot,
+        )
+        .await;
+    let body = scheduled["content"]["body"].as_str().unwrap();
+    assert!(body.starts_with("Scheduled: @\u{200B}room party"), "{body}");
+
+    // An encrypted room: the bot cannot read it and says so, once.
+    let secret = alice
+        .create_room(json!({
+            "invite": [BOT],
+            "initial_state": [{"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}],
+        }))
+        .await;
+    wait_until_member(&alice, &secret, BOT, &bot, true).await;
+    let said_once = |msgs: Vec<Value>| {
+        msgs.iter()
+            .filter(|e| {
+                e["content"]["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains("I cannot read encrypted messages"))
+            })
+            .count()
+    };
+    let start = Instant::now();
+    while said_once(alice.messages(&secret).await) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no notice; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    alice
+        .call(
+            reqwest::Method::PUT,
+            &format!("rooms/{secret}/send/m.room.encrypted/e1"),
+            Some(json!({"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgA", "sender_key": "x", "session_id": "y", "device_id": "Z"})),
+        )
+        .await;
+
+    // A reminder room must be a Matrix room, or reminders would go nowhere.
+    let (_, usage) = alice.ask(&room, "!settings channel events", &bot).await;
+    assert!(
+        usage["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Give the room's id (!…) or alias (#name:server)"),
+        "{usage}"
+    );
+
+    // A restart replays nothing; the new process answers new commands.
+    bot.stop();
+    let bot = Bot::start(&hs, &db, None);
+    let (ask_help, help) = alice.ask(&room, "!help", &bot).await;
+    assert!(help["content"]["body"].as_str().unwrap().contains("/actor"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        alice.replies(&room, &history).await.is_empty(),
+        "history is not answered"
+    );
+    for asked in [&ask_wipo, &ask_help] {
+        assert_eq!(
+            alice.replies(&room, asked).await.len(),
+            1,
+            "one answer to {asked}"
+        );
+    }
+    let notices = alice
+        .messages(&room)
+        .await
+        .into_iter()
+        .filter(|e| e["sender"] == BOT)
+        .count();
+    // hello + WIPO + escaped + 2 refusals + scheduled + usage + help
+    assert_eq!(notices, 8, "{:#?}", alice.messages(&room).await);
+
+    assert_eq!(
+        said_once(alice.messages(&secret).await),
+        1,
+        "the encrypted-room notice, once"
+    );
+
+    // A moderator sends it away.
+    let (_, bye) = alice.ask(&room, "!leave", &bot).await;
+    assert!(bye["content"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("Leaving this room"));
+    wait_until_member(&alice, &room, BOT, &bot, false).await;
+    bot.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn matrix_reminders_arrive_exactly_once_even_when_the_bot_is_killed_after_sending() {
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    let room = alice.create_room(json!({"invite": [BOT]})).await;
+    // Pauses after each delivery, before recording it: the window a crash can hit.
+    let bot = Bot::start(&hs, &db, Some("after-send:60000"));
+    wait_until_member(&alice, &room, BOT, &bot, true).await;
+    alice.ask(&room, "!settings offsets 2m", &bot).await;
+    let (_, scheduled) = alice
+        .ask(
+            &room,
+            "!event add title:Standup when:\"in 2 minutes\"",
+            &bot,
+        )
+        .await;
+    assert!(scheduled["content"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("Scheduled: Standup"));
+    alice.ask(&room, "!remind me 1 before:2m", &bot).await;
+
+    let is_reminder = |e: &Value| {
+        e["sender"] == BOT
+            && e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("Reminder: Standup"))
+    };
+    // The first of the two reminders (to the room, or to alice in a new direct room) is sent.
+    let start = Instant::now();
+    loop {
+        let sent = alice.messages(&room).await;
+        if sent.iter().any(is_reminder) || !alice.invites().await.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no reminder; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Sent, not yet recorded: killed now, the reminder stays claimed in the database.
+    bot.kill();
+    let store = db.store().await;
+    let states = store.reminder_states(1).await.unwrap();
+    assert!(states.iter().any(|(_, s)| s == "claimed"), "{states:?}");
+    store.close().await;
+
+    // The restarted bot sends the claimed reminder again under the same transaction id —
+    // the homeserver keeps the first — and delivers the personal one to a direct room.
+    let bot = Bot::start(&hs, &db, None);
+    let start = Instant::now();
+    loop {
+        let store = db.store().await;
+        let states = store.reminder_states(1).await.unwrap();
+        store.close().await;
+        if states.iter().all(|(_, s)| s == "sent") && states.len() == 2 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "not all sent: {states:?}; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let in_room: Vec<Value> = alice
+        .messages(&room)
+        .await
+        .into_iter()
+        .filter(|e| is_reminder(e))
+        .collect();
+    assert_eq!(
+        in_room.len(),
+        1,
+        "exactly one reminder in the room: {in_room:#?}"
+    );
+    assert_eq!(
+        in_room[0]["content"]["msgtype"], "m.text",
+        "a reminder notifies"
+    );
+    assert_eq!(in_room[0]["content"]["m.mentions"], json!({}));
+
+    let invites = alice.invites().await;
+    assert_eq!(invites.len(), 1, "the bot opened one direct room");
+    alice.join(&invites[0]).await;
+    let personal: Vec<Value> = alice
+        .messages(&invites[0])
+        .await
+        .into_iter()
+        .filter(|e| is_reminder(e))
+        .collect();
+    assert_eq!(personal.len(), 1, "{personal:#?}");
+    bot.stop();
+}
