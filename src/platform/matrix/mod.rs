@@ -162,8 +162,9 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 /// A message from a `Reply`: a plain `body` and an HTML `formatted_body`, both escaped and
-/// defanged, with `m.mentions` empty so that no name or `@room` in it notifies anyone.
-pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&str>) -> Value {
+/// defanged, with `m.mentions` empty so that no name or `@room` in it notifies anyone. An
+/// answer replies to its command — inside the command's thread, if it was asked in one.
+pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&Event>) -> Value {
     let body = cut(
         &crate::reply::defang_mentions(&render::plain::render(reply)),
         MAX_BODY,
@@ -175,8 +176,17 @@ pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&str>) 
         "formatted_body": render::html::render(reply),
         "m.mentions": {},
     });
-    if let Some(id) = in_reply_to {
-        content["m.relates_to"] = json!({"m.in_reply_to": {"event_id": id}});
+    if let Some(command) = in_reply_to {
+        let relates = &command.content["m.relates_to"];
+        content["m.relates_to"] = match relates["event_id"].as_str() {
+            Some(root) if relates["rel_type"] == "m.thread" => json!({
+                "rel_type": "m.thread",
+                "event_id": root,
+                "is_falling_back": false,
+                "m.in_reply_to": {"event_id": command.event_id},
+            }),
+            _ => json!({"m.in_reply_to": {"event_id": command.event_id}}),
+        };
     }
     content
 }
@@ -566,12 +576,8 @@ impl Bot {
         };
         let reply = commands::answer(&self.ctx, &caller, line).await;
         let txn = format!("reply-{}", e.event_id);
-        self.send(
-            room,
-            &txn,
-            &message_content(&reply, "m.notice", Some(&e.event_id)),
-        )
-        .await;
+        self.send(room, &txn, &message_content(&reply, "m.notice", Some(e)))
+            .await;
         if let Some(a) = &reply.attachment {
             self.send_file(room, &e.event_id, a).await;
         }
@@ -591,12 +597,8 @@ impl Bot {
             )
         }));
         let txn = format!("reply-{}", e.event_id);
-        self.send(
-            room,
-            &txn,
-            &message_content(&reply, "m.notice", Some(&e.event_id)),
-        )
-        .await;
+        self.send(room, &txn, &message_content(&reply, "m.notice", Some(e)))
+            .await;
         if moderator {
             tracing::info!(%room, by = %e.sender, "leaving on request");
             if let Err(err) = self.client.get().leave(room).await {
@@ -823,10 +825,17 @@ mod tests {
     fn messages_never_mention_anyone_and_reply_to_the_command() {
         let mut r = Reply::answer("Party @room");
         r.summary = Some(Text::plain("for <everyone> & @everyone"));
-        let c = message_content(&r, "m.notice", Some("$cmd"));
+        let command = message(
+            "@a:x",
+            json!({"msgtype": "m.text", "body": "!event add title:\"Party @room\""}),
+        );
+        let c = message_content(&r, "m.notice", Some(&command));
         assert_eq!(c["msgtype"], "m.notice");
         assert_eq!(c["m.mentions"], json!({}));
-        assert_eq!(c["m.relates_to"]["m.in_reply_to"]["event_id"], "$cmd");
+        assert_eq!(
+            c["m.relates_to"],
+            json!({"m.in_reply_to": {"event_id": "$e"}})
+        );
         let body = c["body"].as_str().unwrap();
         let html = c["formatted_body"].as_str().unwrap();
         assert!(!body.contains("@room") && !html.contains("@room"));
@@ -845,6 +854,19 @@ mod tests {
         assert!(
             !may_invite(&allowed, ""),
             "an invitation without an inviter"
+        );
+    }
+
+    #[test]
+    fn a_command_asked_in_a_thread_is_answered_in_that_thread() {
+        let command = message(
+            "@a:x",
+            json!({"msgtype": "m.text", "body": "!help", "m.relates_to": {"rel_type": "m.thread", "event_id": "$root"}}),
+        );
+        let c = message_content(&Reply::answer("Help"), "m.notice", Some(&command));
+        assert_eq!(
+            c["m.relates_to"],
+            json!({"rel_type": "m.thread", "event_id": "$root", "is_falling_back": false, "m.in_reply_to": {"event_id": "$e"}})
         );
     }
 
