@@ -8,18 +8,22 @@ use serde::Serialize;
 /// after the `@` of `@everyone`, `@here`, `@room` and inside `<@…>` / `<@&…>` mentions.
 /// Renderers also send with mentions disabled; this keeps a copied or logged text harmless.
 pub fn defang_mentions(s: &str) -> String {
-    let mut out = s.replace("<@", "<@\u{200B}");
-    for word in ["everyone", "here", "room", "channel"] {
-        let at = format!("@{word}");
-        let mut result = String::with_capacity(out.len());
-        let mut rest = out.as_str();
-        while let Some(i) = rest.to_lowercase().find(&at) {
-            result.push_str(&rest[..i + 1]);
-            result.push('\u{200B}');
-            rest = &rest[i + 1..];
+    const WORDS: [&str; 4] = ["everyone", "here", "room", "channel"];
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut prev = '\0';
+    // One pass with ASCII-only comparisons: linear, and no index lands inside a character.
+    for (i, c) in s.char_indices() {
+        out.push(c);
+        if c == '@' {
+            let after = &s.as_bytes()[i + 1..];
+            let word = WORDS.iter().any(|w| {
+                after.len() >= w.len() && after[..w.len()].eq_ignore_ascii_case(w.as_bytes())
+            });
+            if prev == '<' || word {
+                out.push('\u{200B}');
+            }
         }
-        result.push_str(rest);
-        out = result;
+        prev = c;
     }
     out
 }

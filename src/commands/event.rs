@@ -210,6 +210,17 @@ async fn add(
         crate::error::incident_id()
     );
     let id = ctx.store.insert_event(&input, &uid, now).await?;
+    // Reminders need somewhere to go: in a space of many channels with none chosen yet, the
+    // channel of the first event scheduled. Said in the answer, changeable with /settings.
+    let adopted = match (&space.reminder_target, &caller.channel) {
+        (None, Some(channel)) => {
+            let mut space = space.clone();
+            space.reminder_target = Some(channel.clone());
+            ctx.store.update_space(&space, now).await?;
+            true
+        }
+        _ => false,
+    };
     replan(ctx, id).await?;
     let e = ctx
         .store
@@ -218,6 +229,13 @@ async fn add(
         .ok_or_else(|| anyhow::anyhow!("event {id} vanished"))?;
     let mut r = card(ctx, index, &e).await?;
     r.title = Some(format!("Scheduled: {}", defang_mentions(&e.title)));
+    if adopted {
+        r = r.field(
+            "Reminders",
+            "Reminders for this space's events will be posted in this channel (change it with /settings channel).",
+            false,
+        );
+    }
     Ok(r)
 }
 

@@ -255,6 +255,96 @@ fn bind_options(
             t.example.to_string(),
         ));
     }
+    check(t, args)
+}
+
+/// Binds option values that arrive already named (a Discord interaction), with the same
+/// normalisation and checks as a typed line: typography folded, invisible characters removed,
+/// unknown options refused, required ones present, numbers numbers.
+pub fn bind_values(
+    manifest: &Manifest,
+    subcommand: Option<&str>,
+    values: &[(String, String)],
+) -> Result<Args, CommandError> {
+    let (options, usage, sub) = match subcommand {
+        Some(name) => {
+            let sub = manifest.subcommand(name).ok_or_else(|| {
+                CommandError::usage(
+                    format!(
+                        "/{} has no subcommand {}. Usage: {}",
+                        manifest.name,
+                        short(name),
+                        manifest.usage()
+                    ),
+                    manifest.examples[0].clone(),
+                )
+            })?;
+            (
+                &sub.options,
+                sub.usage(&manifest.name),
+                Some(sub.name.clone()),
+            )
+        }
+        None if manifest.subcommands.is_empty() => (&manifest.options, manifest.usage(), None),
+        None => (
+            &manifest.subcommands[0].options,
+            manifest.subcommands[0].usage(&manifest.name),
+            Some(manifest.subcommands[0].name.clone()),
+        ),
+    };
+    let target = Target {
+        command: &manifest.name,
+        usage,
+        example: &manifest.examples[0],
+        options,
+    };
+    let mut args = Args {
+        subcommand: sub,
+        ..Args::default()
+    };
+    for (name, value) in values {
+        if !target.options.iter().any(|o| &o.name == name) {
+            return Err(CommandError::usage(
+                format!(
+                    "/{} has no option {}. Usage: {}",
+                    manifest.name,
+                    short(name),
+                    target.usage
+                ),
+                target.example.to_string(),
+            ));
+        }
+        let value = fold_typography(value);
+        if !value.trim().is_empty() {
+            args.set(name, value.trim());
+        }
+    }
+    check(&target, args)
+}
+
+/// The command line equivalent to named values, for logs and error replies.
+pub fn line_of(
+    command: CommandName,
+    subcommand: Option<&str>,
+    values: &[(String, String)],
+) -> String {
+    let mut line = format!("/{}", spec::manifest(command).name);
+    if let Some(sub) = subcommand {
+        line.push(' ');
+        line.push_str(sub);
+    }
+    for (name, value) in values {
+        if value.contains(char::is_whitespace) {
+            line.push_str(&format!(" {name}:\"{value}\""));
+        } else {
+            line.push_str(&format!(" {name}:{value}"));
+        }
+    }
+    line
+}
+
+/// The checks every binding ends with: required options present, integers whole and ≥ 1.
+fn check(t: &Target<'_>, args: Args) -> Result<Args, CommandError> {
     for o in t.options {
         match (args.get(&o.name), o.kind) {
             (None, _) if o.required => {
@@ -295,6 +385,29 @@ mod tests {
         let inv = parse(line).map_err(|e| e.to_string())?;
         let args = bind(spec::manifest(inv.command), &inv).map_err(|e| e.to_string())?;
         Ok((inv.command, args))
+    }
+
+    #[test]
+    fn named_values_bind_like_a_typed_line() {
+        let m = spec::manifest(CommandName::Event);
+        let values = vec![
+            ("title".to_string(), "Town\u{00A0}hall \u{200B}".to_string()),
+            ("when".to_string(), "tomorrow 10:00".to_string()),
+        ];
+        let args = bind_values(m, Some("add"), &values).unwrap();
+        assert_eq!(args.subcommand.as_deref(), Some("add"));
+        assert_eq!(args.get("title"), Some("Town hall"));
+        assert!(
+            bind_values(m, Some("add"), &values[..1]).is_err(),
+            "when: is required"
+        );
+        assert!(bind_values(m, Some("nope"), &values).is_err());
+        let unknown = vec![("colour".to_string(), "red".to_string())];
+        assert!(bind_values(spec::manifest(CommandName::Actor), None, &unknown).is_err());
+        assert_eq!(
+            line_of(CommandName::Event, Some("add"), &values[1..]),
+            "/event add when:\"tomorrow 10:00\""
+        );
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub struct Caller {
     /// Whether the platform says this user moderates the space (decided by the adapter from
     /// platform facts — permissions, power levels — and the space's settings).
     pub moderator: bool,
+    /// The channel asked in, where the space is bigger than one channel (a Discord guild):
+    /// the first event scheduled there makes it the space's reminder channel.
+    pub channel: Option<String>,
 }
 
 impl Caller {
@@ -152,6 +155,7 @@ impl Caller {
             space: "console".into(),
             user: "local".into(),
             moderator: true,
+            channel: None,
         }
     }
 }
@@ -346,12 +350,16 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
     }
 }
 
+fn too_long() -> Reply {
+    let mut r = Reply::new(Tone::Refusal);
+    r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
+    r
+}
+
 /// The whole path from a line of text to an answer. Never fails: every error becomes a reply.
 pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
     if line.chars().count() > MAX_INPUT_CHARS {
-        let mut r = Reply::new(Tone::Refusal);
-        r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
-        return r;
+        return too_long();
     }
     // The line is split and bound once; the permission check reads the bound arguments.
     let parsed = bind_line(line).and_then(|(command, args)| {
@@ -364,6 +372,33 @@ pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
         Err(e) => Err(e),
     };
     result.unwrap_or_else(|e| error::into_reply(e, line))
+}
+
+/// The same path for a command whose options arrive already named (a Discord interaction):
+/// bound with the same checks, permission-checked in the core, run, answered.
+pub async fn answer_values(
+    ctx: &Context,
+    caller: &Caller,
+    command: CommandName,
+    subcommand: Option<&str>,
+    values: &[(String, String)],
+) -> Reply {
+    let total: usize = values.iter().map(|(_, v)| v.chars().count()).sum();
+    if total > MAX_INPUT_CHARS {
+        return too_long();
+    }
+    let line = invocation::line_of(command, subcommand, values);
+    let parsed =
+        invocation::bind_values(spec::manifest(command), subcommand, values).and_then(|args| {
+            let request = request(command, &args)?;
+            check_permission(command, &args, caller)?;
+            Ok(request)
+        });
+    let result = match parsed {
+        Ok(request) => run(ctx, caller, request).await,
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(|e| error::into_reply(e, &line))
 }
 
 /// A short "where it comes from" label for a source file and line: "000:423".

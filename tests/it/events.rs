@@ -68,12 +68,14 @@ impl World {
             space: "test:space".into(),
             user: "mod".into(),
             moderator: true,
+            channel: None,
         };
         let member = Caller {
             platform: "test",
             space: "test:space".into(),
             user: "ana".into(),
             moderator: false,
+            channel: None,
         };
         World {
             _db: db,

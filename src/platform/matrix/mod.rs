@@ -573,6 +573,7 @@ impl Bot {
             space: format!("matrix:{room}"),
             user: e.sender.clone(),
             moderator,
+            channel: None,
         };
         let reply = commands::answer(&self.ctx, &caller, line).await;
         let txn = format!("reply-{}", e.event_id);
