@@ -47,6 +47,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
+        Command::Discord(args) => match context(&cli.db, cli.grace_minutes).await {
+            Some(ctx) => report(crate::platform::discord::run_gateway(ctx, args).await),
+            None => ExitCode::FAILURE,
+        },
+        Command::DiscordHttp(args) => match context(&cli.db, cli.grace_minutes).await {
+            Some(ctx) => report(crate::platform::discord::run_endpoint(ctx, args).await),
+            None => ExitCode::FAILURE,
+        },
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
         Command::Bench(bench) => {
@@ -66,6 +74,17 @@ pub async fn run(cli: Cli) -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// A service's outcome: its error on stderr, exit 1.
+fn report(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("atlasbot: {e}");
+            ExitCode::FAILURE
         }
     }
 }

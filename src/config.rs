@@ -65,6 +65,12 @@ pub enum Command {
     /// Run in Matrix rooms: `!actor WIPO` (or `/actor WIPO`) as text, answers as notices.
     /// Needs MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN in the environment (never as a flag).
     Matrix(MatrixArgs),
+    /// Run on Discord over the gateway (DISCORD_TOKEN in the environment); `discord register`
+    /// installs the slash commands.
+    Discord(DiscordArgs),
+    /// Serve Discord's HTTP interactions endpoint (DISCORD_PUBLIC_KEY in the environment;
+    /// DISCORD_TOKEN for reminders).
+    DiscordHttp(DiscordHttpArgs),
     /// Measurements for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(Bench),
@@ -82,6 +88,50 @@ pub struct MatrixArgs {
     /// server names, e.g. example.org,uni.example); default: any server.
     #[arg(long, env = "MATRIX_ALLOWED_SERVERS", value_delimiter = ',')]
     pub allowed_servers: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiscordArgs {
+    #[command(subcommand)]
+    pub action: Option<DiscordAction>,
+    /// Run only these shards (FIRST-LAST), with --shard-total; default: all, as Discord advises.
+    #[arg(long, env = "DISCORD_SHARDS")]
+    pub shards: Option<String>,
+    /// The total number of shards across all processes (with --shards).
+    #[arg(long, env = "DISCORD_SHARD_TOTAL")]
+    pub shard_total: Option<u32>,
+    /// Discord's REST API (a proxy, or a test server); default: Discord's own.
+    #[arg(long, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
+    pub api_base: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiscordAction {
+    /// Replace the application's slash commands with those in commands/*.toml.
+    Register {
+        /// Register in this guild only (instant; for development). Default: globally.
+        #[arg(long, env = "DISCORD_GUILD_ID")]
+        guild: Option<String>,
+        /// The application's id; default: asked from Discord with the token.
+        #[arg(long, env = "DISCORD_APPLICATION_ID")]
+        application_id: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DiscordHttpArgs {
+    /// Address to listen on; put it behind HTTPS and give Discord its public URL.
+    #[arg(long, env = "DISCORD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The application's public key (64 hex digits), from the developer portal.
+    #[arg(long, env = "DISCORD_PUBLIC_KEY")]
+    pub public_key: String,
+    /// The application's id.
+    #[arg(long, env = "DISCORD_APPLICATION_ID")]
+    pub application_id: String,
+    /// Discord's REST API (a proxy, or a test server); default: Discord's own.
+    #[arg(long, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
+    pub api_base: String,
 }
 
 /// Secrets come from the environment only — a flag would show in `ps` and shell history —

@@ -20,6 +20,10 @@ pub enum Permission {
 pub enum OptionKind {
     String,
     Integer,
+    /// A channel or room: a name or id as text; on Discord, a channel picker.
+    Channel,
+    /// A Discord role: a name or id as text; on Discord, a role picker.
+    Role,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,8 +98,12 @@ fn options_usage(options: &[OptionSpec]) -> String {
     {
         for o in options {
             let slot = match (o.kind, o.required) {
-                (OptionKind::String, true) => format!(" <{}>", o.name),
-                (OptionKind::String, false) => format!(" [{}]", o.name),
+                (OptionKind::String | OptionKind::Channel | OptionKind::Role, true) => {
+                    format!(" <{}>", o.name)
+                }
+                (OptionKind::String | OptionKind::Channel | OptionKind::Role, false) => {
+                    format!(" [{}]", o.name)
+                }
                 (OptionKind::Integer, _) => format!(" [{}:N]", o.name),
             };
             u.push_str(&slot);

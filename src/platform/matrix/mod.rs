@@ -304,18 +304,7 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
 }
 
 async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("shutting down");
+    super::shutdown_signal().await;
     let _ = stop.send(true);
 }
 

@@ -1,0 +1,514 @@
+//! Discord: slash commands, autocomplete, paging buttons and reminders, over the gateway
+//! (`atlasbot discord`) or the HTTP interactions endpoint (`atlasbot discord-http`).
+//!
+//! Both transports hand the same interaction JSON to `handle`, which turns it into the core's
+//! terms (command, subcommand, named values, a `Caller` with the member's permissions) and the
+//! core's `Reply` into Discord's response — embeds within every limit, ephemeral for errors,
+//! usage and personal commands, no mentions. Permissions are decided here from what Discord
+//! says about the member, never from the UI hint set at registration.
+
+pub mod endpoint;
+pub mod gateway;
+pub mod register;
+pub mod rest;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use crate::commands::{self, spec, Caller, CommandName, Context};
+use crate::render::discord as embeds;
+use crate::reply::{Reply, Tone, Visibility};
+use crate::scheduler::{Delivery, DeliveryError, Outbox};
+
+use self::rest::{Rest, RestError};
+
+/// Discord permission bits that make a member a moderator of the bot's events.
+const ADMINISTRATOR: u64 = 1 << 3;
+const MANAGE_GUILD: u64 = 1 << 5;
+const MANAGE_EVENTS: u64 = 1 << 33;
+/// The UI hint given at registration for moderator-only commands (Manage Events or Server).
+pub const MODERATOR_PERMISSIONS: u64 = MANAGE_EVENTS | MANAGE_GUILD;
+
+/// Message flag: only the person who asked sees it.
+const EPHEMERAL: u64 = 1 << 6;
+
+/// Interaction and response types (https://discord.com/developers/docs/interactions).
+mod kind {
+    pub const PING: u64 = 1;
+    pub const COMMAND: u64 = 2;
+    pub const COMPONENT: u64 = 3;
+    pub const AUTOCOMPLETE: u64 = 4;
+    pub const PONG: u64 = 1;
+    pub const MESSAGE: u64 = 4;
+    pub const DEFERRED_MESSAGE: u64 = 5;
+    pub const UPDATE_MESSAGE: u64 = 7;
+    pub const CHOICES: u64 = 8;
+}
+
+/// What to answer an interaction with, and any work that continues after the answer.
+pub struct Handled {
+    pub response: Value,
+    pub follow_up: Option<FollowUp>,
+}
+
+/// A deferred command: run after the "thinking…" response, its answer posted as a follow-up.
+pub struct FollowUp {
+    pub application: String,
+    pub token: String,
+    pub caller: Caller,
+    pub command: CommandName,
+    pub subcommand: Option<String>,
+    pub values: Vec<(String, String)>,
+}
+
+/// Commands that may take longer than Discord's 3 seconds, or answer with a file.
+fn deferred(command: CommandName, subcommand: Option<&str>) -> bool {
+    command == CommandName::Event && matches!(subcommand, Some("export" | "import"))
+}
+
+/// Whether only the asker should see the reply: errors, usage, not-found, help and the
+/// personal commands.
+fn ephemeral(command: Option<CommandName>, reply: &Reply) -> bool {
+    reply.visibility == Visibility::Private
+        || !matches!(reply.tone, Tone::Answer)
+        || matches!(
+            command,
+            Some(CommandName::Help | CommandName::Remind | CommandName::Reminders)
+        )
+}
+
+/// A message for a reply, flagged ephemeral when it should be.
+pub fn message(command: Option<CommandName>, reply: &Reply) -> Value {
+    let mut m = embeds::message(reply);
+    if ephemeral(command, reply) {
+        m["flags"] = json!(EPHEMERAL);
+    }
+    m
+}
+
+/// The person asking, where, and whether they moderate: Manage Events, Manage Server or
+/// Administrator in the channel (Discord computes `member.permissions` for us), or the role
+/// the space's settings name. In a direct message the person is alone in their own space.
+pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
+    let channel = i["channel_id"].as_str().map(str::to_string);
+    let Some(guild) = i["guild_id"].as_str() else {
+        let user = i["user"]["id"].as_str().unwrap_or_default().to_string();
+        return Caller {
+            platform: "discord",
+            space: format!("discord:dm-{user}"),
+            user,
+            moderator: true,
+            channel,
+        };
+    };
+    let member = &i["member"];
+    let user = member["user"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let permissions: u64 = member["permissions"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let space = format!("discord:{guild}");
+    let by_permission = permissions & (ADMINISTRATOR | MANAGE_GUILD | MANAGE_EVENTS) != 0;
+    let by_role = if by_permission {
+        false
+    } else {
+        match ctx.store.space(&space, ctx.clock.now()).await {
+            Ok(s) => s.moderator_role.is_some_and(|role| {
+                member["roles"]
+                    .as_array()
+                    .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(role.as_str())))
+            }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the space's settings");
+                false
+            }
+        }
+    };
+    Caller {
+        platform: "discord",
+        space,
+        user,
+        moderator: by_permission || by_role,
+        channel,
+    }
+}
+
+/// A command interaction's options: its subcommand, its named values, and the option being
+/// typed (autocomplete).
+struct Options {
+    subcommand: Option<String>,
+    values: Vec<(String, String)>,
+    focused: Option<(String, String)>,
+}
+
+fn options_of(data: &Value) -> Options {
+    let empty = vec![];
+    let mut options = data["options"].as_array().unwrap_or(&empty);
+    let mut subcommand = None;
+    if let Some(first) = options.first() {
+        // Type 1: a subcommand, whose own options follow.
+        if first["type"].as_u64() == Some(1) {
+            subcommand = first["name"].as_str().map(str::to_string);
+            options = first["options"].as_array().unwrap_or(&empty);
+        }
+    }
+    let mut values = Vec::new();
+    let mut focused = None;
+    for o in options {
+        let name = o["name"].as_str().unwrap_or_default().to_string();
+        let value = match &o["value"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        if o["focused"].as_bool() == Some(true) {
+            focused = Some((name.clone(), value.clone()));
+        }
+        values.push((name, value));
+    }
+    Options {
+        subcommand,
+        values,
+        focused,
+    }
+}
+
+fn reply_message(response_type: u64, command: Option<CommandName>, reply: &Reply) -> Value {
+    json!({"type": response_type, "data": message(command, reply)})
+}
+
+fn notice(text: &str) -> Reply {
+    let mut r = Reply::new(Tone::Usage);
+    r.summary = Some(crate::reply::Text::plain(text));
+    r
+}
+
+/// Answers one interaction. Never fails: anything unexpected becomes a private message.
+pub async fn handle(ctx: &Context, i: &Value) -> Handled {
+    let done = |response| Handled {
+        response,
+        follow_up: None,
+    };
+    match i["type"].as_u64().unwrap_or(0) {
+        kind::PING => done(json!({"type": kind::PONG})),
+        kind::COMMAND => {
+            let data = &i["data"];
+            let name = data["name"].as_str().unwrap_or_default();
+            let Some(command) = spec::find(name) else {
+                return done(reply_message(
+                    kind::MESSAGE,
+                    None,
+                    &notice("I no longer know that command; try /help."),
+                ));
+            };
+            let Options {
+                subcommand, values, ..
+            } = options_of(data);
+            let caller = caller_of(ctx, i).await;
+            if deferred(command, subcommand.as_deref()) {
+                let private =
+                    command == CommandName::Event && subcommand.as_deref() == Some("import");
+                let mut response = json!({"type": kind::DEFERRED_MESSAGE});
+                if private {
+                    response["data"] = json!({"flags": EPHEMERAL});
+                }
+                return Handled {
+                    response,
+                    follow_up: Some(FollowUp {
+                        application: i["application_id"].as_str().unwrap_or_default().to_string(),
+                        token: i["token"].as_str().unwrap_or_default().to_string(),
+                        caller,
+                        command,
+                        subcommand,
+                        values,
+                    }),
+                };
+            }
+            let reply =
+                commands::answer_values(ctx, &caller, command, subcommand.as_deref(), &values)
+                    .await;
+            done(reply_message(kind::MESSAGE, Some(command), &reply))
+        }
+        kind::AUTOCOMPLETE => {
+            let data = &i["data"];
+            let command = spec::find(data["name"].as_str().unwrap_or_default());
+            let focused = options_of(data).focused;
+            let choices = match (command, focused, ctx.index().await) {
+                (Some(c), Some((option, partial)), Ok(index)) => {
+                    commands::autocomplete::complete(&index, c, &option, &partial)
+                }
+                _ => vec![],
+            };
+            done(json!({"type": kind::CHOICES, "data": {"choices": choices}}))
+        }
+        kind::COMPONENT => {
+            let id = i["data"]["custom_id"].as_str().unwrap_or_default();
+            let Some(line) = embeds::command_of_button(id) else {
+                return done(reply_message(
+                    kind::MESSAGE,
+                    None,
+                    &notice("That button no longer works; ask again."),
+                ));
+            };
+            let caller = caller_of(ctx, i).await;
+            let command = commands::invocation::parse(line)
+                .ok()
+                .map(|inv| inv.command);
+            let reply = commands::answer(ctx, &caller, line).await;
+            if reply.tone == Tone::Answer {
+                done(reply_message(kind::UPDATE_MESSAGE, command, &reply))
+            } else {
+                // An error is the clicker's alone: the shared message stays as it was.
+                let mut m = embeds::message(&reply);
+                m["flags"] = json!(EPHEMERAL);
+                done(json!({"type": kind::MESSAGE, "data": m}))
+            }
+        }
+        _ => done(reply_message(
+            kind::MESSAGE,
+            None,
+            &notice("I cannot handle that kind of interaction."),
+        )),
+    }
+}
+
+/// Runs a deferred command and posts its answer (and file) as the follow-up.
+pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
+    let reply = commands::answer_values(
+        ctx,
+        &f.caller,
+        f.command,
+        f.subcommand.as_deref(),
+        &f.values,
+    )
+    .await;
+    let mut message = message(Some(f.command), &reply);
+    let file = reply.attachment.as_ref().map(|a| rest::File {
+        name: a.filename.clone(),
+        media_type: a.media_type.clone(),
+        content: a.content.as_bytes().to_vec(),
+    });
+    message["allowed_mentions"] = json!({"parse": []});
+    if let Err(e) = rest
+        .follow_up(&f.application, &f.token, &message, file.as_ref())
+        .await
+    {
+        tracing::warn!(error = %e, "cannot send a follow-up");
+    }
+}
+
+/// A nonce for a reminder key: Discord allows 25 characters, keys are longer, so a stable
+/// 64-bit FNV-1a hash of the key, in hex.
+pub fn nonce(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Gone: the channel or the bot's access to it is gone (403, 404), or the person does not
+/// take direct messages (50007). Everything else is worth another try later.
+fn delivery_error(e: RestError) -> DeliveryError {
+    match (e.status(), e.code()) {
+        (Some(403 | 404), _) | (_, Some(50007)) => DeliveryError::Gone(e.to_string()),
+        _ => DeliveryError::Temporary(e.to_string()),
+    }
+}
+
+/// Reminders on Discord: channel messages with a nonce, personal ones by direct message,
+/// moderators' notices to the guild's system channel.
+pub struct DiscordOutbox {
+    pub ctx: Context,
+    pub rest: Arc<Rest>,
+}
+
+impl DiscordOutbox {
+    async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {
+        let message = embeds::message(&d.reply);
+        let channel = if let Some(user) = d.target.strip_prefix("user:") {
+            self.rest.create_dm(user).await.map_err(delivery_error)?
+        } else {
+            let space = self
+                .ctx
+                .store
+                .space(&d.space, self.ctx.clock.now())
+                .await
+                .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
+            let guild = d.space.strip_prefix("discord:").unwrap_or_default();
+            match d.target.as_str() {
+                "moderators" => {
+                    let system = if rest::snowflake(guild).is_ok() {
+                        self.rest.system_channel(guild).await.ok().flatten()
+                    } else {
+                        None
+                    };
+                    system.or(space.reminder_target).ok_or_else(|| {
+                        DeliveryError::Gone("no channel to tell the moderators in".into())
+                    })?
+                }
+                _ => space.reminder_target.ok_or_else(|| {
+                    DeliveryError::Gone(
+                        "no reminder channel: a moderator can set one with /settings channel"
+                            .into(),
+                    )
+                })?,
+            }
+        };
+        self.rest
+            .send_message(&channel, &message, &nonce(&d.key))
+            .await
+            .map(drop)
+            .map_err(delivery_error)
+    }
+}
+
+impl Outbox for DiscordOutbox {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a Delivery,
+    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
+        Box::pin(self.deliver_one(d))
+    }
+}
+
+/// Starts the scheduler for Discord's spaces; returns its shutdown switch.
+pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> tokio::sync::watch::Sender<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let scheduler = crate::scheduler::Scheduler {
+        platform: "discord",
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        wake: ctx.wake.clone(),
+        grace: ctx.grace,
+    };
+    let outbox = Arc::new(DiscordOutbox {
+        ctx: ctx.clone(),
+        rest,
+    });
+    tokio::spawn(scheduler.run(outbox, rx));
+    tx
+}
+
+/// `atlasbot discord [register]`.
+pub async fn run_gateway(ctx: Context, args: crate::config::DiscordArgs) -> Result<(), String> {
+    let token = crate::config::secret("DISCORD_TOKEN")
+        .ok_or("set DISCORD_TOKEN in the environment (the bot token from the developer portal)")?;
+    let rest = Arc::new(Rest::new(&args.api_base, Some(token.clone())));
+    if let Some(crate::config::DiscordAction::Register {
+        guild,
+        application_id,
+    }) = args.action
+    {
+        return register_commands(&rest, application_id, guild).await;
+    }
+    let shards = gateway::Shards::parse(args.shards.as_deref(), args.shard_total)?;
+    // Started once, before connecting — never from "ready", which fires on every reconnect.
+    let reminders = start_reminders(&ctx, rest.clone());
+    let result = gateway::run(ctx, rest, &token, shards).await;
+    let _ = reminders.send(true);
+    result
+}
+
+async fn register_commands(
+    rest: &Rest,
+    application: Option<String>,
+    guild: Option<String>,
+) -> Result<(), String> {
+    let application = match application {
+        Some(a) => a,
+        None => rest.application_id().await.map_err(|e| e.to_string())?,
+    };
+    let body = register::commands();
+    let done = rest
+        .overwrite_commands(&application, guild.as_deref(), &body)
+        .await
+        .map_err(|e| format!("registration failed: {e}"))?;
+    let n = done.as_array().map_or(0, Vec::len);
+    match guild {
+        Some(g) => println!("Registered {n} commands in guild {g} (available now)."),
+        None => println!(
+            "Registered {n} commands globally (Discord may take up to an hour to show them)."
+        ),
+    }
+    Ok(())
+}
+
+/// `atlasbot discord-http --listen ADDR`.
+pub async fn run_endpoint(
+    ctx: Context,
+    args: crate::config::DiscordHttpArgs,
+) -> Result<(), String> {
+    let verifier = endpoint::verifier(&args.public_key)?;
+    rest::snowflake(&args.application_id)
+        .map_err(|_| "DISCORD_APPLICATION_ID must be the application's numeric id".to_string())?;
+    let token = crate::config::secret("DISCORD_TOKEN");
+    let rest = Arc::new(Rest::new(&args.api_base, token.clone()));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    // Reminders need the bot token (they are sent as the bot, not as interaction answers).
+    let reminders = match token {
+        Some(_) => Some(start_reminders(&ctx, rest.clone())),
+        None => {
+            tracing::warn!(
+                "DISCORD_TOKEN is not set: answering interactions, but sending no reminders"
+            );
+            None
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        super::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    eprintln!("atlasbot: Discord interactions endpoint on http://{address}");
+    let ep = Arc::new(endpoint::Endpoint {
+        ctx,
+        verifier,
+        rest,
+    });
+    endpoint::serve(listener, ep, stopped).await;
+    if let Some(r) = reminders {
+        let _ = r.send(true);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_fit_discord_and_are_stable() {
+        let n = nonce("ev12-20261123T1500Z-1440m-user:123456789012345678");
+        assert_eq!(n.len(), 16);
+        assert_eq!(
+            n,
+            nonce("ev12-20261123T1500Z-1440m-user:123456789012345678")
+        );
+        assert_ne!(n, nonce("ev12-20261123T1500Z-60m-user:123456789012345678"));
+    }
+
+    #[test]
+    fn subcommands_and_focused_options_are_read() {
+        let data = json!({"name": "event", "options": [{"type": 1, "name": "add", "options": [
+            {"type": 3, "name": "title", "value": "Town hall"},
+            {"type": 4, "name": "duration", "value": 90},
+            {"type": 3, "name": "organiser", "value": "WI", "focused": true}
+        ]}]});
+        let o = options_of(&data);
+        assert_eq!(o.subcommand.as_deref(), Some("add"));
+        assert_eq!(o.values[1], ("duration".to_string(), "90".to_string()));
+        assert_eq!(o.focused, Some(("organiser".to_string(), "WI".to_string())));
+    }
+}
