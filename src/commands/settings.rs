@@ -94,16 +94,25 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         "Settings updated"
     });
     r.summary = Some(Text::plain(format!("Space: {}", space.id)));
+    let mut channel = space
+        .reminder_target
+        .clone()
+        .unwrap_or_else(|| "where the space lives".into());
+    // A channel found gone stays off until a moderator sets one: say so where they look.
+    if let Some(why) = ctx
+        .store
+        .disabled_targets(&caller.space)
+        .await?
+        .get("space")
+    {
+        channel.push_str(&format!(
+            " — off: {} (set a channel with /settings channel to turn reminders back on)",
+            why.chars().take(200).collect::<String>()
+        ));
+    }
     Ok(r.field("Time zone", space.timezone.clone(), true)
         .field("Reminders", format!("{offsets} before each event"), true)
-        .field(
-            "Reminder channel",
-            space
-                .reminder_target
-                .clone()
-                .unwrap_or_else(|| "where the space lives".into()),
-            false,
-        )
+        .field("Reminder channel", channel, false)
         .field(
             "Moderators",
             format!(

@@ -3,6 +3,7 @@
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
 //! - `crash`        — real console processes killed with SIGKILL along the reminder path.
+//! - `discord`      — the interactions endpoint (signed, over HTTP) and a fake Discord REST API.
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
@@ -13,6 +14,7 @@ mod support;
 mod architecture;
 mod commands;
 mod crash;
+mod discord;
 mod events;
 mod import;
 mod import_errors;

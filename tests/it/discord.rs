@@ -1,0 +1,728 @@
+//! Discord without Discord: the interactions endpoint over real HTTP on loopback, signed with a
+//! test Ed25519 key, and the REST side (reminders, follow-ups, registration) against a small
+//! fake Discord API on loopback that records what it receives and answers as told.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use atlasbot::commands::{self, spec, Caller, CommandName, Context};
+use atlasbot::platform::discord::{self, endpoint, rest::Rest, DiscordOutbox};
+use atlasbot::render::discord::check_limits;
+use atlasbot::scheduler::{Clock, Scheduler};
+use bytes::Bytes;
+use ed25519_dalek::{Signer, SigningKey};
+use http_body_util::{BodyExt, Full};
+use serde_json::{json, Value};
+
+use crate::support::{self, TempDb};
+
+// ---------------------------------------------------------------------------------------------
+// A fake Discord REST API.
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    content_type: String,
+    body: String,
+    at: Instant,
+}
+
+impl Seen {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Answers to give, in order, to requests whose path contains the key.
+type Script = Vec<(String, VecDeque<(u16, Value)>)>;
+
+/// Records every request; answers from a queue of (status, body) per path, else 200.
+#[derive(Default)]
+struct FakeDiscord {
+    seen: Mutex<Vec<Seen>>,
+    scripted: Mutex<Script>,
+}
+
+impl FakeDiscord {
+    async fn start() -> (Arc<FakeDiscord>, String) {
+        let fake = Arc::new(FakeDiscord::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api/v10", listener.local_addr().unwrap());
+        let server = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let server = server.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let server = server.clone();
+                        async move { Ok::<_, Infallible>(server.answer(req).await) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (fake, base)
+    }
+
+    /// The next requests to paths containing `path` get these answers, in order.
+    fn script(&self, path: &str, answers: Vec<(u16, Value)>) {
+        self.scripted
+            .lock()
+            .unwrap()
+            .push((path.to_string(), answers.into()));
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    fn seen_at(&self, path: &str) -> Vec<Seen> {
+        self.seen()
+            .into_iter()
+            .filter(|s| s.path.contains(path))
+            .collect()
+    }
+
+    async fn answer(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> hyper::Response<Full<Bytes>> {
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
+        let header = |n: &str| {
+            req.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let authorization = header("authorization");
+        let content_type = header("content-type").unwrap_or_default();
+        let body = req.into_body().collect().await.unwrap().to_bytes();
+        self.seen.lock().unwrap().push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            authorization,
+            content_type,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            at: Instant::now(),
+        });
+        let scripted = {
+            let mut all = self.scripted.lock().unwrap();
+            all.iter_mut()
+                .find(|(p, q)| path.contains(p.as_str()) && !q.is_empty())
+                .and_then(|(_, q)| q.pop_front())
+        };
+        let (status, body) = scripted.unwrap_or_else(|| {
+            let body = if path.ends_with("/users/@me/channels") {
+                json!({"id": "333000000000000333", "type": 1})
+            } else if path.contains("/commands") {
+                serde_json::from_slice::<Value>(&body).unwrap_or(json!([]))
+            } else {
+                json!({"id": "999000000000000999"})
+            };
+            (200, body)
+        });
+        let mut r = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+        *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        r
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The endpoint, in this process, over real HTTP.
+
+const GUILD: &str = "100000000000000001";
+const CHANNEL: &str = "111000000000000111";
+const APP: &str = "456000000000000456";
+const MEMBER: &str = "200000000000000002";
+const MANAGE_EVENTS: u64 = 1 << 33;
+
+fn key() -> SigningKey {
+    SigningKey::from_bytes(&[7; 32])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Endpoint {
+    url: String,
+    http: reqwest::Client,
+    fake: Arc<FakeDiscord>,
+    ctx: Context,
+    _db: TempDb,
+}
+
+impl Endpoint {
+    async fn start() -> Endpoint {
+        let db = TempDb::new();
+        let ctx = Context::new(db.store().await).await.unwrap();
+        let (fake, base) = FakeDiscord::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/interactions", listener.local_addr().unwrap());
+        let ep = Arc::new(endpoint::Endpoint {
+            ctx: ctx.clone(),
+            verifier: endpoint::verifier(&hex(key().verifying_key().as_bytes())).unwrap(),
+            rest: Arc::new(Rest::new(&base, None)),
+        });
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        std::mem::forget(_stop);
+        tokio::spawn(endpoint::serve(listener, ep, stopped));
+        Endpoint {
+            url,
+            http: reqwest::Client::new(),
+            fake,
+            ctx,
+            _db: db,
+        }
+    }
+
+    /// Posts `body` signed by `signer` with the given timestamp.
+    async fn post_signed(&self, body: &str, signer: &SigningKey, timestamp: i64) -> (u16, Value) {
+        let ts = timestamp.to_string();
+        let signature = signer.sign(format!("{ts}{body}").as_bytes());
+        let resp = self
+            .http
+            .post(&self.url)
+            .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+            .header("X-Signature-Timestamp", ts)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, interaction: &Value) -> Value {
+        let (status, v) = self
+            .post_signed(
+                &interaction.to_string(),
+                &key(),
+                chrono::Utc::now().timestamp(),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        if let Some(data) = v.get("data") {
+            if data.get("embeds").is_some() {
+                check_limits(data).unwrap_or_else(|e| panic!("{e}: {data:#}"));
+            }
+        }
+        v
+    }
+}
+
+fn member(permissions: u64) -> Value {
+    json!({"user": {"id": MEMBER, "username": "member"}, "roles": [], "permissions": permissions.to_string()})
+}
+
+fn interaction(kind: u64, data: Value, permissions: u64) -> Value {
+    json!({
+        "id": "300000000000000003",
+        "application_id": APP,
+        "type": kind,
+        "token": "aW50ZXJhY3Rpb24tdG9rZW4",
+        "version": 1,
+        "guild_id": GUILD,
+        "channel_id": CHANNEL,
+        "member": member(permissions),
+        "data": data,
+    })
+}
+
+/// A command interaction for a typed line, built from its bound options as Discord would.
+fn command_from_line(line: &str, permissions: u64) -> Value {
+    let inv = commands::invocation::parse(line).unwrap();
+    let manifest = spec::manifest(inv.command);
+    let args = commands::invocation::bind(manifest, &inv).unwrap();
+    let option_specs = match &args.subcommand {
+        Some(s) => &manifest.subcommand(s).unwrap().options,
+        None => &manifest.options,
+    };
+    let mut options: Vec<Value> = option_specs
+        .iter()
+        .filter_map(|o| {
+            args.get(&o.name).map(|v| match o.kind {
+                spec::OptionKind::Integer => {
+                    json!({"name": o.name, "type": 4, "value": v.parse::<i64>().unwrap()})
+                }
+                _ => json!({"name": o.name, "type": 3, "value": v}),
+            })
+        })
+        .collect();
+    if let Some(s) = &args.subcommand {
+        options = vec![json!({"name": s, "type": 1, "options": options})];
+    }
+    interaction(
+        2,
+        json!({"id": "1", "name": manifest.name, "type": 1, "options": options}),
+        permissions,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_endpoint_accepts_only_fresh_requests_signed_with_the_applications_key() {
+    let ep = Endpoint::start().await;
+    let ping = json!({"id": "1", "application_id": APP, "type": 1, "token": "t", "version": 1})
+        .to_string();
+    let now = chrono::Utc::now().timestamp();
+
+    assert_eq!(
+        ep.post_signed(&ping, &key(), now).await,
+        (200, json!({"type": 1}))
+    );
+    let forger = SigningKey::from_bytes(&[8; 32]);
+    assert_eq!(ep.post_signed(&ping, &forger, now).await.0, 401, "forged");
+    assert_eq!(
+        ep.post_signed(&ping, &key(), now - 301).await.0,
+        401,
+        "stale"
+    );
+    assert_eq!(
+        ep.post_signed(&ping, &key(), now + 301).await.0,
+        401,
+        "from the future"
+    );
+    assert_eq!(
+        ep.post_signed(&ping, &key(), now - 290).await.0,
+        200,
+        "old but fresh"
+    );
+
+    // Signed, then altered in transit.
+    let ts = now.to_string();
+    let signature = key().sign(format!("{ts}{ping}").as_bytes());
+    let altered = ping.replace("\"type\":1", "\"type\":2");
+    let resp = ep
+        .http
+        .post(&ep.url)
+        .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+        .header("X-Signature-Timestamp", &ts)
+        .body(altered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401, "altered body");
+
+    for (sig, time) in [
+        (None, Some(ts.clone())),
+        (Some(hex(&signature.to_bytes())), None),
+        (Some("zz".to_string()), Some(ts.clone())),
+    ] {
+        let mut req = ep.http.post(&ep.url).body(ping.clone());
+        if let Some(s) = sig {
+            req = req.header("X-Signature-Ed25519", s);
+        }
+        if let Some(t) = time {
+            req = req.header("X-Signature-Timestamp", t);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status().as_u16(),
+            401,
+            "missing or malformed"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_example_answers_within_discords_limits() {
+    let ep = Endpoint::start().await;
+    // A moderator, so that moderator examples run too; the channel becomes the reminder one.
+    for (command, manifest) in spec::manifests() {
+        for example in &manifest.examples {
+            if example.starts_with("/event import") {
+                continue; // files on the server's disk are for the console only
+            }
+            let v = ep.post(&command_from_line(example, MANAGE_EVENTS)).await;
+            let kind = v["type"].as_u64().unwrap();
+            if command == CommandName::Event && example.starts_with("/event export") {
+                assert_eq!(kind, 5, "{example}: deferred, answered by a follow-up");
+                continue;
+            }
+            assert_eq!(kind, 4, "{example}: {v}");
+            let embeds = v["data"]["embeds"].as_array().unwrap();
+            assert!(!embeds.is_empty(), "{example}: {v}");
+            assert_eq!(
+                v["data"]["allowed_mentions"],
+                json!({"parse": []}),
+                "{example}"
+            );
+        }
+    }
+    // The deferred export's follow-up: the .ics file, as multipart, to the interaction's webhook.
+    let start = Instant::now();
+    while ep.fake.seen_at("/webhooks/").is_empty() && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let follow = ep.fake.seen_at("/webhooks/");
+    assert!(!follow.is_empty(), "no follow-up");
+    assert_eq!(
+        follow[0].path,
+        format!("/api/v10/webhooks/{APP}/aW50ZXJhY3Rpb24tdG9rZW4")
+    );
+    assert!(
+        follow[0].content_type.starts_with("multipart/form-data"),
+        "{}",
+        follow[0].content_type
+    );
+    assert!(
+        follow[0].body.contains("BEGIN:VCALENDAR"),
+        "{}",
+        follow[0].body
+    );
+    assert!(follow[0]
+        .body
+        .contains("\"allowed_mentions\":{\"parse\":[]}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_are_escaped_private_when_they_should_be_and_never_ping() {
+    let ep = Endpoint::start().await;
+    let v = ep.post(&command_from_line("/actor WIPO", 0)).await;
+    let embed = &v["data"]["embeds"][0];
+    assert_eq!(
+        embed["title"],
+        "World Intellectual Property Organization (WIPO)"
+    );
+    assert_eq!(embed["url"], "https://www.wipo.int/");
+    assert!(v["data"].get("flags").is_none(), "an answer is public");
+
+    let v = ep
+        .post(&command_from_line("/actor Zzyzx Foundation", 0))
+        .await;
+    assert_eq!(v["data"]["flags"], 64, "not found: only the asker sees it");
+
+    let v = ep.post(&command_from_line("/help", 0)).await;
+    assert_eq!(v["data"]["flags"], 64, "help is private");
+
+    // A moderator schedules an event whose title tries to ping everyone.
+    let v = ep
+        .post(&command_from_line(
+            "/event add title:\"@everyone **party**\" when:\"tomorrow 10:00\"",
+            MANAGE_EVENTS,
+        ))
+        .await;
+    let title = v["data"]["embeds"][0]["title"].as_str().unwrap();
+    assert!(!title.contains("@everyone"), "{title}");
+    assert_eq!(v["data"]["allowed_mentions"], json!({"parse": []}));
+    let reminders = v["data"]["embeds"][0]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "Reminders");
+    assert!(
+        reminders,
+        "the first event adopts this channel for reminders: {v}"
+    );
+    let space = ep
+        .ctx
+        .store
+        .space(&format!("discord:{GUILD}"), chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(space.reminder_target.as_deref(), Some(CHANNEL));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn moderator_commands_check_the_members_permissions_not_the_ui() {
+    let ep = Endpoint::start().await;
+    let line = "/event add title:Standup when:\"tomorrow 09:00\"";
+    let v = ep.post(&command_from_line(line, 0)).await;
+    assert_eq!(v["data"]["flags"], 64);
+    let text = v["data"]["embeds"][0]["description"].as_str().unwrap();
+    assert!(
+        text.starts_with("Only moderators of this space can use /event add"),
+        "{text}"
+    );
+
+    for permissions in [MANAGE_EVENTS, 1 << 5, 1 << 3] {
+        let v = ep.post(&command_from_line(line, permissions)).await;
+        let title = v["data"]["embeds"][0]["title"].as_str().unwrap();
+        assert!(
+            title.starts_with("Scheduled: Standup"),
+            "{permissions}: {v}"
+        );
+    }
+
+    // The configured role counts too.
+    ep.post(&command_from_line(
+        "/settings moderators role:555000000000000555",
+        MANAGE_EVENTS,
+    ))
+    .await;
+    let mut with_role = command_from_line(line, 0);
+    with_role["member"]["roles"] = json!(["555000000000000555"]);
+    let v = ep.post(&with_role).await;
+    assert!(
+        v["data"]["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Scheduled"),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn autocomplete_suggests_and_paging_buttons_work_from_their_custom_id() {
+    let ep = Endpoint::start().await;
+    let v = ep
+        .post(&interaction(
+            4,
+            json!({"id": "1", "name": "actor", "type": 1, "options": [{"name": "name", "type": 3, "value": "WI", "focused": true}]}),
+            0,
+        ))
+        .await;
+    assert_eq!(v["type"], 8);
+    let choices = v["data"]["choices"].as_array().unwrap();
+    assert!(!choices.is_empty() && choices.len() <= 25);
+    assert!(choices
+        .iter()
+        .all(|c| c["name"].as_str().unwrap().chars().count() <= 100));
+    assert!(
+        choices
+            .iter()
+            .any(|c| c["value"].as_str().unwrap().contains("WIPO")),
+        "{choices:?}"
+    );
+
+    // A long list: the first page has a Next button whose custom_id is the command for page 2.
+    let v = ep
+        .post(&command_from_line("/who-works-on capacity building", 0))
+        .await;
+    let buttons = v["data"]["components"][0]["components"].as_array().unwrap();
+    let next = buttons.iter().find(|b| b["label"] == "Next ▶").unwrap();
+    let id = next["custom_id"].as_str().unwrap();
+    assert!(id.chars().count() <= 100);
+    let v = ep
+        .post(&interaction(
+            3,
+            json!({"custom_id": id, "component_type": 2}),
+            0,
+        ))
+        .await;
+    assert_eq!(v["type"], 7, "the message is updated in place");
+    let footer = v["data"]["embeds"][0]["footer"]["text"].as_str().unwrap();
+    assert!(footer.starts_with("Page 2 of"), "{footer}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The REST side: reminders, registration.
+
+struct Reminders {
+    ctx: Context,
+    fake: Arc<FakeDiscord>,
+    outbox: DiscordOutbox,
+    _db: TempDb,
+}
+
+impl Reminders {
+    async fn new() -> Reminders {
+        let db = TempDb::new();
+        let mut ctx = Context::new(db.store().await).await.unwrap();
+        ctx.clock = Clock::fixed("2026-12-01T09:00:00Z".parse().unwrap());
+        let (fake, base) = FakeDiscord::start().await;
+        let outbox = DiscordOutbox {
+            ctx: ctx.clone(),
+            rest: Arc::new(Rest::new(&base, Some("test-token".into()))),
+        };
+        Reminders {
+            ctx,
+            fake,
+            outbox,
+            _db: db,
+        }
+    }
+
+    async fn moderator_says(&self, line: &str) -> String {
+        let caller = Caller {
+            platform: "discord",
+            space: format!("discord:{GUILD}"),
+            user: MEMBER.into(),
+            moderator: true,
+            channel: Some(CHANNEL.into()),
+        };
+        atlasbot::render::plain::render(&commands::answer(&self.ctx, &caller, line).await)
+    }
+
+    /// An event at 10:00 with a reminder due at 09:00 (the fixed "now").
+    async fn event_due_now(&self) {
+        self.moderator_says("/settings offsets 1h").await;
+        let out = self
+            .moderator_says("/event add title:\"@here Standup\" when:\"2026-12-01 10:00\"")
+            .await;
+        assert!(out.starts_with("Scheduled:"), "{out}");
+    }
+
+    async fn tick(&self) -> usize {
+        let s = Scheduler {
+            platform: "discord",
+            store: self.ctx.store.clone(),
+            clock: self.ctx.clock.clone(),
+            wake: self.ctx.wake.clone(),
+            grace: self.ctx.grace,
+        };
+        s.tick(&self.outbox).await.unwrap()
+    }
+
+    fn messages_to(&self, channel: &str) -> Vec<Seen> {
+        self.fake.seen_at(&format!("/channels/{channel}/messages"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_post_with_a_nonce_no_mentions_and_the_bot_token() {
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    assert_eq!(r.tick().await, 1);
+    let sent = r.messages_to(CHANNEL);
+    assert_eq!(sent.len(), 1);
+    let body = sent[0].json();
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(sent[0].authorization.as_deref(), Some("Bot test-token"));
+    assert_eq!(body["enforce_nonce"], true);
+    let nonce = body["nonce"].as_str().unwrap();
+    assert!(nonce.len() <= 25 && !nonce.is_empty());
+    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+    let title = body["embeds"][0]["title"].as_str().unwrap();
+    assert!(
+        title.starts_with("Reminder: @\u{200B}here Standup"),
+        "{title}"
+    );
+    check_limits(&body).unwrap();
+    assert_eq!(r.tick().await, 0, "sent once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_waits_retry_after_and_a_500_is_retried() {
+    let r = Reminders::new().await;
+    r.fake.script(
+        "/messages",
+        vec![
+            (429, json!({"message": "You are being rate limited.", "retry_after": 0.4, "global": false})),
+            (500, json!({"message": "oops"})),
+        ],
+    );
+    r.event_due_now().await;
+    assert_eq!(r.tick().await, 1);
+    let sent = r.messages_to(CHANNEL);
+    assert_eq!(sent.len(), 3, "429, 500, then 200");
+    let waited = sent[1].at - sent[0].at;
+    assert!(
+        waited >= Duration::from_millis(400),
+        "waited only {waited:?} after a 429"
+    );
+    assert_eq!(
+        sent[0].json()["nonce"],
+        sent[2].json()["nonce"],
+        "the same nonce each time"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_disables_the_channel_and_tells_the_moderators() {
+    let r = Reminders::new().await;
+    r.fake.script(
+        &format!("/channels/{CHANNEL}/messages"),
+        vec![(403, json!({"message": "Missing Access", "code": 50001}))],
+    );
+    r.fake.script(
+        &format!("/guilds/{GUILD}"),
+        vec![(
+            200,
+            json!({"id": GUILD, "system_channel_id": "222000000000000222"}),
+        )],
+    );
+    r.event_due_now().await;
+    assert_eq!(r.tick().await, 0);
+    assert_eq!(r.messages_to(CHANNEL).len(), 1, "not retried");
+    let told = r.messages_to("222000000000000222");
+    assert_eq!(told.len(), 1, "{:#?}", r.fake.seen());
+    let body = told[0].json();
+    assert!(
+        body["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("was not sent"),
+        "{body}"
+    );
+    let out = r.moderator_says("/settings").await;
+    assert!(
+        out.contains("off") || out.contains("gone") || out.contains("disabled"),
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn personal_reminders_come_by_direct_message() {
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    r.moderator_says("/settings offsets 1d").await; // the channel's reminder is not due now
+    let caller = Caller {
+        platform: "discord",
+        space: format!("discord:{GUILD}"),
+        user: "700000000000000007".into(),
+        moderator: false,
+        channel: Some(CHANNEL.into()),
+    };
+    let out = atlasbot::render::plain::render(
+        &commands::answer(&r.ctx, &caller, "/remind me 1 before:1h").await,
+    );
+    assert!(!out.starts_with("Only"), "{out}");
+    assert_eq!(r.tick().await, 1);
+    let dm = r.fake.seen_at("/users/@me/channels");
+    assert_eq!(dm.len(), 1);
+    assert_eq!(dm[0].json(), json!({"recipient_id": "700000000000000007"}));
+    assert_eq!(r.messages_to("333000000000000333").len(), 1);
+    assert!(r.messages_to(CHANNEL).is_empty());
+}
+
+#[test]
+fn register_overwrites_the_commands_in_one_request() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (fake, base) = rt.block_on(FakeDiscord::start());
+    let db = TempDb::new();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "discord",
+            "--api-base",
+            &base,
+            "register",
+            "--guild",
+            GUILD,
+            "--application-id",
+            APP,
+        ])
+        .env("DISCORD_TOKEN", "register-token")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(support::stdout(&out).contains(&format!("commands in guild {GUILD}")));
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "PUT");
+    assert_eq!(
+        seen[0].path,
+        format!("/api/v10/applications/{APP}/guilds/{GUILD}/commands")
+    );
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bot register-token"));
+    assert_eq!(seen[0].json(), discord::register::commands());
+    // The token never shows in what the bot prints.
+    assert!(!support::stderr(&out).contains("register-token"));
+    assert!(!support::stdout(&out).contains("register-token"));
+}
