@@ -63,6 +63,10 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Bench::Commands { actors, iterations } => {
                     crate::bench::commands::run(actors, iterations).await
                 }
+                Bench::Interactions {
+                    requests,
+                    concurrency,
+                } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
                 Bench::Reminders { count, burst } => {
                     crate::bench::reminders::run(count, burst).await
                 }

@@ -159,6 +159,15 @@ pub enum Bench {
         #[arg(long, default_value_t = 10_000)]
         burst: usize,
     },
+    /// Signed interactions per second on the Discord HTTP endpoint, over loopback.
+    Interactions {
+        /// Requests per case.
+        #[arg(long, default_value_t = 50_000)]
+        requests: usize,
+        /// Keep-alive connections sending at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Latency of every lookup command and of autocompletion; cold start.
     Commands {
         /// Synthetic actors added to the bundled atlas (0: the bundled atlas alone).

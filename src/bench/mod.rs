@@ -2,6 +2,7 @@
 //! bot itself; tests never assert on speed.
 
 pub mod commands;
+pub mod interactions;
 pub mod reminders;
 pub mod synthetic;
 

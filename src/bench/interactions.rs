@@ -1,0 +1,162 @@
+//! `atlasbot bench interactions`: signed interactions per second on the HTTP endpoint, over
+//! loopback, with latency percentiles. The endpoint runs in this process on its own runtime
+//! threads; the load generator keeps CONCURRENCY keep-alive connections busy with requests
+//! signed beforehand (signing is the client's cost, not the endpoint's).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ed25519_dalek::{Signer, SigningKey};
+use http_body_util::{BodyExt, Full};
+
+use crate::commands::Context;
+use crate::platform::discord::endpoint::{self, Endpoint};
+use crate::platform::discord::rest::Rest;
+use crate::store::Store;
+
+struct Signed {
+    body: Bytes,
+    signature: String,
+    timestamp: String,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn sign(key: &SigningKey, body: &str) -> Signed {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = key.sign(format!("{timestamp}{body}").as_bytes());
+    Signed {
+        body: Bytes::from(body.to_string()),
+        signature: hex(&signature.to_bytes()),
+        timestamp,
+    }
+}
+
+fn interaction(kind: u8, data: serde_json::Value) -> String {
+    serde_json::json!({
+        "id": "300000000000000003", "application_id": "456000000000000456", "type": kind,
+        "token": "dG9rZW4", "version": 1, "guild_id": "100000000000000001",
+        "channel_id": "111000000000000111",
+        "member": {"user": {"id": "200000000000000002"}, "roles": [], "permissions": "0"},
+        "data": data,
+    })
+    .to_string()
+}
+
+/// Sends `total` requests from `pool` over `concurrency` connections; returns requests per
+/// second and the sorted latencies.
+async fn load(
+    address: std::net::SocketAddr,
+    pool: Arc<Vec<Signed>>,
+    total: usize,
+    concurrency: usize,
+) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..concurrency {
+        let pool = pool.clone();
+        let share = total / concurrency + usize::from(c < total % concurrency);
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            let mut latencies = Vec::with_capacity(share);
+            for n in 0..share {
+                let s = &pool[(c * 7919 + n) % pool.len()];
+                let req = hyper::Request::post("/interactions")
+                    .header("host", "bench")
+                    .header("content-type", "application/json")
+                    .header("x-signature-ed25519", &s.signature)
+                    .header("x-signature-timestamp", &s.timestamp)
+                    .body(Full::new(s.body.clone()))?;
+                let t = Instant::now();
+                let resp = sender.send_request(req).await?;
+                let status = resp.status();
+                let _ = resp.into_body().collect().await?;
+                latencies.push(t.elapsed());
+                anyhow::ensure!(status == 200, "status {status}");
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    Ok((all.len() as f64 / elapsed, all))
+}
+
+fn at(sorted: &[Duration], p: f64) -> String {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    format!("{:.2} ms", sorted[i].as_secs_f64() * 1e3)
+}
+
+pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let ctx = Context::new(Store::open(&tmp.path().join("bench.db")).await?).await?;
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let ep = Arc::new(Endpoint {
+        ctx,
+        verifier: endpoint::verifier(&hex(key.verifying_key().as_bytes()))
+            .map_err(anyhow::Error::msg)?,
+        rest: Arc::new(Rest::new("http://127.0.0.1:9", None)),
+    });
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(endpoint::serve(listener, ep, stopped));
+
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("PING", vec![interaction(1, serde_json::json!(null))]),
+        (
+            "/actor (WIPO, UNODC, ITU)",
+            ["WIPO", "UNODC", "ITU"]
+                .iter()
+                .map(|n| {
+                    interaction(
+                        2,
+                        serde_json::json!({"id": "1", "name": "actor", "type": 1,
+                        "options": [{"name": "name", "type": 3, "value": n}]}),
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "autocomplete /actor name",
+            ["w", "wor", "intel", "un", "geneva in"]
+                .iter()
+                .map(|p| {
+                    interaction(
+                        4,
+                        serde_json::json!({"id": "1", "name": "actor", "type": 1,
+                        "options": [{"name": "name", "type": 3, "value": p, "focused": true}]}),
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    println!("interactions endpoint on {address}: {requests} signed requests per case, {concurrency} keep-alive connections");
+    for (name, bodies) in cases {
+        // Distinct signed requests (timestamps differ by the second they are made in).
+        let pool: Vec<Signed> = (0..200)
+            .map(|i| sign(&key, &bodies[i % bodies.len()]))
+            .collect();
+        let pool = Arc::new(pool);
+        load(address, pool.clone(), requests / 10, concurrency).await?; // warm-up
+        let (rate, lat) = load(address, pool, requests, concurrency).await?;
+        println!(
+            "{name:<28} {rate:>8.0} req/s   p50 {}   p99 {}   max {}",
+            at(&lat, 0.5),
+            at(&lat, 0.99),
+            at(&lat, 1.0)
+        );
+    }
+    Ok(())
+}
