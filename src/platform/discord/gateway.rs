@@ -22,7 +22,7 @@ struct Handler {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn interaction_create(&self, _: serenity::all::Context, interaction: Interaction) {
-        let value = match serde_json::to_value(&interaction) {
+        let value = match to_json(&interaction) {
             Ok(v) => v,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read an interaction");
@@ -46,6 +46,22 @@ impl EventHandler for Handler {
     async fn ready(&self, _: serenity::all::Context, ready: Ready) {
         tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), shard = ?ready.shard, "connected to Discord");
     }
+}
+
+/// Discord's JSON for an interaction received as serenity's model, as the endpoint gets it.
+/// Serenity serialises each kind without its `type`, which is put back from the variant.
+pub fn to_json(interaction: &Interaction) -> Result<serde_json::Value, serde_json::Error> {
+    let mut v = serde_json::to_value(interaction)?;
+    let kind = match interaction {
+        Interaction::Ping(_) => 1,
+        Interaction::Command(_) => 2,
+        Interaction::Component(_) => 3,
+        Interaction::Autocomplete(_) => 4,
+        Interaction::Modal(_) => 5,
+        _ => 0,
+    };
+    v["type"] = serde_json::json!(kind);
+    Ok(v)
 }
 
 /// Which shards this process runs: all (autosharded), or FIRST-LAST of TOTAL.
@@ -125,5 +141,74 @@ mod tests {
         assert!(Shards::parse(Some("4-8"), Some(8)).is_err());
         assert!(Shards::parse(Some("3-1"), Some(8)).is_err());
         assert!(Shards::parse(Some("0-3"), None).is_err());
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use serde_json::json;
+
+    /// The gateway hands us serenity's model; `handle` reads Discord's JSON. Serialising the
+    /// model must give back what `handle` reads.
+    #[test]
+    fn a_gateway_interaction_serialises_back_to_discords_json() {
+        let raw = json!({
+            "id": "300000000000000003", "application_id": "456000000000000456", "type": 2,
+            "token": "dG9rZW4", "version": 1, "guild_id": "100000000000000001",
+            "channel_id": "111000000000000111", "locale": "en-GB", "guild_locale": "en-US",
+            "app_permissions": "0", "entitlements": [], "attachment_size_limit": 10485760, "authorizing_integration_owners": {},
+            "member": {"user": {"id": "200000000000000002", "username": "m", "discriminator": "0", "global_name": null, "avatar": null},
+                       "roles": ["555000000000000555"], "permissions": "8589934592", "joined_at": "2024-01-01T00:00:00+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+            "data": {"id": "1", "name": "event", "type": 1, "options": [
+                {"name": "add", "type": 1, "options": [{"name": "title", "type": 3, "value": "Standup"}]}]}
+        });
+        let model: serenity::all::Interaction = serde_json::from_value(raw).unwrap();
+        let back = super::to_json(&model).unwrap();
+        assert_eq!(back["type"], 2);
+        assert_eq!(back["id"], "300000000000000003");
+        assert_eq!(back["token"], "dG9rZW4");
+        assert_eq!(back["guild_id"], "100000000000000001");
+        assert_eq!(back["channel_id"], "111000000000000111");
+        assert_eq!(back["member"]["user"]["id"], "200000000000000002");
+        assert_eq!(back["member"]["roles"][0], "555000000000000555");
+        assert_eq!(back["member"]["permissions"], "8589934592");
+        assert_eq!(back["data"]["name"], "event");
+        assert_eq!(back["data"]["options"][0]["type"], 1);
+        assert_eq!(back["data"]["options"][0]["options"][0]["value"], "Standup");
+
+        let mut auto = raw_base();
+        auto["type"] = json!(4);
+        auto["data"] = json!({"id": "1", "name": "actor", "type": 1, "options": [
+            {"name": "name", "type": 3, "value": "WI", "focused": true}]});
+        let model: serenity::all::Interaction = serde_json::from_value(auto).unwrap();
+        let back = super::to_json(&model).unwrap();
+        assert_eq!(back["type"], 4);
+        assert_eq!(back["data"]["options"][0]["value"], "WI");
+        assert_eq!(back["data"]["options"][0]["focused"], true);
+
+        let mut click = raw_base();
+        click["type"] = json!(3);
+        click["message"] = json!({"id": "5", "channel_id": "111000000000000111", "author": {"id": "456000000000000456", "username": "bot", "discriminator": "0", "global_name": null, "avatar": null},
+            "content": "", "timestamp": "2026-11-23T10:00:00+00:00", "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": [], "mention_roles": [], "attachments": [], "embeds": [], "pinned": false, "type": 0});
+        click["data"] = json!({"custom_id": "page:/who-works-on AI page:2", "component_type": 2});
+        let model: serenity::all::Interaction = serde_json::from_value(click).unwrap();
+        let back = super::to_json(&model).unwrap();
+        assert_eq!(back["type"], 3);
+        assert_eq!(back["data"]["custom_id"], "page:/who-works-on AI page:2");
+    }
+
+    fn raw_base() -> serde_json::Value {
+        json!({
+            "id": "300000000000000003", "application_id": "456000000000000456",
+            "token": "dG9rZW4", "version": 1, "guild_id": "100000000000000001",
+            "channel_id": "111000000000000111", "locale": "en-GB",
+            "app_permissions": "0", "entitlements": [], "attachment_size_limit": 10485760,
+            "authorizing_integration_owners": {},
+            "member": {"user": {"id": "200000000000000002", "username": "m", "discriminator": "0", "global_name": null, "avatar": null},
+                       "roles": [], "permissions": "0", "joined_at": "2024-01-01T00:00:00+00:00",
+                       "deaf": false, "mute": false, "flags": 0},
+        })
     }
 }
