@@ -404,35 +404,50 @@ async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     Ok(r)
 }
 
+fn too_big(bytes: usize, example: &str) -> CommandError {
+    CommandError::usage(
+        format!(
+            "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
+            bytes / 1000,
+            ical::MAX_BYTES / 1000
+        ),
+        example,
+    )
+}
+
+/// A calendar file on this machine (console only), refused before reading if too big.
+fn read_calendar(path: &str, example: &str) -> Result<String, CommandError> {
+    let cannot = |e: std::io::Error| {
+        CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
+    };
+    let size = std::fs::metadata(path).map_err(cannot)?.len() as usize;
+    if size > ical::MAX_BYTES {
+        return Err(too_big(size, example));
+    }
+    std::fs::read_to_string(path).map_err(cannot)
+}
+
 async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
-    let path = args.get("file").unwrap_or_default();
+    let file = args.get("file").unwrap_or_default();
     let example = "/event import file:calendar.ics";
-    // A path names a file on the machine the bot runs on: only its local user may do that.
-    if caller.platform != "console" {
-        return Err(CommandError::usage(
-            "Attach the .ics file to the command; paths are for the console only.",
-            example,
-        ));
-    }
-    let size = std::fs::metadata(path)
-        .map_err(|e| {
-            CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
-        })?
-        .len();
-    if size as usize > ical::MAX_BYTES {
-        return Err(CommandError::usage(
-            format!(
-                "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
-                size / 1000,
-                ical::MAX_BYTES / 1000
-            ),
-            example,
-        ));
-    }
-    let content = std::fs::read_to_string(path).map_err(|e| {
-        CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
-    })?;
+    let content = match caller.platform {
+        // A path names a file on the machine the bot runs on: only its local user may do that.
+        "console" => read_calendar(file, example)?,
+        // Discord's adapter fetched the attached file: the value is its content.
+        "discord" => {
+            if file.len() > ical::MAX_BYTES {
+                return Err(too_big(file.len(), example));
+            }
+            file.to_string()
+        }
+        _ => {
+            return Err(CommandError::usage(
+                "Importing a calendar needs a file: use /event import on Discord (attach the .ics) or on the console.",
+                example,
+            ))
+        }
+    };
     let parsed = ical::parse(&content).map_err(|why| {
         CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
     })?;

@@ -314,12 +314,35 @@ pub fn bind_values(
                 target.example.to_string(),
             ));
         }
-        let value = fold_typography(value);
+        let kind = target
+            .options
+            .iter()
+            .find(|o| &o.name == name)
+            .map(|o| o.kind);
+        // A file's content is kept as it is; typed text is normalised like a typed line.
+        let value = if kind == Some(OptionKind::Attachment) {
+            value.clone()
+        } else {
+            fold_typography(value).trim().to_string()
+        };
         if !value.trim().is_empty() {
-            args.set(name, value.trim());
+            args.set(name, value);
         }
     }
     check(&target, args)
+}
+
+/// The names of a command's (or subcommand's) file options.
+pub fn attachment_options<'a>(manifest: &'a Manifest, subcommand: Option<&str>) -> Vec<&'a str> {
+    let options = match subcommand.and_then(|s| manifest.subcommand(s)) {
+        Some(sub) => &sub.options,
+        None => &manifest.options,
+    };
+    options
+        .iter()
+        .filter(|o| o.kind == OptionKind::Attachment)
+        .map(|o| o.name.as_str())
+        .collect()
 }
 
 /// The command line equivalent to named values, for logs and error replies.
@@ -333,8 +356,11 @@ pub fn line_of(
         line.push(' ');
         line.push_str(sub);
     }
+    let files = attachment_options(spec::manifest(command), subcommand);
     for (name, value) in values {
-        if value.contains(char::is_whitespace) {
+        if files.contains(&name.as_str()) {
+            line.push_str(&format!(" {name}:(a file of {} bytes)", value.len()));
+        } else if value.contains(char::is_whitespace) {
             line.push_str(&format!(" {name}:\"{value}\""));
         } else {
             line.push_str(&format!(" {name}:{value}"));

@@ -383,7 +383,13 @@ pub async fn answer_values(
     subcommand: Option<&str>,
     values: &[(String, String)],
 ) -> Reply {
-    let total: usize = values.iter().map(|(_, v)| v.chars().count()).sum();
+    // What people type is capped; a file's content is not typed (the command checks its size).
+    let files = invocation::attachment_options(spec::manifest(command), subcommand);
+    let total: usize = values
+        .iter()
+        .filter(|(name, _)| !files.contains(&name.as_str()))
+        .map(|(_, v)| v.chars().count())
+        .sum();
     if total > MAX_INPUT_CHARS {
         return too_long();
     }

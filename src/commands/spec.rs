@@ -24,6 +24,9 @@ pub enum OptionKind {
     Channel,
     /// A Discord role: a name or id as text; on Discord, a role picker.
     Role,
+    /// A file: a path on the console; on Discord, an uploaded file whose content the adapter
+    /// fetches and passes as the value.
+    Attachment,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,12 +101,20 @@ fn options_usage(options: &[OptionSpec]) -> String {
     {
         for o in options {
             let slot = match (o.kind, o.required) {
-                (OptionKind::String | OptionKind::Channel | OptionKind::Role, true) => {
-                    format!(" <{}>", o.name)
-                }
-                (OptionKind::String | OptionKind::Channel | OptionKind::Role, false) => {
-                    format!(" [{}]", o.name)
-                }
+                (
+                    OptionKind::String
+                    | OptionKind::Channel
+                    | OptionKind::Role
+                    | OptionKind::Attachment,
+                    true,
+                ) => format!(" <{}>", o.name),
+                (
+                    OptionKind::String
+                    | OptionKind::Channel
+                    | OptionKind::Role
+                    | OptionKind::Attachment,
+                    false,
+                ) => format!(" [{}]", o.name),
                 (OptionKind::Integer, _) => format!(" [{}:N]", o.name),
             };
             u.push_str(&slot);

@@ -131,7 +131,12 @@ impl FakeDiscord {
             };
             (200, body)
         });
-        let mut r = hyper::Response::new(Full::new(Bytes::from(body.to_string())));
+        // A string is sent as it is (a file); anything else as JSON.
+        let text = match &body {
+            Value::String(raw) => raw.clone(),
+            other => other.to_string(),
+        };
+        let mut r = hyper::Response::new(Full::new(Bytes::from(text)));
         *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
         r.headers_mut().insert(
             hyper::header::CONTENT_TYPE,
@@ -162,6 +167,7 @@ struct Endpoint {
     url: String,
     http: reqwest::Client,
     fake: Arc<FakeDiscord>,
+    fake_base: String,
     ctx: Context,
     _db: TempDb,
 }
@@ -178,6 +184,7 @@ impl Endpoint {
             verifier: endpoint::verifier(&hex(key().verifying_key().as_bytes())).unwrap(),
             rest: Arc::new(Rest::new(&base, None)),
         });
+        let fake_base = base.clone();
         let (_stop, stopped) = tokio::sync::watch::channel(false);
         std::mem::forget(_stop);
         tokio::spawn(endpoint::serve(listener, ep, stopped));
@@ -185,6 +192,7 @@ impl Endpoint {
             url,
             http: reqwest::Client::new(),
             fake,
+            fake_base,
             ctx,
             _db: db,
         }
@@ -387,6 +395,55 @@ async fn every_command_example_answers_within_discords_limits() {
     assert!(follow[0]
         .body
         .contains("\"allowed_mentions\":{\"parse\":[]}"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attached_calendar_is_imported_after_a_deferred_answer() {
+    let ep = Endpoint::start().await;
+    let base = ep.fake_base.clone();
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\nUID:town-hall-1@test\r\nDTSTAMP:20261101T000000Z\r\nDTSTART;TZID=Europe/Zurich:20271203T140000\r\nSUMMARY:Town hall on AI\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    ep.fake.script(
+        "/attachments/cal.ics",
+        vec![(200, Value::String(ics.into()))],
+    );
+    let mut i = interaction(
+        2,
+        json!({"id": "1", "name": "event", "type": 1,
+               "options": [{"name": "import", "type": 1, "options": [{"name": "file", "type": 11, "value": "900"}]}],
+               "resolved": {"attachments": {"900": {"id": "900", "filename": "cal.ics", "size": ics.len(), "url": format!("{base}/attachments/cal.ics")}}}}),
+        MANAGE_EVENTS,
+    );
+    i["id"] = json!("300000000000000004");
+    let v = ep.post(&i).await;
+    assert_eq!(v["type"], 5, "deferred: {v}");
+    assert_eq!(v["data"]["flags"], 64);
+    let start = Instant::now();
+    while ep.fake.seen_at("/webhooks/").is_empty() && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let follow = ep.fake.seen_at("/webhooks/");
+    assert_eq!(follow.len(), 1, "{:#?}", ep.fake.seen());
+    assert!(
+        follow[0].body.contains("1 added, 0 updated, 0 skipped."),
+        "{}",
+        follow[0].body
+    );
+    check_limits(&follow[0].json()).unwrap();
+    let out = atlasbot::render::plain::render(
+        &commands::answer(
+            &ep.ctx,
+            &Caller {
+                platform: "discord",
+                space: format!("discord:{GUILD}"),
+                user: MEMBER.into(),
+                moderator: false,
+                channel: None,
+            },
+            "/event show Town hall",
+        )
+        .await,
+    );
+    assert!(out.contains("Town hall on AI"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

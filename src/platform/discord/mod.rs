@@ -62,6 +62,9 @@ pub struct FollowUp {
     pub command: CommandName,
     pub subcommand: Option<String>,
     pub values: Vec<(String, String)>,
+    /// Uploaded files, by option name: where Discord keeps them and their size. They are
+    /// fetched after the deferred response and passed on as the options' values.
+    pub files: Vec<(String, String, u64)>,
 }
 
 /// Commands that may take longer than Discord's 3 seconds, or answer with a file.
@@ -219,9 +222,11 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
                 if private {
                     response["data"] = json!({"flags": EPHEMERAL});
                 }
+                let files = files_of(data, &values);
                 return Handled {
                     response,
                     follow_up: Some(FollowUp {
+                        files,
                         application: i["application_id"].as_str().unwrap_or_default().to_string(),
                         token: i["token"].as_str().unwrap_or_default().to_string(),
                         caller,
@@ -279,16 +284,36 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
     }
 }
 
+/// The files attached to a command: (option, url, size) from the interaction's resolved data.
+fn files_of(data: &Value, values: &[(String, String)]) -> Vec<(String, String, u64)> {
+    values
+        .iter()
+        .filter_map(|(name, id)| {
+            let a = &data["resolved"]["attachments"][id.as_str()];
+            Some((
+                name.clone(),
+                a["url"].as_str()?.to_string(),
+                a["size"].as_u64().unwrap_or(0),
+            ))
+        })
+        .collect()
+}
+
 /// Runs a deferred command and posts its answer (and file) as the follow-up.
-pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
-    let reply = commands::answer_values(
-        ctx,
-        &f.caller,
-        f.command,
-        f.subcommand.as_deref(),
-        &f.values,
-    )
-    .await;
+pub async fn follow_up(ctx: &Context, rest: &Rest, mut f: FollowUp) {
+    let reply = match fetch_files(rest, &mut f).await {
+        Ok(()) => {
+            commands::answer_values(
+                ctx,
+                &f.caller,
+                f.command,
+                f.subcommand.as_deref(),
+                &f.values,
+            )
+            .await
+        }
+        Err(why) => notice(&why),
+    };
     let mut message = message(Some(f.command), &reply);
     let file = reply.attachment.as_ref().map(|a| rest::File {
         name: a.filename.clone(),
@@ -302,6 +327,35 @@ pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
     {
         tracing::warn!(error = %e, "cannot send a follow-up");
     }
+}
+
+/// Replaces each attachment's id by the file's content (refusing big or non-text files
+/// before they are read in full).
+async fn fetch_files(rest: &Rest, f: &mut FollowUp) -> Result<(), String> {
+    for (name, url, size) in &f.files {
+        if *size as usize > crate::events::ical::MAX_BYTES {
+            return Err(format!(
+                "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
+                size / 1000,
+                crate::events::ical::MAX_BYTES / 1000
+            ));
+        }
+        let bytes = rest
+            .download(url, crate::events::ical::MAX_BYTES)
+            .await
+            .map_err(|e| {
+                format!("I could not fetch the attached file ({e}). Nothing was imported.")
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            "The attached file is not text (an .ics file is). Nothing was imported.".to_string()
+        })?;
+        for (n, v) in f.values.iter_mut() {
+            if n == name {
+                *v = text.clone();
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A nonce for a reminder key: Discord allows 25 characters, keys are longer, so a stable

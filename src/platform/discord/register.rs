@@ -30,6 +30,7 @@ fn option(o: &OptionSpec) -> Value {
             v["channel_types"] = json!([0, 5]);
         }
         OptionKind::Role => v["type"] = json!(8),
+        OptionKind::Attachment => v["type"] = json!(11),
     }
     v
 }

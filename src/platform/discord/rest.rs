@@ -327,6 +327,39 @@ impl Rest {
             .await
     }
 
+    /// A file Discord stores (an attachment's URL from a signed interaction), at most `max`
+    /// bytes — refused as soon as it is known to be bigger.
+    pub async fn download(&self, url: &str, max: usize) -> Result<Vec<u8>, RestError> {
+        let mut resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| RestError::Network(e.without_url().to_string()))?;
+        if !resp.status().is_success() {
+            return Err(RestError::Status {
+                status: resp.status().as_u16(),
+                code: 0,
+                message: "the file could not be fetched".into(),
+            });
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| RestError::Network(e.without_url().to_string()))?
+        {
+            out.extend_from_slice(&chunk);
+            if out.len() > max {
+                return Err(RestError::Decode(format!(
+                    "the file is over {} KB",
+                    max / 1000
+                )));
+            }
+        }
+        Ok(out)
+    }
+
     /// The application's id, from its token.
     pub async fn application_id(&self) -> Result<String, RestError> {
         let v = self
