@@ -783,3 +783,87 @@ fn register_overwrites_the_commands_in_one_request() {
     assert!(!support::stderr(&out).contains("register-token"));
     assert!(!support::stdout(&out).contains("register-token"));
 }
+
+#[test]
+fn discord_http_serves_signed_pings_and_stops_on_sigterm() {
+    let db = TempDb::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .args([
+            "--db",
+            db.path.to_str().unwrap(),
+            "discord-http",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("DISCORD_PUBLIC_KEY", hex(key().verifying_key().as_bytes()))
+        .env("DISCORD_APPLICATION_ID", APP)
+        .env_remove("DISCORD_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the endpoint never listened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let url = format!("http://127.0.0.1:{port}/");
+        let http = reqwest::Client::new();
+        let ping = json!({"id": "1", "application_id": APP, "type": 1, "token": "t", "version": 1})
+            .to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = key().sign(format!("{ts}{ping}").as_bytes());
+        let resp = http
+            .post(&url)
+            .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+            .header("X-Signature-Timestamp", &ts)
+            .body(ping.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(resp.json::<Value>().await.unwrap(), json!({"type": 1}));
+        let unsigned = http.post(&url).body(ping).send().await.unwrap();
+        assert_eq!(unsigned.status().as_u16(), 401);
+    });
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // A key that is not one is a clear error at start-up, not a panic.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .args(["--db", db.path.to_str().unwrap(), "discord-http"])
+        .env("DISCORD_PUBLIC_KEY", "not-a-key")
+        .env("DISCORD_APPLICATION_ID", APP)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        support::stderr(&out).contains("DISCORD_PUBLIC_KEY must be 64 hex digits"),
+        "{}",
+        support::stderr(&out)
+    );
+}

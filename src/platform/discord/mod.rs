@@ -218,9 +218,10 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
             if deferred(command, subcommand.as_deref()) {
                 let private =
                     command == CommandName::Event && subcommand.as_deref() == Some("import");
-                let mut response = json!({"type": kind::DEFERRED_MESSAGE});
+                let mut response = json!({"type": kind::DEFERRED_MESSAGE,
+                    "data": {"allowed_mentions": {"parse": []}}});
                 if private {
-                    response["data"] = json!({"flags": EPHEMERAL});
+                    response["data"]["flags"] = json!(EPHEMERAL);
                 }
                 let files = files_of(data, &values);
                 return Handled {
