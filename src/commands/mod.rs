@@ -362,7 +362,18 @@ pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
         return too_long();
     }
     // The line is split and bound once; the permission check reads the bound arguments.
-    let parsed = bind_line(line).and_then(|(command, args)| {
+    respond(ctx, caller, bind_line(line), line).await
+}
+
+/// From bound arguments to the answer: typed request, permission check, run; every error
+/// becomes a reply.
+async fn respond(
+    ctx: &Context,
+    caller: &Caller,
+    bound: Result<(CommandName, invocation::Args), CommandError>,
+    line: &str,
+) -> Reply {
+    let parsed = bound.and_then(|(command, args)| {
         let request = request(command, &args)?;
         check_permission(command, &args, caller)?;
         Ok(request)
@@ -394,17 +405,9 @@ pub async fn answer_values(
         return too_long();
     }
     let line = invocation::line_of(command, subcommand, values);
-    let parsed =
-        invocation::bind_values(spec::manifest(command), subcommand, values).and_then(|args| {
-            let request = request(command, &args)?;
-            check_permission(command, &args, caller)?;
-            Ok(request)
-        });
-    let result = match parsed {
-        Ok(request) => run(ctx, caller, request).await,
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(|e| error::into_reply(e, &line))
+    let bound = invocation::bind_values(spec::manifest(command), subcommand, values)
+        .map(|args| (command, args));
+    respond(ctx, caller, bound, &line).await
 }
 
 /// A short "where it comes from" label for a source file and line: "000:423".
