@@ -10,8 +10,8 @@
 //! - `events`  — events, recurrence in the event's zone, reading times, the reminder plan.
 //! - `import`  — data/ → atlas: parse every source format and curated file (collecting all
 //!   problems with file:line), validate, and hand the atlas to the store.
-//! - `platform`— adapters that translate: the console and Matrix (Discord to come).
-//! - `render`  — how a `Reply` looks on each platform: plain text, Matrix HTML.
+//! - `platform`— adapters that translate: the console, Matrix, Discord (gateway and HTTP).
+//! - `render`  — how a `Reply` looks on each platform: plain text, Matrix HTML, Discord embeds.
 //! - `scheduler`— reminders: plan what events owe, claim what is due, deliver exactly once.
 //! - `reply`   — what to say: title, text with highlights, fields, lists, sources, paging.
 //! - `search`  — normalising and matching what people type (names, standard identifiers, FTS).
