@@ -94,6 +94,13 @@ pub struct MatrixArgs {
 pub struct DiscordArgs {
     #[command(subcommand)]
     pub action: Option<DiscordAction>,
+    /// Register the commands in this guild only (instant; for development) — at start-up of
+    /// the gateway, or with `register`. Default: `register` registers globally.
+    #[arg(long, global = true, env = "DISCORD_GUILD_ID")]
+    pub guild: Option<String>,
+    /// The application's id; default: asked from Discord with the token.
+    #[arg(long, global = true, env = "DISCORD_APPLICATION_ID")]
+    pub application_id: Option<String>,
     /// Run only these shards (FIRST-LAST), with --shard-total; default: all, as Discord advises.
     #[arg(long, env = "DISCORD_SHARDS")]
     pub shards: Option<String>,
@@ -101,21 +108,15 @@ pub struct DiscordArgs {
     #[arg(long, env = "DISCORD_SHARD_TOTAL")]
     pub shard_total: Option<u32>,
     /// Discord's REST API (a proxy, or a test server); default: Discord's own.
-    #[arg(long, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
+    #[arg(long, global = true, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
     pub api_base: String,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DiscordAction {
-    /// Replace the application's slash commands with those in commands/*.toml.
-    Register {
-        /// Register in this guild only (instant; for development). Default: globally.
-        #[arg(long, env = "DISCORD_GUILD_ID")]
-        guild: Option<String>,
-        /// The application's id; default: asked from Discord with the token.
-        #[arg(long, env = "DISCORD_APPLICATION_ID")]
-        application_id: Option<String>,
-    },
+    /// Replace the application's slash commands with those in commands/*.toml (in the guild
+    /// given by --guild / DISCORD_GUILD_ID, else globally).
+    Register,
 }
 
 #[derive(Debug, clap::Args)]

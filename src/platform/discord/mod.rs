@@ -458,14 +458,15 @@ pub async fn run_gateway(ctx: Context, args: crate::config::DiscordArgs) -> Resu
     let token = crate::config::secret("DISCORD_TOKEN")
         .ok_or("set DISCORD_TOKEN in the environment (the bot token from the developer portal)")?;
     let rest = Arc::new(Rest::new(&args.api_base, Some(token.clone())));
-    if let Some(crate::config::DiscordAction::Register {
-        guild,
-        application_id,
-    }) = args.action
-    {
-        return register_commands(&rest, application_id, guild).await;
+    if let Some(crate::config::DiscordAction::Register) = args.action {
+        return register_commands(&rest, args.application_id, args.guild).await;
     }
     let shards = gateway::Shards::parse(args.shards.as_deref(), args.shard_total)?;
+    // Developing in one guild: its commands are brought up to date at every start (instant
+    // there, unlike global registration).
+    if args.guild.is_some() {
+        register_commands(&rest, args.application_id, args.guild).await?;
+    }
     // Started once, before connecting — never from "ready", which fires on every reconnect.
     let reminders = start_reminders(&ctx, rest.clone());
     let result = gateway::run(ctx, rest, &token, shards).await;
