@@ -124,6 +124,21 @@ impl Store {
         .await?)
     }
 
+    /// The person whose direct room this is, if it is one the bot opened.
+    pub async fn matrix_direct_person(
+        &self,
+        user: &str,
+        room: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT person FROM matrix_direct_rooms WHERE user_id = ? AND room_id = ?",
+        )
+        .bind(user)
+        .bind(room)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn set_matrix_direct_room(
         &self,
         user: &str,

@@ -198,10 +198,21 @@ impl Person {
         v["joined"].as_object().unwrap().keys().cloned().collect()
     }
 
-    /// Rooms this person is invited to (from an initial sync).
+    /// Rooms this person is invited to (from an initial sync). Synapse answers a repeated
+    /// identical sync from a cache for two minutes, so each call's filter is made unique.
     async fn invites(&self) -> Vec<String> {
+        let n = self.txn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let filter =
+            format!(r#"{{"room":{{"timeline":{{"limit":1,"not_types":["x.test.{n}"]}}}}}}"#);
         let v = self
-            .call(reqwest::Method::GET, "sync?timeout=0", None)
+            .call(
+                reqwest::Method::GET,
+                &format!(
+                    "sync?timeout=0&filter={}",
+                    url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+                ),
+                None,
+            )
             .await;
         v["rooms"]["invite"]
             .as_object()
@@ -605,5 +616,59 @@ async fn matrix_reminders_arrive_exactly_once_even_when_the_bot_is_killed_after_
         .filter(|e| is_reminder(e))
         .collect();
     assert_eq!(personal.len(), 1, "{personal:#?}");
+
+    // Alice leaves that direct room: the bot forgets it, and her next reminder opens a new one.
+    let dm = invites[0].clone();
+    alice
+        .call(
+            reqwest::Method::POST,
+            &format!("rooms/{dm}/leave"),
+            Some(json!({})),
+        )
+        .await;
+    let start = Instant::now();
+    loop {
+        let store = db.store().await;
+        let known = store.matrix_direct_room(BOT, &alice.id).await.unwrap();
+        store.close().await;
+        if known.is_none() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the left room is still used; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    alice
+        .ask(&room, "!event add title:Retro when:\"in 2 minutes\"", &bot)
+        .await;
+    let (_, subscribed) = alice.ask(&room, "!remind me 2 before:2m", &bot).await;
+    let start = Instant::now();
+    let fresh = loop {
+        if let Some(r) = alice.invites().await.into_iter().find(|r| *r != dm) {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no new direct room after {subscribed}; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    alice.join(&fresh).await;
+    let start = Instant::now();
+    while !alice.messages(&fresh).await.iter().any(|e| {
+        e["content"]["body"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("Reminder: Retro"))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no reminder in the new room"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     bot.stop();
 }

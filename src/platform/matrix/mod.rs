@@ -460,6 +460,8 @@ impl Bot {
         let _ = store
             .add_matrix_room(&self.me, room, chrono::Utc::now())
             .await;
+        self.on_direct_room_left(room, &joined.timeline.events)
+            .await;
         if encrypted
             && store
                 .claim_encrypted_notice(&self.me, room)
@@ -489,6 +491,38 @@ impl Bot {
                 self.on_command(room, e, &line).await;
             }
         }
+    }
+
+    /// A person who leaves (or declines) the direct room the bot opened for their reminders
+    /// would never see them there: the bot forgets the room and leaves it, and the next
+    /// reminder opens a new one.
+    async fn on_direct_room_left(&self, room: &str, events: &[Event]) {
+        let left = events.iter().find(|e| {
+            e.kind == "m.room.member"
+                && e.state_key.as_deref().is_some_and(|k| k != self.me)
+                && matches!(e.content["membership"].as_str(), Some("leave" | "ban"))
+        });
+        let Some(left) = left else {
+            return;
+        };
+        let store = &self.ctx.store;
+        let person = left.state_key.as_deref().unwrap_or_default();
+        if store
+            .matrix_direct_person(&self.me, room)
+            .await
+            .ok()
+            .flatten()
+            .as_deref()
+            != Some(person)
+        {
+            return;
+        }
+        tracing::info!(%room, %person, "the direct room was left; a new one will be opened");
+        let _ = store.set_matrix_direct_room(&self.me, person, None).await;
+        if let Err(e) = self.client.get().leave(room).await {
+            tracing::warn!(%room, error = %e, "cannot leave an abandoned direct room");
+        }
+        let _ = store.remove_matrix_room(&self.me, room).await;
     }
 
     /// The room's power facts, read from the room's state when the sync has not shown them
