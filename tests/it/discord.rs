@@ -495,6 +495,50 @@ async fn answers_are_escaped_private_when_they_should_be_and_never_ping() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn in_a_direct_message_the_person_has_a_space_of_their_own() {
+    let ep = Endpoint::start().await;
+    let dm = |line: &str| {
+        let mut i = command_from_line(line, 0);
+        let o = i.as_object_mut().unwrap();
+        o.remove("guild_id");
+        o.remove("member");
+        o.insert(
+            "user".into(),
+            json!({"id": "700000000000000007", "username": "someone"}),
+        );
+        o.insert("channel_id".into(), json!("800000000000000008"));
+        i
+    };
+    let v = ep.post(&dm("/actor ITU")).await;
+    assert!(
+        v["data"]["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("ITU"),
+        "{v}"
+    );
+    let v = ep
+        .post(&dm(
+            "/event add title:\"My study session\" when:\"tomorrow 18:00\"",
+        ))
+        .await;
+    assert!(
+        v["data"]["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Scheduled"),
+        "{v}"
+    );
+    let space = ep
+        .ctx
+        .store
+        .space("discord:dm-700000000000000007", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(space.reminder_target.as_deref(), Some("800000000000000008"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn moderator_commands_check_the_members_permissions_not_the_ui() {
     let ep = Endpoint::start().await;
     let line = "/event add title:Standup when:\"tomorrow 09:00\"";
