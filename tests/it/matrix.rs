@@ -76,6 +76,26 @@ impl Homeserver {
     }
 }
 
+impl Homeserver {
+    /// Stops the server and starts it again on the same port, keeping its database.
+    fn restart(&self) {
+        let dir = self.dir.path().to_str().unwrap();
+        let port = self.base.rsplit(':').next().unwrap();
+        let stop = Command::new(script()).args(["stop", dir]).status().unwrap();
+        assert!(stop.success());
+        std::thread::sleep(Duration::from_secs(1));
+        let out = Command::new(script())
+            .args(["start", dir, port])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "synapse restart: {}",
+            support::stderr(&out)
+        );
+    }
+}
+
 impl Drop for Homeserver {
     fn drop(&mut self) {
         let _ = Command::new(script())
@@ -509,6 +529,17 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
         said_once(alice.messages(&secret).await),
         1,
         "the encrypted-room notice, once"
+    );
+
+    // The homeserver goes away and comes back: the bot reconnects by itself.
+    hs.restart();
+    let (_, topics) = alice.ask(&room, "!topics", &bot).await;
+    assert!(
+        topics["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Cybersecurity"),
+        "{topics}"
     );
 
     // A moderator sends it away.
