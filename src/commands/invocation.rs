@@ -382,15 +382,17 @@ fn check(t: &Target<'_>, args: Args) -> Result<Args, CommandError> {
                     t.example.to_string(),
                 ));
             }
-            (Some(v), OptionKind::Integer) if v.parse::<i64>().map_or(true, |n| n < 1) => {
+            (Some(v), OptionKind::Integer) if v.parse::<i64>().map_or(true, |n| n < o.min) => {
                 return Err(CommandError::usage(
                     format!(
-                        "{}:{} must be a whole number from 1 — for example {}:2",
+                        "{}:{} must be a whole number from {} — for example {}:{}",
                         o.name,
                         short(v),
-                        o.name
+                        o.min,
+                        o.name,
+                        o.min + 1
                     ),
-                    format!("/{} … {}:2", t.command, o.name),
+                    format!("/{} … {}:{}", t.command, o.name, o.min + 1),
                 ));
             }
             _ => {}

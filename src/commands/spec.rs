@@ -39,6 +39,13 @@ pub struct OptionSpec {
     pub required: bool,
     #[serde(default)]
     pub autocomplete: bool,
+    /// The smallest value an integer option takes (page numbers start at 1, power levels at 0).
+    #[serde(default = "one")]
+    pub min: i64,
+}
+
+fn one() -> i64 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -445,6 +445,20 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
             .contains("Only moderators of this room (power level 50 or more)"),
         "{refusal}"
     );
+    // The threshold is the room's to set: at 0, bob moderates too.
+    alice.ask(&room, "!settings moderators power:0", &bot).await;
+    let (_, allowed) = bob
+        .ask(
+            &room,
+            "!event add title:Party when:\"tomorrow 10:00\"",
+            &bot,
+        )
+        .await;
+    let body = allowed["content"]["body"].as_str().unwrap();
+    assert!(body.starts_with("Scheduled: Party"), "{body}");
+    alice
+        .ask(&room, "!settings moderators power:50", &bot)
+        .await;
     let (_, scheduled) = alice
         .ask(
             &room,
@@ -522,8 +536,8 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
         .into_iter()
         .filter(|e| e["sender"] == BOT)
         .count();
-    // hello + WIPO + escaped + 2 refusals + scheduled + usage + help
-    assert_eq!(notices, 8, "{:#?}", alice.messages(&room).await);
+    // hello + WIPO + escaped + 2 refusals + 2 settings + Party + @room party + usage + help
+    assert_eq!(notices, 11, "{:#?}", alice.messages(&room).await);
 
     assert_eq!(
         said_once(alice.messages(&secret).await),

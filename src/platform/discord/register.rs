@@ -22,7 +22,7 @@ fn option(o: &OptionSpec) -> Value {
         }
         OptionKind::Integer => {
             v["type"] = json!(4);
-            v["min_value"] = json!(1);
+            v["min_value"] = json!(o.min);
         }
         OptionKind::Channel => {
             v["type"] = json!(7);
