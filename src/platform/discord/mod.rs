@@ -264,12 +264,10 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
                 ));
             };
             let caller = caller_of(ctx, i).await;
-            let command = commands::invocation::parse(line)
-                .ok()
-                .map(|inv| inv.command);
             let reply = commands::answer(ctx, &caller, line).await;
             if reply.tone == Tone::Answer {
-                done(reply_message(kind::UPDATE_MESSAGE, command, &reply))
+                // An update keeps the message's own visibility: no flags.
+                done(json!({"type": kind::UPDATE_MESSAGE, "data": embeds::message(&reply)}))
             } else {
                 // An error is the clicker's alone: the shared message stays as it was.
                 let mut m = embeds::message(&reply);
