@@ -616,7 +616,10 @@ async fn autocomplete_suggests_and_paging_buttons_work_from_their_custom_id() {
         ))
         .await;
     assert_eq!(v["type"], 7, "the message is updated in place");
-    assert!(v["data"].get("flags").is_none(), "an update keeps the message's visibility");
+    assert!(
+        v["data"].get("flags").is_none(),
+        "an update keeps the message's visibility"
+    );
     let footer = v["data"]["embeds"][0]["footer"]["text"].as_str().unwrap();
     assert!(footer.starts_with("Page 2 of"), "{footer}");
 }
