@@ -405,14 +405,7 @@ async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
 }
 
 fn too_big(bytes: usize, example: &str) -> CommandError {
-    CommandError::usage(
-        format!(
-            "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
-            bytes / 1000,
-            ical::MAX_BYTES / 1000
-        ),
-        example,
-    )
+    CommandError::usage(ical::too_big(bytes), example)
 }
 
 /// A calendar file on this machine (console only), refused before reading if too big.

@@ -16,6 +16,15 @@ use super::Recurrence;
 pub const MAX_BYTES: usize = 1_000_000;
 pub const MAX_EVENTS: usize = 500;
 
+/// What to say about a file over `MAX_BYTES`, wherever it is noticed.
+pub fn too_big(bytes: usize) -> String {
+    format!(
+        "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
+        bytes / 1000,
+        MAX_BYTES / 1000
+    )
+}
+
 /// An event as exchanged in iCalendar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IcsItem {

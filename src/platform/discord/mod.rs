@@ -333,11 +333,7 @@ pub async fn follow_up(ctx: &Context, rest: &Rest, mut f: FollowUp) {
 async fn fetch_files(rest: &Rest, f: &mut FollowUp) -> Result<(), String> {
     for (name, url, size) in &f.files {
         if *size as usize > crate::events::ical::MAX_BYTES {
-            return Err(format!(
-                "The file is {} KB; at most {} KB is accepted. Nothing was imported.",
-                size / 1000,
-                crate::events::ical::MAX_BYTES / 1000
-            ));
+            return Err(crate::events::ical::too_big(*size as usize));
         }
         let bytes = rest
             .download(url, crate::events::ical::MAX_BYTES)
