@@ -211,6 +211,8 @@ struct Bot {
     me: String,
     allowed_servers: Vec<String>,
     power: tokio::sync::Mutex<HashMap<String, RoomPower>>,
+    /// Rooms recorded in the database by this process (so a busy room costs no query per sync).
+    recorded: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Logs in: with the access token (checked against MATRIX_USER), or with the password on the
@@ -284,6 +286,7 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
         me: settings.user.clone(),
         allowed_servers: settings.allowed_servers.clone(),
         power: Default::default(),
+        recorded: Default::default(),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
@@ -383,10 +386,7 @@ impl Bot {
         }
         for room in batch.rooms.leave.keys() {
             tracing::info!(%room, "left the room");
-            self.power.lock().await.remove(room);
-            if let Err(e) = self.ctx.store.remove_matrix_room(&self.me, room).await {
-                tracing::error!(error = %e, "cannot forget a room");
-            }
+            self.forget_room(room).await;
         }
     }
 
@@ -411,11 +411,7 @@ impl Bot {
         match client.join(room).await {
             Ok(()) => {
                 tracing::info!(%room, %inviter, "joined");
-                let _ = self
-                    .ctx
-                    .store
-                    .add_matrix_room(&self.me, room, chrono::Utc::now())
-                    .await;
+                self.record_room(room).await;
                 let mut hello = Reply::answer(
                     "Hello! I answer questions about the Geneva digital-policy ecosystem.",
                 );
@@ -457,9 +453,7 @@ impl Bot {
             }
         }
         let store = &self.ctx.store;
-        let _ = store
-            .add_matrix_room(&self.me, room, chrono::Utc::now())
-            .await;
+        self.record_room(room).await;
         self.on_direct_room_left(room, &joined.timeline.events)
             .await;
         if encrypted
@@ -493,6 +487,36 @@ impl Bot {
         }
     }
 
+    /// Records a joined room in the database, once per process.
+    async fn record_room(&self, room: &str) {
+        if self.recorded.lock().expect("not poisoned").contains(room) {
+            return;
+        }
+        match self
+            .ctx
+            .store
+            .add_matrix_room(&self.me, room, chrono::Utc::now())
+            .await
+        {
+            Ok(_) => {
+                self.recorded
+                    .lock()
+                    .expect("not poisoned")
+                    .insert(room.to_string());
+            }
+            Err(e) => tracing::error!(%room, error = %e, "cannot record a room"),
+        }
+    }
+
+    /// Forgets a room the bot left (or was removed from).
+    async fn forget_room(&self, room: &str) {
+        self.power.lock().await.remove(room);
+        self.recorded.lock().expect("not poisoned").remove(room);
+        if let Err(e) = self.ctx.store.remove_matrix_room(&self.me, room).await {
+            tracing::error!(%room, error = %e, "cannot forget a room");
+        }
+    }
+
     /// A person who leaves (or declines) the direct room the bot opened for their reminders
     /// would never see them there: the bot forgets the room and leaves it, and the next
     /// reminder opens a new one.
@@ -522,7 +546,7 @@ impl Bot {
         if let Err(e) = self.client.get().leave(room).await {
             tracing::warn!(%room, error = %e, "cannot leave an abandoned direct room");
         }
-        let _ = store.remove_matrix_room(&self.me, room).await;
+        self.forget_room(room).await;
     }
 
     /// The room's power facts, read from the room's state when the sync has not shown them
@@ -628,7 +652,7 @@ impl Bot {
             if let Err(err) = self.client.get().leave(room).await {
                 tracing::warn!(%room, error = %err, "cannot leave");
             }
-            let _ = self.ctx.store.remove_matrix_room(&self.me, room).await;
+            self.forget_room(room).await;
         }
     }
 
