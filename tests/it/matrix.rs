@@ -503,6 +503,35 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
         )
         .await;
 
+    // An export comes as the answer plus the calendar file, uploaded, replying to the command.
+    let (export, _) = alice.ask(&room, "!event export", &bot).await;
+    let start = Instant::now();
+    let file = loop {
+        let files: Vec<Value> = alice
+            .replies(&room, &export)
+            .await
+            .into_iter()
+            .filter(|e| e["content"]["msgtype"] == "m.file")
+            .collect();
+        if let Some(f) = files.into_iter().next() {
+            break f;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no file; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(file["content"]["body"], "events.ics");
+    assert!(
+        file["content"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("mxc://"),
+        "{file}"
+    );
+
     // A reminder room must be a Matrix room, or reminders would go nowhere.
     let (_, usage) = alice.ask(&room, "!settings channel events", &bot).await;
     assert!(
@@ -536,8 +565,9 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
         .into_iter()
         .filter(|e| e["sender"] == BOT)
         .count();
-    // hello + WIPO + escaped + 2 refusals + 2 settings + Party + @room party + usage + help
-    assert_eq!(notices, 11, "{:#?}", alice.messages(&room).await);
+    // hello + WIPO + escaped + 2 refusals + 2 settings + Party + @room party + export (answer
+    // and file) + usage + help
+    assert_eq!(notices, 13, "{:#?}", alice.messages(&room).await);
 
     assert_eq!(
         said_once(alice.messages(&secret).await),
