@@ -382,6 +382,21 @@ fn check(t: &Target<'_>, args: Args) -> Result<Args, CommandError> {
                     t.example.to_string(),
                 ));
             }
+            (Some(v), OptionKind::Integer)
+                if v.parse::<i64>()
+                    .is_ok_and(|n| o.max.is_some_and(|max| n > max)) =>
+            {
+                let max = o.max.unwrap_or_default();
+                return Err(CommandError::usage(
+                    format!(
+                        "{}:{} is too large: at most {max} — for example {}:{max}",
+                        o.name,
+                        short(v),
+                        o.name
+                    ),
+                    format!("/{} … {}:{max}", t.command, o.name),
+                ));
+            }
             (Some(v), OptionKind::Integer) if v.parse::<i64>().map_or(true, |n| n < o.min) => {
                 return Err(CommandError::usage(
                     format!(
@@ -413,6 +428,16 @@ mod tests {
         let inv = parse(line).map_err(|e| e.to_string())?;
         let args = bind(spec::manifest(inv.command), &inv).map_err(|e| e.to_string())?;
         Ok((inv.command, args))
+    }
+
+    #[test]
+    fn integers_stay_within_their_manifest_bounds() {
+        let err = bound("/settings moderators power:150").unwrap_err();
+        assert!(err.contains("at most 100"), "{err}");
+        assert!(bound("/settings moderators power:0").is_ok());
+        assert!(bound("/settings moderators power:-1").is_err());
+        let err = bound("/who-works-on AI page:0").unwrap_err();
+        assert!(err.contains("from 1"), "{err}");
     }
 
     #[test]

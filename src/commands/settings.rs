@@ -68,7 +68,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 space.moderator_role = Some(role.chars().take(100).collect());
             }
             if let Some(power) = a.integer("power") {
-                space.moderator_power = power.min(100);
+                space.moderator_power = power;
             }
         }
         _ => {}

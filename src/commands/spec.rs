@@ -42,6 +42,9 @@ pub struct OptionSpec {
     /// The smallest value an integer option takes (page numbers start at 1, power levels at 0).
     #[serde(default = "one")]
     pub min: i64,
+    /// The largest, if there is one (power levels stop at 100).
+    #[serde(default)]
+    pub max: Option<i64>,
 }
 
 fn one() -> i64 {

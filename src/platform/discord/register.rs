@@ -23,6 +23,9 @@ fn option(o: &OptionSpec) -> Value {
         OptionKind::Integer => {
             v["type"] = json!(4);
             v["min_value"] = json!(o.min);
+            if let Some(max) = o.max {
+                v["max_value"] = json!(max);
+            }
         }
         OptionKind::Channel => {
             v["type"] = json!(7);
