@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::commands::{self, Caller, Context};
 use crate::render;
 use crate::reply::{Reply, Tone};
-use crate::scheduler::{Delivery, DeliveryError, Outbox, Scheduler};
+use crate::scheduler::{Delivery, DeliveryError, Outbox};
 
 /// Reminders on the console: a line on stdout, marked with the reminder's key — the console's
 /// idempotency handle (a reader seeing a key twice after a crash knows it is one reminder).
@@ -43,14 +43,7 @@ impl Outbox for ConsoleOutbox {
 /// Starts the scheduler for the console space; returns the shutdown switch.
 fn start_scheduler(ctx: &Context) -> tokio::sync::watch::Sender<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let scheduler = Scheduler {
-        platform: "console",
-        store: ctx.store.clone(),
-        clock: ctx.clock.clone(),
-        wake: ctx.wake.clone(),
-        grace: ctx.grace,
-    };
-    tokio::spawn(scheduler.run(Arc::new(ConsoleOutbox), rx));
+    super::start_reminders(ctx, "console", Arc::new(ConsoleOutbox), rx);
     tx
 }
 

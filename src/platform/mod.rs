@@ -26,3 +26,22 @@ pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
 }
+
+/// Starts a platform's reminder scheduler, once, at start-up (never from a "ready" event):
+/// it delivers the reminders of that platform's spaces through `outbox` until `shutdown`
+/// turns true.
+pub fn start_reminders(
+    ctx: &crate::commands::Context,
+    platform: &'static str,
+    outbox: std::sync::Arc<dyn crate::scheduler::Outbox>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let scheduler = crate::scheduler::Scheduler {
+        platform,
+        store: ctx.store.clone(),
+        clock: ctx.clock.clone(),
+        wake: ctx.wake.clone(),
+        grace: ctx.grace,
+    };
+    tokio::spawn(scheduler.run(outbox, shutdown))
+}

@@ -432,18 +432,11 @@ impl Outbox for DiscordOutbox {
 /// Starts the scheduler for Discord's spaces; returns its shutdown switch.
 pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> tokio::sync::watch::Sender<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let scheduler = crate::scheduler::Scheduler {
-        platform: "discord",
-        store: ctx.store.clone(),
-        clock: ctx.clock.clone(),
-        wake: ctx.wake.clone(),
-        grace: ctx.grace,
-    };
     let outbox = Arc::new(DiscordOutbox {
         ctx: ctx.clone(),
         rest,
     });
-    tokio::spawn(scheduler.run(outbox, rx));
+    super::start_reminders(ctx, "discord", outbox, rx);
     tx
 }
 

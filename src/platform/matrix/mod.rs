@@ -26,7 +26,7 @@ use self::client::{Client, Event, JoinedRoom, MatrixError, Sync};
 use crate::commands::{self, Caller, Context};
 use crate::render;
 use crate::reply::{Reply, Text, Tone};
-use crate::scheduler::{Delivery, DeliveryError, Outbox, Scheduler};
+use crate::scheduler::{Delivery, DeliveryError, Outbox};
 use crate::store::Store;
 
 /// What `atlasbot matrix` needs to know (read by `config`, secrets from the environment).
@@ -291,15 +291,8 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
     // Started once, at start-up — not on a sync, not per room.
-    let scheduler = Scheduler {
-        platform: "matrix",
-        store: ctx.store.clone(),
-        clock: ctx.clock.clone(),
-        wake: ctx.wake.clone(),
-        grace: ctx.grace,
-    };
     let outbox = Arc::new(MatrixOutbox { bot: bot.clone() });
-    let reminders = tokio::spawn(scheduler.run(outbox, stopped.clone()));
+    let reminders = super::start_reminders(&ctx, "matrix", outbox, stopped.clone());
     tracing::info!(user = %bot.me, "connected to Matrix");
     let code = bot.sync_loop(&settings, stopped).await;
     let _ = reminders.await;
