@@ -179,3 +179,25 @@ pub enum Bench {
         iterations: usize,
     },
 }
+
+/// A secret value (a token) whose Debug output never shows it, so that no `{:?}` of a client
+/// or its settings can put it in a log.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value itself, for the one place it is sent.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}

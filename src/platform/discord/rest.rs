@@ -61,21 +61,11 @@ pub struct File {
     pub content: Vec<u8>,
 }
 
-/// The bot token; never shown by Debug.
-#[derive(Clone)]
-struct Token(String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(…)")
-    }
-}
-
 #[derive(Debug)]
 pub struct Rest {
     http: reqwest::Client,
     base: String,
-    token: Option<Token>,
+    token: Option<crate::config::Secret>,
     /// When each route (method + path) may be used again, from its rate-limit headers.
     buckets: Mutex<HashMap<String, Instant>>,
     /// A global rate limit: no request before this instant.
@@ -96,7 +86,7 @@ impl Rest {
                 .build()
                 .expect("a TLS backend is compiled in"),
             base: base.trim_end_matches('/').to_string(),
-            token: token.map(Token),
+            token: token.map(crate::config::Secret::new),
             buckets: Mutex::new(HashMap::new()),
             global: Mutex::new(None),
         }
@@ -149,7 +139,10 @@ impl Rest {
                 .http
                 .request(method.clone(), format!("{}{path}", self.base));
             if let Some(t) = &self.token {
-                req = req.header(reqwest::header::AUTHORIZATION, format!("Bot {}", t.0));
+                req = req.header(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bot {}", t.expose()),
+                );
             }
             req = match (body, file) {
                 (Some(b), Some(f)) => {

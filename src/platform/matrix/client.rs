@@ -47,21 +47,11 @@ impl MatrixError {
     }
 }
 
-/// The access token; its Debug output never shows it (it would end up in logs).
-#[derive(Clone)]
-struct Token(String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(…)")
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Client {
     http: reqwest::Client,
     base: url::Url,
-    token: Option<Token>,
+    token: Option<crate::config::Secret>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,7 +144,7 @@ impl Client {
     }
 
     pub fn with_token(mut self, token: String) -> Client {
-        self.token = Some(Token(token));
+        self.token = Some(crate::config::Secret::new(token));
         self
     }
 
@@ -185,7 +175,7 @@ impl Client {
                 .request(method.clone(), url.clone())
                 .timeout(timeout);
             if let Some(t) = &self.token {
-                req = req.bearer_auth(&t.0);
+                req = req.bearer_auth(t.expose());
             }
             if let Some(b) = body {
                 req = req.json(b);
@@ -414,7 +404,7 @@ impl Client {
             .header(reqwest::header::CONTENT_TYPE, media_type)
             .body(content);
         if let Some(t) = &self.token {
-            req = req.bearer_auth(&t.0);
+            req = req.bearer_auth(t.expose());
         }
         let resp = req
             .send()
