@@ -9,6 +9,24 @@ use crate::config::{Bench, Cli, Command};
 use crate::import::{self, DataDir, Problem, Severity};
 use crate::store::Store;
 
+/// The whole program: the command line, logging, the runtime, the command's exit code.
+pub fn main() -> ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("atlasbot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ATLASBOT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -67,6 +85,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     requests,
                     concurrency,
                 } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
+                Bench::Planning => crate::bench::planning::run().await,
                 Bench::Reminders { count, burst } => {
                     crate::bench::reminders::run(count, burst).await
                 }

@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// Discord's API, version 10: where the bot talks to Discord unless DISCORD_API_BASE says.
+pub const DISCORD_API_DEFAULT: &str = "https://discord.com/api/v10";
+
 use clap::{Parser, Subcommand};
 
 /// Default database file, relative to the working directory.
@@ -108,7 +111,7 @@ pub struct DiscordArgs {
     #[arg(long, env = "DISCORD_SHARD_TOTAL")]
     pub shard_total: Option<u32>,
     /// Discord's REST API (a proxy, or a test server); default: Discord's own.
-    #[arg(long, global = true, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
+    #[arg(long, global = true, env = "DISCORD_API_BASE", default_value = DISCORD_API_DEFAULT)]
     pub api_base: String,
 }
 
@@ -131,7 +134,7 @@ pub struct DiscordHttpArgs {
     #[arg(long, env = "DISCORD_APPLICATION_ID")]
     pub application_id: String,
     /// Discord's REST API (a proxy, or a test server); default: Discord's own.
-    #[arg(long, env = "DISCORD_API_BASE", default_value = crate::platform::discord::rest::DEFAULT_BASE)]
+    #[arg(long, env = "DISCORD_API_BASE", default_value = DISCORD_API_DEFAULT)]
     pub api_base: String,
 }
 
@@ -160,6 +163,8 @@ pub enum Bench {
         #[arg(long, default_value_t = 10_000)]
         burst: usize,
     },
+    /// Planning cost per event and per calendar import as series grow (rolling plan).
+    Planning,
     /// Signed interactions per second on the Discord HTTP endpoint, over loopback.
     Interactions {
         /// Requests per case.

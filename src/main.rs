@@ -1,13 +1,7 @@
-//! The `atlasbot` binary: parse the command line, start logging, hand over to `app::run`.
-
-use clap::Parser;
+//! The `atlasbot` binary: hands over to `app::main` (parse the command line, start logging
+//! and the runtime, run the command). The runtime is started inside the library so that its
+//! code is compiled once, with the library, instead of again for this crate.
 
 fn main() -> std::process::ExitCode {
-    let cli = atlasbot::config::Cli::parse();
-    atlasbot::app::init_tracing();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("the tokio runtime starts");
-    runtime.block_on(atlasbot::app::run(cli))
+    atlasbot::app::main()
 }

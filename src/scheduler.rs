@@ -23,9 +23,25 @@ use crate::reply::{Reply, Text};
 use crate::store::events::{parse_ts, EventRow, ReminderRow};
 use crate::store::{Store, StoreError};
 
-/// How far ahead reminders are planned, and how many occurrences of a series at most.
-const HORIZON_DAYS: i64 = 400;
-const MAX_OCCURRENCES: u16 = 500;
+/// The rolling plan: reminders falling due within `PLAN_AHEAD` are in the database; when an
+/// event's plan reaches less than `PLAN_AGAIN_WITHIN` ahead, the scheduler plans it further.
+/// Every occurrence gets its reminders, however far ahead, with a bounded number of rows.
+const PLAN_AHEAD: Duration = Duration::days(35);
+const PLAN_AGAIN_WITHIN: Duration = Duration::days(28);
+/// Most occurrences expanded, and most reminder rows written, for one event in one step; the
+/// plan's mark stops where the rows stop, and the next step goes on from there.
+const MAX_OCCURRENCES: u16 = 400;
+const MAX_ROWS_PER_STEP: usize = 2000;
+/// Events planned further in one pass of the scheduler (the rest in the next pass).
+const PLAN_BATCH: i64 = 100;
+/// The mark of an event that owes nothing more (a one-off in the past, a finished series).
+fn planned_forever() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).expect("9999-12-31 is a valid instant")
+}
+/// How long a claim is someone's before another process may take it over, and how often
+/// the scheduler looks for claims to take over and plans to extend.
+const LEASE: Duration = Duration::minutes(2);
+const MAINTENANCE_EVERY: Duration = Duration::seconds(30);
 /// Deliveries tried before a reminder is recorded as failed.
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -72,8 +88,68 @@ impl Clock {
     }
 }
 
-/// Re-plans the reminders an event owes from `now` on: the space's offsets to the space, and
-/// each personal subscription to its user. Sent reminders are never planned again.
+/// What an event owes at each occurrence: the space's offsets to the space, and each
+/// personal subscription to its user.
+async fn owed(
+    store: &Store,
+    e: &EventRow,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let space = store.space(&e.space, now).await?;
+    let mut owed: Vec<(i64, String)> = events::parse_offsets(&space.offsets)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| (o, "space".to_string()))
+        .collect();
+    for (user, offset) in store.subscriptions_of_event(e.id).await? {
+        owed.push((offset, format!("user:{user}")));
+    }
+    Ok(owed)
+}
+
+/// One planning step: the reminders `e` owes to `owed` falling due in [from, to), earliest
+/// first, at most `MAX_ROWS_PER_STEP`; and the mark reached — `to`, or the due time of the
+/// first reminder left out, or "forever" when the event owes nothing after `to`.
+async fn plan_step(
+    store: &Store,
+    e: &EventRow,
+    owed: &[(i64, String)],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<(Vec<events::Planned>, DateTime<Utc>), StoreError> {
+    // A reminder due before `to` belongs to an occurrence at most the longest offset later.
+    let reach = to + Duration::minutes(events::MAX_OFFSET_MIN + 1);
+    let occurrences = occurrences_of(store, e, from, reach).await?;
+    let mut planned: Vec<_> = events::plan(e.id, &occurrences, owed)
+        .into_iter()
+        .filter(|p| p.due >= from && p.due < to)
+        .collect();
+    planned.sort_by_key(|p| p.due);
+    if planned.len() > MAX_ROWS_PER_STEP {
+        let cutoff = planned[MAX_ROWS_PER_STEP].due;
+        planned.retain(|p| p.due < cutoff);
+        if planned.is_empty() {
+            // Thousands due at the same instant: take a bounded share and step past it.
+            return Ok((Vec::new(), cutoff + Duration::seconds(1)));
+        }
+        return Ok((planned, cutoff));
+    }
+    let finished = !occurs_from(e, reach);
+    Ok((planned, if finished { planned_forever() } else { to }))
+}
+
+/// Whether the event has an occurrence at or after `t` (one-off, series with an end or
+/// without): a single, bounded expansion.
+fn occurs_from(e: &EventRow, t: DateTime<Utc>) -> bool {
+    let (Some(start), Ok(tz)) = (e.start(), e.tz.parse::<Tz>()) else {
+        return false;
+    };
+    !events::occurrences(start, tz, e.rrule.as_deref(), t, planned_forever(), 1).is_empty()
+}
+
+/// Plans an event afresh from `now` (after an add, an edit, a change of offsets): its
+/// pending reminders are replaced by what it owes over the next `PLAN_AHEAD`. Sent reminders
+/// are never planned again.
 pub async fn plan_event(
     store: &Store,
     event_id: i64,
@@ -84,29 +160,69 @@ pub async fn plan_event(
         return Ok(());
     };
     if e.cancelled {
-        return store.replan(event_id, &e.space, &[]).await;
+        return store
+            .replan(event_id, &e.space, &[], planned_forever())
+            .await;
     }
-    let space = store.space(&e.space, now).await?;
-    let mut owed: Vec<(i64, String)> = events::parse_offsets(&space.offsets)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| (o, "space".to_string()))
-        .collect();
-    for (user, offset) in store.subscriptions_of_event(event_id).await? {
-        owed.push((offset, format!("user:{user}")));
+    let owed = owed(store, &e, now).await?;
+    let (planned, mark) = plan_step(store, &e, &owed, now - grace, now + PLAN_AHEAD).await?;
+    store.replan(event_id, &e.space, &planned, mark).await
+}
+
+/// Adds one person's new subscription to an event's plan, up to the plan's current mark (the
+/// scheduler plans it further with the rest): work in proportion to that one subscription,
+/// not to everyone else's.
+pub async fn plan_subscription(
+    store: &Store,
+    event_id: i64,
+    user: &str,
+    offset_min: i64,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<(), StoreError> {
+    let Some(e) = store.event(event_id).await? else {
+        return Ok(());
+    };
+    if e.cancelled {
+        return Ok(());
     }
-    let occurrences = occurrences_of(
-        store,
-        &e,
-        now - grace - Duration::days(61),
-        now + Duration::days(HORIZON_DAYS),
-    )
-    .await?;
-    let planned: Vec<_> = events::plan(event_id, &occurrences, &owed)
-        .into_iter()
-        .filter(|p| p.due >= now - grace)
-        .collect();
-    store.replan(event_id, &e.space, &planned).await
+    let Some(mark) = store.plan_mark(event_id).await? else {
+        // Never planned: the whole event is planned now, this subscription with it.
+        return plan_event(store, event_id, now, grace).await;
+    };
+    let owed = [(offset_min, format!("user:{user}"))];
+    let to = mark.min(now + PLAN_AHEAD + PLAN_AHEAD);
+    let (planned, _) = plan_step(store, &e, &owed, now - grace, to).await?;
+    store.add_planned(event_id, &e.space, &planned, None).await
+}
+
+/// Moves the plan of events whose plan ends within `PLAN_AGAIN_WITHIN` forward to
+/// `PLAN_AHEAD` from `now`, at most `PLAN_BATCH` events per call. Returns how many.
+pub async fn extend_plans(
+    store: &Store,
+    platform: &str,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Result<usize, StoreError> {
+    let due = store
+        .events_to_plan(platform, now + PLAN_AGAIN_WITHIN, PLAN_BATCH)
+        .await?;
+    for (id, mark) in &due {
+        let Some(mark) = mark else {
+            plan_event(store, *id, now, grace).await?;
+            continue;
+        };
+        let Some(e) = store.event(*id).await? else {
+            continue;
+        };
+        let owed = owed(store, &e, now).await?;
+        let from = (*mark).max(now - grace);
+        let (planned, new_mark) = plan_step(store, &e, &owed, from, now + PLAN_AHEAD).await?;
+        store
+            .add_planned(*id, &e.space, &planned, Some(new_mark.max(*mark)))
+            .await?;
+    }
+    Ok(due.len())
 }
 
 /// Occurrences of a stored event in [from, to), without cancelled ones.
@@ -136,10 +252,17 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
     let local = occurrence.with_timezone(&tz);
     let title = crate::reply::defang_mentions(&e.title);
     let mut reply = Reply::answer(format!("Reminder: {title}"));
-    let lead = if r.offset_min == 0 {
-        "starts now".to_string()
+    // On time, the offset is the truth; sent late, only the time actually left is.
+    let left = if late {
+        (occurrence - now).num_minutes()
     } else {
-        format!("starts in {}", describe_offset(r.offset_min))
+        r.offset_min
+    };
+    let lead = match left {
+        m if m <= 0 && late && occurrence < now => "has started".to_string(),
+        m if m <= 0 => "starts now".to_string(),
+        m if late => format!("starts in about {}", events::describe_span(m)),
+        m => format!("starts in {}", describe_offset(m)),
     };
     let mut summary = format!(
         "{title} {lead} — {} ({}).",
@@ -205,6 +328,69 @@ struct TickCache {
     sent: Vec<(String, bool)>,
 }
 
+/// Who holds a claim: this process, as "host/pid/start", so that another process on the same
+/// host can tell a dead owner from a live one (its pid gone, or reused by a process that
+/// started at another time) and take its claims over at once instead of waiting out the
+/// lease. Owners on other hosts are judged by their lease alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner(String);
+
+impl Owner {
+    pub fn this_process() -> Owner {
+        Owner::of(std::process::id())
+    }
+
+    /// The owner name of process `pid` of this host (whether or not it runs).
+    pub fn of(pid: u32) -> Owner {
+        Owner(format!(
+            "{}/{pid}/{}",
+            host_name(),
+            process_start(pid).unwrap_or(0)
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `owner` is known to be dead: a process of this host that is no longer there.
+    pub fn is_dead(owner: &str) -> bool {
+        let mut parts = owner.rsplitn(3, '/');
+        let (Some(start), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let (Ok(start), Ok(pid)) = (start.parse::<u64>(), pid.parse::<u32>()) else {
+            return false;
+        };
+        if host != host_name() {
+            return false;
+        }
+        match process_start(pid) {
+            // No such process: its owner is gone.
+            None => true,
+            // A process with that pid, started at another time: the pid was reused. (Start 0:
+            // unknown when the claim was made; then a running pid counts as the owner.)
+            Some(now_start) => start != 0 && now_start != start,
+        }
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into())
+}
+
+/// When a process started (clock ticks since boot, field 22 of /proc/PID/stat); None when
+/// there is no such process (or no /proc).
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces: skip past it.
+    let rest = stat.rsplit_once(')')?.1;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 pub struct Scheduler {
     /// Whose reminders this scheduler delivers: spaces "<platform>" and "<platform>:…".
     pub platform: &'static str,
@@ -212,39 +398,75 @@ pub struct Scheduler {
     pub clock: Clock,
     pub wake: Arc<Notify>,
     pub grace: Duration,
+    pub owner: Owner,
 }
 
 impl Scheduler {
+    pub fn new(
+        platform: &'static str,
+        store: Store,
+        clock: Clock,
+        wake: Arc<Notify>,
+        grace: Duration,
+    ) -> Scheduler {
+        Scheduler {
+            platform,
+            store,
+            clock,
+            wake,
+            grace,
+            owner: Owner::this_process(),
+        }
+    }
+
     /// Sends what is due now; returns how many reminders were delivered.
     pub async fn tick(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let mut delivered = 0;
         loop {
-            let t0 = std::time::Instant::now();
-            let batch = self.store.claim_due(now, 500, self.platform).await?;
+            let batch = self
+                .store
+                .claim_due(now, 500, self.platform, self.owner.as_str(), now + LEASE)
+                .await?;
             if batch.is_empty() {
                 break;
             }
-            let claimed = t0.elapsed();
-            let n = batch.len();
-            let mut cache = TickCache::default();
-            for r in batch {
-                if self.deliver(outbox, r, now, &mut cache).await? {
-                    delivered += 1;
-                }
-            }
-            let sent = t0.elapsed();
-            self.store
-                .finish_sent(&cache.sent, self.clock.now())
-                .await?;
-            tracing::debug!(
-                n,
-                claim_us = claimed.as_micros() as u64,
-                deliver_us = (sent - claimed).as_micros() as u64,
-                record_us = (t0.elapsed() - sent).as_micros() as u64,
-                "batch"
-            );
+            delivered += self.deliver_batch(outbox, batch, now).await?;
         }
+        Ok(delivered)
+    }
+
+    /// Delivers claimed reminders, renewing the lease while it takes long, and records the
+    /// sent ones together at the end.
+    async fn deliver_batch(
+        &self,
+        outbox: &dyn Outbox,
+        batch: Vec<ReminderRow>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let started = std::time::Instant::now();
+        let mut renewed = started;
+        let mut cache = TickCache::default();
+        let mut delivered = 0;
+        for r in batch {
+            if renewed.elapsed() > (LEASE / 4).to_std().unwrap_or_default() {
+                self.store
+                    .renew_leases(self.owner.as_str(), self.clock.now() + LEASE)
+                    .await?;
+                renewed = std::time::Instant::now();
+            }
+            if self.deliver(outbox, r, now, &mut cache).await? {
+                delivered += 1;
+            }
+        }
+        self.store
+            .finish_sent(&cache.sent, self.clock.now())
+            .await?;
+        tracing::debug!(
+            delivered,
+            took_us = started.elapsed().as_micros() as u64,
+            "batch"
+        );
         Ok(delivered)
     }
 
@@ -258,7 +480,7 @@ impl Scheduler {
     ) -> Result<bool, StoreError> {
         let due = parse_ts(&r.due_utc).unwrap_or(now);
         let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
-        let planned_due = occurrence - Duration::minutes(r.offset_min);
+        let planned_due = occurrence - Duration::try_minutes(r.offset_min).unwrap_or_default();
         // Missed by more than the grace window (downtime): recorded, not spammed.
         if now - planned_due > self.grace && r.attempts <= 1 {
             tracing::info!(key = %r.key, "reminder missed while the bot was down");
@@ -378,21 +600,51 @@ impl Scheduler {
         }
     }
 
-    /// Re-sends reminders claimed before a crash, with the same key.
-    pub async fn recover(&self, outbox: &dyn Outbox) -> Result<(), StoreError> {
+    /// Takes over claims nobody is delivering any more (a process that crashed, or stalled
+    /// past its lease) and sends them again with the same key. Claims of live processes are
+    /// left alone: several processes started side by side never send the same reminder twice.
+    pub async fn recover(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let mut cache = TickCache::default();
-        for r in self.store.unfinished_claims(self.platform).await? {
-            self.deliver(outbox, r, now, &mut cache).await?;
+        let dead: Vec<String> = self
+            .store
+            .claim_owners(self.platform)
+            .await?
+            .into_iter()
+            .filter(|o| o != self.owner.as_str() && Owner::is_dead(o))
+            .collect();
+        let orphans = self
+            .store
+            .reclaim(self.platform, self.owner.as_str(), now, now + LEASE, &dead)
+            .await?;
+        if orphans.is_empty() {
+            return Ok(0);
         }
-        self.store.finish_sent(&cache.sent, self.clock.now()).await
+        tracing::info!(
+            n = orphans.len(),
+            "taking over reminders of a stopped process"
+        );
+        self.deliver_batch(outbox, orphans, now).await
+    }
+
+    /// The periodic part of the loop: take over orphaned claims, plan events further.
+    pub async fn maintain(&self, outbox: &dyn Outbox) {
+        if let Err(e) = self.recover(outbox).await {
+            tracing::error!(error = %e, "could not recover claimed reminders");
+        }
+        loop {
+            match extend_plans(&self.store, self.platform, self.clock.now(), self.grace).await {
+                Ok(n) if n as i64 == PLAN_BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not plan reminders further");
+                    break;
+                }
+            }
+        }
     }
 
     /// Runs until `shutdown` turns true. Errors are logged and retried: none ends the loop.
     pub async fn run(self, outbox: Arc<dyn Outbox>, mut shutdown: watch::Receiver<bool>) {
-        if let Err(e) = self.recover(outbox.as_ref()).await {
-            tracing::error!(error = %e, "could not recover claimed reminders");
-        }
         let mut watcher = match self.store.pool().acquire().await {
             Ok(c) => Some(c),
             Err(e) => {
@@ -404,12 +656,24 @@ impl Scheduler {
             Some(c) => self.store.data_version(c).await.unwrap_or(0),
             None => 0,
         };
+        let mut next_maintenance = DateTime::<Utc>::MIN_UTC;
+        let mut caught_up = false;
         'outer: loop {
             if *shutdown.borrow() {
                 break;
             }
+            if self.clock.now() >= next_maintenance {
+                self.maintain(outbox.as_ref()).await;
+                next_maintenance = self.clock.now() + MAINTENANCE_EVERY;
+            }
             if let Err(e) = self.tick(outbox.as_ref()).await {
                 tracing::error!(error = %e, "scheduler tick failed");
+            }
+            if !caught_up {
+                // Tests (and people reading logs) wait for this: whatever was owed at
+                // start-up has been sent or handed over by now.
+                tracing::info!(platform = self.platform, "scheduler caught up");
+                caught_up = true;
             }
             let next = match self.store.next_due(self.platform).await {
                 Ok(n) => n,
@@ -418,12 +682,12 @@ impl Scheduler {
                     None
                 }
             };
-            // Sleep until the next reminder is due, a wake-up or shutdown. Once a second the
-            // database's data_version is read — a counter, not a scan — so that an event added
-            // by another process is planned in within a second.
+            // Sleep until the next reminder is due, the next maintenance, a wake-up or
+            // shutdown. Once a second the database's data_version is read — a counter, not a
+            // scan — so that an event added by another process is seen within a second.
             loop {
                 let now = self.clock.now();
-                if next.is_some_and(|n| n <= now) {
+                if next.is_some_and(|n| n <= now) || now >= next_maintenance {
                     continue 'outer;
                 }
                 let wait = next

@@ -35,9 +35,13 @@ fn sign(key: &SigningKey, body: &str) -> Signed {
     }
 }
 
+/// An interaction with a new id each time: the endpoint refuses a replayed one, so every
+/// request of a run is distinct (signed before the clock starts).
 fn interaction(kind: u8, data: serde_json::Value) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     serde_json::json!({
-        "id": "300000000000000003", "application_id": "456000000000000456", "type": kind,
+        "id": id.to_string(), "application_id": "456000000000000456", "type": kind,
         "token": "dG9rZW4", "version": 1, "guild_id": "100000000000000001",
         "channel_id": "111000000000000111",
         "member": {"user": {"id": "200000000000000002"}, "roles": [], "permissions": "0"},
@@ -104,53 +108,43 @@ pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
     let key = SigningKey::from_bytes(&[7; 32]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let ep = Arc::new(Endpoint {
+    let ep = Arc::new(Endpoint::new(
         ctx,
-        verifier: endpoint::verifier(&hex(key.verifying_key().as_bytes()))
-            .map_err(anyhow::Error::msg)?,
-        rest: Arc::new(Rest::new("http://127.0.0.1:9", None)),
-    });
+        endpoint::verifier(&hex(key.verifying_key().as_bytes())).map_err(anyhow::Error::msg)?,
+        Arc::new(Rest::new("http://127.0.0.1:9", None)),
+    ));
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(endpoint::serve(listener, ep, stopped));
 
-    let cases: Vec<(&str, Vec<String>)> = vec![
-        ("PING", vec![interaction(1, serde_json::json!(null))]),
-        (
-            "/actor (WIPO, UNODC, ITU)",
-            ["WIPO", "UNODC", "ITU"]
-                .iter()
-                .map(|n| {
-                    interaction(
-                        2,
-                        serde_json::json!({"id": "1", "name": "actor", "type": 1,
-                        "options": [{"name": "name", "type": 3, "value": n}]}),
-                    )
-                })
-                .collect(),
-        ),
-        (
-            "autocomplete /actor name",
-            ["w", "wor", "intel", "un", "geneva in"]
-                .iter()
-                .map(|p| {
-                    interaction(
-                        4,
-                        serde_json::json!({"id": "1", "name": "actor", "type": 1,
-                        "options": [{"name": "name", "type": 3, "value": p, "focused": true}]}),
-                    )
-                })
-                .collect(),
-        ),
+    let ping = || interaction(1, serde_json::json!(null));
+    let actor = |i: usize| {
+        let name = ["WIPO", "UNODC", "ITU"][i % 3];
+        interaction(
+            2,
+            serde_json::json!({"id": "1", "name": "actor", "type": 1,
+            "options": [{"name": "name", "type": 3, "value": name}]}),
+        )
+    };
+    let complete = |i: usize| {
+        let prefix = ["w", "wor", "intel", "un", "geneva in"][i % 5];
+        interaction(
+            4,
+            serde_json::json!({"id": "1", "name": "actor", "type": 1,
+            "options": [{"name": "name", "type": 3, "value": prefix, "focused": true}]}),
+        )
+    };
+    type Case<'a> = (&'a str, Box<dyn Fn(usize) -> String + 'a>);
+    let cases: Vec<Case> = vec![
+        ("PING", Box::new(|_| ping())),
+        ("/actor (WIPO, UNODC, ITU)", Box::new(actor)),
+        ("autocomplete /actor name", Box::new(complete)),
     ];
     println!("interactions endpoint on {address}: {requests} signed requests per case, {concurrency} keep-alive connections");
-    for (name, bodies) in cases {
-        // Distinct signed requests (timestamps differ by the second they are made in).
-        let pool: Vec<Signed> = (0..200)
-            .map(|i| sign(&key, &bodies[i % bodies.len()]))
-            .collect();
-        let pool = Arc::new(pool);
-        load(address, pool.clone(), requests / 10, concurrency).await?; // warm-up
-        let (rate, lat) = load(address, pool, requests, concurrency).await?;
+    for (name, body) in cases {
+        // Every request distinct and signed beforehand: signing is the client's work.
+        let signed = |n: usize| Arc::new((0..n).map(|i| sign(&key, &body(i))).collect::<Vec<_>>());
+        load(address, signed(requests / 10), requests / 10, concurrency).await?; // warm-up
+        let (rate, lat) = load(address, signed(requests), requests, concurrency).await?;
         println!(
             "{name:<28} {rate:>8.0} req/s   p50 {}   p99 {}   max {}",
             at(&lat, 0.5),

@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod interactions;
+pub mod planning;
 pub mod reminders;
 pub mod synthetic;
 

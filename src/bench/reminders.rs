@@ -65,7 +65,9 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
             }
         })
         .collect();
-    store.replan(event, "bench", &planned).await?;
+    // Marked planned for good, so that the scheduler's own planning leaves these rows alone.
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).expect("valid");
+    store.replan(event, "bench", &planned, forever).await?;
     println!(
         "planned {count} reminders in {:.1} s; process RSS {:.0} MB",
         started.elapsed().as_secs_f64(),
@@ -111,7 +113,9 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
             }
         })
         .collect();
-    store.replan(burst_event, "bench", &planned).await?;
+    store
+        .replan(burst_event, "bench", &planned, forever)
+        .await?;
     let delivered_at: Arc<Mutex<Vec<chrono::DateTime<Utc>>>> = Arc::new(Mutex::new(Vec::new()));
     struct Stamp(Arc<Mutex<Vec<chrono::DateTime<Utc>>>>);
     impl Outbox for Stamp {
@@ -126,13 +130,13 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         }
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let scheduler = Scheduler {
-        platform: "bench",
-        store: store.clone(),
-        clock: Clock::System,
-        wake: Arc::new(tokio::sync::Notify::new()),
-        grace: Duration::minutes(10),
-    };
+    let scheduler = Scheduler::new(
+        "bench",
+        store.clone(),
+        Clock::System,
+        Arc::new(tokio::sync::Notify::new()),
+        Duration::minutes(10),
+    );
     let handle = tokio::spawn(scheduler.run(Arc::new(Stamp(delivered_at.clone())), rx));
     let deadline = Instant::now() + StdDuration::from_secs(120);
     while delivered_at.lock().expect("not poisoned").len() < burst && Instant::now() < deadline {

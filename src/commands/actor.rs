@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use super::invocation::Args;
-use super::{cite, AtlasIndex, Context};
+use super::{cite, shorten, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::import::prose;
 use crate::reply::{Item, Reply, Span, Text};
@@ -88,21 +88,6 @@ fn gist(tagline: Option<&str>, first: Option<&str>) -> String {
         .or_else(|| first.map(|t| prose::sentences(t).first().map_or(t, |s| s).to_string()))
         .unwrap_or_default();
     shorten(&text, 220)
-}
-
-/// Collapses white space (the sources have double spaces and NBSP runs) and cuts at a word
-/// boundary with "…" when longer than `max` characters.
-pub(crate) fn shorten(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if s.chars().count() <= max {
-        return s;
-    }
-    let cut: String = s.chars().take(max).collect();
-    let cut = cut
-        .rsplit_once(' ')
-        .map_or(cut.as_str(), |(a, _)| a)
-        .trim_end_matches([',', ';', ':']);
-    format!("{cut}…")
 }
 
 async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {

@@ -1,7 +1,7 @@
 //! /define <term>: what an acronym or term stands for.
 
-use super::actor::shorten;
 use super::invocation::Args;
+use super::shorten;
 use super::{AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};

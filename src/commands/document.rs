@@ -4,8 +4,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::actor::shorten;
 use super::invocation::Args;
+use super::shorten;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};

@@ -4,16 +4,16 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::actor::shorten;
 use super::events::relative;
 use super::invocation::Args;
+use super::shorten;
 use super::{cite, AtlasIndex, Caller, Context};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
 use crate::scheduler::{occurrences_of, plan_event};
 use crate::search::names::NameIndex;
-use crate::store::events::{EventInput, EventRow};
+use crate::store::events::{EventInput, EventRow, Imported};
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -111,10 +111,69 @@ fn recurrence(args: &Args) -> Result<Option<String>, CommandError> {
         ),
         None => None,
     };
-    let times = args.integer("times").map(|t| t as u32);
-    Recurrence::parse(repeat, until, times)
+    Recurrence::parse(repeat, until, times(args)?)
         .map(|r| Some(r.to_rrule()))
         .map_err(usage)
+}
+
+/// times: as a count (its manifest bounds it; checked again rather than cast).
+fn times(args: &Args) -> Result<Option<u32>, CommandError> {
+    args.integer("times")
+        .map(|t| u32::try_from(t).map_err(|_| usage("times must be between 1 and 1000.")))
+        .transpose()
+}
+
+/// A series' new end in an edit: until: or times: alone change the existing repetition.
+fn new_end(args: &Args, rrule: Option<String>) -> Result<Option<String>, CommandError> {
+    if args.get("until").is_none() && args.get("times").is_none() {
+        return Ok(rrule);
+    }
+    let Some(mut rec) = rrule.as_deref().and_then(Recurrence::from_rrule) else {
+        return Err(usage(format!(
+            "until: and times: change when a repeating event ends; this one does not repeat. Give repeat: too ({REPEAT_EXAMPLES})."
+        )));
+    };
+    rec.until = None;
+    rec.count = None;
+    if let Some(u) = args.get("until") {
+        rec.until = Some(
+            NaiveDate::parse_from_str(u.trim(), "%Y-%m-%d").map_err(|_| {
+                usage(format!(
+                    "until:{} is not a date; write it like 2027-03-01.",
+                    shorten(u, 20)
+                ))
+            })?,
+        );
+    }
+    rec.count = times(args)?;
+    if rec.until.is_some() && rec.count.is_some() {
+        return Err(usage("Give until: or times:, not both."));
+    }
+    Ok(Some(rec.to_rrule()))
+}
+
+/// Most live events one space may have: each owes reminders, and a space is one community.
+pub const MAX_EVENTS_PER_SPACE: i64 = 200;
+
+fn too_many_events(existing: i64) -> CommandError {
+    CommandError::Refused(format!(
+        "This space has {existing} events, the most it can have ({MAX_EVENTS_PER_SPACE}). Cancel past or unneeded ones with /event cancel first."
+    ))
+}
+
+/// Refuses an event that would never happen: its first occurrence is its start (or the
+/// first after it), so a series ending before it starts has none.
+fn check_occurs(start: DateTime<Utc>, rrule: Option<&str>) -> Result<(), CommandError> {
+    let Some(until) = rrule.and_then(Recurrence::from_rrule).and_then(|r| r.until) else {
+        return Ok(());
+    };
+    if until < start.date_naive() {
+        return Err(usage(format!(
+            "until:{} is before the event starts; it would never happen.",
+            until.format("%Y-%m-%d")
+        )));
+    }
+    Ok(())
 }
 
 async fn organiser(
@@ -186,11 +245,17 @@ async fn add(
     args: &Args,
 ) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
+    let existing = ctx.store.count_events(&caller.space).await?;
+    if existing >= MAX_EVENTS_PER_SPACE {
+        return Err(too_many_events(existing));
+    }
     let space = ctx.store.space(&caller.space, now).await?;
     let tz = zone_of(args, &space.timezone)?;
     let title = text(args, "title", MAX_TITLE)?.ok_or_else(|| usage("An event needs a title."))?;
     let at = when::parse(args.get("when").unwrap_or_default(), now, tz)
         .map_err(|e| usage(e.to_string()))?;
+    let rrule = recurrence(args)?;
+    check_occurs(at, rrule.as_deref())?;
     let input = EventInput {
         space: caller.space.clone(),
         title,
@@ -201,7 +266,7 @@ async fn add(
         place: text(args, "place", MAX_TITLE)?,
         organiser: organiser(ctx, index, args).await?,
         topics: topics(index, args)?,
-        rrule: recurrence(args)?,
+        rrule,
         created_by: caller.user.clone(),
     };
     let uid = format!(
@@ -263,15 +328,17 @@ async fn edit(
     let rrule = if args.get("repeat").is_some() {
         recurrence(args)?
     } else {
-        e.rrule.clone()
+        new_end(args, e.rrule.clone())?
     };
+    let start = when::resolve(starts_local, tz).map_err(|err| usage(err.to_string()))?;
+    check_occurs(start, rrule.as_deref())?;
     let input = EventInput {
         space: e.space.clone(),
         title: text(args, "title", MAX_TITLE)?.unwrap_or(e.title.clone()),
         description: text(args, "description", MAX_TEXT)?.or(e.description.clone()),
         starts_local,
         tz: tz.name().to_string(),
-        duration_min: e.duration_min,
+        duration_min: args.integer("duration").or(e.duration_min),
         place: text(args, "place", MAX_TITLE)?.or(e.place.clone()),
         organiser: e.organiser.clone(),
         topics: e.topics.clone(),
@@ -408,54 +475,104 @@ fn too_big(bytes: usize, example: &str) -> CommandError {
     CommandError::usage(ical::too_big(bytes), example)
 }
 
-/// A calendar file on this machine (console only), refused before reading if too big.
+/// A calendar file on this machine (console only): a regular file (not a device such as
+/// /dev/zero, not a FIFO that would block), read no further than the size cap.
 fn read_calendar(path: &str, example: &str) -> Result<String, CommandError> {
+    use std::io::Read;
     let cannot = |e: std::io::Error| {
         CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
     };
-    let size = std::fs::metadata(path).map_err(cannot)?.len() as usize;
-    if size > ical::MAX_BYTES {
-        return Err(too_big(size, example));
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(CommandError::usage(
+            format!("{} is not a regular file.", shorten(path, 100)),
+            example,
+        ));
     }
-    std::fs::read_to_string(path).map_err(cannot)
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(ical::MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > ical::MAX_BYTES {
+        return Err(too_big(bytes.len().max(meta.len() as usize), example));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        CommandError::usage(
+            format!("{} is not UTF-8 text.", shorten(path, 100)),
+            example,
+        )
+    })
 }
 
-async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
-    let now = ctx.clock.now();
-    let file = args.get("file").unwrap_or_default();
-    let example = "/event import file:calendar.ics";
-    let content = match caller.platform {
+/// The file's content, however this platform delivers it.
+fn calendar_content(caller: &Caller, file: &str, example: &str) -> Result<String, CommandError> {
+    match caller.platform {
         // A path names a file on the machine the bot runs on: only its local user may do that.
-        "console" => read_calendar(file, example)?,
+        "console" => read_calendar(file, example),
         // Discord's adapter fetched the attached file: the value is its content.
         "discord" => {
             if file.len() > ical::MAX_BYTES {
                 return Err(too_big(file.len(), example));
             }
-            file.to_string()
+            Ok(file.to_string())
         }
-        _ => {
-            return Err(CommandError::usage(
-                "Importing a calendar needs a file: use /event import on Discord (attach the .ics) or on the console.",
-                example,
-            ))
+        _ => Err(CommandError::usage(
+            "Importing a calendar needs a file: use /event import on Discord (attach the .ics) or on the console.",
+            example,
+        )),
+    }
+}
+
+/// Why an imported event cannot be added, if it cannot: it never occurs from now on (a
+/// one-off in the past or in a clock-change gap, a series that has ended).
+fn never_occurs(it: &ical::IcsItem, tz: Tz, now: DateTime<Utc>) -> Option<&'static str> {
+    match &it.rrule {
+        None => match when::resolve(it.start, tz) {
+            Err(when::WhenError::Gap { .. }) => {
+                Some("its start does not exist in its time zone (the clocks go forward then)")
+            }
+            Err(_) => Some("its start happens twice in its time zone (the clocks go back then)"),
+            Ok(t) if t < now => Some("it is in the past"),
+            Ok(_) => None,
+        },
+        Some(rule) => {
+            // Up to ten years ahead: a series with nothing in that time is not an event.
+            let next = crate::events::occurrences(
+                it.start,
+                tz,
+                Some(rule),
+                now,
+                now + Duration::days(3653),
+                1,
+            );
+            next.is_empty()
+                .then_some("it has no occurrence from now on (its repetition has ended)")
         }
-    };
-    let parsed = ical::parse(&content).map_err(|why| {
-        CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
-    })?;
+    }
+}
+
+async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let example = "/event import file:calendar.ics";
+    let content = calendar_content(caller, args.get("file").unwrap_or_default(), example)?;
+    // Parsing is CPU work on untrusted input: off the async workers, and a panic in it is
+    // this request's failure, not the process's.
+    let parsed = tokio::task::spawn_blocking(move || ical::parse(&content))
+        .await
+        .map_err(|e| anyhow::anyhow!("calendar parser failed: {e}"))?
+        .map_err(|why| {
+            CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
+        })?;
     let mut skipped = parsed.skipped;
     let mut batch = Vec::new();
     for it in parsed.items {
         let Ok(tz) = it.tz.parse::<Tz>() else {
             continue;
         };
-        let recurring = it.rrule.is_some();
-        if !recurring && when::resolve(it.start, tz).is_ok_and(|t| t < now) {
-            skipped.push(format!(
-                "“{}”: skipped, it is in the past",
-                shorten(&it.title, 60)
-            ));
+        if let Some(why) = never_occurs(&it, tz, now) {
+            skipped.push(format!("“{}”: skipped, {why}", shorten(&it.title, 60)));
             continue;
         }
         let input = EventInput {
@@ -473,7 +590,18 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         };
         batch.push((it.uid.clone(), input, it.exdates.clone()));
     }
-    let results = ctx.store.import_events(&batch, now).await?;
+    let results = match ctx
+        .store
+        .import_events(&batch, now, MAX_EVENTS_PER_SPACE)
+        .await?
+    {
+        Imported::Done(results) => results,
+        Imported::TooMany { existing, adding } => {
+            return Err(CommandError::Refused(format!(
+                "This space has {existing} events and the file would add {adding}; a space can have at most {MAX_EVENTS_PER_SPACE}. Nothing was imported."
+            )))
+        }
+    };
     for (id, _) in &results {
         plan_event(&ctx.store, *id, now, ctx.grace).await?;
     }

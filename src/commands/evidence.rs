@@ -3,7 +3,7 @@
 
 use regex::Regex;
 
-use super::actor::shorten;
+use super::shorten;
 use crate::import::prose;
 use crate::reply::{Span, Text};
 use crate::search::normalize::fold_typography;

@@ -306,23 +306,20 @@ fn request(command: CommandName, args: &invocation::Args) -> Result<Request, Com
 /// platform's own UI hides.
 fn check_permission(
     command: CommandName,
-    args: &invocation::Args,
+    subcommand: Option<&str>,
     caller: &Caller,
 ) -> Result<(), CommandError> {
     let manifest = spec::manifest(command);
-    let permission = match &args.subcommand {
+    let permission = match subcommand {
         Some(sub) => manifest
             .subcommand(sub)
             .map_or(manifest.permission, |s| s.permission),
         None => manifest.permission,
     };
     if permission == spec::Permission::Moderator && !caller.moderator {
-        let what = args
-            .subcommand
-            .as_ref()
-            .map_or(format!("/{}", manifest.name), |s| {
-                format!("/{} {s}", manifest.name)
-            });
+        let what = subcommand.map_or(format!("/{}", manifest.name), |s| {
+            format!("/{} {s}", manifest.name)
+        });
         return Err(CommandError::Refused(format!(
             "Only moderators of this space can use {what}. Ask one of them, or see /help {}.",
             manifest.name
@@ -350,7 +347,8 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
     }
 }
 
-fn too_long() -> Reply {
+/// The answer to a line longer than `MAX_INPUT_CHARS`.
+pub fn too_long() -> Reply {
     let mut r = Reply::new(Tone::Refusal);
     r.summary = Some(Text::plain(format!("That is more than I can read at once — please keep a question under {MAX_INPUT_CHARS} characters.")));
     r
@@ -375,14 +373,51 @@ async fn respond(
 ) -> Reply {
     let parsed = bound.and_then(|(command, args)| {
         let request = request(command, &args)?;
-        check_permission(command, &args, caller)?;
+        check_permission(command, args.subcommand.as_deref(), caller)?;
         Ok(request)
     });
     let result = match parsed {
-        Ok(request) => run(ctx, caller, request).await,
+        Ok(request) => run_guarded(ctx, caller, request).await,
         Err(e) => Err(e),
     };
     result.unwrap_or_else(|e| error::into_reply(e, line))
+}
+
+/// Runs a request so that a panic in it (a bug) is this request's failure — logged with an
+/// incident id and answered "something went wrong" — never a dead task or a hung answer.
+async fn run_guarded(
+    ctx: &Context,
+    caller: &Caller,
+    request: Request,
+) -> Result<Reply, CommandError> {
+    guarded(run(ctx, caller, request)).await
+}
+
+/// `work`, with a panic in it turned into an internal error.
+pub async fn guarded<F>(work: F) -> Result<Reply, CommandError>
+where
+    F: std::future::Future<Output = Result<Reply, CommandError>>,
+{
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(CommandError::Internal(anyhow::anyhow!("panicked: {what}")))
+        })
+}
+
+/// The refusal `caller` gets for a moderator-only command, if any: for adapters that must
+/// decide before doing work for it (downloading an attached file). The core checks again.
+pub fn refusal(command: CommandName, subcommand: Option<&str>, caller: &Caller) -> Option<Reply> {
+    check_permission(command, subcommand, caller)
+        .err()
+        .map(|e| error::into_reply(e, ""))
 }
 
 /// The same path for a command whose options arrive already named (a Discord interaction):
@@ -408,6 +443,21 @@ pub async fn answer_values(
     let bound = invocation::bind_values(spec::manifest(command), subcommand, values)
         .map(|args| (command, args));
     respond(ctx, caller, bound, &line).await
+}
+
+/// Collapses white space (the sources have double spaces and NBSP runs) and cuts at a word
+/// boundary with "…" when longer than `max` characters.
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        return s;
+    }
+    let cut: String = s.chars().take(max).collect();
+    let cut = cut
+        .rsplit_once(' ')
+        .map_or(cut.as_str(), |(a, _)| a)
+        .trim_end_matches([',', ';', ':']);
+    format!("{cut}…")
 }
 
 /// A short "where it comes from" label for a source file and line: "000:423".

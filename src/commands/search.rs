@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use super::actor::shorten;
 use super::evidence::Highlighter;
 use super::invocation::Args;
+use super::shorten;
 use super::who_works_on::resolve;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;

@@ -277,6 +277,24 @@ mod tests {
     }
 
     #[test]
+    fn every_number_a_person_can_send_has_bounds_in_its_manifest() {
+        for (_, m) in manifests() {
+            let all = m
+                .options
+                .iter()
+                .chain(m.subcommands.iter().flat_map(|sc| sc.options.iter()));
+            for o in all.filter(|o| o.kind == OptionKind::Integer) {
+                let max = o
+                    .max
+                    .unwrap_or_else(|| panic!("{}.{}: integer options need a max", m.name, o.name));
+                assert!(o.min <= max, "{}.{}: min above max", m.name, o.name);
+                // Within what every platform carries as a number (Discord: 2^53).
+                assert!(max < 1 << 53, "{}.{}: max too large", m.name, o.name);
+            }
+        }
+    }
+
+    #[test]
     fn every_command_has_one_manifest_with_a_unique_name() {
         let names: Vec<&str> = manifests().map(|(_, m)| m.name.as_str()).collect();
         let mut unique = names.clone();

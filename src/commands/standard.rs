@@ -1,7 +1,7 @@
 //! /standard <identifier>: a technical standard, however its identifier is written.
 
-use super::actor::shorten;
 use super::invocation::Args;
+use super::shorten;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};

@@ -4,9 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::actor::shorten;
 use super::evidence::Highlighter;
 use super::invocation::Args;
+use super::shorten;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Paging, Reply, Span, Text};

@@ -15,6 +15,15 @@ use super::Recurrence;
 /// Largest .ics file accepted, and most events in it.
 pub const MAX_BYTES: usize = 1_000_000;
 pub const MAX_EVENTS: usize = 500;
+/// Deepest nesting of components a file may have: VCALENDAR › VEVENT › VALARM, or
+/// VCALENDAR › VTIMEZONE › STANDARD, is three. The parser recurses per level, so a file of a
+/// few thousand nested BEGIN lines would otherwise overflow the stack and kill the process.
+pub const MAX_DEPTH: usize = 4;
+/// Most components (of any kind) in one file.
+pub const MAX_COMPONENTS: usize = 5_000;
+
+/// Longest event duration accepted, in minutes (a week).
+pub const MAX_DURATION_MIN: i64 = 7 * 24 * 60;
 
 /// What to say about a file over `MAX_BYTES`, wherever it is noticed.
 pub fn too_big(bytes: usize) -> String {
@@ -50,9 +59,14 @@ pub fn export(items: &[IcsItem]) -> String {
                 date_time: it.start,
                 tzid: it.tz.clone(),
             });
-        if let Some(d) = it.duration_min {
+        // Checked: a stored duration is data, and data from older versions was not bounded.
+        let end = it
+            .duration_min
+            .and_then(chrono::Duration::try_minutes)
+            .and_then(|d| it.start.checked_add_signed(d));
+        if let Some(end) = end {
             e.ends(CalendarDateTime::WithTimezone {
-                date_time: it.start + chrono::Duration::minutes(d),
+                date_time: end,
                 tzid: it.tz.clone(),
             });
         }
@@ -97,6 +111,134 @@ fn start_of(e: &IcsEvent) -> Result<(NaiveDateTime, String), String> {
     }
 }
 
+/// Longest UID kept, and most cancelled dates one event may carry.
+const MAX_UID: usize = 255;
+const MAX_EXDATES: usize = 1000;
+
+/// One VEVENT as an item, or why it is skipped ("“Title”: skipped, …").
+fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
+    let title = e.get_summary().unwrap_or("").trim().to_string();
+    let label = if title.is_empty() {
+        format!("event {}", n + 1)
+    } else {
+        format!("“{}”", title.chars().take(60).collect::<String>())
+    };
+    let skip = |why: &str| format!("{label}: skipped, {why}");
+    let (start, tz) = start_of(e).map_err(|why| skip(&why))?;
+    if title.is_empty() {
+        return Err(skip("it has no SUMMARY (title)"));
+    }
+    let rrule = match e.property_value("RRULE").map(Recurrence::read_rrule) {
+        None => None,
+        Some(Ok(r)) => Some(r.to_rrule()),
+        Some(Err(why)) => return Err(skip(&format!("its repetition is not one I handle: {why}"))),
+    };
+    let uid = match e.get_uid() {
+        Some(u) if u.chars().count() > MAX_UID => {
+            return Err(skip(&format!(
+                "its UID is longer than {MAX_UID} characters"
+            )))
+        }
+        Some(u) => u.to_string(),
+        None => format!("imported-{}-{n}", start.format("%Y%m%dT%H%M")),
+    };
+    let exdates = exdates_of(e);
+    if exdates.len() > MAX_EXDATES {
+        return Err(skip(&format!(
+            "it cancels more than {MAX_EXDATES} dates (EXDATE)"
+        )));
+    }
+    Ok(IcsItem {
+        uid,
+        title: title.chars().take(200).collect(),
+        description: e.get_description().map(|d| d.chars().take(1000).collect()),
+        place: e.get_location().map(|d| d.chars().take(200).collect()),
+        start,
+        tz,
+        duration_min: duration_of(e, start),
+        rrule,
+        exdates,
+    })
+}
+
+/// Minutes from `start` to DTEND, if DTEND is a time within a week after it.
+fn duration_of(e: &IcsEvent, start: NaiveDateTime) -> Option<i64> {
+    let end = match e.get_end() {
+        Some(DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone { date_time, .. }))
+        | Some(DatePerhapsTime::DateTime(CalendarDateTime::Floating(date_time))) => date_time,
+        Some(DatePerhapsTime::DateTime(CalendarDateTime::Utc(t))) => t.naive_utc(),
+        _ => return None,
+    };
+    Some((end - start).num_minutes()).filter(|m| (1..=MAX_DURATION_MIN).contains(m))
+}
+
+/// The cancelled occurrences (EXDATE, UTC form).
+fn exdates_of(e: &IcsEvent) -> Vec<DateTime<Utc>> {
+    e.multi_properties()
+        .get("EXDATE")
+        .map(|ps| {
+            ps.iter()
+                .flat_map(|p| p.value().split(','))
+                .filter_map(|v| NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M%SZ").ok())
+                .map(|n| Utc.from_utc_datetime(&n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks nesting and size before the file reaches the parser, in one pass with no recursion:
+/// depth at most `MAX_DEPTH`, at most `MAX_COMPONENTS` components, every BEGIN closed by its
+/// END. Names are compared without case, as RFC 5545 says.
+fn check_shape(content: &str) -> Result<(), String> {
+    let mut open: Vec<&str> = Vec::new();
+    let mut components = 0usize;
+    for (n, line) in content.lines().enumerate() {
+        // Continuation lines (folded, RFC 5545 §3.1) and blank ones carry no name.
+        if line.starts_with([' ', '\t']) || line.trim().is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':').filter(|(head, _)| {
+            let name = head.split(';').next().unwrap_or_default();
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }) else {
+            return Err(format!(
+                "line {}: “{}” is not a NAME:VALUE line",
+                n + 1,
+                line.chars().take(40).collect::<String>()
+            ));
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("BEGIN") {
+            components += 1;
+            if components > MAX_COMPONENTS {
+                return Err(format!("it has more than {MAX_COMPONENTS} components"));
+            }
+            open.push(value);
+            if open.len() > MAX_DEPTH {
+                return Err(format!(
+                    "line {}: components are nested more than {MAX_DEPTH} deep",
+                    n + 1
+                ));
+            }
+        } else if name.eq_ignore_ascii_case("END") {
+            match open.pop() {
+                Some(b) if b.eq_ignore_ascii_case(value) => {}
+                _ => {
+                    return Err(format!(
+                        "line {}: END:{} does not close what was begun",
+                        n + 1,
+                        value.chars().take(30).collect::<String>()
+                    ))
+                }
+            }
+        }
+    }
+    if !open.is_empty() {
+        return Err("it ends before every BEGIN has its END".into());
+    }
+    Ok(())
+}
+
 /// Reads an .ics file. Errors (the file as a whole) say why; skipped events say why too.
 pub fn parse(content: &str) -> Result<Parsed, String> {
     if content.len() > MAX_BYTES {
@@ -109,12 +251,11 @@ pub fn parse(content: &str) -> Result<Parsed, String> {
     if !content.trim_start().starts_with("BEGIN:VCALENDAR") {
         return Err("this is not an iCalendar file (it must start with BEGIN:VCALENDAR)".into());
     }
-    let cal: Calendar = content.parse().map_err(|e: String| {
-        format!(
-            "the file is not valid iCalendar: {}",
-            e.lines().next().unwrap_or("parse error")
-        )
-    })?;
+    check_shape(content)?;
+    // The parser's own message names its internals ("in Satisfy: …"): not for people.
+    let cal: Calendar = content
+        .parse()
+        .map_err(|_: String| "the file is not valid iCalendar".to_string())?;
     let events: Vec<&IcsEvent> = cal
         .components
         .iter()
@@ -134,71 +275,10 @@ pub fn parse(content: &str) -> Result<Parsed, String> {
     }
     let mut out = Parsed::default();
     for (n, e) in events.into_iter().enumerate() {
-        let title = e.get_summary().unwrap_or("").trim().to_string();
-        let label = if title.is_empty() {
-            format!("event {}", n + 1)
-        } else {
-            format!("“{}”", title.chars().take(60).collect::<String>())
-        };
-        let (start, tz) = match start_of(e) {
-            Ok(s) => s,
-            Err(why) => {
-                out.skipped.push(format!("{label}: skipped, {why}"));
-                continue;
-            }
-        };
-        if title.is_empty() {
-            out.skipped
-                .push(format!("{label}: skipped, it has no SUMMARY (title)"));
-            continue;
+        match read_event(n, e) {
+            Ok(item) => out.items.push(item),
+            Err(why) => out.skipped.push(why),
         }
-        let rrule = e.property_value("RRULE").map(str::to_string);
-        if let Some(r) = &rrule {
-            if Recurrence::from_rrule(r).is_none() {
-                out.skipped.push(format!(
-                    "{label}: skipped, its repetition ({r}) is not one I handle"
-                ));
-                continue;
-            }
-        }
-        let duration_min = match e.get_end() {
-            Some(DatePerhapsTime::DateTime(CalendarDateTime::WithTimezone {
-                date_time, ..
-            }))
-            | Some(DatePerhapsTime::DateTime(CalendarDateTime::Floating(date_time))) => {
-                Some((date_time - start).num_minutes())
-            }
-            Some(DatePerhapsTime::DateTime(CalendarDateTime::Utc(t))) => {
-                Some((t.naive_utc() - start).num_minutes())
-            }
-            _ => None,
-        }
-        .filter(|m| *m > 0);
-        let exdates = e
-            .multi_properties()
-            .get("EXDATE")
-            .map(|ps| {
-                ps.iter()
-                    .flat_map(|p| p.value().split(','))
-                    .filter_map(|v| NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M%SZ").ok())
-                    .map(|n| Utc.from_utc_datetime(&n))
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.items.push(IcsItem {
-            uid: e
-                .get_uid()
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("imported-{}-{n}", start.format("%Y%m%dT%H%M"))),
-            title: title.chars().take(200).collect(),
-            description: e.get_description().map(|d| d.chars().take(1000).collect()),
-            place: e.get_location().map(|d| d.chars().take(200).collect()),
-            start,
-            tz,
-            duration_min,
-            rrule,
-            exdates,
-        });
     }
     Ok(out)
 }

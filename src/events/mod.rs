@@ -158,6 +158,23 @@ impl Recurrence {
     }
 
     pub fn from_rrule(rule: &str) -> Option<Recurrence> {
+        Recurrence::read_rrule(rule).ok()
+    }
+
+    /// Reads an RRULE value (from a calendar file, or stored) — only what the bot models:
+    /// FREQ=DAILY|WEEKLY|MONTHLY, INTERVAL 1–52, BYDAY (plain weekdays, weekly only), UNTIL,
+    /// COUNT 1–1000, WKST=MO; names and values in any case. Anything else is refused with
+    /// the reason, never stored and half-understood: a rule with BYHOUR or FREQ=MINUTELY
+    /// would otherwise be shown as "every week" and expanded at a cost no one bounded.
+    pub fn read_rrule(rule: &str) -> Result<Recurrence, String> {
+        let rule = rule.trim();
+        let rule = rule
+            .get(..6)
+            .filter(|p| p.eq_ignore_ascii_case("RRULE:"))
+            .map_or(rule, |_| &rule[6..]);
+        if rule.len() > 2000 {
+            return Err("the rule is too long".into());
+        }
         let mut rec = Recurrence {
             freq: Freq::Weekly,
             interval: 1,
@@ -165,26 +182,107 @@ impl Recurrence {
             until: None,
             count: None,
         };
-        for part in rule.trim_start_matches("RRULE:").split(';') {
-            let (k, v) = part.split_once('=')?;
-            match k {
-                "FREQ" => {
-                    rec.freq = match v {
-                        "DAILY" => Freq::Daily,
-                        "WEEKLY" => Freq::Weekly,
-                        "MONTHLY" => Freq::Monthly,
-                        _ => return None,
-                    }
-                }
-                "INTERVAL" => rec.interval = v.parse().ok()?,
-                "BYDAY" => rec.by_day = v.split(',').map(weekday).collect::<Option<Vec<_>>>()?,
-                "UNTIL" => rec.until = NaiveDate::parse_from_str(v.get(..8)?, "%Y%m%d").ok(),
-                "COUNT" => rec.count = v.parse().ok(),
-                _ => {}
+        let mut freq = None;
+        let mut seen = Vec::new();
+        for part in rule.split(';').filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("“{}” is not NAME=VALUE", short(part)))?;
+            let k = k.trim().to_ascii_uppercase();
+            let v = v.trim().to_ascii_uppercase();
+            if seen.contains(&k) {
+                return Err(format!("{k} is given twice"));
             }
+            if k == "FREQ" {
+                freq = Some(read_freq(&v)?);
+            } else {
+                read_rule_part(&mut rec, &k, &v)?;
+            }
+            seen.push(k);
         }
-        Some(rec)
+        rec.freq = freq.ok_or("it has no FREQ")?;
+        if !rec.by_day.is_empty() && rec.freq != Freq::Weekly {
+            return Err("BYDAY goes only with FREQ=WEEKLY here".into());
+        }
+        if rec.until.is_some() && rec.count.is_some() {
+            return Err("UNTIL and COUNT together (RFC 5545 allows one or the other)".into());
+        }
+        Ok(rec)
     }
+}
+
+fn read_freq(v: &str) -> Result<Freq, String> {
+    match v {
+        "DAILY" => Ok(Freq::Daily),
+        "WEEKLY" => Ok(Freq::Weekly),
+        "MONTHLY" => Ok(Freq::Monthly),
+        other => Err(format!(
+            "FREQ={} (only daily, weekly and monthly repetition is supported)",
+            short(other)
+        )),
+    }
+}
+
+/// One NAME=VALUE of a rule other than FREQ, into `rec`; names and values upper-cased.
+fn read_rule_part(rec: &mut Recurrence, k: &str, v: &str) -> Result<(), String> {
+    match k {
+        "INTERVAL" => {
+            rec.interval = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=52).contains(n))
+                .ok_or_else(|| format!("INTERVAL={} (it must be 1 to 52)", short(v)))?
+        }
+        "BYDAY" => {
+            rec.by_day = v
+                .split(',')
+                .map(|d| {
+                    weekday_code(d.trim()).ok_or_else(|| {
+                        format!("BYDAY={} (only plain weekdays such as MO,TH)", short(v))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        }
+        "UNTIL" => {
+            rec.until = Some(
+                v.get(..8)
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok())
+                    .ok_or_else(|| format!("UNTIL={} is not a date", short(v)))?,
+            )
+        }
+        "COUNT" => {
+            rec.count = Some(
+                v.parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| format!("COUNT={} (it must be 1 to 1000)", short(v)))?,
+            )
+        }
+        // Weeks start on Monday here, as the default: any other start changes which weeks
+        // an INTERVAL counts, which is not modelled.
+        "WKST" if v == "MO" => {}
+        other => {
+            return Err(format!(
+                "{} (only FREQ, INTERVAL, BYDAY, UNTIL and COUNT are supported)",
+                short(other)
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// A two-letter iCalendar weekday code, exactly (MO … SU).
+fn weekday_code(s: &str) -> Option<Weekday> {
+    Some(match s {
+        "MO" => Weekday::Mon,
+        "TU" => Weekday::Tue,
+        "WE" => Weekday::Wed,
+        "TH" => Weekday::Thu,
+        "FR" => Weekday::Fri,
+        "SA" => Weekday::Sat,
+        "SU" => Weekday::Sun,
+        _ => return None,
+    })
 }
 
 impl fmt::Display for Recurrence {
@@ -222,7 +320,11 @@ impl fmt::Display for Recurrence {
 
 /// Occurrence starts (UTC) of an event starting at wall-clock `start` in `tz`, repeating by
 /// `rrule` (None: once), within [from, to), at most `limit`. Wall-clock times that fall in a
-/// DST gap are skipped by the RRULE engine, as RFC 5545 says.
+/// DST gap are skipped by the RRULE engine.
+///
+/// Bounded work: only rules `Recurrence::read_rrule` accepts are expanded (at most 7
+/// candidates per period), and a daily or weekly series without COUNT starts its expansion
+/// at the last whole period before `from` instead of at its first occurrence years ago.
 pub fn occurrences(
     start: NaiveDateTime,
     tz: Tz,
@@ -238,11 +340,15 @@ pub fn occurrences(
             .into_iter()
             .collect();
     };
+    let Ok(rec) = Recurrence::read_rrule(rule) else {
+        return vec![];
+    };
+    let start = skip_whole_periods(&rec, start, from.with_timezone(&tz).naive_local());
     let text = format!(
         "DTSTART;TZID={}:{}\nRRULE:{}",
         tz.name(),
         start.format("%Y%m%dT%H%M%S"),
-        rule
+        rec.to_rrule()
     );
     let Ok(set) = text.parse::<rrule::RRuleSet>() else {
         return vec![];
@@ -260,39 +366,93 @@ pub fn occurrences(
         .collect()
 }
 
-/// Reminder offsets: "1d,1h,15m" → minutes before the start.
-pub fn parse_offsets(s: &str) -> Result<Vec<i64>, String> {
-    let mut out = Vec::new();
-    for part in s.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
-        let (n, unit) = part.split_at(
-            part.find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(part.len()),
-        );
-        let n: i64 = n
-            .parse()
-            .map_err(|_| format!("“{part}” is not an offset. Write offsets like 1d, 1h, 15m."))?;
-        let minutes = match unit {
-            "m" | "min" | "" => n,
-            "h" => n * 60,
-            "d" => n * 1440,
-            "w" => n * 10080,
-            _ => {
-                return Err(format!(
-                    "“{part}” is not an offset. Write offsets like 1d, 1h, 15m."
-                ))
-            }
-        };
-        if !(0..=60 * 24 * 60).contains(&minutes) {
-            return Err("Offsets go from 0m to 60d.".into());
-        }
-        out.push(minutes);
+/// The same series, started at the last whole period (interval × day or week) that begins at
+/// least a period before `until_local`: the occurrences from there on are unchanged, and the
+/// expansion no longer walks every period since the first. Series with COUNT are left as
+/// they are (the count runs from the first occurrence; COUNT ≤ 1000 bounds them anyway), and
+/// monthly ones too (twelve periods a year, and a month may lack the start's day).
+fn skip_whole_periods(
+    rec: &Recurrence,
+    start: NaiveDateTime,
+    until_local: NaiveDateTime,
+) -> NaiveDateTime {
+    let period_days = match rec.freq {
+        Freq::Daily => i64::from(rec.interval),
+        Freq::Weekly => 7 * i64::from(rec.interval),
+        Freq::Monthly => return start,
+    };
+    if rec.count.is_some() || until_local <= start {
+        return start;
     }
-    if out.is_empty() || out.len() > 5 {
+    let periods = (until_local - start).num_days() / period_days - 1;
+    if periods <= 0 {
+        return start;
+    }
+    // A weekly series with BYDAY may have occurrences earlier in the week than its start;
+    // whole weeks keep them aligned.
+    start
+        .checked_add_signed(chrono::Duration::days(periods * period_days))
+        .unwrap_or(start)
+}
+
+/// The longest reminder offset: 60 days, in minutes.
+pub const MAX_OFFSET_MIN: i64 = 60 * 24 * 60;
+/// Most offsets in one list.
+pub const MAX_OFFSETS: usize = 5;
+
+/// Reminder offsets: "1d,1h,15m" → minutes before the start, longest first, without repeats.
+/// Numbers are read whole and multiplied with overflow checks: "1830034134296583w" is too
+/// long, never wrapped to some number of minutes.
+pub fn parse_offsets(s: &str) -> Result<Vec<i64>, String> {
+    let parts: Vec<&str> = s
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() || parts.len() > MAX_OFFSETS {
         return Err("Give one to five offsets, like 1d,1h.".into());
+    }
+    let mut out = Vec::new();
+    for part in parts {
+        out.push(parse_offset(part)?);
     }
     out.sort_unstable_by(|a, b| b.cmp(a));
     out.dedup();
     Ok(out)
+}
+
+fn parse_offset(part: &str) -> Result<i64, String> {
+    let bad = || {
+        format!(
+            "“{}” is not an offset. Write offsets like 1d, 1h, 15m.",
+            short(part)
+        )
+    };
+    let digits = part
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(part.len());
+    let (n, unit) = part.split_at(digits);
+    let per_unit = match unit {
+        "m" | "min" | "" => 1,
+        "h" => 60,
+        "d" => 1440,
+        "w" => 10080,
+        _ => return Err(bad()),
+    };
+    let too_long = || "Offsets go from 0m to 60d.".to_string();
+    let n: i64 = match n.parse() {
+        Ok(n) => n,
+        Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) => return Err(too_long()),
+        Err(_) => return Err(bad()),
+    };
+    match n.checked_mul(per_unit) {
+        Some(m) if (0..=MAX_OFFSET_MIN).contains(&m) => Ok(m),
+        _ => Err(too_long()),
+    }
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(40).collect()
 }
 
 pub fn describe_offset(minutes: i64) -> String {
@@ -302,6 +462,15 @@ pub fn describe_offset(minutes: i64) -> String {
         m if m % 1440 == 0 => plural(m / 1440, "day"),
         m if m % 60 == 0 => plural(m / 60, "hour"),
         m => plural(m, "minute"),
+    }
+}
+
+/// A stretch of time, rounded to its largest sensible unit: "2 hours", "3 days", "40 minutes".
+pub fn describe_span(minutes: i64) -> String {
+    match minutes {
+        m if m >= 2 * 1440 => plural((m + 720) / 1440, "day"),
+        m if m >= 120 => plural((m + 30) / 60, "hour"),
+        m => plural(m.max(1), "minute"),
     }
 }
 
@@ -342,6 +511,11 @@ pub fn plan(event_id: i64, occurrences: &[DateTime<Utc>], owed: &[(i64, String)]
     let mut out = Vec::new();
     for &occ in occurrences {
         for (offset, target) in owed {
+            // Offsets are bounded where they enter; one stored by an older version that is
+            // out of range is skipped rather than wrapped or panicked on.
+            if !(0..=MAX_OFFSET_MIN).contains(offset) {
+                continue;
+            }
             out.push(Planned {
                 key: reminder_key(event_id, occ, *offset, target),
                 event_id,

@@ -64,6 +64,47 @@ static DAY_MONTH: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d{1,2})\s+([a-z]{3,9})\b(.*)$").unwrap());
 static SLASHED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b\d{1,2}/\d{1,2}\b").unwrap());
 
+static CLOCK_TIME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2}):(\d{2})\b").unwrap());
+static AM_PM: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(\d{1,2})(?::\d{2})?\s*(am|pm)\b").unwrap());
+
+/// Refuses clock times that do not exist (25:00, 10:75, 13pm): the natural-language reader
+/// would roll them over into another time ("tomorrow 25:00" → the day after, 01:00).
+fn check_clock_times(text: &str) -> Result<(), ()> {
+    for c in CLOCK_TIME.captures_iter(text) {
+        let (h, m): (u32, u32) = (c[1].parse().map_err(drop)?, c[2].parse().map_err(drop)?);
+        if h > 23 || m > 59 {
+            return Err(());
+        }
+    }
+    for c in AM_PM.captures_iter(text) {
+        let h: u32 = c[1].parse().map_err(drop)?;
+        if !(1..=12).contains(&h) {
+            return Err(());
+        }
+    }
+    Ok(())
+}
+
+/// "midnight" and "noon" as clock times the reader knows; "midnight" alone is the coming one.
+fn midnight_and_noon(text: &str) -> String {
+    if text == "midnight" {
+        return "tomorrow 00:00".into();
+    }
+    if text == "noon" || text == "midday" {
+        return "12:00".into();
+    }
+    text.split(' ')
+        .map(|w| match w {
+            "midnight" => "00:00",
+            "noon" | "midday" => "12:00",
+            w => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Formats a wall-clock time for messages: "Thu 3 Dec 2026 14:00".
 pub fn wall(naive: NaiveDateTime) -> String {
     naive.format("%a %-d %b %Y %H:%M").to_string()
@@ -114,14 +155,23 @@ pub fn parse(input: &str, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>, W
         let n: i64 = c[1]
             .parse()
             .map_err(|_| WhenError::Unreadable(short(input)))?;
+        if n == 0 {
+            return Err(WhenError::Past {
+                when: "Now".into(),
+                zone: tz.name().into(),
+            });
+        }
         let d = match &c[2][..1] {
             "m" => Duration::minutes(n),
             "h" => Duration::hours(n),
             "d" => Duration::days(n),
             _ => Duration::weeks(n),
         };
+        // On the minute; with n ≥ 1 that is still after now.
         return Ok(minute(now + d));
     }
+    check_clock_times(text).map_err(|_| WhenError::Unreadable(short(input)))?;
+    let text = &midnight_and_noon(text);
     if SLASHED.is_match(text) {
         return Err(WhenError::AmbiguousDate(short(input)));
     }
@@ -200,6 +250,43 @@ mod tests {
             local("monday 18:00", "UTC"),
             "2026-11-23 18:00 UTC",
             "plain weekday: the coming one, today if still ahead"
+        );
+    }
+
+    #[test]
+    fn clock_times_that_do_not_exist_are_refused_not_rolled_over() {
+        for bad in [
+            "tomorrow 25:00",
+            "tomorrow 10:75",
+            "tomorrow 13pm",
+            "tomorrow 0am",
+        ] {
+            assert!(
+                local(bad, "UTC").starts_with("I could not read"),
+                "{bad}: {}",
+                local(bad, "UTC")
+            );
+        }
+    }
+
+    #[test]
+    fn midnight_and_noon_are_the_times_they_say() {
+        assert_eq!(local("midnight", "UTC"), "2026-11-24 00:00 UTC");
+        assert_eq!(local("tomorrow midnight", "UTC"), "2026-11-24 00:00 UTC");
+        assert_eq!(
+            local("tomorrow noon", "Europe/Zurich"),
+            "2026-11-24 12:00 CET"
+        );
+    }
+
+    #[test]
+    fn a_duration_from_now_is_never_in_the_past() {
+        assert!(local("in 0 minutes", "UTC").contains("in the past"));
+        let later = parse("in 1 minute", now() + Duration::seconds(30), Tz::UTC).unwrap();
+        assert_eq!(
+            later,
+            now() + Duration::minutes(1),
+            "on the minute, after now"
         );
     }
 

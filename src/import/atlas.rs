@@ -12,7 +12,7 @@ use regex::Regex;
 use std::sync::LazyLock;
 
 use super::curated::Curated;
-use super::model::{Channel, Field, Item, Origin, Para, Profile, Section, SectionKind};
+use super::model::{domain, Channel, Field, Item, Origin, Para, Profile, Section, SectionKind};
 use super::problem::Problems;
 use super::prose::{self, Line};
 use super::similar::Fingerprint;
@@ -458,17 +458,6 @@ fn short(s: &str) -> String {
     } else {
         s
     }
-}
-
-/// The domain of a website, for recognising the same actor across scrapes.
-pub fn domain(website: &str) -> String {
-    let w = website.trim().to_lowercase();
-    let w = w
-        .strip_prefix("https://")
-        .or_else(|| w.strip_prefix("http://"))
-        .unwrap_or(&w);
-    let w = w.strip_prefix("www.").unwrap_or(w);
-    w.split('/').next().unwrap_or("").to_string()
 }
 
 /// The curated slug for a profile, recognised by website domain (or name). Unknown profiles get

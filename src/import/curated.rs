@@ -263,7 +263,7 @@ impl Curated {
                 a.value
                     .website
                     .as_deref()
-                    .map(|w| (super::atlas::domain(w), i))
+                    .map(|w| (super::model::domain(w), i))
             })
             .collect();
     }

@@ -199,3 +199,14 @@ pub struct Parsed {
     /// Text of every source file, for quote checks: (file, content).
     pub texts: Vec<(String, String)>,
 }
+
+/// The domain of a website, for recognising the same actor across scrapes.
+pub fn domain(website: &str) -> String {
+    let w = website.trim().to_lowercase();
+    let w = w
+        .strip_prefix("https://")
+        .or_else(|| w.strip_prefix("http://"))
+        .unwrap_or(&w);
+    let w = w.strip_prefix("www.").unwrap_or(w);
+    w.split('/').next().unwrap_or("").to_string()
+}

@@ -26,12 +26,12 @@ impl Outbox for ConsoleOutbox {
         d: &'a Delivery,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(async move {
-            let text = format!(
+            let text = render::plain::terminal_safe(&format!(
                 "[reminder {} → {}]\n{}\n",
                 d.key,
                 d.target,
                 render::plain::render(&d.reply)
-            );
+            ));
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -61,6 +61,8 @@ fn print(reply: &Reply, json: bool) {
     } else {
         render::plain::render(reply)
     };
+    // User text (titles, descriptions) reaches a terminal here: no control sequences.
+    let out = render::plain::terminal_safe(&out);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = stdout.write_all(out.as_bytes());
@@ -86,15 +88,66 @@ pub async fn run(ctx: &Context, json: bool) -> ExitCode {
     code
 }
 
+/// Longest line read from a pipe, in bytes: a line over the core's character limit is
+/// answered "too long" without being kept whole in memory (4 bytes per character at most).
+const MAX_LINE_BYTES: usize = commands::MAX_INPUT_CHARS * 4 + 4;
+
+/// One line of a pipe, read without keeping more than `MAX_LINE_BYTES` of it: `Some(Ok)` a
+/// line (invalid UTF-8 replaced, never a reason to stop), `Some(Err(n))` a line of `n` bytes
+/// too long to read, `None` at the end of input.
+async fn next_line<R>(input: &mut R) -> Option<Result<String, usize>>
+where
+    R: tokio::io::AsyncBufRead + Unpin,
+{
+    use tokio::io::AsyncBufReadExt;
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let buf = match input.fill_buf().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read standard input");
+                return None;
+            }
+        };
+        if buf.is_empty() {
+            return (total > 0).then(|| finish_line(line, total));
+        }
+        let (chunk, done) = match buf.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        total = total.saturating_add(chunk.len());
+        if line.len() < MAX_LINE_BYTES {
+            let room = MAX_LINE_BYTES - line.len();
+            line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        }
+        let used = done.unwrap_or(buf.len());
+        input.consume(used);
+        if done.is_some() {
+            return Some(finish_line(line, total.max(1)));
+        }
+    }
+}
+
+fn finish_line(line: Vec<u8>, total: usize) -> Result<String, usize> {
+    if total > MAX_LINE_BYTES {
+        return Err(total);
+    }
+    let text = String::from_utf8_lossy(&line);
+    Ok(text.trim_end_matches('\r').to_string())
+}
+
 /// Reads lines from a pipe without blocking the runtime, so reminders print while it waits.
 async fn piped(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let reply = commands::answer(ctx, caller, &line).await;
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    while let Some(line) = next_line(&mut input).await {
+        let reply = match line {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => commands::answer(ctx, caller, &line).await,
+            // Longer than anything the core reads: the same answer, without the line.
+            Err(_) => commands::too_long(),
+        };
         print(&reply, json);
         println!();
     }

@@ -36,12 +36,27 @@ pub fn start_reminders(
     outbox: std::sync::Arc<dyn crate::scheduler::Outbox>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let scheduler = crate::scheduler::Scheduler {
-        platform,
-        store: ctx.store.clone(),
-        clock: ctx.clock.clone(),
-        wake: ctx.wake.clone(),
-        grace: ctx.grace,
-    };
-    tokio::spawn(scheduler.run(outbox, shutdown))
+    let ctx = ctx.clone();
+    // Supervised: a panic in the scheduler (a bug) is logged and the loop starts again, so
+    // that one bad reminder cannot stop every later one.
+    tokio::spawn(async move {
+        loop {
+            let scheduler = crate::scheduler::Scheduler::new(
+                platform,
+                ctx.store.clone(),
+                ctx.clock.clone(),
+                ctx.wake.clone(),
+                ctx.grace,
+            );
+            let run = tokio::spawn(scheduler.run(outbox.clone(), shutdown.clone())).await;
+            match run {
+                Err(e) if e.is_panic() && !*shutdown.borrow() => {
+                    let id = crate::error::incident_id();
+                    tracing::error!(incident = %id, "the reminder scheduler panicked; restarting it");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                _ => return,
+            }
+        }
+    })
 }

@@ -108,3 +108,18 @@ pub fn render(r: &Reply) -> String {
     }
     out.trim_end().to_string() + "\n"
 }
+
+/// `text` without control characters (other than newline and tab), so that user text shown
+/// in a terminal cannot move the cursor, change colours or rewrite what is on screen. Each
+/// one becomes U+FFFD, so that something visibly stood there.
+pub fn terminal_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}

@@ -3,7 +3,6 @@
 //! wall-clock starts as ISO local time beside their IANA zone.
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
-use sqlx::FromRow;
 
 use super::{Store, StoreError};
 use crate::events::Planned;
@@ -18,7 +17,8 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct SpaceRow {
     pub id: String,
     pub timezone: String,
@@ -27,8 +27,10 @@ pub struct SpaceRow {
     pub moderator_role: Option<String>,
     pub moderator_power: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct EventRow {
     pub id: i64,
     pub uid: String,
@@ -44,6 +46,7 @@ pub struct EventRow {
     pub rrule: Option<String>,
     pub cancelled: bool,
     pub created_by: String,
+}
 }
 
 impl EventRow {
@@ -68,7 +71,8 @@ pub struct EventInput {
     pub created_by: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct ReminderRow {
     pub key: String,
     pub event_id: i64,
@@ -80,14 +84,32 @@ pub struct ReminderRow {
     pub state: String,
     pub attempts: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct SubscriptionRow {
     pub id: i64,
     pub event_id: i64,
     pub title: String,
     pub user_id: String,
     pub offset_min: i64,
+}
+}
+
+/// What importing a calendar file did: (event id, added?) for each event, or nothing because
+/// the space would have too many events.
+#[derive(Debug)]
+pub enum Imported {
+    Done(Vec<(i64, bool)>),
+    TooMany { existing: i64, adding: i64 },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SubscriptionCounts {
+    pub mine_on_event: i64,
+    pub all_on_event: i64,
+    pub mine_in_space: i64,
 }
 
 /// Inserts an event on a connection or inside a transaction (the importer adds a whole file
@@ -120,6 +142,52 @@ async fn insert_event_on(
     .await?
     .last_insert_rowid();
     Ok(id)
+}
+
+/// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
+/// reminders are never planned again — unless it was cancelled (a person unsubscribed, then
+/// subscribed again): then it is owed once more.
+async fn insert_planned(
+    conn: &mut sqlx::SqliteConnection,
+    space: &str,
+    planned: &[Planned],
+) -> Result<(), StoreError> {
+    for chunk in planned.chunks(500) {
+        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, 'pending')"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
+             VALUES {placeholders}
+             ON CONFLICT (key) DO UPDATE SET state = 'pending', due_utc = excluded.due_utc,
+                 attempts = 0, error = NULL, done_at = NULL, claimed_by = NULL, lease_until = NULL
+             WHERE reminders.state = 'cancelled'"
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(&p.key)
+                .bind(p.event_id)
+                .bind(space)
+                .bind(ts(p.occurrence))
+                .bind(p.offset_min)
+                .bind(&p.target)
+                .bind(ts(p.due));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn set_planned_until(
+    conn: &mut sqlx::SqliteConnection,
+    event_id: i64,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE events SET planned_until = ? WHERE id = ?")
+        .bind(ts(until))
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
@@ -222,11 +290,15 @@ impl Store {
 
     /// Adds or updates (by UID, within the space) every event of an imported file, in one
     /// transaction: a file is imported whole or not at all. Returns (event id, added?).
+    ///
+    /// A space keeps at most `max_live` live events: a file that would add more changes
+    /// nothing, and the answer says how many there are and how many it would add.
     pub async fn import_events(
         &self,
         items: &[(String, EventInput, Vec<DateTime<Utc>>)],
         now: DateTime<Utc>,
-    ) -> Result<Vec<(i64, bool)>, StoreError> {
+        max_live: i64,
+    ) -> Result<Imported, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::new();
         for (uid, e, exdates) in items {
@@ -287,8 +359,25 @@ impl Store {
                 .await?;
             }
         }
+        let space = items
+            .first()
+            .map(|(_, e, _)| e.space.as_str())
+            .unwrap_or_default();
+        let (live,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
+                .bind(space)
+                .fetch_one(&mut *tx)
+                .await?;
+        if live > max_live {
+            // Dropping the transaction rolls the whole file back.
+            let adding = out.iter().filter(|(_, added)| *added).count() as i64;
+            return Ok(Imported::TooMany {
+                existing: live - adding,
+                adding,
+            });
+        }
         tx.commit().await?;
-        Ok(out)
+        Ok(Imported::Done(out))
     }
 
     pub async fn exdates(&self, id: i64) -> Result<Vec<DateTime<Utc>>, StoreError> {
@@ -343,6 +432,43 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(id)
+    }
+
+    /// How many personal reminders a person has on an event and in its space, and how many
+    /// the event has in all (the caps of /remind me).
+    pub async fn subscription_counts(
+        &self,
+        event_id: i64,
+        space: &str,
+        user: &str,
+    ) -> Result<SubscriptionCounts, StoreError> {
+        let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM subscriptions WHERE event_id = ?1 AND user_id = ?3),
+                (SELECT COUNT(*) FROM subscriptions WHERE event_id = ?1),
+                (SELECT COUNT(*) FROM subscriptions s JOIN events e ON e.id = s.event_id
+                  WHERE s.space = ?2 AND s.user_id = ?3 AND e.cancelled = 0)",
+        )
+        .bind(event_id)
+        .bind(space)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SubscriptionCounts {
+            mine_on_event,
+            all_on_event,
+            mine_in_space,
+        })
+    }
+
+    /// How many live events a space has (the cap on events per space).
+    pub async fn count_events(&self, space: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
+                .bind(space)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
     }
 
     pub async fn subscriptions_of_event(
@@ -409,38 +535,100 @@ impl Store {
         Ok(true)
     }
 
-    /// Replaces an event's pending reminders with `planned`. Reminders already claimed, sent,
-    /// failed or missed keep their rows (their keys are ignored here), so a replan never
-    /// sends twice.
+    /// Replaces an event's pending reminders with `planned`, and records that everything it
+    /// owes falling due before `planned_until` is now planned. Reminders already claimed,
+    /// sent, failed or missed keep their rows, so a replan never sends twice.
     pub async fn replan(
         &self,
         event_id: i64,
         space: &str,
         planned: &[Planned],
+        planned_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM reminders WHERE event_id = ? AND state = 'pending'")
             .bind(event_id)
             .execute(&mut *tx)
             .await?;
-        for chunk in planned.chunks(500) {
-            let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, 'pending')"; chunk.len()].join(", ");
-            let sql = format!("INSERT OR IGNORE INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state) VALUES {placeholders}");
-            let mut q = sqlx::query(&sql);
-            for p in chunk {
-                q = q
-                    .bind(&p.key)
-                    .bind(p.event_id)
-                    .bind(space)
-                    .bind(ts(p.occurrence))
-                    .bind(p.offset_min)
-                    .bind(&p.target)
-                    .bind(ts(p.due));
-            }
-            q.execute(&mut *tx).await?;
+        insert_planned(&mut tx, space, planned).await?;
+        set_planned_until(&mut tx, event_id, planned_until).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds reminders to an event's plan (a new subscription, or the plan moving forward),
+    /// keeping what is there; with `planned_until`, moves the event's mark to it.
+    pub async fn add_planned(
+        &self,
+        event_id: i64,
+        space: &str,
+        planned: &[Planned],
+        planned_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_planned(&mut tx, space, planned).await?;
+        if let Some(until) = planned_until {
+            set_planned_until(&mut tx, event_id, until).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Up to `limit` events of `platform`'s spaces whose plan ends before `before` (or that
+    /// were never planned), with their mark: the ones the scheduler must plan further.
+    pub async fn events_to_plan(
+        &self,
+        platform: &str,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(i64, Option<DateTime<Utc>>)>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, planned_until FROM events
+             WHERE cancelled = 0 AND (planned_until IS NULL OR planned_until < ?1)
+               AND (space = ?2 OR space GLOB ?3)
+             ORDER BY planned_until LIMIT ?4",
+        )
+        .bind(ts(before))
+        .bind(platform)
+        .bind(format!("{platform}:*"))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, until)| (id, until.as_deref().and_then(parse_ts)))
+            .collect())
+    }
+
+    /// How far an event's reminders are planned (None: never planned).
+    pub async fn plan_mark(&self, event_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT planned_until FROM events WHERE id = ?")
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(t,)| t).as_deref().and_then(parse_ts))
+    }
+
+    /// The earliest plan mark among `platform`'s live events (None: nothing to plan).
+    pub async fn earliest_plan_mark(
+        &self,
+        platform: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT planned_until FROM events WHERE cancelled = 0 AND (space = ?1 OR space GLOB ?2)
+             ORDER BY planned_until LIMIT 1",
+        )
+        .bind(platform)
+        .bind(format!("{platform}:*"))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => None,
+            // Never planned: due for planning now.
+            Some((None,)) => Some(DateTime::<Utc>::MIN_UTC),
+            Some((Some(t),)) => parse_ts(&t),
+        })
     }
 
     /// When the next pending reminder falls due (an index lookup, whatever the table's size).
@@ -457,17 +645,21 @@ impl Store {
     }
 
     /// Claims every pending reminder of `platform`'s spaces due by `now`: pending → claimed,
-    /// atomically. Only the claimer sends it; a second scheduler (or a restart) finds nothing
-    /// left to claim. Spaces are "<platform>" or "<platform>:<id>"; each platform's process
-    /// delivers only its own, so the console and Matrix can share one database.
+    /// atomically, by `owner` until `lease_until`. Only the claimer sends it; another
+    /// scheduler finds nothing left to claim, and takes a claim over only when its lease has
+    /// run out or its owner is dead (`reclaim`). Spaces are "<platform>" or
+    /// "<platform>:<id>"; each platform's process delivers only its own.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
         limit: i64,
         platform: &str,
+        owner: &str,
+        lease_until: DateTime<Utc>,
     ) -> Result<Vec<ReminderRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
-            "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1
+            "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1,
+                                  claimed_by = ?6, lease_until = ?7
              WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= ?2
                            AND (space = ?4 OR space GLOB ?5) ORDER BY due_utc LIMIT ?3)
              RETURNING {REMINDER_COLUMNS}"
@@ -477,21 +669,79 @@ impl Store {
         .bind(limit)
         .bind(platform)
         .bind(format!("{platform}:*"))
+        .bind(owner)
+        .bind(ts(lease_until))
         .fetch_all(&self.pool)
         .await?)
     }
 
-    /// Reminders claimed but never recorded as done: a crash happened between claim and
-    /// record. They are sent again with the same key, which the platform deduplicates.
-    pub async fn unfinished_claims(&self, platform: &str) -> Result<Vec<ReminderRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE state = 'claimed'
-             AND (space = ?1 OR space GLOB ?2) ORDER BY due_utc"
-        ))
+    /// Who holds claims in `platform`'s spaces (to find the dead among them).
+    pub async fn claim_owners(&self, platform: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
+             AND (space = ?1 OR space GLOB ?2)",
+        )
         .bind(platform)
         .bind(format!("{platform}:*"))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows.into_iter().filter_map(|(o,)| o).collect())
+    }
+
+    /// Takes over claims that nobody is delivering any more — their lease ran out by `now`,
+    /// they have no owner (claimed before leases existed), or their owner is in `dead` — for
+    /// `owner` until `lease_until`. Atomic: of two processes reclaiming at once, one gets each.
+    /// They are sent again with the same key, which the platforms deduplicate.
+    pub async fn reclaim(
+        &self,
+        platform: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        dead: &[String],
+    ) -> Result<Vec<ReminderRow>, StoreError> {
+        // Owners are few (one per process); the list is bound, never spliced in. Numbered
+        // like the rest: sqlx binds an unnumbered `?` as if it were the first argument.
+        let dead_list = (6..6 + dead.len())
+            .map(|n| format!("?{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE reminders SET claimed_by = ?1, lease_until = ?2
+             WHERE state = 'claimed' AND (space = ?3 OR space GLOB ?4)
+               AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until < ?5
+                    OR claimed_by IN ({}))
+             RETURNING {REMINDER_COLUMNS}",
+            if dead.is_empty() { "NULL" } else { &dead_list }
+        );
+        let mut q = sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(ts(lease_until))
+            .bind(platform)
+            .bind(format!("{platform}:*"))
+            .bind(ts(now));
+        for d in dead {
+            q = q.bind(d);
+        }
+        let mut rows: Vec<ReminderRow> = q.fetch_all(&self.pool).await?;
+        rows.sort_by(|a, b| a.due_utc.cmp(&b.due_utc));
+        Ok(rows)
+    }
+
+    /// Extends the lease on everything `owner` still holds (a long batch).
+    pub async fn renew_leases(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE reminders SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
+        )
+        .bind(ts(lease_until))
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn finish_reminder(

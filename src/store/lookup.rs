@@ -2,11 +2,10 @@
 //! say is the commands' job. Every user string reaches SQL as a bound parameter; FTS5 input is
 //! built by `search::fts_query`, which quotes every term.
 
-use sqlx::FromRow;
-
 use super::{Store, StoreError};
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct ActorRow {
     pub id: i64,
     pub slug: String,
@@ -26,9 +25,11 @@ pub struct ActorRow {
     pub parent_id: Option<i64>,
     pub provenance: String,
 }
+}
 
+row! {
 /// A name for the in-memory name index.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct NameRow {
     pub actor_id: i64,
     pub name: String,
@@ -36,28 +37,36 @@ pub struct NameRow {
     pub kind: String,
     pub profiled: bool,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct IssueRow {
     pub section_id: i64,
     pub heading: String,
     pub tagline: Option<String>,
     pub first_text: Option<String>,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct ItemRow {
     pub name: String,
     pub description: Option<String>,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct ChannelRow {
     pub platform: String,
     pub handle: String,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct MentionRow {
     pub sentence: String,
     pub written_as: String,
@@ -66,15 +75,16 @@ pub struct MentionRow {
     pub file: String,
     pub line: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct StandardRow {
     pub id: i64,
     pub identifier: String,
     pub key: String,
     pub base_number: String,
     pub body: String,
-    #[sqlx(rename = "type")]
     pub kind: String,
     pub series: bool,
     pub covers: String,
@@ -84,14 +94,18 @@ pub struct StandardRow {
     pub conformity: Option<String>,
     pub conformity_note: Option<String>,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct RelatedStandard {
     pub relation: String,
     pub identifier: String,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct StandardMention {
     pub actor_slug: Option<String>,
     pub actor_name: Option<String>,
@@ -101,8 +115,10 @@ pub struct StandardMention {
     pub file: String,
     pub line: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct TopicRow {
     pub id: i64,
     pub slug: String,
@@ -111,16 +127,20 @@ pub struct TopicRow {
     pub basket_name: String,
     pub actors: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct TermRow {
     pub key: String,
     pub term: String,
     pub topic_id: i64,
 }
+}
 
+row! {
 /// An actor whose profile has an issue section on a topic.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct HeadingHit {
     pub actor_id: i64,
     pub slug: String,
@@ -129,9 +149,11 @@ pub struct HeadingHit {
     pub heading: String,
     pub section_id: i64,
 }
+}
 
+row! {
 /// A passage matched by full-text search, with its BM25 rank (lower is better).
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct PassageHit {
     pub passage_id: i64,
     pub actor_id: Option<i64>,
@@ -144,8 +166,10 @@ pub struct PassageHit {
     pub file: String,
     pub line: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct DocumentRow {
     pub id: i64,
     pub slug: String,
@@ -160,16 +184,20 @@ pub struct DocumentRow {
     pub file: String,
     pub line: i64,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct GlossaryRow {
     pub term: String,
     pub key: String,
     pub expansion: String,
     pub curated: bool,
 }
+}
 
-#[derive(Debug, Clone, FromRow)]
+row! {
+#[derive(Debug, Clone)]
 pub struct AtlasEventRow {
     pub slug: String,
     pub title: String,
@@ -183,9 +211,10 @@ pub struct AtlasEventRow {
     pub file: String,
     pub line: i64,
 }
+}
 
 const ACTOR_COLUMNS: &str = "id, slug, kind, name, full_name, acronym, founded, founded_evidence, address, website, stakeholder_group, summary, description, activities, tools_note, parent_id, provenance";
-const STANDARD_COLUMNS: &str = "id, identifier, key, base_number, body, type, series, covers, committee, family, domain, conformity, conformity_note";
+const STANDARD_COLUMNS: &str = "id, identifier, key, base_number, body, type AS kind, series, covers, committee, family, domain, conformity, conformity_note";
 const DOCUMENT_SELECT: &str = "SELECT d.id, d.slug, d.kind, d.symbol, d.title, d.subtitle, d.summary, o.name AS owner_name, o.slug AS owner_slug, d.about_id, d.file, d.line FROM documents d LEFT JOIN actors o ON o.id = d.owner_id";
 
 impl Store {

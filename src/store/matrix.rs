@@ -6,11 +6,13 @@ use chrono::{DateTime, Utc};
 use super::events::ts;
 use super::{Store, StoreError};
 
+row! {
 /// What the adapter remembers of its account between runs.
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatrixAccount {
     pub device_id: Option<String>,
     pub next_batch: Option<String>,
+}
 }
 
 impl Store {

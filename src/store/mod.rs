@@ -6,10 +6,29 @@
 //! table), FTS5 virtual tables are not understood by the macros' SQLite analysis, and the
 //! integration tests run every query against a real database built by the real importer.
 
+/// A row struct and its `FromRow` for SQLite: each field read from the column of its name.
+/// A dozen lines instead of sqlx's derive, which needs its proc-macro crate — and with it a
+/// second build of sqlx and SQLite for the compiler (see `migrations`).
+macro_rules! row {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident {
+        $($(#[$fmeta:meta])* $fvis:vis $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$meta])* $vis struct $name { $($(#[$fmeta])* $fvis $field: $ty),* }
+
+        impl<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> for $name {
+            fn from_row(row: &'r sqlx::sqlite::SqliteRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                Ok($name { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+
 pub mod atlas;
 pub mod events;
 pub mod lookup;
 pub mod matrix;
+pub mod migrations;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -19,8 +38,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use crate::import::{self, DataDir};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,7 +79,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        MIGRATOR.run(&pool).await?;
+        migrations::migrator().await?.run(&pool).await?;
         Ok(Store { pool })
     }
 

@@ -136,3 +136,98 @@ fn no_secrets_or_databases_are_committed() {
         );
     }
 }
+
+#[test]
+fn every_migration_file_is_embedded_in_order() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    files.sort();
+    let embedded: Vec<String> = atlasbot::store::migrations::MIGRATIONS
+        .iter()
+        .map(|(_, file, _)| file.to_string())
+        .collect();
+    assert_eq!(
+        files, embedded,
+        "src/store/migrations.rs MIGRATIONS must list every file in migrations/, in order"
+    );
+    for (_, file, sql) in atlasbot::store::migrations::MIGRATIONS {
+        assert_eq!(
+            *sql,
+            std::fs::read_to_string(dir.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+/// The module of a source file: "commands::actor" for src/commands/actor.rs, "commands" for
+/// src/commands/mod.rs.
+fn module_of(file: &Path) -> String {
+    let rel = file.strip_prefix(src()).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod" || p == "lib") {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+/// The modules a file refers to (`crate::a::b`, `super::b`), resolved to known modules.
+fn references(file: &Path, known: &std::collections::HashSet<String>) -> Vec<String> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let module = module_of(file);
+    // `super` is the module's parent: a for a/b.rs, the crate for a/mod.rs (module a).
+    let mut parent: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
+    parent.pop();
+    let re = regex::Regex::new(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)").unwrap();
+    let mut out = Vec::new();
+    for c in re.captures_iter(&text) {
+        let tail: Vec<&str> = c[2].split("::").filter(|p| !p.is_empty()).collect();
+        let mut path: Vec<&str> = if &c[1] == "crate" {
+            vec![]
+        } else {
+            parent.clone()
+        };
+        let mut best = None;
+        for seg in tail {
+            path.push(seg);
+            let candidate = path.join("::");
+            if known.contains(&candidate) {
+                best = Some(candidate);
+            }
+        }
+        if let Some(b) = best.filter(|b| *b != module) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_modules_depend_on_each_other() {
+    let files = rust_files(&src());
+    let known: std::collections::HashSet<String> = files.iter().map(|f| module_of(f)).collect();
+    let mut edges = std::collections::HashSet::new();
+    for f in &files {
+        for to in references(f, &known) {
+            edges.insert((module_of(f), to));
+        }
+    }
+    let nested =
+        |a: &str, b: &str| b.starts_with(&format!("{a}::")) || a.starts_with(&format!("{b}::"));
+    let mut cycles: Vec<String> = edges
+        .iter()
+        .filter(|(a, b)| a < b && !nested(a, b) && edges.contains(&(b.clone(), a.clone())))
+        .map(|(a, b)| format!("{a} ↔ {b}"))
+        .collect();
+    cycles.sort();
+    assert!(
+        cycles.is_empty(),
+        "shared pieces belong below both: {cycles:?}"
+    );
+}

@@ -174,16 +174,22 @@ struct Endpoint {
 
 impl Endpoint {
     async fn start() -> Endpoint {
+        Endpoint::start_with(endpoint::Limits::default()).await
+    }
+
+    async fn start_with(limits: endpoint::Limits) -> Endpoint {
         let db = TempDb::new();
         let ctx = Context::new(db.store().await).await.unwrap();
         let (fake, base) = FakeDiscord::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/interactions", listener.local_addr().unwrap());
-        let ep = Arc::new(endpoint::Endpoint {
-            ctx: ctx.clone(),
-            verifier: endpoint::verifier(&hex(key().verifying_key().as_bytes())).unwrap(),
-            rest: Arc::new(Rest::new(&base, None)),
-        });
+        let mut ep = endpoint::Endpoint::new(
+            ctx.clone(),
+            endpoint::verifier(&hex(key().verifying_key().as_bytes())).unwrap(),
+            Arc::new(Rest::new(&base, None)),
+        );
+        ep.limits = limits;
+        let ep = Arc::new(ep);
         let fake_base = base.clone();
         let (_stop, stopped) = tokio::sync::watch::channel(false);
         std::mem::forget(_stop);
@@ -238,9 +244,17 @@ fn member(permissions: u64) -> Value {
     json!({"user": {"id": MEMBER, "username": "member"}, "roles": [], "permissions": permissions.to_string()})
 }
 
+/// A new interaction id each time, as Discord gives (the endpoint refuses a replayed one).
+fn next_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 =
+        std::sync::atomic::AtomicU64::new(300_000_000_000_000_003);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string()
+}
+
 fn interaction(kind: u64, data: Value, permissions: u64) -> Value {
     json!({
-        "id": "300000000000000003",
+        "id": next_id(),
         "application_id": APP,
         "type": kind,
         "token": "aW50ZXJhY3Rpb24tdG9rZW4",
@@ -305,10 +319,18 @@ async fn the_endpoint_accepts_only_fresh_requests_signed_with_the_applications_k
         401,
         "from the future"
     );
+    // Another interaction (each has its own id): the same one again would be a replay.
+    let another = ping.replace("\"id\":\"1\"", "\"id\":\"2\"");
+    assert_ne!(another, ping);
     assert_eq!(
-        ep.post_signed(&ping, &key(), now - 290).await.0,
+        ep.post_signed(&another, &key(), now - 290).await.0,
         200,
         "old but fresh"
+    );
+    assert_eq!(
+        ep.post_signed(&another, &key(), now - 290).await.0,
+        409,
+        "replayed"
     );
 
     // Signed, then altered in transit.
@@ -673,13 +695,13 @@ impl Reminders {
     }
 
     async fn tick(&self) -> usize {
-        let s = Scheduler {
-            platform: "discord",
-            store: self.ctx.store.clone(),
-            clock: self.ctx.clock.clone(),
-            wake: self.ctx.wake.clone(),
-            grace: self.ctx.grace,
-        };
+        let s = Scheduler::new(
+            "discord",
+            self.ctx.store.clone(),
+            self.ctx.clock.clone(),
+            self.ctx.wake.clone(),
+            self.ctx.grace,
+        );
         s.tick(&self.outbox).await.unwrap()
     }
 
@@ -835,37 +857,27 @@ fn register_overwrites_the_commands_in_one_request() {
 #[test]
 fn discord_http_serves_signed_pings_and_stops_on_sigterm() {
     let db = TempDb::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The endpoint binds port 0 itself and says where it listens: no port picked and released
+    // beforehand for another test to take.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
         .args([
             "--db",
             db.path.to_str().unwrap(),
             "discord-http",
             "--listen",
-            &format!("127.0.0.1:{port}"),
+            "127.0.0.1:0",
         ])
         .env("DISCORD_PUBLIC_KEY", hex(key().verifying_key().as_bytes()))
         .env("DISCORD_APPLICATION_ID", APP)
         .env_remove("DISCORD_TOKEN")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "the endpoint never listened"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let address = announced_address(child.stderr.take().unwrap());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let url = format!("http://127.0.0.1:{port}/");
+        let url = format!("http://{address}/");
         let http = reqwest::Client::new();
         let ping = json!({"id": "1", "application_id": APP, "type": 1, "token": "t", "version": 1})
             .to_string();
@@ -914,4 +926,391 @@ fn discord_http_serves_signed_pings_and_stops_on_sigterm() {
         "{}",
         support::stderr(&out)
     );
+}
+
+/// The address a `discord-http` process announces on stderr once it listens ("… on
+/// http://127.0.0.1:PORT"); the rest of stderr is drained in the background.
+fn announced_address(stderr: std::process::ChildStderr) -> String {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split_once("endpoint on http://")
+                .map(|(_, a)| a.to_string())
+        })
+        .expect("the endpoint announces where it listens");
+    std::thread::spawn(move || lines.for_each(drop));
+    address
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gateway, against a stand-in gateway on loopback (websocket, JSON, Discord's opcodes).
+
+type GatewaySocket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// Accepts the bot's next websocket connection.
+async fn accept_gateway(listener: &tokio::net::TcpListener) -> GatewaySocket {
+    let (tcp, _) = tokio::time::timeout(Duration::from_secs(20), listener.accept())
+        .await
+        .expect("the bot connects to the gateway")
+        .unwrap();
+    tokio_tungstenite::accept_async(tcp).await.unwrap()
+}
+
+async fn gw_send(ws: &mut GatewaySocket, v: Value) {
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON payload the bot sends (its close frame, if it closes, as `{"close": code}`).
+async fn gw_recv(ws: &mut GatewaySocket) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(20), ws.next())
+            .await
+            .expect("the bot says something")
+            .expect("the connection is open")
+            .unwrap();
+        match message {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Close(f) => return json!({"close": f.map(|f| u16::from(f.code))}),
+            _ => {}
+        }
+    }
+}
+
+fn hello(interval_ms: u64) -> Value {
+    json!({"op": 10, "d": {"heartbeat_interval": interval_ms}, "s": null, "t": null})
+}
+
+fn dispatch(seq: u64, kind: &str, d: Value) -> Value {
+    json!({"op": 0, "s": seq, "t": kind, "d": d})
+}
+
+/// Waits until the stand-in REST API has seen `n` interaction callbacks.
+async fn callbacks(fake: &FakeDiscord, n: usize) -> Vec<Seen> {
+    let start = Instant::now();
+    loop {
+        let seen = fake.seen_at("/callback");
+        if seen.len() >= n {
+            return seen;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} callbacks",
+            seen.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_identifies_answers_dispatched_commands_beats_and_resumes() {
+    let db = TempDb::new();
+    let ctx = Context::new(db.store().await).await.unwrap();
+    let (fake, base) = FakeDiscord::start().await;
+    let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!("ws://{}", gateway.local_addr().unwrap());
+    fake.script(
+        "/gateway/bot",
+        vec![(200, json!({"url": gateway_url, "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}))],
+    );
+    let rest = Arc::new(Rest::new(&base, Some("gateway-token".into())));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let bot = tokio::spawn(atlasbot::platform::discord::gateway::run(
+        ctx,
+        rest,
+        "gateway-token",
+        atlasbot::platform::discord::gateway::Shards::Auto,
+        stopped,
+    ));
+
+    // HELLO, then IDENTIFY with the token, no intents, shard 0 of 1.
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(45_000)).await;
+    let identify = gw_recv(&mut ws).await;
+    assert_eq!(identify["op"], 2, "{identify}");
+    assert_eq!(identify["d"]["token"], "gateway-token");
+    assert_eq!(identify["d"]["intents"], 0);
+    assert_eq!(identify["d"]["shard"], json!([0, 1]));
+    gw_send(
+        &mut ws,
+        dispatch(
+            1,
+            "READY",
+            json!({"session_id": "s-1", "resume_gateway_url": gateway_url, "guilds": []}),
+        ),
+    )
+    .await;
+
+    // A command arrives as a dispatch and is answered over REST, like the endpoint's.
+    let mut ask = command_from_line("/actor WIPO", 0);
+    ask["id"] = json!("700000000000000001");
+    gw_send(&mut ws, dispatch(2, "INTERACTION_CREATE", ask)).await;
+    let answered = callbacks(&fake, 1).await;
+    assert_eq!(
+        answered[0].path,
+        "/api/v10/interactions/700000000000000001/aW50ZXJhY3Rpb24tdG9rZW4/callback"
+    );
+    let body = answered[0].json();
+    assert_eq!(body["type"], 4);
+    assert!(
+        body["data"]["embeds"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("World Intellectual Property Organization"),
+        "{body}"
+    );
+
+    // Discord asks for a heartbeat: the bot beats at once with the last sequence number.
+    gw_send(&mut ws, json!({"op": 1, "d": null})).await;
+    assert_eq!(gw_recv(&mut ws).await, json!({"op": 1, "d": 2}));
+
+    // Discord asks the bot to reconnect: it comes back and RESUMEs where it was.
+    gw_send(&mut ws, json!({"op": 7, "d": null})).await;
+    assert_eq!(gw_recv(&mut ws).await["close"], 4000);
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(45_000)).await;
+    let resume = gw_recv(&mut ws).await;
+    assert_eq!(
+        resume,
+        json!({"op": 6, "d": {"token": "gateway-token", "session_id": "s-1", "seq": 2}})
+    );
+    gw_send(&mut ws, dispatch(3, "RESUMED", json!({}))).await;
+    let mut again = command_from_line("/define OEWG", 0);
+    again["id"] = json!("700000000000000002");
+    gw_send(&mut ws, dispatch(4, "INTERACTION_CREATE", again)).await;
+    assert!(callbacks(&fake, 2).await[1]
+        .path
+        .contains("/700000000000000002/"));
+
+    // The session is not resumable any more: the next connection identifies afresh.
+    gw_send(&mut ws, json!({"op": 9, "d": false})).await;
+    assert_eq!(gw_recv(&mut ws).await["close"], 4000);
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(45_000)).await;
+    assert_eq!(gw_recv(&mut ws).await["op"], 2, "identify again");
+
+    // Shutdown closes with 1000 and ends the run without error.
+    stop.send(true).unwrap();
+    assert_eq!(gw_recv(&mut ws).await["close"], 1000);
+    assert_eq!(bot.await.unwrap(), Ok(()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_that_stops_acknowledging_heartbeats_is_left_and_resumed() {
+    let db = TempDb::new();
+    let ctx = Context::new(db.store().await).await.unwrap();
+    let (fake, base) = FakeDiscord::start().await;
+    let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gateway_url = format!("ws://{}", gateway.local_addr().unwrap());
+    fake.script(
+        "/gateway/bot",
+        vec![(200, json!({"url": gateway_url, "shards": 1}))],
+    );
+    let rest = Arc::new(Rest::new(&base, Some("t".into())));
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let _bot = tokio::spawn(atlasbot::platform::discord::gateway::run(
+        ctx,
+        rest,
+        "t",
+        atlasbot::platform::discord::gateway::Shards::Auto,
+        stopped,
+    ));
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(100)).await;
+    assert_eq!(gw_recv(&mut ws).await["op"], 2);
+    gw_send(
+        &mut ws,
+        dispatch(
+            1,
+            "READY",
+            json!({"session_id": "s-9", "resume_gateway_url": gateway_url}),
+        ),
+    )
+    .await;
+    // One heartbeat, never acknowledged: at the next beat the bot gives up on this connection.
+    assert_eq!(gw_recv(&mut ws).await, json!({"op": 1, "d": 1}));
+    assert_eq!(gw_recv(&mut ws).await["close"], 4000);
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(45_000)).await;
+    assert_eq!(gw_recv(&mut ws).await["d"]["session_id"], "s-9");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_token_stops_the_gateway_with_a_clear_error() {
+    let db = TempDb::new();
+    let ctx = Context::new(db.store().await).await.unwrap();
+    let (fake, base) = FakeDiscord::start().await;
+    let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    fake.script(
+        "/gateway/bot",
+        vec![(
+            200,
+            json!({"url": format!("ws://{}", gateway.local_addr().unwrap()), "shards": 1}),
+        )],
+    );
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let bot = tokio::spawn(atlasbot::platform::discord::gateway::run(
+        ctx,
+        Arc::new(Rest::new(&base, Some("wrong".into()))),
+        "wrong",
+        atlasbot::platform::discord::gateway::Shards::Auto,
+        stopped,
+    ));
+    let mut ws = accept_gateway(&gateway).await;
+    gw_send(&mut ws, hello(45_000)).await;
+    assert_eq!(gw_recv(&mut ws).await["op"], 2);
+    use futures_util::SinkExt;
+    ws.send(tokio_tungstenite::tungstenite::Message::Close(Some(
+        tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: 4004.into(),
+            reason: "Authentication failed.".into(),
+        },
+    )))
+    .await
+    .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(20), bot)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(result.unwrap_err().contains("DISCORD_TOKEN"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The endpoint under load: idle and slow connections must not starve signed requests.
+
+/// A connection from `source` (a loopback address of its own) that sends `sent` and waits.
+async fn hold_open(
+    source: &str,
+    target: std::net::SocketAddr,
+    sent: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(target).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    stream
+}
+
+/// Whether the server closed `stream` (EOF or reset) within `within`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 512];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_and_slow_connections_do_not_starve_signed_requests() {
+    let ep = Endpoint::start_with(endpoint::Limits {
+        header_timeout: Duration::from_secs(2),
+        body_timeout: Duration::from_secs(2),
+        max_connections: 1024,
+        max_per_address: 40,
+    })
+    .await;
+    let target: std::net::SocketAddr = ep
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/interactions")
+        .parse()
+        .unwrap();
+    // An attacker's idle sockets (no request at all) and slow ones (headers never finished,
+    // a body promised and never sent), from addresses of their own.
+    let mut idle = Vec::new();
+    for _ in 0..60 {
+        idle.push(hold_open("127.0.0.2", target, b"").await);
+    }
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        slow.push(
+            hold_open(
+                "127.0.0.3",
+                target,
+                b"POST /interactions HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+            )
+            .await,
+        );
+        slow.push(
+            hold_open(
+                "127.0.0.3",
+                target,
+                b"POST /interactions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{",
+            )
+            .await,
+        );
+    }
+    // Meanwhile Discord's signed requests keep being answered, each in good time.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    for n in 0..50 {
+        let ping = json!({"id": format!("9{n}"), "application_id": APP, "type": 1, "token": "t", "version": 1}).to_string();
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let signature = key().sign(format!("{ts}{ping}").as_bytes());
+        let resp = http
+            .post(&ep.url)
+            .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+            .header("X-Signature-Timestamp", &ts)
+            .body(ping)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {n} starved: {e}"));
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+    // Past the cap from one address, connections are closed at once; the rest once their
+    // time to send a request runs out.
+    let mut refused = 0;
+    for s in idle.iter_mut().skip(40) {
+        refused += closed_within(s, Duration::from_millis(500)).await as usize;
+    }
+    assert_eq!(
+        refused, 20,
+        "connections over the per-address cap are closed at once"
+    );
+    for s in idle.iter_mut().take(40).chain(slow.iter_mut()) {
+        assert!(
+            closed_within(s, Duration::from_secs(10)).await,
+            "an idle or slow connection is closed after its timeout"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_signed_interaction_is_not_acted_on_twice() {
+    let ep = Endpoint::start().await;
+    let add = command_from_line(
+        "/event add title:\"Replayed\" when:\"2026-12-01 10:00\"",
+        MANAGE_EVENTS,
+    );
+    let body = add.to_string();
+    let now = chrono::Utc::now().timestamp();
+    let (first, _) = ep.post_signed(&body, &key(), now).await;
+    assert_eq!(first, 200);
+    let (again, _) = ep.post_signed(&body, &key(), now).await;
+    assert_eq!(
+        again, 409,
+        "the same signed request, captured and sent again"
+    );
+    let events = ep
+        .ctx
+        .store
+        .events_of_space(&format!("discord:{GUILD}"))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
 }

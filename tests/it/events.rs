@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use atlasbot::commands::{self, Caller, Context};
 use atlasbot::render::plain;
 use atlasbot::reply::Tone;
-use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
+use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox, Owner, Scheduler};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::support::{self, TempDb};
@@ -90,13 +90,13 @@ impl World {
     }
 
     fn scheduler(&self) -> Scheduler {
-        Scheduler {
-            platform: "test",
-            store: self.ctx.store.clone(),
-            clock: self.ctx.clock.clone(),
-            wake: self.ctx.wake.clone(),
-            grace: self.ctx.grace,
-        }
+        Scheduler::new(
+            "test",
+            self.ctx.store.clone(),
+            self.ctx.clock.clone(),
+            self.ctx.wake.clone(),
+            self.ctx.grace,
+        )
     }
 
     fn at(&self, s: &str) {
@@ -381,11 +381,23 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
     )
     .await;
     w.at("2026-11-24 10:00");
-    // A process claims the reminder and dies before sending it.
+    // A process of this host claims the reminder and dies before sending it: no process has
+    // that pid (it is beyond any pid the kernel hands out).
+    let dead = Owner::of(4_000_000_000);
+    assert!(
+        Owner::is_dead(dead.as_str()),
+        "a pid that does not run is dead"
+    );
     let claimed = w
         .ctx
         .store
-        .claim_due(w.ctx.clock.now(), 10, "test")
+        .claim_due(
+            w.ctx.clock.now(),
+            10,
+            "test",
+            dead.as_str(),
+            w.ctx.clock.now() + chrono::Duration::minutes(2),
+        )
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -396,7 +408,43 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
         out.keys().is_empty(),
         "a claimed reminder is not claimed twice"
     );
+    // Its owner is dead: taken over at once, before its lease runs out, and sent once.
     s.recover(&out).await.unwrap();
+    s.recover(&out).await.unwrap();
+    assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
+}
+
+#[tokio::test]
+async fn a_claim_of_a_live_process_is_left_alone_until_its_lease_runs_out() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.at("2026-11-24 10:00");
+    // Another process that is alive (the one that started these tests) is delivering it.
+    let parent = std::os::unix::process::parent_id();
+    let live = Owner::of(parent);
+    assert!(!Owner::is_dead(live.as_str()));
+    w.ctx
+        .store
+        .claim_due(
+            w.ctx.clock.now(),
+            10,
+            "test",
+            live.as_str(),
+            w.ctx.clock.now() + chrono::Duration::minutes(2),
+        )
+        .await
+        .unwrap();
+    let out = Recorder::default();
+    let s = w.scheduler();
+    s.recover(&out).await.unwrap();
+    s.tick(&out).await.unwrap();
+    assert!(out.keys().is_empty(), "another live process is sending it");
+    // It stalls past its lease: then the reminder is taken over, under the same key.
+    w.at("2026-11-24 10:03");
     s.recover(&out).await.unwrap();
     assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
 }
@@ -676,4 +724,220 @@ async fn mentions_in_event_text_never_reach_a_reminder_intact() {
         .say(&w.member, "/event show 1")
         .await
         .contains("@everyone"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reliability: every occurrence gets its reminders, with bounded rows, whatever is sent.
+
+async fn reminder_rows(w: &World) -> usize {
+    let mut n = 0;
+    for id in 1..=300 {
+        n += w.ctx.store.reminder_states(id).await.unwrap().len();
+    }
+    n
+}
+
+#[tokio::test]
+async fn reminders_beyond_the_first_plan_are_sent_when_their_time_comes() {
+    let w = World::new().await;
+    // Eighteen months ahead: far beyond what is planned at first.
+    let out = w
+        .say(
+            &w.moderator,
+            "/event add title:\"Far away\" when:\"2028-05-22 10:00\"",
+        )
+        .await;
+    assert!(out.starts_with("Scheduled:"), "{out}");
+    // And a daily series of 1000: occurrence 600 is more than 500 occurrences away.
+    let out = w
+        .say(
+            &w.moderator,
+            "/event add title:Daily when:\"2026-11-24 08:00\" repeat:daily times:1000",
+        )
+        .await;
+    assert!(out.starts_with("Scheduled:"), "{out}");
+    assert!(
+        reminder_rows(&w).await < 100,
+        "only the coming weeks are planned"
+    );
+    let s = w.scheduler();
+    let sent = Recorder::default();
+    // Eighteen months later (the bot was down meanwhile: what fell due then is missed), the
+    // plan catches up with the clock and the reminders owed from now on go out.
+    for at in ["2028-05-21 09:00", "2028-05-21 10:00", "2028-05-22 08:00"] {
+        w.at(at);
+        s.maintain(&sent).await;
+        s.tick(&sent).await.unwrap();
+    }
+    let keys = sent.keys();
+    assert!(
+        keys.contains(&"ev1-20280522T1000Z-1440m-space".to_string()),
+        "{keys:?}"
+    );
+    // 2028-05-23 is day 547 of the daily series: its reminder comes too.
+    assert!(
+        keys.contains(&"ev2-20280523T0800Z-1440m-space".to_string()),
+        "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_event_owes_a_bounded_number_of_rows_however_long_its_series() {
+    let w = World::new().await;
+    w.say(&w.moderator, "/settings offsets 1w,1d,1h,30m,5m")
+        .await;
+    for n in 0..20 {
+        let out = w
+            .say(
+                &w.moderator,
+                &format!("/event add title:\"Daily {n}\" when:\"2026-11-24 08:00\" repeat:daily"),
+            )
+            .await;
+        assert!(out.starts_with("Scheduled:"), "{out}");
+    }
+    // 20 endless daily series × 5 offsets: the next 35 days of reminders, not years of them.
+    let rows = reminder_rows(&w).await;
+    assert!(rows <= 20 * 36 * 5, "{rows} rows");
+    assert!(
+        rows >= 20 * 30 * 5,
+        "{rows} rows: the coming weeks are all planned"
+    );
+}
+
+#[tokio::test]
+async fn a_space_has_a_bounded_number_of_events_and_people_of_reminders() {
+    let w = World::new().await;
+    for n in 0..200 {
+        let out = w
+            .say(
+                &w.moderator,
+                &format!("/event add title:\"E{n}\" when:\"2026-12-01 10:00\""),
+            )
+            .await;
+        assert!(out.starts_with("Scheduled:"), "event {n}: {out}");
+    }
+    let refused = commands::answer(
+        &w.ctx,
+        &w.moderator,
+        "/event add title:\"One too many\" when:\"2026-12-01 10:00\"",
+    )
+    .await;
+    assert_eq!(refused.tone, Tone::Refusal);
+    assert!(
+        plain::render(&refused).contains("the most it can have (200)"),
+        "{}",
+        plain::render(&refused)
+    );
+
+    let ok = w.say(&w.member, "/remind me 1 before:1d,2h,30m").await;
+    assert!(
+        ok.contains("1 day, 2 hours and 30 minutes"),
+        "every offset kept: {ok}"
+    );
+    w.say(&w.member, "/remind me 1 before:10m,5m").await;
+    let sixth = commands::answer(&w.ctx, &w.member, "/remind me 1 before:1m").await;
+    assert_eq!(sixth.tone, Tone::Refusal);
+    assert!(plain::render(&sixth).contains("at most 5 reminders for one event"));
+}
+
+#[tokio::test]
+async fn numbers_beyond_their_bounds_are_explained_never_wrapped() {
+    let w = World::new().await;
+    for (line, expected) in [
+        (
+            "/event add title:X when:\"2026-12-01 10:00\" duration:9223372036854775807",
+            "too large",
+        ),
+        (
+            "/event add title:X when:\"2026-12-01 10:00\" repeat:daily times:4294967297",
+            "too large",
+        ),
+        (
+            "/settings offsets 1830034134296583w",
+            "Offsets go from 0m to 60d",
+        ),
+        (
+            "/settings offsets 99999999999999999999999m",
+            "Offsets go from 0m to 60d",
+        ),
+    ] {
+        let r = commands::answer(&w.ctx, &w.moderator, line).await;
+        assert_eq!(r.tone, Tone::Usage, "{line}: {}", plain::render(&r));
+        assert!(
+            plain::render(&r).contains(expected),
+            "{line}: {}",
+            plain::render(&r)
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_edit_can_end_a_series_by_count_or_date() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Weekly when:\"2026-11-30 10:00\" repeat:weekly",
+    )
+    .await;
+    let out = w.say(&w.moderator, "/event edit 1 times:3").await;
+    assert!(out.contains("every week, 3 times"), "{out}");
+    let out = w.say(&w.moderator, "/event edit 1 until:2026-12-14").await;
+    assert!(out.contains("until 14 Dec 2026"), "{out}");
+    let never = commands::answer(&w.ctx, &w.moderator, "/event edit 1 until:2026-11-01").await;
+    assert!(
+        plain::render(&never).contains("it would never happen"),
+        "{}",
+        plain::render(&never)
+    );
+}
+
+#[tokio::test]
+async fn a_late_reminder_says_how_long_is_really_left() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Soon when:\"2026-11-25 12:00\"",
+    )
+    .await;
+    // The bot was down when the one-day reminder fell due; it comes back 2 hours before.
+    let s = Scheduler {
+        grace: Duration::days(2),
+        ..w.scheduler()
+    };
+    w.at("2026-11-25 10:00");
+    let sent = Recorder::default();
+    s.tick(&sent).await.unwrap();
+    let text = sent
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|d| plain::render(&d.reply))
+        .find(|t| t.contains("Soon"))
+        .unwrap();
+    assert!(text.contains("starts in about 2 hours"), "{text}");
+    assert!(!text.contains("starts in 1 day"), "{text}");
+}
+
+#[tokio::test]
+async fn someone_who_unsubscribes_and_subscribes_again_is_reminded_again() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Again when:\"2026-11-30 10:00\"",
+    )
+    .await;
+    w.say(&w.member, "/remind me 1 before:30m").await;
+    let out = w.say(&w.member, "/reminders cancel 1").await;
+    assert!(!out.is_empty());
+    w.say(&w.member, "/remind me 1 before:30m").await;
+    w.at("2026-11-30 09:30");
+    let sent = Recorder::default();
+    w.scheduler().tick(&sent).await.unwrap();
+    assert!(
+        sent.keys()
+            .contains(&"ev1-20261130T1000Z-30m-user:ana".to_string()),
+        "{:?}",
+        sent.keys()
+    );
 }

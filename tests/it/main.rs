@@ -5,6 +5,7 @@
 //! - `crash`        — real console processes killed with SIGKILL along the reminder path.
 //! - `discord`      — the interactions endpoint (signed, over HTTP) and a fake Discord REST API.
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
+//! - `hostile`      — hostile calendar files and property tests of every parser people can feed.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
@@ -16,6 +17,7 @@ mod commands;
 mod crash;
 mod discord;
 mod events;
+mod hostile;
 mod import;
 mod import_errors;
 mod matrix;

@@ -26,12 +26,28 @@ fn venv() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/synapse-venv"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Starts Synapse in `dir` on a port the system just handed out, and returns it. Synapse
+/// cannot report a port it chose itself, so a port is picked by binding port 0 and released
+/// for Synapse: another process may take it in between (parallel tests), so a start that
+/// fails is retried on a new port rather than failing the test.
+fn start_on_some_port(dir: &std::path::Path) -> u16 {
+    let mut failures = String::new();
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let out = Command::new(script())
+            .args(["start", dir.to_str().unwrap(), &port.to_string()])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return port;
+        }
+        failures.push_str(&support::stderr(&out));
+    }
+    panic!("synapse start failed on five ports: {failures}");
 }
 
 impl Homeserver {
@@ -42,17 +58,7 @@ impl Homeserver {
             venv().display()
         );
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port().to_string();
-        let out = Command::new(script())
-            .args(["start", dir.path().to_str().unwrap(), &port])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "synapse start: {}{}",
-            support::stdout(&out),
-            support::stderr(&out)
-        );
+        let port = start_on_some_port(dir.path());
         let hs = Homeserver {
             dir,
             base: format!("http://127.0.0.1:{port}"),
@@ -81,9 +87,9 @@ impl Homeserver {
     fn restart(&self) {
         let dir = self.dir.path().to_str().unwrap();
         let port = self.base.rsplit(':').next().unwrap();
+        // `stop` returns once the process is gone, so the port is free again.
         let stop = Command::new(script()).args(["stop", dir]).status().unwrap();
         assert!(stop.success());
-        std::thread::sleep(Duration::from_secs(1));
         let out = Command::new(script())
             .args(["start", dir, port])
             .output()
@@ -547,7 +553,8 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
     let bot = Bot::start(&hs, &db, None);
     let (ask_help, help) = alice.ask(&room, "!help", &bot).await;
     assert!(help["content"]["body"].as_str().unwrap().contains("/actor"));
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // No waiting needed: the bot handles a room's timeline in order, one event after the
+    // other, so once it has answered !help it has already passed over the older messages.
     assert!(
         alice.replies(&room, &history).await.is_empty(),
         "history is not answered"

@@ -100,6 +100,29 @@ pub fn atlasbot(db: &Path, args: &[&str]) -> Output {
         .expect("atlasbot runs")
 }
 
+/// `atlasbot console` with `input` piped to it (written from a thread, so that a large input
+/// cannot deadlock against the output).
+pub fn console_with_input(db: &Path, input: Vec<u8>) -> Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .arg("--db")
+        .arg(db)
+        .arg("console")
+        .env_remove("ATLASBOT_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("atlasbot runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("atlasbot finishes");
+    writer.join().unwrap();
+    out
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -1,8 +1,14 @@
 //! The interactions endpoint (`atlasbot discord-http`): Discord POSTs each interaction here,
 //! signed. Every request is checked before anything else is read: the Ed25519 signature over
-//! timestamp + body (serenity's `Verifier`), and the timestamp's age — the verifier does not
-//! look at it, and without that check a captured request could be replayed forever. Any
-//! failure is a 401 with no detail.
+//! timestamp + body (`Verifier`, strict Ed25519 through ed25519-dalek), and the timestamp's
+//! age — a signature alone says nothing of when, and without that check a captured request
+//! could be replayed forever; and a signed request seen before (by interaction id, within that
+//! age) is not acted on twice. Any failure is a 401 with no detail.
+//!
+//! Connections are bounded too, since no signature is needed to open one: headers must
+//! arrive within `Limits::header_timeout` (which also closes idle keep-alive connections),
+//! a body within `body_timeout`, and at most `max_connections` are open at once, at most
+//! `max_per_address` from one address; beyond that a new connection is closed at once.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,7 +18,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use serenity::interactions_endpoint::Verifier;
 use tokio::net::TcpListener;
 
 use super::rest::Rest;
@@ -28,21 +33,113 @@ pub struct Endpoint {
     pub verifier: Verifier,
     /// For follow-ups after deferred answers.
     pub rest: Arc<Rest>,
+    pub limits: Limits,
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// What one connection may cost.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    pub max_per_address: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            // Longer than a keep-alive pause between Discord's requests is worth, shorter
+            // than what lets idle sockets pile up.
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_per_address: 64,
+        }
+    }
+}
+
+/// Interaction ids answered within the freshness window: a replayed request (same id, valid
+/// signature, still fresh) is refused. Bounded: ids older than `MAX_AGE` are forgotten, and
+/// at most `MAX_SEEN` are kept (past that, the oldest go first).
+#[derive(Default)]
+struct Seen {
+    order: std::collections::VecDeque<(std::time::Instant, String)>,
+    ids: std::collections::HashSet<String>,
+}
+
+const MAX_SEEN: usize = 200_000;
+
+impl Seen {
+    /// Records `id`; false when it was seen within `MAX_AGE`.
+    fn first_time(&mut self, id: &str, now: std::time::Instant) -> bool {
+        while let Some((at, old)) = self.order.front() {
+            if now.duration_since(*at) <= MAX_AGE && self.order.len() < MAX_SEEN {
+                break;
+            }
+            self.ids.remove(old);
+            self.order.pop_front();
+        }
+        if !self.ids.insert(id.to_string()) {
+            return false;
+        }
+        self.order.push_back((now, id.to_string()));
+        true
+    }
+}
+
+impl Endpoint {
+    pub fn new(ctx: Context, verifier: Verifier, rest: Arc<Rest>) -> Endpoint {
+        Endpoint {
+            ctx,
+            verifier,
+            rest,
+            limits: Limits::default(),
+            seen: std::sync::Mutex::new(Seen::default()),
+        }
+    }
+}
+
+/// Checks Discord's signature: Ed25519 over the timestamp header followed by the body.
+pub struct Verifier(ed25519_dalek::VerifyingKey);
+
+impl Verifier {
+    /// Whether `signature_hex` (128 hex digits) signs `timestamp` + `body`. Strict
+    /// verification: no malleable or small-order signatures.
+    pub fn verify(&self, signature_hex: &str, timestamp: &str, body: &[u8]) -> bool {
+        let Some(signature) = from_hex::<64>(signature_hex) else {
+            return false;
+        };
+        let mut message = Vec::with_capacity(timestamp.len() + body.len());
+        message.extend_from_slice(timestamp.as_bytes());
+        message.extend_from_slice(body);
+        self.0
+            .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+            .is_ok()
+    }
+}
+
+/// Exactly `N` bytes written as 2N hex digits.
+fn from_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 2 * N || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// The verifier for a public key given as 64 hex digits (DISCORD_PUBLIC_KEY).
 pub fn verifier(public_key_hex: &str) -> Result<Verifier, String> {
-    let hex = public_key_hex.trim();
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(
-            "DISCORD_PUBLIC_KEY must be 64 hex digits (the application's public key)".into(),
-        );
-    }
-    let mut key = [0u8; 32];
-    for (i, byte) in key.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
-    }
-    Verifier::try_new(key).map_err(|e| format!("DISCORD_PUBLIC_KEY is not a valid key: {e}"))
+    let key = from_hex::<32>(public_key_hex.trim()).ok_or_else(|| {
+        "DISCORD_PUBLIC_KEY must be 64 hex digits (the application's public key)".to_string()
+    })?;
+    ed25519_dalek::VerifyingKey::from_bytes(&key)
+        .map(Verifier)
+        .map_err(|e| format!("DISCORD_PUBLIC_KEY is not a valid key: {e}"))
 }
 
 fn respond(status: StatusCode, body: impl Into<Bytes>, json: bool) -> Response<Full<Bytes>> {
@@ -89,18 +186,30 @@ impl Endpoint {
         ) else {
             return unauthorized();
         };
-        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(_) => return respond(StatusCode::PAYLOAD_TOO_LARGE, "too large", false),
+        let body = Limited::new(req.into_body(), MAX_BODY).collect();
+        let body = match tokio::time::timeout(self.limits.body_timeout, body).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) => return respond(StatusCode::PAYLOAD_TOO_LARGE, "too large", false),
+            Err(_) => return respond(StatusCode::REQUEST_TIMEOUT, "too slow", false),
         };
         if !fresh(&timestamp, self.ctx.clock.now())
-            || self.verifier.verify(&signature, &timestamp, &body).is_err()
+            || !self.verifier.verify(&signature, &timestamp, &body)
         {
             return unauthorized();
         }
         let Ok(interaction) = serde_json::from_slice::<serde_json::Value>(&body) else {
             return respond(StatusCode::BAD_REQUEST, "not JSON", false);
         };
+        let id = interaction["id"].as_str().unwrap_or_default();
+        let first = self
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .first_time(id, std::time::Instant::now());
+        if !first {
+            tracing::warn!(interaction = id, "a replayed interaction was refused");
+            return respond(StatusCode::CONFLICT, "already answered", false);
+        }
         let handled = super::handle(&self.ctx, &interaction).await;
         if let Some(f) = handled.follow_up {
             let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
@@ -116,8 +225,11 @@ pub async fn serve(
     endpoint: Arc<Endpoint>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let open = Arc::new(tokio::sync::Semaphore::new(endpoint.limits.max_connections));
+    let per_address: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -128,20 +240,73 @@ pub async fn serve(
             },
             _ = shutdown.changed() => return,
         };
+        // Over either cap, the connection is closed at once (dropped): it costs nothing more.
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many open connections; one refused");
+            continue;
+        };
+        let Some(slot) =
+            AddressSlot::take(&per_address, peer.ip(), endpoint.limits.max_per_address)
+        else {
+            tracing::warn!(%peer, "too many connections from one address; one refused");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let endpoint = endpoint.clone();
         tokio::spawn(async move {
+            let header_timeout = endpoint.limits.header_timeout;
             let service = hyper::service::service_fn(move |req| {
                 let endpoint = endpoint.clone();
                 async move { Ok::<_, Infallible>(endpoint.answer(req).await) }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024)
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                 .await
             {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop((permit, slot));
         });
+    }
+}
+
+/// One connection's place in the per-address count; given back when dropped.
+struct AddressSlot {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl AddressSlot {
+    fn take(
+        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+        max: usize,
+    ) -> Option<AddressSlot> {
+        let mut all = counts.lock().expect("not poisoned");
+        let n = all.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut all = self.counts.lock().expect("not poisoned");
+        if let Some(n) = all.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                all.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -158,6 +323,18 @@ mod tests {
         assert!(!fresh("1800000301", now));
         assert!(!fresh("yesterday", now));
         assert!(!fresh("", now));
+    }
+
+    #[test]
+    fn an_interaction_id_is_acted_on_once_within_the_freshness_window() {
+        let mut seen = Seen::default();
+        let t0 = std::time::Instant::now();
+        assert!(seen.first_time("1", t0));
+        assert!(!seen.first_time("1", t0 + Duration::from_secs(60)));
+        assert!(seen.first_time("2", t0 + Duration::from_secs(61)));
+        // Past the window, the id is forgotten (a stale request fails the age check anyway).
+        assert!(seen.first_time("1", t0 + MAX_AGE + Duration::from_secs(1)));
+        assert!(seen.ids.len() <= 2, "old ids are dropped");
     }
 
     #[test]

@@ -300,7 +300,13 @@ fn files_of(data: &Value, values: &[(String, String)]) -> Vec<(String, String, u
 
 /// Runs a deferred command and posts its answer (and file) as the follow-up.
 pub async fn follow_up(ctx: &Context, rest: &Rest, mut f: FollowUp) {
-    let reply = match fetch_files(rest, &mut f).await {
+    // Refused before anything is downloaded for someone who may not run the command.
+    let refused = commands::refusal(f.command, f.subcommand.as_deref(), &f.caller);
+    let fetched = match refused {
+        Some(r) => Err(r),
+        None => fetch_files(rest, &mut f).await.map_err(|why| notice(&why)),
+    };
+    let reply = match fetched {
         Ok(()) => {
             commands::answer_values(
                 ctx,
@@ -311,7 +317,7 @@ pub async fn follow_up(ctx: &Context, rest: &Rest, mut f: FollowUp) {
             )
             .await
         }
-        Err(why) => notice(&why),
+        Err(reply) => reply,
     };
     let mut message = message(Some(f.command), &reply);
     let file = reply.attachment.as_ref().map(|a| rest::File {
@@ -456,7 +462,12 @@ pub async fn run_gateway(ctx: Context, args: crate::config::DiscordArgs) -> Resu
     }
     // Started once, before connecting — never from "ready", which fires on every reconnect.
     let reminders = start_reminders(&ctx, rest.clone());
-    let result = gateway::run(ctx, rest, &token, shards).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        super::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let result = gateway::run(ctx, rest, &token, shards, stopped).await;
     let _ = reminders.send(true);
     result
 }
@@ -515,11 +526,7 @@ pub async fn run_endpoint(
         let _ = stop.send(true);
     });
     eprintln!("atlasbot: Discord interactions endpoint on http://{address}");
-    let ep = Arc::new(endpoint::Endpoint {
-        ctx,
-        verifier,
-        rest,
-    });
+    let ep = Arc::new(endpoint::Endpoint::new(ctx, verifier, rest));
     endpoint::serve(listener, ep, stopped).await;
     if let Some(r) = reminders {
         let _ = r.send(true);

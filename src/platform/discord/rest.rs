@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-/// Discord's API, version 10.
-pub const DEFAULT_BASE: &str = "https://discord.com/api/v10";
+/// Discord's API, version 10 (the default of DISCORD_API_BASE, kept with the settings).
+pub const DEFAULT_BASE: &str = crate::config::DISCORD_API_DEFAULT;
 /// Tries per request (429 and 5xx are tried again, other errors are not).
 const ATTEMPTS: u32 = 4;
 /// The longest `retry_after` waited in place; longer ones go back to the caller.
@@ -353,6 +353,15 @@ impl Rest {
         Ok(out)
     }
 
+    /// Where to connect the gateway, and how many shards Discord recommends.
+    pub async fn gateway_bot(&self) -> Result<GatewayInfo, RestError> {
+        let v = self
+            .call(reqwest::Method::GET, "/gateway/bot", None, None)
+            .await?;
+        GatewayInfo::from_json(&v)
+            .ok_or_else(|| RestError::Decode("no gateway URL or shard count".into()))
+    }
+
     /// The application's id, from its token.
     pub async fn application_id(&self) -> Result<String, RestError> {
         let v = self
@@ -362,6 +371,22 @@ impl Rest {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| RestError::Decode("no application id".into()))
+    }
+}
+
+/// What `GET /gateway/bot` says.
+#[derive(Debug, Clone)]
+pub struct GatewayInfo {
+    pub url: String,
+    pub shards: u32,
+}
+
+impl GatewayInfo {
+    pub fn from_json(v: &Value) -> Option<GatewayInfo> {
+        Some(GatewayInfo {
+            url: v["url"].as_str()?.to_string(),
+            shards: v["shards"].as_u64().and_then(|n| u32::try_from(n).ok())?,
+        })
     }
 }
 
@@ -394,6 +419,16 @@ fn path_token(token: &str) -> Result<&str, RestError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gateway_info_is_read_from_discords_answer() {
+        let info = GatewayInfo::from_json(&json!({"url": "wss://gateway.discord.gg", "shards": 3,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 1, "max_concurrency": 1}}))
+        .unwrap();
+        assert_eq!(info.url, "wss://gateway.discord.gg");
+        assert_eq!(info.shards, 3);
+        assert!(GatewayInfo::from_json(&json!({"url": "x", "shards": -1})).is_none());
+    }
 
     #[test]
     fn only_snowflakes_and_tokens_go_into_paths() {

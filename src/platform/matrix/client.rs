@@ -32,6 +32,29 @@ pub enum MatrixError {
 }
 
 impl MatrixError {
+    /// The same error with `secret` blotted out of every text in it: a homeserver's error
+    /// message is its own text, and one that echoed the request would otherwise carry the
+    /// password into the logs.
+    pub fn redacting(self, secret: &str) -> MatrixError {
+        if secret.is_empty() {
+            return self;
+        }
+        let clean = |t: String| t.replace(secret, "****");
+        match self {
+            MatrixError::Network(t) => MatrixError::Network(clean(t)),
+            MatrixError::Api {
+                status,
+                errcode,
+                message,
+            } => MatrixError::Api {
+                status,
+                errcode: clean(errcode),
+                message: clean(message),
+            },
+            MatrixError::Decode(t) => MatrixError::Decode(clean(t)),
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             MatrixError::Api { status, .. } => Some(*status),
@@ -274,10 +297,10 @@ impl Client {
         if let Some(d) = device {
             body["device_id"] = json!(d);
         }
-        Self::decode(
-            self.post(self.url("_matrix/client/v3/login", &[]), &body)
-                .await?,
-        )
+        self.post(self.url("_matrix/client/v3/login", &[]), &body)
+            .await
+            .and_then(Self::decode)
+            .map_err(|e| e.redacting(password))
     }
 
     pub async fn whoami(&self) -> Result<WhoAmI, MatrixError> {
@@ -432,6 +455,18 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_error_never_carries_the_password() {
+        let e = MatrixError::Api {
+            status: 400,
+            errcode: "M_BAD_JSON".into(),
+            message: r#"bad request {"password": "hunter2-secret"}"#.into(),
+        }
+        .redacting("hunter2-secret");
+        assert!(!e.to_string().contains("hunter2-secret"), "{e}");
+        assert!(e.to_string().contains("****"));
+    }
 
     #[test]
     fn ids_are_percent_encoded_in_paths() {
