@@ -75,28 +75,28 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
-        Command::Bench(bench) => {
-            let result = match bench {
-                Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
-                Bench::Commands { actors, iterations } => {
-                    crate::bench::commands::run(actors, iterations).await
-                }
-                Bench::Interactions {
-                    requests,
-                    concurrency,
-                } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
-                Bench::Planning => crate::bench::planning::run().await,
-                Bench::Reminders { count, burst } => {
-                    crate::bench::reminders::run(count, burst).await
-                }
-            };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("benchmark failed: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Bench(bench) => run_bench(bench).await,
+    }
+}
+
+async fn run_bench(bench: Bench) -> ExitCode {
+    let result = match bench {
+        Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
+        Bench::Commands { actors, iterations } => {
+            crate::bench::commands::run(actors, iterations).await
+        }
+        Bench::Interactions {
+            requests,
+            concurrency,
+        } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
+        Bench::Planning => crate::bench::planning::run().await,
+        Bench::Reminders { count, burst } => crate::bench::reminders::run(count, burst).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -645,23 +645,10 @@ impl Scheduler {
 
     /// Runs until `shutdown` turns true. Errors are logged and retried: none ends the loop.
     pub async fn run(self, outbox: Arc<dyn Outbox>, mut shutdown: watch::Receiver<bool>) {
-        let mut watcher = match self.store.pool().acquire().await {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::error!(error = %e, "no connection for change checks; falling back to the one-second tick");
-                None
-            }
-        };
-        let mut version = match watcher.as_mut() {
-            Some(c) => self.store.data_version(c).await.unwrap_or(0),
-            None => 0,
-        };
+        let mut changes = self.store.watch_changes().await;
         let mut next_maintenance = DateTime::<Utc>::MIN_UTC;
         let mut caught_up = false;
-        'outer: loop {
-            if *shutdown.borrow() {
-                break;
-            }
+        while !*shutdown.borrow() {
             if self.clock.now() >= next_maintenance {
                 self.maintain(outbox.as_ref()).await;
                 next_maintenance = self.clock.now() + MAINTENANCE_EVERY;
@@ -675,41 +662,47 @@ impl Scheduler {
                 tracing::info!(platform = self.platform, "scheduler caught up");
                 caught_up = true;
             }
-            let next = match self.store.next_due(self.platform).await {
-                Ok(n) => n,
-                Err(e) => {
+            let next = self
+                .store
+                .next_due(self.platform)
+                .await
+                .unwrap_or_else(|e| {
                     tracing::error!(error = %e, "cannot read the next due reminder");
                     None
-                }
-            };
-            // Sleep until the next reminder is due, the next maintenance, a wake-up or
-            // shutdown. Once a second the database's data_version is read — a counter, not a
-            // scan — so that an event added by another process is seen within a second.
-            loop {
-                let now = self.clock.now();
-                if next.is_some_and(|n| n <= now) || now >= next_maintenance {
-                    continue 'outer;
-                }
-                let wait = next
-                    .map(|n| (n - now).to_std().unwrap_or(StdDuration::ZERO))
-                    .unwrap_or(StdDuration::MAX)
-                    .min(StdDuration::from_secs(1));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = self.wake.notified() => continue 'outer,
-                    _ = shutdown.changed() => break 'outer,
-                }
-                match watcher.as_mut() {
-                    Some(c) => match self.store.data_version(c).await {
-                        Ok(v) if v != version => {
-                            version = v;
-                            continue 'outer;
-                        }
-                        Ok(_) => {}
-                        Err(_) => continue 'outer,
-                    },
-                    None => continue 'outer,
-                }
+                });
+            let wake_at = next.map_or(next_maintenance, |n| n.min(next_maintenance));
+            if !self.sleep_until(wake_at, &mut changes, &mut shutdown).await {
+                break;
+            }
+        }
+    }
+
+    /// Sleeps until `wake_at`, a wake-up, a change by another process or shutdown (false).
+    /// Looks at most a second at a time: then the database's data_version is read — a
+    /// counter, not a scan — so that an event added by another process is seen within a
+    /// second.
+    async fn sleep_until(
+        &self,
+        wake_at: DateTime<Utc>,
+        changes: &mut crate::store::ChangeWatch,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        loop {
+            let now = self.clock.now();
+            if wake_at <= now {
+                return true;
+            }
+            let wait = (wake_at - now)
+                .to_std()
+                .unwrap_or(StdDuration::ZERO)
+                .min(StdDuration::from_secs(1));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.wake.notified() => return true,
+                _ = shutdown.changed() => return false,
+            }
+            if changes.changed().await {
+                return true;
             }
         }
     }

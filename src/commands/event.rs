@@ -13,7 +13,7 @@ use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
 use crate::scheduler::{occurrences_of, plan_event};
 use crate::search::names::NameIndex;
-use crate::store::events::{EventInput, EventRow, Imported};
+use crate::store::events::{EventInput, EventRow, Imported, SpaceRow};
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -275,17 +275,7 @@ async fn add(
         crate::error::incident_id()
     );
     let id = ctx.store.insert_event(&input, &uid, now).await?;
-    // Reminders need somewhere to go: in a space of many channels with none chosen yet, the
-    // channel of the first event scheduled. Said in the answer, changeable with /settings.
-    let adopted = match (&space.reminder_target, &caller.channel) {
-        (None, Some(channel)) => {
-            let mut space = space.clone();
-            space.reminder_target = Some(channel.clone());
-            ctx.store.update_space(&space, now).await?;
-            true
-        }
-        _ => false,
-    };
+    let adopted = adopt_channel(ctx, space, caller).await?;
     replan(ctx, id).await?;
     let e = ctx
         .store
@@ -302,6 +292,21 @@ async fn add(
         );
     }
     Ok(r)
+}
+
+/// Reminders need somewhere to go: in a space of many channels with none chosen yet, the
+/// channel of the first event scheduled. Said in the answer, changeable with /settings.
+async fn adopt_channel(
+    ctx: &Context,
+    mut space: SpaceRow,
+    caller: &Caller,
+) -> Result<bool, CommandError> {
+    let (None, Some(channel)) = (&space.reminder_target, &caller.channel) else {
+        return Ok(false);
+    };
+    space.reminder_target = Some(channel.clone());
+    ctx.store.update_space(&space, ctx.clock.now()).await?;
+    Ok(true)
 }
 
 async fn edit(
@@ -553,18 +558,10 @@ fn never_occurs(it: &ical::IcsItem, tz: Tz, now: DateTime<Utc>) -> Option<&'stat
     }
 }
 
-async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
-    let now = ctx.clock.now();
-    let example = "/event import file:calendar.ics";
-    let content = calendar_content(caller, args.get("file").unwrap_or_default(), example)?;
-    // Parsing is CPU work on untrusted input: off the async workers, and a panic in it is
-    // this request's failure, not the process's.
-    let parsed = tokio::task::spawn_blocking(move || ical::parse(&content))
-        .await
-        .map_err(|e| anyhow::anyhow!("calendar parser failed: {e}"))?
-        .map_err(|why| {
-            CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
-        })?;
+/// The events of a parsed file to add or update, and what is skipped with the reason.
+type Batch = Vec<(String, EventInput, Vec<DateTime<Utc>>)>;
+
+fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Batch, Vec<String>) {
     let mut skipped = parsed.skipped;
     let mut batch = Vec::new();
     for it in parsed.items {
@@ -577,19 +574,35 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         }
         let input = EventInput {
             space: caller.space.clone(),
-            title: it.title.clone(),
-            description: it.description.clone(),
+            title: it.title,
+            description: it.description,
             starts_local: it.start,
-            tz: it.tz.clone(),
+            tz: it.tz,
             duration_min: it.duration_min,
-            place: it.place.clone(),
+            place: it.place,
             organiser: None,
             topics: None,
-            rrule: it.rrule.clone(),
+            rrule: it.rrule,
             created_by: caller.user.clone(),
         };
-        batch.push((it.uid.clone(), input, it.exdates.clone()));
+        batch.push((it.uid, input, it.exdates));
     }
+    (batch, skipped)
+}
+
+async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+    let now = ctx.clock.now();
+    let example = "/event import file:calendar.ics";
+    let content = calendar_content(caller, args.get("file").unwrap_or_default(), example)?;
+    // Parsing is CPU work on untrusted input: off the async workers, and a panic in it is
+    // this request's failure, not the process's.
+    let parsed = tokio::task::spawn_blocking(move || ical::parse(&content))
+        .await
+        .map_err(|e| anyhow::anyhow!("calendar parser failed: {e}"))?
+        .map_err(|why| {
+            CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
+        })?;
+    let (batch, skipped) = importable(parsed, caller, now);
     let results = match ctx
         .store
         .import_events(&batch, now, MAX_EVENTS_PER_SPACE)

@@ -190,6 +190,68 @@ async fn set_planned_until(
     Ok(())
 }
 
+/// Adds an imported event, or updates the one of the space with its UID (as given, or the
+/// space-specific form a first import made of it). Returns (id, added?).
+async fn upsert_imported(
+    conn: &mut sqlx::SqliteConnection,
+    uid: &str,
+    e: &EventInput,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), StoreError> {
+    let existing: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM events WHERE space = ?1 AND (uid = ?2 OR uid = ?2 || '/' || ?1)",
+    )
+    .bind(&e.space)
+    .bind(uid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id,)) = existing {
+        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ? WHERE id = ?")
+            .bind(&e.title)
+            .bind(&e.description)
+            .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .bind(&e.tz)
+            .bind(e.duration_min)
+            .bind(&e.place)
+            .bind(&e.rrule)
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok((id, false));
+    }
+    // A UID taken by another space gets a space-specific one.
+    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM events WHERE uid = ?")
+        .bind(uid)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let uid = match taken {
+        Some(_) => format!("{uid}/{}", e.space),
+        None => uid.to_string(),
+    };
+    Ok((insert_event_on(conn, e, &uid, now).await?, true))
+}
+
+/// An imported event's cancelled occurrences are the file's, no more and no less.
+async fn replace_exdates(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    exdates: &[DateTime<Utc>],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM event_exdates WHERE event_id = ?")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for x in exdates {
+        sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
+            .bind(id)
+            .bind(ts(*x))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
@@ -302,62 +364,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::new();
         for (uid, e, exdates) in items {
-            // The UID as given, or the space-specific form a first import made of it.
-            let existing: Option<(i64,)> = sqlx::query_as(
-                "SELECT id FROM events WHERE space = ?1 AND (uid = ?2 OR uid = ?2 || '/' || ?1)",
-            )
-            .bind(&e.space)
-            .bind(uid)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let start = e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string();
-            let id = match existing {
-                Some((id,)) => {
-                    sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ? WHERE id = ?")
-                        .bind(&e.title)
-                        .bind(&e.description)
-                        .bind(&start)
-                        .bind(&e.tz)
-                        .bind(e.duration_min)
-                        .bind(&e.place)
-                        .bind(&e.rrule)
-                        .bind(ts(now))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    out.push((id, false));
-                    id
-                }
-                None => {
-                    // A UID taken by another space gets a space-specific one.
-                    let taken: Option<(i64,)> =
-                        sqlx::query_as("SELECT id FROM events WHERE uid = ?")
-                            .bind(uid)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    let uid = if taken.is_some() {
-                        format!("{uid}/{}", e.space)
-                    } else {
-                        uid.clone()
-                    };
-                    let id = insert_event_on(&mut tx, e, &uid, now).await?;
-                    out.push((id, true));
-                    id
-                }
-            };
-            sqlx::query("DELETE FROM event_exdates WHERE event_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            for x in exdates {
-                sqlx::query(
-                    "INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)",
-                )
-                .bind(id)
-                .bind(ts(*x))
-                .execute(&mut *tx)
-                .await?;
-            }
+            let (id, added) = upsert_imported(&mut tx, uid, e, now).await?;
+            replace_exdates(&mut tx, id, exdates).await?;
+            out.push((id, added));
         }
         let space = items
             .first()
@@ -855,14 +864,5 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().collect())
-    }
-
-    /// A number that changes whenever any connection (in any process) commits to the file:
-    /// the scheduler's cheap check for events added by `atlasbot ask` in another process.
-    pub async fn data_version(&self, conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
-        let (v,): (i64,) = sqlx::query_as("PRAGMA data_version")
-            .fetch_one(conn)
-            .await?;
-        Ok(v)
     }
 }

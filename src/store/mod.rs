@@ -127,3 +127,55 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+/// Notices commits by other processes to the database file — SQLite's `data_version`, read
+/// on a connection of its own (the counter is per connection) — so that a scheduler sees an
+/// event added by `atlasbot ask` in another process. A counter, not a scan.
+pub struct ChangeWatch {
+    connection: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    version: i64,
+}
+
+impl Store {
+    pub async fn watch_changes(&self) -> ChangeWatch {
+        let mut connection = match self.pool.acquire().await {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::error!(error = %e, "no connection for change checks; every look will count as a change");
+                None
+            }
+        };
+        let version = match connection.as_mut() {
+            Some(c) => data_version(c).await.unwrap_or(0),
+            None => 0,
+        };
+        ChangeWatch {
+            connection,
+            version,
+        }
+    }
+}
+
+impl ChangeWatch {
+    /// Whether anything changed since the last look (true when it cannot tell).
+    pub async fn changed(&mut self) -> bool {
+        let Some(c) = self.connection.as_mut() else {
+            return true;
+        };
+        match data_version(c).await {
+            Ok(v) if v != self.version => {
+                self.version = v;
+                true
+            }
+            Ok(_) => false,
+            Err(_) => true,
+        }
+    }
+}
+
+async fn data_version(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+    let (v,): (i64,) = sqlx::query_as("PRAGMA data_version")
+        .fetch_one(conn)
+        .await?;
+    Ok(v)
+}
