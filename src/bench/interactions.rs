@@ -63,6 +63,9 @@ async fn load(
     for c in 0..concurrency {
         let pool = pool.clone();
         let share = total / concurrency + usize::from(c < total % concurrency);
+        // Each connection sends its own slice of the pool: no request is sent twice (the
+        // endpoint refuses a replay).
+        let first = c * (total / concurrency) + c.min(total % concurrency);
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(address).await?;
             stream.set_nodelay(true)?;
@@ -71,7 +74,7 @@ async fn load(
             tokio::spawn(conn);
             let mut latencies = Vec::with_capacity(share);
             for n in 0..share {
-                let s = &pool[(c * 7919 + n) % pool.len()];
+                let s = &pool[(first + n) % pool.len()];
                 let req = hyper::Request::post("/interactions")
                     .header("host", "bench")
                     .header("content-type", "application/json")
