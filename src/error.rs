@@ -78,3 +78,29 @@ pub fn into_reply(error: CommandError, command_line: &str) -> Reply {
         }
     }
 }
+
+/// What a caught panic said, for the log.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// Runs one piece of work for a person (a command, an interaction, a message) so that a panic
+/// in it — a bug — ends only that work: it is logged with an incident id, and the reply to
+/// show instead ("something went wrong (ref 3f9a)") comes back as the error.
+pub async fn contained<F>(what: &str, work: F) -> Result<F::Output, Reply>
+where
+    F: std::future::Future,
+{
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            let e = anyhow::anyhow!("panicked: {}", panic_message(panic.as_ref()));
+            into_reply(CommandError::Internal(e), what)
+        })
+}

@@ -36,9 +36,30 @@ pub(crate) fn find(index: &AtlasIndex, query: &str) -> Vec<(i64, f64, How)> {
         .collect()
 }
 
+/// Whether the best match may be shown as the answer to `query`, and if so whether the card
+/// must say it stands for something else ("showing X for Y"). Exact names, acronyms and
+/// aliases always answer; a name met word for word answers. A typo is forgiven only in a long
+/// query (two words or more, or eight letters) and only when one actor is clearly best: a
+/// short name or acronym that is not in the atlas is not an answer — IEEE is not IECEE — and
+/// gets "did you mean" instead.
+fn answer_of(query: &str, matches: &[(i64, f64, How)]) -> Option<(i64, f64, bool)> {
+    let &(best, score, how) = matches.first().filter(|m| m.1 >= ANSWER)?;
+    let long = query.split_whitespace().count() >= 2
+        || query.chars().filter(|c| c.is_alphanumeric()).count() >= 8;
+    match how {
+        How::Exact => Some((best, score, false)),
+        How::Words if long => Some((best, score, false)),
+        How::Fuzzy if long => {
+            let clearly_best = matches.get(1).is_none_or(|second| score - second.1 >= 0.06);
+            clearly_best.then_some((best, score, true))
+        }
+        How::Words | How::Fuzzy => None,
+    }
+}
+
 pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
     let matches = find(index, &p.name);
-    let Some(&(best, best_score, _)) = matches.first().filter(|m| m.1 >= ANSWER) else {
+    let Some((best, best_score, corrected)) = answer_of(&p.name, &matches) else {
         return not_found(ctx, index, &p.name, &matches).await;
     };
     let actor = ctx
@@ -51,6 +72,21 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     } else {
         short_card(ctx, &actor).await?
     };
+    if corrected {
+        // A corrected spelling is said, never passed off as what was asked.
+        reply.subtitle = Some(match reply.subtitle.take() {
+            Some(s) => format!(
+                "Showing {} for “{}” · {s}",
+                display_name(&actor),
+                shorten(&p.name, 60)
+            ),
+            None => format!(
+                "Showing {} for “{}”",
+                display_name(&actor),
+                shorten(&p.name, 60)
+            ),
+        });
+    }
     // Ambiguous: other actors matched about as well.
     let mut also = Vec::new();
     for &(id, score, _) in matches.iter().skip(1).take(6) {

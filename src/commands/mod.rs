@@ -403,11 +403,7 @@ where
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic".into());
+            let what = error::panic_message(panic.as_ref());
             Err(CommandError::Internal(anyhow::anyhow!("panicked: {what}")))
         })
 }

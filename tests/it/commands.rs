@@ -642,3 +642,45 @@ fn user_text_with_control_characters_is_shown_without_them() {
     assert!(text.contains("Scheduled: Red"), "{text}");
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
 }
+
+/// Regression (answer quality, class 1): an acronym or short name that is not in the atlas
+/// used to come back as a neighbouring organisation's full card (IEEE → IECEE).
+#[tokio::test]
+async fn an_unknown_acronym_is_not_answered_with_another_organisations_card() {
+    let bot = Bot::new().await;
+    for unknown in [
+        "IEEE", "OECD", "WMO", "ILO", "ICRC", "GSMA", "W3C", "IETF", "ieee",
+    ] {
+        let r = bot.reply(&format!("/actor {unknown}")).await;
+        let text = plain::render(&r);
+        assert_eq!(r.tone, Tone::NotFound, "{unknown}: {text}");
+        assert!(
+            text.starts_with(&format!("No actor called “{unknown}” in the atlas.")),
+            "{unknown}: {text}"
+        );
+    }
+    // Known acronyms and names still answer exactly, with no correction note.
+    for (known, title) in [
+        ("WIPO", "World Intellectual Property Organization (WIPO)"),
+        ("iec", "International Electrotechnical Commission (IEC)"),
+        (
+            "UNCTAD",
+            "United Nations Conference on Trade and Development (UNCTAD)",
+        ),
+    ] {
+        let out = bot.ask(&format!("/actor {known}")).await;
+        assert!(out.starts_with(title), "{known}: {out}");
+        assert!(!out.contains("Showing "), "{known}: {out}");
+    }
+}
+
+/// A misspelt long name is still found — and the card says what it shows for what was asked.
+#[tokio::test]
+async fn a_corrected_long_name_says_what_it_shows_for_what() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/actor wrld intelectual property").await;
+    assert!(
+        out.starts_with("World Intellectual Property Organization (WIPO)\nShowing WIPO for “wrld intelectual property”"),
+        "{out}"
+    );
+}

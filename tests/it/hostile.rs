@@ -130,6 +130,17 @@ async fn a_panic_inside_a_command_becomes_an_answer_with_an_incident_id() {
     );
 }
 
+#[tokio::test]
+async fn a_panic_in_an_adapters_work_ends_only_that_work() {
+    // What the Discord handler, its follow-ups and the Matrix command handler run in.
+    let done = atlasbot::error::contained("/actor WIPO", async { panic!("a bug in a renderer") });
+    let reply = done.await.unwrap_err();
+    assert_eq!(reply.tone, Tone::Failure);
+    assert!(plain::render(&reply).contains("(ref "));
+    let fine = atlasbot::error::contained("/help", async { 42 }).await;
+    assert_eq!(fine.ok(), Some(42));
+}
+
 #[test]
 fn control_characters_never_reach_a_terminal() {
     let shown = plain::terminal_safe("Title \u{1b}[31mred\u{1b}[0m\u{7}\u{9b}2J\nnext\tline");

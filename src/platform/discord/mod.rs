@@ -193,8 +193,20 @@ fn notice(text: &str) -> Reply {
     r
 }
 
-/// Answers one interaction. Never fails: anything unexpected becomes a private message.
+/// Answers one interaction. Never fails: anything unexpected becomes a private message, and
+/// a bug that panics becomes an answer with an incident id (never a silent "interaction
+/// failed").
 pub async fn handle(ctx: &Context, i: &Value) -> Handled {
+    match crate::error::contained("discord interaction", handle_unguarded(ctx, i)).await {
+        Ok(handled) => handled,
+        Err(reply) => Handled {
+            response: reply_message(kind::MESSAGE, None, &reply),
+            follow_up: None,
+        },
+    }
+}
+
+async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
     let done = |response| Handled {
         response,
         follow_up: None,
@@ -299,7 +311,22 @@ fn files_of(data: &Value, values: &[(String, String)]) -> Vec<(String, String, u
 }
 
 /// Runs a deferred command and posts its answer (and file) as the follow-up.
-pub async fn follow_up(ctx: &Context, rest: &Rest, mut f: FollowUp) {
+/// Runs a deferred command and posts its answer; a bug that panics still gets the person an
+/// answer (with an incident id) instead of "thinking…" forever.
+pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
+    let (application, token) = (f.application.clone(), f.token.clone());
+    if let Err(reply) =
+        crate::error::contained("discord follow-up", follow_up_unguarded(ctx, rest, f)).await
+    {
+        let mut message = message(None, &reply);
+        message["allowed_mentions"] = json!({"parse": []});
+        if let Err(e) = rest.follow_up(&application, &token, &message, None).await {
+            tracing::warn!(error = %e, "cannot send a follow-up");
+        }
+    }
+}
+
+async fn follow_up_unguarded(ctx: &Context, rest: &Rest, mut f: FollowUp) {
     // Refused before anything is downloaded for someone who may not run the command.
     let refused = commands::refusal(f.command, f.subcommand.as_deref(), &f.caller);
     let fetched = match refused {

@@ -597,7 +597,18 @@ impl Bot {
         (level >= space.moderator_power, space.moderator_power)
     }
 
+    /// Answers a command; a bug that panics is answered with an incident id and leaves the
+    /// sync loop running.
     async fn on_command(&self, room: &str, e: &Event, line: &str) {
+        let answered = crate::error::contained(line, self.on_command_unguarded(room, e, line));
+        if let Err(reply) = answered.await {
+            let txn = format!("reply-{}", e.event_id);
+            self.send(room, &txn, &message_content(&reply, "m.notice", Some(e)))
+                .await;
+        }
+    }
+
+    async fn on_command_unguarded(&self, room: &str, e: &Event, line: &str) {
         let word = line[1..]
             .split_whitespace()
             .next()
