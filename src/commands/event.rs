@@ -269,12 +269,7 @@ async fn add(
         rrule,
         created_by: caller.user.clone(),
     };
-    let uid = format!(
-        "{}-{}@atlasbot",
-        now.timestamp_nanos_opt().unwrap_or_default(),
-        crate::error::incident_id()
-    );
-    let id = ctx.store.insert_event(&input, &uid, now).await?;
+    let id = ctx.store.insert_event(&input, &new_uid(), now).await?;
     let adopted = adopt_channel(ctx, space, caller).await?;
     replan(ctx, id).await?;
     let e = ctx
@@ -292,6 +287,18 @@ async fn add(
         );
     }
     Ok(r)
+}
+
+/// A UID no other event has: the wall clock, this process and a counter. (It was the
+/// event's clock time and a 16-bit incident id: with an injected clock, two events in 200
+/// collided one time in four and the second add failed.)
+fn new_uid() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{nanos}-{}-{n}@atlasbot", std::process::id())
 }
 
 /// Reminders need somewhere to go: in a space of many channels with none chosen yet, the
