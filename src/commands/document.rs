@@ -15,6 +15,12 @@ use crate::store::lookup::DocumentRow;
 static SYMBOL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*a\s*/\s*(?:[a-z]+\s*/\s*)*\d+\s*/\s*\d+\s*$").unwrap());
 
+/// A General Assembly resolution cited by number, as people and the sources write it:
+/// "68/167", "resolution 68/167", "res. 68/167", "GA resolution 68/167".
+static RESOLUTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:(?:un\s+|ga\s+|general\s+assembly\s+)*(?:resolution|res\.?)\s*)?(\d{2,3})\s*/\s*(\d{1,4})\s*$").unwrap()
+});
+
 #[derive(Debug, Clone)]
 pub struct Params {
     pub query: String,
@@ -28,6 +34,13 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 
 pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.query.trim(), 60);
+    // "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.
+    if let Some(c) = RESOLUTION_NUMBER.captures(&p.query) {
+        let key = format!("a/res/{}/{}", &c[1], &c[2]);
+        if let Some(d) = ctx.store.document_by_symbol(&key).await? {
+            return card(ctx, &d).await;
+        }
+    }
     if SYMBOL.is_match(&p.query) {
         let key: String = p
             .query

@@ -193,6 +193,8 @@ pub fn sentences(text: &str) -> Vec<&str> {
                     let before = text[..pos].chars().last();
                     !abbreviation && before.is_some_and(|b| b.is_lowercase() || b == ')')
                 }
+                // An abbreviation closing a bracket or quote ends neither ("… etc.) and more").
+                Some('"' | '\'' | '’' | '”' | ')') if abbreviation => false,
                 Some('"' | '\'' | '’' | '”' | ')') => {
                     // Sentence ends after the closing quote/bracket.
                     let after = bytes.get(i + 2).map(|&(_, a)| a);
@@ -323,6 +325,19 @@ mod tests {
                 "It covers architecture.",
                 "Standards under development include (e.g. ISO/IEC 22123-2).",
                 "AIDA 2.0 is new."
+            ]
+        );
+    }
+
+    /// Regression (answer quality, class 4): "etc.)", "e.g.", "U.S." and "No." ended sentences.
+    #[test]
+    fn abbreviations_do_not_end_sentences_even_before_a_bracket() {
+        assert_eq!(
+            sentences("WIPO covers IP (patents, copyright, etc.) and policy. It also helps the U.S. and others, e.g. No. 5 of the list. Next one."),
+            vec![
+                "WIPO covers IP (patents, copyright, etc.) and policy.",
+                "It also helps the U.S. and others, e.g. No. 5 of the list.",
+                "Next one."
             ]
         );
     }

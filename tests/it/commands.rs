@@ -684,3 +684,26 @@ async fn a_corrected_long_name_says_what_it_shows_for_what() {
         "{out}"
     );
 }
+
+/// Regression (answer quality, class 6): a resolution cited by number, as people and the
+/// sources write it, finds the document the atlas lists under its full symbol.
+#[tokio::test]
+async fn a_resolution_is_found_by_its_number_in_every_common_form() {
+    let bot = Bot::new().await;
+    for form in [
+        "A/RES/68/167",
+        "a/res/68/167",
+        "68/167",
+        "resolution 68/167",
+        "Resolution 68 / 167",
+        "res. 68/167",
+        "GA resolution 68/167",
+    ] {
+        let out = bot.ask(&format!("/document {form}")).await;
+        assert_eq!(
+            first_line(&out),
+            "Resolution on the right to privacy in the digital age",
+            "{form}"
+        );
+    }
+}
