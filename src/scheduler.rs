@@ -134,7 +134,10 @@ async fn plan_step(
         }
         return Ok((planned, cutoff));
     }
-    let finished = !occurs_from(e, reach);
+    // Owes nothing more once no occurrence lies at or after `to`: every reminder is due no
+    // later than its occurrence, so all of them fell in [from, to). (Not `reach`: a one-off
+    // between `to` and `reach` still owes the reminders due after `to`.)
+    let finished = !occurs_from(e, to);
     Ok((planned, if finished { planned_forever() } else { to }))
 }
 

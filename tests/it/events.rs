@@ -941,3 +941,33 @@ async fn someone_who_unsubscribes_and_subscribes_again_is_reminded_again() {
         sent.keys()
     );
 }
+
+/// Regression: a one-off a few weeks beyond the first plan was marked "planned for good" as
+/// soon as it fell within the expansion window, and its day-before reminder never came.
+#[tokio::test]
+async fn a_one_off_weeks_ahead_gets_every_reminder_as_the_plan_moves_on() {
+    let w = World::new().await;
+    // 23 Nov 2026 → 12 Jan 2027: 50 days ahead, beyond the first 35 days planned.
+    w.say(
+        &w.moderator,
+        "/event add title:\"New year briefing\" when:\"2027-01-12 10:00\"",
+    )
+    .await;
+    let s = w.scheduler();
+    let sent = Recorder::default();
+    // The scheduler runs on as the days pass (a maintenance pass a day is plenty).
+    let mut day = t("2026-11-24 10:00");
+    while day <= t("2027-01-12 10:00") {
+        w.ctx.clock.set(day);
+        s.maintain(&sent).await;
+        s.tick(&sent).await.unwrap();
+        day += Duration::hours(1);
+    }
+    assert_eq!(
+        sent.keys(),
+        [
+            "ev1-20270112T1000Z-1440m-space",
+            "ev1-20270112T1000Z-60m-space"
+        ]
+    );
+}
