@@ -335,11 +335,19 @@ async fn not_found(
     }
     let shown = shorten(query, 60);
     let mut r = Reply::not_found(format!("No actor called “{shown}” in the atlas."));
-    if names.is_empty() {
-        r.summary
-            .as_mut()
-            .expect("set above")
-            .push(Span::Plain(" Try /search with other words.".into()));
+    // Not profiled is not unknown: say where the sources mention it, if they do.
+    let mentions = match crate::search::fts_query(&[query]) {
+        Some(fts) => ctx.store.search_passages(&fts, None, 3).await?,
+        None => Vec::new(),
+    };
+    let summary = r.summary.as_mut().expect("set above");
+    if let Some(first) = mentions.first() {
+        summary.push(Span::Plain(format!(
+            " The sources mention it in passing ({}): /search {shown}",
+            cite(&first.file, first.line)
+        )));
+    } else if names.is_empty() {
+        summary.push(Span::Plain(" Try /search with other words.".into()));
     }
     r.suggestions = names.into_iter().map(|n| format!("/actor {n}")).collect();
     Ok(r)

@@ -659,6 +659,12 @@ async fn an_unknown_acronym_is_not_answered_with_another_organisations_card() {
             "{unknown}: {text}"
         );
     }
+    // What the sources only mention in passing is said to be there, with where.
+    let ieee = bot.ask("/actor IEEE").await;
+    assert!(
+        ieee.contains("The sources mention it in passing (000:649): /search IEEE"),
+        "{ieee}"
+    );
     // Known acronyms and names still answer exactly, with no correction note.
     for (known, title) in [
         ("WIPO", "World Intellectual Property Organization (WIPO)"),
