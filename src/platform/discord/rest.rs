@@ -1,5 +1,6 @@
 //! Discord's REST API, for what the bot sends on its own: reminders (channel messages and
-//! direct messages), interaction responses and follow-ups, command registration.
+//! direct messages), interaction responses and follow-ups, command registration, and where
+//! the gateway is (`GET /gateway/bot`).
 //!
 //! Why not serenity's `Http` for these: its rate limiter is what honours `retry_after`, and it
 //! must be switched off to point `Http` at another address (a proxy or a test server) — and
