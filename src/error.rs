@@ -88,10 +88,8 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// Runs one piece of work for a person (a command, an interaction, a message) so that a panic
-/// in it — a bug — ends only that work: it is logged with an incident id, and the reply to
-/// show instead ("something went wrong (ref 3f9a)") comes back as the error.
-pub async fn contained<F>(what: &str, work: F) -> Result<F::Output, Reply>
+/// `work`, with a panic in it (a bug) caught and returned as an internal error.
+pub async fn catch_panic<F>(work: F) -> Result<F::Output, anyhow::Error>
 where
     F: std::future::Future,
 {
@@ -99,8 +97,17 @@ where
     std::panic::AssertUnwindSafe(work)
         .catch_unwind()
         .await
-        .map_err(|panic| {
-            let e = anyhow::anyhow!("panicked: {}", panic_message(panic.as_ref()));
-            into_reply(CommandError::Internal(e), what)
-        })
+        .map_err(|panic| anyhow::anyhow!("panicked: {}", panic_message(panic.as_ref())))
+}
+
+/// Runs one piece of work for a person (a command, an interaction, a message) so that a panic
+/// in it — a bug — ends only that work: it is logged with an incident id, and the reply to
+/// show instead ("something went wrong (ref 3f9a)") comes back as the error.
+pub async fn contained<F>(what: &str, work: F) -> Result<F::Output, Reply>
+where
+    F: std::future::Future,
+{
+    catch_panic(work)
+        .await
+        .map_err(|e| into_reply(CommandError::Internal(e), what))
 }

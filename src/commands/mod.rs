@@ -398,14 +398,9 @@ pub async fn guarded<F>(work: F) -> Result<Reply, CommandError>
 where
     F: std::future::Future<Output = Result<Reply, CommandError>>,
 {
-    use futures_util::FutureExt;
-    std::panic::AssertUnwindSafe(work)
-        .catch_unwind()
+    error::catch_panic(work)
         .await
-        .unwrap_or_else(|panic| {
-            let what = error::panic_message(panic.as_ref());
-            Err(CommandError::Internal(anyhow::anyhow!("panicked: {what}")))
-        })
+        .unwrap_or_else(|e| Err(CommandError::Internal(e)))
 }
 
 /// The refusal `caller` gets for a moderator-only command, if any: for adapters that must

@@ -226,8 +226,7 @@ pub async fn serve(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let open = Arc::new(tokio::sync::Semaphore::new(endpoint.limits.max_connections));
-    let per_address: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
-        Arc::default();
+    let per_address: Counts = Arc::default();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -273,18 +272,17 @@ pub async fn serve(
     }
 }
 
+/// Open connections per remote address.
+type Counts = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
+
 /// One connection's place in the per-address count; given back when dropped.
 struct AddressSlot {
-    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    counts: Counts,
     ip: std::net::IpAddr,
 }
 
 impl AddressSlot {
-    fn take(
-        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
-        ip: std::net::IpAddr,
-        max: usize,
-    ) -> Option<AddressSlot> {
+    fn take(counts: &Counts, ip: std::net::IpAddr, max: usize) -> Option<AddressSlot> {
         let mut all = counts.lock().expect("not poisoned");
         let n = all.entry(ip).or_insert(0);
         if *n >= max {
