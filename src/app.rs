@@ -76,6 +76,37 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
         Command::Bench(bench) => run_bench(bench).await,
+        Command::Eval { questions, verbose } => match context(&cli.db, cli.grace_minutes).await {
+            Some(ctx) => run_eval(&ctx, questions.as_deref(), verbose).await,
+            None => ExitCode::FAILURE,
+        },
+    }
+}
+
+async fn run_eval(ctx: &Context, questions: Option<&std::path::Path>, verbose: bool) -> ExitCode {
+    let text = match questions {
+        None => crate::eval::BUNDLED.to_string(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let set = match crate::eval::parse(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("the question set is not valid: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = crate::eval::run(ctx, &set).await;
+    print!("{}", report.render(verbose));
+    if report.passed() == report.outcomes.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

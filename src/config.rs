@@ -77,6 +77,16 @@ pub enum Command {
     /// Measurements for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(Bench),
+    /// Answer quality: ask a question set (default: the bundled eval/questions.toml) and print
+    /// the pass rate, per class, and the precision of /who-works-on's top 3. Exit 1 if any fail.
+    Eval {
+        /// A question set of your own (TOML, same format as eval/questions.toml).
+        #[arg(long)]
+        questions: Option<PathBuf>,
+        /// Say what is wrong with each failed answer.
+        #[arg(long, short)]
+        verbose: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

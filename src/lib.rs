@@ -7,6 +7,7 @@
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `config`  — the only reader of the environment: database path, platform settings, secrets.
 //! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
+//! - `eval`    — `atlasbot eval`: answer quality on a question set written from the sources.
 //! - `events`  — events, recurrence in the event's zone, reading times, the reminder plan.
 //! - `import`  — data/ → atlas: parse every source format and curated file (collecting all
 //!   problems with file:line), validate, and hand the atlas to the store.
@@ -22,6 +23,7 @@ pub mod bench;
 pub mod commands;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod events;
 pub mod import;
 pub mod platform;
