@@ -158,7 +158,7 @@ pub fn add_synthetic_actors(atlas: &mut Atlas, n: usize) {
                     section: Some(section),
                     document: None,
                     position: pos,
-                    search_text: crate::search::normalize::search_text(&text),
+                    search_text: crate::search::normalize::search_copy(&text),
                     text,
                     truncated: false,
                     origin: Origin::new("synthetic", i),

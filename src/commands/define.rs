@@ -2,10 +2,11 @@
 
 use super::invocation::Args;
 use super::shorten;
-use super::{AtlasIndex, Context};
+use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
 use crate::search::normalize::name_key;
+use crate::store::lookup::GlossaryRow;
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -48,16 +49,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         return Ok(r);
     }
     let mut r = Reply::answer(rows[0].term.clone());
-    let items: Vec<Item> = rows
-        .iter()
-        .map(|g| {
-            Item::new(if g.curated {
-                format!("{} (the sources use it without expanding it)", g.expansion)
-            } else {
-                g.expansion.clone()
-            })
-        })
-        .collect();
+    let items: Vec<Item> = rows.iter().map(|g| meaning(g)).collect();
     if rows.len() > 1 {
         r.summary = Some(Text::plain("The sources expand it in more than one way:"));
     }
@@ -68,7 +60,36 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
                 .push(format!("/actor {}", super::actor::display_name(&a)));
         }
     }
-    r.sources =
-        Some("Source: the glossary (data/glossary.toml), checked against the sources".into());
+    r.sources = Some(
+        "Source: the glossary (data/glossary.toml), checked against the sources at import".into(),
+    );
     Ok(r)
+}
+
+/// One expansion, with what the sources do with the term — checked at import, so true.
+fn meaning(g: &GlossaryRow) -> Item {
+    let at = match (&g.file, g.line) {
+        (Some(f), Some(l)) => Some(cite(f, l)),
+        _ => None,
+    };
+    let note = match (g.status.as_str(), &at) {
+        ("used", Some(at)) => format!(
+            " (curated: the sources write “{}” without expanding it, e.g. {at})",
+            g.term
+        ),
+        ("absent", Some(at)) => format!(
+            " (curated: the sources never write “{}”; they name it in full at {at})",
+            g.term
+        ),
+        ("absent", None) | ("used", None) => format!(
+            " (curated: the sources never write “{}” or this expansion)",
+            g.term
+        ),
+        _ => String::new(),
+    };
+    let mut item = Item::new(format!("{}{note}", g.expansion));
+    if g.status == "expanded" {
+        item.source = at;
+    }
+    item
 }

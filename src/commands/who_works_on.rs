@@ -1,6 +1,7 @@
-//! /who-works-on <topic> [page:N]: actors active on a topic, ranked (a profile section on the
-//! topic beats a passing mention; BM25 ranks the mentions), each with the sentence that shows
-//! why and the matching words marked; then related documents and processes.
+//! /who-works-on <topic> [page:N]: actors active on a topic, most active first (the ranking
+//! `import::ranking` computes at import: how much of an actor's own text is about the topic),
+//! each with the sentence that shows the link and the matching words marked; then related
+//! documents and processes. Words that are not a topic list the actors whose text mentions them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -11,6 +12,8 @@ use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::fts_query;
+use crate::search::normalize::name_key;
+use crate::store::lookup::RankedActorRow;
 
 /// Actors per page.
 const PAGE: usize = 8;
@@ -52,202 +55,253 @@ fn terms_of(index: &AtlasIndex, topic: i64) -> Vec<String> {
         .collect()
 }
 
-struct Ranked {
-    label: String,
-    more: String,
-    text: Text,
-    source: Option<String>,
-    /// For actors ranked by a profile section: the section and its headings. The evidence is
-    /// read only for the page shown — a popular topic has thousands of such actors at scale.
-    section: Option<(i64, String)>,
+pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+    match resolve(index, &p.topic) {
+        Some(topic) => ranked(ctx, index, topic, &p).await,
+        None => mentions(ctx, index, &p).await,
+    }
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
-    let topic = resolve(index, &p.topic);
-    let terms: Vec<String> = match topic {
-        Some(t) => terms_of(index, t),
-        None => vec![p.topic.clone()],
-    };
+/// Enough to hold any topic's whole ranking when it must be re-ordered in memory.
+const WHOLE_RANKING: i64 = 5_000;
+
+/// A topic of the taxonomy: the ranking the importer computed, a page at a time, then the
+/// documents and processes on it. Asked in narrower words than the topic ("PKI" for
+/// encryption, "RPA" for the future of work), the actors whose own text uses those words come
+/// first, in ranking order, with the sentence that uses them.
+async fn ranked(
+    ctx: &Context,
+    index: &AtlasIndex,
+    topic: i64,
+    p: &Params,
+) -> Result<Reply, CommandError> {
+    let terms = terms_of(index, topic);
     let hl = Highlighter::new(&terms);
-    let mut ranked: Vec<Ranked> = Vec::new();
-    let mut seen: HashSet<i64> = HashSet::new();
-    if let Some(t) = topic {
-        // 1. A section of the profile on the topic.
-        let hits = ctx.store.heading_hits(t).await?;
-        let mut per_actor: Vec<(i64, Vec<_>)> = Vec::new();
-        for h in hits {
-            match per_actor.iter_mut().find(|(a, _)| *a == h.actor_id) {
-                Some((_, v)) => v.push(h),
-                None => per_actor.push((h.actor_id, vec![h])),
-            }
-        }
-        // Heading actors stay in atlas order: a section on the topic is the evidence, and how
-        // many sections a profile splits it into says little about how active the actor is.
-        for (actor_id, sections) in per_actor {
-            let first = &sections[0];
-            let headings: Vec<String> = sections
-                .iter()
-                .map(|s| format!("“{}”", s.heading))
+    let name = index
+        .topic_names
+        .get(&topic)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
+    let narrower = (name_key(&p.topic) != name_key(&name)).then(|| p.topic.trim().to_string());
+    let (items, total, page) = match &narrower {
+        Some(words) => {
+            let all = narrowed_items(ctx, topic, words, &hl).await?;
+            let total = all.len();
+            let page = last_page(p.page, total);
+            let shown = all
+                .into_iter()
+                .skip((page as usize - 1) * PAGE)
+                .take(PAGE)
                 .collect();
-            seen.insert(actor_id);
-            let short = first.acronym.clone().unwrap_or_else(|| first.name.clone());
-            ranked.push(Ranked {
-                label: label(&first.name, first.acronym.as_deref()),
-                more: format!("/actor {short}"),
-                text: Text::default(),
-                source: None,
-                section: Some((first.section_id, headings.join(", "))),
-            });
+            (shown, total, page)
         }
-    }
-    // 2. Passing mentions, ranked by BM25 over every passage that names the topic.
-    // Free text that is not a topic is searched word by word (all words, else any).
-    let fts = match topic {
-        Some(_) => fts_query(&terms),
-        None => crate::search::fts_words(&p.topic).map(|(all, _)| all),
+        None => {
+            let (_, total) = ctx.store.topic_ranking(topic, 0, 0).await?;
+            let page = last_page(p.page, total as usize);
+            let offset = (i64::from(page) - 1) * PAGE as i64;
+            let (rows, _) = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?;
+            let items = rows.iter().map(|r| ranked_item(r, &hl, None)).collect();
+            (items, total as usize, page)
+        }
     };
-    let mut docs: Vec<(i64, f64, String)> = Vec::new();
-    if let Some(fts) = &fts {
-        let hits = ctx.store.search_passages(fts, None, 400).await?;
-        let mut best: HashMap<i64, usize> = HashMap::new();
-        for (i, h) in hits.iter().enumerate() {
-            if let Some(d) = h.document_id {
-                if !docs.iter().any(|(id, ..)| *id == d) {
-                    docs.push((d, h.rank, h.text.clone()));
-                }
-            }
-            if let Some(a) = h.actor_id {
-                best.entry(a).or_insert(i);
-            }
-        }
-        let mut body_actors: Vec<Ranked> = Vec::new();
-        let mut order: Vec<(i64, usize)> = best
-            .into_iter()
-            .filter(|(a, _)| !seen.contains(a))
-            .collect();
-        order.sort_by_key(|&(_, i)| i);
-        // A "body" entry of the UN list describes an organisation: it counts for that one.
-        for (d, _, text) in &docs {
-            if let Some(doc) = index.documents.iter().find(|x| x.id == *d) {
-                if let (Some(about), "body") = (doc.about_id, doc.kind.as_str()) {
-                    if seen.insert(about) {
-                        if let Some(a) = ctx.store.actor(about).await? {
-                            let short = super::actor::display_name(&a);
-                            body_actors.push(Ranked {
-                                section: None,
-                                label: label(&a.name, a.acronym.as_deref()),
-                                more: format!("/actor {short}"),
-                                text: hl.evidence(text),
-                                source: Some(cite(&doc.file, doc.line)),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        for (actor_id, i) in order {
-            let h = &hits[i];
-            let name = h.actor_name.clone().unwrap_or_default();
-            let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
-            if seen.contains(&actor_id) {
-                continue;
-            }
-            ranked.push(Ranked {
-                section: None,
-                label: label(&name, h.actor_acronym.as_deref()),
-                more: format!("/actor {short}"),
-                text: hl.evidence(&h.text),
-                source: Some(cite(&h.file, h.line)),
-            });
-        }
-        ranked.extend(body_actors);
+    if total == 0 {
+        return Ok(not_found(index, &name));
     }
-    let topic_name = topic
-        .and_then(|t| index.topic_names.get(&t))
-        .map(|(_, n)| n.clone());
+    let pages = total.div_ceil(PAGE) as u32;
+    let mut reply = Reply::answer(format!("Who works on {name}"));
+    let narrowed = narrower
+        .as_ref()
+        .map(|w| format!(" Those whose text says “{}” come first.", shorten(w, 40)))
+        .unwrap_or_default();
+    reply.summary = Some(Text::plain(format!(
+        "{total} {}, the most active first: how much of their own text is about it, profile sections on it, programmes and tools.{narrowed}",
+        if total == 1 { "actor" } else { "actors" }
+    )));
+    reply = reply.section("Actors", items);
+    if page == 1 {
+        let docs = related_documents(ctx, index, &terms, &hl).await?;
+        reply = reply.section("Documents and processes", docs);
+    }
+    if pages > 1 {
+        reply.paging = Some(Paging {
+            page,
+            pages,
+            command: format!("/who-works-on topic:\"{}\" page:{{page}}", p.topic.trim()),
+        });
+    }
+    reply.sources = Some(SOURCES.into());
+    Ok(reply)
+}
+
+/// The page asked for, or the last one when asked past the end.
+fn last_page(page: u32, total: usize) -> u32 {
+    page.min(total.div_ceil(PAGE).max(1) as u32).max(1)
+}
+
+/// The whole ranking, those whose own text uses `words` first (with that sentence), as one
+/// list; the caller pages it.
+async fn narrowed_items(
+    ctx: &Context,
+    topic: i64,
+    words: &str,
+    hl: &Highlighter,
+) -> Result<Vec<Item>, CommandError> {
+    let (rows, _) = ctx.store.topic_ranking(topic, 0, WHOLE_RANKING).await?;
+    let narrow = Highlighter::new(&[words.to_string()]);
+    let mut uses: HashMap<i64, (String, String)> = HashMap::new();
+    if let Some(fts) = fts_query(&[words]) {
+        for h in ctx.store.search_passages(&fts, None, 400).await? {
+            if let Some(a) = h.actor_id {
+                if narrow.is_match(&h.text) && !uses.contains_key(&a) {
+                    uses.insert(a, (h.text.clone(), cite(&h.file, h.line)));
+                }
+            }
+        }
+    }
+    let (first, rest): (Vec<_>, Vec<_>) = rows.iter().partition(|r| uses.contains_key(&r.actor_id));
+    let mut items: Vec<Item> = first
+        .into_iter()
+        .map(|r| ranked_item(r, &narrow, uses.get(&r.actor_id)))
+        .collect();
+    items.extend(rest.into_iter().map(|r| ranked_item(r, hl, None)));
+    Ok(items)
+}
+
+const SOURCES: &str = "Sources: profile sections of the atlas (000, 001), the UN list (002), UNICC news (003), the ICT4Peace report (004)";
+
+/// An actor of the ranking: its sections on the topic and the sentence that shows the link
+/// (or `instead`, a passage using the user's own words, and where it is).
+fn ranked_item(r: &RankedActorRow, hl: &Highlighter, instead: Option<&(String, String)>) -> Item {
+    let mut text = Text::default();
+    let has_evidence = r.evidence.is_some() || instead.is_some();
+    if let Some(h) = &r.headings {
+        let quoted: Vec<String> = h.lines().map(|h| format!("“{h}”")).collect();
+        let sections = if quoted.len() == 1 {
+            "section"
+        } else {
+            "sections"
+        };
+        text.push(Span::Plain(format!(
+            "Profile {sections} {}{}",
+            quoted.join(", "),
+            if has_evidence { ": " } else { "" }
+        )));
+    }
+    let source = match (instead, &r.evidence) {
+        (Some((passage, at)), _) => {
+            text.0.extend(hl.evidence(passage).0);
+            Some(at.clone())
+        }
+        (None, Some(e)) => {
+            text.0.extend(hl.highlight(&shorten(e, 400)).0);
+            r.file.as_ref().zip(r.line).map(|(f, l)| cite(f, l))
+        }
+        (None, None) => None,
+    };
+    let short = r.acronym.clone().unwrap_or_else(|| r.name.clone());
+    let mut item =
+        Item::labelled(label(&r.name, r.acronym.as_deref()), text).more(format!("/actor {short}"));
+    item.source = source;
+    item
+}
+
+/// UN documents, resolutions, processes and programmes that name the topic (not news stories
+/// or the report: those are actors' own text, already ranked above).
+async fn related_documents(
+    ctx: &Context,
+    index: &AtlasIndex,
+    terms: &[String],
+    hl: &Highlighter,
+) -> Result<Vec<Item>, CommandError> {
+    let Some(fts) = fts_query(terms) else {
+        return Ok(vec![]);
+    };
+    let hits = ctx.store.search_passages(&fts, Some(true), 200).await?;
+    let mut items = Vec::new();
+    let mut seen = HashSet::new();
+    for h in hits {
+        if items.len() >= 8 {
+            break;
+        }
+        let Some(d) = h.document_id else { continue };
+        let Some(doc) = index.documents.iter().find(|x| x.id == d) else {
+            continue;
+        };
+        if matches!(doc.kind.as_str(), "news" | "report" | "body")
+            || !hl.is_match(&h.text)
+            || !seen.insert(d)
+        {
+            continue;
+        }
+        let label = match &doc.symbol {
+            Some(s) => format!("{} ({s})", doc.title),
+            None => doc.title.clone(),
+        };
+        let more = format!(
+            "/document {}",
+            doc.symbol
+                .clone()
+                .unwrap_or_else(|| shorten(&doc.title, 60))
+        );
+        items.push(
+            Item::labelled(label, hl.evidence(&h.text))
+                .more(more)
+                .source(format!("{}, {}", doc.kind, cite(&doc.file, doc.line))),
+        );
+    }
+    Ok(items)
+}
+
+/// Words that are not a topic: the actors whose text mentions them, by BM25.
+async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply, CommandError> {
+    // Every word must be there: "space debris" is not "space".
+    let Some((all, _)) = crate::search::fts_words(&p.topic) else {
+        return Ok(not_found(index, &p.topic));
+    };
+    let hl = Highlighter::new(&crate::search::tokens(&p.topic));
+    let hits = ctx.store.search_passages(&all, None, 400).await?;
+    let mut seen = HashSet::new();
+    let mut ranked: Vec<Item> = Vec::new();
+    for h in &hits {
+        let Some(a) = h.actor_id else { continue };
+        if !seen.insert(a) {
+            continue;
+        }
+        let name = h.actor_name.clone().unwrap_or_default();
+        let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
+        ranked.push(
+            Item::labelled(
+                label(&name, h.actor_acronym.as_deref()),
+                hl.evidence(&h.text),
+            )
+            .more(format!("/actor {short}"))
+            .source(cite(&h.file, h.line)),
+        );
+    }
     if ranked.is_empty() {
         return Ok(not_found(index, &p.topic));
     }
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = p.page.min(pages);
-    let mut shown: Vec<Item> = Vec::new();
-
-    for r in ranked.iter().skip((page as usize - 1) * PAGE).take(PAGE) {
-        let text = match &r.section {
-            Some((section_id, headings)) => {
-                let texts = ctx.store.section_texts(*section_id).await?;
-                let body = texts
-                    .iter()
-                    .find(|t| hl.is_match(t))
-                    .or(texts.first())
-                    .cloned()
-                    .unwrap_or_default();
-                let mut text = Text(vec![Span::Plain(format!("Profile section {headings}: "))]);
-                text.0.extend(hl.evidence(&body).0);
-                text
-            }
-            None => r.text.clone(),
-        };
-        let mut item = Item::labelled(r.label.clone(), text).more(r.more.clone());
-        item.source = r.source.clone();
-        shown.push(item);
-    }
-    let title = match &topic_name {
-        Some(n) => format!("Who works on {n}"),
-        None => format!("Who mentions “{}”", shorten(&p.topic, 60)),
-    };
-    let mut reply = Reply::answer(title);
-    reply.summary = Some(Text::plain(match &topic_name {
-        Some(_) => format!(
-            "{} actors: profile sections on the topic first, then passing mentions by relevance.",
-            ranked.len()
-        ),
-        None => format!(
-            "“{}” is not a topic of the taxonomy (see /topics); these actors' texts mention it.",
-            shorten(&p.topic, 60)
-        ),
-    }));
+    let shown: Vec<Item> = ranked
+        .into_iter()
+        .skip((page as usize - 1) * PAGE)
+        .take(PAGE)
+        .collect();
+    let words = shorten(&p.topic, 60);
+    let mut reply = Reply::answer(format!("Who mentions “{words}”"));
+    reply.summary = Some(Text::plain(format!(
+        "“{words}” is not a topic of the taxonomy (see /topics); these actors' texts mention it."
+    )));
     reply = reply.section("Actors", shown);
-    if page == 1 {
-        let mut items = Vec::new();
-        for (d, _, text) in docs.iter() {
-            if items.len() >= 8 {
-                break;
-            }
-            if let Some(doc) = index.documents.iter().find(|x| x.id == *d) {
-                // Stories and the report are actors' text, already counted above; a body is
-                // an organisation, listed with the actors.
-                if doc.kind == "news" || doc.kind == "report" || doc.kind == "body" {
-                    continue;
-                }
-                let label = match &doc.symbol {
-                    Some(s) => format!("{} ({s})", doc.title),
-                    None => doc.title.clone(),
-                };
-                let more = format!(
-                    "/document {}",
-                    doc.symbol
-                        .clone()
-                        .unwrap_or_else(|| shorten(&doc.title, 60))
-                );
-                items.push(
-                    Item::labelled(label, hl.evidence(text))
-                        .more(more)
-                        .source(format!("{}, {}", doc.kind, cite(&doc.file, doc.line))),
-                );
-            }
-        }
-        reply = reply.section("Documents and processes", items);
-    }
     if pages > 1 {
-        let topic_arg = topic_name.clone().unwrap_or_else(|| p.topic.clone());
         reply.paging = Some(Paging {
             page,
             pages,
-            command: format!("/who-works-on topic:\"{topic_arg}\" page:{{page}}"),
+            command: format!("/who-works-on topic:\"{}\" page:{{page}}", p.topic),
         });
     }
-    reply.sources = Some("Sources: profile sections of the atlas (000, 001), the UN list (002), UNICC news (003), the ICT4Peace report (004)".into());
+    reply.sources = Some(SOURCES.into());
     Ok(reply)
 }
 

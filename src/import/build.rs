@@ -6,15 +6,17 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use regex::Regex;
 
 use super::atlas::slugify;
 use super::curated::{At, Curated};
+use super::glossary::{self, TermStatus};
 use super::model::{DocKind, Document, Origin, Para, Profile, SectionKind};
+use super::names::{is_all_caps, NameMatcher};
 use super::problem::Problems;
 use super::prose;
-use crate::search::normalize::{fold_typography, name_key, search_text};
+use super::ranking::{self, TopicActorRow};
+use crate::search::normalize::{fold_typography, name_key, search_copy};
 use crate::search::standard_id::StandardId;
 
 #[derive(Debug, Clone)]
@@ -136,6 +138,9 @@ pub struct TermRow {
     pub key: String,
     pub expansion: String,
     pub curated: bool,
+    /// What the sources do with the term, checked at import, and the line that shows it.
+    pub status: TermStatus,
+    pub origin: Option<Origin>,
 }
 
 /// The whole atlas, as rows. Index + 1 is the row id.
@@ -160,6 +165,8 @@ pub struct Atlas {
     pub document_mentions: Vec<MentionRow>,
     pub events: Vec<EventRow>,
     pub glossary: Vec<TermRow>,
+    /// Per topic, the actors working on it, ranked (see `ranking`).
+    pub topic_actors: Vec<TopicActorRow>,
     pub data_hash: String,
 }
 
@@ -190,6 +197,7 @@ impl Atlas {
             ("standard mentions", self.standard_mentions.len()),
             ("atlas events", self.events.len()),
             ("glossary terms", self.glossary.len()),
+            ("topic rankings", self.topic_actors.len()),
         ]
     }
 }
@@ -224,103 +232,6 @@ fn join_paras(paras: &[&Para]) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join("\n\n"),
         )
-    }
-}
-
-/// Matches organisation names in text. Names and aliases match whole words in any case;
-/// acronyms (and name-like tokens with inner capitals: AfCFTA, ICT4Peace) match case-sensitively
-/// so that WHO is not "who" and AU is not "au". Aho-Corasick (leftmost-longest) keeps this
-/// linear in the text however many names there are, and prefers "UN Women" over "UN".
-struct NameMatcher {
-    insensitive: Option<(AhoCorasick, Vec<usize>)>,
-    sensitive: Option<(AhoCorasick, Vec<usize>)>,
-}
-
-/// "FAO", "UNESCO", "OSCE": a name that is itself an acronym.
-fn is_all_caps(s: &str) -> bool {
-    !s.contains(' ')
-        && s.chars()
-            .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
-}
-
-fn is_acronym_like(s: &str) -> bool {
-    !s.contains(' ')
-        && s.chars()
-            .skip(1)
-            .any(|c| c.is_uppercase() || c.is_ascii_digit())
-        || s.len() <= 4 && s.chars().all(|c| c.is_uppercase())
-}
-
-fn is_word_char(c: Option<char>) -> bool {
-    c.is_some_and(|c| c.is_alphanumeric() || c == '_')
-}
-
-impl NameMatcher {
-    fn new(names: &[(usize, String)]) -> Self {
-        let mut ins: HashMap<String, usize> = HashMap::new();
-        let mut sens: HashMap<String, usize> = HashMap::new();
-        for (actor, name) in names {
-            let folded = fold_typography(name);
-            if folded.chars().count() < 2 {
-                continue;
-            }
-            if is_acronym_like(&folded) {
-                sens.entry(folded).or_insert(*actor);
-            } else {
-                ins.entry(folded.to_lowercase()).or_insert(*actor);
-            }
-        }
-        let build = |map: HashMap<String, usize>, ci: bool| {
-            if map.is_empty() {
-                return None;
-            }
-            let mut pairs: Vec<(String, usize)> = map.into_iter().collect();
-            pairs.sort();
-            let automaton = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .ascii_case_insensitive(ci)
-                .build(pairs.iter().map(|(p, _)| p.as_str()))
-                .expect("names build an automaton");
-            Some((automaton, pairs.into_iter().map(|(_, a)| a).collect()))
-        };
-        NameMatcher {
-            insensitive: build(ins, true),
-            sensitive: build(sens, false),
-        }
-    }
-
-    /// (actor, written as) for every organisation named in `text`.
-    fn find(&self, text: &str) -> Vec<(usize, String)> {
-        let folded = fold_typography(text);
-        // Case-insensitive matching of non-ASCII letters: the automaton folds ASCII only, so
-        // the haystack is lower-cased where that keeps byte offsets (it does for ASCII text).
-        let lower = folded.to_lowercase();
-        let haystack_ci = if lower.len() == folded.len() {
-            lower.as_str()
-        } else {
-            folded.as_str()
-        };
-        let mut out = Vec::new();
-        for (matcher, hay) in [
-            (&self.insensitive, haystack_ci),
-            (&self.sensitive, folded.as_str()),
-        ] {
-            let Some((ac, actors)) = matcher else {
-                continue;
-            };
-            for m in ac.find_iter(hay) {
-                let before = folded[..m.start()].chars().next_back();
-                let after = folded[m.end()..].chars().next();
-                if is_word_char(before) || is_word_char(after) {
-                    continue;
-                }
-                out.push((
-                    actors[m.pattern().as_usize()],
-                    folded[m.start()..m.end()].to_string(),
-                ));
-            }
-        }
-        out
     }
 }
 
@@ -814,11 +725,16 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         actor.tools_note = join_paras(&tools);
     }
     for (di, d) in documents.iter().enumerate() {
-        let owner = atlas.documents[di].owner;
+        // What the UN list says about a body is that body's, not the list's owner's.
+        let row = &atlas.documents[di];
+        let actor = match (row.kind, row.about) {
+            (DocKind::Body, Some(about)) => Some(about),
+            _ => row.owner,
+        };
         for (pos, para) in d.paras.iter().enumerate() {
             atlas
                 .passages
-                .push(passage(owner, None, Some(di), pos, para));
+                .push(passage(actor, None, Some(di), pos, para));
         }
     }
     for (slug, para) in &inp.extra_passages {
@@ -827,6 +743,83 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         atlas
             .passages
             .push(passage(actor, None, doc, usize::MAX / 2, para));
+    }
+
+    tracing::trace!(
+        elapsed_us = t0.elapsed().as_micros() as u64,
+        stage = "events"
+    );
+    // --- events -----------------------------------------------------------------------------
+    for e in &c.events {
+        let Some(origin) = find_quote(&inp.texts, &e.value.quote) else {
+            problems.error(
+                &e.file,
+                e.line,
+                format!("quote not found in any source: \"{}\"", e.value.quote),
+            );
+            continue;
+        };
+        for (label, date) in [("starts", &e.value.starts), ("ends", &e.value.ends)] {
+            if let Some(d) = date {
+                if !valid_partial_date(d) {
+                    problems.error(
+                        &e.file,
+                        e.line,
+                        format!(
+                            "{label} = \"{d}\" is not a date: write 2021-10-31, 2021-10 or 2021"
+                        ),
+                    );
+                }
+            }
+        }
+        let organiser = e
+            .value
+            .organiser
+            .as_ref()
+            .and_then(|o| index_of(&slugs, o, (&e.file, e.line), "organiser", problems));
+        let description = event_description(
+            &inp.texts,
+            &origin,
+            &e.value.quote,
+            if e.value.claim {
+                e.value.claim_lines
+            } else {
+                1
+            },
+        );
+        // A blurb that is no one's text (the undated events at the end of 001) is its
+        // organiser's: searchable, and counted for its topics. An event quoted from an actor's
+        // own text (the report) stays that actor's: the organiser did not write it.
+        let quote = fold_typography(&e.value.quote);
+        let already_text = atlas
+            .passages
+            .iter()
+            .any(|p| fold_typography(&p.text).contains(quote.as_str()));
+        if !already_text {
+            atlas.passages.push(passage(
+                organiser,
+                None,
+                None,
+                atlas.events.len(),
+                &Para {
+                    text: description.clone(),
+                    origin: origin.clone(),
+                    truncated: false,
+                },
+            ));
+        }
+        atlas.events.push(EventRow {
+            slug: e.value.slug.clone(),
+            title: e.value.title.clone(),
+            starts: e.value.starts.clone(),
+            ends: e.value.ends.clone(),
+            date_text: e.value.date_text.clone(),
+            place: e.value.place.clone(),
+            recurrence: e.value.recurrence.clone(),
+            organiser,
+            description,
+            origin,
+        });
     }
 
     tracing::trace!(
@@ -1012,71 +1005,27 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         }
     }
 
-    tracing::trace!(
-        elapsed_us = t0.elapsed().as_micros() as u64,
-        stage = "events"
-    );
-    // --- events -----------------------------------------------------------------------------
-    for e in &c.events {
-        let Some(origin) = find_quote(&inp.texts, &e.value.quote) else {
-            problems.error(
-                &e.file,
-                e.line,
-                format!("quote not found in any source: \"{}\"", e.value.quote),
-            );
-            continue;
-        };
-        for (label, date) in [("starts", &e.value.starts), ("ends", &e.value.ends)] {
-            if let Some(d) = date {
-                if !valid_partial_date(d) {
-                    problems.error(
-                        &e.file,
-                        e.line,
-                        format!(
-                            "{label} = \"{d}\" is not a date: write 2021-10-31, 2021-10 or 2021"
-                        ),
-                    );
-                }
-            }
-        }
-        let organiser = e
-            .value
-            .organiser
-            .as_ref()
-            .and_then(|o| index_of(&slugs, o, (&e.file, e.line), "organiser", problems));
-        let description = event_description(
-            &inp.texts,
-            &origin,
-            &e.value.quote,
-            if e.value.claim {
-                e.value.claim_lines
-            } else {
-                1
-            },
-        );
-        atlas.events.push(EventRow {
-            slug: e.value.slug.clone(),
-            title: e.value.title.clone(),
-            starts: e.value.starts.clone(),
-            ends: e.value.ends.clone(),
-            date_text: e.value.date_text.clone(),
-            place: e.value.place.clone(),
-            recurrence: e.value.recurrence.clone(),
-            organiser,
-            description,
+    // --- glossary ---------------------------------------------------------------------------
+    for t in &c.glossary {
+        let v = &t.value;
+        let (status, origin) = glossary::classify(&inp.texts, &v.term, &v.expansion, v.curated);
+        atlas.glossary.push(TermRow {
+            term: v.term.clone(),
+            key: name_key(&v.term),
+            expansion: v.expansion.clone(),
+            curated: v.curated,
+            status,
             origin,
         });
     }
 
-    // --- glossary ---------------------------------------------------------------------------
-    for t in &c.glossary {
-        atlas.glossary.push(TermRow {
-            term: t.value.term.clone(),
-            key: name_key(&t.value.term),
-            expansion: t.value.expansion.clone(),
-            curated: t.value.curated,
-        });
-    }
+    // --- topic rankings ---------------------------------------------------------------------
+    let names: Vec<(usize, String)> = atlas
+        .actor_names
+        .iter()
+        .map(|(i, n, _, _)| (*i, n.clone()))
+        .collect();
+    atlas.topic_actors = ranking::rank_topics(&atlas, &NameMatcher::new(&names));
 
     // --- sources' owners ---------------------------------------------------------------------
     for s in &c.sources {
@@ -1100,13 +1049,19 @@ fn passage(
     position: usize,
     para: &Para,
 ) -> PassageRow {
+    // A passage the source cuts off mid-sentence says so wherever it is shown.
+    let text = if para.truncated && !para.text.ends_with('…') {
+        format!("{}…", para.text.trim_end())
+    } else {
+        para.text.clone()
+    };
     PassageRow {
         actor,
         section,
         document,
         position,
-        text: para.text.clone(),
-        search_text: search_text(&para.text),
+        text,
+        search_text: search_copy(&para.text),
         truncated: para.truncated,
         origin: para.origin.clone(),
     }

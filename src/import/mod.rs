@@ -8,10 +8,13 @@ pub mod atlas;
 pub mod build;
 pub mod check;
 pub mod curated;
+pub mod glossary;
 pub mod model;
+pub mod names;
 pub mod news;
 pub mod problem;
 pub mod prose;
+pub mod ranking;
 pub mod report;
 pub mod similar;
 pub mod unlist;
@@ -140,6 +143,9 @@ pub fn bundled_hash() -> String {
     fnv(&parts)
 }
 
+/// Bumped whenever the importer changes what it builds from the same data.
+pub const IMPORTER_VERSION: u32 = 2;
+
 /// Reads and validates a data directory. `Ok` holds the atlas and the warnings and notes;
 /// `Err` holds every problem found, errors first.
 pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>> {
@@ -150,6 +156,8 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
         .iter()
         .filter_map(|f| data.read(f).ok().map(|c| (f.to_string(), c)))
         .collect();
+    // A new importer builds a different atlas from the same data: existing databases rebuild.
+    hashed.push(("importer".into(), IMPORTER_VERSION.to_string()));
 
     // Read every source first: quotes anywhere may point into any of them.
     let mut texts: Vec<(String, String)> = Vec::new();

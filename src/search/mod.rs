@@ -5,15 +5,17 @@
 pub mod names;
 pub mod normalize;
 pub mod standard_id;
+pub mod terms;
 
-use normalize::search_text;
+use normalize::{fold_spelling, search_text};
 
-/// Words of a text as the FTS5 index sees them (letters and digits, folded).
+/// Words of a text as the FTS5 index sees them (letters and digits, folded, one spelling:
+/// the index holds `normalize::search_copy`).
 pub fn tokens(text: &str) -> Vec<String> {
     search_text(text)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
+        .map(fold_spelling)
         .collect()
 }
 
@@ -25,7 +27,11 @@ pub fn fts_query<S: AsRef<str>>(phrases: &[S]) -> Option<String> {
         .iter()
         .map(|p| tokens(p.as_ref()))
         .filter(|t| !t.is_empty())
-        .map(|t| format!("\"{}\"", t.join(" ")))
+        .flat_map(|t| {
+            // "cyber security" and "e-commerce" are also written as one word.
+            let joined = (t.len() > 1 && t.len() <= 3).then(|| format!("\"{}\"", t.concat()));
+            std::iter::once(format!("\"{}\"", t.join(" "))).chain(joined)
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -54,6 +60,14 @@ pub fn fts_words(text: &str) -> Option<(String, String)> {
         return None;
     }
     let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    if words.len() == 2 {
+        // Two words may be one compound elsewhere ("cyber security" / "cybersecurity").
+        let joined = format!("\"{}\"", words.concat());
+        return Some((
+            format!("({}) OR {joined}", quoted.join(" AND ")),
+            format!("{} OR {joined}", quoted.join(" OR ")),
+        ));
+    }
     Some((quoted.join(" "), quoted.join(" OR ")))
 }
 
@@ -70,17 +84,22 @@ mod tests {
         assert_eq!(fts_query(&["-", "\"\"", "***"]), None);
         assert_eq!(
             fts_query(&["AI", "machine learning"]).as_deref(),
-            Some("\"ai\" OR \"machine learning\"")
+            Some("\"ai\" OR \"machine learning\" OR \"machinelearning\"")
         );
     }
 
     #[test]
     fn free_text_searches_all_words_then_any() {
-        let (all, any) = fts_words("\"NEAR( AND * quantum computing").unwrap();
+        let (all, any) = fts_words("\"NEAR( AND * quantum computing data").unwrap();
         assert_eq!(
             (all.as_str(), any.as_str()),
-            ("\"quantum\" \"computing\"", "\"quantum\" OR \"computing\"")
+            (
+                "\"quantum\" \"computing\" \"data\"",
+                "\"quantum\" OR \"computing\" OR \"data\""
+            )
         );
+        let (all, _) = fts_words("cyber security").unwrap();
+        assert_eq!(all, "(\"cyber\" AND \"security\") OR \"cybersecurity\"");
         assert_eq!(fts_words("and or the"), None);
     }
 }

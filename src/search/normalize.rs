@@ -111,6 +111,145 @@ pub fn spelling_key(s: &str) -> String {
         .join(" ")
 }
 
+/// Whole words whose British and American forms differ by more than a suffix rule.
+const SPELLING_PAIRS: &[(&str, &str)] = &[
+    ("programme", "program"),
+    ("programmes", "programs"),
+    ("catalogue", "catalog"),
+    ("dialogue", "dialog"),
+    ("defence", "defense"),
+    ("licence", "license"),
+    ("offence", "offense"),
+    ("travelled", "traveled"),
+    ("modelling", "modeling"),
+    ("labelled", "labeled"),
+    ("cancelled", "canceled"),
+    ("judgement", "judgment"),
+    ("ageing", "aging"),
+];
+
+/// One spelling for a lower-case word of either English: "organisation", "labour", "centre",
+/// "analyse", "programme" → "organization", "labor", "center", "analyze", "program". Applied
+/// the same way to the search copy of the sources and to what people type, so a rule that
+/// also folds an unrelated word ("enterprise" → "enterprize") merges nothing that differs.
+pub fn fold_spelling(word: &str) -> String {
+    if let Some((_, us)) = SPELLING_PAIRS.iter().find(|(uk, _)| *uk == word) {
+        return us.to_string();
+    }
+    let n = word.chars().count();
+    if n < 5 || !word.is_ascii() {
+        return word.to_string();
+    }
+    const SUFFIXES: &[(&str, &str)] = &[
+        ("isations", "izations"),
+        ("isation", "ization"),
+        ("ising", "izing"),
+        ("ised", "ized"),
+        ("ises", "izes"),
+        ("ise", "ize"),
+        ("yse", "yze"),
+        ("ysed", "yzed"),
+        ("ours", "ors"),
+        ("our", "or"),
+        ("tres", "ters"),
+        ("tre", "ter"),
+    ];
+    for (uk, us) in SUFFIXES {
+        if let Some(stem) = word.strip_suffix(uk) {
+            // "hour", "four", "tour" are too short to reach here; "our" needs a real stem.
+            if stem.len() >= 2 {
+                return format!("{stem}{us}");
+            }
+        }
+    }
+    word.to_string()
+}
+
+/// The written forms that fold to the same spelling as `word` (itself, the American and the
+/// British form): what a highlighter must accept for it. Extra forms that no text uses
+/// ("actour") are harmless there.
+pub fn spelling_forms(word: &str) -> Vec<String> {
+    let lower = word.to_lowercase();
+    let us = fold_spelling(&lower);
+    let mut forms = vec![lower.clone(), us.clone()];
+    if let Some((uk, _)) = SPELLING_PAIRS.iter().find(|(_, a)| *a == us) {
+        forms.push(uk.to_string());
+    }
+    const BACK: &[(&str, &str)] = &[
+        ("izations", "isations"),
+        ("ization", "isation"),
+        ("izing", "ising"),
+        ("ized", "ised"),
+        ("izes", "ises"),
+        ("ize", "ise"),
+        ("yze", "yse"),
+        ("ors", "ours"),
+        ("or", "our"),
+        ("ters", "tres"),
+        ("ter", "tre"),
+    ];
+    if us.len() >= 5 {
+        if let Some((a, b)) = BACK.iter().find(|(a, _)| us.ends_with(a)) {
+            forms.push(format!("{}{b}", &us[..us.len() - a.len()]));
+        }
+    }
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// The search copy of a passage: `search_text`, every word in one spelling, and the joined form
+/// of each hyphenated compound appended ("e-commerce" also as "ecommerce", "cyber-security" as
+/// "cybersecurity"), so that the way a user writes a compound does not decide what is found.
+pub fn search_copy(s: &str) -> String {
+    let text = search_text(s);
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut joined: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut compound = String::new();
+    let mut parts = 0usize;
+    let flush_word = |out: &mut String, word: &mut String| {
+        if !word.is_empty() {
+            out.push_str(&fold_spelling(word));
+            word.clear();
+        }
+    };
+    let mut prev: Option<char> = None;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_alphanumeric() {
+            word.push(c);
+            compound.push(c);
+        } else {
+            flush_word(&mut out, &mut word);
+            out.push(c);
+            let next = chars.get(i + 1).copied();
+            let inner_hyphen = c == '-'
+                && prev.is_some_and(char::is_alphanumeric)
+                && next.is_some_and(char::is_alphanumeric);
+            if inner_hyphen {
+                parts += 1;
+            } else {
+                if parts > 0 {
+                    joined.push(fold_spelling(&compound));
+                }
+                compound.clear();
+                parts = 0;
+            }
+        }
+        prev = Some(c);
+    }
+    flush_word(&mut out, &mut word);
+    if parts > 0 {
+        joined.push(fold_spelling(&compound));
+    }
+    for j in joined {
+        out.push(' ');
+        out.push_str(&j);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +295,39 @@ mod tests {
             squash_key("WIPO’sactivitiesregarding the Domain Name System(DNS)"),
             squash_key("WIPO’s activities regarding the Domain Name System (DNS)")
         );
+    }
+
+    #[test]
+    fn british_and_american_words_fold_to_one_spelling() {
+        for (uk, us) in [
+            ("organisation", "organization"),
+            ("digitalisation", "digitalization"),
+            ("labour", "labor"),
+            ("centre", "center"),
+            ("programme", "program"),
+            ("defence", "defense"),
+            ("analyse", "analyze"),
+            ("behaviour", "behavior"),
+        ] {
+            assert_eq!(fold_spelling(uk), fold_spelling(us), "{uk} / {us}");
+            assert!(spelling_forms(us).contains(&uk.to_string()), "{us} → {uk}");
+            assert!(spelling_forms(uk).contains(&us.to_string()), "{uk} → {us}");
+        }
+        assert_eq!(fold_spelling("four"), "four");
+        assert_eq!(fold_spelling("hour"), "hour");
+    }
+
+    #[test]
+    fn the_search_copy_joins_compounds_and_folds_spelling() {
+        assert_eq!(
+            search_copy("E-commerce for the Labour Centre"),
+            "e-commerce for the labor center ecommerce"
+        );
+        assert_eq!(
+            search_copy("capacity\u{2010}building, cyber-security."),
+            "capacity-building, cyber-security. capacitybuilding cybersecurity"
+        );
+        assert_eq!(search_copy("a - b"), "a - b");
     }
 
     #[test]

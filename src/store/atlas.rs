@@ -27,6 +27,7 @@ fn id(i: usize) -> V {
 
 /// Atlas tables, children first: the order in which they are emptied.
 const ATLAS_TABLES: &[&str] = &[
+    "topic_actors",
     "document_mentions",
     "standard_mentions",
     "standard_relations",
@@ -577,7 +578,16 @@ impl Store {
         insert(
             &mut tx,
             "glossary",
-            &["id", "term", "key", "expansion", "curated"],
+            &[
+                "id",
+                "term",
+                "key",
+                "expansion",
+                "curated",
+                "status",
+                "file",
+                "line",
+            ],
             a.glossary
                 .iter()
                 .enumerate()
@@ -588,6 +598,32 @@ impl Store {
                         V::T(t.key.clone()),
                         V::T(t.expansion.clone()),
                         V::I(i64::from(t.curated)),
+                        V::T(t.status.as_str().into()),
+                        opt_t(&t.origin.as_ref().map(|o| o.file.clone())),
+                        t.origin.as_ref().map_or(V::N, |o| V::I(o.line as i64)),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
+            "topic_actors",
+            &[
+                "topic_id", "actor_id", "rank", "score", "headings", "evidence", "file", "line",
+            ],
+            a.topic_actors
+                .iter()
+                .map(|r| {
+                    vec![
+                        id(r.topic),
+                        id(r.actor),
+                        V::I(r.rank as i64),
+                        V::I((r.score * 10.0).round() as i64),
+                        opt_t(&(!r.headings.is_empty()).then(|| r.headings.join("\n"))),
+                        opt_t(&r.evidence),
+                        opt_t(&r.origin.as_ref().map(|o| o.file.clone())),
+                        r.origin.as_ref().map_or(V::N, |o| V::I(o.line as i64)),
                     ]
                 })
                 .collect(),

@@ -193,6 +193,24 @@ pub struct GlossaryRow {
     pub key: String,
     pub expansion: String,
     pub curated: bool,
+    /// 'expanded', 'used' or 'absent' (see migration 0007).
+    pub status: String,
+    pub file: Option<String>,
+    pub line: Option<i64>,
+}
+}
+
+row! {
+/// One actor's place in a topic's ranking (computed at import).
+#[derive(Debug, Clone)]
+pub struct RankedActorRow {
+    pub actor_id: i64,
+    pub name: String,
+    pub acronym: Option<String>,
+    pub headings: Option<String>,
+    pub evidence: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<i64>,
 }
 }
 
@@ -365,6 +383,31 @@ impl Store {
         )
     }
 
+    /// A page of the actors working on a topic, best first, and how many there are in all.
+    pub async fn topic_ranking(
+        &self,
+        topic_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<RankedActorRow>, i64), StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT a.id AS actor_id, a.name, a.acronym, t.headings, t.evidence, t.file, t.line
+             FROM topic_actors t JOIN actors a ON a.id = t.actor_id
+             WHERE t.topic_id = ?1 ORDER BY t.rank LIMIT ?2 OFFSET ?3",
+        )
+        .bind(topic_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let (total,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM topic_actors WHERE topic_id = ?1")
+                .bind(topic_id)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((rows, total))
+    }
+
     /// Actors with an issue section (or sub-section) on the topic, one row per section.
     pub async fn heading_hits(&self, topic_id: i64) -> Result<Vec<HeadingHit>, StoreError> {
         Ok(sqlx::query_as(
@@ -469,11 +512,11 @@ impl Store {
     }
 
     pub async fn glossary(&self) -> Result<Vec<GlossaryRow>, StoreError> {
-        Ok(
-            sqlx::query_as("SELECT term, key, expansion, curated FROM glossary ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT term, key, expansion, curated, status, file, line FROM glossary ORDER BY id",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     pub async fn atlas_events(&self) -> Result<Vec<AtlasEventRow>, StoreError> {

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_add_leases_and_rolling_plans.sql",
         include_str!("../../migrations/0006_add_leases_and_rolling_plans.sql"),
     ),
+    (
+        7,
+        "0007_rank_topics_and_check_glossary.sql",
+        include_str!("../../migrations/0007_rank_topics_and_check_glossary.sql"),
+    ),
 ];
 
 /// The embedded list as sqlx's migration source.
