@@ -232,6 +232,7 @@ mod tests {
                 !q.expect.is_empty()
                     || !q.reject.is_empty()
                     || q.first.is_some()
+                    || q.tone.is_some()
                     || !q.relevant.is_empty(),
                 "{} checks nothing",
                 q.ask

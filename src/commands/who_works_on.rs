@@ -126,7 +126,11 @@ async fn ranked(
         reply.paging = Some(Paging {
             page,
             pages,
-            command: format!("/who-works-on topic:\"{}\" page:{{page}}", p.topic.trim()),
+            // The user's narrower words order the list, so the next page keeps them.
+            command: format!(
+                "/who-works-on topic:\"{}\" page:{{page}}",
+                narrower.as_deref().unwrap_or(&name)
+            ),
         });
     }
     reply.sources = Some(SOURCES.into());

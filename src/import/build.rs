@@ -10,197 +10,15 @@ use regex::Regex;
 
 use super::atlas::slugify;
 use super::curated::{At, Curated};
-use super::glossary::{self, TermStatus};
+use super::glossary;
 use super::model::{DocKind, Document, Origin, Para, Profile, SectionKind};
 use super::names::{is_all_caps, NameMatcher};
 use super::problem::Problems;
 use super::prose;
-use super::ranking::{self, TopicActorRow};
+use super::ranking;
+pub use super::rows::*;
 use crate::search::normalize::{fold_typography, name_key, search_copy};
 use crate::search::standard_id::StandardId;
-
-#[derive(Debug, Clone)]
-pub struct ActorRow {
-    pub slug: String,
-    pub kind: &'static str,
-    pub name: String,
-    pub full_name: Option<String>,
-    pub acronym: Option<String>,
-    pub founded: Option<i64>,
-    pub founded_evidence: Option<String>,
-    pub address: Option<String>,
-    pub website: Option<String>,
-    pub stakeholder_group: Option<String>,
-    pub summary: Option<String>,
-    pub description: Option<String>,
-    pub activities: Option<String>,
-    pub tools_note: Option<String>,
-    pub parent: Option<usize>,
-    pub provenance: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct SectionRow {
-    pub actor: usize,
-    pub parent: Option<usize>,
-    pub kind: SectionKind,
-    pub heading: Option<String>,
-    pub tagline: Option<String>,
-    pub position: usize,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct DocumentRow {
-    pub slug: String,
-    pub kind: DocKind,
-    pub symbol: Option<String>,
-    pub title: String,
-    pub subtitle: Option<String>,
-    pub summary: Option<String>,
-    pub owner: Option<usize>,
-    pub about: Option<usize>,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct PassageRow {
-    pub actor: Option<usize>,
-    pub section: Option<usize>,
-    pub document: Option<usize>,
-    pub position: usize,
-    pub text: String,
-    pub search_text: String,
-    pub truncated: bool,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct ItemRow {
-    pub actor: usize,
-    pub kind: &'static str,
-    pub name: String,
-    pub description: Option<String>,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct ChannelRow {
-    pub actor: usize,
-    pub platform: String,
-    pub handle: String,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct MentionRow {
-    pub target: usize,
-    pub passage: usize,
-    pub written_as: String,
-    pub sentence: String,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct StandardRow {
-    pub slug: String,
-    pub identifier: String,
-    pub key: String,
-    pub base_number: String,
-    pub body: String,
-    pub kind: String,
-    pub series: bool,
-    pub covers: String,
-    pub committee: Option<String>,
-    pub family: Option<String>,
-    pub domain: Option<String>,
-    pub conformity: Option<String>,
-    pub conformity_note: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct EventRow {
-    pub slug: String,
-    pub title: String,
-    pub starts: Option<String>,
-    pub ends: Option<String>,
-    pub date_text: Option<String>,
-    pub place: Option<String>,
-    pub recurrence: Option<String>,
-    pub organiser: Option<usize>,
-    pub description: String,
-    pub origin: Origin,
-}
-
-#[derive(Debug, Clone)]
-pub struct TermRow {
-    pub term: String,
-    pub key: String,
-    pub expansion: String,
-    pub curated: bool,
-    /// What the sources do with the term, checked at import, and the line that shows it.
-    pub status: TermStatus,
-    pub origin: Option<Origin>,
-}
-
-/// The whole atlas, as rows. Index + 1 is the row id.
-#[derive(Debug, Default)]
-pub struct Atlas {
-    pub sources: Vec<(String, String, String, String)>,
-    pub actors: Vec<ActorRow>,
-    pub actor_names: Vec<(usize, String, String, &'static str)>,
-    pub baskets: Vec<(String, String)>,
-    pub topics: Vec<(String, String, String)>,
-    pub topic_terms: Vec<(String, String, usize)>,
-    pub sections: Vec<SectionRow>,
-    pub section_topics: Vec<(usize, usize)>,
-    pub documents: Vec<DocumentRow>,
-    pub passages: Vec<PassageRow>,
-    pub items: Vec<ItemRow>,
-    pub channels: Vec<ChannelRow>,
-    pub actor_mentions: Vec<MentionRow>,
-    pub standards: Vec<StandardRow>,
-    pub standard_relations: Vec<(usize, &'static str, usize)>,
-    pub standard_mentions: Vec<(usize, Option<usize>, MentionRow)>,
-    pub document_mentions: Vec<MentionRow>,
-    pub events: Vec<EventRow>,
-    pub glossary: Vec<TermRow>,
-    /// Per topic, the actors working on it, ranked (see `ranking`).
-    pub topic_actors: Vec<TopicActorRow>,
-    pub data_hash: String,
-}
-
-impl Atlas {
-    /// Row counts per table, in the order the import report prints them.
-    pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("actors", self.actors.len()),
-            (
-                "  profiled",
-                self.actors.iter().filter(|a| a.kind == "profiled").count(),
-            ),
-            (
-                "  mentioned in passing",
-                self.actors.iter().filter(|a| a.kind == "mentioned").count(),
-            ),
-            ("actor names", self.actor_names.len()),
-            ("sections", self.sections.len()),
-            ("passages", self.passages.len()),
-            ("tools and programmes", self.items.len()),
-            ("social channels", self.channels.len()),
-            ("actor mentions", self.actor_mentions.len()),
-            ("topics", self.topics.len()),
-            ("topic terms", self.topic_terms.len()),
-            ("documents", self.documents.len()),
-            ("document mentions", self.document_mentions.len()),
-            ("standards", self.standards.len()),
-            ("standard mentions", self.standard_mentions.len()),
-            ("atlas events", self.events.len()),
-            ("glossary terms", self.glossary.len()),
-            ("topic rankings", self.topic_actors.len()),
-        ]
-    }
-}
 
 static STANDARD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b(ISO/IEC/IEEE|ISO/IEC|ISO/TR|ISO/TS|ISO|IEC)(?:\s+(TR|TS))?\s*(\d{3,5}(?:-\d+|-[A-Z]\b)*)(?::\d{4})?(\s+series)?(\s+family)?").unwrap()
@@ -796,17 +614,14 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             .iter()
             .any(|p| fold_typography(&p.text).contains(quote.as_str()));
         if !already_text {
-            atlas.passages.push(passage(
-                organiser,
-                None,
-                None,
-                atlas.events.len(),
-                &Para {
-                    text: description.clone(),
-                    origin: origin.clone(),
-                    truncated: false,
-                },
-            ));
+            let lines = if e.value.claim {
+                e.value.claim_lines
+            } else {
+                1
+            };
+            for (i, para) in event_lines(&inp.texts, &origin, lines).iter().enumerate() {
+                atlas.passages.push(passage(organiser, None, None, i, para));
+            }
         }
         atlas.events.push(EventRow {
             slug: e.value.slug.clone(),
@@ -1006,9 +821,10 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     }
 
     // --- glossary ---------------------------------------------------------------------------
+    let corpus = glossary::Corpus::new(&inp.texts);
     for t in &c.glossary {
         let v = &t.value;
-        let (status, origin) = glossary::classify(&inp.texts, &v.term, &v.expansion, v.curated);
+        let (status, origin) = glossary::classify(&corpus, &v.term, &v.expansion, v.curated);
         atlas.glossary.push(TermRow {
             term: v.term.clone(),
             key: name_key(&v.term),
@@ -1081,6 +897,25 @@ fn valid_partial_date(s: &str) -> bool {
 }
 
 /// The event's description: the sentence holding the quote, or the whole claimed blurb.
+/// The source lines of an event blurb, one paragraph each (junk lines left out), so that a
+/// search hit cites the line it is on.
+fn event_lines(texts: &[(String, String)], origin: &Origin, lines: usize) -> Vec<Para> {
+    let Some((_, content)) = texts.iter().find(|(f, _)| *f == origin.file) else {
+        return vec![];
+    };
+    prose::lines(content)
+        .into_iter()
+        .filter(|l| l.number >= origin.line && !l.text.is_empty())
+        .take(lines)
+        .filter(|l| prose::junk_kind(&l.text).is_none())
+        .map(|l| Para {
+            truncated: prose::is_truncated(&l.text),
+            origin: Origin::new(&origin.file, l.number),
+            text: l.text,
+        })
+        .collect()
+}
+
 fn event_description(
     texts: &[(String, String)],
     origin: &Origin,

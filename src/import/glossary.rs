@@ -28,26 +28,65 @@ impl TermStatus {
     }
 }
 
+/// The source lines, folded once for all terms (a glossary has hundreds).
+pub struct Corpus {
+    lines: Vec<CorpusLine>,
+}
+
+struct CorpusLine {
+    origin: Origin,
+    /// Typography folded, case kept: where a term is looked for as written.
+    folded: String,
+    /// " name key ": where an expansion is looked for, whatever its punctuation and case.
+    key: String,
+}
+
+impl Corpus {
+    pub fn new(texts: &[(String, String)]) -> Corpus {
+        let lines = texts
+            .iter()
+            .flat_map(|(file, content)| {
+                content.lines().enumerate().map(move |(i, l)| CorpusLine {
+                    origin: Origin::new(file, i + 1),
+                    folded: fold_typography(l),
+                    key: format!(" {} ", name_key(l)),
+                })
+            })
+            .collect();
+        Corpus { lines }
+    }
+
+    fn find(&self, pred: impl Fn(&CorpusLine) -> bool) -> Option<Origin> {
+        self.lines
+            .iter()
+            .find(|l| pred(l))
+            .map(|l| l.origin.clone())
+    }
+}
+
 /// The status of a term and the line that shows it: where the expansion is written
 /// (Expanded, or Absent when the sources write the name in full), or a use of the term (Used).
 pub fn classify(
-    texts: &[(String, String)],
+    corpus: &Corpus,
     term: &str,
     expansion: &str,
     curated: bool,
 ) -> (TermStatus, Option<Origin>) {
-    let written_expansion = find_line(texts, |line| contains_key(line, &name_key(expansion)));
+    let key = format!(" {} ", name_key(expansion));
+    let written_expansion = (key.trim() != "")
+        .then(|| corpus.find(|l| l.key.contains(&key)))
+        .flatten();
     if !curated {
         return (TermStatus::Expanded, written_expansion);
     }
-    match find_term(texts, term) {
+    match find_term(corpus, term) {
         Some(use_at) => (TermStatus::Used, Some(use_at)),
         None => (TermStatus::Absent, written_expansion),
     }
 }
 
 /// The first line where `term` is written as itself: whole words, its own case, any spacing.
-fn find_term(texts: &[(String, String)], term: &str) -> Option<Origin> {
+fn find_term(corpus: &Corpus, term: &str) -> Option<Origin> {
     let words: Vec<String> = fold_typography(term)
         .split_whitespace()
         .map(regex::escape)
@@ -59,32 +98,19 @@ fn find_term(texts: &[(String, String)], term: &str) -> Option<Origin> {
     let start = if edge(term.chars().next()) { r"\b" } else { "" };
     let end = if edge(term.chars().last()) { r"\b" } else { "" };
     let re = Regex::new(&format!("{start}{}{end}", words.join(r"\s+"))).ok()?;
-    find_line(texts, |line| re.is_match(&fold_typography(line)))
-}
-
-fn contains_key(line: &str, key: &str) -> bool {
-    !key.is_empty() && format!(" {} ", name_key(line)).contains(&format!(" {key} "))
-}
-
-fn find_line(texts: &[(String, String)], pred: impl Fn(&str) -> bool) -> Option<Origin> {
-    texts.iter().find_map(|(file, content)| {
-        content
-            .lines()
-            .position(|l| pred(l))
-            .map(|i| Origin::new(file, i + 1))
-    })
+    corpus.find(|l| re.is_match(&l.folded))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn texts() -> Vec<(String, String)> {
-        vec![(
+    fn texts() -> Corpus {
+        Corpus::new(&[(
             "002".into(),
             "United Nations Office on Drugs and Crime\nthe OSCE Working Group\nJTC1/SC 42 on AI\nDomain Name System(DNS)"
                 .into(),
-        )]
+        )])
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod problem;
 pub mod prose;
 pub mod ranking;
 pub mod report;
+pub mod rows;
 pub mod similar;
 pub mod unlist;
 
@@ -140,7 +141,14 @@ pub fn bundled_hash() -> String {
         .iter()
         .map(|(n, c)| (n.to_string(), c.to_string()))
         .collect();
-    fnv(&parts)
+    fnv(&with_importer(parts))
+}
+
+/// A new importer builds a different atlas from the same data: its version is part of the
+/// hash, so existing databases rebuild.
+fn with_importer(mut parts: Vec<(String, String)>) -> Vec<(String, String)> {
+    parts.push(("importer".into(), IMPORTER_VERSION.to_string()));
+    parts
 }
 
 /// Bumped whenever the importer changes what it builds from the same data.
@@ -156,8 +164,6 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
         .iter()
         .filter_map(|f| data.read(f).ok().map(|c| (f.to_string(), c)))
         .collect();
-    // A new importer builds a different atlas from the same data: existing databases rebuild.
-    hashed.push(("importer".into(), IMPORTER_VERSION.to_string()));
 
     // Read every source first: quotes anywhere may point into any of them.
     let mut texts: Vec<(String, String)> = Vec::new();
@@ -227,7 +233,7 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
             extra_passages,
             profile_documents,
             texts,
-            data_hash: fnv(&hashed),
+            data_hash: fnv(&with_importer(hashed)),
         },
         &mut problems,
     );

@@ -13,11 +13,12 @@
 //! Ties go to the actor with a section on the topic, then to the stronger evidence sentence.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
-use super::build::Atlas;
 use super::model::Origin;
 use super::names::NameMatcher;
 use super::prose;
+use super::rows::{Atlas, TopicActorRow};
 use crate::search::normalize::fold_typography;
 use crate::search::terms::TermMatcher;
 
@@ -27,21 +28,6 @@ const MENTION: f64 = 1.0;
 const ITEM: f64 = 1.5;
 /// Evidence longer than this is cut (with "…") when shown; prefer shorter sentences.
 const LONG_SENTENCE: usize = 350;
-
-/// One actor's place in one topic's ranking.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TopicActorRow {
-    pub topic: usize,
-    pub actor: usize,
-    /// 1 = first.
-    pub rank: usize,
-    pub score: f64,
-    /// Headings of the actor's profile sections on the topic, in profile order.
-    pub headings: Vec<String>,
-    /// The sentence that best shows the link (contains a term of the topic), as written.
-    pub evidence: Option<String>,
-    pub origin: Option<Origin>,
-}
 
 /// A candidate evidence sentence and how well it shows the link.
 #[derive(Debug, Clone)]
@@ -89,27 +75,28 @@ pub(crate) fn rank_topics(atlas: &Atlas, matcher: &NameMatcher) -> Vec<TopicActo
             .cloned()
             .unwrap_or_default();
         for sentence in prose::sentences(&p.text) {
-            let masked = mask_other_names(sentence, actor, matcher, &family);
+            let folded = fold_typography(sentence);
+            let names = matcher.spans(&folded);
+            let names_self = names
+                .iter()
+                .any(|(a, _)| *a == actor || family.get(a) == Some(&actor));
+            let masked = mask_other_names(&folded, &names, actor, &family);
             for &t in &on_topics {
                 tallies.entry((t, actor)).or_default().score += IN_SECTION;
             }
             for (t, terms) in topics.iter().enumerate() {
-                let found: Vec<_> = terms.find_iter(&masked).collect();
-                let Some(first_at) = found.first().map(|r| r.start) else {
+                let mut found = terms.find_iter(&masked);
+                let Some(first) = found.next() else {
                     continue;
                 };
-                let hits = found.len();
+                let hits = 1 + found.count();
                 let tally = tallies.entry((t, actor)).or_default();
                 tally.score += MENTION;
-                let names_self = matcher
-                    .spans(&fold_typography(sentence))
-                    .iter()
-                    .any(|(a, _)| family.get(a) == Some(&actor) || *a == actor);
                 let strength = strength(
                     sentence,
                     Found {
                         hits,
-                        first_at,
+                        first_at: first.start,
                         in_section: on_topics.contains(&t),
                         names_self,
                     },
@@ -208,26 +195,25 @@ fn tally_items(
     }
 }
 
-/// `sentence` with the names of organisations other than `actor` (and its units) blanked, so
-/// their words are not taken for the topic.
+/// `folded` (a sentence, typography folded) with the `names` of organisations other than
+/// `actor` (and its units) blanked, so their words are not taken for the topic.
 fn mask_other_names(
-    sentence: &str,
+    folded: &str,
+    names: &[(usize, Range<usize>)],
     actor: usize,
-    matcher: &NameMatcher,
     family: &HashMap<usize, usize>,
 ) -> String {
-    let folded = fold_typography(sentence);
-    let mut out = folded.clone().into_bytes();
-    for (a, range) in matcher.spans(&folded) {
-        if a == actor || family.get(&a) == Some(&actor) {
+    let mut out = folded.as_bytes().to_vec();
+    for (a, range) in names {
+        if *a == actor || family.get(a) == Some(&actor) {
             continue;
         }
         // Spaces keep byte offsets and UTF-8 valid (a whole name is replaced).
-        for b in &mut out[range] {
+        for b in &mut out[range.clone()] {
             *b = b' ';
         }
     }
-    String::from_utf8(out).unwrap_or(folded)
+    String::from_utf8(out).unwrap_or_else(|_| folded.to_string())
 }
 
 /// What a sentence holds of the topic and the actor.
@@ -366,12 +352,8 @@ mod tests {
     #[test]
     fn names_of_other_organisations_are_not_the_topic() {
         let m = NameMatcher::new(&[(0, "UNCTAD".into()), (1, "World Trade Organization".into())]);
-        let masked = mask_other_names(
-            "UNCTAD helps the World Trade Organization on trade.",
-            0,
-            &m,
-            &HashMap::new(),
-        );
+        let text = "UNCTAD helps the World Trade Organization on trade.";
+        let masked = mask_other_names(text, &m.spans(text), 0, &HashMap::new());
         assert_eq!(
             masked,
             "UNCTAD helps the                          on trade."

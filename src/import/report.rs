@@ -148,6 +148,7 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
     profile.spans.push((file.to_string(), first, last));
     let mut title: Option<(String, usize)> = None;
     let mut subtitle: Option<String> = None;
+    let mut byline: Vec<Para> = Vec::new();
     let mut doc_paras: Vec<Para> = Vec::new();
     let mut seen: Vec<Fingerprint> = Vec::new();
     let mut section: Option<usize> = None;
@@ -214,11 +215,18 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
                     && text.len() < 120
                     && !prose::ends_sentence(&text)
                 {
-                    // Title-page lines: subtitle, authors, place and year.
+                    // Title-page lines: subtitle, then authors, place and year (the byline,
+                    // kept: who wrote a report and when is part of what it is).
                     if subtitle.is_none() {
                         subtitle = Some(text);
-                    } else {
+                    } else if byline.iter().any(|b: &Para| b.text == text) {
                         problems.removed(file, n, format!("title page: {text}"));
+                    } else {
+                        byline.push(Para {
+                            text,
+                            origin: Origin::new(file, n),
+                            truncated: false,
+                        });
                     }
                     continue;
                 }
@@ -275,7 +283,13 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
         kind: DocKind::Report,
         symbol: None,
         title,
-        subtitle: None,
+        subtitle: (!byline.is_empty()).then(|| {
+            byline
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }),
         summary: doc_paras.first().map(|p| {
             prose::sentences(&p.text)
                 .first()
@@ -285,7 +299,9 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
         }),
         owner: Some(actor.to_string()),
         about: None,
-        paras: vec![],
+        // The byline is searchable (an author's name finds the report); the body's paragraphs
+        // are the actor's profile text, not repeated here.
+        paras: byline,
         origin: Origin::new(file, title_line),
     };
     Report {

@@ -624,7 +624,7 @@ async fn autocomplete_suggests_and_paging_buttons_work_from_their_custom_id() {
 
     // A long list: the first page has a Next button whose custom_id is the command for page 2.
     let v = ep
-        .post(&command_from_line("/who-works-on capacity building", 0))
+        .post(&command_from_line("/who-works-on cybersecurity", 0))
         .await;
     let buttons = v["data"]["components"][0]["components"].as_array().unwrap();
     let next = buttons.iter().find(|b| b["label"] == "Next ▶").unwrap();

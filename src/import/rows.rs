@@ -1,0 +1,204 @@
+//! The atlas as rows, the importer's output and the store's input: one struct per table,
+//! positions as ids (index + 1 is the row id). Built by `build`, ranked by `ranking`, written
+//! by `store::atlas`.
+
+use super::glossary::TermStatus;
+use super::model::{DocKind, Origin, SectionKind};
+
+#[derive(Debug, Clone)]
+pub struct ActorRow {
+    pub slug: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub full_name: Option<String>,
+    pub acronym: Option<String>,
+    pub founded: Option<i64>,
+    pub founded_evidence: Option<String>,
+    pub address: Option<String>,
+    pub website: Option<String>,
+    pub stakeholder_group: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub activities: Option<String>,
+    pub tools_note: Option<String>,
+    pub parent: Option<usize>,
+    pub provenance: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SectionRow {
+    pub actor: usize,
+    pub parent: Option<usize>,
+    pub kind: SectionKind,
+    pub heading: Option<String>,
+    pub tagline: Option<String>,
+    pub position: usize,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub slug: String,
+    pub kind: DocKind,
+    pub symbol: Option<String>,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub owner: Option<usize>,
+    pub about: Option<usize>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct PassageRow {
+    pub actor: Option<usize>,
+    pub section: Option<usize>,
+    pub document: Option<usize>,
+    pub position: usize,
+    pub text: String,
+    pub search_text: String,
+    pub truncated: bool,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemRow {
+    pub actor: usize,
+    pub kind: &'static str,
+    pub name: String,
+    pub description: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelRow {
+    pub actor: usize,
+    pub platform: String,
+    pub handle: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct MentionRow {
+    pub target: usize,
+    pub passage: usize,
+    pub written_as: String,
+    pub sentence: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct StandardRow {
+    pub slug: String,
+    pub identifier: String,
+    pub key: String,
+    pub base_number: String,
+    pub body: String,
+    pub kind: String,
+    pub series: bool,
+    pub covers: String,
+    pub committee: Option<String>,
+    pub family: Option<String>,
+    pub domain: Option<String>,
+    pub conformity: Option<String>,
+    pub conformity_note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub slug: String,
+    pub title: String,
+    pub starts: Option<String>,
+    pub ends: Option<String>,
+    pub date_text: Option<String>,
+    pub place: Option<String>,
+    pub recurrence: Option<String>,
+    pub organiser: Option<usize>,
+    pub description: String,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct TermRow {
+    pub term: String,
+    pub key: String,
+    pub expansion: String,
+    pub curated: bool,
+    /// What the sources do with the term, checked at import, and the line that shows it.
+    pub status: TermStatus,
+    pub origin: Option<Origin>,
+}
+
+/// The whole atlas, as rows. Index + 1 is the row id.
+#[derive(Debug, Default)]
+pub struct Atlas {
+    pub sources: Vec<(String, String, String, String)>,
+    pub actors: Vec<ActorRow>,
+    pub actor_names: Vec<(usize, String, String, &'static str)>,
+    pub baskets: Vec<(String, String)>,
+    pub topics: Vec<(String, String, String)>,
+    pub topic_terms: Vec<(String, String, usize)>,
+    pub sections: Vec<SectionRow>,
+    pub section_topics: Vec<(usize, usize)>,
+    pub documents: Vec<DocumentRow>,
+    pub passages: Vec<PassageRow>,
+    pub items: Vec<ItemRow>,
+    pub channels: Vec<ChannelRow>,
+    pub actor_mentions: Vec<MentionRow>,
+    pub standards: Vec<StandardRow>,
+    pub standard_relations: Vec<(usize, &'static str, usize)>,
+    pub standard_mentions: Vec<(usize, Option<usize>, MentionRow)>,
+    pub document_mentions: Vec<MentionRow>,
+    pub events: Vec<EventRow>,
+    pub glossary: Vec<TermRow>,
+    /// Per topic, the actors working on it, ranked (see `ranking`).
+    pub topic_actors: Vec<TopicActorRow>,
+    pub data_hash: String,
+}
+
+impl Atlas {
+    /// Row counts per table, in the order the import report prints them.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("actors", self.actors.len()),
+            (
+                "  profiled",
+                self.actors.iter().filter(|a| a.kind == "profiled").count(),
+            ),
+            (
+                "  mentioned in passing",
+                self.actors.iter().filter(|a| a.kind == "mentioned").count(),
+            ),
+            ("actor names", self.actor_names.len()),
+            ("sections", self.sections.len()),
+            ("passages", self.passages.len()),
+            ("tools and programmes", self.items.len()),
+            ("social channels", self.channels.len()),
+            ("actor mentions", self.actor_mentions.len()),
+            ("topics", self.topics.len()),
+            ("topic terms", self.topic_terms.len()),
+            ("documents", self.documents.len()),
+            ("document mentions", self.document_mentions.len()),
+            ("standards", self.standards.len()),
+            ("standard mentions", self.standard_mentions.len()),
+            ("atlas events", self.events.len()),
+            ("glossary terms", self.glossary.len()),
+            ("topic rankings", self.topic_actors.len()),
+        ]
+    }
+}
+
+/// One actor's place in one topic's ranking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicActorRow {
+    pub topic: usize,
+    pub actor: usize,
+    /// 1 = first.
+    pub rank: usize,
+    pub score: f64,
+    /// Headings of the actor's profile sections on the topic, in profile order.
+    pub headings: Vec<String>,
+    /// The sentence that best shows the link (contains a term of the topic), as written.
+    pub evidence: Option<String>,
+    pub origin: Option<Origin>,
+}
