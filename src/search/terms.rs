@@ -43,7 +43,7 @@ impl TermMatcher {
                 continue;
             }
             if is_acronym_term(&t) {
-                exact.push(pattern(&words, |w| regex::escape(w), false));
+                exact.push(pattern(&words, regex::escape, false));
             } else {
                 any_case.push(pattern(&words, alternatives, true));
             }
