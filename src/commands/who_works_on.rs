@@ -82,7 +82,7 @@ async fn ranked(
         .get(&topic)
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
-    let narrower = (name_key(&p.topic) != name_key(&name)).then(|| p.topic.trim().to_string());
+    let narrower = is_narrower(&p.topic, &name).then(|| p.topic.trim().to_string());
     let (items, total, page) = match &narrower {
         Some(words) => {
             let all = narrowed_items(ctx, topic, words, &hl).await?;
@@ -135,6 +135,23 @@ async fn ranked(
     }
     reply.sources = Some(SOURCES.into());
     Ok(reply)
+}
+
+/// Words that name a part of a topic rather than the topic itself: they share no word (or
+/// word stem) with its name. "PKI" narrows encryption, "RPA" the future of work, "smart
+/// cities" the internet of things; "virtual reality", "telecommunications" and "capacity
+/// building" are the topic in other words.
+fn is_narrower(words: &str, topic: &str) -> bool {
+    let stem = |w: &str| w.chars().take(5).collect::<String>();
+    let topic_stems: HashSet<String> = name_key(topic)
+        .split(' ')
+        .filter(|w| w.len() >= 3)
+        .map(stem)
+        .collect();
+    !name_key(words)
+        .split(' ')
+        .filter(|w| w.len() >= 3)
+        .any(|w| topic_stems.contains(&stem(w)))
 }
 
 /// The page asked for, or the last one when asked past the end.
@@ -307,6 +324,24 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
     }
     reply.sources = Some(SOURCES.into());
     Ok(reply)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_sharing_a_stem_with_the_topic_are_the_topic_itself() {
+        assert!(is_narrower("PKI", "Encryption"));
+        assert!(is_narrower("smart cities", "Internet of things"));
+        assert!(!is_narrower(
+            "virtual reality",
+            "Virtual and augmented reality"
+        ));
+        assert!(!is_narrower("telecommunications", "Telecom infrastructure"));
+        assert!(!is_narrower("capacity building", "Capacity development"));
+        assert!(!is_narrower("cyber-security", "Cybersecurity"));
+    }
 }
 
 fn label(name: &str, acronym: Option<&str>) -> String {

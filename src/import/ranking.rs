@@ -19,7 +19,7 @@ use super::model::Origin;
 use super::names::NameMatcher;
 use super::prose;
 use super::rows::{Atlas, TopicActorRow};
-use crate::search::normalize::fold_typography;
+use crate::search::normalize::{fold_typography, squash_key};
 use crate::search::terms::TermMatcher;
 
 const SECTION: f64 = 5.0;
@@ -43,6 +43,8 @@ struct Tally {
     score: f64,
     headings: Vec<(usize, String)>,
     best: Option<Evidence>,
+    /// Sentences already counted, squashed.
+    said: HashSet<String>,
 }
 
 impl Tally {
@@ -91,7 +93,11 @@ pub(crate) fn rank_topics(atlas: &Atlas, matcher: &NameMatcher) -> Vec<TopicActo
                 };
                 let hits = 1 + found.count();
                 let tally = tallies.entry((t, actor)).or_default();
-                tally.score += MENTION;
+                // The same sentence again (five reports with one title) is not more text
+                // about the topic.
+                if tally.said.insert(squash_key(sentence)) {
+                    tally.score += MENTION;
+                }
                 let strength = strength(
                     sentence,
                     Found {
