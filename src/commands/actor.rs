@@ -6,18 +6,21 @@ use super::invocation::Args;
 use super::{cite, shorten, AtlasIndex, Context};
 use crate::error::CommandError;
 use crate::import::prose;
-use crate::reply::{Item, Reply, Span, Text};
+use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::names::How;
-use crate::store::lookup::ActorRow;
+use crate::store::lookup::{ActorRow, IssueRow};
 
 #[derive(Debug, Clone)]
 pub struct Params {
     pub name: String,
+    /// 1: the card; 2 onwards: one digital-policy issue in full per page.
+    pub page: u32,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
     Ok(Params {
         name: args.get("name").unwrap_or_default().to_string(),
+        page: args.integer("page").unwrap_or(1).clamp(1, 100) as u32,
     })
 }
 
@@ -68,7 +71,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         .await?
         .ok_or_else(|| anyhow::anyhow!("actor {best} vanished"))?;
     let mut reply = if actor.kind == "profiled" {
-        profile(ctx, &actor).await?
+        profile(ctx, &actor, p.page).await?
     } else {
         short_card(ctx, &actor).await?
     };
@@ -126,7 +129,52 @@ fn gist(tagline: Option<&str>, first: Option<&str>) -> String {
     shorten(&text, 220)
 }
 
-async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
+/// Page 2 onwards of a profile: issue `page - 1` in full, every paragraph of its section and
+/// sub-sections, so nothing the sources say about the actor is out of reach.
+async fn issue_page(
+    ctx: &Context,
+    a: &ActorRow,
+    issues: &[IssueRow],
+    page: u32,
+) -> Result<Reply, CommandError> {
+    let i = (page as usize - 2).min(issues.len().saturating_sub(1));
+    let issue = &issues[i];
+    let mut r = Reply::answer(title(a));
+    r.subtitle = Some(format!(
+        "Digital policy issue {} of {}",
+        i + 1,
+        issues.len()
+    ));
+    let paras = ctx.store.section_texts(issue.section_id).await?;
+    let mut items: Vec<Item> = Vec::new();
+    if let Some(t) = &issue.tagline {
+        items.push(Item::new(t.clone()));
+    }
+    items.extend(paras.into_iter().map(Item::new));
+    r = r.section(&issue.heading, items);
+    r.sources = Some(format!("Sources: {}", a.provenance));
+    Ok(r)
+}
+
+/// Paging over a profile: the card, then one page per issue.
+fn issue_paging(a: &ActorRow, page: u32, issues: usize) -> Option<Paging> {
+    (issues > 0).then(|| Paging {
+        page,
+        pages: 1 + issues as u32,
+        command: format!("/actor name:\"{}\" page:{{page}}", display_name(a)),
+    })
+}
+
+async fn profile(ctx: &Context, a: &ActorRow, page: u32) -> Result<Reply, CommandError> {
+    if page > 1 {
+        let issues = ctx.store.issues(a.id).await?;
+        if !issues.is_empty() {
+            let page = page.min(1 + issues.len() as u32);
+            let mut r = issue_page(ctx, a, &issues, page).await?;
+            r.paging = issue_paging(a, page, issues.len());
+            return Ok(r);
+        }
+    }
     let mut r = Reply::answer(title(a));
     r.url = a.website.as_ref().map(|w| {
         if w.starts_with("http") {
@@ -135,7 +183,12 @@ async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
             format!("https://{w}")
         }
     });
-    r.summary = a.summary.as_ref().map(|s| Text::plain(shorten(s, 400)));
+    // Every paragraph the sources give: the description in full, the activities below.
+    r.summary = a
+        .description
+        .as_ref()
+        .or(a.summary.as_ref())
+        .map(|d| Text::plain(d.clone()));
     r = r
         .field(
             "Founded",
@@ -167,7 +220,17 @@ async fn profile(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
             )
         })
         .collect();
+    if let Some(acts) = &a.activities {
+        let paras: Vec<Item> = acts
+            .split('\n')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(Item::new)
+            .collect();
+        r = r.section("Digital activities", paras);
+    }
     r = r.section("Digital policy issues", items);
+    r.paging = issue_paging(a, 1, issues.len());
 
     if !standards.is_empty() {
         r = r.field("Standards it refers to", standards.join(", "), false);
