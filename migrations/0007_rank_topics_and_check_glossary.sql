@@ -23,3 +23,8 @@ ALTER TABLE glossary ADD COLUMN status TEXT NOT NULL DEFAULT 'expanded'
     CHECK (status IN ('expanded', 'used', 'absent'));
 ALTER TABLE glossary ADD COLUMN file TEXT;
 ALTER TABLE glossary ADD COLUMN line INTEGER;
+
+-- Curated descriptions are marked, not passed off as the sources' words (check-data requires
+-- every description not marked curated to be written in the sources).
+ALTER TABLE standards ADD COLUMN curated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN summary_curated INTEGER NOT NULL DEFAULT 0;

@@ -8,6 +8,7 @@ use super::invocation::Args;
 use super::shorten;
 use super::{cite, AtlasIndex, Context};
 use crate::error::CommandError;
+use crate::import::prose;
 use crate::reply::{Item, Reply, Text};
 use crate::search::fts_query;
 use crate::store::lookup::DocumentRow;
@@ -20,6 +21,58 @@ static SYMBOL: LazyLock<Regex> =
 static RESOLUTION_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(?:(?:un\s+|ga\s+|general\s+assembly\s+)*(?:resolution|res\.?)\s*)?(\d{2,3})\s*/\s*(\d{1,4})\s*$").unwrap()
 });
+
+/// A resolution by its symbol: "A/RES/73/27".
+static RESOLUTION_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*a\s*/\s*res\s*/\s*(\d{2,3})\s*/\s*(\d{1,4})\s*$").unwrap()
+});
+
+/// Resolution `session`/`n` as the sources cite it inside other entries ("created following UN
+/// resolution 73/27"): those entries, with the sentence. None when nothing cites it.
+async fn cited_resolution(
+    ctx: &Context,
+    index: &AtlasIndex,
+    session: &str,
+    n: &str,
+) -> Result<Option<Reply>, CommandError> {
+    let Some(fts) = fts_query(&[format!("{session} {n}")]) else {
+        return Ok(None);
+    };
+    let cites = Regex::new(&format!(r"\b{session}\s*/\s*{n}\b")).expect("digits only");
+    let mut items = Vec::new();
+    for h in ctx.store.search_passages(&fts, None, 30).await? {
+        let Some(sentence) = prose::sentences(&h.text)
+            .into_iter()
+            .find(|s| cites.is_match(s))
+        else {
+            continue;
+        };
+        let doc = h
+            .document_id
+            .and_then(|d| index.documents.iter().find(|x| x.id == d));
+        let label = doc
+            .map(|d| d.title.clone())
+            .or(h.actor_name.clone())
+            .unwrap_or_default();
+        let mut item = Item::labelled(label, sentence.to_string()).source(cite(&h.file, h.line));
+        item.more = doc.map(|d| {
+            format!(
+                "/document {}",
+                d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 60))
+            )
+        });
+        items.push(item);
+    }
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut r = Reply::answer(format!("Resolution {session}/{n} (A/RES/{session}/{n})"));
+    r.summary = Some(Text::plain(
+        "The atlas has no entry of its own for this resolution; the sources cite it here:",
+    ));
+    r = r.section("Cited in", items);
+    Ok(Some(r))
+}
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -35,10 +88,19 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.query.trim(), 60);
     // "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.
-    if let Some(c) = RESOLUTION_NUMBER.captures(&p.query) {
-        let key = format!("a/res/{}/{}", &c[1], &c[2]);
+    let number = RESOLUTION_NUMBER
+        .captures(&p.query)
+        .or_else(|| RESOLUTION_SYMBOL.captures(&p.query))
+        .map(|c| (c[1].to_string(), c[2].to_string()));
+    if let Some((session, n)) = &number {
+        let key = format!("a/res/{session}/{n}");
         if let Some(d) = ctx.store.document_by_symbol(&key).await? {
             return card(ctx, &d).await;
+        }
+        // No entry of its own: where the sources cite it, said as such (never another
+        // document's card in its place).
+        if let Some(r) = cited_resolution(ctx, index, session, n).await? {
+            return Ok(r);
         }
     }
     if SYMBOL.is_match(&p.query) {
@@ -131,7 +193,13 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
 async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
     let mut r = Reply::answer(d.title.clone());
     r.subtitle = d.subtitle.clone();
-    r.summary = d.summary.as_ref().map(|s| Text::plain(s.clone()));
+    r.summary = d.summary.as_ref().map(|s| {
+        Text::plain(if d.summary_curated {
+            format!("{s} (curated summary, data/documents.toml)")
+        } else {
+            s.clone()
+        })
+    });
     r = r
         .field("Kind", d.kind.clone(), true)
         .field("Symbol", d.symbol.clone().unwrap_or_default(), true)

@@ -1,5 +1,7 @@
 //! /standard <identifier>: a technical standard, however its identifier is written.
 
+use regex::Regex;
+
 use super::invocation::Args;
 use super::shorten;
 use super::{cite, AtlasIndex, Context};
@@ -58,6 +60,20 @@ fn closest<'a>(index: &'a AtlasIndex, typed: &str) -> Vec<&'a StandardRow> {
     scored.into_iter().take(3).map(|(_, s)| s).collect()
 }
 
+/// The registry's members of the family `id` names: those whose `family` is that number's
+/// ("ISO/IEC 27000 family"), when `id` is not itself a standard of the atlas.
+fn family_members<'a>(index: &'a AtlasIndex, id: &StandardId) -> Vec<&'a StandardRow> {
+    if id.part.is_some() || index.standards.iter().any(|s| s.key == id.key()) {
+        return vec![];
+    }
+    let number = Regex::new(&format!(r"\b{}\b", id.number)).expect("digits only");
+    index
+        .standards
+        .iter()
+        .filter(|s| s.family.as_deref().is_some_and(|f| number.is_match(f)))
+        .collect()
+}
+
 pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.identifier.trim(), 60);
     let Some(id) = StandardId::parse(&p.identifier) else {
@@ -92,6 +108,24 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             );
             return card(ctx, s, Some(note)).await;
         }
+    }
+    // A family ("ISO/IEC 27000", "27000 family"): its members in the atlas, never one of them
+    // in its place.
+    let members = family_members(index, &id);
+    if !members.is_empty() {
+        let family = members[0].family.clone().unwrap_or_default();
+        let mut r = Reply::answer(family.clone());
+        r.summary = Some(Text::plain(format!(
+            "{typed} itself is not in the atlas as a standard. These are the members of the {family} in the atlas (data/standards.toml):"
+        )));
+        let items = members
+            .iter()
+            .map(|s| {
+                Item::labelled(display(s), s.covers.clone())
+                    .more(format!("/standard {}", s.identifier))
+            })
+            .collect();
+        return Ok(r.section("Members", items));
     }
     // A bare number shared by several parts: list them.
     let parts: Vec<&StandardRow> = index
@@ -129,11 +163,19 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
 async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Reply, CommandError> {
     let mut r = Reply::answer(display(s));
     r.subtitle = Some(format!("{} · {}", type_name(&s.kind), s.body));
-    let mut summary = Text::plain(s.covers.clone());
-    if let Some(n) = note {
-        summary = Text::plain(format!("{n} {}", s.covers));
-    }
-    r.summary = Some(summary);
+    // The registry's own words are said to be its own, not the sources'.
+    let covers = if s.curated {
+        format!(
+            "{} (curated summary, data/standards.toml; the sentences below are the sources')",
+            s.covers
+        )
+    } else {
+        s.covers.clone()
+    };
+    r.summary = Some(Text::plain(match note {
+        Some(n) => format!("{n} {covers}"),
+        None => covers,
+    }));
     r = r
         .field(
             "Developed by",

@@ -326,6 +326,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     );
     // --- documents --------------------------------------------------------------------------
     let mut documents = inp.documents;
+    let mut curated_summaries: HashSet<usize> = HashSet::new();
     for d in &c.documents {
         let Some(kind) = DocKind::parse(&d.value.kind) else {
             problems.error(
@@ -343,6 +344,9 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             );
             continue;
         };
+        if d.value.curated && d.value.summary.is_some() {
+            curated_summaries.insert(documents.len());
+        }
         documents.push(Document {
             slug: String::new(),
             kind,
@@ -420,7 +424,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             }
         }
     }
-    for d in &documents {
+    for (di, d) in documents.iter().enumerate() {
         let owner = d.owner.as_ref().and_then(|o| {
             index_of(
                 &slugs,
@@ -448,6 +452,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             owner,
             about,
             origin: d.origin.clone(),
+            summary_curated: curated_summaries.contains(&di),
         });
     }
 
@@ -713,6 +718,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
             domain: s.value.domain.clone(),
             conformity: s.value.conformity.clone(),
             conformity_note: s.value.conformity_note.clone(),
+            curated: s.value.curated,
         });
     }
     let mut rel_seen = HashSet::new();

@@ -97,6 +97,38 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
         }
     }
 
+    // Descriptions in the registry and in documents.toml are either the sources' words or
+    // marked as the curators' (`curated = true`, shown as such): never a paraphrase passed off
+    // as a quotation.
+    let quoted = |text: &str| corpus.contains(&name_key(text));
+    let curated = super::curated::load(data, &mut Problems::default());
+    for s in curated.standards.iter().filter(|s| !s.value.curated) {
+        let v = &s.value;
+        let fields = [
+            Some(&v.covers),
+            v.domain.as_ref(),
+            v.conformity_note.as_ref(),
+        ];
+        for text in fields.into_iter().flatten() {
+            if !quoted(text) {
+                problems.error(
+                    &s.file,
+                    s.line,
+                    format!("'{}': \"{text}\" is not written in the sources: quote them, or mark the entry `curated = true`", v.id),
+                );
+            }
+        }
+    }
+    for d in curated.documents.iter().filter(|d| !d.value.curated) {
+        if let Some(summary) = d.value.summary.as_deref().filter(|s| !quoted(s)) {
+            problems.error(
+                &d.file,
+                d.line,
+                format!("the summary \"{summary}\" is not written in the sources: quote them, or mark the entry `curated = true`"),
+            );
+        }
+    }
+
     let topic_of_term: HashMap<&str, usize> = atlas
         .topic_terms
         .iter()

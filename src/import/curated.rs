@@ -116,6 +116,9 @@ pub struct StandardEntry {
     pub conformity_note: Option<String>,
     #[serde(default)]
     pub extends: Vec<String>,
+    /// `covers`, `domain` and `conformity_note` are the curators' words, not the sources'.
+    #[serde(default)]
+    pub curated: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +161,9 @@ pub struct DocumentEntry {
     pub summary: Option<String>,
     pub owner: Option<String>,
     pub quote: String,
+    /// `summary` is the curators' words, not the sources'.
+    #[serde(default)]
+    pub curated: bool,
 }
 
 #[derive(Deserialize)]

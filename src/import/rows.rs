@@ -47,6 +47,8 @@ pub struct DocumentRow {
     pub owner: Option<usize>,
     pub about: Option<usize>,
     pub origin: Origin,
+    /// The summary is curated (data/documents.toml), not the sources' words.
+    pub summary_curated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +104,8 @@ pub struct StandardRow {
     pub domain: Option<String>,
     pub conformity: Option<String>,
     pub conformity_note: Option<String>,
+    /// covers, domain and conformity note are curated, not the sources' words.
+    pub curated: bool,
 }
 
 #[derive(Debug, Clone)]

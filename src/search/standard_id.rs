@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use crate::search::normalize::fold_typography;
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(ISO/IEC/IEEE|ISO/IEC|ISO/TR|ISO/TS|ISO IEC IEEE|ISO IEC|ISO|IEC)\s*)?(?:(TR|TS)\s*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?::\d{4}(?:\+A\d+:\d{4})?)?(\s+SERIES)?$")
+    Regex::new(r"^(?:(ISO/IEC/IEEE|ISO/IEC|ISO/TR|ISO/TS|ISO IEC IEEE|ISO IEC|ISO|IEC)[\s\-]*)?(?:(TR|TS)[\s\-]*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?::\d{4}(?:\+A\d+:\d{4})?)?(\s*-?\s*SERIES)?(\s+FAMILY)?$")
         .unwrap()
 });
 
@@ -23,6 +23,8 @@ pub struct StandardId {
     /// Part suffix as written, without the dash: "1", "3-3", "A".
     pub part: Option<String>,
     pub series: bool,
+    /// Written as a family ("27000 family"): the standards numbered under it.
+    pub family: bool,
 }
 
 impl StandardId {
@@ -53,6 +55,7 @@ impl StandardId {
             number: c[3].to_string(),
             part,
             series: c.get(5).is_some(),
+            family: c.get(6).is_some(),
         })
     }
 
@@ -102,6 +105,16 @@ mod tests {
         assert_eq!(key("ISO/IEC 27001:2013").as_deref(), Some("27001"));
         assert_eq!(key("iso 27001").as_deref(), Some("27001"));
         assert_eq!(key("iso/iec 27001").as_deref(), Some("27001"));
+    }
+
+    #[test]
+    fn hyphens_after_the_body_and_families_parse() {
+        assert_eq!(key("ISO-27001").as_deref(), Some("27001"));
+        assert_eq!(key("ISO/IEC-27001").as_deref(), Some("27001"));
+        assert_eq!(key("IEC-62443-3-3").as_deref(), Some("62443-3-3"));
+        let f = StandardId::parse("ISO/IEC 27000 family").unwrap();
+        assert!(f.family && f.number == "27000");
+        assert!(StandardId::parse("27000-series").unwrap().series);
     }
 
     #[test]

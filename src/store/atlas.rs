@@ -286,6 +286,7 @@ impl Store {
                 "about_id",
                 "file",
                 "line",
+                "summary_curated",
             ],
             a.documents
                 .iter()
@@ -304,6 +305,7 @@ impl Store {
                         opt_i(d.about),
                         V::T(d.origin.file.clone()),
                         V::I(d.origin.line as i64),
+                        V::I(i64::from(d.summary_curated)),
                     ]
                 })
                 .collect(),
@@ -443,6 +445,7 @@ impl Store {
                 "domain",
                 "conformity",
                 "conformity_note",
+                "curated",
             ],
             a.standards
                 .iter()
@@ -463,6 +466,7 @@ impl Store {
                         opt_t(&s.domain),
                         opt_t(&s.conformity),
                         opt_t(&s.conformity_note),
+                        V::I(i64::from(s.curated)),
                     ]
                 })
                 .collect(),

@@ -93,6 +93,7 @@ pub struct StandardRow {
     pub domain: Option<String>,
     pub conformity: Option<String>,
     pub conformity_note: Option<String>,
+    pub curated: bool,
 }
 }
 
@@ -183,6 +184,8 @@ pub struct DocumentRow {
     pub about_id: Option<i64>,
     pub file: String,
     pub line: i64,
+    /// The summary is curated (data/documents.toml), not the sources' words.
+    pub summary_curated: bool,
 }
 }
 
@@ -232,8 +235,8 @@ pub struct AtlasEventRow {
 }
 
 const ACTOR_COLUMNS: &str = "id, slug, kind, name, full_name, acronym, founded, founded_evidence, address, website, stakeholder_group, summary, description, activities, tools_note, parent_id, provenance";
-const STANDARD_COLUMNS: &str = "id, identifier, key, base_number, body, type AS kind, series, covers, committee, family, domain, conformity, conformity_note";
-const DOCUMENT_SELECT: &str = "SELECT d.id, d.slug, d.kind, d.symbol, d.title, d.subtitle, d.summary, o.name AS owner_name, o.slug AS owner_slug, d.about_id, d.file, d.line FROM documents d LEFT JOIN actors o ON o.id = d.owner_id";
+const STANDARD_COLUMNS: &str = "id, identifier, key, base_number, body, type AS kind, series, covers, committee, family, domain, conformity, conformity_note, curated";
+const DOCUMENT_SELECT: &str = "SELECT d.id, d.slug, d.kind, d.symbol, d.title, d.subtitle, d.summary, o.name AS owner_name, o.slug AS owner_slug, d.about_id, d.file, d.line, d.summary_curated FROM documents d LEFT JOIN actors o ON o.id = d.owner_id";
 
 impl Store {
     pub async fn all_names(&self) -> Result<Vec<NameRow>, StoreError> {
