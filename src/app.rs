@@ -235,6 +235,11 @@ async fn run_import(db: &std::path::Path, data: DataDir) -> ExitCode {
         Severity::Removed,
         "Removed on purpose (junk and repeats)",
     );
+    print_problems(
+        &problems,
+        Severity::Repaired,
+        "Repaired (glued words split with the sources' own vocabulary)",
+    );
     ExitCode::SUCCESS
 }
 

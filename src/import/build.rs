@@ -11,6 +11,7 @@ use regex::Regex;
 use super::atlas::slugify;
 use super::curated::{At, Curated};
 use super::glossary;
+use super::glue;
 use super::model::{DocKind, Document, Origin, Para, Profile, SectionKind};
 use super::names::{is_all_caps, NameMatcher};
 use super::problem::Problems;
@@ -161,8 +162,12 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         problems,
     );
 
-    // --- actors ---------------------------------------------------------------------------
+    // --- glued words -------------------------------------------------------------------------
     let mut profiles = inp.profiles;
+    let mut documents = inp.documents;
+    repair_glued_words(c, &inp.texts, &mut profiles, &mut documents, problems);
+
+    // --- actors ---------------------------------------------------------------------------
     let mut slugs: HashMap<String, usize> = HashMap::new();
     let profiled: HashSet<&str> = profiles.iter().map(|p| p.slug.as_str()).collect();
     for entry in &c.actors {
@@ -325,7 +330,6 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
         stage = "documents"
     );
     // --- documents --------------------------------------------------------------------------
-    let mut documents = inp.documents;
     let mut curated_summaries: HashSet<usize> = HashSet::new();
     for d in &c.documents {
         let Some(kind) = DocKind::parse(&d.value.kind) else {
@@ -511,6 +515,17 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
                     .passages
                     .push(passage(Some(ai), Some(si), doc, pos, para));
             }
+        }
+        // The address line is searchable too ("Varembé", "Palais des Nations").
+        if let Some(f) = &p.address {
+            let para = Para {
+                text: f.evidence.clone(),
+                origin: f.origin.clone(),
+                truncated: false,
+            };
+            atlas
+                .passages
+                .push(passage(Some(ai), None, doc, usize::MAX / 4, &para));
         }
         for it in &p.items {
             atlas.items.push(ItemRow {
@@ -903,6 +918,64 @@ fn valid_partial_date(s: &str) -> bool {
 }
 
 /// The event's description: the sentence holding the quote, or the whole claimed blurb.
+/// Mends words the scrape glued together in every paragraph, tool and document, with the
+/// sources' own vocabulary; names (actors, aliases, tools, glossary terms) are never split.
+/// Each repair is reported with its file:line.
+fn repair_glued_words(
+    c: &Curated,
+    texts: &[(String, String)],
+    profiles: &mut [Profile],
+    documents: &mut [Document],
+    problems: &mut Problems,
+) {
+    let mut names: Vec<String> = Vec::new();
+    for a in &c.actors {
+        names.extend(a.value.name.iter().cloned());
+        names.extend(a.value.aliases.iter().cloned());
+    }
+    for o in &c.organisations {
+        names.push(o.value.name.clone());
+        names.extend(o.value.acronym.iter().cloned());
+        names.extend(o.value.aliases.iter().cloned());
+    }
+    names.extend(c.glossary.iter().map(|g| g.value.term.clone()));
+    for p in profiles.iter() {
+        names.extend(p.name.iter().map(|f| f.value.clone()));
+        names.extend(p.acronym.iter().map(|f| f.value.clone()));
+        names.extend(p.items.iter().map(|i| i.name.clone()));
+        names.extend(p.channels.iter().map(|ch| ch.handle.clone()));
+    }
+    let vocab = glue::Vocabulary::new(texts.iter().map(|(_, t)| t.as_str()), &names);
+    let mut mend = |text: &mut String, origin: &Origin| {
+        if let Some((fixed, repairs)) = vocab.repair(text) {
+            for (was, now) in repairs {
+                problems.repaired(&origin.file, origin.line, format!("“{was}” → “{now}”"));
+            }
+            *text = fixed;
+        }
+    };
+    for p in profiles.iter_mut() {
+        for s in &mut p.sections {
+            for para in &mut s.paras {
+                mend(&mut para.text, &para.origin);
+            }
+        }
+        for it in &mut p.items {
+            if let Some(d) = &mut it.description {
+                mend(d, &it.origin);
+            }
+        }
+    }
+    for d in documents.iter_mut() {
+        for para in &mut d.paras {
+            mend(&mut para.text, &para.origin);
+        }
+        if let Some(s) = &mut d.summary {
+            mend(s, &d.origin);
+        }
+    }
+}
+
 /// The source lines of an event blurb, one paragraph each (junk lines left out), so that a
 /// search hit cites the line it is on.
 fn event_lines(texts: &[(String, String)], origin: &Origin, lines: usize) -> Vec<Para> {

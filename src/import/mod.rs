@@ -9,6 +9,7 @@ pub mod build;
 pub mod check;
 pub mod curated;
 pub mod glossary;
+pub mod glue;
 pub mod model;
 pub mod names;
 pub mod news;

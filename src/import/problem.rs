@@ -9,6 +9,8 @@ pub enum Severity {
     Error,
     Warning,
     Removed,
+    /// Scrape damage mended (glued words): what was written and what is shown.
+    Repaired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,10 @@ impl Problems {
 
     pub fn warn(&mut self, file: &str, line: usize, message: impl Into<String>) {
         self.push(Severity::Warning, file, line, message.into());
+    }
+
+    pub fn repaired(&mut self, file: &str, line: usize, message: impl Into<String>) {
+        self.push(Severity::Repaired, file, line, message.into());
     }
 
     pub fn removed(&mut self, file: &str, line: usize, message: impl Into<String>) {

@@ -193,10 +193,26 @@ fn tally_items(
             Some(d) => format!("{} – {d}", it.name),
             None => it.name.clone(),
         };
+        let folded = fold_typography(&text);
         for (t, terms) in topics.iter().enumerate() {
-            if terms.is_match(&text) {
-                tallies.entry((t, it.actor)).or_default().score += ITEM;
-            }
+            let mut found = terms.find_iter(&folded);
+            let Some(first) = found.next() else { continue };
+            let tally = tallies.entry((t, it.actor)).or_default();
+            tally.score += ITEM;
+            // A tool on the topic is evidence too ("WIPO Academy – also includes an eLearning
+            // Centre"), after the actor's own sentences.
+            let found = Found {
+                hits: 1 + found.count(),
+                first_at: first.start,
+                in_section: false,
+                names_self: false,
+            };
+            tally.offer(Evidence {
+                strength: strength(&text, found),
+                order: usize::MAX,
+                text: text.clone(),
+                origin: it.origin.clone(),
+            });
         }
     }
 }

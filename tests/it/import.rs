@@ -552,13 +552,14 @@ async fn search_copies_are_normalised_but_quotes_keep_the_source_text() {
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert!(hits.is_empty(), "addresses are fields, not passages");
+    // The address line is a passage of its own (searchable, cited), once per actor.
+    assert_eq!(hits.len(), 1, "an accent-free search finds the address");
     let hits: Vec<(i64,)> =
         sqlx::query_as("SELECT rowid FROM passages_fts WHERE passages_fts MATCH '\"secheron\"'")
             .fetch_all(store.pool())
             .await
             .unwrap();
-    assert!(hits.is_empty());
+    assert_eq!(hits.len(), 1);
     let hits: Vec<(i64,)> = sqlx::query_as(
         "SELECT rowid FROM passages_fts WHERE passages_fts MATCH '\"geopolitique\"'",
     )

@@ -9,6 +9,7 @@
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
+//! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
 
 mod support;
 
@@ -21,3 +22,4 @@ mod hostile;
 mod import;
 mod import_errors;
 mod matrix;
+mod quality;

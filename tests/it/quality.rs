@@ -1,0 +1,170 @@
+//! Answer quality (issue #10), one test per class of wrong answer, then the whole evaluation
+//! set (eval/questions.toml) through `atlasbot::eval`. Each test names its class.
+
+use atlasbot::commands::{self, Caller, Context};
+use atlasbot::render::plain;
+use atlasbot::reply::{Reply, Tone};
+
+use crate::support::TempDb;
+
+struct Bot {
+    _db: TempDb,
+    ctx: Context,
+}
+
+impl Bot {
+    async fn new() -> Bot {
+        let db = TempDb::new();
+        let ctx = Context::new(db.store().await).await.expect("context");
+        Bot { _db: db, ctx }
+    }
+
+    async fn reply(&self, line: &str) -> Reply {
+        commands::answer(&self.ctx, &Caller::console(), line).await
+    }
+
+    /// The answer as plain text without highlight marks.
+    async fn ask(&self, line: &str) -> String {
+        plain::render(&self.reply(line).await).replace('*', "")
+    }
+}
+
+#[tokio::test]
+async fn class_1_substitution_an_unknown_acronym_gets_did_you_mean_never_a_neighbours_card() {
+    let bot = Bot::new().await;
+    for acronym in ["IEEE", "ITU-T", "UNITAR", "OECD"] {
+        let r = bot.reply(&format!("/actor {acronym}")).await;
+        assert_eq!(r.tone, Tone::NotFound, "{acronym}: {:?}", r.title);
+    }
+    let typo = bot.ask("/actor wrld intelectual property").await;
+    assert!(
+        typo.contains("Showing WIPO for “wrld intelectual property”"),
+        "{typo}"
+    );
+}
+
+#[tokio::test]
+async fn class_2_attribution_blurbs_belong_to_their_organisers_and_glossary_claims_are_true() {
+    let bot = Bot::new().await;
+    let teleanu = bot.ask("/search Teleanu").await;
+    assert!(
+        teleanu.contains("DiploFoundation — ") && teleanu.contains("[001:25]"),
+        "{teleanu}"
+    );
+    let stuxnet = bot.ask("/search Stuxnet").await;
+    assert!(
+        stuxnet.contains("Geneva Academy — ") && !stuxnet.contains("DCAF"),
+        "{stuxnet}"
+    );
+    // UNODC is never written in the sources: the glossary must not claim it is.
+    let unodc = bot.ask("/define UNODC").await;
+    assert!(unodc.contains("the sources never write “UNODC”"), "{unodc}");
+    let osce = bot.ask("/define OSCE").await;
+    assert!(
+        osce.contains("the sources write “OSCE” without expanding it, e.g. 004:"),
+        "{osce}"
+    );
+    let unoda = bot.ask("/actor UNODA").await;
+    assert!(unoda.contains("creating rules for disarmament"), "{unoda}");
+}
+
+#[tokio::test]
+async fn class_4_evidence_has_no_footnotes_or_links_and_marks_cut_text() {
+    let bot = Bot::new().await;
+    for topic in [
+        "terrorism",
+        "human rights",
+        "cybersecurity",
+        "crisis information management",
+    ] {
+        let out = bot.ask(&format!("/who-works-on {topic}")).await;
+        assert!(!out.contains("<sup>") && !out.contains("http"), "{out}");
+    }
+    let cut = bot.ask("/search UNCTAD serves as co-lead").await;
+    assert!(cut.contains("co-lead of the…"), "{cut}");
+}
+
+#[tokio::test]
+async fn class_5_messy_glued_words_are_repaired() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/search Domain Name System").await;
+    assert!(
+        out.contains("WIPO’s activities regarding the Domain Name System (DNS)"),
+        "{out}"
+    );
+    assert!(!out.contains("sactivitiesregarding"), "{out}");
+}
+
+#[tokio::test]
+async fn class_6_variants_spellings_hyphens_symbols_and_identifiers() {
+    let bot = Bot::new().await;
+    assert!(bot
+        .ask("/who-works-on digitalization")
+        .await
+        .contains("DCAF"));
+    assert!(bot
+        .ask("/search labor market")
+        .await
+        .contains("labour market"));
+    assert!(bot
+        .ask("/who-works-on cyber-security")
+        .await
+        .starts_with("Who works on Cybersecurity"));
+    assert!(bot
+        .ask("/document A/RES/73/27")
+        .await
+        .contains("Open-Ended Working Group"));
+    assert_eq!(bot.reply("/standard ISO-27001").await.tone, Tone::Answer);
+    let family = bot.ask("/standard ISO/IEC 27000").await;
+    assert!(
+        family.contains("ISO/IEC 27001") && family.contains("ISO/IEC 27701"),
+        "{family}"
+    );
+    assert_eq!(bot.reply("/standard ISO 9001").await.tone, Tone::NotFound);
+}
+
+#[tokio::test]
+async fn class_7_cards_show_every_paragraph_or_page_to_it() {
+    let bot = Bot::new().await;
+    let diplo = bot.ask("/actor DiploFoundation").await;
+    assert!(
+        diplo.contains("established by the governments of Switzerland and Malta"),
+        "{diplo}"
+    );
+    assert!(diplo.contains("1500 alumni"), "{diplo}");
+    let wipo = bot.reply("/actor WIPO").await;
+    let paging = wipo.paging.expect("a profile with issues pages to them");
+    assert_eq!(paging.pages, 7);
+    let copyright = bot.ask("/actor WIPO page:4").await;
+    assert!(copyright.contains("Marrakesh Treaty"), "{copyright}");
+    let report = bot.ask("/document ICT4Peace").await;
+    assert!(
+        report.contains("Sanjana Hattotuwa, Barbara Weekes & Daniel Stauffacher"),
+        "{report}"
+    );
+    assert!(report.contains("2018"), "{report}");
+}
+
+#[tokio::test]
+async fn class_8_curated_descriptions_are_marked() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/standard ISO/IEC 27002").await;
+    assert!(
+        out.contains("(curated summary, data/standards.toml"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn the_evaluation_set_is_answered_correctly() {
+    let bot = Bot::new().await;
+    let set = atlasbot::eval::parse(atlasbot::eval::BUNDLED).expect("the set parses");
+    let report = atlasbot::eval::run(&bot.ctx, &set).await;
+    assert_eq!(
+        report.passed(),
+        report.outcomes.len(),
+        "{}",
+        report.render(true)
+    );
+    assert_eq!(report.precision_at_3(), Some(1.0));
+}
