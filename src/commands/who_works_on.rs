@@ -326,24 +326,6 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
     Ok(reply)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn words_sharing_a_stem_with_the_topic_are_the_topic_itself() {
-        assert!(is_narrower("PKI", "Encryption"));
-        assert!(is_narrower("smart cities", "Internet of things"));
-        assert!(!is_narrower(
-            "virtual reality",
-            "Virtual and augmented reality"
-        ));
-        assert!(!is_narrower("telecommunications", "Telecom infrastructure"));
-        assert!(!is_narrower("capacity building", "Capacity development"));
-        assert!(!is_narrower("cyber-security", "Cybersecurity"));
-    }
-}
-
 fn label(name: &str, acronym: Option<&str>) -> String {
     match acronym {
         Some(a) if a != name => format!("{name} ({a})"),
@@ -366,4 +348,22 @@ fn not_found(index: &AtlasIndex, words: &str) -> Reply {
     }
     r.suggestions.truncate(3);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_sharing_a_stem_with_the_topic_are_the_topic_itself() {
+        assert!(is_narrower("PKI", "Encryption"));
+        assert!(is_narrower("smart cities", "Internet of things"));
+        assert!(!is_narrower(
+            "virtual reality",
+            "Virtual and augmented reality"
+        ));
+        assert!(!is_narrower("telecommunications", "Telecom infrastructure"));
+        assert!(!is_narrower("capacity building", "Capacity development"));
+        assert!(!is_narrower("cyber-security", "Cybersecurity"));
+    }
 }
