@@ -12,7 +12,7 @@ use super::atlas::slugify;
 use super::curated::{At, Curated};
 use super::glossary;
 use super::glue;
-use super::model::{DocKind, Document, Origin, Para, Profile, SectionKind};
+use super::model::{DocKind, Document, Item, Origin, Para, Profile, SectionKind};
 use super::names::{is_all_caps, NameMatcher};
 use super::problem::Problems;
 use super::prose;
@@ -178,6 +178,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     // Profiles in source order, then organisations in file order.
     for p in &mut profiles {
         apply_curated_facts(p, c, &inp.texts, problems);
+        move_misplaced_tools(p, problems);
     }
     let mut seen_profile: HashSet<String> = HashSet::new();
     for p in &profiles {
@@ -918,6 +919,59 @@ fn valid_partial_date(s: &str) -> bool {
 }
 
 /// The event's description: the sentence holding the quote, or the whole claimed blurb.
+/// "WIPO GREEN – online marketplace for sustainable technologies" is a tool, whatever heading
+/// the scrape put it under: a "Name – what it is" line inside an issue section goes to the
+/// actor's tools (once: a tool already listed is not listed twice), and the move is reported.
+fn move_misplaced_tools(p: &mut Profile, problems: &mut Problems) {
+    let mut moved: Vec<(String, Option<String>, Origin, String)> = Vec::new();
+    for s in &mut p.sections {
+        if !matches!(s.kind, SectionKind::Issue | SectionKind::Subsection) {
+            continue;
+        }
+        let heading = s.heading.clone().unwrap_or_default();
+        s.paras.retain(|para| match tool_line(&para.text) {
+            Some((name, description)) => {
+                moved.push((name, description, para.origin.clone(), heading.clone()));
+                false
+            }
+            None => true,
+        });
+    }
+    for (name, description, origin, heading) in moved {
+        let key = name_key(&name);
+        let listed = p.items.iter().any(|i| name_key(&i.name) == key);
+        let what = if listed {
+            "already in its tools"
+        } else {
+            "moved to its tools"
+        };
+        problems.removed(
+            &origin.file,
+            origin.line,
+            format!("tool “{name}” listed under the issue “{heading}”: {what}"),
+        );
+        if !listed {
+            p.items.push(Item {
+                name,
+                description,
+                origin,
+            });
+        }
+    }
+}
+
+/// "Name – what it is" (a tool-list line): a short capitalised name without a sentence in
+/// it, a dash, a description.
+fn tool_line(text: &str) -> Option<(String, Option<String>)> {
+    static TOOL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^([A-Z][^.–—:;]{1,58}?)\s*[–—]\s*([a-z].*)$").unwrap());
+    let c = TOOL.captures(text.trim())?;
+    let description = c[2].trim().trim_end_matches('.').to_string();
+    // One sentence only: a paragraph that goes on is prose about the issue, not a list entry.
+    (prose::sentences(&description).len() <= 1)
+        .then(|| (c[1].trim().to_string(), Some(description)))
+}
+
 /// Mends words the scrape glued together in every paragraph, tool and document, with the
 /// sources' own vocabulary; names (actors, aliases, tools, glossary terms) are never split.
 /// Each repair is reported with its file:line.
