@@ -624,6 +624,12 @@ impl Stage<'_, '_> {
             slugs,
             ..
         } = self;
+        // The text every actor already has, folded once for all events.
+        let written: Vec<String> = atlas
+            .passages
+            .iter()
+            .map(|p| fold_typography(&p.text))
+            .collect();
         for e in &c.events {
             let Some(origin) = find_quote(texts, &e.value.quote) else {
                 problems.error(
@@ -665,10 +671,7 @@ impl Stage<'_, '_> {
             // organiser's: searchable, and counted for its topics. An event quoted from an actor's
             // own text (the report) stays that actor's: the organiser did not write it.
             let quote = fold_typography(&e.value.quote);
-            let already_text = atlas
-                .passages
-                .iter()
-                .any(|p| fold_typography(&p.text).contains(quote.as_str()));
+            let already_text = written.iter().any(|p| p.contains(quote.as_str()));
             if !already_text {
                 let lines = if e.value.claim {
                     e.value.claim_lines

@@ -41,8 +41,9 @@ static VOCAB_WORD: LazyLock<Regex> =
 pub struct Vocabulary {
     /// Lower-case word → occurrences as a word of its own.
     counts: HashMap<String, usize>,
-    /// Every source, lower case, words separated by single spaces: for "written apart".
-    spaced: String,
+    /// Every pair of neighbouring words, lower case ("assessment systems"): for "written
+    /// apart". A set, because every word of every paragraph asks.
+    pairs: HashSet<String>,
     /// Lower-case words never split (names, tools, glossary terms).
     protected: HashSet<String>,
 }
@@ -50,8 +51,9 @@ pub struct Vocabulary {
 impl Vocabulary {
     pub fn new<'a>(texts: impl Iterator<Item = &'a str>, names: &[String]) -> Vocabulary {
         let mut counts: HashMap<String, usize> = HashMap::new();
-        let mut spaced = String::new();
+        let mut pairs: HashSet<String> = HashSet::new();
         for t in texts {
+            let mut previous: Option<String> = None;
             for w in VOCAB_WORD.find_iter(t) {
                 let w: String = w
                     .as_str()
@@ -59,11 +61,12 @@ impl Vocabulary {
                     .filter(|c| c.is_alphabetic())
                     .collect::<String>()
                     .to_lowercase();
-                spaced.push_str(&w);
-                spaced.push(' ');
-                *counts.entry(w).or_default() += 1;
+                if let Some(p) = previous.take() {
+                    pairs.insert(format!("{p} {w}"));
+                }
+                *counts.entry(w.clone()).or_default() += 1;
+                previous = Some(w);
             }
-            spaced.push_str("| ");
         }
         let protected = names
             .iter()
@@ -71,7 +74,7 @@ impl Vocabulary {
             .collect();
         Vocabulary {
             counts,
-            spaced,
+            pairs,
             protected,
         }
     }
@@ -81,8 +84,10 @@ impl Vocabulary {
     }
 
     fn written_apart(&self, parts: &[&str]) -> bool {
-        let phrase = format!(" {} ", parts.join(" ").to_lowercase());
-        self.spaced.contains(&phrase)
+        parts.windows(2).all(|w| {
+            self.pairs
+                .contains(&format!("{} {}", w[0], w[1]).to_lowercase())
+        })
     }
 
     /// `text` repaired, and each repair as (as written, repaired); None when nothing was glued.
