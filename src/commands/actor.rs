@@ -8,6 +8,7 @@ use crate::error::CommandError;
 use crate::import::prose;
 use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::names::How;
+use crate::search::normalize::name_key;
 use crate::store::lookup::{ActorRow, IssueRow};
 
 #[derive(Debug, Clone)]
@@ -319,14 +320,26 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
     }
     let mentions = ctx.store.mentions_of(a.id, 6).await?;
     let total = ctx.store.count_mentions_of(a.id).await?;
-    let items: Vec<Item> = mentions
+    // Its own text comes first: what an event blurb or the UN list says of it (the
+    // description, when there is one, is already the summary).
+    let own = ctx.store.own_passages(a.id, 6).await?;
+    let own_items = own
         .iter()
-        .map(|m| {
+        .filter(|(text, _, _)| {
+            // Not the description again, nor a line that is only its name (a list's title).
+            let key = name_key(text);
+            a.description.as_deref() != Some(text.as_str())
+                && key != name_key(&a.name)
+                && a.full_name.as_deref().is_none_or(|f| key != name_key(f))
+        })
+        .map(|(text, f, l)| Item::new(text.clone()).source(cite(f, *l)));
+    let items: Vec<Item> = own_items
+        .chain(mentions.iter().map(|m| {
             let mut item =
                 Item::new(highlight(&m.sentence, &m.written_as)).source(cite(&m.file, m.line));
             item.label = m.by_name.clone();
             item
-        })
+        }))
         .collect();
     let mut by: Vec<String> = mentions.iter().filter_map(|m| m.by_name.clone()).collect();
     by.dedup();
@@ -356,12 +369,13 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
         .iter()
         .map(|(f, l)| cite(f, *l))
         .collect();
+    cites.extend(own.iter().map(|(_, f, l)| cite(f, *l)));
     cites.extend(mentions.iter().map(|m| cite(&m.file, m.line)));
     cites.dedup();
     if !cites.is_empty() {
         r.sources = Some(format!("Sources: {}", cites.join(", ")));
     }
-    if mentions.is_empty() && a.description.is_none() {
+    if mentions.is_empty() && own.is_empty() && a.description.is_none() {
         r.summary = Some(Text::plain(
             "The sources name it, but say nothing more about it.",
         ));

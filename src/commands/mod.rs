@@ -173,9 +173,26 @@ pub struct AtlasIndex {
     pub glossary_terms: NameIndex<usize>,
     pub documents: Vec<DocumentRow>,
     pub document_titles: NameIndex<usize>,
+    /// Each topic's term matcher, compiled on first use (a regex of every term in every
+    /// spelling: compiling it per request cost more than the rest of the answer).
+    topic_highlighters: HashMap<i64, std::sync::OnceLock<std::sync::Arc<evidence::Highlighter>>>,
 }
 
 impl AtlasIndex {
+    /// The matcher for a topic's terms, compiled once per atlas.
+    pub(crate) fn topic_highlighter(
+        &self,
+        topic: i64,
+        terms: impl FnOnce() -> Vec<String>,
+    ) -> std::sync::Arc<evidence::Highlighter> {
+        match self.topic_highlighters.get(&topic) {
+            Some(cell) => cell
+                .get_or_init(|| std::sync::Arc::new(evidence::Highlighter::new(&terms())))
+                .clone(),
+            None => std::sync::Arc::new(evidence::Highlighter::new(&terms())),
+        }
+    }
+
     pub async fn load(store: &Store) -> Result<AtlasIndex, StoreError> {
         let names = store.all_names().await?;
         let actors = NameIndex::new(names.into_iter().map(|n| {
@@ -185,7 +202,7 @@ impl AtlasIndex {
             (n.name, n.actor_id, weight)
         }));
         let topics = store.topics().await?;
-        let topic_names = topics
+        let topic_names: HashMap<i64, (String, String)> = topics
             .iter()
             .map(|t| (t.id, (t.slug.clone(), t.name.clone())))
             .collect();
@@ -205,7 +222,12 @@ impl AtlasIndex {
                 .enumerate()
                 .map(|(i, d)| (d.title.clone(), i, 0.0)),
         );
+        let topic_highlighters = topic_names
+            .keys()
+            .map(|t: &i64| (*t, std::sync::OnceLock::new()))
+            .collect();
         Ok(AtlasIndex {
+            topic_highlighters,
             data_hash: store.meta("data_hash").await?.unwrap_or_default(),
             actors,
             topic_terms,

@@ -76,7 +76,7 @@ async fn ranked(
     p: &Params,
 ) -> Result<Reply, CommandError> {
     let terms = terms_of(index, topic);
-    let hl = Highlighter::new(&terms);
+    let hl = index.topic_highlighter(topic, || terms.clone());
     let name = index
         .topic_names
         .get(&topic)

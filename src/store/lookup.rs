@@ -323,6 +323,23 @@ impl Store {
         .await?)
     }
 
+    /// Paragraphs that are the actor's own text outside a profile (an event blurb it
+    /// organises, the UN list's description of it), in source order: (text, file, line).
+    pub async fn own_passages(
+        &self,
+        actor_id: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT text, file, line FROM passages WHERE actor_id = ?1 AND section_id IS NULL
+             ORDER BY file, line LIMIT ?2",
+        )
+        .bind(actor_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn count_mentions_of(&self, actor_id: i64) -> Result<i64, StoreError> {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM actor_mentions m JOIN passages p ON p.id = m.passage_id

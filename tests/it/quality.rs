@@ -66,6 +66,12 @@ async fn class_2_attribution_blurbs_belong_to_their_organisers_and_glossary_clai
     );
     let unoda = bot.ask("/actor UNODA").await;
     assert!(unoda.contains("creating rules for disarmament"), "{unoda}");
+    // "The sources say nothing more" only when it is true: CAGI's blurb says what it did.
+    let cagi = bot.ask("/actor CAGI").await;
+    assert!(
+        cagi.contains("cyber skills event for NGOs") && !cagi.contains("nothing more"),
+        "{cagi}"
+    );
 }
 
 #[tokio::test]
