@@ -75,6 +75,39 @@ async fn class_2_attribution_blurbs_belong_to_their_organisers_and_glossary_clai
 }
 
 #[tokio::test]
+async fn class_3_ranking_the_actor_the_sources_describe_most_comes_first() {
+    let bot = Bot::new().await;
+    let first = |out: &str| -> String {
+        out.lines()
+            .find(|l| l.starts_with("  • "))
+            .unwrap_or_default()
+            .to_string()
+    };
+    // UNCTAD's profile gives e-commerce a section and eight sub-sections.
+    let ecommerce = bot.ask("/who-works-on e-commerce").await;
+    assert!(first(&ecommerce).contains("(UNCTAD)"), "{ecommerce}");
+    // UNICC runs the UN's root certificate authority (003:18).
+    let pki = bot.ask("/who-works-on PKI").await;
+    assert!(first(&pki).contains("(UNICC)"), "{pki}");
+    // Acronym synonyms keep their case; other organisations' names are not the topic;
+    // generic words are not topics.
+    let laws = bot.ask("/who-works-on LAWS").await;
+    assert!(
+        first(&laws).contains("ICT4Peace") && !laws.contains("UNCTAD"),
+        "{laws}"
+    );
+    assert!(
+        !ecommerce.contains("International Trade Union"),
+        "{ecommerce}"
+    );
+    let environment = bot.ask("/who-works-on environment").await;
+    assert!(
+        !environment.starts_with("Who works on Climate change"),
+        "{environment}"
+    );
+}
+
+#[tokio::test]
 async fn class_4_evidence_has_no_footnotes_or_links_and_marks_cut_text() {
     let bot = Bot::new().await;
     for topic in [
