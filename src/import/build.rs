@@ -700,12 +700,7 @@ impl Stage<'_, '_> {
     /// Every sentence naming an organisation in someone else's text.
     fn actor_mentions(&mut self) {
         let Stage { atlas, .. } = self;
-        let all_names: Vec<(usize, String)> = atlas
-            .actor_names
-            .iter()
-            .map(|(i, n, _, _)| (*i, n.clone()))
-            .collect();
-        let matcher = NameMatcher::new(&all_names);
+        let matcher = name_matcher(atlas);
         let mut mention_seen: HashSet<(usize, usize, String)> = HashSet::new();
         for (pi, p) in atlas.passages.iter().enumerate() {
             for sentence in prose::sentences(&p.text) {
@@ -906,12 +901,7 @@ impl Stage<'_, '_> {
     /// Who works on each topic, ranked (see `ranking`).
     fn rankings(&mut self) {
         let Stage { atlas, .. } = self;
-        let names: Vec<(usize, String)> = atlas
-            .actor_names
-            .iter()
-            .map(|(i, n, _, _)| (*i, n.clone()))
-            .collect();
-        atlas.topic_actors = ranking::rank_topics(atlas, &NameMatcher::new(&names));
+        atlas.topic_actors = ranking::rank_topics(atlas, &name_matcher(atlas));
     }
 
     /// Sources' owners are actors of the atlas.
@@ -994,6 +984,16 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     trace("glossary and rankings");
     stage.source_owners();
     stage.atlas
+}
+
+/// A matcher for every name the atlas's actors go by.
+fn name_matcher(atlas: &Atlas) -> NameMatcher {
+    let names: Vec<(usize, String)> = atlas
+        .actor_names
+        .iter()
+        .map(|(i, n, _, _)| (*i, n.clone()))
+        .collect();
+    NameMatcher::new(&names)
 }
 
 fn passage(

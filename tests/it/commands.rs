@@ -4,30 +4,9 @@
 use atlasbot::commands::autocomplete::{self, MAX_CHOICES, MAX_CHOICE_CHARS};
 use atlasbot::commands::{self, Caller, CommandName, Context};
 use atlasbot::render::plain;
-use atlasbot::reply::{Reply, Tone};
+use atlasbot::reply::Tone;
 
-use crate::support::{self, TempDb};
-
-struct Bot {
-    _db: TempDb,
-    ctx: Context,
-}
-
-impl Bot {
-    async fn new() -> Bot {
-        let db = TempDb::new();
-        let ctx = Context::new(db.store().await).await.expect("context");
-        Bot { _db: db, ctx }
-    }
-
-    async fn reply(&self, line: &str) -> Reply {
-        commands::answer(&self.ctx, &Caller::console(), line).await
-    }
-
-    async fn ask(&self, line: &str) -> String {
-        plain::render(&self.reply(line).await)
-    }
-}
+use crate::support::{self, Bot, TempDb};
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")

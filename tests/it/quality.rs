@@ -1,33 +1,9 @@
 //! Answer quality (issue #10), one test per class of wrong answer, then the whole evaluation
 //! set (eval/questions.toml) through `atlasbot::eval`. Each test names its class.
 
-use atlasbot::commands::{self, Caller, Context};
-use atlasbot::render::plain;
-use atlasbot::reply::{Reply, Tone};
+use atlasbot::reply::Tone;
 
-use crate::support::TempDb;
-
-struct Bot {
-    _db: TempDb,
-    ctx: Context,
-}
-
-impl Bot {
-    async fn new() -> Bot {
-        let db = TempDb::new();
-        let ctx = Context::new(db.store().await).await.expect("context");
-        Bot { _db: db, ctx }
-    }
-
-    async fn reply(&self, line: &str) -> Reply {
-        commands::answer(&self.ctx, &Caller::console(), line).await
-    }
-
-    /// The answer as plain text without highlight marks.
-    async fn ask(&self, line: &str) -> String {
-        plain::render(&self.reply(line).await).replace('*', "")
-    }
-}
+use crate::support::Bot;
 
 #[tokio::test]
 async fn class_1_substitution_an_unknown_acronym_gets_did_you_mean_never_a_neighbours_card() {
@@ -36,7 +12,7 @@ async fn class_1_substitution_an_unknown_acronym_gets_did_you_mean_never_a_neigh
         let r = bot.reply(&format!("/actor {acronym}")).await;
         assert_eq!(r.tone, Tone::NotFound, "{acronym}: {:?}", r.title);
     }
-    let typo = bot.ask("/actor wrld intelectual property").await;
+    let typo = bot.ask_unmarked("/actor wrld intelectual property").await;
     assert!(
         typo.contains("Showing WIPO for “wrld intelectual property”"),
         "{typo}"
@@ -46,28 +22,28 @@ async fn class_1_substitution_an_unknown_acronym_gets_did_you_mean_never_a_neigh
 #[tokio::test]
 async fn class_2_attribution_blurbs_belong_to_their_organisers_and_glossary_claims_are_true() {
     let bot = Bot::new().await;
-    let teleanu = bot.ask("/search Teleanu").await;
+    let teleanu = bot.ask_unmarked("/search Teleanu").await;
     assert!(
         teleanu.contains("DiploFoundation — ") && teleanu.contains("[001:25]"),
         "{teleanu}"
     );
-    let stuxnet = bot.ask("/search Stuxnet").await;
+    let stuxnet = bot.ask_unmarked("/search Stuxnet").await;
     assert!(
         stuxnet.contains("Geneva Academy — ") && !stuxnet.contains("DCAF"),
         "{stuxnet}"
     );
     // UNODC is never written in the sources: the glossary must not claim it is.
-    let unodc = bot.ask("/define UNODC").await;
+    let unodc = bot.ask_unmarked("/define UNODC").await;
     assert!(unodc.contains("the sources never write “UNODC”"), "{unodc}");
-    let osce = bot.ask("/define OSCE").await;
+    let osce = bot.ask_unmarked("/define OSCE").await;
     assert!(
         osce.contains("the sources write “OSCE” without expanding it, e.g. 004:"),
         "{osce}"
     );
-    let unoda = bot.ask("/actor UNODA").await;
+    let unoda = bot.ask_unmarked("/actor UNODA").await;
     assert!(unoda.contains("creating rules for disarmament"), "{unoda}");
     // "The sources say nothing more" only when it is true: CAGI's blurb says what it did.
-    let cagi = bot.ask("/actor CAGI").await;
+    let cagi = bot.ask_unmarked("/actor CAGI").await;
     assert!(
         cagi.contains("cyber skills event for NGOs") && !cagi.contains("nothing more"),
         "{cagi}"
@@ -84,14 +60,14 @@ async fn class_3_ranking_the_actor_the_sources_describe_most_comes_first() {
             .to_string()
     };
     // UNCTAD's profile gives e-commerce a section and eight sub-sections.
-    let ecommerce = bot.ask("/who-works-on e-commerce").await;
+    let ecommerce = bot.ask_unmarked("/who-works-on e-commerce").await;
     assert!(first(&ecommerce).contains("(UNCTAD)"), "{ecommerce}");
     // UNICC runs the UN's root certificate authority (003:18).
-    let pki = bot.ask("/who-works-on PKI").await;
+    let pki = bot.ask_unmarked("/who-works-on PKI").await;
     assert!(first(&pki).contains("(UNICC)"), "{pki}");
     // Acronym synonyms keep their case; other organisations' names are not the topic;
     // generic words are not topics.
-    let laws = bot.ask("/who-works-on LAWS").await;
+    let laws = bot.ask_unmarked("/who-works-on LAWS").await;
     assert!(
         first(&laws).contains("ICT4Peace") && !laws.contains("UNCTAD"),
         "{laws}"
@@ -100,7 +76,7 @@ async fn class_3_ranking_the_actor_the_sources_describe_most_comes_first() {
         !ecommerce.contains("International Trade Union"),
         "{ecommerce}"
     );
-    let environment = bot.ask("/who-works-on environment").await;
+    let environment = bot.ask_unmarked("/who-works-on environment").await;
     assert!(
         !environment.starts_with("Who works on Climate change"),
         "{environment}"
@@ -116,17 +92,17 @@ async fn class_4_evidence_has_no_footnotes_or_links_and_marks_cut_text() {
         "cybersecurity",
         "crisis information management",
     ] {
-        let out = bot.ask(&format!("/who-works-on {topic}")).await;
+        let out = bot.ask_unmarked(&format!("/who-works-on {topic}")).await;
         assert!(!out.contains("<sup>") && !out.contains("http"), "{out}");
     }
-    let cut = bot.ask("/search UNCTAD serves as co-lead").await;
+    let cut = bot.ask_unmarked("/search UNCTAD serves as co-lead").await;
     assert!(cut.contains("co-lead of the…"), "{cut}");
 }
 
 #[tokio::test]
 async fn class_5_messy_glued_words_are_repaired() {
     let bot = Bot::new().await;
-    let out = bot.ask("/search Domain Name System").await;
+    let out = bot.ask_unmarked("/search Domain Name System").await;
     assert!(
         out.contains("WIPO’s activities regarding the Domain Name System (DNS)"),
         "{out}"
@@ -154,7 +130,7 @@ async fn class_6_variants_spellings_hyphens_symbols_and_identifiers() {
         .await
         .contains("Open-Ended Working Group"));
     assert_eq!(bot.reply("/standard ISO-27001").await.tone, Tone::Answer);
-    let family = bot.ask("/standard ISO/IEC 27000").await;
+    let family = bot.ask_unmarked("/standard ISO/IEC 27000").await;
     assert!(
         family.contains("ISO/IEC 27001") && family.contains("ISO/IEC 27701"),
         "{family}"
@@ -165,7 +141,7 @@ async fn class_6_variants_spellings_hyphens_symbols_and_identifiers() {
 #[tokio::test]
 async fn class_7_cards_show_every_paragraph_or_page_to_it() {
     let bot = Bot::new().await;
-    let diplo = bot.ask("/actor DiploFoundation").await;
+    let diplo = bot.ask_unmarked("/actor DiploFoundation").await;
     assert!(
         diplo.contains("established by the governments of Switzerland and Malta"),
         "{diplo}"
@@ -174,9 +150,9 @@ async fn class_7_cards_show_every_paragraph_or_page_to_it() {
     let wipo = bot.reply("/actor WIPO").await;
     let paging = wipo.paging.expect("a profile with issues pages to them");
     assert_eq!(paging.pages, 7);
-    let copyright = bot.ask("/actor WIPO page:4").await;
+    let copyright = bot.ask_unmarked("/actor WIPO page:4").await;
     assert!(copyright.contains("Marrakesh Treaty"), "{copyright}");
-    let report = bot.ask("/document ICT4Peace").await;
+    let report = bot.ask_unmarked("/document ICT4Peace").await;
     assert!(
         report.contains("Sanjana Hattotuwa, Barbara Weekes & Daniel Stauffacher"),
         "{report}"
@@ -187,7 +163,7 @@ async fn class_7_cards_show_every_paragraph_or_page_to_it() {
 #[tokio::test]
 async fn class_8_curated_descriptions_are_marked() {
     let bot = Bot::new().await;
-    let out = bot.ask("/standard ISO/IEC 27002").await;
+    let out = bot.ask_unmarked("/standard ISO/IEC 27002").await;
     assert!(
         out.contains("(curated summary, data/standards.toml"),
         "{out}"

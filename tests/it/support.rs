@@ -188,3 +188,35 @@ pub fn bundled_atlas() -> import::Atlas {
         .expect("the bundled data imports")
         .0
 }
+
+/// The bot as the console meets it: the bundled atlas in a temporary database, command lines
+/// in, replies (or their plain text) out.
+pub struct Bot {
+    _db: TempDb,
+    pub ctx: atlasbot::commands::Context,
+}
+
+impl Bot {
+    pub async fn new() -> Bot {
+        let db = TempDb::new();
+        let ctx = atlasbot::commands::Context::new(db.store().await)
+            .await
+            .expect("context");
+        Bot { _db: db, ctx }
+    }
+
+    pub async fn reply(&self, line: &str) -> atlasbot::reply::Reply {
+        let caller = atlasbot::commands::Caller::console();
+        atlasbot::commands::answer(&self.ctx, &caller, line).await
+    }
+
+    /// The answer as plain text, matched words marked *like this*.
+    pub async fn ask(&self, line: &str) -> String {
+        atlasbot::render::plain::render(&self.reply(line).await)
+    }
+
+    /// The answer as plain text without highlight marks.
+    pub async fn ask_unmarked(&self, line: &str) -> String {
+        self.ask(line).await.replace('*', "")
+    }
+}
