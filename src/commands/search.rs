@@ -116,7 +116,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         let hl = Highlighter::new(
             &crate::search::tokens(&p.words)
                 .into_iter()
-                .filter(|w| w.len() > 1)
+                .filter(|w| w.len() > 1 && !crate::search::is_stop_word(w))
                 .collect::<Vec<_>>(),
         );
         let items: Vec<Item> = hits

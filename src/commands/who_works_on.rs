@@ -279,7 +279,11 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
     let Some((all, _)) = crate::search::fts_words(&p.topic) else {
         return Ok(not_found(index, &p.topic));
     };
-    let hl = Highlighter::new(&crate::search::tokens(&p.topic));
+    let words: Vec<String> = crate::search::tokens(&p.topic)
+        .into_iter()
+        .filter(|w| !crate::search::is_stop_word(w))
+        .collect();
+    let hl = Highlighter::new(&words);
     let hits = ctx.store.search_passages(&all, None, 400).await?;
     let mut seen = HashSet::new();
     let mut ranked: Vec<Item> = Vec::new();

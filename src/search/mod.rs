@@ -48,6 +48,11 @@ const STOP_WORDS: &[&str] = &[
     "is", "are",
 ];
 
+/// Whether a word is too common to search for (or mark) on its own.
+pub fn is_stop_word(w: &str) -> bool {
+    STOP_WORDS.contains(&w)
+}
+
 /// FTS5 expressions for free text: every word (implicit AND), then any word (OR) as a
 /// fallback. Each word is quoted, so operators in the input are plain text.
 pub fn fts_words(text: &str) -> Option<(String, String)> {
