@@ -105,7 +105,9 @@ impl Vocabulary {
                 let whole = c[0].to_string();
                 let mut rep = String::new();
                 c.expand(with, &mut rep);
-                if !looks_like_address(&out, &whole) {
+                let at = c.get(0).expect("the whole match").range();
+                // URLs and e-mail addresses keep their dots.
+                if !in_address(&out, at.start, at.end) {
                     repairs.push((whole, rep.clone()));
                     rep
                 } else {
@@ -230,13 +232,6 @@ fn in_address(text: &str, start: usize, end: usize) -> bool {
         .map_or(text.len(), |i| end + i);
     let run = &text[from..to];
     run.contains("://") || run.contains("www.") || run.contains('@')
-}
-
-/// URLs and e-mail addresses keep their dots.
-fn looks_like_address(text: &str, piece: &str) -> bool {
-    text.split_whitespace()
-        .filter(|w| w.contains(piece.trim_matches(|c: char| !c.is_alphanumeric())))
-        .any(|w| w.contains("://") || w.contains("www.") || w.contains('@'))
 }
 
 #[cfg(test)]
