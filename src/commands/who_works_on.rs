@@ -96,10 +96,14 @@ async fn ranked(
             (shown, total, page)
         }
         None => {
-            let (_, total) = ctx.store.topic_ranking(topic, 0, 0).await?;
+            // One round trip for the page asked; a second only when it lies past the end.
+            let offset = (i64::from(p.page) - 1) * PAGE as i64;
+            let (mut rows, total) = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?;
             let page = last_page(p.page, total as usize);
-            let offset = (i64::from(page) - 1) * PAGE as i64;
-            let (rows, _) = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?;
+            if page != p.page {
+                let offset = (i64::from(page) - 1) * PAGE as i64;
+                rows = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?.0;
+            }
             let items = rows.iter().map(|r| ranked_item(r, &hl, None)).collect();
             (items, total as usize, page)
         }
@@ -307,7 +311,7 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
         return Ok(not_found(index, &p.topic));
     }
     let pages = ranked.len().div_ceil(PAGE) as u32;
-    let page = p.page.min(pages);
+    let page = last_page(p.page, ranked.len());
     let shown: Vec<Item> = ranked
         .into_iter()
         .skip((page as usize - 1) * PAGE)

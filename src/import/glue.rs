@@ -133,7 +133,7 @@ impl Vocabulary {
             };
             match split {
                 Some(parts) => {
-                    let joined = join_parts(&parts);
+                    let joined = parts.join(" ");
                     repairs.push((m.as_str().to_string(), joined.clone()));
                     out.push_str(&joined);
                 }
@@ -213,11 +213,6 @@ impl Vocabulary {
             .max_by_key(|(a, b)| self.count(a).min(self.count(b)))
             .map(|(a, b)| vec![a.to_string(), b.to_string()])
     }
-}
-
-/// Parts joined back as text ("s" after an apostrophe is the first part and stays on it).
-fn join_parts(parts: &[String]) -> String {
-    parts.join(" ")
 }
 
 /// Whether bytes start..end lie inside a URL or an e-mail address (a run without spaces
