@@ -3,6 +3,7 @@
 //!
 //! A map of the crate:
 //! - `app`     — wiring: open the store, run the chosen command, shut down.
+//! - `atlas`   — the read model: the atlas's rows and the in-memory indexes every lookup answers from.
 //! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `config`  — the only reader of the environment: database path, platform settings, secrets.
@@ -19,6 +20,7 @@
 //! - `store`   — the only module with SQL: SQLite through sqlx, migrations, atlas, lookups.
 
 pub mod app;
+pub mod atlas;
 pub mod bench;
 pub mod commands;
 pub mod config;

@@ -13,7 +13,6 @@ use http_body_util::{BodyExt, Full};
 use crate::commands::Context;
 use crate::platform::discord::endpoint::{self, Endpoint};
 use crate::platform::discord::rest::Rest;
-use crate::store::Store;
 
 struct Signed {
     body: Bytes,
@@ -107,7 +106,7 @@ fn at(sorted: &[Duration], p: f64) -> String {
 
 pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let ctx = Context::new(Store::open(&tmp.path().join("bench.db")).await?).await?;
+    let ctx = Context::new(super::bundled_store(&tmp.path().join("bench.db")).await?).await?;
     let key = SigningKey::from_bytes(&[7; 32]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -12,7 +12,6 @@ use chrono::{Duration, Utc};
 use crate::events::Planned;
 use crate::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
 use crate::store::events::EventInput;
-use crate::store::Store;
 
 fn rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -33,7 +32,7 @@ fn pct(v: &mut [StdDuration], p: f64) -> StdDuration {
 
 pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let store = Store::open(&tmp.path().join("bench.db")).await?;
+    let store = super::bundled_store(&tmp.path().join("bench.db")).await?;
     let now = Utc::now();
     let input = EventInput {
         space: "bench".into(),

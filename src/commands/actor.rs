@@ -3,13 +3,14 @@
 use std::collections::HashSet;
 
 use super::invocation::Args;
-use super::{cite, shorten, AtlasIndex, Context};
+use super::{cite, shorten};
+use crate::atlas::views::{ActorRow, IssueRow};
+use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::import::prose;
 use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::names::How;
 use crate::search::normalize::name_key;
-use crate::store::lookup::{ActorRow, IssueRow};
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -29,9 +30,9 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 const ANSWER: f64 = 0.74;
 
 /// Distinct actors matching `query`, best first, with their scores.
-pub(crate) fn find(index: &AtlasIndex, query: &str) -> Vec<(i64, f64, How)> {
+pub(crate) fn find(atlas: &Atlas, query: &str) -> Vec<(i64, f64, How)> {
     let mut seen = HashSet::new();
-    index
+    atlas
         .actors
         .lookup(query, 40)
         .into_iter()
@@ -61,20 +62,18 @@ fn answer_of(query: &str, matches: &[(i64, f64, How)]) -> Option<(i64, f64, bool
     }
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
-    let matches = find(index, &p.name);
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
+    let matches = find(atlas, &p.name);
     let Some((best, best_score, corrected)) = answer_of(&p.name, &matches) else {
-        return not_found(ctx, index, &p.name, &matches).await;
+        return Ok(not_found(atlas, &p.name, &matches));
     };
-    let actor = ctx
-        .store
+    let actor = atlas
         .actor(best)
-        .await?
         .ok_or_else(|| anyhow::anyhow!("actor {best} vanished"))?;
     let mut reply = if actor.kind == "profiled" {
-        profile(ctx, &actor, p.page).await?
+        profile(atlas, &actor, p.page)
     } else {
-        short_card(ctx, &actor).await?
+        short_card(atlas, &actor)
     };
     if corrected {
         // A corrected spelling is said, never passed off as what was asked.
@@ -95,7 +94,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     let mut also = Vec::new();
     for &(id, score, _) in matches.iter().skip(1).take(6) {
         if score >= ANSWER && best_score - score < 0.06 {
-            if let Some(a) = ctx.store.actor(id).await? {
+            if let Some(a) = atlas.actor(id) {
                 also.push(display_name(&a));
             }
         }
@@ -132,12 +131,7 @@ fn gist(tagline: Option<&str>, first: Option<&str>) -> String {
 
 /// Page 2 onwards of a profile: issue `page - 1` in full, every paragraph of its section and
 /// sub-sections, so nothing the sources say about the actor is out of reach.
-async fn issue_page(
-    ctx: &Context,
-    a: &ActorRow,
-    issues: &[IssueRow],
-    page: u32,
-) -> Result<Reply, CommandError> {
+fn issue_page(atlas: &Atlas, a: &ActorRow, issues: &[IssueRow], page: u32) -> Reply {
     let i = (page as usize - 2).min(issues.len().saturating_sub(1));
     let issue = &issues[i];
     let mut r = Reply::answer(title(a));
@@ -146,7 +140,7 @@ async fn issue_page(
         i + 1,
         issues.len()
     ));
-    let paras = ctx.store.section_texts(issue.section_id).await?;
+    let paras = atlas.section_texts(issue.section_id);
     let mut items: Vec<Item> = Vec::new();
     if let Some(t) = &issue.tagline {
         items.push(Item::new(t.clone()));
@@ -154,7 +148,7 @@ async fn issue_page(
     items.extend(paras.into_iter().map(Item::new));
     r = r.section(&issue.heading, items);
     r.sources = Some(format!("Sources: {}", a.provenance));
-    Ok(r)
+    r
 }
 
 /// Paging over a profile: the card, then one page per issue.
@@ -166,14 +160,14 @@ fn issue_paging(a: &ActorRow, page: u32, issues: usize) -> Option<Paging> {
     })
 }
 
-async fn profile(ctx: &Context, a: &ActorRow, page: u32) -> Result<Reply, CommandError> {
+fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
     if page > 1 {
-        let issues = ctx.store.issues(a.id).await?;
+        let issues = atlas.issues(a.id);
         if !issues.is_empty() {
             let page = page.min(1 + issues.len() as u32);
-            let mut r = issue_page(ctx, a, &issues, page).await?;
+            let mut r = issue_page(atlas, a, &issues, page);
             r.paging = issue_paging(a, page, issues.len());
-            return Ok(r);
+            return r;
         }
     }
     let mut r = Reply::answer(title(a));
@@ -203,15 +197,11 @@ async fn profile(ctx: &Context, a: &ActorRow, page: u32) -> Result<Reply, Comman
         )
         .field("Address", a.address.clone().unwrap_or_default(), false)
         .field("Website", a.website.clone().unwrap_or_default(), false);
-    // Independent reads run side by side on the pool's connections: a card costs about one
-    // round trip instead of five.
-    let (issues, standards, tools, owned, channels) = tokio::try_join!(
-        ctx.store.issues(a.id),
-        ctx.store.standards_of_actor(a.id),
-        ctx.store.items(a.id),
-        ctx.store.documents_owned(a.id),
-        ctx.store.channels(a.id),
-    )?;
+    let issues = atlas.issues(a.id);
+    let standards = atlas.standards_of_actor(a.id);
+    let tools = atlas.items(a.id);
+    let owned = atlas.documents_owned(a.id);
+    let channels = atlas.channels(a.id);
     let items: Vec<Item> = issues
         .iter()
         .map(|i| {
@@ -273,7 +263,7 @@ async fn profile(ctx: &Context, a: &ActorRow, page: u32) -> Result<Reply, Comman
         false,
     );
     r.sources = Some(format!("Sources: {}", a.provenance));
-    Ok(r)
+    r
 }
 
 fn plural(kind: &str, n: i64) -> String {
@@ -305,12 +295,12 @@ fn handle(h: &str) -> String {
     }
 }
 
-async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> {
+fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
     let mut r = Reply::answer(title(a));
     r.subtitle = Some("Mentioned in the sources; no profile of its own".to_string());
     r.summary = a.description.as_ref().map(|d| Text::plain(d.clone()));
     if let Some(parent) = a.parent_id {
-        if let Some(p) = ctx.store.actor(parent).await? {
+        if let Some(p) = atlas.actor(parent) {
             r = r.field(
                 "Part of",
                 format!("{} — see /actor {}", title(&p), display_name(&p)),
@@ -318,11 +308,11 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
             );
         }
     }
-    let mentions = ctx.store.mentions_of(a.id, 6).await?;
-    let total = ctx.store.count_mentions_of(a.id).await?;
+    let mentions = atlas.mentions_of(a.id, 6);
+    let total = atlas.count_mentions_of(a.id);
     // Its own text comes first: what an event blurb or the UN list says of it (the
     // description, when there is one, is already the summary).
-    let own = ctx.store.own_passages(a.id, 6).await?;
+    let own = atlas.own_passages(a.id, 6);
     let own_items = own
         .iter()
         .filter(|(text, _, _)| {
@@ -344,28 +334,26 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
     let mut by: Vec<String> = mentions.iter().filter_map(|m| m.by_name.clone()).collect();
     by.dedup();
     r = r.section(
-        if total > mentions.len() as i64 {
+        if total > mentions.len() {
             "What the sources say (first mentions)"
         } else {
             "What the sources say"
         },
         items,
     );
-    if total > mentions.len() as i64 {
+    if total > mentions.len() {
         r = r.field(
             "More",
             format!(
                 "{} more sentences mention it — try /search {}",
-                total - mentions.len() as i64,
+                total - mentions.len(),
                 display_name(a)
             ),
             false,
         );
     }
-    let mut cites: Vec<String> = ctx
-        .store
+    let mut cites: Vec<String> = atlas
         .documents_about(a.id)
-        .await?
         .iter()
         .map(|(f, l)| cite(f, *l))
         .collect();
@@ -380,7 +368,7 @@ async fn short_card(ctx: &Context, a: &ActorRow) -> Result<Reply, CommandError> 
             "The sources name it, but say nothing more about it.",
         ));
     }
-    Ok(r)
+    r
 }
 
 /// Marks `needle` (case-insensitively, typography folded) inside `text`.
@@ -388,23 +376,18 @@ pub(crate) fn highlight(text: &str, needle: &str) -> Text {
     crate::commands::evidence::highlight_terms(text, &[needle.to_string()])
 }
 
-async fn not_found(
-    ctx: &Context,
-    index: &AtlasIndex,
-    query: &str,
-    matches: &[(i64, f64, How)],
-) -> Result<Reply, CommandError> {
+fn not_found(atlas: &Atlas, query: &str, matches: &[(i64, f64, How)]) -> Reply {
     let mut names = Vec::new();
     for &(id, _, _) in matches.iter().take(3) {
-        if let Some(a) = ctx.store.actor(id).await? {
+        if let Some(a) = atlas.actor(id) {
             names.push(display_name(&a));
         }
     }
     if names.is_empty() {
         let mut seen = HashSet::new();
-        for e in index.actors.suggest(query, 10) {
+        for e in atlas.actors.suggest(query, 10) {
             if names.len() < 3 && seen.insert(e.payload) {
-                if let Some(a) = ctx.store.actor(e.payload).await? {
+                if let Some(a) = atlas.actor(e.payload) {
                     names.push(display_name(&a));
                 }
             }
@@ -414,7 +397,7 @@ async fn not_found(
     let mut r = Reply::not_found(format!("No actor called “{shown}” in the atlas."));
     // Not profiled is not unknown: say where the sources mention it, if they do.
     let mentions = match crate::search::fts_query(&[query]) {
-        Some(fts) => ctx.store.search_passages(&fts, None, 3).await?,
+        Some(fts) => atlas.search_passages(&fts, Passages::All, 3),
         None => Vec::new(),
     };
     let summary = r.summary.as_mut().expect("set above");
@@ -427,5 +410,5 @@ async fn not_found(
         summary.push(Span::Plain(" Try /search with other words.".into()));
     }
     r.suggestions = names.into_iter().map(|n| format!("/actor {n}")).collect();
-    Ok(r)
+    r
 }

@@ -1,7 +1,8 @@
 //! Autocompletion: (command, option, partial text) → at most 25 suggestions of at most 100
 //! characters, ranked. Discord calls this on every keystroke, so it only touches memory.
 
-use super::{AtlasIndex, CommandName};
+use super::CommandName;
+use crate::atlas::Atlas;
 use crate::search::standard_id::StandardId;
 
 pub const MAX_CHOICES: usize = 25;
@@ -32,15 +33,10 @@ fn choice(name: &str, value: &str) -> Choice {
     }
 }
 
-pub fn complete(
-    index: &AtlasIndex,
-    command: CommandName,
-    option: &str,
-    partial: &str,
-) -> Vec<Choice> {
+pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str) -> Vec<Choice> {
     let partial: String = partial.chars().take(200).collect();
     let mut out: Vec<Choice> = match (command, option) {
-        (CommandName::Actor, "name") => index
+        (CommandName::Actor, "name") => atlas
             .actors
             .complete(&partial, MAX_CHOICES)
             .into_iter()
@@ -50,7 +46,7 @@ pub fn complete(
             let key = StandardId::parse(&partial)
                 .map(|i| i.key())
                 .unwrap_or_else(|| partial.chars().filter(|c| c.is_ascii_digit()).collect());
-            index
+            atlas
                 .standards
                 .iter()
                 .filter(|s| {
@@ -64,21 +60,21 @@ pub fn complete(
         }
         (CommandName::WhoWorksOn, "topic") => {
             let mut seen = std::collections::HashSet::new();
-            index
+            atlas
                 .topic_terms
                 .complete(&partial, MAX_CHOICES * 2)
                 .into_iter()
                 .filter(|e| seen.insert(e.payload))
-                .filter_map(|e| index.topic_names.get(&e.payload))
+                .filter_map(|e| atlas.topic_names.get(&e.payload))
                 .map(|(_, n)| choice(n, n))
                 .collect()
         }
-        (CommandName::Document, "query") => index
+        (CommandName::Document, "query") => atlas
             .document_titles
             .complete(&partial, MAX_CHOICES)
             .into_iter()
             .map(|e| {
-                let d = &index.documents[e.payload];
+                let d = &atlas.documents[e.payload];
                 let value = d.symbol.clone().unwrap_or_else(|| d.title.clone());
                 choice(
                     &d.symbol
@@ -88,7 +84,7 @@ pub fn complete(
                 )
             })
             .collect(),
-        (CommandName::Define, "term") => index
+        (CommandName::Define, "term") => atlas
             .glossary_terms
             .complete(&partial, MAX_CHOICES)
             .into_iter()

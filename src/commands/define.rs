@@ -1,12 +1,13 @@
 //! /define <term>: what an acronym or term stands for.
 
+use super::cite;
 use super::invocation::Args;
 use super::shorten;
-use super::{cite, AtlasIndex, Context};
+use crate::atlas::views::GlossaryRow;
+use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
 use crate::search::normalize::name_key;
-use crate::store::lookup::GlossaryRow;
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -19,13 +20,13 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
     })
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let key = name_key(&p.term);
-    let rows: Vec<_> = index.glossary.iter().filter(|g| g.key == key).collect();
-    let actor = index.actors.exact(&p.term).first().map(|e| e.payload);
+    let rows: Vec<_> = atlas.glossary.iter().filter(|g| g.key == key).collect();
+    let actor = atlas.actors.exact(&p.term).first().map(|e| e.payload);
     if rows.is_empty() {
         if let Some(id) = actor {
-            if let Some(a) = ctx.store.actor(id).await? {
+            if let Some(a) = atlas.actor(id) {
                 let mut r = Reply::answer(p.term.trim().to_string());
                 r.summary = Some(Text::plain(format!(
                     "{} — an organisation in the atlas.",
@@ -40,7 +41,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             "“{}” is not in the glossary.",
             shorten(p.term.trim(), 60)
         ));
-        r.suggestions = index
+        r.suggestions = atlas
             .glossary_terms
             .suggest(&p.term, 3)
             .into_iter()
@@ -55,7 +56,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     }
     r = r.section("Stands for", items);
     if let Some(id) = actor {
-        if let Some(a) = ctx.store.actor(id).await? {
+        if let Some(a) = atlas.actor(id) {
             r.suggestions
                 .push(format!("/actor {}", super::actor::display_name(&a)));
         }

@@ -4,14 +4,15 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::cite;
 use super::invocation::Args;
 use super::shorten;
-use super::{cite, AtlasIndex, Context};
+use crate::atlas::views::DocumentRow;
+use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::import::prose;
 use crate::reply::{Item, Reply, Text};
 use crate::search::fts_query;
-use crate::store::lookup::DocumentRow;
 
 static SYMBOL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^\s*a\s*/\s*(?:[a-z]+\s*/\s*)*\d+\s*/\s*\d+\s*$").unwrap());
@@ -29,18 +30,11 @@ static RESOLUTION_SYMBOL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Resolution `session`/`n` as the sources cite it inside other entries ("created following UN
 /// resolution 73/27"): those entries, with the sentence. None when nothing cites it.
-async fn cited_resolution(
-    ctx: &Context,
-    index: &AtlasIndex,
-    session: &str,
-    n: &str,
-) -> Result<Option<Reply>, CommandError> {
-    let Some(fts) = fts_query(&[format!("{session} {n}")]) else {
-        return Ok(None);
-    };
+fn cited_resolution(atlas: &Atlas, session: &str, n: &str) -> Option<Reply> {
+    let fts = fts_query(&[format!("{session} {n}")])?;
     let cites = Regex::new(&format!(r"\b{session}\s*/\s*{n}\b")).expect("digits only");
     let mut items = Vec::new();
-    for h in ctx.store.search_passages(&fts, None, 30).await? {
+    for h in atlas.search_passages(&fts, Passages::All, 30) {
         let Some(sentence) = prose::sentences(&h.text)
             .into_iter()
             .find(|s| cites.is_match(s))
@@ -49,7 +43,7 @@ async fn cited_resolution(
         };
         let doc = h
             .document_id
-            .and_then(|d| index.documents.iter().find(|x| x.id == d));
+            .and_then(|d| atlas.documents.iter().find(|x| x.id == d));
         let label = doc
             .map(|d| d.title.clone())
             .or(h.actor_name.clone())
@@ -64,14 +58,14 @@ async fn cited_resolution(
         items.push(item);
     }
     if items.is_empty() {
-        return Ok(None);
+        return None;
     }
     let mut r = Reply::answer(format!("Resolution {session}/{n} (A/RES/{session}/{n})"));
     r.summary = Some(Text::plain(
         "The atlas has no entry of its own for this resolution; the sources cite it here:",
     ));
     r = r.section("Cited in", items);
-    Ok(Some(r))
+    Some(r)
 }
 
 #[derive(Debug, Clone)]
@@ -85,7 +79,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
     })
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.query.trim(), 60);
     // "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.
     let number = RESOLUTION_NUMBER
@@ -94,12 +88,12 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         .map(|c| (c[1].to_string(), c[2].to_string()));
     if let Some((session, n)) = &number {
         let key = format!("a/res/{session}/{n}");
-        if let Some(d) = ctx.store.document_by_symbol(&key).await? {
-            return card(ctx, &d).await;
+        if let Some(d) = atlas.document_by_symbol(&key) {
+            return Ok(card(atlas, &d));
         }
         // No entry of its own: where the sources cite it, said as such (never another
         // document's card in its place).
-        if let Some(r) = cited_resolution(ctx, index, session, n).await? {
+        if let Some(r) = cited_resolution(atlas, session, n) {
             return Ok(r);
         }
     }
@@ -110,14 +104,14 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             .filter(|c| !c.is_whitespace())
             .collect::<String>()
             .to_lowercase();
-        if let Some(d) = ctx.store.document_by_symbol(&key).await? {
-            return card(ctx, &d).await;
+        if let Some(d) = atlas.document_by_symbol(&key) {
+            return Ok(card(atlas, &d));
         }
         let mut r = Reply::not_found(format!(
             "No document {} in the atlas.",
             typed.to_uppercase()
         ));
-        let mut near: Vec<(usize, &DocumentRow)> = index
+        let mut near: Vec<(usize, &DocumentRow)> = atlas
             .documents
             .iter()
             .filter_map(|d| {
@@ -137,15 +131,15 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         return Ok(r);
     }
     // Words: title matches first, then full-text search over documents.
-    let mut found: Vec<i64> = index
+    let mut found: Vec<i64> = atlas
         .document_titles
         .lookup(&p.query, 5)
         .into_iter()
         .filter(|m| m.score >= 0.8)
-        .map(|m| index.documents[m.entry.payload].id)
+        .map(|m| atlas.documents[m.entry.payload].id)
         .collect();
     if let Some(fts) = fts_query(&[p.query.as_str()]) {
-        for h in ctx.store.search_passages(&fts, Some(true), 30).await? {
+        for h in atlas.search_passages(&fts, Passages::Documents, 30) {
             if let Some(d) = h.document_id {
                 if !found.contains(&d) {
                     found.push(d);
@@ -155,7 +149,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     }
     let mut docs = Vec::new();
     for id in found.into_iter().take(6) {
-        if let Some(d) = ctx.store.document(id).await? {
+        if let Some(d) = atlas.document(id) {
             docs.push(d);
         }
     }
@@ -164,7 +158,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             let mut r = Reply::not_found(format!(
                 "No document matches “{typed}”. Try a UN symbol such as A/70/174, or other words."
             ));
-            r.suggestions = index
+            r.suggestions = atlas
                 .document_titles
                 .suggest(&p.query, 3)
                 .into_iter()
@@ -172,9 +166,9 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
                 .collect();
             Ok(r)
         }
-        1 => card(ctx, &docs[0]).await,
+        1 => Ok(card(atlas, &docs[0])),
         _ => {
-            let mut r = card(ctx, &docs[0]).await?;
+            let mut r = card(atlas, &docs[0]);
             r.suggestions = docs[1..]
                 .iter()
                 .take(3)
@@ -190,7 +184,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
     }
 }
 
-async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
+fn card(atlas: &Atlas, d: &DocumentRow) -> Reply {
     let mut r = Reply::answer(d.title.clone());
     r.subtitle = d.subtitle.clone();
     r.summary = d.summary.as_ref().map(|s| {
@@ -204,7 +198,7 @@ async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
         .field("Kind", d.kind.clone(), true)
         .field("Symbol", d.symbol.clone().unwrap_or_default(), true)
         .field("Listed by", d.owner_name.clone().unwrap_or_default(), true);
-    let mentions = ctx.store.document_mentions(d.id).await?;
+    let mentions = atlas.document_mentions(d.id);
     let items = mentions
         .iter()
         .take(5)
@@ -220,5 +214,5 @@ async fn card(ctx: &Context, d: &DocumentRow) -> Result<Reply, CommandError> {
         .collect();
     r = r.section("Cited in", items);
     r.sources = Some(format!("Source: {}", cite(&d.file, d.line)));
-    Ok(r)
+    r
 }

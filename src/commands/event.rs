@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 use super::events::relative;
 use super::invocation::Args;
 use super::shorten;
-use super::{cite, AtlasIndex, Caller, Context};
+use super::{cite, Caller, Context};
+use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
@@ -64,13 +65,13 @@ pub(crate) async fn find(
             .filter(|e| e.space == space && !e.cancelled));
     }
     let events = ctx.store.events_of_space(space).await?;
-    let index = NameIndex::new(
+    let titles = NameIndex::new(
         events
             .iter()
             .enumerate()
             .map(|(i, e)| (e.title.clone(), i, 0.0)),
     );
-    Ok(index
+    Ok(titles
         .lookup(t, 1)
         .into_iter()
         .find(|m| m.score >= 0.74)
@@ -176,15 +177,11 @@ fn check_occurs(start: DateTime<Utc>, rrule: Option<&str>) -> Result<(), Command
     Ok(())
 }
 
-async fn organiser(
-    ctx: &Context,
-    index: &AtlasIndex,
-    args: &Args,
-) -> Result<Option<String>, CommandError> {
+fn organiser(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
     let Some(name) = args.get("organiser") else {
         return Ok(None);
     };
-    let best = super::actor::find(index, name)
+    let best = super::actor::find(atlas, name)
         .into_iter()
         .next()
         .filter(|m| m.1 >= 0.74);
@@ -194,17 +191,17 @@ async fn organiser(
             shorten(name, 40)
         )));
     };
-    Ok(ctx.store.actor(id).await?.map(|a| a.slug))
+    Ok(atlas.actor(id).map(|a| a.slug))
 }
 
-fn topics(index: &AtlasIndex, args: &Args) -> Result<Option<String>, CommandError> {
+fn topics(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
     let Some(list) = args.get("topics") else {
         return Ok(None);
     };
     let mut slugs = Vec::new();
     for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        let slug = super::who_works_on::resolve(index, t)
-            .and_then(|id| index.topic_names.get(&id))
+        let slug = super::who_works_on::resolve(atlas, t)
+            .and_then(|id| atlas.topic_names.get(&id))
             .map(|(s, _)| s.clone());
         slugs.push(slug.ok_or_else(|| {
             usage(format!(
@@ -218,17 +215,17 @@ fn topics(index: &AtlasIndex, args: &Args) -> Result<Option<String>, CommandErro
 
 pub async fn run(
     ctx: &Context,
-    index: &AtlasIndex,
+    atlas: &Atlas,
     caller: &Caller,
     p: Params,
 ) -> Result<Reply, CommandError> {
     match p.action.as_str() {
-        "add" => add(ctx, index, caller, &p.args).await,
-        "edit" => edit(ctx, index, caller, &p.args).await,
+        "add" => add(ctx, atlas, caller, &p.args).await,
+        "edit" => edit(ctx, atlas, caller, &p.args).await,
         "cancel" => cancel(ctx, caller, &p.args).await,
         "import" => import(ctx, caller, &p.args).await,
         "export" => export(ctx, caller, &p.args).await,
-        _ => show(ctx, index, caller, &p.args).await,
+        _ => show(ctx, atlas, caller, &p.args).await,
     }
 }
 
@@ -240,7 +237,7 @@ async fn replan(ctx: &Context, id: i64) -> Result<(), CommandError> {
 
 async fn add(
     ctx: &Context,
-    index: &AtlasIndex,
+    atlas: &Atlas,
     caller: &Caller,
     args: &Args,
 ) -> Result<Reply, CommandError> {
@@ -264,8 +261,8 @@ async fn add(
         tz: tz.name().to_string(),
         duration_min: args.integer("duration"),
         place: text(args, "place", MAX_TITLE)?,
-        organiser: organiser(ctx, index, args).await?,
-        topics: topics(index, args)?,
+        organiser: organiser(atlas, args)?,
+        topics: topics(atlas, args)?,
         rrule,
         created_by: caller.user.clone(),
     };
@@ -277,7 +274,7 @@ async fn add(
         .event(id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("event {id} vanished"))?;
-    let mut r = card(ctx, index, &e).await?;
+    let mut r = card(ctx, atlas, &e).await?;
     r.title = Some(format!("Scheduled: {}", defang_mentions(&e.title)));
     if adopted {
         r = r.field(
@@ -318,7 +315,7 @@ async fn adopt_channel(
 
 async fn edit(
     ctx: &Context,
-    index: &AtlasIndex,
+    atlas: &Atlas,
     caller: &Caller,
     args: &Args,
 ) -> Result<Reply, CommandError> {
@@ -364,7 +361,7 @@ async fn edit(
         .event(e.id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("event vanished"))?;
-    let mut r = card(ctx, index, &e).await?;
+    let mut r = card(ctx, atlas, &e).await?;
     r.title = Some(format!("Updated: {}", defang_mentions(&e.title)));
     Ok(r)
 }
@@ -644,16 +641,16 @@ fn not_found(wanted: &str) -> Reply {
 
 async fn show(
     ctx: &Context,
-    index: &AtlasIndex,
+    atlas: &Atlas,
     caller: &Caller,
     args: &Args,
 ) -> Result<Reply, CommandError> {
     let wanted = args.get("event").unwrap_or_default();
     if let Some(e) = find(ctx, &caller.space, wanted).await? {
-        return card(ctx, index, &e).await;
+        return card(ctx, atlas, &e).await;
     }
     // Events the sources name: history, shown but never listed as upcoming.
-    let atlas = ctx.store.atlas_events().await?;
+    let atlas = atlas.atlas_events();
     let names = NameIndex::new(atlas.iter().enumerate().flat_map(|(i, e)| {
         [
             (e.title.clone(), i, 0.0),
@@ -691,7 +688,7 @@ async fn show(
     Ok(not_found(wanted))
 }
 
-async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, CommandError> {
+async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let upcoming = occurrences_of(&ctx.store, e, now, now + Duration::days(400)).await?;
@@ -726,7 +723,7 @@ async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, 
         r = r.field("Duration", format!("{d} minutes"), true);
     }
     if let Some(slug) = &e.organiser {
-        if let Some(a) = ctx.store.actor_by_slug(slug).await? {
+        if let Some(a) = atlas.actor_by_slug(slug) {
             r = r.field(
                 "Organiser",
                 format!("{} — /actor {}", a.name, super::actor::display_name(&a)),
@@ -738,7 +735,7 @@ async fn card(ctx: &Context, index: &AtlasIndex, e: &EventRow) -> Result<Reply, 
         let names: Vec<String> = ts
             .split(',')
             .filter_map(|s| {
-                index
+                atlas
                     .topics
                     .iter()
                     .find(|t| t.slug == s)

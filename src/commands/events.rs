@@ -4,7 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
 use super::invocation::Args;
-use super::{AtlasIndex, Caller, Context};
+use super::{Caller, Context};
+use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::events::when;
 use crate::reply::{Item, Reply, Text};
@@ -73,7 +74,7 @@ fn days(range: Option<&str>) -> Result<i64, CommandError> {
 
 pub async fn run(
     ctx: &Context,
-    index: &AtlasIndex,
+    atlas: &Atlas,
     caller: &Caller,
     p: Params,
 ) -> Result<Reply, CommandError> {
@@ -83,8 +84,8 @@ pub async fn run(
     let until = now + Duration::days(days(p.range.as_deref())?);
     let topic = match &p.topic {
         Some(t) => Some(
-            super::who_works_on::resolve(index, t)
-                .and_then(|id| index.topic_names.get(&id))
+            super::who_works_on::resolve(atlas, t)
+                .and_then(|id| atlas.topic_names.get(&id))
                 .map(|(slug, _)| slug.clone())
                 .ok_or_else(|| {
                     CommandError::usage(
@@ -100,7 +101,7 @@ pub async fn run(
     };
     let organiser = match &p.actor {
         Some(a) => {
-            let found = super::actor::find(index, a)
+            let found = super::actor::find(atlas, a)
                 .into_iter()
                 .next()
                 .filter(|m| m.1 >= 0.74)
@@ -114,7 +115,7 @@ pub async fn run(
                     "/events actor:WIPO",
                 )
             })?;
-            ctx.store.actor(id).await?.map(|a| a.slug)
+            atlas.actor(id).map(|a| a.slug)
         }
         None => None,
     };

@@ -25,15 +25,13 @@ mod standard;
 mod topics;
 mod who_works_on;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
+use crate::atlas::Atlas;
 use crate::error::{self, CommandError};
 use crate::reply::{Reply, Text, Tone};
-use crate::search::names::NameIndex;
-use crate::store::lookup::{DocumentRow, GlossaryRow, StandardRow, TopicRow};
 use crate::store::{Store, StoreError};
 
 /// Longest command line we accept; longer input gets a polite refusal, never a query.
@@ -160,89 +158,7 @@ impl Caller {
     }
 }
 
-/// In-memory indexes over the atlas, rebuilt when the atlas changes (an import).
-pub struct AtlasIndex {
-    pub data_hash: String,
-    pub actors: NameIndex<i64>,
-    pub topic_terms: NameIndex<i64>,
-    pub topic_names: HashMap<i64, (String, String)>,
-    /// Topics in taxonomy order, with their actor counts (for /topics).
-    pub topics: Vec<TopicRow>,
-    pub standards: Vec<StandardRow>,
-    pub glossary: Vec<GlossaryRow>,
-    pub glossary_terms: NameIndex<usize>,
-    pub documents: Vec<DocumentRow>,
-    pub document_titles: NameIndex<usize>,
-    /// Each topic's term matcher, compiled on first use (a regex of every term in every
-    /// spelling: compiling it per request cost more than the rest of the answer).
-    topic_highlighters: HashMap<i64, std::sync::OnceLock<std::sync::Arc<evidence::Highlighter>>>,
-}
-
-impl AtlasIndex {
-    /// The matcher for a topic's terms, compiled once per atlas.
-    pub(crate) fn topic_highlighter(
-        &self,
-        topic: i64,
-        terms: impl FnOnce() -> Vec<String>,
-    ) -> std::sync::Arc<evidence::Highlighter> {
-        match self.topic_highlighters.get(&topic) {
-            Some(cell) => cell
-                .get_or_init(|| std::sync::Arc::new(evidence::Highlighter::new(&terms())))
-                .clone(),
-            None => std::sync::Arc::new(evidence::Highlighter::new(&terms())),
-        }
-    }
-
-    pub async fn load(store: &Store) -> Result<AtlasIndex, StoreError> {
-        let names = store.all_names().await?;
-        let actors = NameIndex::new(names.into_iter().map(|n| {
-            // Profiled actors first on ties; acronyms and names over aliases.
-            let weight =
-                if n.profiled { 1.0 } else { 0.0 } + if n.kind == "alias" { 0.0 } else { 0.5 };
-            (n.name, n.actor_id, weight)
-        }));
-        let topics = store.topics().await?;
-        let topic_names: HashMap<i64, (String, String)> = topics
-            .iter()
-            .map(|t| (t.id, (t.slug.clone(), t.name.clone())))
-            .collect();
-        let terms = store.topic_terms().await?;
-        let topic_terms = NameIndex::new(terms.into_iter().map(|t| (t.term, t.topic_id, 0.0)));
-        let glossary = store.glossary().await?;
-        let glossary_terms = NameIndex::new(
-            glossary
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (g.term.clone(), i, 0.0)),
-        );
-        let documents = store.all_documents().await?;
-        let document_titles = NameIndex::new(
-            documents
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.title.clone(), i, 0.0)),
-        );
-        let topic_highlighters = topic_names
-            .keys()
-            .map(|t: &i64| (*t, std::sync::OnceLock::new()))
-            .collect();
-        Ok(AtlasIndex {
-            topic_highlighters,
-            data_hash: store.meta("data_hash").await?.unwrap_or_default(),
-            actors,
-            topic_terms,
-            topic_names,
-            topics,
-            standards: store.all_standards().await?,
-            glossary,
-            glossary_terms,
-            documents,
-            document_titles,
-        })
-    }
-}
-
-/// What every command runs with: the store and the current indexes.
+/// What every command runs with: the runtime store, the atlas read model, the clock.
 #[derive(Clone)]
 pub struct Context {
     pub store: Store,
@@ -251,45 +167,62 @@ pub struct Context {
     pub wake: Arc<tokio::sync::Notify>,
     /// How late a reminder may still go out after downtime.
     pub grace: chrono::Duration,
-    index: Arc<RwLock<Arc<AtlasIndex>>>,
+    atlas: Arc<RwLock<Arc<Atlas>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
-/// How stale the indexes may be after another process imports a new atlas. Checking costs a
-/// query (~0.2 ms through the pool), too much to pay on every command.
+/// How stale the read model may be after another process imports a new atlas. Checking costs a
+/// query (~0.1 ms through the pool), too much to pay on every command.
 const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Context {
+    /// A context over `store`, with the atlas it holds loaded into memory.
     pub async fn new(store: Store) -> Result<Context, StoreError> {
-        let index = AtlasIndex::load(&store).await?;
-        Ok(Context {
+        let atlas = Atlas::new(store.load_atlas().await?);
+        Ok(Context::with_atlas(store, Arc::new(atlas)))
+    }
+
+    /// A context over `store` answering from `atlas` (already loaded).
+    pub fn with_atlas(store: Store, atlas: Arc<Atlas>) -> Context {
+        Context {
             clock: crate::scheduler::Clock::System,
             wake: Arc::new(tokio::sync::Notify::new()),
             grace: chrono::Duration::minutes(10),
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,
-            index: Arc::new(RwLock::new(Arc::new(index))),
-        })
+            atlas: Arc::new(RwLock::new(atlas)),
+        }
     }
 
-    /// The current indexes, rebuilt first if another process imported a new atlas.
-    pub async fn index(&self) -> Result<Arc<AtlasIndex>, StoreError> {
-        let current = self.index.read().await.clone();
+    /// The current atlas, reloaded first if another process imported a new one.
+    pub async fn atlas(&self) -> Result<Arc<Atlas>, StoreError> {
+        let current = self.atlas.read().await.clone();
         {
-            let mut checked = self.checked.lock().expect("not poisoned");
+            let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
             if checked.elapsed() < RECHECK {
                 return Ok(current);
             }
             *checked = std::time::Instant::now();
         }
-        let hash = self.store.meta("data_hash").await?.unwrap_or_default();
-        if hash == current.data_hash {
-            return Ok(current);
+        // The database being unreachable for a moment is no reason to stop answering from the
+        // atlas already in memory: it is kept, and a new one loaded on a later look.
+        let fresh = match self.store.atlas_version().await {
+            Ok(v) if v.as_deref().unwrap_or_default() == current.data_hash => return Ok(current),
+            Ok(_) => self.store.load_atlas().await,
+            Err(e) => Err(e),
+        };
+        match fresh {
+            Ok(rows) => {
+                let fresh = Arc::new(Atlas::new(rows));
+                *self.atlas.write().await = fresh.clone();
+                Ok(fresh)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check the atlas version; answering from the loaded one");
+                Ok(current)
+            }
         }
-        let fresh = Arc::new(AtlasIndex::load(&self.store).await?);
-        *self.index.write().await = fresh.clone();
-        Ok(fresh)
     }
 }
 
@@ -351,18 +284,18 @@ fn check_permission(
 }
 
 async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, CommandError> {
-    let index = ctx.index().await?;
+    let atlas = ctx.atlas().await?;
     match request {
-        Request::Actor(p) => actor::run(ctx, &index, p).await,
-        Request::Standard(p) => standard::run(ctx, &index, p).await,
-        Request::WhoWorksOn(p) => who_works_on::run(ctx, &index, p).await,
-        Request::Document(p) => document::run(ctx, &index, p).await,
-        Request::Define(p) => define::run(ctx, &index, p).await,
-        Request::Topics => topics::run(ctx, &index).await,
-        Request::Search(p) => search::run(ctx, &index, p).await,
+        Request::Actor(p) => actor::run(&atlas, p),
+        Request::Standard(p) => standard::run(&atlas, p),
+        Request::WhoWorksOn(p) => who_works_on::run(&atlas, p),
+        Request::Document(p) => document::run(&atlas, p),
+        Request::Define(p) => define::run(&atlas, p),
+        Request::Topics => topics::run(&atlas),
+        Request::Search(p) => search::run(&atlas, p),
         Request::Help(p) => Ok(help::run(p)),
-        Request::Events(p) => events::run(ctx, &index, caller, p).await,
-        Request::Event(p) => event::run(ctx, &index, caller, p).await,
+        Request::Events(p) => events::run(ctx, &atlas, caller, p).await,
+        Request::Event(p) => event::run(ctx, &atlas, caller, p).await,
         Request::Remind(p) => remind::run(ctx, caller, p).await,
         Request::Reminders(p) => reminders::run(ctx, caller, p).await,
         Request::Settings(p) => settings::run(ctx, caller, p).await,

@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 
+use super::cite;
 use super::evidence::Highlighter;
 use super::invocation::Args;
 use super::shorten;
 use super::who_works_on::resolve;
-use super::{cite, AtlasIndex, Context};
+use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::reply::{Item, Paging, Reply};
 use crate::search::fts_words;
@@ -27,18 +28,18 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
     })
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.words.trim(), 60);
     let mut r = Reply::answer(format!("Search: {typed}"));
     let mut any = false;
     if p.page == 1 {
         let mut seen = HashSet::new();
         let mut actors = Vec::new();
-        for (id, score, _) in super::actor::find(index, &p.words) {
+        for (id, score, _) in super::actor::find(atlas, &p.words) {
             if score < 0.8 || !seen.insert(id) || actors.len() >= 5 {
                 continue;
             }
-            if let Some(a) = ctx.store.actor(id).await? {
+            if let Some(a) = atlas.actor(id) {
                 actors.push(
                     Item::labelled(
                         a.full_name.clone().unwrap_or(a.name.clone()),
@@ -53,8 +54,8 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         }
         any |= !actors.is_empty();
         r = r.section("Actors", actors);
-        if let Some(t) = resolve(index, &p.words) {
-            if let Some((_, name)) = index.topic_names.get(&t) {
+        if let Some(t) = resolve(atlas, &p.words) {
+            if let Some((_, name)) = atlas.topic_names.get(&t) {
                 any = true;
                 r = r.section(
                     "Topics",
@@ -65,7 +66,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         let key = name_key(&p.words).replace(' ', "");
         let digits: String = key.chars().filter(char::is_ascii_digit).collect();
         if digits.len() >= 3 {
-            let standards: Vec<Item> = index
+            let standards: Vec<Item> = atlas
                 .standards
                 .iter()
                 .filter(|s| s.key.contains(&digits))
@@ -78,13 +79,13 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             any |= !standards.is_empty();
             r = r.section("Standards", standards);
         }
-        let docs: Vec<Item> = index
+        let docs: Vec<Item> = atlas
             .document_titles
             .lookup(&p.words, 5)
             .into_iter()
             .filter(|m| m.score >= 0.8)
             .map(|m| {
-                let d = &index.documents[m.entry.payload];
+                let d = &atlas.documents[m.entry.payload];
                 Item::labelled(d.title.clone(), d.kind.clone()).more(format!(
                     "/document {}",
                     d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
@@ -93,7 +94,7 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
             .collect();
         any |= !docs.is_empty();
         r = r.section("Documents and processes", docs);
-        let terms: Vec<Item> = index
+        let terms: Vec<Item> = atlas
             .glossary
             .iter()
             .filter(|g| g.key == name_key(&p.words))
@@ -106,9 +107,9 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         r = r.section("Glossary", terms);
     }
     if let Some((all, any_word)) = fts_words(&p.words) {
-        let mut hits = ctx.store.search_passages(&all, None, 200).await?;
+        let mut hits = atlas.search_passages(&all, Passages::All, 200);
         if hits.is_empty() {
-            hits = ctx.store.search_passages(&any_word, None, 200).await?;
+            hits = atlas.search_passages(&any_word, Passages::All, 200);
         }
         let pages = hits.len().div_ceil(PASSAGES).max(1) as u32;
         let page = p.page.min(pages);

@@ -2,13 +2,14 @@
 
 use regex::Regex;
 
+use super::cite;
 use super::invocation::Args;
 use super::shorten;
-use super::{cite, AtlasIndex, Context};
+use crate::atlas::views::StandardRow;
+use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
 use crate::search::standard_id::StandardId;
-use crate::store::lookup::StandardRow;
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -38,7 +39,7 @@ fn display(s: &StandardRow) -> String {
 }
 
 /// Identifiers whose number is closest to what was typed (for "did you mean"), never a match.
-fn closest<'a>(index: &'a AtlasIndex, typed: &str) -> Vec<&'a StandardRow> {
+fn closest<'a>(atlas: &'a Atlas, typed: &str) -> Vec<&'a StandardRow> {
     let digits: String = typed
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -50,7 +51,7 @@ fn closest<'a>(index: &'a AtlasIndex, typed: &str) -> Vec<&'a StandardRow> {
     if digits.is_empty() {
         return vec![];
     }
-    let mut scored: Vec<(usize, &StandardRow)> = index
+    let mut scored: Vec<(usize, &StandardRow)> = atlas
         .standards
         .iter()
         .map(|s| (strsim::levenshtein(&digits, &s.key), s))
@@ -62,23 +63,23 @@ fn closest<'a>(index: &'a AtlasIndex, typed: &str) -> Vec<&'a StandardRow> {
 
 /// The registry's members of the family `id` names: those whose `family` is that number's
 /// ("ISO/IEC 27000 family"), when `id` is not itself a standard of the atlas.
-fn family_members<'a>(index: &'a AtlasIndex, id: &StandardId) -> Vec<&'a StandardRow> {
-    if id.part.is_some() || index.standards.iter().any(|s| s.key == id.key()) {
+fn family_members<'a>(atlas: &'a Atlas, id: &StandardId) -> Vec<&'a StandardRow> {
+    if id.part.is_some() || atlas.standards.iter().any(|s| s.key == id.key()) {
         return vec![];
     }
     let number = Regex::new(&format!(r"\b{}\b", id.number)).expect("digits only");
-    index
+    atlas
         .standards
         .iter()
         .filter(|s| s.family.as_deref().is_some_and(|f| number.is_match(f)))
         .collect()
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.identifier.trim(), 60);
     let Some(id) = StandardId::parse(&p.identifier) else {
         let mut r = Reply::not_found(format!("“{typed}” is not a standard identifier I know. Identifiers look like 62443, ISO/IEC 27001 or TR 24028."));
-        r.suggestions = closest(index, &p.identifier)
+        r.suggestions = closest(atlas, &p.identifier)
             .into_iter()
             .map(|s| format!("/standard {}", s.identifier))
             .collect();
@@ -87,12 +88,12 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         }
         return Ok(r);
     };
-    if let Some(s) = index.standards.iter().find(|s| s.key == id.key()) {
-        return card(ctx, s, None).await;
+    if let Some(s) = atlas.standards.iter().find(|s| s.key == id.key()) {
+        return Ok(card(atlas, s, None));
     }
     // A part the atlas does not have: its series, saying so.
     if id.part.is_some() {
-        if let Some(s) = index.standards.iter().find(|s| s.key == id.base_key()) {
+        if let Some(s) = atlas.standards.iter().find(|s| s.key == id.base_key()) {
             let written = format!(
                 "{} {}",
                 if id.body.is_empty() {
@@ -106,12 +107,12 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
                 "{written} itself is not in the atlas; this is the {} it belongs to.",
                 display(s)
             );
-            return card(ctx, s, Some(note)).await;
+            return Ok(card(atlas, s, Some(note)));
         }
     }
     // A family ("ISO/IEC 27000", "27000 family"): its members in the atlas, never one of them
     // in its place.
-    let members = family_members(index, &id);
+    let members = family_members(atlas, &id);
     if !members.is_empty() {
         let family = members[0].family.clone().unwrap_or_default();
         let mut r = Reply::answer(family.clone());
@@ -128,14 +129,14 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         return Ok(r.section("Members", items));
     }
     // A bare number shared by several parts: list them.
-    let parts: Vec<&StandardRow> = index
+    let parts: Vec<&StandardRow> = atlas
         .standards
         .iter()
         .filter(|s| s.base_number == id.number)
         .collect();
     if !parts.is_empty() {
         if parts.len() == 1 {
-            return card(ctx, parts[0], None).await;
+            return Ok(card(atlas, parts[0], None));
         }
         let mut r = Reply::answer(format!("Standards numbered {}", id.number));
         r.summary = Some(Text::plain(format!(
@@ -153,14 +154,14 @@ pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, 
         return Ok(r.section("Parts", items));
     }
     let mut r = Reply::not_found(format!("No standard {typed} in the atlas."));
-    r.suggestions = closest(index, &id.key())
+    r.suggestions = closest(atlas, &id.key())
         .into_iter()
         .map(|s| format!("/standard {}", s.identifier))
         .collect();
     Ok(r)
 }
 
-async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Reply, CommandError> {
+fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
     let mut r = Reply::answer(display(s));
     r.subtitle = Some(format!("{} · {}", type_name(&s.kind), s.body));
     // The registry's own words are said to be its own, not the sources'.
@@ -196,10 +197,8 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
         )
         .field("Domain", s.domain.clone().unwrap_or_default(), false)
         .field("Family", s.family.clone().unwrap_or_default(), false);
-    let (related, mentions) = tokio::try_join!(
-        ctx.store.related_standards(s.id),
-        ctx.store.standard_mentions(s.id)
-    )?;
+    let related = atlas.related_standards(s.id);
+    let mentions = atlas.standard_mentions(s.id);
     let list = |rel: &str| {
         related
             .iter()
@@ -253,5 +252,5 @@ async fn card(ctx: &Context, s: &StandardRow, note: Option<String>) -> Result<Re
     r.sources = Some(
         "Sources: the standards registry (data/standards.toml) and the sentences cited".into(),
     );
-    Ok(r)
+    r
 }

@@ -1,12 +1,12 @@
 //! /topics: the taxonomy by basket, with how many actors have a profile section on each topic.
 
-use super::{AtlasIndex, Context};
+use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
 
-pub async fn run(_ctx: &Context, index: &AtlasIndex) -> Result<Reply, CommandError> {
+pub fn run(atlas: &Atlas) -> Result<Reply, CommandError> {
     // Served from memory: the counts are loaded with the indexes and change only on import.
-    let topics = &index.topics;
+    let topics = &atlas.topics;
     let mut r = Reply::answer("Topics");
     r.summary = Some(Text::plain("The digital-policy topics of the atlas, by basket. Ask /who-works-on with a topic, or in your own words."));
     let mut basket = String::new();

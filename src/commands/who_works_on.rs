@@ -5,15 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::cite;
 use super::evidence::Highlighter;
 use super::invocation::Args;
 use super::shorten;
-use super::{cite, AtlasIndex, Context};
+use crate::atlas::views::RankedActorRow;
+use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::reply::{Item, Paging, Reply, Span, Text};
 use crate::search::fts_query;
 use crate::search::normalize::name_key;
-use crate::store::lookup::RankedActorRow;
 
 /// Actors per page.
 const PAGE: usize = 8;
@@ -34,11 +35,11 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 }
 
 /// The topic the words name, through the taxonomy's names and synonyms.
-pub(crate) fn resolve(index: &AtlasIndex, words: &str) -> Option<i64> {
-    if let Some(e) = index.topic_terms.exact(words).first() {
+pub(crate) fn resolve(atlas: &Atlas, words: &str) -> Option<i64> {
+    if let Some(e) = atlas.topic_terms.exact(words).first() {
         return Some(e.payload);
     }
-    index
+    atlas
         .topic_terms
         .lookup(words, 1)
         .into_iter()
@@ -47,69 +48,54 @@ pub(crate) fn resolve(index: &AtlasIndex, words: &str) -> Option<i64> {
 }
 
 /// All terms of a topic (name and synonyms).
-fn terms_of(index: &AtlasIndex, topic: i64) -> Vec<String> {
-    index
+fn terms_of(atlas: &Atlas, topic: i64) -> Vec<String> {
+    atlas
         .topic_terms
         .entries_with(|t| *t == topic)
         .map(|e| e.display.clone())
         .collect()
 }
 
-pub async fn run(ctx: &Context, index: &AtlasIndex, p: Params) -> Result<Reply, CommandError> {
-    match resolve(index, &p.topic) {
-        Some(topic) => ranked(ctx, index, topic, &p).await,
-        None => mentions(ctx, index, &p).await,
-    }
+pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
+    Ok(match resolve(atlas, &p.topic) {
+        Some(topic) => ranked(atlas, topic, &p),
+        None => mentions(atlas, &p),
+    })
 }
 
-/// Enough to hold any topic's whole ranking when it must be re-ordered in memory.
-const WHOLE_RANKING: i64 = 5_000;
+/// A topic's term matcher, compiled once per atlas (a regex of every term in every spelling:
+/// compiling it per request cost more than the rest of the answer).
+fn highlighter(atlas: &Atlas, topic: i64) -> std::sync::Arc<Highlighter> {
+    atlas.memo(("topic highlighter", topic), || {
+        Highlighter::new(&terms_of(atlas, topic))
+    })
+}
 
 /// A topic of the taxonomy: the ranking the importer computed, a page at a time, then the
 /// documents and processes on it. Asked in narrower words than the topic ("PKI" for
 /// encryption, "RPA" for the future of work), the actors whose own text uses those words come
 /// first, in ranking order, with the sentence that uses them.
-async fn ranked(
-    ctx: &Context,
-    index: &AtlasIndex,
-    topic: i64,
-    p: &Params,
-) -> Result<Reply, CommandError> {
-    let terms = terms_of(index, topic);
-    let hl = index.topic_highlighter(topic, || terms.clone());
-    let name = index
+fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
+    let hl = highlighter(atlas, topic);
+    let name = atlas
         .topic_names
         .get(&topic)
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
     let narrower = is_narrower(&p.topic, &name).then(|| p.topic.trim().to_string());
     let (items, total, page) = match &narrower {
-        Some(words) => {
-            let all = narrowed_items(ctx, topic, words, &hl).await?;
-            let total = all.len();
-            let page = last_page(p.page, total);
-            let shown = all
-                .into_iter()
-                .skip((page as usize - 1) * PAGE)
-                .take(PAGE)
-                .collect();
-            (shown, total, page)
-        }
+        Some(words) => narrowed_page(atlas, topic, words, &hl, p.page),
         None => {
-            // One round trip for the page asked; a second only when it lies past the end.
-            let offset = (i64::from(p.page) - 1) * PAGE as i64;
-            let (mut rows, total) = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?;
-            let page = last_page(p.page, total as usize);
-            if page != p.page {
-                let offset = (i64::from(page) - 1) * PAGE as i64;
-                rows = ctx.store.topic_ranking(topic, offset, PAGE as i64).await?.0;
-            }
+            let total = atlas.topic_ranking(topic, 0, 0).1;
+            let page = last_page(p.page, total);
+            let offset = (page as usize - 1) * PAGE;
+            let rows = atlas.topic_ranking(topic, offset, PAGE).0;
             let items = rows.iter().map(|r| ranked_item(r, &hl, None)).collect();
-            (items, total as usize, page)
+            (items, total, page)
         }
     };
     if total == 0 {
-        return Ok(not_found(index, &name));
+        return not_found(atlas, &name);
     }
     let pages = total.div_ceil(PAGE) as u32;
     let mut reply = Reply::answer(format!("Who works on {name}"));
@@ -123,8 +109,8 @@ async fn ranked(
     )));
     reply = reply.section("Actors", items);
     if page == 1 {
-        let docs = related_documents(ctx, index, &terms, &hl).await?;
-        reply = reply.section("Documents and processes", docs);
+        let docs = related_documents(atlas, topic, &hl);
+        reply = reply.section("Documents and processes", docs.as_ref().clone());
     }
     if pages > 1 {
         reply.paging = Some(Paging {
@@ -138,7 +124,7 @@ async fn ranked(
         });
     }
     reply.sources = Some(SOURCES.into());
-    Ok(reply)
+    reply
 }
 
 /// Words that name a part of a topic rather than the topic itself: they share no word (or
@@ -163,19 +149,20 @@ fn last_page(page: u32, total: usize) -> u32 {
     page.min(total.div_ceil(PAGE).max(1) as u32).max(1)
 }
 
-/// The whole ranking, those whose own text uses `words` first (with that sentence), as one
-/// list; the caller pages it.
-async fn narrowed_items(
-    ctx: &Context,
+/// A page of the whole ranking with those whose own text uses `words` first (with that
+/// sentence), in ranking order: (items, total, page shown). Only the page's items are built.
+fn narrowed_page(
+    atlas: &Atlas,
     topic: i64,
     words: &str,
     hl: &Highlighter,
-) -> Result<Vec<Item>, CommandError> {
-    let (rows, _) = ctx.store.topic_ranking(topic, 0, WHOLE_RANKING).await?;
+    asked: u32,
+) -> (Vec<Item>, usize, u32) {
+    let ranking = atlas.topic_ranking_ids(topic);
     let narrow = Highlighter::new(&[words.to_string()]);
     let mut uses: HashMap<i64, (String, String)> = HashMap::new();
     if let Some(fts) = fts_query(&[words]) {
-        for h in ctx.store.search_passages(&fts, None, 400).await? {
+        for h in atlas.search_passages(&fts, Passages::All, 400) {
             if let Some(a) = h.actor_id {
                 if narrow.is_match(&h.text) && !uses.contains_key(&a) {
                     uses.insert(a, (h.text.clone(), cite(&h.file, h.line)));
@@ -183,13 +170,23 @@ async fn narrowed_items(
             }
         }
     }
-    let (first, rest): (Vec<_>, Vec<_>) = rows.iter().partition(|r| uses.contains_key(&r.actor_id));
-    let mut items: Vec<Item> = first
+    let (first, rest): (Vec<i64>, Vec<i64>) = ranking.iter().partition(|a| uses.contains_key(a));
+    let total = ranking.len();
+    let page = last_page(asked, total);
+    let items = first
         .into_iter()
-        .map(|r| ranked_item(r, &narrow, uses.get(&r.actor_id)))
+        .chain(rest)
+        .skip((page as usize - 1) * PAGE)
+        .take(PAGE)
+        .filter_map(|a| {
+            let row = atlas.ranked(topic, a)?;
+            Some(match uses.get(&a) {
+                Some(used) => ranked_item(&row, &narrow, Some(used)),
+                None => ranked_item(&row, hl, None),
+            })
+        })
         .collect();
-    items.extend(rest.into_iter().map(|r| ranked_item(r, hl, None)));
-    Ok(items)
+    (items, total, page)
 }
 
 const SOURCES: &str = "Sources: profile sections of the atlas (000, 001), the UN list (002), UNICC news (003), the ICT4Peace report (004)";
@@ -231,17 +228,19 @@ fn ranked_item(r: &RankedActorRow, hl: &Highlighter, instead: Option<&(String, S
 }
 
 /// UN documents, resolutions, processes and programmes that name the topic (not news stories
-/// or the report: those are actors' own text, already ranked above).
-async fn related_documents(
-    ctx: &Context,
-    index: &AtlasIndex,
-    terms: &[String],
-    hl: &Highlighter,
-) -> Result<Vec<Item>, CommandError> {
+/// or the report: those are actors' own text, already ranked above). The same for every
+/// asker, so computed once per atlas.
+fn related_documents(atlas: &Atlas, topic: i64, hl: &Highlighter) -> std::sync::Arc<Vec<Item>> {
+    atlas.memo(("topic documents", topic), || {
+        document_items(atlas, &terms_of(atlas, topic), hl)
+    })
+}
+
+fn document_items(atlas: &Atlas, terms: &[String], hl: &Highlighter) -> Vec<Item> {
     let Some(fts) = fts_query(terms) else {
-        return Ok(vec![]);
+        return vec![];
     };
-    let hits = ctx.store.search_passages(&fts, Some(true), 200).await?;
+    let hits = atlas.search_passages(&fts, Passages::Documents, 200);
     let mut items = Vec::new();
     let mut seen = HashSet::new();
     for h in hits {
@@ -249,7 +248,7 @@ async fn related_documents(
             break;
         }
         let Some(d) = h.document_id else { continue };
-        let Some(doc) = index.documents.iter().find(|x| x.id == d) else {
+        let Some(doc) = atlas.documents.iter().find(|x| x.id == d) else {
             continue;
         };
         if matches!(doc.kind.as_str(), "news" | "report" | "body")
@@ -274,21 +273,21 @@ async fn related_documents(
                 .source(format!("{}, {}", doc.kind, cite(&doc.file, doc.line))),
         );
     }
-    Ok(items)
+    items
 }
 
 /// Words that are not a topic: the actors whose text mentions them, by BM25.
-async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply, CommandError> {
+fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     // Every word must be there: "space debris" is not "space".
     let Some((all, _)) = crate::search::fts_words(&p.topic) else {
-        return Ok(not_found(index, &p.topic));
+        return not_found(atlas, &p.topic);
     };
     let words: Vec<String> = crate::search::tokens(&p.topic)
         .into_iter()
         .filter(|w| !crate::search::is_stop_word(w))
         .collect();
     let hl = Highlighter::new(&words);
-    let hits = ctx.store.search_passages(&all, None, 400).await?;
+    let hits = atlas.search_passages(&all, Passages::All, 400);
     let mut seen = HashSet::new();
     let mut ranked: Vec<Item> = Vec::new();
     for h in &hits {
@@ -308,7 +307,7 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
         );
     }
     if ranked.is_empty() {
-        return Ok(not_found(index, &p.topic));
+        return not_found(atlas, &p.topic);
     }
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = last_page(p.page, ranked.len());
@@ -331,7 +330,7 @@ async fn mentions(ctx: &Context, index: &AtlasIndex, p: &Params) -> Result<Reply
         });
     }
     reply.sources = Some(SOURCES.into());
-    Ok(reply)
+    reply
 }
 
 fn label(name: &str, acronym: Option<&str>) -> String {
@@ -341,14 +340,14 @@ fn label(name: &str, acronym: Option<&str>) -> String {
     }
 }
 
-fn not_found(index: &AtlasIndex, words: &str) -> Reply {
+fn not_found(atlas: &Atlas, words: &str) -> Reply {
     let shown = shorten(words, 60);
     let mut r = Reply::not_found(format!(
         "No one in the atlas works on “{shown}”. /topics lists the topics I know."
     ));
     let mut seen = HashSet::new();
-    for e in index.topic_terms.suggest(words, 6) {
-        if let Some((_, name)) = index.topic_names.get(&e.payload) {
+    for e in atlas.topic_terms.suggest(words, 6) {
+        if let Some((_, name)) = atlas.topic_names.get(&e.payload) {
             if seen.insert(name.clone()) {
                 r.suggestions.push(format!("/who-works-on {name}"));
             }

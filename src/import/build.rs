@@ -12,7 +12,7 @@ use super::atlas::slugify;
 use super::curated::{At, Curated};
 use super::glossary;
 use super::glue;
-use super::model::{DocKind, Document, Item, Origin, Para, Profile, SectionKind};
+use super::model::{Document, Item, Para, Profile};
 use super::names::{is_all_caps, NameMatcher};
 use super::problem::Problems;
 use super::prose;

@@ -7,26 +7,7 @@ use regex::Regex;
 use super::model::Origin;
 use crate::search::normalize::{fold_typography, name_key};
 
-/// What the sources do with a glossary term.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TermStatus {
-    /// The expansion is written in the sources.
-    Expanded,
-    /// The term is written, never expanded; the expansion is curated.
-    Used,
-    /// The sources never write the term; the expansion is curated.
-    Absent,
-}
-
-impl TermStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TermStatus::Expanded => "expanded",
-            TermStatus::Used => "used",
-            TermStatus::Absent => "absent",
-        }
-    }
-}
+pub use crate::atlas::rows::TermStatus;
 
 /// The source lines, folded once for all terms (a glossary has hundreds).
 pub struct Corpus {

@@ -17,7 +17,7 @@ pub mod problem;
 pub mod prose;
 pub mod ranking;
 pub mod report;
-pub mod rows;
+pub use crate::atlas::rows;
 pub mod similar;
 pub mod unlist;
 

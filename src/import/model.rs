@@ -1,21 +1,7 @@
 //! The in-memory atlas the importer builds before writing anything: flat tables whose ids are
 //! their positions (+1), so that the same input always yields the same rows (idempotence).
 
-/// Where a piece of text comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Origin {
-    pub file: String,
-    pub line: usize,
-}
-
-impl Origin {
-    pub fn new(file: &str, line: usize) -> Self {
-        Origin {
-            file: file.to_string(),
-            line,
-        }
-    }
-}
+pub use crate::atlas::rows::{DocKind, Origin, SectionKind};
 
 /// A paragraph as written (junk removed), where it comes from, and whether it was cut off.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,31 +9,6 @@ pub struct Para {
     pub text: String,
     pub origin: Origin,
     pub truncated: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SectionKind {
-    Issue,
-    Subsection,
-    Description,
-    Activities,
-    Tools,
-    Channels,
-    Other,
-}
-
-impl SectionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SectionKind::Issue => "issue",
-            SectionKind::Subsection => "subsection",
-            SectionKind::Description => "description",
-            SectionKind::Activities => "activities",
-            SectionKind::Tools => "tools",
-            SectionKind::Channels => "channels",
-            SectionKind::Other => "other",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -127,50 +88,6 @@ impl Profile {
             .iter()
             .filter(move |s| s.kind == kind)
             .flat_map(|s| s.paras.iter())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DocKind {
-    Document,
-    Resolution,
-    Report,
-    Process,
-    Programme,
-    Body,
-    Tool,
-    Event,
-    News,
-}
-
-impl DocKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DocKind::Document => "document",
-            DocKind::Resolution => "resolution",
-            DocKind::Report => "report",
-            DocKind::Process => "process",
-            DocKind::Programme => "programme",
-            DocKind::Body => "body",
-            DocKind::Tool => "tool",
-            DocKind::Event => "event",
-            DocKind::News => "news",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<DocKind> {
-        Some(match s {
-            "document" => DocKind::Document,
-            "resolution" => DocKind::Resolution,
-            "report" => DocKind::Report,
-            "process" => DocKind::Process,
-            "programme" => DocKind::Programme,
-            "body" => DocKind::Body,
-            "tool" => DocKind::Tool,
-            "event" => DocKind::Event,
-            "news" => DocKind::News,
-            _ => return None,
-        })
     }
 }
 

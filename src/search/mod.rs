@@ -1,5 +1,5 @@
 //! Matching what people type against the atlas: normalisation shared with the importer, names
-//! (exact, word, fuzzy), standard identifiers in all their spellings, and safe FTS5 queries.
+//! (exact, word, fuzzy), standard identifiers in all their spellings, and full-text queries built from words only.
 //! No SQL here (that is `store`), no replies (that is `commands`).
 
 pub mod names;
@@ -8,6 +8,8 @@ pub mod standard_id;
 pub mod terms;
 
 use normalize::{fold_spelling, search_text};
+
+pub use crate::atlas::fulltext::Query;
 
 /// Words of a text as the FTS5 index sees them (letters and digits, folded, one spelling:
 /// the index holds `normalize::search_copy`).
@@ -19,27 +21,23 @@ pub fn tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// An FTS5 MATCH expression for any of `phrases`: each phrase becomes a quoted string of its
-/// tokens, so that `"`, `*`, `AND`, `NEAR(`, `-` and column filters in user input are just text.
-/// `None` when nothing searchable is left.
-pub fn fts_query<S: AsRef<str>>(phrases: &[S]) -> Option<String> {
-    let quoted: Vec<String> = phrases
+/// A full-text query for any of `phrases`: each phrase its tokens in order, and for two or three
+/// tokens also as one word ("cyber security" and "e-commerce" are also written joined). User
+/// input is only ever words here: quotes, `*`, `AND`, `NEAR(` are text. `None` when nothing
+/// searchable is left.
+pub fn fts_query<S: AsRef<str>>(phrases: &[S]) -> Option<Query> {
+    let alternatives: std::collections::BTreeSet<Vec<String>> = phrases
         .iter()
         .map(|p| tokens(p.as_ref()))
         .filter(|t| !t.is_empty())
         .flat_map(|t| {
-            // "cyber security" and "e-commerce" are also written as one word.
-            let joined = (t.len() > 1 && t.len() <= 3).then(|| format!("\"{}\"", t.concat()));
-            std::iter::once(format!("\"{}\"", t.join(" "))).chain(joined)
+            let joined = (t.len() > 1 && t.len() <= 3).then(|| vec![t.concat()]);
+            std::iter::once(t).chain(joined)
         })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
-    if quoted.is_empty() {
-        None
-    } else {
-        Some(quoted.join(" OR "))
-    }
+    (!alternatives.is_empty()).then(|| Query {
+        clauses: alternatives.into_iter().map(|p| vec![p]).collect(),
+    })
 }
 
 /// Words too common to search for on their own.
@@ -53,9 +51,9 @@ pub fn is_stop_word(w: &str) -> bool {
     STOP_WORDS.contains(&w)
 }
 
-/// FTS5 expressions for free text: every word (implicit AND), then any word (OR) as a
-/// fallback. Each word is quoted, so operators in the input are plain text.
-pub fn fts_words(text: &str) -> Option<(String, String)> {
+/// Queries for free text: every word (and, for two words, also the two written as one), then
+/// any word as a fallback. Stop words are left out; at most 12 words count.
+pub fn fts_words(text: &str) -> Option<(Query, Query)> {
     let words: Vec<String> = tokens(text)
         .into_iter()
         .filter(|w| !STOP_WORDS.contains(&w.as_str()))
@@ -64,47 +62,63 @@ pub fn fts_words(text: &str) -> Option<(String, String)> {
     if words.is_empty() {
         return None;
     }
-    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    let single = |w: &String| vec![w.clone()];
+    let mut all = Query {
+        clauses: vec![words.iter().map(single).collect()],
+    };
+    let mut any = Query {
+        clauses: words.iter().map(|w| vec![single(w)]).collect(),
+    };
     if words.len() == 2 {
         // Two words may be one compound elsewhere ("cyber security" / "cybersecurity").
-        let joined = format!("\"{}\"", words.concat());
-        return Some((
-            format!("({}) OR {joined}", quoted.join(" AND ")),
-            format!("{} OR {joined}", quoted.join(" OR ")),
-        ));
+        let joined = vec![vec![words.concat()]];
+        all.clauses.push(joined.clone());
+        any.clauses.push(joined);
     }
-    Some((quoted.join(" "), quoted.join(" OR ")))
+    Some((all, any))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn shown(q: Option<Query>) -> Vec<String> {
+        q.map_or(vec![], |q| {
+            q.clauses
+                .iter()
+                .map(|c| {
+                    c.iter()
+                        .map(|p| p.join(" "))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                })
+                .collect()
+        })
+    }
+
     #[test]
-    fn fts_operators_in_input_become_quoted_text() {
+    fn operators_in_input_are_just_words() {
         assert_eq!(
-            fts_query(&["cyber* AND \"crime\" NEAR(x"]).as_deref(),
-            Some("\"cyber and crime near x\"")
+            shown(fts_query(&["cyber* AND \"crime\" NEAR(x"])),
+            vec!["cyber and crime near x"]
         );
-        assert_eq!(fts_query(&["-", "\"\"", "***"]), None);
         assert_eq!(
-            fts_query(&["AI", "machine learning"]).as_deref(),
-            Some("\"ai\" OR \"machine learning\" OR \"machinelearning\"")
+            shown(fts_query(&["-", "\"\"", "***"])),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            shown(fts_query(&["AI", "machine learning"])),
+            vec!["ai", "machine learning", "machinelearning"]
         );
     }
 
     #[test]
     fn free_text_searches_all_words_then_any() {
         let (all, any) = fts_words("\"NEAR( AND * quantum computing data").unwrap();
-        assert_eq!(
-            (all.as_str(), any.as_str()),
-            (
-                "\"quantum\" \"computing\" \"data\"",
-                "\"quantum\" OR \"computing\" OR \"data\""
-            )
-        );
+        assert_eq!(shown(Some(all)), vec!["quantum + computing + data"]);
+        assert_eq!(shown(Some(any)), vec!["quantum", "computing", "data"]);
         let (all, _) = fts_words("cyber security").unwrap();
-        assert_eq!(all, "(\"cyber\" AND \"security\") OR \"cybersecurity\"");
-        assert_eq!(fts_words("and or the"), None);
+        assert_eq!(shown(Some(all)), vec!["cyber + security", "cybersecurity"]);
+        assert!(fts_words("and or the").is_none());
     }
 }

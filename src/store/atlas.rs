@@ -4,7 +4,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::{Store, StoreError};
-use crate::import::Atlas;
+use crate::atlas::rows::Atlas;
 
 /// A value bound into a bulk insert.
 enum V {
@@ -647,5 +647,297 @@ impl Store {
             out.push((table.to_string(), n));
         }
         Ok(out)
+    }
+}
+
+/// Reading the atlas back: every table into the same rows the importer wrote, for the
+/// in-memory read model. A value this binary cannot read (a kind it does not know) is an
+/// error, so an atlas written by a newer importer is rebuilt rather than half-read.
+mod read {
+    use sqlx::sqlite::SqliteRow;
+    use sqlx::{Row, SqlitePool};
+
+    use super::StoreError;
+    use crate::atlas::rows::{self, *};
+
+    fn bad(table: &str, what: &str) -> StoreError {
+        StoreError::Sql(sqlx::Error::Decode(
+            format!("{table}: unknown value {what:?}").into(),
+        ))
+    }
+
+    /// Position of a row id column (ids are positions + 1).
+    fn ix(row: &SqliteRow, col: &str) -> Result<usize, StoreError> {
+        let id: i64 = row.try_get(col)?;
+        usize::try_from(id - 1).map_err(|_| bad("row id", &id.to_string()))
+    }
+
+    fn opt_ix(row: &SqliteRow, col: &str) -> Result<Option<usize>, StoreError> {
+        let id: Option<i64> = row.try_get(col)?;
+        id.map(|id| usize::try_from(id - 1).map_err(|_| bad("row id", &id.to_string())))
+            .transpose()
+    }
+
+    fn origin(row: &SqliteRow) -> Result<Origin, StoreError> {
+        let line: i64 = row.try_get("line")?;
+        Ok(Origin::new(row.try_get("file")?, line.max(0) as usize))
+    }
+
+    fn word(row: &SqliteRow, table: &str, col: &str) -> Result<&'static str, StoreError> {
+        let s: String = row.try_get(col)?;
+        rows::known_word(&s).ok_or_else(|| bad(table, &s))
+    }
+
+    async fn all(pool: &SqlitePool, sql: &str) -> Result<Vec<SqliteRow>, StoreError> {
+        Ok(sqlx::query(sql).fetch_all(pool).await?)
+    }
+
+    fn mention(r: &SqliteRow, target: &str) -> Result<MentionRow, StoreError> {
+        Ok(MentionRow {
+            target: ix(r, target)?,
+            passage: ix(r, "passage_id")?,
+            written_as: r.try_get("written_as")?,
+            sentence: r.try_get("sentence")?,
+            origin: origin(r)?,
+        })
+    }
+
+    pub async fn atlas(pool: &SqlitePool) -> Result<Atlas, StoreError> {
+        let mut a = Atlas {
+            data_hash: sqlx::query_scalar("SELECT value FROM atlas_meta WHERE key = 'data_hash'")
+                .fetch_optional(pool)
+                .await?
+                .unwrap_or_default(),
+            ..Atlas::default()
+        };
+        for r in all(
+            pool,
+            "SELECT slug, file, format, title FROM sources ORDER BY rowid",
+        )
+        .await?
+        {
+            a.sources
+                .push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+        }
+        actors(pool, &mut a).await?;
+        taxonomy(pool, &mut a).await?;
+        sections_and_documents(pool, &mut a).await?;
+        text(pool, &mut a).await?;
+        standards(pool, &mut a).await?;
+        events_glossary_rankings(pool, &mut a).await?;
+        Ok(a)
+    }
+
+    async fn actors(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT * FROM actors ORDER BY id").await? {
+            a.actors.push(ActorRow {
+                slug: r.try_get("slug")?,
+                kind: word(&r, "actors", "kind")?,
+                name: r.try_get("name")?,
+                full_name: r.try_get("full_name")?,
+                acronym: r.try_get("acronym")?,
+                founded: r.try_get("founded")?,
+                founded_evidence: r.try_get("founded_evidence")?,
+                address: r.try_get("address")?,
+                website: r.try_get("website")?,
+                stakeholder_group: r.try_get("stakeholder_group")?,
+                summary: r.try_get("summary")?,
+                description: r.try_get("description")?,
+                activities: r.try_get("activities")?,
+                tools_note: r.try_get("tools_note")?,
+                parent: opt_ix(&r, "parent_id")?,
+                provenance: r.try_get("provenance")?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM actor_names ORDER BY rowid").await? {
+            a.actor_names.push((
+                ix(&r, "actor_id")?,
+                r.try_get("name")?,
+                r.try_get("key")?,
+                word(&r, "actor_names", "kind")?,
+            ));
+        }
+        for r in all(pool, "SELECT * FROM actor_items ORDER BY id").await? {
+            a.items.push(ItemRow {
+                actor: ix(&r, "actor_id")?,
+                kind: word(&r, "actor_items", "kind")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                origin: origin(&r)?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM channels ORDER BY id").await? {
+            a.channels.push(ChannelRow {
+                actor: ix(&r, "actor_id")?,
+                platform: r.try_get("platform")?,
+                handle: r.try_get("handle")?,
+                origin: origin(&r)?,
+            });
+        }
+        Ok(())
+    }
+
+    async fn taxonomy(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT slug, name FROM baskets ORDER BY position").await? {
+            a.baskets.push((r.try_get(0)?, r.try_get(1)?));
+        }
+        for r in all(pool, "SELECT slug, name, basket FROM topics ORDER BY id").await? {
+            a.topics.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+        }
+        for r in all(pool, "SELECT * FROM topic_terms ORDER BY rowid").await? {
+            a.topic_terms
+                .push((r.try_get("key")?, r.try_get("term")?, ix(&r, "topic_id")?));
+        }
+        Ok(())
+    }
+
+    async fn sections_and_documents(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT * FROM sections ORDER BY id").await? {
+            let kind: String = r.try_get("kind")?;
+            a.sections.push(SectionRow {
+                actor: ix(&r, "actor_id")?,
+                parent: opt_ix(&r, "parent_id")?,
+                kind: SectionKind::parse(&kind).ok_or_else(|| bad("sections", &kind))?,
+                heading: r.try_get("heading")?,
+                tagline: r.try_get("tagline")?,
+                position: r.try_get::<i64, _>("position")?.max(0) as usize,
+                origin: origin(&r)?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM section_topics ORDER BY rowid").await? {
+            a.section_topics
+                .push((ix(&r, "section_id")?, ix(&r, "topic_id")?));
+        }
+        for r in all(pool, "SELECT * FROM documents ORDER BY id").await? {
+            let kind: String = r.try_get("kind")?;
+            a.documents.push(DocumentRow {
+                slug: r.try_get("slug")?,
+                kind: DocKind::parse(&kind).ok_or_else(|| bad("documents", &kind))?,
+                symbol: r.try_get("symbol")?,
+                title: r.try_get("title")?,
+                subtitle: r.try_get("subtitle")?,
+                summary: r.try_get("summary")?,
+                owner: opt_ix(&r, "owner_id")?,
+                about: opt_ix(&r, "about_id")?,
+                origin: origin(&r)?,
+                summary_curated: r.try_get("summary_curated")?,
+            });
+        }
+        Ok(())
+    }
+
+    async fn text(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT * FROM passages ORDER BY id").await? {
+            a.passages.push(PassageRow {
+                actor: opt_ix(&r, "actor_id")?,
+                section: opt_ix(&r, "section_id")?,
+                document: opt_ix(&r, "document_id")?,
+                position: r.try_get::<i64, _>("position")?.max(0) as usize,
+                text: r.try_get("text")?,
+                search_text: r.try_get("search_text")?,
+                truncated: r.try_get("truncated")?,
+                origin: origin(&r)?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM actor_mentions ORDER BY id").await? {
+            a.actor_mentions.push(mention(&r, "actor_id")?);
+        }
+        for r in all(
+            pool,
+            "SELECT m.*, d.symbol AS written_as FROM document_mentions m JOIN documents d ON d.id = m.document_id ORDER BY m.id",
+        )
+        .await?
+        {
+            let mut m = mention(&r, "document_id")?;
+            m.written_as = r.try_get::<Option<String>, _>("written_as")?.unwrap_or_default();
+            a.document_mentions.push(m);
+        }
+        Ok(())
+    }
+
+    async fn standards(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT * FROM standards ORDER BY id").await? {
+            a.standards.push(StandardRow {
+                slug: r.try_get("slug")?,
+                identifier: r.try_get("identifier")?,
+                key: r.try_get("key")?,
+                base_number: r.try_get("base_number")?,
+                body: r.try_get("body")?,
+                kind: r.try_get("type")?,
+                series: r.try_get("series")?,
+                covers: r.try_get("covers")?,
+                committee: r.try_get("committee")?,
+                family: r.try_get("family")?,
+                domain: r.try_get("domain")?,
+                conformity: r.try_get("conformity")?,
+                conformity_note: r.try_get("conformity_note")?,
+                curated: r.try_get("curated")?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM standard_relations ORDER BY rowid").await? {
+            a.standard_relations.push((
+                ix(&r, "standard_id")?,
+                word(&r, "standard_relations", "relation")?,
+                ix(&r, "other_id")?,
+            ));
+        }
+        for r in all(pool, "SELECT * FROM standard_mentions ORDER BY id").await? {
+            let m = mention(&r, "standard_id")?;
+            a.standard_mentions
+                .push((m.target, opt_ix(&r, "actor_id")?, m));
+        }
+        Ok(())
+    }
+
+    async fn events_glossary_rankings(pool: &SqlitePool, a: &mut Atlas) -> Result<(), StoreError> {
+        for r in all(pool, "SELECT * FROM atlas_events ORDER BY id").await? {
+            a.events.push(EventRow {
+                slug: r.try_get("slug")?,
+                title: r.try_get("title")?,
+                starts: r.try_get("starts")?,
+                ends: r.try_get("ends")?,
+                date_text: r.try_get("date_text")?,
+                place: r.try_get("place")?,
+                recurrence: r.try_get("recurrence")?,
+                organiser: opt_ix(&r, "organiser_id")?,
+                description: r.try_get("description")?,
+                origin: origin(&r)?,
+            });
+        }
+        for r in all(pool, "SELECT * FROM glossary ORDER BY id").await? {
+            let status: String = r.try_get("status")?;
+            let file: Option<String> = r.try_get("file")?;
+            let line: Option<i64> = r.try_get("line")?;
+            a.glossary.push(TermRow {
+                term: r.try_get("term")?,
+                key: r.try_get("key")?,
+                expansion: r.try_get("expansion")?,
+                curated: r.try_get("curated")?,
+                status: TermStatus::parse(&status).ok_or_else(|| bad("glossary", &status))?,
+                origin: file.map(|f| Origin::new(&f, line.unwrap_or(0).max(0) as usize)),
+            });
+        }
+        for r in all(pool, "SELECT * FROM topic_actors ORDER BY topic_id, rank").await? {
+            let headings: Option<String> = r.try_get("headings")?;
+            let file: Option<String> = r.try_get("file")?;
+            let line: Option<i64> = r.try_get("line")?;
+            a.topic_actors.push(TopicActorRow {
+                topic: ix(&r, "topic_id")?,
+                actor: ix(&r, "actor_id")?,
+                rank: r.try_get::<i64, _>("rank")?.max(0) as usize,
+                score: r.try_get::<i64, _>("score")? as f64 / 10.0,
+                headings: headings.map_or(vec![], |h| h.lines().map(str::to_string).collect()),
+                evidence: r.try_get("evidence")?,
+                origin: file.map(|f| Origin::new(&f, line.unwrap_or(0).max(0) as usize)),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The atlas as stored, read back into rows (for `atlas::Atlas::new`).
+    pub async fn load_atlas(&self) -> Result<crate::atlas::rows::Atlas, StoreError> {
+        read::atlas(&self.pool).await
     }
 }

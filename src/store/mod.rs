@@ -1,5 +1,6 @@
-//! The store: the only module that speaks SQL. A SQLite file (WAL mode) opened through sqlx,
-//! migrated on open, and filled with the bundled atlas the first time it is used.
+//! The store: the only module that speaks SQL. A SQLite file (WAL mode) opened through sqlx and
+//! migrated on open. It holds the atlas as written by the importer (read back whole into the
+//! in-memory read model, `atlas::Atlas`) and the runtime state.
 //!
 //! Queries are written with `sqlx::query` and bound parameters rather than the compile-time
 //! `query!` macros: the atlas loader is table-driven (one bulk-insert routine for every atlas
@@ -26,7 +27,6 @@ macro_rules! row {
 
 pub mod atlas;
 pub mod events;
-pub mod lookup;
 pub mod matrix;
 pub mod migrations;
 
@@ -37,16 +37,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use crate::import::{self, DataDir};
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("the bundled data does not import: {0}")]
-    BundledData(String),
 }
 
 #[derive(Clone, Debug)]
@@ -55,17 +51,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applies migrations, and imports the
-    /// bundled atlas when the database has none yet — or when it holds an older bundled atlas
-    /// than this binary carries. A new user never needs a setup step.
+    /// Opens (creating if needed) the database at `path` and applies migrations. Filling the
+    /// atlas is the caller's decision (`app`), never a side effect of opening.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let store = Self::open_empty(path).await?;
-        store.ensure_atlas().await?;
-        Ok(store)
-    }
-
-    /// Opens and migrates without importing anything (for `atlasbot import` itself).
-    pub async fn open_empty(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;
         }
@@ -87,35 +75,17 @@ impl Store {
         &self.pool
     }
 
-    async fn ensure_atlas(&self) -> Result<(), StoreError> {
-        let origin = self.meta("origin").await?;
-        let hash = self.meta("data_hash").await?;
-        let stale_bundle = origin.as_deref() == Some("bundled")
-            && hash.as_deref() != Some(import::bundled_hash().as_str());
-        if hash.is_none() || stale_bundle {
-            let (atlas, _) = import::read_atlas(&DataDir::Bundled).map_err(|problems| {
-                StoreError::BundledData(
-                    problems
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
-            tracing::info!(
-                reason = if stale_bundle {
-                    "bundled data changed"
-                } else {
-                    "new database"
-                },
-                "importing the bundled atlas"
-            );
-            self.replace_atlas(&atlas, "bundled").await?;
-        }
-        Ok(())
+    /// The stored atlas's version (its data hash), if any atlas is stored.
+    pub async fn atlas_version(&self) -> Result<Option<String>, StoreError> {
+        self.meta("data_hash").await
     }
 
-    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    /// Where the stored atlas came from: "bundled", a data directory, or `None`.
+    pub async fn atlas_origin(&self) -> Result<Option<String>, StoreError> {
+        self.meta("origin").await
+    }
+
+    async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let v: Option<(String,)> = sqlx::query_as("SELECT value FROM atlas_meta WHERE key = ?")
             .bind(key)
             .fetch_optional(&self.pool)
@@ -178,4 +148,19 @@ async fn data_version(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreErr
         .fetch_one(conn)
         .await?;
     Ok(v)
+}
+
+impl Store {
+    /// One raw FTS5 BM25 query for a word over the atlas's passages, best first: (passage id,
+    /// bm25). The floor `atlasbot bench commands` measures in-memory answers against, and the
+    /// reference the in-memory index is tested against. `word` is bound, never spliced.
+    pub async fn fts5_query(&self, word: &str, limit: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT rowid, bm25(passages_fts) AS r FROM passages_fts WHERE passages_fts MATCH ? ORDER BY r LIMIT ?",
+        )
+        .bind(format!("\"{}\"", word.replace('"', "")))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

@@ -415,7 +415,11 @@ async fn internal_errors_show_only_an_incident_reference() {
     let store = db.store().await;
     let ctx = Context::new(store.clone()).await.unwrap();
     store.close().await;
+    // Lookups answer from the atlas in memory, database or not …
     let r = commands::answer(&ctx, &Caller::console(), "/actor WIPO").await;
+    assert_eq!(r.tone, Tone::Answer);
+    // … the runtime state needs the (now closed) database.
+    let r = commands::answer(&ctx, &Caller::console(), "/events").await;
     assert_eq!(r.tone, Tone::Failure);
     let out = plain::render(&r);
     assert!(
@@ -431,7 +435,7 @@ async fn internal_errors_show_only_an_incident_reference() {
 #[tokio::test]
 async fn autocomplete_offers_at_most_25_short_ranked_choices() {
     let bot = Bot::new().await;
-    let index = bot.ctx.index().await.unwrap();
+    let index = bot.ctx.atlas().await.unwrap();
     let names = autocomplete::complete(&index, CommandName::Actor, "name", "intel");
     assert!(
         names
@@ -637,5 +641,37 @@ async fn a_resolution_is_found_by_its_number_in_every_common_form() {
             "Resolution on the right to privacy in the digital age",
             "{form}"
         );
+    }
+}
+
+/// The in-memory full-text index ranks as SQLite's FTS5 does on the stored atlas: same
+/// passages, same BM25 scores, for common and rare words alike.
+#[tokio::test]
+async fn the_in_memory_search_ranks_as_fts5_does_on_the_stored_atlas() {
+    let bot = Bot::new().await;
+    let atlas = bot.ctx.atlas().await.unwrap();
+    for word in [
+        "quantum",
+        "cybersecurity",
+        "capacity",
+        "privacy",
+        "geneva",
+        "wipo",
+    ] {
+        let reference = bot.ctx.store.fts5_query(word, 500).await.unwrap();
+        let query = atlasbot::search::fts_query(&[word]).unwrap();
+        let ours = atlas.search_passages(&query, atlasbot::atlas::Passages::All, 500);
+        assert!(!reference.is_empty(), "{word} is in the sources");
+        assert_eq!(ours.len(), reference.len(), "{word}");
+        // Ties may come in either order: compare each passage's score.
+        let scores: std::collections::HashMap<i64, f64> = reference.into_iter().collect();
+        for hit in &ours {
+            let want = scores[&hit.passage_id];
+            assert!(
+                (hit.rank - want).abs() < 1e-9,
+                "{word}: {} vs {want}",
+                hit.rank
+            );
+        }
     }
 }

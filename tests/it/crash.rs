@@ -7,8 +7,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use atlasbot::store::Store;
-
 use crate::support::{self, TempDb};
 
 struct Console {
@@ -132,7 +130,7 @@ fn event_due_now(db: &std::path::Path, title: &str) {
 }
 
 async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
-    let store = Store::open(db).await.unwrap();
+    let store = atlasbot::app::open_store(db).await.unwrap();
     let mut all = Vec::new();
     for id in 1..=3 {
         all.extend(store.reminder_states(id).await.unwrap());
@@ -275,7 +273,7 @@ async fn consoles_started_together_deliver_each_reminder_once() {
     use atlasbot::store::events::EventInput;
     let db = TempDb::new();
     // 150 reminders falling due right now, in the console space.
-    let store = Store::open(&db.path).await.unwrap();
+    let store = atlasbot::app::open_store(&db.path).await.unwrap();
     let now = chrono::Utc::now();
     let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
     for n in 0..150 {

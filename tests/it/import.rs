@@ -615,11 +615,11 @@ async fn a_new_database_is_created_and_filled_on_first_use() {
     assert!(!db.path.exists());
     let store = db.store().await;
     assert_eq!(
-        store.meta("origin").await.unwrap().as_deref(),
+        store.atlas_origin().await.unwrap().as_deref(),
         Some("bundled")
     );
     assert_eq!(
-        store.meta("data_hash").await.unwrap(),
+        store.atlas_version().await.unwrap(),
         Some(atlasbot::import::bundled_hash())
     );
 }

@@ -49,7 +49,9 @@ impl TempDb {
 
     /// Opens the store, importing the bundled atlas (the path every command takes).
     pub async fn store(&self) -> Store {
-        Store::open(&self.path).await.expect("store opens")
+        atlasbot::app::open_store(&self.path)
+            .await
+            .expect("store opens")
     }
 }
 

@@ -258,7 +258,7 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             let data = &i["data"];
             let command = spec::find(data["name"].as_str().unwrap_or_default());
             let focused = options_of(data).focused;
-            let choices = match (command, focused, ctx.index().await) {
+            let choices = match (command, focused, ctx.atlas().await) {
                 (Some(c), Some((option, partial)), Ok(index)) => {
                     commands::autocomplete::complete(&index, c, &option, &partial)
                 }

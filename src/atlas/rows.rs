@@ -1,9 +1,7 @@
-//! The atlas as rows, the importer's output and the store's input: one struct per table,
-//! positions as ids (index + 1 is the row id). Built by `build`, ranked by `ranking`, written
-//! by `store::atlas`.
-
-use super::glossary::TermStatus;
-use super::model::{DocKind, Origin, SectionKind};
+//! The atlas as rows: one struct per table, positions as ids (index + 1 is the row id). The
+//! one Rust description of the atlas schema — the importer builds it (`import::build`, ranked
+//! by `import::ranking`), the store writes it and reads it back (`store::atlas`), and the
+//! in-memory read model (`atlas::Atlas`) is built from it.
 
 #[derive(Debug, Clone)]
 pub struct ActorRow {
@@ -205,4 +203,148 @@ pub struct TopicActorRow {
     /// The sentence that best shows the link (contains a term of the topic), as written.
     pub evidence: Option<String>,
     pub origin: Option<Origin>,
+}
+
+/// Where a piece of text comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl Origin {
+    pub fn new(file: &str, line: usize) -> Self {
+        Origin {
+            file: file.to_string(),
+            line,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionKind {
+    Issue,
+    Subsection,
+    Description,
+    Activities,
+    Tools,
+    Channels,
+    Other,
+}
+
+impl SectionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SectionKind::Issue => "issue",
+            SectionKind::Subsection => "subsection",
+            SectionKind::Description => "description",
+            SectionKind::Activities => "activities",
+            SectionKind::Tools => "tools",
+            SectionKind::Channels => "channels",
+            SectionKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SectionKind> {
+        [
+            SectionKind::Issue,
+            SectionKind::Subsection,
+            SectionKind::Description,
+            SectionKind::Activities,
+            SectionKind::Tools,
+            SectionKind::Channels,
+            SectionKind::Other,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    Document,
+    Resolution,
+    Report,
+    Process,
+    Programme,
+    Body,
+    Tool,
+    Event,
+    News,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Document => "document",
+            DocKind::Resolution => "resolution",
+            DocKind::Report => "report",
+            DocKind::Process => "process",
+            DocKind::Programme => "programme",
+            DocKind::Body => "body",
+            DocKind::Tool => "tool",
+            DocKind::Event => "event",
+            DocKind::News => "news",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DocKind> {
+        Some(match s {
+            "document" => DocKind::Document,
+            "resolution" => DocKind::Resolution,
+            "report" => DocKind::Report,
+            "process" => DocKind::Process,
+            "programme" => DocKind::Programme,
+            "body" => DocKind::Body,
+            "tool" => DocKind::Tool,
+            "event" => DocKind::Event,
+            "news" => DocKind::News,
+            _ => return None,
+        })
+    }
+}
+
+/// What the sources do with a glossary term.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermStatus {
+    /// The expansion is written in the sources.
+    Expanded,
+    /// The term is written, never expanded; the expansion is curated.
+    Used,
+    /// The sources never write the term; the expansion is curated.
+    Absent,
+}
+
+impl TermStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TermStatus::Expanded => "expanded",
+            TermStatus::Used => "used",
+            TermStatus::Absent => "absent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TermStatus> {
+        [TermStatus::Expanded, TermStatus::Used, TermStatus::Absent]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// The fixed vocabularies stored as text (actor kinds, name kinds, item kinds, standard
+/// relations): a value read back from the database as the same `&'static str` the importer
+/// wrote, or `None` for a value this binary does not know.
+pub fn known_word(s: &str) -> Option<&'static str> {
+    const WORDS: &[&str] = &[
+        "profiled",
+        "mentioned",
+        "name",
+        "acronym",
+        "alias",
+        "tool",
+        "extends",
+        "extended-by",
+        "sibling",
+    ];
+    WORDS.iter().copied().find(|w| *w == s)
 }

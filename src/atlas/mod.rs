@@ -1,0 +1,377 @@
+//! The atlas as an immutable read model: the importer's rows (read back from the SQLite atlas,
+//! which stays the artefact and the source of truth) with the indexes every lookup command
+//! needs, built once per atlas version and shared as `Arc<Atlas>`. Every lookup answers from
+//! memory: no query, no await, no lock on the way.
+//!
+//! Ids in views are row ids (position + 1), as in the database, so that ids in paging buttons
+//! and tests mean the same thing whichever side produced them.
+
+pub mod fulltext;
+pub mod rows;
+pub mod views;
+
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use fulltext::{FullText, Query};
+use views::*;
+
+use crate::search::names::NameIndex;
+
+/// The read model of one atlas version.
+pub struct Atlas {
+    pub data_hash: String,
+    rows: rows::Atlas,
+    /// Every name of every actor (names, acronyms, aliases), for /actor and autocompletion.
+    pub actors: NameIndex<i64>,
+    pub topic_terms: NameIndex<i64>,
+    pub topic_names: HashMap<i64, (String, String)>,
+    /// Topics in taxonomy order, with their actor counts (for /topics).
+    pub topics: Vec<TopicRow>,
+    pub standards: Vec<StandardRow>,
+    pub glossary: Vec<GlossaryRow>,
+    pub glossary_terms: NameIndex<usize>,
+    pub documents: Vec<DocumentRow>,
+    pub document_titles: NameIndex<usize>,
+    by: Indexes,
+    fulltext: FullText,
+    /// Values commands derive from the atlas and reuse (a topic's term matcher, its related
+    /// documents): computed on first use, dropped with this version.
+    memo: Memo,
+}
+
+/// Derived values by (kind, id), each of its own type.
+type Memo = Mutex<HashMap<(&'static str, i64), Arc<dyn Any + Send + Sync>>>;
+
+/// Row positions grouped by what they belong to, each list in the order answers show it.
+#[derive(Default)]
+struct Indexes {
+    actor_slug: HashMap<String, usize>,
+    sections_of_actor: Vec<Vec<usize>>,
+    subsections: Vec<Vec<usize>>,
+    passages_of_section: Vec<Vec<usize>>,
+    own_passages: Vec<Vec<usize>>,
+    items_of_actor: Vec<Vec<usize>>,
+    channels_of_actor: Vec<Vec<usize>>,
+    mentions_of_actor: Vec<Vec<usize>>,
+    standards_of_actor: Vec<Vec<usize>>,
+    relations_of_standard: Vec<Vec<usize>>,
+    mentions_of_standard: Vec<Vec<usize>>,
+    ranking_of_topic: Vec<Vec<usize>>,
+    document_symbol: HashMap<String, usize>,
+    mentions_of_document: Vec<Vec<usize>>,
+    documents_of_owner: Vec<Vec<usize>>,
+    documents_about: Vec<Vec<usize>>,
+}
+
+/// Row id (position + 1) of a position.
+fn id(i: usize) -> i64 {
+    i as i64 + 1
+}
+
+/// Position of a row id, if it can be one.
+fn pos(id: i64) -> Option<usize> {
+    usize::try_from(id).ok()?.checked_sub(1)
+}
+
+/// Positions `0..n` grouped by `key`, each group in position order.
+fn group(n: usize, len: usize, key: impl Fn(usize) -> Option<usize>) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); n];
+    for i in 0..len {
+        if let Some(k) = key(i).filter(|&k| k < n) {
+            out[k].push(i);
+        }
+    }
+    out
+}
+
+impl Atlas {
+    /// Builds the read model from the atlas's rows.
+    pub fn new(rows: rows::Atlas) -> Atlas {
+        let by = Indexes::new(&rows);
+        let fulltext = FullText::new(rows.passages.iter().map(|p| p.search_text.as_str()));
+        let mut atlas = Atlas {
+            data_hash: rows.data_hash.clone(),
+            actors: name_index(&rows),
+            topic_terms: NameIndex::new(
+                rows.topic_terms
+                    .iter()
+                    .map(|(_, term, t)| (term.clone(), id(*t), 0.0)),
+            ),
+            topic_names: rows
+                .topics
+                .iter()
+                .enumerate()
+                .map(|(i, (slug, name, _))| (id(i), (slug.clone(), name.clone())))
+                .collect(),
+            topics: Vec::new(),
+            standards: Vec::new(),
+            glossary: Vec::new(),
+            glossary_terms: NameIndex::new(std::iter::empty()),
+            documents: Vec::new(),
+            document_titles: NameIndex::new(std::iter::empty()),
+            by,
+            fulltext,
+            memo: Mutex::new(HashMap::new()),
+            rows,
+        };
+        atlas.topics = atlas.topic_rows();
+        atlas.standards = (0..atlas.rows.standards.len())
+            .map(|i| atlas.standard_view(i))
+            .collect();
+        atlas.glossary = atlas.rows.glossary.iter().map(glossary_view).collect();
+        atlas.glossary_terms = NameIndex::new(
+            atlas
+                .glossary
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.term.clone(), i, 0.0)),
+        );
+        atlas.documents = (0..atlas.rows.documents.len())
+            .map(|i| atlas.document_view(i))
+            .collect();
+        atlas.document_titles = NameIndex::new(
+            atlas
+                .documents
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.title.clone(), i, 0.0)),
+        );
+        atlas
+    }
+
+    /// A value derived from this atlas, computed once per `key` (the first caller computes it;
+    /// a racing second caller may compute it too, and one result is kept).
+    pub fn memo<T: Send + Sync + 'static>(
+        &self,
+        key: (&'static str, i64),
+        make: impl FnOnce() -> T,
+    ) -> Arc<T> {
+        let known = self.memo.lock().ok().and_then(|m| m.get(&key).cloned());
+        if let Some(v) = known.and_then(|v| v.downcast::<T>().ok()) {
+            return v;
+        }
+        let made = Arc::new(make());
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, made.clone());
+        }
+        made
+    }
+
+    /// How many rows of each kind the read model holds (for start-up logs and the bench).
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        self.rows.counts()
+    }
+
+    fn topic_rows(&self) -> Vec<TopicRow> {
+        let basket_order: HashMap<&str, (usize, &str)> = self
+            .rows
+            .baskets
+            .iter()
+            .enumerate()
+            .map(|(i, (slug, name))| (slug.as_str(), (i, name.as_str())))
+            .collect();
+        let mut actors_on: Vec<HashSet<usize>> = vec![HashSet::new(); self.rows.topics.len()];
+        for &(section, topic) in &self.rows.section_topics {
+            if let (Some(set), Some(s)) =
+                (actors_on.get_mut(topic), self.rows.sections.get(section))
+            {
+                set.insert(s.actor);
+            }
+        }
+        let mut topics: Vec<(usize, TopicRow)> = self
+            .rows
+            .topics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (slug, name, basket))| {
+                let (order, basket_name) = basket_order.get(basket.as_str())?;
+                Some((
+                    *order,
+                    TopicRow {
+                        id: id(i),
+                        slug: slug.clone(),
+                        name: name.clone(),
+                        basket: basket.clone(),
+                        basket_name: basket_name.to_string(),
+                        actors: actors_on[i].len() as i64,
+                    },
+                ))
+            })
+            .collect();
+        topics.sort_by_key(|(order, t)| (*order, t.id));
+        topics.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+/// The name index: profiled actors first on ties; names and acronyms over aliases.
+fn name_index(rows: &rows::Atlas) -> NameIndex<i64> {
+    let mut names: Vec<&(usize, String, String, &'static str)> = rows.actor_names.iter().collect();
+    names.sort_by_key(|n| n.0);
+    NameIndex::new(names.into_iter().map(|(actor, name, _, kind)| {
+        let profiled = rows
+            .actors
+            .get(*actor)
+            .is_some_and(|a| a.kind == "profiled");
+        let weight = if profiled { 1.0 } else { 0.0 } + if *kind == "alias" { 0.0 } else { 0.5 };
+        (name.clone(), id(*actor), weight)
+    }))
+}
+
+fn glossary_view(t: &rows::TermRow) -> GlossaryRow {
+    GlossaryRow {
+        term: t.term.clone(),
+        key: t.key.clone(),
+        expansion: t.expansion.clone(),
+        curated: t.curated,
+        status: t.status.as_str().to_string(),
+        file: t.origin.as_ref().map(|o| o.file.clone()),
+        line: t.origin.as_ref().map(|o| o.line as i64),
+    }
+}
+
+impl Indexes {
+    fn new(r: &rows::Atlas) -> Indexes {
+        let actors = r.actors.len();
+        let mut by = Indexes {
+            actor_slug: r
+                .actors
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (a.slug.clone(), i))
+                .collect(),
+            sections_of_actor: group(actors, r.sections.len(), |i| Some(r.sections[i].actor)),
+            subsections: group(r.sections.len(), r.sections.len(), |i| r.sections[i].parent),
+            passages_of_section: group(r.sections.len(), r.passages.len(), |i| {
+                r.passages[i].section
+            }),
+            own_passages: group(actors, r.passages.len(), |i| {
+                let p = &r.passages[i];
+                p.section.is_none().then_some(p.actor).flatten()
+            }),
+            items_of_actor: group(actors, r.items.len(), |i| Some(r.items[i].actor)),
+            channels_of_actor: group(actors, r.channels.len(), |i| Some(r.channels[i].actor)),
+            mentions_of_actor: group(actors, r.actor_mentions.len(), |i| {
+                let m = &r.actor_mentions[i];
+                // A "body" document about the actor is its own description, not a mention.
+                let about = r.passages[m.passage]
+                    .document
+                    .and_then(|d| r.documents[d].about);
+                (about != Some(m.target)).then_some(m.target)
+            }),
+            standards_of_actor: standards_of_actor(r),
+            relations_of_standard: group(r.standards.len(), r.standard_relations.len(), |i| {
+                Some(r.standard_relations[i].0)
+            }),
+            mentions_of_standard: group(r.standards.len(), r.standard_mentions.len(), |i| {
+                Some(r.standard_mentions[i].0)
+            }),
+            ranking_of_topic: group(r.topics.len(), r.topic_actors.len(), |i| {
+                Some(r.topic_actors[i].topic)
+            }),
+            document_symbol: r
+                .documents
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| Some((d.symbol.as_ref()?.to_lowercase(), i)))
+                .collect(),
+            mentions_of_document: group(r.documents.len(), r.document_mentions.len(), |i| {
+                let m = &r.document_mentions[i];
+                (r.passages[m.passage].document != Some(m.target)).then_some(m.target)
+            }),
+            documents_of_owner: group(actors, r.documents.len(), |i| r.documents[i].owner),
+            documents_about: group(actors, r.documents.len(), |i| r.documents[i].about),
+        };
+        by.sort(r);
+        by
+    }
+
+    /// Puts each list in the order answers show it, where that is not row order.
+    fn sort(&mut self, r: &rows::Atlas) {
+        for list in &mut self.sections_of_actor {
+            list.sort_by_key(|&s| (r.sections[s].position, s));
+        }
+        for list in &mut self.subsections {
+            list.sort_by_key(|&s| (r.sections[s].position, s));
+        }
+        for list in &mut self.passages_of_section {
+            list.sort_by_key(|&p| (r.passages[p].position, p));
+        }
+        for list in &mut self.own_passages {
+            list.sort_by(|&a, &b| r.passages[a].origin.cmp(&r.passages[b].origin));
+        }
+        for list in &mut self.relations_of_standard {
+            list.sort_by(|&a, &b| {
+                let (_, ra, oa) = r.standard_relations[a];
+                let (_, rb, ob) = r.standard_relations[b];
+                (ra, &r.standards[oa].key).cmp(&(rb, &r.standards[ob].key))
+            });
+        }
+        for list in &mut self.ranking_of_topic {
+            list.sort_by_key(|&i| r.topic_actors[i].rank);
+        }
+    }
+}
+
+/// Per actor, the standards its own text mentions, in order of first mention.
+fn standards_of_actor(r: &rows::Atlas) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); r.actors.len()];
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    for (standard, actor, _) in &r.standard_mentions {
+        if let Some(a) = actor.filter(|&a| a < out.len()) {
+            if seen.insert((a, *standard)) {
+                out[a].push(*standard);
+            }
+        }
+    }
+    out
+}
+
+mod lookups;
+
+/// Which passages a full-text search looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passages {
+    All,
+    /// Documents' text only (resolutions, processes, news, the report).
+    Documents,
+    /// Actors' own text only, outside documents.
+    Actors,
+}
+
+impl Atlas {
+    /// Full-text search over passages, best first (BM25), at most `limit`.
+    pub fn search_passages(&self, query: &Query, which: Passages, limit: usize) -> Vec<PassageHit> {
+        let keep = |i: usize| {
+            let p = &self.rows.passages[i];
+            match which {
+                Passages::All => true,
+                Passages::Documents => p.document.is_some(),
+                Passages::Actors => p.actor.is_some() && p.document.is_none(),
+            }
+        };
+        self.fulltext
+            .search(query, keep, limit)
+            .into_iter()
+            .map(|(i, rank)| self.passage_hit(i, rank))
+            .collect()
+    }
+
+    fn passage_hit(&self, i: usize, rank: f64) -> PassageHit {
+        let p = &self.rows.passages[i];
+        let actor = p.actor.and_then(|a| self.rows.actors.get(a));
+        PassageHit {
+            passage_id: id(i),
+            actor_id: p.actor.map(id),
+            actor_slug: actor.map(|a| a.slug.clone()),
+            actor_name: actor.map(|a| a.name.clone()),
+            actor_acronym: actor.and_then(|a| a.acronym.clone()),
+            document_id: p.document.map(id),
+            text: p.text.clone(),
+            rank,
+            file: p.origin.file.clone(),
+            line: p.origin.line as i64,
+        }
+    }
+}
