@@ -113,9 +113,11 @@ async fn run_eval(ctx: &Context, questions: Option<&std::path::Path>, verbose: b
 async fn run_bench(bench: Bench) -> ExitCode {
     let result = match bench {
         Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
-        Bench::Commands { actors, iterations } => {
-            crate::bench::commands::run(actors, iterations).await
-        }
+        Bench::Commands {
+            actors,
+            iterations,
+            lines,
+        } => crate::bench::commands::run(actors, iterations, &lines).await,
         Bench::Interactions {
             requests,
             concurrency,

@@ -192,6 +192,9 @@ pub enum Bench {
         /// Measured runs per command.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+        /// Measure only these command lines (repeatable) instead of the standard set.
+        #[arg(long = "line")]
+        lines: Vec<String>,
     },
 }
 

@@ -211,7 +211,7 @@ async fn bench_store(db: &std::path::Path, actors: usize) -> anyhow::Result<Stor
     Ok(store)
 }
 
-pub async fn run(actors: usize, iterations: usize) -> anyhow::Result<()> {
+pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let db = tmp.path().join("bench.db");
     let store = bench_store(&db, actors).await?;
@@ -240,7 +240,12 @@ pub async fn run(actors: usize, iterations: usize) -> anyhow::Result<()> {
     println!("| command | mean | p50 | p99 | mean ÷ floor |");
     println!("|---|---:|---:|---:|---:|");
     let caller = Caller::console();
-    for line in LINES {
+    let lines: Vec<&str> = if only.is_empty() {
+        LINES.to_vec()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
+    for line in lines {
         let mut samples = sample(iterations, || commands::answer(&ctx, &caller, line)).await;
         let m = mean(&samples);
         println!(
@@ -250,6 +255,9 @@ pub async fn run(actors: usize, iterations: usize) -> anyhow::Result<()> {
             us(percentile(&mut samples, 0.99)),
             m.as_secs_f64() / floor_mean.as_secs_f64()
         );
+    }
+    if !only.is_empty() {
+        return Ok(());
     }
     println!();
     println!("| autocomplete `/actor name:` | p50 | p99 |");

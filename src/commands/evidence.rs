@@ -1,5 +1,6 @@
 //! Evidence: the sentence that shows why an answer matches, with the matching words marked.
-//! The matcher is compiled once per request and reused for every item of the answer.
+//! Matchers are compiled once and shared (`TermMatcher::shared`): compiling one cost more than
+//! the rest of an answer.
 
 use super::shorten;
 use crate::import::prose;
@@ -9,13 +10,13 @@ use crate::search::terms::TermMatcher;
 /// Marks a set of terms in text, matched as `search::terms` defines (whole words, acronyms in
 /// their case, free spacing, hyphenation and spelling).
 pub(crate) struct Highlighter {
-    terms: TermMatcher,
+    terms: std::sync::Arc<TermMatcher>,
 }
 
 impl Highlighter {
     pub fn new(terms: &[String]) -> Highlighter {
         Highlighter {
-            terms: TermMatcher::new(terms),
+            terms: TermMatcher::shared(terms),
         }
     }
 

@@ -94,10 +94,11 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
             .collect();
         any |= !docs.is_empty();
         r = r.section("Documents and processes", docs);
+        let typed_key = name_key(&p.words);
         let terms: Vec<Item> = atlas
             .glossary
             .iter()
-            .filter(|g| g.key == name_key(&p.words))
+            .filter(|g| g.key == typed_key)
             .map(|g| {
                 Item::labelled(g.term.clone(), g.expansion.clone())
                     .more(format!("/define {}", g.term))

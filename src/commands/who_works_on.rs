@@ -132,6 +132,14 @@ fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
 /// cities" the internet of things; "virtual reality", "telecommunications" and "capacity
 /// building" are the topic in other words.
 fn is_narrower(words: &str, topic: &str) -> bool {
+    // "AI" is artificial intelligence itself: the initials of the topic's name.
+    let initials: String = name_key(topic)
+        .split(' ')
+        .filter_map(|w| w.chars().next())
+        .collect();
+    if initials.len() >= 2 && name_key(words).replace(' ', "") == initials {
+        return false;
+    }
     let stem = |w: &str| w.chars().take(5).collect::<String>();
     let topic_stems: HashSet<String> = name_key(topic)
         .split(' ')
@@ -372,5 +380,8 @@ mod tests {
         assert!(!is_narrower("telecommunications", "Telecom infrastructure"));
         assert!(!is_narrower("capacity building", "Capacity development"));
         assert!(!is_narrower("cyber-security", "Cybersecurity"));
+        assert!(!is_narrower("AI", "Artificial intelligence"));
+        assert!(!is_narrower("IoT", "Internet of things"));
+        assert!(is_narrower("ML", "Artificial intelligence"));
     }
 }
