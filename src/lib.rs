@@ -7,6 +7,7 @@
 //! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `config`  — the only reader of the environment: database path, platform settings, secrets.
+//! - `domain`  — the runtime state's vocabulary: SpaceId, Platform, EventId, Target, ReminderState.
 //! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
 //! - `eval`    — `atlasbot eval`: answer quality on a question set written from the sources.
 //! - `events`  — events, recurrence in the event's zone, reading times, the reminder plan.
@@ -24,6 +25,7 @@ pub mod atlas;
 pub mod bench;
 pub mod commands;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod eval;
 pub mod events;

@@ -9,6 +9,7 @@
 //! and no single error ends it. It must not decide what to say: the message comes from
 //! `reminder_reply`, the rendering from the platform.
 
+use crate::domain::{EventId, Platform, ReminderState, SpaceId, Target};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -90,19 +91,15 @@ impl Clock {
 
 /// What an event owes at each occurrence: the space's offsets to the space, and each
 /// personal subscription to its user.
-async fn owed(
-    store: &Store,
-    e: &EventRow,
-    now: DateTime<Utc>,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    let space = store.space(&e.space, now).await?;
-    let mut owed: Vec<(i64, String)> = events::parse_offsets(&space.offsets)
+async fn owed(store: &Store, e: &EventRow) -> Result<Vec<(i64, Target)>, StoreError> {
+    let space = store.space(&e.space).await?;
+    let mut owed: Vec<(i64, Target)> = events::parse_offsets(&space.offsets)
         .unwrap_or_default()
         .into_iter()
-        .map(|o| (o, "space".to_string()))
+        .map(|o| (o, Target::Space))
         .collect();
     for (user, offset) in store.subscriptions_of_event(e.id).await? {
-        owed.push((offset, format!("user:{user}")));
+        owed.push((offset, Target::User(user)));
     }
     Ok(owed)
 }
@@ -113,7 +110,7 @@ async fn owed(
 async fn plan_step(
     store: &Store,
     e: &EventRow,
-    owed: &[(i64, String)],
+    owed: &[(i64, Target)],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<(Vec<events::Planned>, DateTime<Utc>), StoreError> {
@@ -156,7 +153,7 @@ fn occurs_from(e: &EventRow, t: DateTime<Utc>) -> bool {
 /// are never planned again.
 pub async fn plan_event(
     store: &Store,
-    event_id: i64,
+    event_id: EventId,
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Result<(), StoreError> {
@@ -168,7 +165,7 @@ pub async fn plan_event(
             .replan(event_id, &e.space, &[], planned_forever())
             .await;
     }
-    let owed = owed(store, &e, now).await?;
+    let owed = owed(store, &e).await?;
     let (planned, mark) = plan_step(store, &e, &owed, now - grace, now + PLAN_AHEAD).await?;
     store.replan(event_id, &e.space, &planned, mark).await
 }
@@ -178,7 +175,7 @@ pub async fn plan_event(
 /// not to everyone else's.
 pub async fn plan_subscription(
     store: &Store,
-    event_id: i64,
+    event_id: EventId,
     user: &str,
     offset_min: i64,
     now: DateTime<Utc>,
@@ -194,7 +191,7 @@ pub async fn plan_subscription(
         // Never planned: the whole event is planned now, this subscription with it.
         return plan_event(store, event_id, now, grace).await;
     };
-    let owed = [(offset_min, format!("user:{user}"))];
+    let owed = [(offset_min, Target::User(user.to_string()))];
     let to = mark.min(now + PLAN_AHEAD + PLAN_AHEAD);
     let (planned, _) = plan_step(store, &e, &owed, now - grace, to).await?;
     store.add_planned(event_id, &e.space, &planned, None).await
@@ -204,7 +201,7 @@ pub async fn plan_subscription(
 /// `PLAN_AHEAD` from `now`, at most `PLAN_BATCH` events per call. Returns how many.
 pub async fn extend_plans(
     store: &Store,
-    platform: &str,
+    platform: Platform,
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Result<usize, StoreError> {
@@ -219,7 +216,7 @@ pub async fn extend_plans(
         let Some(e) = store.event(*id).await? else {
             continue;
         };
-        let owed = owed(store, &e, now).await?;
+        let owed = owed(store, &e).await?;
         let from = (*mark).max(now - grace);
         let (planned, new_mark) = plan_step(store, &e, &owed, from, now + PLAN_AHEAD).await?;
         store
@@ -298,9 +295,8 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
 pub struct Delivery {
     /// The reminder's key: the idempotency handle (Discord nonce, Matrix transaction id).
     pub key: String,
-    pub space: String,
-    /// "space" (the space's reminder channel) or "user:<id>" (a direct message).
-    pub target: String,
+    pub space: SpaceId,
+    pub target: Target,
     pub reply: Reply,
 }
 
@@ -326,9 +322,9 @@ pub trait Outbox: Send + Sync {
 /// sent, recorded together at the end of the batch.
 #[derive(Default)]
 struct TickCache {
-    events: std::collections::HashMap<i64, Option<EventRow>>,
+    events: std::collections::HashMap<EventId, Option<EventRow>>,
     /// Disabled targets by space: target → reason.
-    disabled: std::collections::HashMap<String, std::collections::HashMap<String, String>>,
+    disabled: std::collections::HashMap<SpaceId, std::collections::HashMap<Target, String>>,
     sent: Vec<(String, bool)>,
 }
 
@@ -396,8 +392,8 @@ fn process_start(pid: u32) -> Option<u64> {
 }
 
 pub struct Scheduler {
-    /// Whose reminders this scheduler delivers: spaces "<platform>" and "<platform>:…".
-    pub platform: &'static str,
+    /// Whose reminders this scheduler delivers: the spaces of this platform.
+    pub platform: Platform,
     pub store: Store,
     pub clock: Clock,
     pub wake: Arc<Notify>,
@@ -407,7 +403,7 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(
-        platform: &'static str,
+        platform: Platform,
         store: Store,
         clock: Clock,
         wake: Arc<Notify>,
@@ -489,7 +485,7 @@ impl Scheduler {
         if now - planned_due > self.grace && r.attempts <= 1 {
             tracing::info!(key = %r.key, "reminder missed while the bot was down");
             self.store
-                .finish_reminder(&r.key, "missed", false, None, now)
+                .finish_reminder(&r.key, ReminderState::Missed, false, None, now)
                 .await?;
             return Ok(false);
         }
@@ -498,13 +494,19 @@ impl Scheduler {
         }
         let Some(event) = cache.events[&r.event_id].clone() else {
             self.store
-                .finish_reminder(&r.key, "cancelled", false, Some("event deleted"), now)
+                .finish_reminder(
+                    &r.key,
+                    ReminderState::Cancelled,
+                    false,
+                    Some("event deleted"),
+                    now,
+                )
                 .await?;
             return Ok(false);
         };
         if event.cancelled {
             self.store
-                .finish_reminder(&r.key, "cancelled", false, None, now)
+                .finish_reminder(&r.key, ReminderState::Cancelled, false, None, now)
                 .await?;
             return Ok(false);
         }
@@ -517,7 +519,7 @@ impl Scheduler {
             self.store
                 .finish_reminder(
                     &r.key,
-                    "failed",
+                    ReminderState::Failed,
                     false,
                     Some(&format!("target disabled: {reason}")),
                     now,
@@ -547,7 +549,7 @@ impl Scheduler {
             Err(DeliveryError::Gone(e)) => {
                 tracing::warn!(key = %r.key, error = %e, "reminder target is gone; disabling it");
                 self.store
-                    .finish_reminder(&r.key, "failed", late, Some(&e), now)
+                    .finish_reminder(&r.key, ReminderState::Failed, late, Some(&e), now)
                     .await?;
                 self.store
                     .disable_target(&r.space, &r.target, &e, now)
@@ -572,7 +574,7 @@ impl Scheduler {
             Err(DeliveryError::Temporary(e)) => {
                 tracing::error!(key = %r.key, error = %e, "reminder delivery failed for good");
                 self.store
-                    .finish_reminder(&r.key, "failed", late, Some(&e), now)
+                    .finish_reminder(&r.key, ReminderState::Failed, late, Some(&e), now)
                     .await?;
                 let why = format!(
                     "it could not be delivered after {} attempts ({e})",
@@ -596,7 +598,7 @@ impl Scheduler {
         let notice = Delivery {
             key: format!("{}-failed", r.key),
             space: r.space.clone(),
-            target: "moderators".into(),
+            target: Target::Moderators,
             reply,
         };
         if let Err(err) = outbox.deliver(&notice).await {
@@ -663,7 +665,7 @@ impl Scheduler {
             if !caught_up {
                 // Tests (and people reading logs) wait for this: whatever was owed at
                 // start-up has been sent or handed over by now.
-                tracing::info!(platform = self.platform, "scheduler caught up");
+                tracing::info!(platform = %self.platform, "scheduler caught up");
                 caught_up = true;
             }
             let next = self

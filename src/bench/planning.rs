@@ -11,7 +11,11 @@ use crate::commands::{self, Caller, Context};
 async fn rows(ctx: &Context, events: i64) -> anyhow::Result<usize> {
     let mut n = 0;
     for id in 1..=events {
-        n += ctx.store.reminder_states(id).await?.len();
+        n += ctx
+            .store
+            .reminder_states(crate::domain::EventId(id))
+            .await?
+            .len();
     }
     Ok(n)
 }

@@ -9,6 +9,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, Utc};
 
+use crate::domain::{Platform, SpaceId, Target};
 use crate::events::Planned;
 use crate::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
 use crate::store::events::EventInput;
@@ -35,7 +36,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let store = super::bundled_store(&tmp.path().join("bench.db")).await?;
     let now = Utc::now();
     let input = EventInput {
-        space: "bench".into(),
+        space: SpaceId::console(),
         title: "Benchmark".into(),
         description: None,
         starts_local: now.naive_utc(),
@@ -53,7 +54,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let planned: Vec<Planned> = (0..count)
         .map(|i| {
             let occ = now + Duration::minutes(60 + (i as i64 % 525_600));
-            let target = format!("user:u{i}");
+            let target = Target::User(format!("u{i}"));
             Planned {
                 key: crate::events::reminder_key(event, occ, 0, &target),
                 event_id: event,
@@ -66,7 +67,9 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         .collect();
     // Marked planned for good, so that the scheduler's own planning leaves these rows alone.
     let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).expect("valid");
-    store.replan(event, "bench", &planned, forever).await?;
+    store
+        .replan(event, &SpaceId::console(), &planned, forever)
+        .await?;
     println!(
         "planned {count} reminders in {:.1} s; process RSS {:.0} MB",
         started.elapsed().as_secs_f64(),
@@ -76,7 +79,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     for _ in 0..1000 {
         let t = Instant::now();
-        std::hint::black_box(store.next_due("bench").await?);
+        std::hint::black_box(store.next_due(Platform::Console).await?);
         samples.push(t.elapsed());
     }
     println!(
@@ -101,7 +104,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         .await?;
     let planned: Vec<Planned> = (0..burst)
         .map(|i| {
-            let target = format!("user:b{i}");
+            let target = Target::User(format!("b{i}"));
             Planned {
                 key: format!("burst-{i}-{}", due.timestamp()),
                 event_id: burst_event,
@@ -113,7 +116,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         })
         .collect();
     store
-        .replan(burst_event, "bench", &planned, forever)
+        .replan(burst_event, &SpaceId::console(), &planned, forever)
         .await?;
     let delivered_at: Arc<Mutex<Vec<chrono::DateTime<Utc>>>> = Arc::new(Mutex::new(Vec::new()));
     struct Stamp(Arc<Mutex<Vec<chrono::DateTime<Utc>>>>);
@@ -130,7 +133,7 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
     let scheduler = Scheduler::new(
-        "bench",
+        Platform::Console,
         store.clone(),
         Clock::System,
         Arc::new(tokio::sync::Notify::new()),

@@ -199,15 +199,13 @@ fn card(atlas: &Atlas, d: &DocumentRow) -> Reply {
         .field("Symbol", d.symbol.clone().unwrap_or_default(), true)
         .field("Listed by", d.owner_name.clone().unwrap_or_default(), true);
     let mentions = atlas.document_mentions(d.id);
+    let hl = super::evidence::Highlighter::new(&d.symbol.iter().cloned().collect::<Vec<_>>());
     let items = mentions
         .iter()
         .take(5)
         .map(|m| {
-            let mut item = Item::new(super::evidence::highlight_terms(
-                &shorten(&m.sentence, 400),
-                std::slice::from_ref(&m.written_as),
-            ))
-            .source(cite(&m.file, m.line));
+            let mut item =
+                Item::new(hl.highlight(&shorten(&m.sentence, 400))).source(cite(&m.file, m.line));
             item.label = m.by_name.clone();
             item
         })

@@ -9,6 +9,7 @@ use super::invocation::Args;
 use super::shorten;
 use super::{cite, Caller, Context};
 use crate::atlas::Atlas;
+use crate::domain::{EventId, Platform, SpaceId};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
@@ -53,16 +54,16 @@ fn usage(message: impl Into<String>) -> CommandError {
 /// An event of this space by number ("3", "#3") or by title words.
 pub(crate) async fn find(
     ctx: &Context,
-    space: &str,
+    space: &SpaceId,
     text: &str,
 ) -> Result<Option<EventRow>, CommandError> {
     let t = text.trim().trim_start_matches('#');
     if let Ok(id) = t.parse::<i64>() {
         return Ok(ctx
             .store
-            .event(id)
+            .event(EventId(id))
             .await?
-            .filter(|e| e.space == space && !e.cancelled));
+            .filter(|e| e.space == *space && !e.cancelled));
     }
     let events = ctx.store.events_of_space(space).await?;
     let titles = NameIndex::new(
@@ -229,7 +230,7 @@ pub async fn run(
     }
 }
 
-async fn replan(ctx: &Context, id: i64) -> Result<(), CommandError> {
+async fn replan(ctx: &Context, id: EventId) -> Result<(), CommandError> {
     plan_event(&ctx.store, id, ctx.clock.now(), ctx.grace).await?;
     ctx.wake.notify_one();
     Ok(())
@@ -246,7 +247,7 @@ async fn add(
     if existing >= MAX_EVENTS_PER_SPACE {
         return Err(too_many_events(existing));
     }
-    let space = ctx.store.space(&caller.space, now).await?;
+    let space = ctx.store.space(&caller.space).await?;
     let tz = zone_of(args, &space.timezone)?;
     let title = text(args, "title", MAX_TITLE)?.ok_or_else(|| usage("An event needs a title."))?;
     let at = when::parse(args.get("when").unwrap_or_default(), now, tz)
@@ -426,7 +427,7 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
 }
 
 /// The space's events as iCalendar items.
-async fn ics_items(ctx: &Context, space: &str) -> Result<Vec<ical::IcsItem>, CommandError> {
+async fn ics_items(ctx: &Context, space: &SpaceId) -> Result<Vec<ical::IcsItem>, CommandError> {
     let mut items = Vec::new();
     for e in ctx.store.events_of_space(space).await? {
         let Some(start) = e.start() else { continue };
@@ -456,7 +457,7 @@ async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     )));
     match args.get("file") {
         // Only the console has a file system of the user's; other platforms attach the file.
-        Some(path) if caller.platform == "console" => {
+        Some(path) if caller.platform == Platform::Console => {
             std::fs::write(path, &text).map_err(|e| {
                 CommandError::usage(
                     format!("Cannot write {}: {e}", shorten(path, 100)),
@@ -519,9 +520,9 @@ fn read_calendar(path: &str, example: &str) -> Result<String, CommandError> {
 fn calendar_content(caller: &Caller, file: &str, example: &str) -> Result<String, CommandError> {
     match caller.platform {
         // A path names a file on the machine the bot runs on: only its local user may do that.
-        "console" => read_calendar(file, example),
+        Platform::Console => read_calendar(file, example),
         // Discord's adapter fetched the attached file: the value is its content.
-        "discord" => {
+        Platform::Discord => {
             if file.len() > ical::MAX_BYTES {
                 return Err(too_big(file.len(), example));
             }

@@ -79,7 +79,7 @@ pub async fn run(
     p: Params,
 ) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
-    let space = ctx.store.space(&caller.space, now).await?;
+    let space = ctx.store.space(&caller.space).await?;
     let tz: Tz = space.timezone.parse().unwrap_or(Tz::UTC);
     let until = now + Duration::days(days(p.range.as_deref())?);
     let topic = match &p.topic {

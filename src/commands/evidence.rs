@@ -1,6 +1,8 @@
 //! Evidence: the sentence that shows why an answer matches, with the matching words marked.
-//! Matchers are compiled once and shared (`TermMatcher::shared`): compiling one cost more than
-//! the rest of an answer.
+//! A matcher is compiled once per answer and used for every item of it (a topic's, once per
+//! atlas: `who_works_on`). Not cached across answers: a reused regex over prose with accents
+//! falls back to its slowest engine once its lazy DFA gives up, which cost far more (6× on the
+//! test suite) than compiling afresh.
 
 use super::shorten;
 use crate::import::prose;
@@ -10,13 +12,13 @@ use crate::search::terms::TermMatcher;
 /// Marks a set of terms in text, matched as `search::terms` defines (whole words, acronyms in
 /// their case, free spacing, hyphenation and spelling).
 pub(crate) struct Highlighter {
-    terms: std::sync::Arc<TermMatcher>,
+    terms: TermMatcher,
 }
 
 impl Highlighter {
     pub fn new(terms: &[String]) -> Highlighter {
         Highlighter {
-            terms: TermMatcher::shared(terms),
+            terms: TermMatcher::new(terms),
         }
     }
 

@@ -30,6 +30,7 @@ use std::sync::Arc;
 use tokio::sync::RwLock;
 
 use crate::atlas::Atlas;
+use crate::domain::{Platform, SpaceId};
 use crate::error::{self, CommandError};
 use crate::reply::{Reply, Text, Tone};
 use crate::store::{Store, StoreError};
@@ -133,9 +134,9 @@ pub enum Request {
 /// Who is asking, and from where (permissions are decided in the core, per platform facts).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub platform: &'static str,
-    /// The space asked in: "console", "discord:<guild>", "matrix:<room>".
-    pub space: String,
+    pub platform: Platform,
+    /// The space asked in.
+    pub space: SpaceId,
     pub user: String,
     /// Whether the platform says this user moderates the space (decided by the adapter from
     /// platform facts — permissions, power levels — and the space's settings).
@@ -149,8 +150,8 @@ impl Caller {
     /// The local user of the console moderates the console space.
     pub fn console() -> Caller {
         Caller {
-            platform: "console",
-            space: "console".into(),
+            platform: Platform::Console,
+            space: SpaceId::console(),
             user: "local".into(),
             moderator: true,
             channel: None,

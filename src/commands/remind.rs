@@ -3,6 +3,7 @@
 use super::invocation::Args;
 use super::shorten;
 use super::{Caller, Context};
+use crate::domain::EventId;
 use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets};
 use crate::reply::{Reply, Text, Visibility};
@@ -83,7 +84,7 @@ fn join_and(items: &[String]) -> String {
 async fn check_caps(
     ctx: &Context,
     caller: &Caller,
-    event: i64,
+    event: EventId,
     adding: usize,
 ) -> Result<(), CommandError> {
     let counts = ctx

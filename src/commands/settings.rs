@@ -3,6 +3,7 @@
 
 use super::invocation::Args;
 use super::{Caller, Context};
+use crate::domain::{Platform, Target};
 use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets, when};
 use crate::reply::{Reply, Text};
@@ -23,7 +24,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 
 pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
-    let mut space = ctx.store.space(&caller.space, now).await?;
+    let mut space = ctx.store.space(&caller.space).await?;
     let a = &p.args;
     match p.action.as_str() {
         "timezone" => {
@@ -36,7 +37,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             let channel = a.get("channel").unwrap_or_default().trim();
             // Matrix rooms are named by id (!…) or alias (#…:server); anything else would
             // silently send reminders nowhere.
-            if caller.platform == "matrix"
+            if caller.platform == Platform::Matrix
                 && !(channel.starts_with('!') || channel.starts_with('#'))
             {
                 return Err(CommandError::usage(
@@ -46,7 +47,9 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             }
             space.reminder_target = Some(channel.chars().take(255).collect());
             // A new channel re-enables reminders to the space, if its old one had gone.
-            ctx.store.enable_target(&caller.space, "space").await?;
+            ctx.store
+                .enable_target(&caller.space, &Target::Space)
+                .await?;
         }
         "offsets" => {
             let offsets = parse_offsets(a.get("offsets").unwrap_or_default())
@@ -103,7 +106,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         .store
         .disabled_targets(&caller.space)
         .await?
-        .get("space")
+        .get(&Target::Space)
     {
         channel.push_str(&format!(
             " — off: {} (set a channel with /settings channel to turn reminders back on)",

@@ -213,6 +213,12 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
         .field("Other parts", list("sibling"), false);
     let mut items = Vec::new();
     let mut per_actor: Vec<(Option<String>, usize)> = Vec::new();
+    // One matcher for every way the sources write it (compiling one per sentence cost more
+    // than the rest of the card).
+    let mut forms: Vec<String> = mentions.iter().map(|m| m.written_as.clone()).collect();
+    forms.sort();
+    forms.dedup();
+    let hl = super::evidence::Highlighter::new(&forms);
     for m in &mentions {
         // At most two sentences per actor keep the card readable.
         let count = match per_actor.iter_mut().find(|(a, _)| *a == m.actor_name) {
@@ -228,11 +234,8 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
         if count > 2 {
             continue;
         }
-        let mut item = Item::new(super::evidence::highlight_terms(
-            &shorten(&m.sentence, 400),
-            std::slice::from_ref(&m.written_as),
-        ))
-        .source(cite(&m.file, m.line));
+        let mut item =
+            Item::new(hl.highlight(&shorten(&m.sentence, 400))).source(cite(&m.file, m.line));
         item.label = m.actor_name.clone();
         if m.actor_slug.is_some() {
             item.more = m

@@ -6,6 +6,7 @@
 pub mod ical;
 pub mod when;
 
+use crate::domain::{EventId, Target};
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
@@ -487,18 +488,18 @@ fn plural(n: i64, unit: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
     pub key: String,
-    pub event_id: i64,
+    pub event_id: EventId,
     pub occurrence: DateTime<Utc>,
     pub offset_min: i64,
-    pub target: String,
+    pub target: Target,
     pub due: DateTime<Utc>,
 }
 
 pub fn reminder_key(
-    event_id: i64,
+    event_id: EventId,
     occurrence: DateTime<Utc>,
     offset_min: i64,
-    target: &str,
+    target: &Target,
 ) -> String {
     format!(
         "ev{event_id}-{}-{offset_min}m-{target}",
@@ -507,7 +508,11 @@ pub fn reminder_key(
 }
 
 /// The reminders an event owes for its occurrences, for each (offset, target) pair.
-pub fn plan(event_id: i64, occurrences: &[DateTime<Utc>], owed: &[(i64, String)]) -> Vec<Planned> {
+pub fn plan(
+    event_id: EventId,
+    occurrences: &[DateTime<Utc>],
+    owed: &[(i64, Target)],
+) -> Vec<Planned> {
     let mut out = Vec::new();
     for &occ in occurrences {
         for (offset, target) in owed {
@@ -636,12 +641,12 @@ mod tests {
     fn every_reminder_has_a_unique_key() {
         let occ = [utc("2026-12-01 10:00"), utc("2026-12-08 10:00")];
         let p = plan(
-            7,
+            EventId(7),
             &occ,
             &[
-                (1440, "space".into()),
-                (60, "space".into()),
-                (60, "user:ana".into()),
+                (1440, Target::Space),
+                (60, Target::Space),
+                (60, Target::User("ana".into())),
             ],
         );
         let mut keys: Vec<&str> = p.iter().map(|r| r.key.as_str()).collect();
@@ -650,5 +655,7 @@ mod tests {
         assert_eq!(keys.len(), 6);
         assert_eq!(p[0].key, "ev7-20261201T1000Z-1440m-space");
         assert_eq!(p[0].due, utc("2026-11-30 10:00"));
+        // The key format is what databases already hold: it must never change.
+        assert!(keys.contains(&"ev7-20261208T1000Z-60m-user:ana"));
     }
 }

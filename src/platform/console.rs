@@ -43,7 +43,12 @@ impl Outbox for ConsoleOutbox {
 /// Starts the scheduler for the console space; returns the shutdown switch.
 fn start_scheduler(ctx: &Context) -> tokio::sync::watch::Sender<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    super::start_reminders(ctx, "console", Arc::new(ConsoleOutbox), rx);
+    super::start_reminders(
+        ctx,
+        crate::domain::Platform::Console,
+        Arc::new(ConsoleOutbox),
+        rx,
+    );
     tx
 }
 

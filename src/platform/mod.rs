@@ -32,7 +32,7 @@ pub async fn shutdown_signal() {
 /// turns true.
 pub fn start_reminders(
     ctx: &crate::commands::Context,
-    platform: &'static str,
+    platform: crate::domain::Platform,
     outbox: std::sync::Arc<dyn crate::scheduler::Outbox>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {

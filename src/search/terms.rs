@@ -7,9 +7,7 @@
 //!   "cybersecurity"), and British and American spellings are one ("digitalisation");
 //! - a plural "s" on the last word of an ordinary term is accepted ("cybercrimes").
 
-use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, LazyLock, Mutex};
 
 use regex::Regex;
 
@@ -31,30 +29,7 @@ pub struct TermMatcher {
     re: Option<Regex>,
 }
 
-/// How many compiled matchers `TermMatcher::shared` keeps. A matcher costs 0.1–1 ms to compile
-/// (Unicode word boundaries, every spelling) and up to tens of KB; the same terms come back
-/// all the time (a standard's identifier, a topic, a searched word). Bounded, because what
-/// people search for is unbounded: when full, the cache starts again.
-const SHARED_MATCHERS: usize = 512;
-
 impl TermMatcher {
-    /// The matcher for `terms`, compiled once and shared while it stays in the cache.
-    pub fn shared(terms: &[String]) -> Arc<TermMatcher> {
-        static CACHE: LazyLock<Mutex<HashMap<Vec<String>, Arc<TermMatcher>>>> =
-            LazyLock::new(|| Mutex::new(HashMap::new()));
-        if let Some(m) = CACHE.lock().ok().and_then(|c| c.get(terms).cloned()) {
-            return m;
-        }
-        let made = Arc::new(TermMatcher::new(terms));
-        if let Ok(mut cache) = CACHE.lock() {
-            if cache.len() >= SHARED_MATCHERS {
-                cache.clear();
-            }
-            cache.insert(terms.to_vec(), made.clone());
-        }
-        made
-    }
-
     pub fn new<S: AsRef<str>>(terms: &[S]) -> TermMatcher {
         let mut exact: Vec<String> = Vec::new();
         let mut any_case: Vec<String> = Vec::new();

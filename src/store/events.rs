@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
+use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
 use super::{Store, StoreError};
 use crate::events::Planned;
 
@@ -20,7 +21,7 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
 row! {
 #[derive(Debug, Clone)]
 pub struct SpaceRow {
-    pub id: String,
+    pub id: SpaceId,
     pub timezone: String,
     pub reminder_target: Option<String>,
     pub offsets: String,
@@ -32,9 +33,9 @@ pub struct SpaceRow {
 row! {
 #[derive(Debug, Clone)]
 pub struct EventRow {
-    pub id: i64,
+    pub id: EventId,
     pub uid: String,
-    pub space: String,
+    pub space: SpaceId,
     pub title: String,
     pub description: Option<String>,
     pub starts_local: String,
@@ -49,6 +50,20 @@ pub struct EventRow {
 }
 }
 
+impl SpaceRow {
+    /// A space nobody has set up: the schema's defaults (migration 0003).
+    pub fn defaults(id: SpaceId) -> SpaceRow {
+        SpaceRow {
+            id,
+            timezone: "UTC".into(),
+            reminder_target: None,
+            offsets: "1440,60".into(),
+            moderator_role: None,
+            moderator_power: 50,
+        }
+    }
+}
+
 impl EventRow {
     pub fn start(&self) -> Option<NaiveDateTime> {
         NaiveDateTime::parse_from_str(&self.starts_local, "%Y-%m-%dT%H:%M:%S").ok()
@@ -58,7 +73,7 @@ impl EventRow {
 /// What a moderator gives to create or change an event.
 #[derive(Debug, Clone)]
 pub struct EventInput {
-    pub space: String,
+    pub space: SpaceId,
     pub title: String,
     pub description: Option<String>,
     pub starts_local: NaiveDateTime,
@@ -75,13 +90,13 @@ row! {
 #[derive(Debug, Clone)]
 pub struct ReminderRow {
     pub key: String,
-    pub event_id: i64,
-    pub space: String,
+    pub event_id: EventId,
+    pub space: SpaceId,
     pub occurrence_utc: String,
     pub offset_min: i64,
-    pub target: String,
+    pub target: Target,
     pub due_utc: String,
-    pub state: String,
+    pub state: ReminderState,
     pub attempts: i64,
 }
 }
@@ -90,7 +105,7 @@ row! {
 #[derive(Debug, Clone)]
 pub struct SubscriptionRow {
     pub id: i64,
-    pub event_id: i64,
+    pub event_id: EventId,
     pub title: String,
     pub user_id: String,
     pub offset_min: i64,
@@ -101,7 +116,7 @@ pub struct SubscriptionRow {
 /// the space would have too many events.
 #[derive(Debug)]
 pub enum Imported {
-    Done(Vec<(i64, bool)>),
+    Done(Vec<(EventId, bool)>),
     TooMany { existing: i64, adding: i64 },
 }
 
@@ -119,7 +134,7 @@ async fn insert_event_on(
     e: &EventInput,
     uid: &str,
     now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
+) -> Result<EventId, StoreError> {
     let id = sqlx::query(
         "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,7 +156,7 @@ async fn insert_event_on(
     .execute(conn)
     .await?
     .last_insert_rowid();
-    Ok(id)
+    Ok(EventId(id))
 }
 
 /// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
@@ -149,7 +164,7 @@ async fn insert_event_on(
 /// subscribed again): then it is owed once more.
 async fn insert_planned(
     conn: &mut sqlx::SqliteConnection,
-    space: &str,
+    space: &SpaceId,
     planned: &[Planned],
 ) -> Result<(), StoreError> {
     for chunk in planned.chunks(500) {
@@ -179,7 +194,7 @@ async fn insert_planned(
 
 async fn set_planned_until(
     conn: &mut sqlx::SqliteConnection,
-    event_id: i64,
+    event_id: EventId,
     until: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     sqlx::query("UPDATE events SET planned_until = ? WHERE id = ?")
@@ -197,8 +212,8 @@ async fn upsert_imported(
     uid: &str,
     e: &EventInput,
     now: DateTime<Utc>,
-) -> Result<(i64, bool), StoreError> {
-    let existing: Option<(i64,)> = sqlx::query_as(
+) -> Result<(EventId, bool), StoreError> {
+    let existing: Option<(EventId,)> = sqlx::query_as(
         "SELECT id FROM events WHERE space = ?1 AND (uid = ?2 OR uid = ?2 || '/' || ?1)",
     )
     .bind(&e.space)
@@ -221,7 +236,7 @@ async fn upsert_imported(
         return Ok((id, false));
     }
     // A UID taken by another space gets a space-specific one.
-    let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM events WHERE uid = ?")
+    let taken: Option<(EventId,)> = sqlx::query_as("SELECT id FROM events WHERE uid = ?")
         .bind(uid)
         .fetch_optional(&mut *conn)
         .await?;
@@ -235,7 +250,7 @@ async fn upsert_imported(
 /// An imported event's cancelled occurrences are the file's, no more and no less.
 async fn replace_exdates(
     conn: &mut sqlx::SqliteConnection,
-    id: i64,
+    id: EventId,
     exdates: &[DateTime<Utc>],
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM event_exdates WHERE event_id = ?")
@@ -257,27 +272,33 @@ const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
 
 impl Store {
-    /// The settings of a space, created with defaults on first use.
-    pub async fn space(&self, id: &str, now: DateTime<Utc>) -> Result<SpaceRow, StoreError> {
-        sqlx::query("INSERT OR IGNORE INTO spaces (id, updated_at) VALUES (?, ?)")
+    /// The settings of a space: as stored, or the defaults for a space nobody has set up
+    /// (a read never writes; `update_space` stores a space's first setting).
+    pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
+        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = ?")
             .bind(id)
-            .bind(ts(now))
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = ?").bind(id).fetch_one(&self.pool).await?)
+        Ok(row.unwrap_or_else(|| SpaceRow::defaults(id.clone())))
     }
 
+    /// Stores a space's settings (creating its row the first time).
     pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE spaces SET timezone = ?, reminder_target = ?, offsets = ?, moderator_role = ?, moderator_power = ?, updated_at = ? WHERE id = ?")
-            .bind(&s.timezone)
-            .bind(&s.reminder_target)
-            .bind(&s.offsets)
-            .bind(&s.moderator_role)
-            .bind(s.moderator_power)
-            .bind(ts(now))
-            .bind(&s.id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET timezone = ?2, reminder_target = ?3, offsets = ?4,
+                 moderator_role = ?5, moderator_power = ?6, updated_at = ?7",
+        )
+        .bind(&s.id)
+        .bind(&s.timezone)
+        .bind(&s.reminder_target)
+        .bind(&s.offsets)
+        .bind(&s.moderator_role)
+        .bind(s.moderator_power)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -286,14 +307,14 @@ impl Store {
         e: &EventInput,
         uid: &str,
         now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<EventId, StoreError> {
         let mut conn = self.pool.acquire().await?;
         insert_event_on(&mut conn, e, uid, now).await
     }
 
     pub async fn update_event(
         &self,
-        id: i64,
+        id: EventId,
         e: &EventInput,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -316,7 +337,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn cancel_event(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE events SET cancelled = 1, updated_at = ? WHERE id = ?")
             .bind(ts(now))
@@ -330,7 +351,7 @@ impl Store {
 
     pub async fn cancel_occurrence(
         &self,
-        id: i64,
+        id: EventId,
         occurrence: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -368,10 +389,7 @@ impl Store {
             replace_exdates(&mut tx, id, exdates).await?;
             out.push((id, added));
         }
-        let space = items
-            .first()
-            .map(|(_, e, _)| e.space.as_str())
-            .unwrap_or_default();
+        let space = items.first().map_or("", |(_, e, _)| e.space.as_str());
         let (live,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
                 .bind(space)
@@ -389,7 +407,7 @@ impl Store {
         Ok(Imported::Done(out))
     }
 
-    pub async fn exdates(&self, id: i64) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    pub async fn exdates(&self, id: EventId) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT occurrence_utc FROM event_exdates WHERE event_id = ?")
                 .bind(id)
@@ -398,7 +416,7 @@ impl Store {
         Ok(rows.iter().filter_map(|(s,)| parse_ts(s)).collect())
     }
 
-    pub async fn event(&self, id: i64) -> Result<Option<EventRow>, StoreError> {
+    pub async fn event(&self, id: EventId) -> Result<Option<EventRow>, StoreError> {
         Ok(
             sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"))
                 .bind(id)
@@ -407,7 +425,7 @@ impl Store {
         )
     }
 
-    pub async fn events_of_space(&self, space: &str) -> Result<Vec<EventRow>, StoreError> {
+    pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND cancelled = 0 ORDER BY id"
         ))
@@ -418,8 +436,8 @@ impl Store {
 
     pub async fn subscribe(
         &self,
-        event_id: i64,
-        space: &str,
+        event_id: EventId,
+        space: &SpaceId,
         user: &str,
         offset_min: i64,
         now: DateTime<Utc>,
@@ -447,8 +465,8 @@ impl Store {
     /// the event has in all (the caps of /remind me).
     pub async fn subscription_counts(
         &self,
-        event_id: i64,
-        space: &str,
+        event_id: EventId,
+        space: &SpaceId,
         user: &str,
     ) -> Result<SubscriptionCounts, StoreError> {
         let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
@@ -471,7 +489,7 @@ impl Store {
     }
 
     /// How many live events a space has (the cap on events per space).
-    pub async fn count_events(&self, space: &str) -> Result<i64, StoreError> {
+    pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
                 .bind(space)
@@ -482,7 +500,7 @@ impl Store {
 
     pub async fn subscriptions_of_event(
         &self,
-        event_id: i64,
+        event_id: EventId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT user_id, offset_min FROM subscriptions WHERE event_id = ? ORDER BY id",
@@ -495,7 +513,7 @@ impl Store {
     /// Personal subscriptions in a space (one user's, or everyone's for moderators).
     pub async fn subscriptions(
         &self,
-        space: &str,
+        space: &SpaceId,
         user: Option<&str>,
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
         Ok(sqlx::query_as(
@@ -517,7 +535,7 @@ impl Store {
         any: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let row: Option<(i64, String, i64)> =
+        let row: Option<(EventId, String, i64)> =
             sqlx::query_as("SELECT event_id, user_id, offset_min FROM subscriptions WHERE id = ?")
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -536,7 +554,7 @@ impl Store {
         sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND target = ? AND offset_min = ? AND state = 'pending'")
             .bind(ts(now))
             .bind(event_id)
-            .bind(format!("user:{owner}"))
+            .bind(Target::User(owner))
             .bind(offset)
             .execute(&mut *tx)
             .await?;
@@ -549,8 +567,8 @@ impl Store {
     /// sent, failed or missed keep their rows, so a replan never sends twice.
     pub async fn replan(
         &self,
-        event_id: i64,
-        space: &str,
+        event_id: EventId,
+        space: &SpaceId,
         planned: &[Planned],
         planned_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -569,8 +587,8 @@ impl Store {
     /// keeping what is there; with `planned_until`, moves the event's mark to it.
     pub async fn add_planned(
         &self,
-        event_id: i64,
-        space: &str,
+        event_id: EventId,
+        space: &SpaceId,
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
@@ -587,11 +605,11 @@ impl Store {
     /// were never planned), with their mark: the ones the scheduler must plan further.
     pub async fn events_to_plan(
         &self,
-        platform: &str,
+        platform: Platform,
         before: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<(i64, Option<DateTime<Utc>>)>, StoreError> {
-        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+    ) -> Result<Vec<(EventId, Option<DateTime<Utc>>)>, StoreError> {
+        let rows: Vec<(EventId, Option<String>)> = sqlx::query_as(
             "SELECT id, planned_until FROM events
              WHERE cancelled = 0 AND (planned_until IS NULL OR planned_until < ?1)
                AND (space = ?2 OR space GLOB ?3)
@@ -610,7 +628,7 @@ impl Store {
     }
 
     /// How far an event's reminders are planned (None: never planned).
-    pub async fn plan_mark(&self, event_id: i64) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn plan_mark(&self, event_id: EventId) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT planned_until FROM events WHERE id = ?")
                 .bind(event_id)
@@ -622,7 +640,7 @@ impl Store {
     /// The earliest plan mark among `platform`'s live events (None: nothing to plan).
     pub async fn earliest_plan_mark(
         &self,
-        platform: &str,
+        platform: Platform,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(Option<String>,)> = sqlx::query_as(
             "SELECT planned_until FROM events WHERE cancelled = 0 AND (space = ?1 OR space GLOB ?2)
@@ -641,7 +659,7 @@ impl Store {
     }
 
     /// When the next pending reminder falls due (an index lookup, whatever the table's size).
-    pub async fn next_due(&self, platform: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub async fn next_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = ?1 OR space GLOB ?2)
              ORDER BY due_utc LIMIT 1",
@@ -662,7 +680,7 @@ impl Store {
         &self,
         now: DateTime<Utc>,
         limit: i64,
-        platform: &str,
+        platform: Platform,
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ReminderRow>, StoreError> {
@@ -685,7 +703,7 @@ impl Store {
     }
 
     /// Who holds claims in `platform`'s spaces (to find the dead among them).
-    pub async fn claim_owners(&self, platform: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn claim_owners(&self, platform: Platform) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(Option<String>,)> = sqlx::query_as(
             "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
              AND (space = ?1 OR space GLOB ?2)",
@@ -703,7 +721,7 @@ impl Store {
     /// They are sent again with the same key, which the platforms deduplicate.
     pub async fn reclaim(
         &self,
-        platform: &str,
+        platform: Platform,
         owner: &str,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
@@ -756,7 +774,7 @@ impl Store {
     pub async fn finish_reminder(
         &self,
         key: &str,
-        state: &str,
+        state: ReminderState,
         late: bool,
         error: Option<&str>,
         now: DateTime<Utc>,
@@ -817,8 +835,8 @@ impl Store {
 
     pub async fn reminder_states(
         &self,
-        event_id: i64,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+        event_id: EventId,
+    ) -> Result<Vec<(String, ReminderState)>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT key, state FROM reminders WHERE event_id = ? ORDER BY due_utc, key",
         )
@@ -829,8 +847,8 @@ impl Store {
 
     pub async fn disable_target(
         &self,
-        space: &str,
-        target: &str,
+        space: &SpaceId,
+        target: &Target,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -844,7 +862,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn enable_target(&self, space: &str, target: &str) -> Result<(), StoreError> {
+    pub async fn enable_target(&self, space: &SpaceId, target: &Target) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM disabled_targets WHERE space = ? AND target = ?")
             .bind(space)
             .bind(target)
@@ -856,9 +874,9 @@ impl Store {
     /// The disabled targets of a space, with the reason.
     pub async fn disabled_targets(
         &self,
-        space: &str,
-    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-        let rows: Vec<(String, String)> =
+        space: &SpaceId,
+    ) -> Result<std::collections::HashMap<Target, String>, StoreError> {
+        let rows: Vec<(Target, String)> =
             sqlx::query_as("SELECT target, reason FROM disabled_targets WHERE space = ?")
                 .bind(space)
                 .fetch_all(&self.pool)

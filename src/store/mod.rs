@@ -29,6 +29,9 @@ pub mod atlas;
 pub mod events;
 pub mod matrix;
 pub mod migrations;
+pub mod types;
+
+pub use types::{EventId, Platform, ReminderState, SpaceId, Target};
 
 use std::path::Path;
 use std::str::FromStr;

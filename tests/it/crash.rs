@@ -2,6 +2,7 @@
 //! restarted: a reminder is never lost, never sent under two keys, and never sent again once
 //! recorded. Also: a running console sees an event added by another process within seconds.
 
+use atlasbot::domain::{EventId, SpaceId, Target};
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -133,7 +134,14 @@ async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
     let store = atlasbot::app::open_store(db).await.unwrap();
     let mut all = Vec::new();
     for id in 1..=3 {
-        all.extend(store.reminder_states(id).await.unwrap());
+        all.extend(
+            store
+                .reminder_states(EventId(id))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(k, s)| (k, s.to_string())),
+        );
     }
     store.close().await;
     all
@@ -279,7 +287,7 @@ async fn consoles_started_together_deliver_each_reminder_once() {
     for n in 0..150 {
         let start = now + chrono::Duration::minutes(60);
         let input = EventInput {
-            space: "console".into(),
+            space: SpaceId::console(),
             title: format!("Meeting {n}"),
             description: None,
             starts_local: start.naive_utc(),
@@ -295,8 +303,11 @@ async fn consoles_started_together_deliver_each_reminder_once() {
             .insert_event(&input, &format!("m{n}@test"), now)
             .await
             .unwrap();
-        let owed = plan(id, &[start], &[(60, "space".into())]);
-        store.replan(id, "console", &owed, forever).await.unwrap();
+        let owed = plan(id, &[start], &[(60, Target::Space)]);
+        store
+            .replan(id, &SpaceId::console(), &owed, forever)
+            .await
+            .unwrap();
     }
     store.close().await;
     let consoles: Vec<Console> = (0..3).map(|_| Console::start(&db.path, None)).collect();

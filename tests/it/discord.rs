@@ -2,6 +2,7 @@
 //! test Ed25519 key, and the REST side (reminders, follow-ups, registration) against a small
 //! fake Discord API on loopback that records what it receives and answers as told.
 
+use atlasbot::domain::{Platform, SpaceId};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -179,7 +180,7 @@ impl Endpoint {
 
     async fn start_with(limits: endpoint::Limits) -> Endpoint {
         let db = TempDb::new();
-        let ctx = Context::new(db.store().await).await.unwrap();
+        let ctx = db.context().await;
         let (fake, base) = FakeDiscord::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/interactions", listener.local_addr().unwrap());
@@ -455,8 +456,8 @@ async fn an_attached_calendar_is_imported_after_a_deferred_answer() {
         &commands::answer(
             &ep.ctx,
             &Caller {
-                platform: "discord",
-                space: format!("discord:{GUILD}"),
+                platform: Platform::Discord,
+                space: SpaceId::discord(GUILD),
                 user: MEMBER.into(),
                 moderator: false,
                 channel: None,
@@ -507,12 +508,7 @@ async fn answers_are_escaped_private_when_they_should_be_and_never_ping() {
         reminders,
         "the first event adopts this channel for reminders: {v}"
     );
-    let space = ep
-        .ctx
-        .store
-        .space(&format!("discord:{GUILD}"), chrono::Utc::now())
-        .await
-        .unwrap();
+    let space = ep.ctx.store.space(&SpaceId::discord(GUILD)).await.unwrap();
     assert_eq!(space.reminder_target.as_deref(), Some(CHANNEL));
 }
 
@@ -554,7 +550,7 @@ async fn in_a_direct_message_the_person_has_a_space_of_their_own() {
     let space = ep
         .ctx
         .store
-        .space("discord:dm-700000000000000007", chrono::Utc::now())
+        .space(&SpaceId::discord("dm-700000000000000007"))
         .await
         .unwrap();
     assert_eq!(space.reminder_target.as_deref(), Some("800000000000000008"));
@@ -659,7 +655,7 @@ struct Reminders {
 impl Reminders {
     async fn new() -> Reminders {
         let db = TempDb::new();
-        let mut ctx = Context::new(db.store().await).await.unwrap();
+        let mut ctx = db.context().await;
         ctx.clock = Clock::fixed("2026-12-01T09:00:00Z".parse().unwrap());
         let (fake, base) = FakeDiscord::start().await;
         let outbox = DiscordOutbox {
@@ -676,8 +672,8 @@ impl Reminders {
 
     async fn moderator_says(&self, line: &str) -> String {
         let caller = Caller {
-            platform: "discord",
-            space: format!("discord:{GUILD}"),
+            platform: Platform::Discord,
+            space: SpaceId::discord(GUILD),
             user: MEMBER.into(),
             moderator: true,
             channel: Some(CHANNEL.into()),
@@ -696,7 +692,7 @@ impl Reminders {
 
     async fn tick(&self) -> usize {
         let s = Scheduler::new(
-            "discord",
+            Platform::Discord,
             self.ctx.store.clone(),
             self.ctx.clock.clone(),
             self.ctx.wake.clone(),
@@ -799,8 +795,8 @@ async fn personal_reminders_come_by_direct_message() {
     r.event_due_now().await;
     r.moderator_says("/settings offsets 1d").await; // the channel's reminder is not due now
     let caller = Caller {
-        platform: "discord",
-        space: format!("discord:{GUILD}"),
+        platform: Platform::Discord,
+        space: SpaceId::discord(GUILD),
         user: "700000000000000007".into(),
         moderator: false,
         channel: Some(CHANNEL.into()),
@@ -1023,7 +1019,7 @@ struct OnGateway {
 impl OnGateway {
     async fn start(token: &'static str) -> OnGateway {
         let db = TempDb::new();
-        let ctx = Context::new(db.store().await).await.unwrap();
+        let ctx = db.context().await;
         let (fake, base) = FakeDiscord::start().await;
         let gateway = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("ws://{}", gateway.local_addr().unwrap());
@@ -1305,7 +1301,7 @@ async fn a_replayed_signed_interaction_is_not_acted_on_twice() {
     let events = ep
         .ctx
         .store
-        .events_of_space(&format!("discord:{GUILD}"))
+        .events_of_space(&SpaceId::discord(GUILD))
         .await
         .unwrap();
     assert_eq!(events.len(), 1);

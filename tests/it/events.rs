@@ -1,6 +1,7 @@
 //! Events and reminders with an injected clock: what moderators may do, time zones and DST,
 //! recurrence, edits and cancellations, the grace window, and exactly-once delivery.
 
+use atlasbot::domain::{EventId, Platform, ReminderState, SpaceId, Target};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -61,18 +62,18 @@ impl World {
     /// Monday 23 November 2026, 15:00 UTC.
     async fn new() -> World {
         let db = TempDb::new();
-        let mut ctx = Context::new(db.store().await).await.unwrap();
+        let mut ctx = db.context().await;
         ctx.clock = Clock::fixed(t("2026-11-23 15:00"));
         let moderator = Caller {
-            platform: "test",
-            space: "test:space".into(),
+            platform: Platform::Console,
+            space: SpaceId::parse("console:space").unwrap(),
             user: "mod".into(),
             moderator: true,
             channel: None,
         };
         let member = Caller {
-            platform: "test",
-            space: "test:space".into(),
+            platform: Platform::Console,
+            space: SpaceId::parse("console:space").unwrap(),
             user: "ana".into(),
             moderator: false,
             channel: None,
@@ -91,7 +92,7 @@ impl World {
 
     fn scheduler(&self) -> Scheduler {
         Scheduler::new(
-            "test",
+            Platform::Console,
             self.ctx.store.clone(),
             self.ctx.clock.clone(),
             self.ctx.wake.clone(),
@@ -203,7 +204,7 @@ async fn a_weekly_event_keeps_its_local_hour_across_the_dst_change() {
         assert!(out.contains(expected), "{expected} in:\n{out}");
     }
     // The reminder one hour before: 13:00 UTC before the change, 12:00 UTC after it.
-    let states = w.ctx.store.reminder_states(1).await.unwrap();
+    let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
     let keys: Vec<&str> = states
         .iter()
         .map(|(k, _)| k.as_str())
@@ -356,17 +357,17 @@ async fn after_downtime_recent_reminders_go_out_late_and_old_ones_are_recorded_a
     w.at("2026-11-25 11:00");
     s.tick(&out).await.unwrap();
     assert_eq!(out.keys().len(), 1);
-    let states = w.ctx.store.reminder_states(1).await.unwrap();
+    let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
     assert_eq!(
         states,
         [
             (
                 "ev1-20261125T1000Z-1440m-space".to_string(),
-                "sent".to_string()
+                ReminderState::Sent
             ),
             (
                 "ev1-20261125T1000Z-60m-space".to_string(),
-                "missed".to_string()
+                ReminderState::Missed
             )
         ]
     );
@@ -394,7 +395,7 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
         .claim_due(
             w.ctx.clock.now(),
             10,
-            "test",
+            Platform::Console,
             dead.as_str(),
             w.ctx.clock.now() + chrono::Duration::minutes(2),
         )
@@ -432,7 +433,7 @@ async fn a_claim_of_a_live_process_is_left_alone_until_its_lease_runs_out() {
         .claim_due(
             w.ctx.clock.now(),
             10,
-            "test",
+            Platform::Console,
             live.as_str(),
             w.ctx.clock.now() + chrono::Duration::minutes(2),
         )
@@ -489,14 +490,14 @@ async fn failed_deliveries_are_retried_with_backoff_and_gone_targets_are_not() {
         ],
         "no second reminder, a notice to moderators"
     );
-    let states = w.ctx.store.reminder_states(1).await.unwrap();
-    assert_eq!(states[1].1, "failed");
+    let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
+    assert_eq!(states[1].1, ReminderState::Failed);
     let notices: Vec<Delivery> = out
         .sent
         .lock()
         .unwrap()
         .iter()
-        .filter(|d| d.target == "moderators")
+        .filter(|d| d.target == Target::Moderators)
         .cloned()
         .collect();
     assert!(
@@ -511,7 +512,10 @@ async fn failed_deliveries_are_retried_with_backoff_and_gone_targets_are_not() {
     .await;
     w.at("2026-11-27 10:00");
     s.tick(&out).await.unwrap();
-    assert_eq!(w.ctx.store.reminder_states(2).await.unwrap()[0].1, "failed");
+    assert_eq!(
+        w.ctx.store.reminder_states(EventId(2)).await.unwrap()[0].1,
+        ReminderState::Failed
+    );
     w.say(&w.moderator, "/settings channel #events").await;
     w.at("2026-11-28 09:00");
     s.tick(&out).await.unwrap();
@@ -544,14 +548,14 @@ async fn personal_reminders_go_to_their_user_and_can_be_cancelled() {
     let s = w.scheduler();
     w.at("2026-11-30 13:30");
     s.tick(&out).await.unwrap();
-    let targets: Vec<String> = out
+    let targets: Vec<Target> = out
         .sent
         .lock()
         .unwrap()
         .iter()
         .map(|d| d.target.clone())
         .collect();
-    assert!(targets.contains(&"user:ana".to_string()), "{targets:?}");
+    assert!(targets.contains(&Target::User("ana".into())), "{targets:?}");
     assert!(w
         .say(&w.member, "/reminders cancel 1")
         .await
@@ -576,7 +580,13 @@ async fn import_never_touches_events() {
         .say(&w.member, "/event show kept")
         .await
         .starts_with("Kept"));
-    assert!(w.ctx.store.next_due("test").await.unwrap().is_some());
+    assert!(w
+        .ctx
+        .store
+        .next_due(Platform::Console)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -591,11 +601,11 @@ async fn changed_offsets_replan_every_event_of_the_space() {
     let keys: Vec<String> = w
         .ctx
         .store
-        .reminder_states(1)
+        .reminder_states(EventId(1))
         .await
         .unwrap()
         .into_iter()
-        .filter(|(_, s)| s == "pending")
+        .filter(|(_, s)| *s == ReminderState::Pending)
         .map(|(k, _)| k)
         .collect();
     assert_eq!(keys, ["ev1-20261125T1000Z-15m-space"]);
@@ -606,7 +616,7 @@ async fn changed_offsets_replan_every_event_of_the_space() {
 #[tokio::test]
 async fn icalendar_export_then_import_gives_the_same_events() {
     let mut w = World::new().await;
-    w.moderator.platform = "console"; // file paths are the console's
+    w.moderator.platform = Platform::Console; // file paths are the console's
     w.say(&w.moderator, "/settings timezone Europe/Zurich")
         .await;
     w.say(&w.moderator, "/event add title:\"Study session; part 1\" when:\"2026-12-07 10:00\" repeat:weekly until:2027-01-31 place:\"Room 4, Maison de la Paix\" duration:90").await;
@@ -630,7 +640,7 @@ async fn icalendar_export_then_import_gives_the_same_events() {
         .await;
     assert!(saved.contains("2 events saved to"), "{saved}");
     let other = Caller {
-        space: "test:other".into(),
+        space: SpaceId::parse("console:other").unwrap(),
         ..w.moderator.clone()
     };
     w.say(&other, "/settings timezone Europe/Zurich").await;
@@ -662,7 +672,7 @@ async fn icalendar_export_then_import_gives_the_same_events() {
 #[tokio::test]
 async fn a_malformed_or_huge_calendar_is_rejected_whole() {
     let mut w = World::new().await;
-    w.moderator.platform = "console";
+    w.moderator.platform = Platform::Console;
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.ics");
     std::fs::write(&bad, "BEGIN:VCALENDAR\nthis is not ical").unwrap();
@@ -732,7 +742,13 @@ async fn mentions_in_event_text_never_reach_a_reminder_intact() {
 async fn reminder_rows(w: &World) -> usize {
     let mut n = 0;
     for id in 1..=300 {
-        n += w.ctx.store.reminder_states(id).await.unwrap().len();
+        n += w
+            .ctx
+            .store
+            .reminder_states(EventId(id))
+            .await
+            .unwrap()
+            .len();
     }
     n
 }

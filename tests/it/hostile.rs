@@ -29,7 +29,7 @@ async fn import(ctx: &Context, file: &str) -> (Tone, String) {
 #[tokio::test]
 async fn hostile_calendar_files_get_a_calm_answer_and_bounded_work() {
     let db = TempDb::new();
-    let ctx = Context::new(db.store().await).await.unwrap();
+    let ctx = db.context().await;
     for (file, tone, expected) in [
         ("nested-alarms.ics", Tone::Usage, "nested more than 4 deep"),
         (
@@ -90,7 +90,7 @@ async fn hostile_calendar_files_get_a_calm_answer_and_bounded_work() {
 #[tokio::test]
 async fn a_device_or_a_fifo_is_not_read_as_a_calendar() {
     let db = TempDb::new();
-    let ctx = Context::new(db.store().await).await.unwrap();
+    let ctx = db.context().await;
     let fifo = db.dir.path().join("calendar.fifo");
     let made = std::process::Command::new("mkfifo")
         .arg(&fifo)

@@ -2,6 +2,7 @@
 //! install`, which `scripts/test` runs). The tests act as people, over the client-server API:
 //! they create rooms, invite the bot, type commands and read what arrives.
 
+use atlasbot::domain::{EventId, ReminderState};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -649,8 +650,11 @@ async fn matrix_reminders_arrive_exactly_once_even_when_the_bot_is_killed_after_
     // Sent, not yet recorded: killed now, the reminder stays claimed in the database.
     bot.kill();
     let store = db.store().await;
-    let states = store.reminder_states(1).await.unwrap();
-    assert!(states.iter().any(|(_, s)| s == "claimed"), "{states:?}");
+    let states = store.reminder_states(EventId(1)).await.unwrap();
+    assert!(
+        states.iter().any(|(_, s)| *s == ReminderState::Claimed),
+        "{states:?}"
+    );
     store.close().await;
 
     // The restarted bot sends the claimed reminder again under the same transaction id —
@@ -659,9 +663,9 @@ async fn matrix_reminders_arrive_exactly_once_even_when_the_bot_is_killed_after_
     let start = Instant::now();
     loop {
         let store = db.store().await;
-        let states = store.reminder_states(1).await.unwrap();
+        let states = store.reminder_states(EventId(1)).await.unwrap();
         store.close().await;
-        if states.iter().all(|(_, s)| s == "sent") && states.len() == 2 {
+        if states.iter().all(|(_, s)| *s == ReminderState::Sent) && states.len() == 2 {
             break;
         }
         assert!(

@@ -53,6 +53,23 @@ impl TempDb {
             .await
             .expect("store opens")
     }
+
+    /// A command context over this database, answering from the bundled atlas's read model.
+    /// Built once per test process and shared (every copy of the template holds the same
+    /// atlas): building it is the slowest part of a test in a debug build.
+    pub async fn context(&self) -> atlasbot::commands::Context {
+        static ATLAS: tokio::sync::OnceCell<std::sync::Arc<atlasbot::atlas::Atlas>> =
+            tokio::sync::OnceCell::const_new();
+        let store = self.store().await;
+        let atlas = ATLAS
+            .get_or_init(|| async {
+                let rows = store.load_atlas().await.expect("the atlas loads");
+                std::sync::Arc::new(atlasbot::atlas::Atlas::new(rows))
+            })
+            .await
+            .clone();
+        atlasbot::commands::Context::with_atlas(store, atlas)
+    }
 }
 
 /// The repository's data/ directory.
@@ -201,9 +218,7 @@ pub struct Bot {
 impl Bot {
     pub async fn new() -> Bot {
         let db = TempDb::new();
-        let ctx = atlasbot::commands::Context::new(db.store().await)
-            .await
-            .expect("context");
+        let ctx = db.context().await;
         Bot { _db: db, ctx }
     }
 

@@ -12,6 +12,7 @@ pub mod gateway;
 pub mod register;
 pub mod rest;
 
+use crate::domain::{Platform, SpaceId, Target};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -100,8 +101,8 @@ pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
     let Some(guild) = i["guild_id"].as_str() else {
         let user = i["user"]["id"].as_str().unwrap_or_default().to_string();
         return Caller {
-            platform: "discord",
-            space: format!("discord:dm-{user}"),
+            platform: Platform::Discord,
+            space: SpaceId::discord(&format!("dm-{user}")),
             user,
             moderator: true,
             channel,
@@ -116,12 +117,12 @@ pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
         .as_str()
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
-    let space = format!("discord:{guild}");
+    let space = SpaceId::discord(guild);
     let by_permission = permissions & (ADMINISTRATOR | MANAGE_GUILD | MANAGE_EVENTS) != 0;
     let by_role = if by_permission {
         false
     } else {
-        match ctx.store.space(&space, ctx.clock.now()).await {
+        match ctx.store.space(&space).await {
             Ok(s) => s.moderator_role.is_some_and(|role| {
                 member["roles"]
                     .as_array()
@@ -134,7 +135,7 @@ pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
         }
     };
     Caller {
-        platform: "discord",
+        platform: Platform::Discord,
         space,
         user,
         moderator: by_permission || by_role,
@@ -416,34 +417,31 @@ pub struct DiscordOutbox {
 impl DiscordOutbox {
     async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {
         let message = embeds::message(&d.reply);
-        let channel = if let Some(user) = d.target.strip_prefix("user:") {
-            self.rest.create_dm(user).await.map_err(delivery_error)?
-        } else {
-            let space = self
-                .ctx
+        let space = || async {
+            self.ctx
                 .store
-                .space(&d.space, self.ctx.clock.now())
+                .space(&d.space)
                 .await
-                .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
-            let guild = d.space.strip_prefix("discord:").unwrap_or_default();
-            match d.target.as_str() {
-                "moderators" => {
-                    let system = if rest::snowflake(guild).is_ok() {
-                        self.rest.system_channel(guild).await.ok().flatten()
-                    } else {
-                        None
-                    };
-                    system.or(space.reminder_target).ok_or_else(|| {
-                        DeliveryError::Gone("no channel to tell the moderators in".into())
-                    })?
-                }
-                _ => space.reminder_target.ok_or_else(|| {
-                    DeliveryError::Gone(
-                        "no reminder channel: a moderator can set one with /settings channel"
-                            .into(),
-                    )
-                })?,
+                .map_err(|e| DeliveryError::Temporary(e.to_string()))
+        };
+        let guild = d.space.local();
+        let channel = match &d.target {
+            Target::User(user) => self.rest.create_dm(user).await.map_err(delivery_error)?,
+            Target::Moderators => {
+                let system = if rest::snowflake(guild).is_ok() {
+                    self.rest.system_channel(guild).await.ok().flatten()
+                } else {
+                    None
+                };
+                system.or(space().await?.reminder_target).ok_or_else(|| {
+                    DeliveryError::Gone("no channel to tell the moderators in".into())
+                })?
             }
+            Target::Space => space().await?.reminder_target.ok_or_else(|| {
+                DeliveryError::Gone(
+                    "no reminder channel: a moderator can set one with /settings channel".into(),
+                )
+            })?,
         };
         self.rest
             .send_message(&channel, &message, &nonce(&d.key))
@@ -469,7 +467,7 @@ pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> tokio::sync::watch::Se
         ctx: ctx.clone(),
         rest,
     });
-    super::start_reminders(ctx, "discord", outbox, rx);
+    super::start_reminders(ctx, crate::domain::Platform::Discord, outbox, rx);
     tx
 }
 

@@ -13,6 +13,7 @@
 
 pub mod client;
 
+use crate::domain::{Platform, SpaceId, Target};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -292,7 +293,12 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
     tokio::spawn(shutdown_on_signal(stop));
     // Started once, at start-up — not on a sync, not per room.
     let outbox = Arc::new(MatrixOutbox { bot: bot.clone() });
-    let reminders = super::start_reminders(&ctx, "matrix", outbox, stopped.clone());
+    let reminders = super::start_reminders(
+        &ctx,
+        crate::domain::Platform::Matrix,
+        outbox,
+        stopped.clone(),
+    );
     tracing::info!(user = %bot.me, "connected to Matrix");
     let code = bot.sync_loop(&settings, stopped).await;
     let _ = reminders.await;
@@ -581,12 +587,7 @@ impl Bot {
     }
 
     async fn is_moderator(&self, room: &str, user: &str) -> (bool, i64) {
-        let space = match self
-            .ctx
-            .store
-            .space(&format!("matrix:{room}"), self.ctx.clock.now())
-            .await
-        {
+        let space = match self.ctx.store.space(&SpaceId::matrix(room)).await {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the space's settings");
@@ -620,8 +621,8 @@ impl Bot {
             return self.on_leave(room, e, moderator, threshold).await;
         }
         let caller = Caller {
-            platform: "matrix",
-            space: format!("matrix:{room}"),
+            platform: Platform::Matrix,
+            space: SpaceId::matrix(room),
             user: e.sender.clone(),
             moderator,
             channel: None,
@@ -739,14 +740,15 @@ struct MatrixOutbox {
 impl MatrixOutbox {
     async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {
         let bot = &self.bot;
-        let Some(space_room) = d.space.strip_prefix("matrix:") else {
+        if d.space.platform() != Platform::Matrix {
             return Err(DeliveryError::Gone(format!(
                 "{} is not a Matrix room",
                 d.space
             )));
-        };
+        }
+        let space_room = d.space.local();
         let client = bot.client.get();
-        if let Some(person) = d.target.strip_prefix("user:") {
+        if let Target::User(person) = &d.target {
             let content = message_content(&d.reply, "m.text", None);
             let room = bot.direct_room(person, false).await?;
             match client.send(&room, "m.room.message", &d.key, &content).await {
@@ -763,14 +765,14 @@ impl MatrixOutbox {
                 Err(e) => return Err(delivery_error(e)),
             }
         }
-        let (room, msgtype) = match d.target.as_str() {
+        let (room, msgtype) = match &d.target {
             // Failure notices go to the room itself (there is no moderators' channel), quietly.
-            "moderators" => (space_room.to_string(), "m.notice"),
+            Target::Moderators => (space_room.to_string(), "m.notice"),
             _ => {
                 let space = bot
                     .ctx
                     .store
-                    .space(&d.space, bot.ctx.clock.now())
+                    .space(&d.space)
                     .await
                     .map_err(|e| DeliveryError::Temporary(e.to_string()))?;
                 let room = match space.reminder_target.as_deref() {
