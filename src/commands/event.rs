@@ -9,7 +9,7 @@ use super::invocation::Args;
 use super::shorten;
 use super::{cite, Caller, Context};
 use crate::atlas::Atlas;
-use crate::domain::{EventId, Platform, SpaceId};
+use crate::domain::{EventId, SpaceId};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
@@ -19,13 +19,39 @@ use crate::store::events::{EventInput, EventRow, Imported, SpaceRow};
 
 #[derive(Debug, Clone)]
 pub struct Params {
-    pub action: String,
+    pub action: Action,
     pub args: Args,
 }
 
+/// The subcommands of /event, decided at parse time: a subcommand the manifest gains without
+/// a handler here is a usage error, never silently `show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Show,
+    Add,
+    Edit,
+    Cancel,
+    Import,
+    Export,
+}
+
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let action = match args.subcommand.as_deref() {
+        None | Some("show") => Action::Show,
+        Some("add") => Action::Add,
+        Some("edit") => Action::Edit,
+        Some("cancel") => Action::Cancel,
+        Some("import") => Action::Import,
+        Some("export") => Action::Export,
+        Some(other) => {
+            return Err(CommandError::usage(
+                format!("/event has no subcommand “{}”.", super::shorten(other, 40)),
+                "/help event",
+            ))
+        }
+    };
     Ok(Params {
-        action: args.subcommand.clone().unwrap_or_else(|| "show".into()),
+        action,
         args: args.clone(),
     })
 }
@@ -220,13 +246,13 @@ pub async fn run(
     caller: &Caller,
     p: Params,
 ) -> Result<Reply, CommandError> {
-    match p.action.as_str() {
-        "add" => add(ctx, atlas, caller, &p.args).await,
-        "edit" => edit(ctx, atlas, caller, &p.args).await,
-        "cancel" => cancel(ctx, caller, &p.args).await,
-        "import" => import(ctx, caller, &p.args).await,
-        "export" => export(ctx, caller, &p.args).await,
-        _ => show(ctx, atlas, caller, &p.args).await,
+    match p.action {
+        Action::Add => add(ctx, atlas, caller, &p.args).await,
+        Action::Edit => edit(ctx, atlas, caller, &p.args).await,
+        Action::Cancel => cancel(ctx, caller, &p.args).await,
+        Action::Import => import(ctx, caller, &p.args).await,
+        Action::Export => export(ctx, caller).await,
+        Action::Show => show(ctx, atlas, caller, &p.args).await,
     }
 }
 
@@ -446,7 +472,7 @@ async fn ics_items(ctx: &Context, space: &SpaceId) -> Result<Vec<ical::IcsItem>,
     Ok(items)
 }
 
-async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+async fn export(ctx: &Context, caller: &Caller) -> Result<Reply, CommandError> {
     let items = ics_items(ctx, &caller.space).await?;
     let text = ical::export(&items);
     let mut r = Reply::answer("Events as iCalendar");
@@ -455,29 +481,12 @@ async fn export(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         items.len(),
         if items.len() == 1 { "" } else { "s" }
     )));
-    match args.get("file") {
-        // Only the console has a file system of the user's; other platforms attach the file.
-        Some(path) if caller.platform == Platform::Console => {
-            std::fs::write(path, &text).map_err(|e| {
-                CommandError::usage(
-                    format!("Cannot write {}: {e}", shorten(path, 100)),
-                    "/event export file:events.ics",
-                )
-            })?;
-            r.summary = Some(Text::plain(format!(
-                "{} event{} saved to {path}.",
-                items.len(),
-                if items.len() == 1 { "" } else { "s" }
-            )));
-        }
-        _ => {
-            r.attachment = Some(Attachment {
-                filename: "events.ics".into(),
-                media_type: "text/calendar".into(),
-                content: text,
-            })
-        }
-    }
+    // Delivered as a file (the console's adapter saves it where `file:` says).
+    r.attachment = Some(Attachment {
+        filename: "events.ics".into(),
+        media_type: "text/calendar".into(),
+        content: text,
+    });
     Ok(r)
 }
 
@@ -485,54 +494,13 @@ fn too_big(bytes: usize, example: &str) -> CommandError {
     CommandError::usage(ical::too_big(bytes), example)
 }
 
-/// A calendar file on this machine (console only): a regular file (not a device such as
-/// /dev/zero, not a FIFO that would block), read no further than the size cap.
-fn read_calendar(path: &str, example: &str) -> Result<String, CommandError> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        CommandError::usage(format!("Cannot read {}: {e}", shorten(path, 100)), example)
-    };
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(CommandError::usage(
-            format!("{} is not a regular file.", shorten(path, 100)),
-            example,
-        ));
+/// The file's content: adapters deliver attachments as content (Discord downloads it, the
+/// console reads the path typed), so the core only checks its size.
+fn calendar_content(file: &str, example: &str) -> Result<String, CommandError> {
+    if file.len() > ical::MAX_BYTES {
+        return Err(too_big(file.len(), example));
     }
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(cannot)?
-        .take(ical::MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() > ical::MAX_BYTES {
-        return Err(too_big(bytes.len().max(meta.len() as usize), example));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        CommandError::usage(
-            format!("{} is not UTF-8 text.", shorten(path, 100)),
-            example,
-        )
-    })
-}
-
-/// The file's content, however this platform delivers it.
-fn calendar_content(caller: &Caller, file: &str, example: &str) -> Result<String, CommandError> {
-    match caller.platform {
-        // A path names a file on the machine the bot runs on: only its local user may do that.
-        Platform::Console => read_calendar(file, example),
-        // Discord's adapter fetched the attached file: the value is its content.
-        Platform::Discord => {
-            if file.len() > ical::MAX_BYTES {
-                return Err(too_big(file.len(), example));
-            }
-            Ok(file.to_string())
-        }
-        _ => Err(CommandError::usage(
-            "Importing a calendar needs a file: use /event import on Discord (attach the .ics) or on the console.",
-            example,
-        )),
-    }
+    Ok(file.to_string())
 }
 
 /// Why an imported event cannot be added, if it cannot: it never occurs from now on (a
@@ -598,7 +566,7 @@ fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Bat
 async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
     let example = "/event import file:calendar.ics";
-    let content = calendar_content(caller, args.get("file").unwrap_or_default(), example)?;
+    let content = calendar_content(args.get("file").unwrap_or_default(), example)?;
     // Parsing is CPU work on untrusted input: off the async workers, and a panic in it is
     // this request's failure, not the process's.
     let parsed = tokio::task::spawn_blocking(move || ical::parse(&content))

@@ -37,6 +37,17 @@ impl Args {
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         self.values.insert(name.to_string(), value.into());
     }
+
+    /// Every (option, value), by option name.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = self
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
 }
 
 /// Splits `line` into the command and the rest. Unknown commands get a "did you mean".

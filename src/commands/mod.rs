@@ -111,6 +111,20 @@ impl CommandName {
     pub fn name(self) -> &'static str {
         &spec::manifest(self).name
     }
+
+    /// Whether the answer depends on who asks (moderator or not): the commands on the runtime
+    /// state. A lookup answers everyone alike, so an adapter need not work out the asker's
+    /// role (on Discord that is a read of the space's settings per interaction).
+    pub fn depends_on_role(self) -> bool {
+        matches!(
+            self,
+            CommandName::Events
+                | CommandName::Event
+                | CommandName::Remind
+                | CommandName::Reminders
+                | CommandName::Settings
+        )
+    }
 }
 
 /// A parsed, typed request: what each command's `run` receives.
@@ -232,6 +246,49 @@ fn bind_line(line: &str) -> Result<(CommandName, invocation::Args), CommandError
     let inv = invocation::parse(line)?;
     let args = invocation::bind(spec::manifest(inv.command), &inv)?;
     Ok((inv.command, args))
+}
+
+/// A command line bound to its command and option values: for adapters that do part of the
+/// work themselves (the console reads the file a path names; Matrix cannot carry files).
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub command: CommandName,
+    pub subcommand: Option<String>,
+    pub values: Vec<(String, String)>,
+}
+
+impl Bound {
+    /// The options that take a file (attachments): the adapter delivers their content.
+    pub fn file_options(&self) -> Vec<&'static str> {
+        invocation::attachment_options(spec::manifest(self.command), self.subcommand.as_deref())
+    }
+
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A line that works for this command with a file (for usage answers).
+    pub fn file_example(&self, option: &str) -> String {
+        let sub = self
+            .subcommand
+            .as_ref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        format!("/{}{sub} {option}:calendar.ics", self.command.name())
+    }
+}
+
+/// Binds a line without running it (`None` when it does not bind: the core then answers it).
+pub fn bind(line: &str) -> Option<Bound> {
+    let (command, args) = bind_line(line).ok()?;
+    Some(Bound {
+        command,
+        subcommand: args.subcommand.clone(),
+        values: args.pairs(),
+    })
 }
 
 /// Parses a command line into a request, or a usage error with an example that works.

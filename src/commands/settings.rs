@@ -3,7 +3,7 @@
 
 use super::invocation::Args;
 use super::{Caller, Context};
-use crate::domain::{Platform, Target};
+use crate::domain::Target;
 use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets, when};
 use crate::reply::{Reply, Text};
@@ -11,13 +11,39 @@ use crate::scheduler::plan_event;
 
 #[derive(Debug, Clone)]
 pub struct Params {
-    pub action: String,
+    pub action: Action,
     pub args: Args,
 }
 
+/// The subcommands of /settings, decided at parse time (an unknown one is a usage error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Show,
+    Timezone,
+    Channel,
+    Offsets,
+    Moderators,
+}
+
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let action = match args.subcommand.as_deref() {
+        None | Some("show") => Action::Show,
+        Some("timezone") => Action::Timezone,
+        Some("channel") => Action::Channel,
+        Some("offsets") => Action::Offsets,
+        Some("moderators") => Action::Moderators,
+        Some(other) => {
+            return Err(CommandError::usage(
+                format!(
+                    "/settings has no subcommand “{}”.",
+                    super::shorten(other, 40)
+                ),
+                "/help settings",
+            ))
+        }
+    };
     Ok(Params {
-        action: args.subcommand.clone().unwrap_or_else(|| "show".into()),
+        action,
         args: args.clone(),
     })
 }
@@ -26,32 +52,23 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
     let now = ctx.clock.now();
     let mut space = ctx.store.space(&caller.space).await?;
     let a = &p.args;
-    match p.action.as_str() {
-        "timezone" => {
+    match p.action {
+        Action::Timezone => {
             let tz = when::zone(a.get("zone").unwrap_or_default()).map_err(|e| {
                 CommandError::usage(e.to_string(), "/settings timezone Europe/Zurich")
             })?;
             space.timezone = tz.name().to_string();
         }
-        "channel" => {
+        Action::Channel => {
+            // What a channel may be named is the platform's business: the adapter checked it.
             let channel = a.get("channel").unwrap_or_default().trim();
-            // Matrix rooms are named by id (!…) or alias (#…:server); anything else would
-            // silently send reminders nowhere.
-            if caller.platform == Platform::Matrix
-                && !(channel.starts_with('!') || channel.starts_with('#'))
-            {
-                return Err(CommandError::usage(
-                    "Give the room's id (!…) or alias (#name:server) — and invite me there first.",
-                    "/settings channel #events:example.org",
-                ));
-            }
             space.reminder_target = Some(channel.chars().take(255).collect());
             // A new channel re-enables reminders to the space, if its old one had gone.
             ctx.store
                 .enable_target(&caller.space, &Target::Space)
                 .await?;
         }
-        "offsets" => {
+        Action::Offsets => {
             let offsets = parse_offsets(a.get("offsets").unwrap_or_default())
                 .map_err(|e| CommandError::usage(e, "/settings offsets 1d,1h"))?;
             space.offsets = offsets
@@ -60,7 +77,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 .collect::<Vec<_>>()
                 .join(",");
         }
-        "moderators" => {
+        Action::Moderators => {
             if a.get("role").is_none() && a.integer("power").is_none() {
                 return Err(CommandError::usage(
                     "Give role: (Discord) or power: (Matrix).",
@@ -74,11 +91,11 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 space.moderator_power = power;
             }
         }
-        _ => {}
+        Action::Show => {}
     }
-    if p.action != "show" {
+    if p.action != Action::Show {
         ctx.store.update_space(&space, now).await?;
-        if p.action == "offsets" {
+        if p.action == Action::Offsets {
             for e in ctx.store.events_of_space(&caller.space).await? {
                 plan_event(&ctx.store, e.id, now, ctx.grace).await?;
             }
@@ -91,7 +108,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         .map(|o| describe_offset(*o))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut r = Reply::answer(if p.action == "show" {
+    let mut r = Reply::answer(if p.action == Action::Show {
         "Settings of this space"
     } else {
         "Settings updated"

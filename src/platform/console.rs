@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::commands::{self, Caller, Context};
+use crate::error::CommandError;
 use crate::render;
 use crate::reply::{Reply, Tone};
 use crate::scheduler::{Delivery, DeliveryError, Outbox};
@@ -75,7 +76,7 @@ fn print(reply: &Reply, json: bool) {
 }
 
 pub async fn ask(ctx: &Context, line: &str, json: bool) -> ExitCode {
-    let reply = commands::answer(ctx, &Caller::console(), line).await;
+    let reply = answer_line(ctx, &Caller::console(), line).await;
     print(&reply, json);
     exit_code(&reply)
 }
@@ -143,13 +144,100 @@ fn finish_line(line: Vec<u8>, total: usize) -> Result<String, usize> {
     Ok(text.trim_end_matches('\r').to_string())
 }
 
+/// One line through the core, with the console's share of the work: a path typed for a file
+/// option is read here (only the local user can name files on this machine) and its content
+/// handed on; a `file:` path given to a command that answers with a file is where it is saved.
+pub async fn answer_line(ctx: &Context, caller: &Caller, line: &str) -> Reply {
+    let Some(bound) = commands::bind(line) else {
+        return commands::answer(ctx, caller, line).await;
+    };
+    let files = bound.file_options();
+    let save_to = bound
+        .value("file")
+        .filter(|_| files.is_empty())
+        .map(str::to_string);
+    if files.is_empty() && save_to.is_none() {
+        return commands::answer(ctx, caller, line).await;
+    }
+    // Nobody reads a file for a command they may not run.
+    if let Some(refusal) = commands::refusal(bound.command, bound.subcommand.as_deref(), caller) {
+        return refusal;
+    }
+    let mut values = bound.values.clone();
+    for (name, value) in values.iter_mut() {
+        if files.contains(&name.as_str()) {
+            match read_text_file(value) {
+                Ok(content) => *value = content,
+                Err(why) => {
+                    let e = CommandError::usage(why, bound.file_example(name));
+                    return crate::error::into_reply(e, line);
+                }
+            }
+        }
+    }
+    let mut reply = commands::answer_values(
+        ctx,
+        caller,
+        bound.command,
+        bound.subcommand.as_deref(),
+        &values,
+    )
+    .await;
+    if let Some(path) = save_to {
+        save_attachment(&mut reply, &path);
+    }
+    reply
+}
+
+/// A file named on the console: a regular file (not a device such as /dev/zero, not a FIFO
+/// that would block), read no further than the size any file option accepts, UTF-8 text.
+fn read_text_file(path: &str) -> Result<String, String> {
+    use std::io::Read;
+    let shown = crate::commands::shorten(path, 100);
+    let cannot = |e: std::io::Error| format!("Cannot read {shown}: {e}");
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a regular file."));
+    }
+    let cap = crate::events::ical::MAX_BYTES;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(cap as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > cap {
+        return Err(crate::events::ical::too_big(
+            bytes.len().max(meta.len() as usize),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text."))
+}
+
+/// Writes the reply's file to `path` instead of printing it, and says so.
+fn save_attachment(reply: &mut Reply, path: &str) {
+    let Some(file) = reply.attachment.take() else {
+        return;
+    };
+    let said = match std::fs::write(path, &file.content) {
+        Ok(()) => format!(" Saved to {path}."),
+        Err(e) => {
+            reply.attachment = Some(file);
+            format!(" Cannot write {}: {e}", crate::commands::shorten(path, 100))
+        }
+    };
+    if let Some(summary) = reply.summary.as_mut() {
+        summary.push(crate::reply::Span::Plain(said));
+    }
+}
+
 /// Reads lines from a pipe without blocking the runtime, so reminders print while it waits.
 async fn piped(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     while let Some(line) = next_line(&mut input).await {
         let reply = match line {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => commands::answer(ctx, caller, &line).await,
+            Ok(line) => answer_line(ctx, caller, &line).await,
             // Longer than anything the core reads: the same answer, without the line.
             Err(_) => commands::too_long(),
         };
@@ -176,7 +264,7 @@ async fn interactive(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
                     continue;
                 }
                 let _ = editor.add_history_entry(line.as_str());
-                let reply = commands::answer(ctx, caller, &line).await;
+                let reply = answer_line(ctx, caller, &line).await;
                 print(&reply, json);
                 println!();
             }

@@ -231,3 +231,80 @@ fn no_two_modules_depend_on_each_other() {
         "shared pieces belong below both: {cycles:?}"
     );
 }
+
+/// The text of every source file whose module is (or is inside) `prefix`, or is not.
+fn files_where(inside: bool, prefix: &str) -> Vec<(String, String)> {
+    rust_files(&src())
+        .into_iter()
+        .filter(|f| {
+            let m = module_of(f);
+            (m == prefix || m.starts_with(&format!("{prefix}::"))) == inside
+        })
+        .map(|f| (module_of(&f), std::fs::read_to_string(&f).unwrap()))
+        .collect()
+}
+
+#[test]
+fn no_sqlite_types_outside_the_store() {
+    let sqlite = regex::Regex::new(r"\bsqlx::|\bSqlite[A-Z]\w*|\bSqlitePool\b").unwrap();
+    for (module, text) in files_where(false, "store") {
+        assert!(
+            !sqlite.is_match(&text),
+            "{module}: SQLite and sqlx types stay inside store/ (found {:?})",
+            sqlite.find(&text).map(|m| m.as_str())
+        );
+    }
+}
+
+#[test]
+fn the_store_does_not_import_the_importer() {
+    let files = rust_files(&src());
+    let known: std::collections::HashSet<String> = files.iter().map(|f| module_of(f)).collect();
+    for f in files.iter().filter(|f| module_of(f).starts_with("store")) {
+        let to_import: Vec<String> = references(f, &known)
+            .into_iter()
+            .filter(|m| m == "import" || m.starts_with("import::"))
+            .collect();
+        assert!(
+            to_import.is_empty(),
+            "{}: the store writes and reads atlas rows (atlas::rows); deciding to import is app's: {to_import:?}",
+            module_of(f)
+        );
+    }
+}
+
+#[test]
+fn commands_do_not_branch_on_platform() {
+    let branch = regex::Regex::new(r"caller\.platform\b|\bPlatform::\w+").unwrap();
+    for (module, text) in files_where(true, "commands") {
+        // `Caller::console()` names its own platform; nothing in the core decides by it.
+        let text = text.replace("platform: Platform::Console,", "");
+        assert!(
+            !branch.is_match(&text),
+            "{module}: the core never asks which platform it runs on (found {:?}); adapters translate",
+            branch.find(&text).map(|m| m.as_str())
+        );
+    }
+}
+
+#[test]
+fn lookup_commands_answer_from_memory() {
+    for module in [
+        "commands::actor",
+        "commands::standard",
+        "commands::who_works_on",
+        "commands::document",
+        "commands::define",
+        "commands::topics",
+        "commands::search",
+    ] {
+        let (_, text) = files_where(true, module)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{module} exists"));
+        assert!(
+            !text.contains(".await") && !text.contains("ctx.store"),
+            "{module}: a lookup answers from the atlas in memory, with no query and no await"
+        );
+    }
+}

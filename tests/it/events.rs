@@ -86,8 +86,9 @@ impl World {
         }
     }
 
+    /// A line typed on the console (whose adapter reads and writes the files it names).
     async fn say(&self, who: &Caller, line: &str) -> String {
-        plain::render(&commands::answer(&self.ctx, who, line).await)
+        plain::render(&atlasbot::platform::console::answer_line(&self.ctx, who, line).await)
     }
 
     fn scheduler(&self) -> Scheduler {
@@ -638,7 +639,10 @@ async fn icalendar_export_then_import_gives_the_same_events() {
             &format!("/event export file:{}", file.display()),
         )
         .await;
-    assert!(saved.contains("2 events saved to"), "{saved}");
+    assert!(
+        saved.contains("2 events of this space. Saved to"),
+        "{saved}"
+    );
     let other = Caller {
         space: SpaceId::parse("console:other").unwrap(),
         ..w.moderator.clone()

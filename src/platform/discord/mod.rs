@@ -96,7 +96,8 @@ pub fn message(command: Option<CommandName>, reply: &Reply) -> Value {
 /// The person asking, where, and whether they moderate: Manage Events, Manage Server or
 /// Administrator in the channel (Discord computes `member.permissions` for us), or the role
 /// the space's settings name. In a direct message the person is alone in their own space.
-pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
+/// The role is looked up only when `role_matters` (the command's answer depends on it).
+pub async fn caller_of(ctx: &Context, i: &Value, role_matters: bool) -> Caller {
     let channel = i["channel_id"].as_str().map(str::to_string);
     let Some(guild) = i["guild_id"].as_str() else {
         let user = i["user"]["id"].as_str().unwrap_or_default().to_string();
@@ -119,7 +120,7 @@ pub async fn caller_of(ctx: &Context, i: &Value) -> Caller {
         .unwrap_or(0);
     let space = SpaceId::discord(guild);
     let by_permission = permissions & (ADMINISTRATOR | MANAGE_GUILD | MANAGE_EVENTS) != 0;
-    let by_role = if by_permission {
+    let by_role = if by_permission || !role_matters {
         false
     } else {
         match ctx.store.space(&space).await {
@@ -227,7 +228,7 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             let Options {
                 subcommand, values, ..
             } = options_of(data);
-            let caller = caller_of(ctx, i).await;
+            let caller = caller_of(ctx, i, command.depends_on_role()).await;
             if deferred(command, subcommand.as_deref()) {
                 let private =
                     command == CommandName::Event && subcommand.as_deref() == Some("import");
@@ -276,7 +277,8 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
                     &notice("That button no longer works; ask again."),
                 ));
             };
-            let caller = caller_of(ctx, i).await;
+            let role_matters = commands::bind(line).is_none_or(|b| b.command.depends_on_role());
+            let caller = caller_of(ctx, i, role_matters).await;
             let reply = commands::answer(ctx, &caller, line).await;
             if reply.tone == Tone::Answer {
                 // An update keeps the message's own visibility: no flags.

@@ -627,7 +627,10 @@ impl Bot {
             moderator,
             channel: None,
         };
-        let reply = commands::answer(&self.ctx, &caller, line).await;
+        let reply = match matrix_cannot(line) {
+            Some(refusal) => refusal,
+            None => commands::answer(&self.ctx, &caller, line).await,
+        };
         let txn = format!("reply-{}", e.event_id);
         self.send(room, &txn, &message_content(&reply, "m.notice", Some(e)))
             .await;
@@ -735,6 +738,35 @@ fn delivery_error(e: MatrixError) -> DeliveryError {
 
 struct MatrixOutbox {
     bot: Arc<Bot>,
+}
+
+/// What cannot be asked from Matrix, answered here rather than by the core: a file option
+/// (a command line in a room carries no file), and a reminder channel that is not a room id
+/// (!…) or alias (#…:server) — it would send reminders nowhere.
+fn matrix_cannot(line: &str) -> Option<crate::reply::Reply> {
+    let bound = commands::bind(line)?;
+    let usage = |why: &str, example: String| {
+        Some(crate::error::into_reply(
+            crate::error::CommandError::usage(why.to_string(), example),
+            line,
+        ))
+    };
+    if let Some(option) = bound.file_options().first() {
+        return usage(
+            "That needs a file, which a Matrix message cannot carry here: use it on Discord (attach the .ics) or on the console.",
+            bound.file_example(option),
+        );
+    }
+    let channel = (bound.command == commands::CommandName::Settings
+        && bound.subcommand.as_deref() == Some("channel"))
+    .then(|| bound.value("channel").unwrap_or_default().trim());
+    match channel {
+        Some(c) if !(c.starts_with('!') || c.starts_with('#')) => usage(
+            "Give the room's id (!…) or alias (#name:server) — and invite me there first.",
+            "/settings channel #events:example.org".into(),
+        ),
+        _ => None,
+    }
 }
 
 impl MatrixOutbox {
