@@ -323,10 +323,15 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
                 && a.full_name.as_deref().is_none_or(|f| key != name_key(f))
         })
         .map(|(text, f, l)| Item::new(text.clone()).source(cite(f, *l)));
+    // One matcher for every way the sources write its name (one per sentence cost more than
+    // the rest of the card).
+    let mut forms: Vec<String> = mentions.iter().map(|m| m.written_as.clone()).collect();
+    forms.sort();
+    forms.dedup();
+    let hl = crate::commands::evidence::Highlighter::new(&forms);
     let items: Vec<Item> = own_items
         .chain(mentions.iter().map(|m| {
-            let mut item =
-                Item::new(highlight(&m.sentence, &m.written_as)).source(cite(&m.file, m.line));
+            let mut item = Item::new(hl.highlight(&m.sentence)).source(cite(&m.file, m.line));
             item.label = m.by_name.clone();
             item
         }))
@@ -369,11 +374,6 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
         ));
     }
     r
-}
-
-/// Marks `needle` (case-insensitively, typography folded) inside `text`.
-pub(crate) fn highlight(text: &str, needle: &str) -> Text {
-    crate::commands::evidence::highlight_terms(text, &[needle.to_string()])
 }
 
 fn not_found(atlas: &Atlas, query: &str, matches: &[(i64, f64, How)]) -> Reply {

@@ -56,11 +56,6 @@ impl Highlighter {
     }
 }
 
-/// One-off marking of `terms` in `text`.
-pub(crate) fn highlight_terms(text: &str, terms: &[String]) -> Text {
-    Highlighter::new(terms).highlight(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

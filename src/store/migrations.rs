@@ -1,10 +1,15 @@
-//! The schema's migrations, embedded in the binary: `migrations/NNNN_verb_noun.sql`, forward
-//! only, never edited once applied (sqlx records each one's checksum and refuses a changed file).
+//! The schema's migrations, embedded in the binary, forward only, never edited once applied
+//! (sqlx records each one's checksum and refuses a changed file). Two sets, one per store:
+//! `migrations/atlas/` (the tables the importer fills) and `migrations/runtime/` (what
+//! moderators, members and the scheduler write). Each set runs as its own migrator, so a
+//! runtime backend other than SQLite brings its own runtime set and never the atlas's.
+//! Versions are unique across both sets (in a SQLite file they share sqlx's one table, and a
+//! database made before the split recorded them all in it).
 //!
 //! Listed here by hand instead of with `sqlx::migrate!()`: that macro needs sqlx's `macros`
 //! feature, which compiles a second copy of sqlx and SQLite for the compiler (about a fifth of
-//! a clean build, see BENCHMARKS.md) to do what this list does. The architecture test checks
-//! that every file in `migrations/` is listed, in order, so a new one cannot be forgotten.
+//! a clean build, see BENCHMARKS.md) to do what these lists do. The architecture test checks
+//! that every file in each directory is listed, in order, so a new one cannot be forgotten.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -12,65 +17,69 @@ use std::pin::Pin;
 
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
-/// (version, file name) of every migration, in order; the SQL is compiled in.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// (version, file under migrations/, SQL) of every atlas migration, in order.
+pub const ATLAS: &[(i64, &str, &str)] = &[
     (
         1,
-        "0001_create_atlas.sql",
-        include_str!("../../migrations/0001_create_atlas.sql"),
+        "atlas/0001_create_atlas.sql",
+        include_str!("../../migrations/atlas/0001_create_atlas.sql"),
     ),
     (
         2,
-        "0002_index_lookups.sql",
-        include_str!("../../migrations/0002_index_lookups.sql"),
-    ),
-    (
-        3,
-        "0003_create_events.sql",
-        include_str!("../../migrations/0003_create_events.sql"),
-    ),
-    (
-        4,
-        "0004_create_disabled_targets.sql",
-        include_str!("../../migrations/0004_create_disabled_targets.sql"),
-    ),
-    (
-        5,
-        "0005_create_matrix.sql",
-        include_str!("../../migrations/0005_create_matrix.sql"),
-    ),
-    (
-        6,
-        "0006_add_leases_and_rolling_plans.sql",
-        include_str!("../../migrations/0006_add_leases_and_rolling_plans.sql"),
+        "atlas/0002_index_lookups.sql",
+        include_str!("../../migrations/atlas/0002_index_lookups.sql"),
     ),
     (
         7,
-        "0007_rank_topics_and_check_glossary.sql",
-        include_str!("../../migrations/0007_rank_topics_and_check_glossary.sql"),
+        "atlas/0007_rank_topics_and_check_glossary.sql",
+        include_str!("../../migrations/atlas/0007_rank_topics_and_check_glossary.sql"),
+    ),
+];
+
+/// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.
+pub const RUNTIME: &[(i64, &str, &str)] = &[
+    (
+        3,
+        "runtime/0003_create_events.sql",
+        include_str!("../../migrations/runtime/0003_create_events.sql"),
+    ),
+    (
+        4,
+        "runtime/0004_create_disabled_targets.sql",
+        include_str!("../../migrations/runtime/0004_create_disabled_targets.sql"),
+    ),
+    (
+        5,
+        "runtime/0005_create_matrix.sql",
+        include_str!("../../migrations/runtime/0005_create_matrix.sql"),
+    ),
+    (
+        6,
+        "runtime/0006_add_leases_and_rolling_plans.sql",
+        include_str!("../../migrations/runtime/0006_add_leases_and_rolling_plans.sql"),
     ),
 ];
 
 /// The embedded list as sqlx's migration source.
 #[derive(Debug)]
-struct Embedded;
+struct Embedded(&'static [(i64, &'static str, &'static str)]);
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(
         self,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send + 's>>
     {
-        Box::pin(async { Ok(migrations()) })
+        Box::pin(async move { Ok(migrations(self.0)) })
     }
 }
 
 /// Each migration with the description sqlx's macro would give it ("create atlas"), so that
 /// databases migrated by earlier builds (which used the macro) see the same checksums.
-fn migrations() -> Vec<Migration> {
-    MIGRATIONS
-        .iter()
+fn migrations(set: &'static [(i64, &'static str, &'static str)]) -> Vec<Migration> {
+    set.iter()
         .map(|(version, file, sql)| {
-            let description = file
+            let name = file.rsplit('/').next().unwrap_or(file);
+            let description = name
                 .trim_end_matches(".sql")
                 .split_once('_')
                 .map_or("", |(_, d)| d)
@@ -86,8 +95,22 @@ fn migrations() -> Vec<Migration> {
         .collect()
 }
 
-pub async fn migrator() -> Result<Migrator, sqlx::migrate::MigrateError> {
-    Migrator::new(Embedded).await
+/// The migrator of one set. Migrations of the other set recorded in the same database are
+/// not this migrator's to judge (`ignore_missing`).
+async fn migrator(
+    set: &'static [(i64, &'static str, &'static str)],
+) -> Result<Migrator, sqlx::migrate::MigrateError> {
+    let mut m = Migrator::new(Embedded(set)).await?;
+    m.set_ignore_missing(true);
+    Ok(m)
+}
+
+pub async fn atlas() -> Result<Migrator, sqlx::migrate::MigrateError> {
+    migrator(ATLAS).await
+}
+
+pub async fn runtime() -> Result<Migrator, sqlx::migrate::MigrateError> {
+    migrator(RUNTIME).await
 }
 
 #[cfg(test)]
@@ -95,10 +118,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_follow_the_file_names() {
-        for (version, file, _) in MIGRATIONS {
-            assert_eq!(file[..4].parse::<i64>().unwrap(), *version, "{file}");
+    fn versions_follow_the_file_names_and_are_unique_across_sets() {
+        let mut seen = std::collections::HashSet::new();
+        for (version, file, _) in ATLAS.iter().chain(RUNTIME) {
+            let name = file.rsplit('/').next().unwrap();
+            assert_eq!(name[..4].parse::<i64>().unwrap(), *version, "{file}");
+            assert!(seen.insert(*version), "{file}: version used twice");
         }
-        assert_eq!(migrations()[0].description, "create atlas");
+        assert_eq!(migrations(ATLAS)[0].description, "create atlas");
+        assert_eq!(migrations(RUNTIME)[0].description, "create events");
     }
 }

@@ -70,7 +70,8 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        migrations::migrator().await?.run(&pool).await?;
+        migrations::atlas().await?.run(&pool).await?;
+        migrations::runtime().await?.run(&pool).await?;
         Ok(Store { pool })
     }
 

@@ -139,28 +139,39 @@ fn no_secrets_or_databases_are_committed() {
 
 #[test]
 fn every_migration_file_is_embedded_in_order() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for (dir, set) in [
+        ("atlas", atlasbot::store::migrations::ATLAS),
+        ("runtime", atlasbot::store::migrations::RUNTIME),
+    ] {
+        let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
+            .unwrap()
+            .map(|e| format!("{dir}/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = set.iter().map(|(_, file, _)| file.to_string()).collect();
+        assert_eq!(
+            files, embedded,
+            "src/store/migrations.rs must list every file in migrations/{dir}/, in order"
+        );
+        for (_, file, sql) in set {
+            assert_eq!(
+                *sql,
+                std::fs::read_to_string(root.join(file)).unwrap(),
+                "{file}"
+            );
+        }
+    }
+    let loose: Vec<String> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".sql"))
         .collect();
-    files.sort();
-    let embedded: Vec<String> = atlasbot::store::migrations::MIGRATIONS
-        .iter()
-        .map(|(_, file, _)| file.to_string())
-        .collect();
-    assert_eq!(
-        files, embedded,
-        "src/store/migrations.rs MIGRATIONS must list every file in migrations/, in order"
+    assert!(
+        loose.is_empty(),
+        "a migration belongs to atlas/ or runtime/: {loose:?}"
     );
-    for (_, file, sql) in atlasbot::store::migrations::MIGRATIONS {
-        assert_eq!(
-            *sql,
-            std::fs::read_to_string(dir.join(file)).unwrap(),
-            "{file}"
-        );
-    }
 }
 
 /// The module of a source file: "commands::actor" for src/commands/actor.rs, "commands" for
