@@ -5,13 +5,9 @@ use std::collections::HashMap;
 
 use super::rows;
 use super::views::*;
-use super::{id, pos, Atlas};
+use super::{id, pos, pos_in, Atlas};
 
 impl Atlas {
-    fn actor_row(&self, id: i64) -> Option<&rows::ActorRow> {
-        self.rows.actors.get(pos(id)?)
-    }
-
     fn actor_view(&self, i: usize) -> ActorRow {
         let a = &self.rows.actors[i];
         ActorRow {
@@ -76,8 +72,7 @@ impl Atlas {
     }
 
     pub fn actor(&self, id: i64) -> Option<ActorRow> {
-        self.actor_row(id)?;
-        Some(self.actor_view(pos(id)?))
+        Some(self.actor_view(pos_in(id, self.rows.actors.len())?))
     }
 
     pub fn actor_by_slug(&self, slug: &str) -> Option<ActorRow> {
@@ -94,7 +89,7 @@ impl Atlas {
 
     /// Issue sections of an actor, each with its first paragraph (for a one-line gist).
     pub fn issues(&self, actor_id: i64) -> Vec<IssueRow> {
-        let Some(a) = pos(actor_id).filter(|&a| a < self.rows.actors.len()) else {
+        let Some(a) = pos_in(actor_id, self.rows.actors.len()) else {
             return vec![];
         };
         self.by.sections_of_actor[a]
@@ -114,7 +109,7 @@ impl Atlas {
 
     /// Paragraphs of a section (and its sub-sections), in order.
     pub fn section_texts(&self, section_id: i64) -> Vec<String> {
-        match pos(section_id).filter(|&s| s < self.rows.sections.len()) {
+        match pos_in(section_id, self.rows.sections.len()) {
             Some(s) => self.section_passages(s).map(|p| p.text.clone()).collect(),
             None => vec![],
         }
@@ -303,7 +298,7 @@ impl Atlas {
 
     /// Sentences citing a document outside its own text, in source order.
     pub fn document_mentions(&self, document_id: i64) -> Vec<MentionRow> {
-        let Some(d) = pos(document_id).filter(|&d| d < self.rows.documents.len()) else {
+        let Some(d) = pos_in(document_id, self.rows.documents.len()) else {
             return vec![];
         };
         let symbol = self.rows.documents[d].symbol.clone().unwrap_or_default();

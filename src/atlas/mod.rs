@@ -75,6 +75,11 @@ fn pos(id: i64) -> Option<usize> {
     usize::try_from(id).ok()?.checked_sub(1)
 }
 
+/// Position of a row id in a table of `len` rows, if the row exists.
+fn pos_in(id: i64, len: usize) -> Option<usize> {
+    pos(id).filter(|&i| i < len)
+}
+
 /// Positions `0..n` grouped by `key`, each group in position order.
 fn group(n: usize, len: usize, key: impl Fn(usize) -> Option<usize>) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); n];
