@@ -2,10 +2,9 @@
 //!
 //! The loop claims what is due (pending → claimed, atomically, in the database) before
 //! handing it to the platform's outbox with the reminder's key as idempotency handle, then
-//! records the outcome. It sleeps until the next due reminder, a wake-up (an event changed in
-//! this process) or shutdown, and looks at most a second at a time so that changes made by
-//! another process (`atlasbot ask`) are seen within a second — a cheap `PRAGMA data_version`
-//! check, not a scan. It is started once at start-up, never from a platform's "ready" event,
+//! records the outcome. It sleeps until the next due reminder, a change to the schedule or
+//! shutdown. Changes are the store's to announce (`Store::watch_changes`): at once for writes
+//! in this process, within a second for another process's (`atlasbot ask`). It is started once at start-up, never from a platform's "ready" event,
 //! and no single error ends it. It must not decide what to say: the message comes from
 //! `reminder_reply`, the rendering from the platform.
 
@@ -17,7 +16,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use crate::events::{self, describe_offset, when};
 use crate::reply::{Reply, Text};
@@ -396,24 +395,16 @@ pub struct Scheduler {
     pub platform: Platform,
     pub store: Store,
     pub clock: Clock,
-    pub wake: Arc<Notify>,
     pub grace: Duration,
     pub owner: Owner,
 }
 
 impl Scheduler {
-    pub fn new(
-        platform: Platform,
-        store: Store,
-        clock: Clock,
-        wake: Arc<Notify>,
-        grace: Duration,
-    ) -> Scheduler {
+    pub fn new(platform: Platform, store: Store, clock: Clock, grace: Duration) -> Scheduler {
         Scheduler {
             platform,
             store,
             clock,
-            wake,
             grace,
             owner: Owner::this_process(),
         }
@@ -683,10 +674,7 @@ impl Scheduler {
         }
     }
 
-    /// Sleeps until `wake_at`, a wake-up, a change by another process or shutdown (false).
-    /// Looks at most a second at a time: then the database's data_version is read — a
-    /// counter, not a scan — so that an event added by another process is seen within a
-    /// second.
+    /// Sleeps until `wake_at`, a change to the schedule (true) or shutdown (false).
     async fn sleep_until(
         &self,
         wake_at: DateTime<Utc>,
@@ -698,17 +686,15 @@ impl Scheduler {
             if wake_at <= now {
                 return true;
             }
+            // In short steps, so that a clock moved by a test (or the system) is noticed.
             let wait = (wake_at - now)
                 .to_std()
                 .unwrap_or(StdDuration::ZERO)
                 .min(StdDuration::from_secs(1));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = self.wake.notified() => return true,
+                _ = changes.next() => return true,
                 _ = shutdown.changed() => return false,
-            }
-            if changes.changed().await {
-                return true;
             }
         }
     }

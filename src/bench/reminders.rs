@@ -136,7 +136,6 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         Platform::Console,
         store.clone(),
         Clock::System,
-        Arc::new(tokio::sync::Notify::new()),
         Duration::minutes(10),
     );
     let handle = tokio::spawn(scheduler.run(Arc::new(Stamp(delivered_at.clone())), rx));

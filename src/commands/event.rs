@@ -1,5 +1,5 @@
 //! /event show|add|edit|cancel: one event. Moderators add, edit and cancel (enforced in the
-//! core before this runs); every change re-plans the event's reminders and wakes the scheduler.
+//! core before this runs); every change re-plans the event's reminders (the store tells the scheduler).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -258,7 +258,6 @@ pub async fn run(
 
 async fn replan(ctx: &Context, id: EventId) -> Result<(), CommandError> {
     plan_event(&ctx.store, id, ctx.clock.now(), ctx.grace).await?;
-    ctx.wake.notify_one();
     Ok(())
 }
 
@@ -402,7 +401,6 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     match args.get("occurrence") {
         None => {
             ctx.store.cancel_event(e.id, now).await?;
-            ctx.wake.notify_one();
             let mut r = Reply::answer(format!("Cancelled: {}", defang_mentions(&e.title)));
             r.summary = Some(Text::plain(
                 "The event and all its occurrences are cancelled; no reminder will be sent for it.",
@@ -437,7 +435,6 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
                 ));
             }
             ctx.store.cancel_occurrence(e.id, at, now).await?;
-            ctx.wake.notify_one();
             let mut r = Reply::answer(format!(
                 "Cancelled one occurrence of {}",
                 defang_mentions(&e.title)
@@ -591,7 +588,6 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     for (id, _) in &results {
         plan_event(&ctx.store, *id, now, ctx.grace).await?;
     }
-    ctx.wake.notify_one();
     let added = results.iter().filter(|(_, a)| *a).count();
     let updated = results.len() - added;
     let mut r = Reply::answer("Calendar imported");

@@ -178,8 +178,6 @@ impl Caller {
 pub struct Context {
     pub store: Store,
     pub clock: crate::scheduler::Clock,
-    /// Wakes the scheduler when an event changes in this process.
-    pub wake: Arc<tokio::sync::Notify>,
     /// How late a reminder may still go out after downtime.
     pub grace: chrono::Duration,
     atlas: Arc<RwLock<Arc<Atlas>>>,
@@ -202,7 +200,6 @@ impl Context {
     pub fn with_atlas(store: Store, atlas: Arc<Atlas>) -> Context {
         Context {
             clock: crate::scheduler::Clock::System,
-            wake: Arc::new(tokio::sync::Notify::new()),
             grace: chrono::Duration::minutes(10),
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,

@@ -55,7 +55,6 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         );
         plan_subscription(&ctx.store, e.id, &caller.user, offset, now, ctx.grace).await?;
     }
-    ctx.wake.notify_one();
     let mut r = Reply::answer(format!(
         "I will remind you: {}",
         crate::reply::defang_mentions(&e.title)

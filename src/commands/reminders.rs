@@ -28,7 +28,6 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             .unsubscribe(id, &caller.user, caller.moderator, ctx.clock.now())
             .await?;
         let mut r = if removed {
-            ctx.wake.notify_one();
             let mut r = Reply::answer("Reminder removed");
             r.summary = Some(Text::plain(format!(
                 "Reminder #{id} is gone; nothing more will be sent for it."

@@ -99,7 +99,6 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             for e in ctx.store.events_of_space(&caller.space).await? {
                 plan_event(&ctx.store, e.id, now, ctx.grace).await?;
             }
-            ctx.wake.notify_one();
         }
     }
     let offsets = parse_offsets(&space.offsets)

@@ -45,7 +45,6 @@ pub fn start_reminders(
                 platform,
                 ctx.store.clone(),
                 ctx.clock.clone(),
-                ctx.wake.clone(),
                 ctx.grace,
             );
             let run = tokio::spawn(scheduler.run(outbox.clone(), shutdown.clone())).await;

@@ -346,6 +346,7 @@ impl Store {
             .await?;
         sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND state = 'pending'").bind(ts(now)).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.announce();
         Ok(())
     }
 
@@ -368,6 +369,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.announce();
         Ok(())
     }
 
@@ -559,6 +561,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.announce();
         Ok(true)
     }
 
@@ -580,6 +583,7 @@ impl Store {
         insert_planned(&mut tx, space, planned).await?;
         set_planned_until(&mut tx, event_id, planned_until).await?;
         tx.commit().await?;
+        self.announce();
         Ok(())
     }
 
@@ -598,6 +602,7 @@ impl Store {
             set_planned_until(&mut tx, event_id, until).await?;
         }
         tx.commit().await?;
+        self.announce();
         Ok(())
     }
 
@@ -868,6 +873,7 @@ impl Store {
             .bind(target)
             .execute(&self.pool)
             .await?;
+        self.announce();
         Ok(())
     }
 

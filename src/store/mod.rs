@@ -51,6 +51,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Counts this process's writes that change what falls due, for `ChangeWatch`.
+    changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
@@ -72,7 +74,11 @@ impl Store {
             .await?;
         migrations::atlas().await?.run(&pool).await?;
         migrations::runtime().await?.run(&pool).await?;
-        Ok(Store { pool })
+        let (changes, _) = tokio::sync::watch::channel(0);
+        Ok(Store {
+            pool,
+            changes: std::sync::Arc::new(changes),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -102,13 +108,23 @@ impl Store {
     }
 }
 
-/// Notices commits by other processes to the database file — SQLite's `data_version`, read
-/// on a connection of its own (the counter is per connection) — so that a scheduler sees an
-/// event added by `atlasbot ask` in another process. A counter, not a scan.
+/// Notices changes to what falls due: this process's writes at once (the store announces them
+/// itself, so no caller has to remember to), and commits by other processes to the database
+/// file within a second — SQLite's `data_version`, read on a connection of its own (the
+/// counter is per connection). A counter, not a scan.
 pub struct ChangeWatch {
+    local: tokio::sync::watch::Receiver<u64>,
+    /// Keeps `local` open even when every `Store` handle is dropped.
+    _announcer: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     connection: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
     version: i64,
+    /// When to look for other processes' commits next. Kept here, not in `next`, so that a
+    /// caller that cancels `next` (a `select!` with a shorter sleep) still gets its looks.
+    next_look: tokio::time::Instant,
 }
+
+/// How often another process's commits are looked for.
+const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     pub async fn watch_changes(&self) -> ChangeWatch {
@@ -124,15 +140,40 @@ impl Store {
             None => 0,
         };
         ChangeWatch {
+            local: self.changes.subscribe(),
+            _announcer: self.changes.clone(),
             connection,
             version,
+            next_look: tokio::time::Instant::now() + LOOK_EVERY,
         }
+    }
+
+    /// Announces a write that may change what falls due (an event, a subscription, a
+    /// setting): schedulers in this process re-read the schedule.
+    fn announce(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
 impl ChangeWatch {
-    /// Whether anything changed since the last look (true when it cannot tell).
-    pub async fn changed(&mut self) -> bool {
+    /// Returns when something changed since the last return: a write in this process, or
+    /// another process's commit (seen within `LOOK_EVERY`).
+    pub async fn next(&mut self) {
+        loop {
+            tokio::select! {
+                _ = self.local.changed() => return,
+                _ = tokio::time::sleep_until(self.next_look) => {
+                    self.next_look = tokio::time::Instant::now() + LOOK_EVERY;
+                    if self.other_process_committed().await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether another connection committed since the last look (true when it cannot tell).
+    async fn other_process_committed(&mut self) -> bool {
         let Some(c) = self.connection.as_mut() else {
             return true;
         };

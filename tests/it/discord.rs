@@ -695,7 +695,6 @@ impl Reminders {
             Platform::Discord,
             self.ctx.store.clone(),
             self.ctx.clock.clone(),
-            self.ctx.wake.clone(),
             self.ctx.grace,
         );
         s.tick(&self.outbox).await.unwrap()

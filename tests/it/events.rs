@@ -96,7 +96,6 @@ impl World {
             Platform::Console,
             self.ctx.store.clone(),
             self.ctx.clock.clone(),
-            self.ctx.wake.clone(),
             self.ctx.grace,
         )
     }
@@ -990,4 +989,43 @@ async fn a_one_off_weeks_ahead_gets_every_reminder_as_the_plan_moves_on() {
             "ev1-20270112T1000Z-60m-space"
         ]
     );
+}
+
+#[tokio::test]
+async fn the_store_tells_a_waiting_scheduler_of_every_change_to_the_schedule() {
+    // The command that changes the schedule does not wake anyone itself: the store announces
+    // its own writes, at once, and notices another process's within about a second.
+    let w = World::new().await;
+    let soon = std::time::Duration::from_millis(300);
+    let mut changes = w.ctx.store.watch_changes().await;
+
+    w.say(
+        &w.moderator,
+        "/event add title:Seminar when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    tokio::time::timeout(soon, changes.next())
+        .await
+        .expect("an event added in this process is announced at once");
+    assert!(
+        tokio::time::timeout(soon, changes.next()).await.is_err(),
+        "and only once: nothing else changed"
+    );
+
+    w.say(&w.moderator, "/event cancel 1").await;
+    tokio::time::timeout(soon, changes.next())
+        .await
+        .expect("a cancellation is announced at once");
+
+    let other = atlasbot::store::Store::open(&w._db.path).await.unwrap();
+    other
+        .update_space(
+            &atlasbot::store::events::SpaceRow::defaults(SpaceId::parse("console:other").unwrap()),
+            t("2026-11-23 15:00"),
+        )
+        .await
+        .unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(3), changes.next())
+        .await
+        .expect("another connection's commit is seen within a second or so");
 }
