@@ -1,8 +1,6 @@
 //! Evidence: the sentence that shows why an answer matches, with the matching words marked.
-//! A matcher is compiled once per answer and used for every item of it (a topic's, once per
-//! atlas: `who_works_on`). Not cached across answers: a reused regex over prose with accents
-//! falls back to its slowest engine once its lazy DFA gives up, which cost far more (6× on the
-//! test suite) than compiling afresh.
+//! A matcher is built once per answer (a few vectors, see `search::terms`) and used for every
+//! item of it; a topic's is kept with the atlas (`who_works_on`).
 
 use super::shorten;
 use crate::import::prose;
