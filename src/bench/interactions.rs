@@ -108,15 +108,22 @@ pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let ctx = Context::new(super::bundled_store(&tmp.path().join("bench.db")).await?).await?;
     let key = SigningKey::from_bytes(&[7; 32]);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let ep = Arc::new(Endpoint::new(
-        ctx,
-        endpoint::verifier(&hex(key.verifying_key().as_bytes())).map_err(anyhow::Error::msg)?,
-        Arc::new(Rest::new("http://127.0.0.1:9", None)),
-    ));
     let (_stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(endpoint::serve(listener, ep, stopped));
+    // Two endpoints on one atlas: as deployed, and one that answers every lookup afresh (what
+    // a question nobody asked before costs).
+    let mut addresses = Vec::new();
+    for keep_answers in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addresses.push(listener.local_addr()?);
+        let mut ep = Endpoint::new(
+            ctx.clone(),
+            endpoint::verifier(&hex(key.verifying_key().as_bytes())).map_err(anyhow::Error::msg)?,
+            Arc::new(Rest::new("http://127.0.0.1:9", None)),
+        );
+        ep.keep_answers = keep_answers;
+        tokio::spawn(endpoint::serve(listener, Arc::new(ep), stopped.clone()));
+    }
+    let (address, afresh) = (addresses[0], addresses[1]);
 
     let ping = || interaction(1, serde_json::json!(null));
     let actor = |i: usize| {
@@ -135,14 +142,19 @@ pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
             "options": [{"name": "name", "type": 3, "value": prefix, "focused": true}]}),
         )
     };
-    type Case<'a> = (&'a str, Box<dyn Fn(usize) -> String + 'a>);
+    type Case<'a> = (
+        &'a str,
+        std::net::SocketAddr,
+        Box<dyn Fn(usize) -> String + 'a>,
+    );
     let cases: Vec<Case> = vec![
-        ("PING", Box::new(|_| ping())),
-        ("/actor (WIPO, UNODC, ITU)", Box::new(actor)),
-        ("autocomplete /actor name", Box::new(complete)),
+        ("PING", address, Box::new(|_| ping())),
+        ("/actor (WIPO, UNODC, ITU)", address, Box::new(actor)),
+        ("/actor, each answered afresh", afresh, Box::new(actor)),
+        ("autocomplete /actor name", address, Box::new(complete)),
     ];
     println!("interactions endpoint on {address}: {requests} signed requests per case, {concurrency} keep-alive connections");
-    for (name, body) in cases {
+    for (name, address, body) in cases {
         // Every request distinct and signed beforehand: signing is the client's work.
         let signed = |n: usize| Arc::new((0..n).map(|i| sign(&key, &body(i))).collect::<Vec<_>>());
         load(address, signed(requests / 10), requests / 10, concurrency).await?; // warm-up

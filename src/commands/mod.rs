@@ -112,6 +112,27 @@ impl CommandName {
         &spec::manifest(self).name
     }
 
+    /// Whether the answer is a function of the atlas and the options alone — the same for
+    /// everyone, every time, until the atlas changes — so an adapter may give a rendered
+    /// answer again. Every command says (no catch-all), so a new one must decide.
+    pub fn is_lookup(self) -> bool {
+        match self {
+            CommandName::Actor
+            | CommandName::Standard
+            | CommandName::WhoWorksOn
+            | CommandName::Document
+            | CommandName::Define
+            | CommandName::Topics
+            | CommandName::Search
+            | CommandName::Help => true,
+            CommandName::Events
+            | CommandName::Event
+            | CommandName::Remind
+            | CommandName::Reminders
+            | CommandName::Settings => false,
+        }
+    }
+
     /// Whether the answer depends on who asks (moderator or not): the commands on the runtime
     /// state. A lookup answers everyone alike, so an adapter need not work out the asker's
     /// role (on Discord that is a read of the space's settings per interaction).

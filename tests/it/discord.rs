@@ -1305,3 +1305,43 @@ async fn a_replayed_signed_interaction_is_not_acted_on_twice() {
         .unwrap();
     assert_eq!(events.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_lookup_is_answered_alike_until_the_atlas_changes() {
+    let ep = Endpoint::start().await;
+    let ask = |line: &str| command_from_line(line, 0);
+    let first = ep.post(&ask("/define OEWG")).await;
+    assert_eq!(ep.post(&ask("/define OEWG")).await, first);
+    // (Markdown escapes the hyphen: compare the words around it.)
+    let expansion = |v: &Value| v["data"]["embeds"].to_string();
+    assert!(expansion(&first).contains("United Nations Open"), "{first}");
+
+    // Another process imports an atlas whose glossary says otherwise.
+    let data = support::data_copy();
+    support::edit(
+        &data.path().join("glossary.toml"),
+        "term = \"OEWG\"\nexpansion = \"United Nations Open-Ended Working Group\"",
+        "term = \"OEWG\"\nexpansion = \"Open-Ended Working Group\"",
+    );
+    let out = support::atlasbot(&ep._db.path, &["import", data.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = ep.post(&ask("/define OEWG")).await;
+    assert!(
+        !expansion(&after).contains("United Nations"),
+        "an answer kept from the old atlas: {after}"
+    );
+    assert!(expansion(&after).contains("Ended Working Group"), "{after}");
+
+    // What is not a lookup is never given again: the list changes when an event is added.
+    let events = ep.post(&command_from_line("/events", 0)).await;
+    let soon = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%d 10:00");
+    ep.post(&command_from_line(
+        &format!("/event add title:\"Kept?\" when:\"{soon}\""),
+        MANAGE_EVENTS,
+    ))
+    .await;
+    let events_after = ep.post(&command_from_line("/events", 0)).await;
+    assert_ne!(events_after, events);
+    assert!(events_after.to_string().contains("Kept?"), "{events_after}");
+}

@@ -9,6 +9,10 @@
 //! arrive within `Limits::header_timeout` (which also closes idle keep-alive connections),
 //! a body within `body_timeout`, and at most `max_connections` are open at once, at most
 //! `max_per_address` from one address; beyond that a new connection is closed at once.
+//!
+//! A lookup's rendered answer is kept (`Answers`) and given again to the same question while
+//! the atlas is the same: the signature is still checked and the interaction id still
+//! recorded for every request; only the work of answering is saved.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -35,6 +39,47 @@ pub struct Endpoint {
     pub rest: Arc<Rest>,
     pub limits: Limits,
     seen: std::sync::Mutex<Seen>,
+    answers: std::sync::Mutex<Answers>,
+    /// Whether lookups' answers are kept (on unless a benchmark measures the work itself).
+    pub keep_answers: bool,
+}
+
+/// Rendered answers to lookups (`discord::lookup_line`), for the atlas they came from.
+#[derive(Default)]
+struct Answers {
+    /// Held, not just compared by address, so that its address cannot be reused by another.
+    atlas: Option<Arc<crate::atlas::Atlas>>,
+    bytes: std::collections::HashMap<String, Bytes>,
+    size: usize,
+}
+
+/// At most this many bytes of answers are kept (a full card is ~4 KB); when full, the cache
+/// starts again empty — simpler than eviction order, and a popular question comes back at once.
+const MAX_KEPT_BYTES: usize = 8 * 1024 * 1024;
+
+impl Answers {
+    fn get(&mut self, atlas: &Arc<crate::atlas::Atlas>, line: &str) -> Option<Bytes> {
+        if !self.atlas.as_ref().is_some_and(|a| Arc::ptr_eq(a, atlas)) {
+            *self = Answers {
+                atlas: Some(atlas.clone()),
+                ..Answers::default()
+            };
+            return None;
+        }
+        self.bytes.get(line).cloned()
+    }
+
+    fn keep(&mut self, atlas: &Arc<crate::atlas::Atlas>, line: String, body: Bytes) {
+        if !self.atlas.as_ref().is_some_and(|a| Arc::ptr_eq(a, atlas)) {
+            return;
+        }
+        if self.size + body.len() + line.len() > MAX_KEPT_BYTES {
+            self.bytes.clear();
+            self.size = 0;
+        }
+        self.size += body.len() + line.len();
+        self.bytes.insert(line, body);
+    }
 }
 
 /// What one connection may cost.
@@ -96,6 +141,8 @@ impl Endpoint {
             rest,
             limits: Limits::default(),
             seen: std::sync::Mutex::new(Seen::default()),
+            answers: std::sync::Mutex::new(Answers::default()),
+            keep_answers: true,
         }
     }
 }
@@ -210,12 +257,42 @@ impl Endpoint {
             tracing::warn!(interaction = id, "a replayed interaction was refused");
             return respond(StatusCode::CONFLICT, "already answered", false);
         }
+        let kept = self.kept_answer(&interaction).await;
+        if let Some((_, _, Some(body))) = kept {
+            return respond(StatusCode::OK, body, true);
+        }
         let handled = super::handle(&self.ctx, &interaction).await;
         if let Some(f) = handled.follow_up {
             let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
             tokio::spawn(async move { super::follow_up(&ctx, &rest, f).await });
         }
-        respond(StatusCode::OK, handled.response.to_string(), true)
+        let body = Bytes::from(handled.response.to_string());
+        if let (Some((atlas, line, None)), true) = (kept, handled.reusable) {
+            let mut answers = self.answers.lock().expect("not poisoned");
+            answers.keep(&atlas, line, body.clone());
+        }
+        respond(StatusCode::OK, body, true)
+    }
+
+    /// For a lookup: the atlas it is answered from, its line, and the answer given to the
+    /// same line before, if any. Read before answering: should a newer atlas arrive in
+    /// between, the answer is kept under the older one, and the next request, seeing the
+    /// newer atlas, empties the cache.
+    async fn kept_answer(
+        &self,
+        interaction: &serde_json::Value,
+    ) -> Option<(Arc<crate::atlas::Atlas>, String, Option<Bytes>)> {
+        if !self.keep_answers {
+            return None;
+        }
+        let line = super::lookup_line(interaction)?;
+        let atlas = self.ctx.atlas().await.ok()?;
+        let kept = self
+            .answers
+            .lock()
+            .expect("not poisoned")
+            .get(&atlas, &line);
+        Some((atlas, line, kept))
     }
 }
 

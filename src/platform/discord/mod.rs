@@ -53,6 +53,28 @@ mod kind {
 pub struct Handled {
     pub response: Value,
     pub follow_up: Option<FollowUp>,
+    /// A lookup's answer (not a failure): the same question may get it again, for the same
+    /// atlas (`lookup_line`).
+    pub reusable: bool,
+}
+
+/// The canonical line of a lookup command (`CommandName::is_lookup`): the key under which its
+/// rendered answer may be kept for the atlas it came from. None for anything else.
+pub fn lookup_line(i: &Value) -> Option<String> {
+    if i["type"].as_u64() != Some(kind::COMMAND) {
+        return None;
+    }
+    let data = &i["data"];
+    let command = spec::find(data["name"].as_str()?)?;
+    let options = options_of(data);
+    if !command.is_lookup() || deferred(command, options.subcommand.as_deref()) {
+        return None;
+    }
+    Some(commands::invocation::line_of(
+        command,
+        options.subcommand.as_deref(),
+        &options.values,
+    ))
 }
 
 /// A deferred command: run after the "thinking…" response, its answer posted as a follow-up.
@@ -204,6 +226,7 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
         Err(reply) => Handled {
             response: reply_message(kind::MESSAGE, None, &reply),
             follow_up: None,
+            reusable: false,
         },
     }
 }
@@ -212,6 +235,7 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
     let done = |response| Handled {
         response,
         follow_up: None,
+        reusable: false,
     };
     match i["type"].as_u64().unwrap_or(0) {
         kind::PING => done(json!({"type": kind::PONG})),
@@ -240,6 +264,7 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
                 let files = files_of(data, &values);
                 return Handled {
                     response,
+                    reusable: false,
                     follow_up: Some(FollowUp {
                         files,
                         application: i["application_id"].as_str().unwrap_or_default().to_string(),
@@ -254,7 +279,11 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             let reply =
                 commands::answer_values(ctx, &caller, command, subcommand.as_deref(), &values)
                     .await;
-            done(reply_message(kind::MESSAGE, Some(command), &reply))
+            Handled {
+                response: reply_message(kind::MESSAGE, Some(command), &reply),
+                follow_up: None,
+                reusable: command.is_lookup() && reply.tone != Tone::Failure,
+            }
         }
         kind::AUTOCOMPLETE => {
             let data = &i["data"];
