@@ -2,10 +2,11 @@
 //! SQLite atlas it builds itself from the text sources in data/.
 //!
 //! A map of the crate:
-//! - `app`     — wiring: open the store, run the chosen command, shut down.
+//! - `app`     — wiring: command line, logging, runtime; run the chosen command, shut down.
 //! - `atlas`   — the read model: the atlas's rows and the in-memory indexes every lookup answers from.
 //! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
+//! - `database`— open the store a process runs on; import the bundled atlas when it has none.
 //! - `config`  — the only reader of the environment: database path, platform settings, secrets.
 //! - `domain`  — the runtime state's vocabulary: SpaceId, Platform, EventId, Target, ReminderState.
 //! - `error`   — user-facing vs internal errors; the one place an error becomes a reply.
@@ -18,13 +19,15 @@
 //! - `scheduler`— reminders: plan what events owe, claim what is due, deliver exactly once.
 //! - `reply`   — what to say: title, text with highlights, fields, lists, sources, paging.
 //! - `search`  — normalising and matching what people type (names, standard identifiers, FTS).
-//! - `store`   — the only module with SQL: SQLite through sqlx, migrations, atlas, lookups.
+//! - `store`   — the only module with SQL: SQLite through sqlx, migrations, the atlas's rows,
+//!   the typed runtime state and its change notification.
 
 pub mod app;
 pub mod atlas;
 pub mod bench;
 pub mod commands;
 pub mod config;
+pub mod database;
 pub mod domain;
 pub mod error;
 pub mod eval;

@@ -201,7 +201,7 @@ where
 /// The database the bench answers from: the bundled atlas, or it plus `actors` synthetic ones.
 async fn bench_store(db: &std::path::Path, actors: usize) -> anyhow::Result<Store> {
     if actors == 0 {
-        return super::bundled_store(db).await;
+        return crate::database::open_store(db).await;
     }
     let store = Store::open(db).await?;
     let (mut atlas, _) =
@@ -290,7 +290,7 @@ async fn start_up(dir: &std::path::Path, caller: &Caller) -> anyhow::Result<()> 
         let path = dir.join(format!("cold-{i}.db"));
         for (samples, what) in [(&mut cold, "new"), (&mut warm, "existing")] {
             let t = Instant::now();
-            let store = super::bundled_store(&path).await?;
+            let store = crate::database::open_store(&path).await?;
             let ctx = Context::new(store.clone()).await?;
             std::hint::black_box(commands::answer(&ctx, caller, "/actor WIPO").await);
             samples.push(t.elapsed());

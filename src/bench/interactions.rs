@@ -106,7 +106,8 @@ fn at(sorted: &[Duration], p: f64) -> String {
 
 pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let ctx = Context::new(super::bundled_store(&tmp.path().join("bench.db")).await?).await?;
+    let ctx =
+        Context::new(crate::database::open_store(&tmp.path().join("bench.db")).await?).await?;
     let key = SigningKey::from_bytes(&[7; 32]);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     // Two endpoints on one atlas: as deployed, and one that answers every lookup afresh (what

@@ -13,18 +13,6 @@ use std::time::Instant;
 use crate::import::{self, DataDir};
 use crate::store::Store;
 
-/// A database at `db` holding the bundled atlas, imported when it holds none — what
-/// `app::open_store` does on a new database (the bench does not depend on `app`).
-pub async fn bundled_store(db: &Path) -> anyhow::Result<Store> {
-    let store = Store::open(db).await?;
-    if store.atlas_version().await?.is_none() {
-        let (atlas, _) = import::read_atlas(&DataDir::Bundled)
-            .map_err(|p| anyhow::anyhow!("the bundled data does not import: {}", p[0]))?;
-        store.replace_atlas(&atlas, "bundled").await?;
-    }
-    Ok(store)
-}
-
 /// Imports the bundled data, or a synthetic directory `scale` times larger, into a fresh
 /// database, and prints the time of each stage.
 pub async fn import(scale: usize, keep: Option<&Path>) -> anyhow::Result<()> {

@@ -21,7 +21,7 @@ async fn rows(ctx: &Context, events: i64) -> anyhow::Result<usize> {
 }
 
 async fn fresh(dir: &std::path::Path, name: &str) -> anyhow::Result<Context> {
-    let store = super::bundled_store(&dir.join(name)).await?;
+    let store = crate::database::open_store(&dir.join(name)).await?;
     let ctx = Context::new(store).await?;
     let caller = Caller::console();
     commands::answer(&ctx, &caller, "/settings offsets 1w,1d,1h,30m,5m").await;

@@ -33,7 +33,7 @@ fn pct(v: &mut [StdDuration], p: f64) -> StdDuration {
 
 pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let store = super::bundled_store(&tmp.path().join("bench.db")).await?;
+    let store = crate::database::open_store(&tmp.path().join("bench.db")).await?;
     let now = Utc::now();
     let input = EventInput {
         space: SpaceId::console(),

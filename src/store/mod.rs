@@ -57,7 +57,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and applies migrations. Filling the
-    /// atlas is the caller's decision (`app`), never a side effect of opening.
+    /// atlas is the caller's decision (`database::open_store`), never a side effect of opening.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;

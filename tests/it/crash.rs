@@ -131,7 +131,7 @@ fn event_due_now(db: &std::path::Path, title: &str) {
 }
 
 async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
-    let store = atlasbot::app::open_store(db).await.unwrap();
+    let store = atlasbot::database::open_store(db).await.unwrap();
     let mut all = Vec::new();
     for id in 1..=3 {
         all.extend(
@@ -281,7 +281,7 @@ async fn consoles_started_together_deliver_each_reminder_once() {
     use atlasbot::store::events::EventInput;
     let db = TempDb::new();
     // 150 reminders falling due right now, in the console space.
-    let store = atlasbot::app::open_store(&db.path).await.unwrap();
+    let store = atlasbot::database::open_store(&db.path).await.unwrap();
     let now = chrono::Utc::now();
     let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
     for n in 0..150 {

@@ -49,7 +49,7 @@ impl TempDb {
 
     /// Opens the store, importing the bundled atlas (the path every command takes).
     pub async fn store(&self) -> Store {
-        atlasbot::app::open_store(&self.path)
+        atlasbot::database::open_store(&self.path)
             .await
             .expect("store opens")
     }
