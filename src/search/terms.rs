@@ -43,7 +43,8 @@ struct Term {
 }
 
 pub struct TermMatcher {
-    /// Longest first, so that "cyber security" wins over "cyber" where both match.
+    /// Acronyms first (an acronym in its own case is the surest match), then longest first,
+    /// so that "cyber security" wins over "cyber" where both match.
     terms: Vec<Term>,
     /// Which terms may start with a character (lower-cased), in the order of `terms`.
     by_first: HashMap<char, Vec<usize>>,
@@ -52,7 +53,7 @@ pub struct TermMatcher {
 impl TermMatcher {
     pub fn new<S: AsRef<str>>(terms: &[S]) -> TermMatcher {
         let mut built: Vec<(usize, Term)> = terms.iter().filter_map(|t| term(t.as_ref())).collect();
-        built.sort_by_key(|(len, t)| (std::cmp::Reverse(*len), !t.exact));
+        built.sort_by_key(|(len, t)| (!t.exact, std::cmp::Reverse(*len)));
         let terms: Vec<Term> = built.into_iter().map(|(_, t)| t).collect();
         let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
         for (i, t) in terms.iter().enumerate() {
