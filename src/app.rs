@@ -38,16 +38,17 @@ pub fn init_tracing() {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
+    let db = cli.location();
     match cli.command {
-        Command::Ask { line, json } => match context(&cli.db, cli.grace_minutes).await {
+        Command::Ask { line, json } => match context(&db, cli.grace_minutes).await {
             Some(ctx) => crate::platform::console::ask(&ctx, &line, json).await,
             None => ExitCode::FAILURE,
         },
-        Command::Console { json } => match context(&cli.db, cli.grace_minutes).await {
+        Command::Console { json } => match context(&db, cli.grace_minutes).await {
             Some(ctx) => crate::platform::console::run(&ctx, json).await,
             None => ExitCode::FAILURE,
         },
-        Command::Matrix(args) => match context(&cli.db, cli.grace_minutes).await {
+        Command::Matrix(args) => match context(&db, cli.grace_minutes).await {
             Some(ctx) => {
                 let settings = crate::platform::matrix::Settings {
                     homeserver: args.homeserver,
@@ -65,18 +66,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
-        Command::Discord(args) => match context(&cli.db, cli.grace_minutes).await {
+        Command::Discord(args) => match context(&db, cli.grace_minutes).await {
             Some(ctx) => report(crate::platform::discord::run_gateway(ctx, args).await),
             None => ExitCode::FAILURE,
         },
-        Command::DiscordHttp(args) => match context(&cli.db, cli.grace_minutes).await {
+        Command::DiscordHttp(args) => match context(&db, cli.grace_minutes).await {
             Some(ctx) => report(crate::platform::discord::run_endpoint(ctx, args).await),
             None => ExitCode::FAILURE,
         },
-        Command::Import { dir } => run_import(&cli.db, data_dir(dir)).await,
+        Command::Import { dir } => run_import(&db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
         Command::Bench(bench) => run_bench(bench).await,
-        Command::Eval { questions, verbose } => match context(&cli.db, cli.grace_minutes).await {
+        Command::Eval { questions, verbose } => match context(&db, cli.grace_minutes).await {
             Some(ctx) => run_eval(&ctx, questions.as_deref(), verbose).await,
             None => ExitCode::FAILURE,
         },
@@ -146,11 +147,11 @@ fn report(result: Result<(), String>) -> ExitCode {
 }
 
 /// Opens the store (creating and filling it on first use) and the command context.
-async fn context(db: &std::path::Path, grace_minutes: i64) -> Option<Context> {
-    let store = match crate::database::open_store(db).await {
+async fn context(db: &crate::store::Location, grace_minutes: i64) -> Option<Context> {
+    let store = match crate::database::open_store(db.clone()).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot open the database {}: {e}", db.display());
+            eprintln!("{}", open_error(db, &e));
             return None;
         }
     };
@@ -160,7 +161,10 @@ async fn context(db: &std::path::Path, grace_minutes: i64) -> Option<Context> {
             Some(c)
         }
         Err(e) => {
-            eprintln!("cannot read the atlas from {}: {e}", db.display());
+            eprintln!(
+                "cannot read the atlas from {}: {e}",
+                db.atlas_file().display()
+            );
             None
         }
     }
@@ -194,7 +198,16 @@ fn print_errors(problems: &[Problem]) {
     }
 }
 
-async fn run_import(db: &std::path::Path, data: DataDir) -> ExitCode {
+/// Why the store did not open, in one line: a wrong setting says so itself (naming it);
+/// anything else is prefixed with where.
+fn open_error(db: &crate::store::Location, e: &anyhow::Error) -> String {
+    match e.downcast_ref::<crate::store::StoreError>() {
+        Some(crate::store::StoreError::Setting(line)) => format!("atlasbot: {line}"),
+        _ => format!("atlasbot: cannot open the database {}: {e}", db.describe()),
+    }
+}
+
+async fn run_import(db: &crate::store::Location, data: DataDir) -> ExitCode {
     let started = Instant::now();
     let (atlas, problems) = match import::read_atlas(&data) {
         Ok(r) => r,
@@ -204,17 +217,17 @@ async fn run_import(db: &std::path::Path, data: DataDir) -> ExitCode {
         }
     };
     let parsed = started.elapsed();
-    let store = match Store::open(db).await {
+    let store = match Store::open_at(db).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("cannot open the database {}: {e}", db.display());
+            eprintln!("{}", open_error(db, &e.into()));
             return ExitCode::FAILURE;
         }
     };
     if let Err(e) = store.replace_atlas(&atlas, &data.describe()).await {
         eprintln!(
             "import failed while writing {}: {e}; the database was not changed",
-            db.display()
+            db.atlas_file().display()
         );
         return ExitCode::FAILURE;
     }
@@ -222,7 +235,7 @@ async fn run_import(db: &std::path::Path, data: DataDir) -> ExitCode {
     println!(
         "Imported the atlas from {} into {} in {} ms (parsing {} ms).",
         data.describe(),
-        db.display(),
+        db.atlas_file().display(),
         started.elapsed().as_millis(),
         parsed.as_millis()
     );

@@ -11,6 +11,13 @@ use clap::{Parser, Subcommand};
 /// Default database file, relative to the working directory.
 pub const DEFAULT_DB: &str = "atlasbot.db";
 
+impl Cli {
+    /// Where this process keeps its state.
+    pub fn location(&self) -> crate::store::Location {
+        crate::store::Location::parse(&self.db, Some(self.atlas.clone()))
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "atlasbot",
@@ -18,9 +25,16 @@ pub const DEFAULT_DB: &str = "atlasbot.db";
     about = "Answers questions about the Geneva digital-policy ecosystem."
 )]
 pub struct Cli {
-    /// SQLite database file; created (and filled with the bundled atlas) on first use.
+    /// SQLite database file; created (and filled with the bundled atlas) on first use. Or a
+    /// postgres:// URL: the runtime state (events, reminders, settings) on that server, shared
+    /// by every process, and the atlas in the file `--atlas` names.
     #[arg(long, global = true, env = "ATLASBOT_DB", default_value = DEFAULT_DB)]
-    pub db: PathBuf,
+    pub db: String,
+
+    /// With a postgres:// `--db`: this process's SQLite copy of the atlas (read-only
+    /// knowledge; created and filled on first use).
+    #[arg(long, global = true, env = "ATLASBOT_ATLAS", default_value = crate::store::DEFAULT_ATLAS_FILE)]
+    pub atlas: PathBuf,
 
     /// After downtime, reminders missed by less than this many minutes still go out (marked
     /// late); older ones are recorded as missed.

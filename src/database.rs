@@ -3,14 +3,14 @@
 //! (`bench`), so that both start exactly alike.
 
 use crate::import::{self, DataDir};
-use crate::store::Store;
+use crate::store::{Location, Store};
 
 /// Opens the database and makes sure it holds an atlas: the bundled one is imported when the
 /// database has none yet, or holds an older bundled atlas than this binary carries (an atlas
 /// imported from a directory is the operator's and is left alone). A new user never needs a
 /// setup step.
-pub async fn open_store(db: &std::path::Path) -> anyhow::Result<Store> {
-    let store = Store::open(db).await?;
+pub async fn open_store(db: impl Into<Location>) -> anyhow::Result<Store> {
+    let store = Store::open_at(&db.into()).await?;
     let origin = store.atlas_origin().await?;
     let version = store.atlas_version().await?;
     let stale_bundle = origin.as_deref() == Some("bundled")

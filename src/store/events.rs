@@ -275,6 +275,9 @@ impl Store {
     /// The settings of a space: as stored, or the defaults for a space nobody has set up
     /// (a read never writes; `update_space` stores a space's first setting).
     pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.space(id).await;
+        }
         let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -284,6 +287,9 @@ impl Store {
 
     /// Stores a space's settings (creating its row the first time).
     pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.update_space(s, now).await;
+        }
         sqlx::query(
             "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -308,6 +314,9 @@ impl Store {
         uid: &str,
         now: DateTime<Utc>,
     ) -> Result<EventId, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.insert_event(e, uid, now).await;
+        }
         let mut conn = self.pool.acquire().await?;
         insert_event_on(&mut conn, e, uid, now).await
     }
@@ -318,6 +327,9 @@ impl Store {
         e: &EventInput,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.update_event(id, e, now).await;
+        }
         sqlx::query(
             "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, rrule = ?, updated_at = ? WHERE id = ?",
         )
@@ -338,6 +350,9 @@ impl Store {
     }
 
     pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.cancel_event(id, now).await;
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE events SET cancelled = 1, updated_at = ? WHERE id = ?")
             .bind(ts(now))
@@ -356,6 +371,9 @@ impl Store {
         occurrence: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.cancel_occurrence(id, occurrence, now).await;
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
             .bind(id)
@@ -384,6 +402,9 @@ impl Store {
         now: DateTime<Utc>,
         max_live: i64,
     ) -> Result<Imported, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.import_events(items, now, max_live).await;
+        }
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::new();
         for (uid, e, exdates) in items {
@@ -410,6 +431,9 @@ impl Store {
     }
 
     pub async fn exdates(&self, id: EventId) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.exdates(id).await;
+        }
         let rows: Vec<(String,)> =
             sqlx::query_as("SELECT occurrence_utc FROM event_exdates WHERE event_id = ?")
                 .bind(id)
@@ -419,6 +443,9 @@ impl Store {
     }
 
     pub async fn event(&self, id: EventId) -> Result<Option<EventRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.event(id).await;
+        }
         Ok(
             sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"))
                 .bind(id)
@@ -428,6 +455,9 @@ impl Store {
     }
 
     pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.events_of_space(space).await;
+        }
         Ok(sqlx::query_as(&format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND cancelled = 0 ORDER BY id"
         ))
@@ -444,6 +474,9 @@ impl Store {
         offset_min: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.subscribe(event_id, space, user, offset_min, now).await;
+        }
         sqlx::query("INSERT OR IGNORE INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(event_id)
             .bind(space)
@@ -471,6 +504,9 @@ impl Store {
         space: &SpaceId,
         user: &str,
     ) -> Result<SubscriptionCounts, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.subscription_counts(event_id, space, user).await;
+        }
         let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
             "SELECT
                 (SELECT COUNT(*) FROM subscriptions WHERE event_id = ?1 AND user_id = ?3),
@@ -492,6 +528,9 @@ impl Store {
 
     /// How many live events a space has (the cap on events per space).
     pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.count_events(space).await;
+        }
         let (n,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
                 .bind(space)
@@ -504,6 +543,9 @@ impl Store {
         &self,
         event_id: EventId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.subscriptions_of_event(event_id).await;
+        }
         Ok(sqlx::query_as(
             "SELECT user_id, offset_min FROM subscriptions WHERE event_id = ? ORDER BY id",
         )
@@ -518,6 +560,9 @@ impl Store {
         space: &SpaceId,
         user: Option<&str>,
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.subscriptions(space, user).await;
+        }
         Ok(sqlx::query_as(
             "SELECT s.id, s.event_id, e.title, s.user_id, s.offset_min FROM subscriptions s JOIN events e ON e.id = s.event_id
              WHERE s.space = ?1 AND (?2 IS NULL OR s.user_id = ?2) AND e.cancelled = 0 ORDER BY s.id",
@@ -537,6 +582,9 @@ impl Store {
         any: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.unsubscribe(id, user, any, now).await;
+        }
         let row: Option<(EventId, String, i64)> =
             sqlx::query_as("SELECT event_id, user_id, offset_min FROM subscriptions WHERE id = ?")
                 .bind(id)
@@ -575,6 +623,9 @@ impl Store {
         planned: &[Planned],
         planned_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.replan(event_id, space, planned, planned_until).await;
+        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM reminders WHERE event_id = ? AND state = 'pending'")
             .bind(event_id)
@@ -596,6 +647,11 @@ impl Store {
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg
+                .add_planned(event_id, space, planned, planned_until)
+                .await;
+        }
         let mut tx = self.pool.begin().await?;
         insert_planned(&mut tx, space, planned).await?;
         if let Some(until) = planned_until {
@@ -614,6 +670,9 @@ impl Store {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(EventId, Option<DateTime<Utc>>)>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.events_to_plan(platform, before, limit).await;
+        }
         let rows: Vec<(EventId, Option<String>)> = sqlx::query_as(
             "SELECT id, planned_until FROM events
              WHERE cancelled = 0 AND (planned_until IS NULL OR planned_until < ?1)
@@ -634,6 +693,9 @@ impl Store {
 
     /// How far an event's reminders are planned (None: never planned).
     pub async fn plan_mark(&self, event_id: EventId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.plan_mark(event_id).await;
+        }
         let row: Option<(Option<String>,)> =
             sqlx::query_as("SELECT planned_until FROM events WHERE id = ?")
                 .bind(event_id)
@@ -647,6 +709,9 @@ impl Store {
         &self,
         platform: Platform,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.earliest_plan_mark(platform).await;
+        }
         let row: Option<(Option<String>,)> = sqlx::query_as(
             "SELECT planned_until FROM events WHERE cancelled = 0 AND (space = ?1 OR space GLOB ?2)
              ORDER BY planned_until LIMIT 1",
@@ -665,6 +730,9 @@ impl Store {
 
     /// When the next pending reminder falls due (an index lookup, whatever the table's size).
     pub async fn next_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.next_due(platform).await;
+        }
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = ?1 OR space GLOB ?2)
              ORDER BY due_utc LIMIT 1",
@@ -689,6 +757,9 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ReminderRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.claim_due(now, limit, platform, owner, lease_until).await;
+        }
         Ok(sqlx::query_as(&format!(
             "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1,
                                   claimed_by = ?6, lease_until = ?7
@@ -709,6 +780,9 @@ impl Store {
 
     /// Who holds claims in `platform`'s spaces (to find the dead among them).
     pub async fn claim_owners(&self, platform: Platform) -> Result<Vec<String>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.claim_owners(platform).await;
+        }
         let rows: Vec<(Option<String>,)> = sqlx::query_as(
             "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
              AND (space = ?1 OR space GLOB ?2)",
@@ -732,6 +806,9 @@ impl Store {
         lease_until: DateTime<Utc>,
         dead: &[String],
     ) -> Result<Vec<ReminderRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.reclaim(platform, owner, now, lease_until, dead).await;
+        }
         // Owners are few (one per process); the list is bound, never spliced in. Numbered
         // like the rest: sqlx binds an unnumbered `?` as if it were the first argument.
         let dead_list = (6..6 + dead.len())
@@ -766,6 +843,9 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.renew_leases(owner, lease_until).await;
+        }
         sqlx::query(
             "UPDATE reminders SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
         )
@@ -784,6 +864,9 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.finish_reminder(key, state, late, error, now).await;
+        }
         sqlx::query(
             "UPDATE reminders SET state = ?, late = ?, error = ?, done_at = ? WHERE key = ?",
         )
@@ -804,6 +887,9 @@ impl Store {
         sent: &[(String, bool)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.finish_sent(sent, now).await;
+        }
         for late in [false, true] {
             let keys: Vec<&String> = sent
                 .iter()
@@ -829,6 +915,9 @@ impl Store {
         retry_at: DateTime<Utc>,
         error: &str,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.retry_reminder(key, retry_at, error).await;
+        }
         sqlx::query("UPDATE reminders SET state = 'pending', due_utc = ?, error = ? WHERE key = ?")
             .bind(ts(retry_at))
             .bind(error)
@@ -842,6 +931,9 @@ impl Store {
         &self,
         event_id: EventId,
     ) -> Result<Vec<(String, ReminderState)>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.reminder_states(event_id).await;
+        }
         Ok(sqlx::query_as(
             "SELECT key, state FROM reminders WHERE event_id = ? ORDER BY due_utc, key",
         )
@@ -857,6 +949,9 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.disable_target(space, target, reason, now).await;
+        }
         sqlx::query("INSERT OR REPLACE INTO disabled_targets (space, target, reason, disabled_at) VALUES (?, ?, ?, ?)")
             .bind(space)
             .bind(target)
@@ -868,6 +963,9 @@ impl Store {
     }
 
     pub async fn enable_target(&self, space: &SpaceId, target: &Target) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.enable_target(space, target).await;
+        }
         sqlx::query("DELETE FROM disabled_targets WHERE space = ? AND target = ?")
             .bind(space)
             .bind(target)
@@ -882,6 +980,9 @@ impl Store {
         &self,
         space: &SpaceId,
     ) -> Result<std::collections::HashMap<Target, String>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.disabled_targets(space).await;
+        }
         let rows: Vec<(Target, String)> =
             sqlx::query_as("SELECT target, reason FROM disabled_targets WHERE space = ?")
                 .bind(space)

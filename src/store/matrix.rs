@@ -17,6 +17,9 @@ pub struct MatrixAccount {
 
 impl Store {
     pub async fn matrix_account(&self, user: &str) -> Result<MatrixAccount, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.matrix_account(user).await;
+        }
         Ok(
             sqlx::query_as("SELECT device_id, next_batch FROM matrix_accounts WHERE user_id = ?")
                 .bind(user)
@@ -32,6 +35,9 @@ impl Store {
         device: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.set_matrix_device(user, device, now).await;
+        }
         sqlx::query(
             "INSERT INTO matrix_accounts (user_id, device_id, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (user_id) DO UPDATE SET device_id = excluded.device_id, updated_at = excluded.updated_at",
@@ -51,6 +57,9 @@ impl Store {
         next_batch: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.set_matrix_next_batch(user, next_batch, now).await;
+        }
         sqlx::query(
             "INSERT INTO matrix_accounts (user_id, next_batch, updated_at) VALUES (?, ?, ?)
              ON CONFLICT (user_id) DO UPDATE SET next_batch = excluded.next_batch, updated_at = excluded.updated_at",
@@ -70,6 +79,9 @@ impl Store {
         room: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.add_matrix_room(user, room, now).await;
+        }
         let done = sqlx::query(
             "INSERT OR IGNORE INTO matrix_rooms (user_id, room_id, joined_at) VALUES (?, ?, ?)",
         )
@@ -82,6 +94,9 @@ impl Store {
     }
 
     pub async fn matrix_rooms(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.matrix_rooms(user).await;
+        }
         Ok(sqlx::query_scalar(
             "SELECT room_id FROM matrix_rooms WHERE user_id = ? ORDER BY room_id",
         )
@@ -91,6 +106,9 @@ impl Store {
     }
 
     pub async fn remove_matrix_room(&self, user: &str, room: &str) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.remove_matrix_room(user, room).await;
+        }
         sqlx::query("DELETE FROM matrix_rooms WHERE user_id = ? AND room_id = ?")
             .bind(user)
             .bind(room)
@@ -101,6 +119,9 @@ impl Store {
 
     /// Marks the encrypted-room notice as sent; true only the first time, so it goes out once.
     pub async fn claim_encrypted_notice(&self, user: &str, room: &str) -> Result<bool, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.claim_encrypted_notice(user, room).await;
+        }
         let done = sqlx::query(
             "UPDATE matrix_rooms SET encrypted_notice = 1
              WHERE user_id = ? AND room_id = ? AND encrypted_notice = 0",
@@ -117,6 +138,9 @@ impl Store {
         user: &str,
         person: &str,
     ) -> Result<Option<String>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.matrix_direct_room(user, person).await;
+        }
         Ok(sqlx::query_scalar(
             "SELECT room_id FROM matrix_direct_rooms WHERE user_id = ? AND person = ?",
         )
@@ -132,6 +156,9 @@ impl Store {
         user: &str,
         room: &str,
     ) -> Result<Option<String>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.matrix_direct_person(user, room).await;
+        }
         Ok(sqlx::query_scalar(
             "SELECT person FROM matrix_direct_rooms WHERE user_id = ? AND room_id = ?",
         )
@@ -147,6 +174,9 @@ impl Store {
         person: &str,
         room: Option<&str>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.set_matrix_direct_room(user, person, room).await;
+        }
         match room {
             Some(room) => sqlx::query(
                 "INSERT INTO matrix_direct_rooms (user_id, person, room_id) VALUES (?, ?, ?)

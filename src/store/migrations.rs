@@ -60,6 +60,14 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
+/// A database of its own, so its versions start again at 1.
+pub const POSTGRES: &[(i64, &str, &str)] = &[(
+    1,
+    "postgres/0001_create_runtime.sql",
+    include_str!("../../migrations/postgres/0001_create_runtime.sql"),
+)];
+
 /// The embedded list as sqlx's migration source.
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
@@ -111,6 +119,10 @@ pub async fn atlas() -> Result<Migrator, sqlx::migrate::MigrateError> {
 
 pub async fn runtime() -> Result<Migrator, sqlx::migrate::MigrateError> {
     migrator(RUNTIME).await
+}
+
+pub async fn postgres() -> Result<Migrator, sqlx::migrate::MigrateError> {
+    migrator(POSTGRES).await
 }
 
 #[cfg(test)]

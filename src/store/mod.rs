@@ -7,7 +7,7 @@
 //! table), FTS5 virtual tables are not understood by the macros' SQLite analysis, and the
 //! integration tests run every query against a real database built by the real importer.
 
-/// A row struct and its `FromRow` for SQLite: each field read from the column of its name.
+/// A row struct and its `FromRow` for SQLite and PostgreSQL: each field read from the column of its name.
 /// A dozen lines instead of sqlx's derive, which needs its proc-macro crate — and with it a
 /// second build of sqlx and SQLite for the compiler (see `migrations`).
 macro_rules! row {
@@ -22,6 +22,13 @@ macro_rules! row {
                 Ok($name { $($field: row.try_get(stringify!($field))?),* })
             }
         }
+
+        impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for $name {
+            fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+                use sqlx::Row;
+                Ok($name { $($field: row.try_get(stringify!($field))?),* })
+            }
+        }
     };
 }
 
@@ -29,11 +36,12 @@ pub mod atlas;
 pub mod events;
 pub mod matrix;
 pub mod migrations;
+pub mod postgres;
 pub mod types;
 
 pub use types::{EventId, Platform, ReminderState, SpaceId, Target};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,11 +54,85 @@ pub enum StoreError {
     Sql(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database setting itself is wrong: one line naming the setting and what is wrong.
+    #[error("{0}")]
+    Setting(String),
+}
+
+/// Where a process keeps its state (`--db` / `ATLASBOT_DB`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// One SQLite file: the atlas and the runtime state (the zero-setup default).
+    File(PathBuf),
+    /// The runtime state on a PostgreSQL server, shared by every process; the atlas in a
+    /// SQLite file of this process's own (`--atlas`), so lookups never cross the network.
+    Postgres { url: String, atlas: PathBuf },
+}
+
+/// The atlas file beside a PostgreSQL runtime, unless `--atlas` says otherwise.
+pub const DEFAULT_ATLAS_FILE: &str = "atlasbot-atlas.db";
+
+impl Location {
+    /// `db` as given: a `postgres://` (or `postgresql://`) URL, else a file path.
+    pub fn parse(db: &str, atlas: Option<PathBuf>) -> Location {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            Location::Postgres {
+                url: db.to_string(),
+                atlas: atlas.unwrap_or_else(|| PathBuf::from(DEFAULT_ATLAS_FILE)),
+            }
+        } else {
+            Location::File(PathBuf::from(db))
+        }
+    }
+
+    /// The SQLite file holding the atlas.
+    pub fn atlas_file(&self) -> &Path {
+        match self {
+            Location::File(path) => path,
+            Location::Postgres { atlas, .. } => atlas,
+        }
+    }
+
+    /// Where, for messages: the file, or the server and database without user or password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::File(path) => path.display().to_string(),
+            Location::Postgres { url, .. } => postgres_place(url),
+        }
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::File(path.to_path_buf())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::File(path.clone())
+    }
+}
+
+/// "PostgreSQL at host:port/db" — never the user or password a URL may carry.
+fn postgres_place(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "PostgreSQL at {}:{}{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "PostgreSQL (a URL that does not parse)".into(),
+    }
 }
 
 #[derive(Clone, Debug)]
 pub struct Store {
+    /// The SQLite file: the atlas, and the runtime state unless `pg` is set.
     pool: SqlitePool,
+    /// The runtime state on PostgreSQL, when the location says so.
+    pg: Option<postgres::PgRuntime>,
     /// Counts this process's writes that change what falls due, for `ChangeWatch`.
     changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
@@ -59,28 +141,60 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and applies migrations. Filling the
     /// atlas is the caller's decision (`database::open_store`), never a side effect of opening.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Sql(sqlx::Error::Io(e)))?;
-        }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        Store::open_at(&Location::File(path.to_path_buf())).await
+    }
+
+    /// Opens the store at `location`: the SQLite file (atlas, and runtime state unless on
+    /// PostgreSQL) and, for a URL, the PostgreSQL runtime, each migrated. A wrong setting is
+    /// one line naming `ATLASBOT_DB` and what is wrong, before anything is written.
+    pub async fn open_at(location: &Location) -> Result<Store, StoreError> {
+        let pg = match location {
+            Location::File(_) => None,
+            Location::Postgres { url, .. } => Some(postgres::open(url).await?),
+        };
+        let pool = open_sqlite(location.atlas_file()).await?;
         migrations::atlas().await?.run(&pool).await?;
-        migrations::runtime().await?.run(&pool).await?;
+        if pg.is_none() {
+            migrations::runtime().await?.run(&pool).await?;
+        }
         let (changes, _) = tokio::sync::watch::channel(0);
         Ok(Store {
             pool,
+            pg,
             changes: std::sync::Arc::new(changes),
         })
     }
+}
 
+/// The SQLite file at `path`, created if missing (its directory too).
+async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
+    if path.is_dir() {
+        return Err(StoreError::Setting(format!(
+            "ATLASBOT_DB (--db): {} is a directory, not a database file",
+            path.display()
+        )));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Setting(format!(
+                "ATLASBOT_DB (--db): cannot create the directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?)
+}
+
+impl Store {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -109,25 +223,45 @@ impl Store {
 }
 
 /// Notices changes to what falls due: this process's writes at once (the store announces them
-/// itself, so no caller has to remember to), and commits by other processes to the database
-/// file within a second — SQLite's `data_version`, read on a connection of its own (the
-/// counter is per connection). A counter, not a scan.
+/// itself, so no caller has to remember to), and other processes' — on SQLite, commits to the
+/// database file within a second (`data_version`, read on a connection of its own: the
+/// counter is per connection; a counter, not a scan); on PostgreSQL, at once, by `LISTEN` on
+/// the channel its writes `NOTIFY` (its own writes arrive the same way).
 pub struct ChangeWatch {
     local: tokio::sync::watch::Receiver<u64>,
     /// Keeps `local` open even when every `Store` handle is dropped.
     _announcer: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
-    connection: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
-    version: i64,
-    /// When to look for other processes' commits next. Kept here, not in `next`, so that a
-    /// caller that cancels `next` (a `select!` with a shorter sleep) still gets its looks.
-    next_look: tokio::time::Instant,
+    others: Others,
 }
 
-/// How often another process's commits are looked for.
+enum Others {
+    Sqlite {
+        connection: Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+        version: i64,
+        /// When to look next. Kept here, not in `next`, so that a caller that cancels `next`
+        /// (a `select!` with a shorter sleep) still gets its looks.
+        next_look: tokio::time::Instant,
+    },
+    Postgres(Option<sqlx::postgres::PgListener>),
+}
+
+/// How often another process's commits are looked for (SQLite).
 const LOOK_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     pub async fn watch_changes(&self) -> ChangeWatch {
+        let others = match &self.pg {
+            Some(pg) => Others::Postgres(listen(&pg.pool).await),
+            None => self.watch_file().await,
+        };
+        ChangeWatch {
+            local: self.changes.subscribe(),
+            _announcer: self.changes.clone(),
+            others,
+        }
+    }
+
+    async fn watch_file(&self) -> Others {
         let mut connection = match self.pool.acquire().await {
             Ok(c) => Some(c),
             Err(e) => {
@@ -139,9 +273,7 @@ impl Store {
             Some(c) => data_version(c).await.unwrap_or(0),
             None => 0,
         };
-        ChangeWatch {
-            local: self.changes.subscribe(),
-            _announcer: self.changes.clone(),
+        Others::Sqlite {
             connection,
             version,
             next_look: tokio::time::Instant::now() + LOOK_EVERY,
@@ -155,36 +287,81 @@ impl Store {
     }
 }
 
+/// A listener on the change channel; None (every second counts as a change) if it fails.
+async fn listen(pool: &sqlx::PgPool) -> Option<sqlx::postgres::PgListener> {
+    let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for changes; every second will count as one");
+            return None;
+        }
+    };
+    match listener.listen(postgres::CHANGES).await {
+        Ok(()) => Some(listener),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for changes; every second will count as one");
+            None
+        }
+    }
+}
+
 impl ChangeWatch {
     /// Returns when something changed since the last return: a write in this process, or
-    /// another process's commit (seen within `LOOK_EVERY`).
+    /// another process's (see `ChangeWatch`).
     pub async fn next(&mut self) {
         loop {
-            tokio::select! {
-                _ = self.local.changed() => return,
-                _ = tokio::time::sleep_until(self.next_look) => {
-                    self.next_look = tokio::time::Instant::now() + LOOK_EVERY;
-                    if self.other_process_committed().await {
-                        return;
+            let heard = match &mut self.others {
+                Others::Postgres(listener) => tokio::select! {
+                    _ = self.local.changed() => return,
+                    heard = notified(listener) => heard,
+                },
+                Others::Sqlite {
+                    connection,
+                    version,
+                    next_look,
+                } => tokio::select! {
+                    _ = self.local.changed() => return,
+                    _ = tokio::time::sleep_until(*next_look) => {
+                        *next_look = tokio::time::Instant::now() + LOOK_EVERY;
+                        committed(connection, version).await
                     }
-                }
+                },
+            };
+            if heard {
+                return;
             }
         }
     }
+}
 
-    /// Whether another connection committed since the last look (true when it cannot tell).
-    async fn other_process_committed(&mut self) -> bool {
-        let Some(c) = self.connection.as_mut() else {
-            return true;
-        };
-        match data_version(c).await {
-            Ok(v) if v != self.version => {
-                self.version = v;
-                true
-            }
-            Ok(_) => false,
-            Err(_) => true,
+/// Waits for a notification (cancel-safe). A lost listener reconnects on the next call;
+/// meanwhile each second counts as a change, so nothing waits on a dead connection.
+async fn notified(listener: &mut Option<sqlx::postgres::PgListener>) -> bool {
+    if let Some(l) = listener {
+        match l.recv().await {
+            Ok(_) => return true,
+            Err(e) => tracing::warn!(error = %e, "the change listener failed; it reconnects"),
         }
+    }
+    tokio::time::sleep(LOOK_EVERY).await;
+    true
+}
+
+/// Whether another connection committed since the last look (true when it cannot tell).
+async fn committed(
+    connection: &mut Option<sqlx::pool::PoolConnection<sqlx::Sqlite>>,
+    version: &mut i64,
+) -> bool {
+    let Some(c) = connection.as_mut() else {
+        return true;
+    };
+    match data_version(c).await {
+        Ok(v) if v != *version => {
+            *version = v;
+            true
+        }
+        Ok(_) => false,
+        Err(_) => true,
     }
 }
 

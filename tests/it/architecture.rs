@@ -143,6 +143,7 @@ fn every_migration_file_is_embedded_in_order() {
     for (dir, set) in [
         ("atlas", atlasbot::store::migrations::ATLAS),
         ("runtime", atlasbot::store::migrations::RUNTIME),
+        ("postgres", atlasbot::store::migrations::POSTGRES),
     ] {
         let mut files: Vec<String> = std::fs::read_dir(root.join(dir))
             .unwrap()

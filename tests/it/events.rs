@@ -1017,12 +1017,11 @@ async fn the_store_tells_a_waiting_scheduler_of_every_change_to_the_schedule() {
         .await
         .expect("a cancellation is announced at once");
 
-    let other = atlasbot::store::Store::open(&w._db.path).await.unwrap();
+    let other = atlasbot::store::Store::open_at(&w._db.location())
+        .await
+        .unwrap();
     other
-        .update_space(
-            &atlasbot::store::events::SpaceRow::defaults(SpaceId::parse("console:other").unwrap()),
-            t("2026-11-23 15:00"),
-        )
+        .cancel_event(EventId(1), t("2026-11-23 15:00"))
         .await
         .unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(3), changes.next())

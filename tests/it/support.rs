@@ -12,6 +12,7 @@ use atlasbot::store::Store;
 pub struct TempDb {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
+    location: OnceLock<atlasbot::store::Location>,
 }
 
 /// A database with the bundled atlas, imported once per test run by the real binary; each
@@ -44,7 +45,11 @@ impl TempDb {
     pub fn empty() -> TempDb {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("atlas.db");
-        TempDb { dir, path }
+        TempDb {
+            dir,
+            path,
+            location: OnceLock::new(),
+        }
     }
 
     /// Opens the store, importing the bundled atlas (the path every command takes).
@@ -54,13 +59,41 @@ impl TempDb {
             .expect("store opens")
     }
 
+    /// Where the test's state lives: this file, or — when the run asks for the PostgreSQL
+    /// backend (`ATLASBOT_TEST_BACKEND=postgres`, as `scripts/test` does for the event
+    /// tests) — a fresh database on the test server for the runtime state, with the atlas in
+    /// this file.
+    pub fn location(&self) -> atlasbot::store::Location {
+        self.location.get_or_init(|| self.choose_location()).clone()
+    }
+
+    fn choose_location(&self) -> atlasbot::store::Location {
+        if std::env::var("ATLASBOT_TEST_BACKEND").as_deref() != Ok("postgres") {
+            return atlasbot::store::Location::File(self.path.clone());
+        }
+        let name = self
+            .dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        atlasbot::store::Location::Postgres {
+            url: fresh_postgres_database(&format!("t{name}")),
+            atlas: self.path.clone(),
+        }
+    }
+
     /// A command context over this database, answering from the bundled atlas's read model.
     /// Built once per test process and shared (every copy of the template holds the same
     /// atlas): building it is the slowest part of a test in a debug build.
     pub async fn context(&self) -> atlasbot::commands::Context {
         static ATLAS: tokio::sync::OnceCell<std::sync::Arc<atlasbot::atlas::Atlas>> =
             tokio::sync::OnceCell::const_new();
-        let store = self.store().await;
+        let store = atlasbot::database::open_store(self.location())
+            .await
+            .expect("store opens");
         let atlas = ATLAS
             .get_or_init(|| async {
                 let rows = store.load_atlas().await.expect("the atlas loads");
@@ -69,6 +102,37 @@ impl TempDb {
             .await
             .clone();
         atlasbot::commands::Context::with_atlas(store, atlas)
+    }
+}
+
+/// The test server's URL (`scripts/test` starts one); a test that needs it fails without it.
+pub fn postgres_url() -> String {
+    std::env::var("ATLASBOT_TEST_POSTGRES").expect(
+        "ATLASBOT_TEST_POSTGRES is not set: run the tests with scripts/test, which starts PostgreSQL",
+    )
+}
+
+/// Creates the database `name` on the test server (dropping an older one of that name) and
+/// returns its URL. Through `psql`, which the server's package brings.
+pub fn fresh_postgres_database(name: &str) -> String {
+    let admin = postgres_url();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        let out = std::process::Command::new("psql")
+            .args([admin.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("not a database URL: {admin}"),
     }
 }
 

@@ -1,0 +1,964 @@
+//! The runtime state on PostgreSQL: the same typed API as the SQLite runtime (`events.rs`,
+//! `matrix.rs`), the same tables (`migrations/postgres/`), this backend's SQL. What differs
+//! besides placeholders: claims take rows with `FOR UPDATE SKIP LOCKED`, so that schedulers in
+//! several processes claim disjoint batches without waiting on each other; and writes that
+//! change what falls due `NOTIFY` the other processes (`CHANGES`), which their `ChangeWatch`
+//! hears at once instead of polling.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnection, PgPool};
+
+use super::events::{
+    parse_ts, ts, EventInput, EventRow, Imported, ReminderRow, SpaceRow, SubscriptionCounts,
+    SubscriptionRow,
+};
+use super::matrix::MatrixAccount;
+use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
+use super::StoreError;
+use crate::events::Planned;
+
+/// The channel every process listens on for changes to what falls due.
+pub const CHANGES: &str = "atlasbot_changes";
+
+const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
+const REMINDER_COLUMNS: &str =
+    "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
+
+#[derive(Clone, Debug)]
+pub struct PgRuntime {
+    pub pool: PgPool,
+}
+
+/// Connects to the server at `url` and applies the runtime migrations (sqlx holds an
+/// advisory lock meanwhile, so processes starting together migrate once). Every failure is
+/// one line naming the setting; the URL itself (which may carry a password) is never shown.
+pub async fn open(url: &str) -> Result<PgRuntime, StoreError> {
+    let setting = |what: String| StoreError::Setting(format!("ATLASBOT_DB (--db): {what}"));
+    let place = super::Location::Postgres {
+        url: url.to_string(),
+        atlas: Default::default(),
+    }
+    .describe();
+    let options: sqlx::postgres::PgConnectOptions = url
+        .parse()
+        .map_err(|_| setting("not a valid postgres:// URL".into()))?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| setting(format!("cannot use {place}: {}", connect_error(&e))))?;
+    super::migrations::postgres()
+        .await?
+        .run(&pool)
+        .await
+        .map_err(|e| setting(format!("cannot migrate {place}: {e}")))?;
+    Ok(PgRuntime { pool })
+}
+
+/// What went wrong connecting, in words a person can act on.
+fn connect_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Io(io) => format!("the server cannot be reached ({io})"),
+        sqlx::Error::PoolTimedOut => "the server did not answer within 5 s".into(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Tls(t) => format!("TLS failed ({t})"),
+        other => other.to_string(),
+    }
+}
+
+/// `platform`'s spaces: "<platform>" itself or "<platform>:<id>" (no LIKE wildcard can occur
+/// in a platform's name).
+fn platform_pattern(platform: Platform) -> String {
+    format!("{platform}:%")
+}
+
+async fn notify(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(CHANGES)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn insert_event_on(
+    conn: &mut PgConnection,
+    e: &EventInput,
+    uid: &str,
+    now: DateTime<Utc>,
+) -> Result<EventId, StoreError> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    )
+    .bind(uid)
+    .bind(&e.space)
+    .bind(&e.title)
+    .bind(&e.description)
+    .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+    .bind(&e.tz)
+    .bind(e.duration_min)
+    .bind(&e.place)
+    .bind(&e.organiser)
+    .bind(&e.topics)
+    .bind(&e.rrule)
+    .bind(&e.created_by)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?;
+    Ok(EventId(id))
+}
+
+/// As in SQLite: a key seen before keeps its row unless it was cancelled.
+async fn insert_planned(
+    conn: &mut PgConnection,
+    space: &SpaceId,
+    planned: &[Planned],
+) -> Result<(), StoreError> {
+    for chunk in planned.chunks(500) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 7;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending')",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
+             VALUES {}
+             ON CONFLICT (key) DO UPDATE SET state = 'pending', due_utc = excluded.due_utc,
+                 attempts = 0, error = NULL, done_at = NULL, claimed_by = NULL, lease_until = NULL
+             WHERE reminders.state = 'cancelled'",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for p in chunk {
+            q = q
+                .bind(&p.key)
+                .bind(p.event_id)
+                .bind(space)
+                .bind(ts(p.occurrence))
+                .bind(p.offset_min)
+                .bind(&p.target)
+                .bind(ts(p.due));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn set_planned_until(
+    conn: &mut PgConnection,
+    event_id: EventId,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE events SET planned_until = $1 WHERE id = $2")
+        .bind(ts(until))
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+async fn upsert_imported(
+    conn: &mut PgConnection,
+    uid: &str,
+    e: &EventInput,
+    now: DateTime<Utc>,
+) -> Result<(EventId, bool), StoreError> {
+    let existing: Option<(EventId,)> = sqlx::query_as(
+        "SELECT id FROM events WHERE space = $1 AND (uid = $2 OR uid = $2 || '/' || $1)",
+    )
+    .bind(&e.space)
+    .bind(uid)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id,)) = existing {
+        sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8 WHERE id = $9")
+            .bind(&e.title)
+            .bind(&e.description)
+            .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .bind(&e.tz)
+            .bind(e.duration_min)
+            .bind(&e.place)
+            .bind(&e.rrule)
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        return Ok((id, false));
+    }
+    let taken: Option<(EventId,)> = sqlx::query_as("SELECT id FROM events WHERE uid = $1")
+        .bind(uid)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let uid = match taken {
+        Some(_) => format!("{uid}/{}", e.space),
+        None => uid.to_string(),
+    };
+    Ok((insert_event_on(conn, e, &uid, now).await?, true))
+}
+
+async fn replace_exdates(
+    conn: &mut PgConnection,
+    id: EventId,
+    exdates: &[DateTime<Utc>],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM event_exdates WHERE event_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    for x in exdates {
+        sqlx::query("INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(ts(*x))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl PgRuntime {
+    pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
+        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.unwrap_or_else(|| SpaceRow::defaults(id.clone())))
+    }
+
+    pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET timezone = $2, reminder_target = $3, offsets = $4,
+                 moderator_role = $5, moderator_power = $6, updated_at = $7",
+        )
+        .bind(&s.id)
+        .bind(&s.timezone)
+        .bind(&s.reminder_target)
+        .bind(&s.offsets)
+        .bind(&s.moderator_role)
+        .bind(s.moderator_power)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_event(
+        &self,
+        e: &EventInput,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<EventId, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_event_on(&mut conn, e, uid, now).await
+    }
+
+    pub async fn update_event(
+        &self,
+        id: EventId,
+        e: &EventInput,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, rrule = $9, updated_at = $10 WHERE id = $11",
+        )
+        .bind(&e.title)
+        .bind(&e.description)
+        .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .bind(&e.tz)
+        .bind(e.duration_min)
+        .bind(&e.place)
+        .bind(&e.organiser)
+        .bind(&e.topics)
+        .bind(&e.rrule)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND state = 'pending'")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn cancel_occurrence(
+        &self,
+        id: EventId,
+        occurrence: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(id)
+            .bind(ts(occurrence))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND occurrence_utc = $3 AND state = 'pending'")
+            .bind(ts(now))
+            .bind(id)
+            .bind(ts(occurrence))
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn import_events(
+        &self,
+        items: &[(String, EventInput, Vec<DateTime<Utc>>)],
+        now: DateTime<Utc>,
+        max_live: i64,
+    ) -> Result<Imported, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::new();
+        for (uid, e, exdates) in items {
+            let (id, added) = upsert_imported(&mut tx, uid, e, now).await?;
+            replace_exdates(&mut tx, id, exdates).await?;
+            out.push((id, added));
+        }
+        let space = items.first().map_or("", |(_, e, _)| e.space.as_str());
+        let (live,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = $1 AND NOT cancelled")
+                .bind(space)
+                .fetch_one(&mut *tx)
+                .await?;
+        if live > max_live {
+            let adding = out.iter().filter(|(_, added)| *added).count() as i64;
+            return Ok(Imported::TooMany {
+                existing: live - adding,
+                adding,
+            });
+        }
+        tx.commit().await?;
+        Ok(Imported::Done(out))
+    }
+
+    pub async fn exdates(&self, id: EventId) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT occurrence_utc FROM event_exdates WHERE event_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.iter().filter_map(|(s,)| parse_ts(s)).collect())
+    }
+
+    pub async fn event(&self, id: EventId) -> Result<Option<EventRow>, StoreError> {
+        Ok(
+            sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE space = $1 AND NOT cancelled ORDER BY id"
+        ))
+        .bind(space)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn subscribe(
+        &self,
+        event_id: EventId,
+        space: &SpaceId,
+        user: &str,
+        offset_min: i64,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query("INSERT INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+            .bind(event_id)
+            .bind(space)
+            .bind(user)
+            .bind(offset_min)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        let (id,): (i64,) = sqlx::query_as(
+            "SELECT id FROM subscriptions WHERE event_id = $1 AND user_id = $2 AND offset_min = $3",
+        )
+        .bind(event_id)
+        .bind(user)
+        .bind(offset_min)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn subscription_counts(
+        &self,
+        event_id: EventId,
+        space: &SpaceId,
+        user: &str,
+    ) -> Result<SubscriptionCounts, StoreError> {
+        let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
+            "SELECT
+                (SELECT COUNT(*) FROM subscriptions WHERE event_id = $1 AND user_id = $3),
+                (SELECT COUNT(*) FROM subscriptions WHERE event_id = $1),
+                (SELECT COUNT(*) FROM subscriptions s JOIN events e ON e.id = s.event_id
+                  WHERE s.space = $2 AND s.user_id = $3 AND NOT e.cancelled)",
+        )
+        .bind(event_id)
+        .bind(space)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(SubscriptionCounts {
+            mine_on_event,
+            all_on_event,
+            mine_in_space,
+        })
+    }
+
+    pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = $1 AND NOT cancelled")
+                .bind(space)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n)
+    }
+
+    pub async fn subscriptions_of_event(
+        &self,
+        event_id: EventId,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, offset_min FROM subscriptions WHERE event_id = $1 ORDER BY id",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn subscriptions(
+        &self,
+        space: &SpaceId,
+        user: Option<&str>,
+    ) -> Result<Vec<SubscriptionRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT s.id, s.event_id, e.title, s.user_id, s.offset_min FROM subscriptions s JOIN events e ON e.id = s.event_id
+             WHERE s.space = $1 AND ($2::TEXT IS NULL OR s.user_id = $2) AND NOT e.cancelled ORDER BY s.id",
+        )
+        .bind(space)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn unsubscribe(
+        &self,
+        id: i64,
+        user: &str,
+        any: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row: Option<(EventId, String, i64)> = sqlx::query_as(
+            "SELECT event_id, user_id, offset_min FROM subscriptions WHERE id = $1 FOR UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((event_id, owner, offset)) = row else {
+            return Ok(false);
+        };
+        if owner != user && !any {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND target = $3 AND offset_min = $4 AND state = 'pending'")
+            .bind(ts(now))
+            .bind(event_id)
+            .bind(Target::User(owner))
+            .bind(offset)
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn replan(
+        &self,
+        event_id: EventId,
+        space: &SpaceId,
+        planned: &[Planned],
+        planned_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM reminders WHERE event_id = $1 AND state = 'pending'")
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_planned(&mut tx, space, planned).await?;
+        set_planned_until(&mut tx, event_id, planned_until).await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_planned(
+        &self,
+        event_id: EventId,
+        space: &SpaceId,
+        planned: &[Planned],
+        planned_until: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        insert_planned(&mut tx, space, planned).await?;
+        if let Some(until) = planned_until {
+            set_planned_until(&mut tx, event_id, until).await?;
+        }
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn events_to_plan(
+        &self,
+        platform: Platform,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(EventId, Option<DateTime<Utc>>)>, StoreError> {
+        let rows: Vec<(EventId, Option<String>)> = sqlx::query_as(
+            "SELECT id, planned_until FROM events
+             WHERE NOT cancelled AND (planned_until IS NULL OR planned_until < $1)
+               AND (space = $2 OR space LIKE $3)
+             ORDER BY planned_until NULLS FIRST LIMIT $4",
+        )
+        .bind(ts(before))
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, until)| (id, until.as_deref().and_then(parse_ts)))
+            .collect())
+    }
+
+    pub async fn plan_mark(&self, event_id: EventId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT planned_until FROM events WHERE id = $1")
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(t,)| t).as_deref().and_then(parse_ts))
+    }
+
+    pub async fn earliest_plan_mark(
+        &self,
+        platform: Platform,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT planned_until FROM events WHERE NOT cancelled AND (space = $1 OR space LIKE $2)
+             ORDER BY planned_until NULLS FIRST LIMIT 1",
+        )
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => None,
+            Some((None,)) => Some(DateTime::<Utc>::MIN_UTC),
+            Some((Some(t),)) => parse_ts(&t),
+        })
+    }
+
+    pub async fn next_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = $1 OR space LIKE $2)
+             ORDER BY due_utc LIMIT 1",
+        )
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|(s,)| parse_ts(&s)))
+    }
+
+    /// Claims due reminders. `SKIP LOCKED`: rows another process is claiming right now are
+    /// passed over, not waited for — each process takes a disjoint batch.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        platform: Platform,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<ReminderRow>, StoreError> {
+        let mut rows: Vec<ReminderRow> = sqlx::query_as(&format!(
+            "UPDATE reminders SET state = 'claimed', claimed_at = $1, attempts = attempts + 1,
+                                  claimed_by = $5, lease_until = $6
+             WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= $1
+                           AND (space = $3 OR space LIKE $4) ORDER BY due_utc LIMIT $2
+                           FOR UPDATE SKIP LOCKED)
+             RETURNING {REMINDER_COLUMNS}"
+        ))
+        .bind(ts(now))
+        .bind(limit)
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .bind(owner)
+        .bind(ts(lease_until))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.sort_by(|a, b| a.due_utc.cmp(&b.due_utc));
+        Ok(rows)
+    }
+
+    pub async fn claim_owners(&self, platform: Platform) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(Option<String>,)> = sqlx::query_as(
+            "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
+             AND (space = $1 OR space LIKE $2)",
+        )
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(|(o,)| o).collect())
+    }
+
+    pub async fn reclaim(
+        &self,
+        platform: Platform,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        dead: &[String],
+    ) -> Result<Vec<ReminderRow>, StoreError> {
+        let mut rows: Vec<ReminderRow> = sqlx::query_as(&format!(
+            "UPDATE reminders SET claimed_by = $1, lease_until = $2
+             WHERE key IN (SELECT key FROM reminders
+                           WHERE state = 'claimed' AND (space = $3 OR space LIKE $4)
+                             AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until < $5
+                                  OR claimed_by = ANY($6))
+                           FOR UPDATE SKIP LOCKED)
+             RETURNING {REMINDER_COLUMNS}"
+        ))
+        .bind(owner)
+        .bind(ts(lease_until))
+        .bind(platform)
+        .bind(platform_pattern(platform))
+        .bind(ts(now))
+        .bind(dead)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.sort_by(|a, b| a.due_utc.cmp(&b.due_utc));
+        Ok(rows)
+    }
+
+    pub async fn renew_leases(
+        &self,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE reminders SET lease_until = $1 WHERE state = 'claimed' AND claimed_by = $2",
+        )
+        .bind(ts(lease_until))
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn finish_reminder(
+        &self,
+        key: &str,
+        state: ReminderState,
+        late: bool,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE reminders SET state = $1, late = $2, error = $3, done_at = $4 WHERE key = $5",
+        )
+        .bind(state)
+        .bind(late)
+        .bind(error)
+        .bind(ts(now))
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn finish_sent(
+        &self,
+        sent: &[(String, bool)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for late in [false, true] {
+            let keys: Vec<&str> = sent
+                .iter()
+                .filter(|(_, l)| *l == late)
+                .map(|(k, _)| k.as_str())
+                .collect();
+            if keys.is_empty() {
+                continue;
+            }
+            sqlx::query("UPDATE reminders SET state = 'sent', late = $1, error = NULL, done_at = $2 WHERE key = ANY($3)")
+                .bind(late)
+                .bind(ts(now))
+                .bind(&keys)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn retry_reminder(
+        &self,
+        key: &str,
+        retry_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE reminders SET state = 'pending', due_utc = $1, error = $2 WHERE key = $3",
+        )
+        .bind(ts(retry_at))
+        .bind(error)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn reminder_states(
+        &self,
+        event_id: EventId,
+    ) -> Result<Vec<(String, ReminderState)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT key, state FROM reminders WHERE event_id = $1 ORDER BY due_utc, key",
+        )
+        .bind(event_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn disable_target(
+        &self,
+        space: &SpaceId,
+        target: &Target,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO disabled_targets (space, target, reason, disabled_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (space, target) DO UPDATE SET reason = excluded.reason, disabled_at = excluded.disabled_at",
+        )
+        .bind(space)
+        .bind(target)
+        .bind(reason)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn enable_target(&self, space: &SpaceId, target: &Target) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM disabled_targets WHERE space = $1 AND target = $2")
+            .bind(space)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        notify(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn disabled_targets(
+        &self,
+        space: &SpaceId,
+    ) -> Result<std::collections::HashMap<Target, String>, StoreError> {
+        let rows: Vec<(Target, String)> =
+            sqlx::query_as("SELECT target, reason FROM disabled_targets WHERE space = $1")
+                .bind(space)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    // The Matrix adapter's state.
+
+    pub async fn matrix_account(&self, user: &str) -> Result<MatrixAccount, StoreError> {
+        Ok(
+            sqlx::query_as("SELECT device_id, next_batch FROM matrix_accounts WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?
+                .unwrap_or_default(),
+        )
+    }
+
+    pub async fn set_matrix_device(
+        &self,
+        user: &str,
+        device: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO matrix_accounts (user_id, device_id, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET device_id = excluded.device_id, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(device)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_matrix_next_batch(
+        &self,
+        user: &str,
+        next_batch: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO matrix_accounts (user_id, next_batch, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id) DO UPDATE SET next_batch = excluded.next_batch, updated_at = excluded.updated_at",
+        )
+        .bind(user)
+        .bind(next_batch)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn add_matrix_room(
+        &self,
+        user: &str,
+        room: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO matrix_rooms (user_id, room_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(room)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn matrix_rooms(&self, user: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT room_id FROM matrix_rooms WHERE user_id = $1 ORDER BY room_id",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn remove_matrix_room(&self, user: &str, room: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM matrix_rooms WHERE user_id = $1 AND room_id = $2")
+            .bind(user)
+            .bind(room)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn claim_encrypted_notice(&self, user: &str, room: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE matrix_rooms SET encrypted_notice = TRUE
+             WHERE user_id = $1 AND room_id = $2 AND NOT encrypted_notice",
+        )
+        .bind(user)
+        .bind(room)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn matrix_direct_room(
+        &self,
+        user: &str,
+        person: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT room_id FROM matrix_direct_rooms WHERE user_id = $1 AND person = $2",
+        )
+        .bind(user)
+        .bind(person)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn matrix_direct_person(
+        &self,
+        user: &str,
+        room: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT person FROM matrix_direct_rooms WHERE user_id = $1 AND room_id = $2",
+        )
+        .bind(user)
+        .bind(room)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn set_matrix_direct_room(
+        &self,
+        user: &str,
+        person: &str,
+        room: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match room {
+            Some(room) => sqlx::query(
+                "INSERT INTO matrix_direct_rooms (user_id, person, room_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (user_id, person) DO UPDATE SET room_id = excluded.room_id",
+            )
+            .bind(user)
+            .bind(person)
+            .bind(room),
+            None => {
+                sqlx::query("DELETE FROM matrix_direct_rooms WHERE user_id = $1 AND person = $2")
+                    .bind(user)
+                    .bind(person)
+            }
+        }
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
