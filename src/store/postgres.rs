@@ -42,9 +42,18 @@ pub async fn open(url: &str) -> Result<PgRuntime, StoreError> {
     let options: sqlx::postgres::PgConnectOptions = url
         .parse()
         .map_err(|_| setting("not a valid postgres:// URL".into()))?;
+    // One connection first, for its own error: a pool that cannot connect only says it
+    // timed out.
+    use sqlx::{ConnectOptions, Connection};
+    let first = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)
+        .and_then(|r| r)
+        .map_err(|e| setting(format!("cannot use {place}: {}", connect_error(&e))))?;
+    first.close().await.ok();
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
-        .acquire_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(CONNECT_TIMEOUT)
         .connect_with(options)
         .await
         .map_err(|e| setting(format!("cannot use {place}: {}", connect_error(&e))))?;
@@ -55,6 +64,8 @@ pub async fn open(url: &str) -> Result<PgRuntime, StoreError> {
         .map_err(|e| setting(format!("cannot migrate {place}: {e}")))?;
     Ok(PgRuntime { pool })
 }
+
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What went wrong connecting, in words a person can act on.
 fn connect_error(e: &sqlx::Error) -> String {

@@ -22,4 +22,5 @@ mod hostile;
 mod import;
 mod import_errors;
 mod matrix;
+mod postgres;
 mod quality;

@@ -1,0 +1,101 @@
+//! The runtime state on PostgreSQL (a real server from Debian's packages, started by
+//! `scripts/test`): what a wrong database setting says, and that it writes nothing. The event
+//! and reminder tests themselves run on this backend too (`scripts/test` runs `events::` a
+//! second time with `ATLASBOT_TEST_BACKEND=postgres`).
+
+use std::path::Path;
+
+use crate::support::{self, TempDb};
+
+/// `atlasbot --db <db> --atlas <atlas> ask /help` in `dir`: (exit code, stderr).
+fn ask_with(dir: &Path, db: &str) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .current_dir(dir)
+        .args(["--db", db, "--atlas", "atlas.db", "ask", "/help"])
+        .env_remove("ATLASBOT_DB")
+        .env_remove("ATLASBOT_ATLAS")
+        .output()
+        .expect("atlasbot runs");
+    (out.status.code(), support::stderr(&out))
+}
+
+/// A URL for the test server with the user and password replaced.
+fn with_password(password: &str) -> String {
+    let url = support::postgres_url();
+    let (_, rest) = url.split_once('@').expect("the test URL has a user");
+    format!("postgres://atlasbot:{password}@{rest}")
+}
+
+fn assert_one_line_naming_the_setting(code: Option<i32>, err: &str, says: &str) {
+    assert_ne!(code, Some(0), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("ATLASBOT_DB (--db)"),
+        "names the setting: {err}"
+    );
+    assert!(err.contains(says), "says {says:?}: {err}");
+}
+
+#[test]
+fn a_wrong_database_setting_is_one_line_naming_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let (code, err) = ask_with(dir.path(), &with_password("not-the-password"));
+    assert_one_line_naming_the_setting(code, &err, "password authentication failed");
+    assert!(
+        !err.contains("not-the-password"),
+        "the password is never shown: {err}"
+    );
+
+    let (code, err) = ask_with(dir.path(), "postgres://atlasbot:x@127.0.0.1:1/postgres");
+    assert_one_line_naming_the_setting(code, &err, "cannot be reached");
+
+    let (code, err) = ask_with(dir.path(), "postgres://at las:x@[::1/nope");
+    assert_one_line_naming_the_setting(code, &err, "not a valid postgres:// URL");
+
+    std::fs::create_dir(dir.path().join("a-directory")).unwrap();
+    let (code, err) = ask_with(dir.path(), "a-directory");
+    assert_one_line_naming_the_setting(code, &err, "is a directory, not a database file");
+
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["a-directory"], "nothing was written");
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("a-directory"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn a_good_url_keeps_the_runtime_state_on_the_server_and_the_atlas_in_its_file() {
+    let db = TempDb::empty();
+    let url = support::fresh_postgres_database("t_good_url");
+    let dir = db.dir.path();
+    let run = |line: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+            .current_dir(dir)
+            .args(["--db", &url, "--atlas", "atlas.db", "ask", line])
+            .output()
+            .expect("atlasbot runs")
+    };
+    let added = run("/event add title:\"On the server\" when:\"2030-01-02 10:00\"");
+    assert!(added.status.success(), "{}", support::stderr(&added));
+    assert!(dir.join("atlas.db").exists(), "the atlas has its own file");
+
+    // A second process (another machine, as far as it knows) sees the event.
+    let listed = run("/event show 1");
+    assert!(
+        support::stdout(&listed).contains("On the server"),
+        "{}",
+        support::stdout(&listed)
+    );
+    let out = std::process::Command::new("psql")
+        .args([url.as_str(), "-At", "-c", "SELECT title FROM events"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "On the server");
+}
