@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{self, TempDb};
 
-struct Console {
+pub(crate) struct Console {
     child: Child,
     out: Arc<Mutex<String>>,
     log: Arc<Mutex<String>>,
@@ -39,9 +39,13 @@ fn collect(
 
 impl Console {
     fn start(db: &std::path::Path, pause: Option<&str>) -> Console {
+        Console::start_with(&["--db", &db.to_string_lossy()], pause)
+    }
+
+    /// A console whose state is where `args` say (`--db`, `--atlas`).
+    pub(crate) fn start_with(args: &[&str], pause: Option<&str>) -> Console {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_atlasbot"));
-        cmd.arg("--db")
-            .arg(db)
+        cmd.args(args)
             .arg("console")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -65,7 +69,7 @@ impl Console {
 
     /// Waits until the scheduler has done its first full pass: anything it was going to send
     /// on start-up has been sent by then.
-    fn wait_caught_up(&self) {
+    pub(crate) fn wait_caught_up(&self) {
         let start = Instant::now();
         while !self.log.lock().unwrap().contains("scheduler caught up") {
             assert!(
@@ -77,7 +81,7 @@ impl Console {
         }
     }
 
-    fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+    pub(crate) fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < timeout {
             if self.out.lock().unwrap().contains(needle) {
@@ -89,7 +93,7 @@ impl Console {
     }
 
     /// SIGKILL: no destructor, no flush, no goodbye.
-    fn kill(mut self) -> String {
+    pub(crate) fn kill(mut self) -> String {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
         self.output()
@@ -105,7 +109,7 @@ impl Console {
     }
 
     /// Closes stdin: the console finishes and exits by itself.
-    fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         drop(self.child.stdin.take());
         let _ = self.child.wait();
         self.output()

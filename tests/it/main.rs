@@ -15,7 +15,7 @@ mod support;
 
 mod architecture;
 mod commands;
-mod crash;
+pub(crate) mod crash;
 mod discord;
 mod events;
 mod hostile;

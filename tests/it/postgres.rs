@@ -99,3 +99,101 @@ fn a_good_url_keeps_the_runtime_state_on_the_server_and_the_atlas_in_its_file() 
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "On the server");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sigkill() {
+    use crate::crash::Console;
+    use atlasbot::domain::{SpaceId, Target};
+    use atlasbot::events::plan;
+    use atlasbot::store::events::EventInput;
+    use std::time::Duration;
+
+    const N: usize = 300;
+    let db = TempDb::empty();
+    let url = support::fresh_postgres_database("t_three_processes");
+    let atlas = db.path.to_string_lossy().to_string();
+    let location = atlasbot::store::Location::Postgres {
+        url: url.clone(),
+        atlas: db.path.clone(),
+    };
+    // N reminders falling due over the next ~6 seconds, one per event.
+    let store = atlasbot::database::open_store(location).await.unwrap();
+    let now = chrono::Utc::now();
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
+    for n in 0..N {
+        let start =
+            now + chrono::Duration::minutes(60) + chrono::Duration::milliseconds(20 * n as i64);
+        let input = EventInput {
+            space: SpaceId::console(),
+            title: format!("Meeting {n}"),
+            description: None,
+            starts_local: start.naive_utc(),
+            tz: "UTC".into(),
+            duration_min: None,
+            place: None,
+            organiser: None,
+            topics: None,
+            rrule: None,
+            created_by: "test".into(),
+        };
+        let id = store
+            .insert_event(&input, &format!("m{n}@test"), now)
+            .await
+            .unwrap();
+        let owed = plan(id, &[start], &[(60, Target::Space)]);
+        store
+            .replan(id, &SpaceId::console(), &owed, forever)
+            .await
+            .unwrap();
+    }
+
+    let args = ["--db", url.as_str(), "--atlas", atlas.as_str()];
+    // The first process stops for a while after each claim: killed there, it holds claims
+    // it never sent.
+    let doomed = Console::start_with(&args, Some("after-claim:4000"));
+    let others: Vec<Console> = (0..2).map(|_| Console::start_with(&args, None)).collect();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let killed = doomed.kill();
+    let restarted = Console::start_with(&args, None);
+    restarted.wait_caught_up();
+    // Everything is due within ~6 s; wait until the server says all were sent.
+    let started = std::time::Instant::now();
+    loop {
+        let out = std::process::Command::new("psql")
+            .args([
+                url.as_str(),
+                "-At",
+                "-c",
+                "SELECT COUNT(*) FROM reminders WHERE state = 'sent'",
+            ])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).trim() == N.to_string() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not all sent: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut outputs = vec![killed, restarted.finish()];
+    outputs.extend(others.into_iter().map(Console::finish));
+    let keys: Vec<&str> = outputs
+        .iter()
+        .flat_map(|o| o.lines().filter(|l| l.starts_with("[reminder ")))
+        .collect();
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), N, "every reminder delivered");
+    assert_eq!(keys.len(), N, "none delivered twice");
+    for (i, o) in outputs.iter().enumerate() {
+        eprintln!("process {i}: {} reminders", o.matches("[reminder ").count());
+    }
+    assert!(
+        outputs[2..].iter().all(|o| o.contains("[reminder ")),
+        "the processes that stayed up shared the work"
+    );
+}
