@@ -194,7 +194,34 @@ async fn open_sqlite(path: &Path) -> Result<SqlitePool, StoreError> {
         .await?)
 }
 
+/// The lead of a Matrix account's sync loop (`Store::lead_matrix_sync`), held while alive.
+pub enum SyncLead {
+    /// On SQLite there is one machine, and one process per database is the documented setup.
+    Alone,
+    Cluster(postgres::Leadership),
+}
+
+impl SyncLead {
+    /// Whether this process still leads (false: stop syncing, another may have taken over).
+    pub async fn holds(&mut self) -> bool {
+        match self {
+            SyncLead::Alone => true,
+            SyncLead::Cluster(l) => l.holds().await,
+        }
+    }
+}
+
 impl Store {
+    /// Waits until this process may run `user`'s Matrix sync loop: on PostgreSQL, the one
+    /// process of the cluster that does (the others wait here and take over when it dies);
+    /// on SQLite, at once.
+    pub async fn lead_matrix_sync(&self, user: &str) -> Result<SyncLead, StoreError> {
+        match &self.pg {
+            Some(pg) => Ok(SyncLead::Cluster(pg.lead_matrix_sync(user).await?)),
+            None => Ok(SyncLead::Alone),
+        }
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

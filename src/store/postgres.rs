@@ -973,3 +973,34 @@ impl PgRuntime {
         Ok(())
     }
 }
+
+/// Holds the cluster-wide lead of one Matrix account's sync loop: a session advisory lock on
+/// a connection of its own. PostgreSQL releases it when that session ends — a crashed or
+/// killed holder's connection closes — so a waiting process takes over.
+pub struct Leadership {
+    connection: sqlx::pool::PoolConnection<sqlx::Postgres>,
+}
+
+impl PgRuntime {
+    /// Waits until this process leads `user`'s sync loop.
+    pub async fn lead_matrix_sync(&self, user: &str) -> Result<Leadership, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        // Keep the lock's session out of the pool's reuse: it ends with the process.
+        connection.close_on_drop();
+        sqlx::query("SELECT pg_advisory_lock(hashtextextended($1, 0))")
+            .bind(format!("atlasbot matrix sync {user}"))
+            .execute(&mut *connection)
+            .await?;
+        Ok(Leadership { connection })
+    }
+}
+
+impl Leadership {
+    /// Whether the lock's session is still alive (if not, another process may lead now).
+    pub async fn holds(&mut self) -> bool {
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.connection)
+            .await
+            .is_ok()
+    }
+}

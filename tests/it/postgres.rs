@@ -197,3 +197,42 @@ async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sig
         "the processes that stayed up shared the work"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_process_leads_a_matrix_accounts_sync_and_another_takes_over_when_it_is_gone() {
+    use std::time::Duration;
+    let url = support::fresh_postgres_database("t_sync_lead");
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| atlasbot::store::Location::Postgres {
+        url: url.clone(),
+        atlas: dir.path().join(name),
+    };
+    let first = atlasbot::store::Store::open_at(&at("a.db")).await.unwrap();
+    let second = atlasbot::store::Store::open_at(&at("b.db")).await.unwrap();
+    let mut leader = first.lead_matrix_sync("@bot:example.org").await.unwrap();
+    assert!(leader.holds().await);
+
+    let waiting = tokio::spawn(async move {
+        second
+            .lead_matrix_sync("@bot:example.org")
+            .await
+            .map(|_| ())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a second process waits while the first leads"
+    );
+    let other_account = first.lead_matrix_sync("@other:example.org").await;
+    assert!(
+        other_account.is_ok(),
+        "another account has a lead of its own"
+    );
+
+    drop(leader); // the leader's session ends, as when its process dies
+    tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the waiting process takes over")
+        .unwrap()
+        .unwrap();
+}

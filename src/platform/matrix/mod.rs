@@ -300,9 +300,41 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
         stopped.clone(),
     );
     tracing::info!(user = %bot.me, "connected to Matrix");
-    let code = bot.sync_loop(&settings, stopped).await;
+    let code = match lead(&ctx.store, &bot.me, stopped.clone()).await {
+        Ok(Some(lead)) => bot.sync_loop(&settings, lead, stopped).await,
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("atlasbot matrix: cannot take the lead of the sync loop: {e}");
+            ExitCode::FAILURE
+        }
+    };
     let _ = reminders.await;
     code
+}
+
+/// Waits to lead this account's sync loop (one process of a cluster does; the others deliver
+/// reminders meanwhile and take over when it dies). None: shut down while waiting.
+async fn lead(
+    store: &crate::store::Store,
+    me: &str,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<crate::store::SyncLead>, crate::store::StoreError> {
+    let waiting = tokio::time::sleep(Duration::from_secs(1));
+    tokio::pin!(waiting);
+    let taking = store.lead_matrix_sync(me);
+    tokio::pin!(taking);
+    loop {
+        tokio::select! {
+            lead = &mut taking => {
+                tracing::info!(user = %me, "leading the sync loop");
+                return lead.map(Some);
+            }
+            _ = &mut waiting, if !waiting.is_elapsed() => {
+                tracing::info!(user = %me, "another process syncs this account; waiting to take over");
+            }
+            _ = stopped.changed() => return Ok(None),
+        }
+    }
 }
 
 async fn shutdown_on_signal(stop: tokio::sync::watch::Sender<bool>) {
@@ -314,6 +346,7 @@ impl Bot {
     async fn sync_loop(
         &self,
         settings: &Settings,
+        mut lead: crate::store::SyncLead,
         mut stopped: tokio::sync::watch::Receiver<bool>,
     ) -> ExitCode {
         let store = &self.ctx.store;
@@ -328,6 +361,12 @@ impl Bot {
         loop {
             if *stopped.borrow() {
                 return ExitCode::SUCCESS;
+            }
+            if !lead.holds().await {
+                // Another process may be syncing now: handling the same batch twice would
+                // answer twice. Exit, for a supervisor to restart us as a follower.
+                eprintln!("atlasbot matrix: lost the lead of the sync loop (database connection); exiting");
+                return ExitCode::FAILURE;
             }
             let first = since.is_none();
             let timeout = if first { Duration::ZERO } else { SYNC_TIMEOUT };
