@@ -39,16 +39,20 @@ pub fn init_tracing() {
 
 pub async fn run(cli: Cli) -> ExitCode {
     let db = cli.location();
+    let timing = Timing {
+        grace_minutes: cli.grace_minutes,
+        lease_seconds: cli.claim_lease_seconds,
+    };
     match cli.command {
-        Command::Ask { line, json } => match context(&db, cli.grace_minutes).await {
+        Command::Ask { line, json } => match context(&db, timing).await {
             Some(ctx) => crate::platform::console::ask(&ctx, &line, json).await,
             None => ExitCode::FAILURE,
         },
-        Command::Console { json } => match context(&db, cli.grace_minutes).await {
+        Command::Console { json } => match context(&db, timing).await {
             Some(ctx) => crate::platform::console::run(&ctx, json).await,
             None => ExitCode::FAILURE,
         },
-        Command::Matrix(args) => match context(&db, cli.grace_minutes).await {
+        Command::Matrix(args) => match context(&db, timing).await {
             Some(ctx) => {
                 let settings = crate::platform::matrix::Settings {
                     homeserver: args.homeserver,
@@ -66,18 +70,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
-        Command::Discord(args) => match context(&db, cli.grace_minutes).await {
+        Command::Discord(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::discord::run_gateway(ctx, args).await),
             None => ExitCode::FAILURE,
         },
-        Command::DiscordHttp(args) => match context(&db, cli.grace_minutes).await {
+        Command::DiscordHttp(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::discord::run_endpoint(ctx, args).await),
             None => ExitCode::FAILURE,
         },
         Command::Import { dir } => run_import(&db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
         Command::Bench(bench) => run_bench(bench).await,
-        Command::Eval { questions, verbose } => match context(&db, cli.grace_minutes).await {
+        Command::Eval { questions, verbose } => match context(&db, timing).await {
             Some(ctx) => run_eval(&ctx, questions.as_deref(), verbose).await,
             None => ExitCode::FAILURE,
         },
@@ -124,7 +128,12 @@ async fn run_bench(bench: Bench) -> ExitCode {
             concurrency,
         } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
         Bench::Planning => crate::bench::planning::run().await,
-        Bench::Reminders { count, burst } => crate::bench::reminders::run(count, burst).await,
+        Bench::Reminders {
+            count,
+            burst,
+            postgres,
+            schedulers,
+        } => crate::bench::reminders::run(count, burst, postgres, schedulers).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -147,7 +156,14 @@ fn report(result: Result<(), String>) -> ExitCode {
 }
 
 /// Opens the store (creating and filling it on first use) and the command context.
-async fn context(db: &crate::store::Location, grace_minutes: i64) -> Option<Context> {
+/// The scheduler's timing settings, from the command line.
+#[derive(Clone, Copy)]
+struct Timing {
+    grace_minutes: i64,
+    lease_seconds: u32,
+}
+
+async fn context(db: &crate::store::Location, timing: Timing) -> Option<Context> {
     let store = match crate::database::open_store(db.clone()).await {
         Ok(s) => s,
         Err(e) => {
@@ -157,7 +173,8 @@ async fn context(db: &crate::store::Location, grace_minutes: i64) -> Option<Cont
     };
     match Context::new(store).await {
         Ok(mut c) => {
-            c.grace = chrono::Duration::minutes(grace_minutes.clamp(0, 24 * 60));
+            c.grace = chrono::Duration::minutes(timing.grace_minutes.clamp(0, 24 * 60));
+            c.lease = chrono::Duration::seconds(timing.lease_seconds.into());
             Some(c)
         }
         Err(e) => {

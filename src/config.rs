@@ -46,6 +46,17 @@ pub struct Cli {
     )]
     pub grace_minutes: i64,
 
+    /// How long a process's claim on a due reminder lasts before another process may take
+    /// it over — the longest a reminder waits after its process dies on another host.
+    #[arg(
+        long,
+        global = true,
+        env = "ATLASBOT_CLAIM_LEASE_SECONDS",
+        default_value_t = 120,
+        value_parser = clap::value_parser!(u32).range(2..=86_400)
+    )]
+    pub claim_lease_seconds: u32,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -186,6 +197,14 @@ pub enum Bench {
         /// Reminders due in the same second.
         #[arg(long, default_value_t = 10_000)]
         burst: usize,
+        /// Keep the runtime state on this (empty) PostgreSQL database instead of a SQLite
+        /// file in a temporary directory.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Schedulers delivering the burst together, each with its own connection pool and
+        /// owner id (in this one process).
+        #[arg(long, default_value_t = 1)]
+        schedulers: usize,
     },
     /// Planning cost per event and per calendar import as series grow (rolling plan).
     Planning,

@@ -40,7 +40,7 @@ fn planned_forever() -> DateTime<Utc> {
 }
 /// How long a claim is someone's before another process may take it over, and how often
 /// the scheduler looks for claims to take over and plans to extend.
-const LEASE: Duration = Duration::minutes(2);
+pub const LEASE: Duration = Duration::minutes(2);
 const MAINTENANCE_EVERY: Duration = Duration::seconds(30);
 /// Deliveries tried before a reminder is recorded as failed.
 const MAX_ATTEMPTS: i64 = 5;
@@ -352,6 +352,12 @@ impl Owner {
         &self.0
     }
 
+    /// The `n`th of several schedulers in this process (benchmarks): an owner of its own,
+    /// which no other process judges dead — its claims are recovered by their lease only.
+    pub fn instance(n: usize) -> Owner {
+        Owner(format!("{}#{n}", Owner::this_process().0))
+    }
+
     /// Whether `owner` is known to be dead: a process of this host that is no longer there.
     pub fn is_dead(owner: &str) -> bool {
         let mut parts = owner.rsplitn(3, '/');
@@ -397,6 +403,8 @@ pub struct Scheduler {
     pub clock: Clock,
     pub grace: Duration,
     pub owner: Owner,
+    /// How long a claim is this scheduler's before another may take it over.
+    pub lease: Duration,
 }
 
 impl Scheduler {
@@ -407,7 +415,14 @@ impl Scheduler {
             clock,
             grace,
             owner: Owner::this_process(),
+            lease: LEASE,
         }
+    }
+
+    /// How often to look for claims to take over and plans to extend: at least twice per
+    /// lease, so that a dead process's reminders wait at most about one and a half leases.
+    fn maintenance_every(&self) -> Duration {
+        MAINTENANCE_EVERY.min(self.lease / 2)
     }
 
     /// Sends what is due now; returns how many reminders were delivered.
@@ -417,7 +432,13 @@ impl Scheduler {
         loop {
             let batch = self
                 .store
-                .claim_due(now, 500, self.platform, self.owner.as_str(), now + LEASE)
+                .claim_due(
+                    now,
+                    500,
+                    self.platform,
+                    self.owner.as_str(),
+                    now + self.lease,
+                )
                 .await?;
             if batch.is_empty() {
                 break;
@@ -440,9 +461,9 @@ impl Scheduler {
         let mut cache = TickCache::default();
         let mut delivered = 0;
         for r in batch {
-            if renewed.elapsed() > (LEASE / 4).to_std().unwrap_or_default() {
+            if renewed.elapsed() > (self.lease / 4).to_std().unwrap_or_default() {
                 self.store
-                    .renew_leases(self.owner.as_str(), self.clock.now() + LEASE)
+                    .renew_leases(self.owner.as_str(), self.clock.now() + self.lease)
                     .await?;
                 renewed = std::time::Instant::now();
             }
@@ -602,16 +623,29 @@ impl Scheduler {
     /// left alone: several processes started side by side never send the same reminder twice.
     pub async fn recover(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let dead: Vec<String> = self
-            .store
-            .claim_owners(self.platform)
-            .await?
-            .into_iter()
-            .filter(|o| o != self.owner.as_str() && Owner::is_dead(o))
-            .collect();
+        // A process of this host known to be gone loses its claims at once — unless the store
+        // is shared by several hosts, where a host name and pid do not name one process (two
+        // containers may both be "bot", pid 1): there, claims change hands only when their
+        // lease has run out.
+        let dead: Vec<String> = if self.store.shared_by_hosts() {
+            Vec::new()
+        } else {
+            self.store
+                .claim_owners(self.platform)
+                .await?
+                .into_iter()
+                .filter(|o| o != self.owner.as_str() && Owner::is_dead(o))
+                .collect()
+        };
         let orphans = self
             .store
-            .reclaim(self.platform, self.owner.as_str(), now, now + LEASE, &dead)
+            .reclaim(
+                self.platform,
+                self.owner.as_str(),
+                now,
+                now + self.lease,
+                &dead,
+            )
             .await?;
         if orphans.is_empty() {
             return Ok(0);
@@ -648,7 +682,7 @@ impl Scheduler {
         while !*shutdown.borrow() {
             if self.clock.now() >= next_maintenance {
                 self.maintain(outbox.as_ref()).await;
-                next_maintenance = self.clock.now() + MAINTENANCE_EVERY;
+                next_maintenance = self.clock.now() + self.maintenance_every();
             }
             if let Err(e) = self.tick(outbox.as_ref()).await {
                 tracing::error!(error = %e, "scheduler tick failed");

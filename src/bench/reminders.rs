@@ -1,6 +1,8 @@
 //! `atlasbot bench reminders`: with N scheduled reminders, the cost of finding the next due
 //! one, the process's memory, and the firing lag when 10 000 fall due in the same second —
 //! through the real scheduler loop and a real database file, with an outbox that only counts.
+//! With `--postgres URL` the runtime state is on that server; with `--schedulers N`, N
+//! schedulers (each its own pool and owner) deliver the burst together.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,9 +33,25 @@ fn pct(v: &mut [StdDuration], p: f64) -> StdDuration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
+pub async fn run(
+    count: usize,
+    burst: usize,
+    postgres: Option<String>,
+    schedulers: usize,
+) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
-    let store = crate::database::open_store(&tmp.path().join("bench.db")).await?;
+    let location = match postgres {
+        Some(url) => crate::store::Location::Postgres {
+            url,
+            atlas: tmp.path().join("atlas.db"),
+        },
+        None => crate::store::Location::File(tmp.path().join("bench.db")),
+    };
+    println!("runtime state: {}", location.describe());
+    let store = crate::database::open_store(location.clone()).await?;
+    if !store.events_of_space(&SpaceId::console()).await?.is_empty() {
+        anyhow::bail!("the database already has events: give the benchmark an empty one");
+    }
     let now = Utc::now();
     let input = EventInput {
         space: SpaceId::console(),
@@ -132,19 +150,23 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
         }
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let scheduler = Scheduler::new(
-        Platform::Console,
-        store.clone(),
-        Clock::System,
-        Duration::minutes(10),
-    );
-    let handle = tokio::spawn(scheduler.run(Arc::new(Stamp(delivered_at.clone())), rx));
+    let mut handles = Vec::new();
+    for n in 0..schedulers.max(1) {
+        let own = crate::store::Store::open_at(&location).await?;
+        let mut scheduler =
+            Scheduler::new(Platform::Console, own, Clock::System, Duration::minutes(10));
+        scheduler.owner = crate::scheduler::Owner::instance(n);
+        let outbox = Arc::new(Stamp(delivered_at.clone()));
+        handles.push(tokio::spawn(scheduler.run(outbox, rx.clone())));
+    }
     let deadline = Instant::now() + StdDuration::from_secs(120);
     while delivered_at.lock().expect("not poisoned").len() < burst && Instant::now() < deadline {
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     let _ = tx.send(true);
-    let _ = handle.await;
+    for handle in handles {
+        let _ = handle.await;
+    }
     let stamps = delivered_at.lock().expect("not poisoned").clone();
     let mut lags: Vec<StdDuration> = stamps
         .iter()
@@ -153,12 +175,17 @@ pub async fn run(count: usize, burst: usize) -> anyhow::Result<()> {
     if lags.is_empty() {
         anyhow::bail!("nothing was delivered");
     }
+    let first = stamps.iter().min().copied().unwrap_or(due);
+    let last = stamps.iter().max().copied().unwrap_or(due);
+    let span = (last - first).to_std().unwrap_or_default().as_secs_f64();
     println!(
-        "burst of {burst} due in the same second: {} delivered; lag p50 {:?}, p99 {:?}, max {:?}; RSS {:.0} MB",
+        "{} scheduler(s): burst of {burst} due in the same second: {} delivered; lag p50 {:?}, p99 {:?}, max {:?}; {:.0} reminders/s from first to last delivery; RSS {:.0} MB",
+        schedulers.max(1),
         lags.len(),
         pct(&mut lags, 0.5),
         pct(&mut lags, 0.99),
         pct(&mut lags, 1.0),
+        lags.len() as f64 / span.max(1e-3),
         rss_mb()
     );
     Ok(())

@@ -201,6 +201,8 @@ pub struct Context {
     pub clock: crate::scheduler::Clock,
     /// How late a reminder may still go out after downtime.
     pub grace: chrono::Duration,
+    /// How long a scheduler's claim lasts (`--claim-lease-seconds`).
+    pub lease: chrono::Duration,
     atlas: Arc<RwLock<Arc<Atlas>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
@@ -222,6 +224,7 @@ impl Context {
         Context {
             clock: crate::scheduler::Clock::System,
             grace: chrono::Duration::minutes(10),
+            lease: crate::scheduler::LEASE,
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,
             atlas: Arc::new(RwLock::new(atlas)),

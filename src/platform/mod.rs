@@ -41,12 +41,13 @@ pub fn start_reminders(
     // that one bad reminder cannot stop every later one.
     tokio::spawn(async move {
         loop {
-            let scheduler = crate::scheduler::Scheduler::new(
+            let mut scheduler = crate::scheduler::Scheduler::new(
                 platform,
                 ctx.store.clone(),
                 ctx.clock.clone(),
                 ctx.grace,
             );
+            scheduler.lease = ctx.lease;
             let run = tokio::spawn(scheduler.run(outbox.clone(), shutdown.clone())).await;
             match run {
                 Err(e) if e.is_panic() && !*shutdown.borrow() => {

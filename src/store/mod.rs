@@ -244,8 +244,17 @@ impl Store {
         Ok(v.map(|(v,)| v))
     }
 
+    /// Whether processes on other hosts may share this store (PostgreSQL): then nothing about
+    /// a process can be judged from this host alone.
+    pub fn shared_by_hosts(&self) -> bool {
+        self.pg.is_some()
+    }
+
     pub async fn close(self) {
         self.pool.close().await;
+        if let Some(pg) = self.pg {
+            pg.pool.close().await;
+        }
     }
 }
 

@@ -92,6 +92,10 @@ impl Console {
         false
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no destructor, no flush, no goodbye.
     pub(crate) fn kill(mut self) -> String {
         self.child.kill().unwrap();

@@ -409,7 +409,15 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
         out.keys().is_empty(),
         "a claimed reminder is not claimed twice"
     );
-    // Its owner is dead: taken over at once, before its lease runs out, and sent once.
+    if w.ctx.store.shared_by_hosts() {
+        // On a server shared by hosts a host name and pid do not name one process: the claim
+        // changes hands only when its lease has run out.
+        s.recover(&out).await.unwrap();
+        assert!(out.keys().is_empty(), "taken over before its lease ran out");
+        w.at("2026-11-24 10:03");
+    }
+    // Its owner is dead: taken over (on one host at once, before its lease runs out), and
+    // sent once.
     s.recover(&out).await.unwrap();
     s.recover(&out).await.unwrap();
     assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
