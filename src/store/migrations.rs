@@ -62,11 +62,18 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
 /// A database of its own, so its versions start again at 1.
-pub const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "postgres/0001_create_runtime.sql",
-    include_str!("../../migrations/postgres/0001_create_runtime.sql"),
-)];
+pub const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "postgres/0001_create_runtime.sql",
+        include_str!("../../migrations/postgres/0001_create_runtime.sql"),
+    ),
+    (
+        2,
+        "postgres/0002_remember_interactions.sql",
+        include_str!("../../migrations/postgres/0002_remember_interactions.sql"),
+    ),
+];
 
 /// The embedded list as sqlx's migration source.
 #[derive(Debug)]

@@ -250,6 +250,20 @@ impl Store {
         self.pg.is_some()
     }
 
+    /// Whether an interaction id is seen for the first time by any process sharing this store
+    /// (always true on SQLite, where the endpoint's own memory is the record).
+    pub async fn first_sight_of_interaction(
+        &self,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        forget_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
+        match &self.pg {
+            Some(pg) => pg.first_sight_of_interaction(id, now, forget_before).await,
+            None => Ok(true),
+        }
+    }
+
     pub async fn close(self) {
         self.pool.close().await;
         if let Some(pg) = self.pg {

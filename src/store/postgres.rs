@@ -825,6 +825,28 @@ impl PgRuntime {
         Ok(rows.into_iter().collect())
     }
 
+    /// Records an interaction id; false if any process recorded it since `forget_before`
+    /// (older ids are deleted first: past the freshness window a replay is refused anyway).
+    pub async fn first_sight_of_interaction(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM seen_interactions WHERE seen_at < $1")
+            .bind(ts(forget_before))
+            .execute(&self.pool)
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO seen_interactions (id, seen_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // The Matrix adapter's state.
 
     pub async fn matrix_account(&self, user: &str) -> Result<MatrixAccount, StoreError> {

@@ -181,6 +181,11 @@ impl Endpoint {
     async fn start_with(limits: endpoint::Limits) -> Endpoint {
         let db = TempDb::new();
         let ctx = db.context().await;
+        Endpoint::start_on(db, ctx, limits).await
+    }
+
+    /// An endpoint answering from `ctx` (whose store may be shared with other endpoints).
+    async fn start_on(db: TempDb, ctx: Context, limits: endpoint::Limits) -> Endpoint {
         let (fake, base) = FakeDiscord::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/interactions", listener.local_addr().unwrap());
@@ -1344,4 +1349,41 @@ async fn a_repeated_lookup_is_answered_alike_until_the_atlas_changes() {
     let events_after = ep.post(&command_from_line("/events", 0)).await;
     assert_ne!(events_after, events);
     assert!(events_after.to_string().contains("Kept?"), "{events_after}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_sharing_a_postgres_store_refuse_a_request_another_replica_answered() {
+    // Two replicas of the endpoint behind a load balancer, their runtime state on one server.
+    let url = support::fresh_postgres_database("t_replicas");
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let db = TempDb::new();
+        let location = atlasbot::store::Location::Postgres {
+            url: url.clone(),
+            atlas: db.path.clone(),
+        };
+        let store = atlasbot::store::Store::open_at(&location).await.unwrap();
+        let ctx = Context::new(store).await.unwrap();
+        replicas.push(Endpoint::start_on(db, ctx, endpoint::Limits::default()).await);
+    }
+    let body = command_from_line(
+        "/event add title:\"Once\" when:\"2030-12-01 10:00\"",
+        MANAGE_EVENTS,
+    )
+    .to_string();
+    let now = chrono::Utc::now().timestamp();
+    let (first, _) = replicas[0].post_signed(&body, &key(), now).await;
+    assert_eq!(first, 200);
+    let (again, _) = replicas[1].post_signed(&body, &key(), now).await;
+    assert_eq!(
+        again, 409,
+        "the same signed request, replayed to the other replica"
+    );
+    let events = replicas[1]
+        .ctx
+        .store
+        .events_of_space(&SpaceId::discord(GUILD))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
 }

@@ -253,7 +253,7 @@ impl Endpoint {
             .lock()
             .expect("not poisoned")
             .first_time(id, std::time::Instant::now());
-        if !first {
+        if !first || !self.first_in_cluster(id).await {
             tracing::warn!(interaction = id, "a replayed interaction was refused");
             return respond(StatusCode::CONFLICT, "already answered", false);
         }
@@ -272,6 +272,29 @@ impl Endpoint {
             answers.keep(&atlas, line, body.clone());
         }
         respond(StatusCode::OK, body, true)
+    }
+
+    /// Whether no replica sharing this store has seen the interaction (replicas behind a load
+    /// balancer share the runtime store on PostgreSQL). A store that cannot tell refuses
+    /// nothing: the signature and freshness checks still hold.
+    async fn first_in_cluster(&self, id: &str) -> bool {
+        if !self.ctx.store.shared_by_hosts() {
+            return true;
+        }
+        let now = self.ctx.clock.now();
+        let window = chrono::Duration::from_std(MAX_AGE * 2).unwrap_or_default();
+        match self
+            .ctx
+            .store
+            .first_sight_of_interaction(id, now, now - window)
+            .await
+        {
+            Ok(first) => first,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot record an interaction id");
+                true
+            }
+        }
     }
 
     /// For a lookup: the atlas it is answered from, its line, and the answer given to the
