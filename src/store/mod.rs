@@ -115,7 +115,7 @@ impl From<&PathBuf> for Location {
 }
 
 /// "PostgreSQL at host:port/db" — never the user or password a URL may carry.
-fn postgres_place(url: &str) -> String {
+pub(crate) fn postgres_place(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(u) => format!(
             "PostgreSQL at {}:{}{}",

@@ -34,11 +34,7 @@ pub struct PgRuntime {
 /// one line naming the setting; the URL itself (which may carry a password) is never shown.
 pub async fn open(url: &str) -> Result<PgRuntime, StoreError> {
     let setting = |what: String| StoreError::Setting(format!("ATLASBOT_DB (--db): {what}"));
-    let place = super::Location::Postgres {
-        url: url.to_string(),
-        atlas: Default::default(),
-    }
-    .describe();
+    let place = super::postgres_place(url);
     let options: sqlx::postgres::PgConnectOptions = url
         .parse()
         .map_err(|_| setting("not a valid postgres:// URL".into()))?;

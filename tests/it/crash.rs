@@ -2,7 +2,7 @@
 //! restarted: a reminder is never lost, never sent under two keys, and never sent again once
 //! recorded. Also: a running console sees an event added by another process within seconds.
 
-use atlasbot::domain::{EventId, SpaceId, Target};
+use atlasbot::domain::EventId;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -285,38 +285,10 @@ async fn a_running_console_sees_an_event_added_by_another_process() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consoles_started_together_deliver_each_reminder_once() {
-    use atlasbot::events::plan;
-    use atlasbot::store::events::EventInput;
     let db = TempDb::new();
     // 150 reminders falling due right now, in the console space.
     let store = atlasbot::database::open_store(&db.path).await.unwrap();
-    let now = chrono::Utc::now();
-    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
-    for n in 0..150 {
-        let start = now + chrono::Duration::minutes(60);
-        let input = EventInput {
-            space: SpaceId::console(),
-            title: format!("Meeting {n}"),
-            description: None,
-            starts_local: start.naive_utc(),
-            tz: "UTC".into(),
-            duration_min: None,
-            place: None,
-            organiser: None,
-            topics: None,
-            rrule: None,
-            created_by: "test".into(),
-        };
-        let id = store
-            .insert_event(&input, &format!("m{n}@test"), now)
-            .await
-            .unwrap();
-        let owed = plan(id, &[start], &[(60, Target::Space)]);
-        store
-            .replan(id, &SpaceId::console(), &owed, forever)
-            .await
-            .unwrap();
-    }
+    support::meetings_due(&store, 150, chrono::Duration::zero()).await;
     store.close().await;
     let consoles: Vec<Console> = (0..3).map(|_| Console::start(&db.path, None)).collect();
     for c in &consoles {

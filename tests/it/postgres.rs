@@ -112,9 +112,6 @@ fn a_good_url_keeps_the_runtime_state_on_the_server_and_the_atlas_in_its_file() 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sigkill() {
     use crate::crash::Console;
-    use atlasbot::domain::{SpaceId, Target};
-    use atlasbot::events::plan;
-    use atlasbot::store::events::EventInput;
     use std::time::Duration;
 
     const N: usize = 300;
@@ -127,34 +124,7 @@ async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sig
     };
     // N reminders falling due over the next ~6 seconds, one per event.
     let store = atlasbot::database::open_store(location).await.unwrap();
-    let now = chrono::Utc::now();
-    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
-    for n in 0..N {
-        let start =
-            now + chrono::Duration::minutes(60) + chrono::Duration::milliseconds(20 * n as i64);
-        let input = EventInput {
-            space: SpaceId::console(),
-            title: format!("Meeting {n}"),
-            description: None,
-            starts_local: start.naive_utc(),
-            tz: "UTC".into(),
-            duration_min: None,
-            place: None,
-            organiser: None,
-            topics: None,
-            rrule: None,
-            created_by: "test".into(),
-        };
-        let id = store
-            .insert_event(&input, &format!("m{n}@test"), now)
-            .await
-            .unwrap();
-        let owed = plan(id, &[start], &[(60, Target::Space)]);
-        store
-            .replan(id, &SpaceId::console(), &owed, forever)
-            .await
-            .unwrap();
-    }
+    support::meetings_due(&store, N, chrono::Duration::milliseconds(20)).await;
 
     // A short lease, so that the test need not wait two minutes: on a server shared by hosts
     // a dead process's claims change hands only when their lease runs out.

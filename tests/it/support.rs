@@ -301,3 +301,39 @@ impl Bot {
         self.ask(line).await.replace('*', "")
     }
 }
+
+/// `n` one-off meetings in the console space, each owing one space reminder: the k-th falls
+/// due `k × spacing` from now. Written straight through the store (hundreds of `/event add`
+/// lines would dominate the test), planned for good so the scheduler's own planning leaves
+/// them alone.
+pub async fn meetings_due(store: &Store, n: usize, spacing: chrono::Duration) {
+    use atlasbot::domain::{SpaceId, Target};
+    use atlasbot::store::events::EventInput;
+    let now = chrono::Utc::now();
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
+    for k in 0..n {
+        let start = now + chrono::Duration::minutes(60) + spacing * k as i32;
+        let input = EventInput {
+            space: SpaceId::console(),
+            title: format!("Meeting {k}"),
+            description: None,
+            starts_local: start.naive_utc(),
+            tz: "UTC".into(),
+            duration_min: None,
+            place: None,
+            organiser: None,
+            topics: None,
+            rrule: None,
+            created_by: "test".into(),
+        };
+        let id = store
+            .insert_event(&input, &format!("m{k}@test"), now)
+            .await
+            .unwrap();
+        let owed = atlasbot::events::plan(id, &[start], &[(60, Target::Space)]);
+        store
+            .replan(id, &SpaceId::console(), &owed, forever)
+            .await
+            .unwrap();
+    }
+}
