@@ -80,7 +80,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::Import { dir } => run_import(&db, data_dir(dir)).await,
         Command::CheckData { dir } => run_check(data_dir(dir)),
-        Command::Bench(bench) => run_bench(bench).await,
+        Command::Bench(bench) => run_bench(bench, db, timing).await,
         Command::Eval { questions, verbose } => match context(&db, timing).await {
             Some(ctx) => run_eval(&ctx, questions.as_deref(), verbose).await,
             None => ExitCode::FAILURE,
@@ -115,7 +115,7 @@ async fn run_eval(ctx: &Context, questions: Option<&std::path::Path>, verbose: b
     }
 }
 
-async fn run_bench(bench: Bench) -> ExitCode {
+async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> ExitCode {
     let result = match bench {
         Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
         Bench::Commands {
@@ -132,8 +132,12 @@ async fn run_bench(bench: Bench) -> ExitCode {
             count,
             burst,
             postgres,
-            schedulers,
-        } => crate::bench::reminders::run(count, burst, postgres, schedulers).await,
+            processes,
+        } => crate::bench::reminders::run(count, burst, postgres, processes).await,
+        Bench::ReminderWorker => {
+            let lease = chrono::Duration::seconds(i64::from(timing.lease_seconds));
+            crate::bench::reminders::worker(db, lease).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

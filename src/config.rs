@@ -201,11 +201,15 @@ pub enum Bench {
         /// file in a temporary directory.
         #[arg(long)]
         postgres: Option<String>,
-        /// Schedulers delivering the burst together, each with its own connection pool and
-        /// owner id (in this one process).
+        /// Separate `atlasbot` processes delivering the burst together, each with its own
+        /// scheduler, connection pool and owner id.
         #[arg(long, default_value_t = 1)]
-        schedulers: usize,
+        processes: usize,
     },
+    /// One of `bench reminders`' processes: a scheduler on `--db` that prints each delivery
+    /// and stops when its stdin closes.
+    #[command(hide = true)]
+    ReminderWorker,
     /// Planning cost per event and per calendar import as series grow (rolling plan).
     Planning,
     /// Signed interactions per second on the Discord HTTP endpoint, over loopback.

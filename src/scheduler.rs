@@ -352,12 +352,6 @@ impl Owner {
         &self.0
     }
 
-    /// The `n`th of several schedulers in this process (benchmarks): an owner of its own,
-    /// which no other process judges dead — its claims are recovered by their lease only.
-    pub fn instance(n: usize) -> Owner {
-        Owner(format!("{}#{n}", Owner::this_process().0))
-    }
-
     /// Whether `owner` is known to be dead: a process of this host that is no longer there.
     pub fn is_dead(owner: &str) -> bool {
         let mut parts = owner.rsplitn(3, '/');

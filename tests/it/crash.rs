@@ -1,6 +1,8 @@
 //! Real `atlasbot console` processes, killed with SIGKILL along the reminder path and
 //! restarted: a reminder is never lost, never sent under two keys, and never sent again once
 //! recorded. Also: a running console sees an event added by another process within seconds.
+//! On both backends: `scripts/test` runs these again with the runtime state on PostgreSQL
+//! (`ATLASBOT_TEST_BACKEND=postgres`), where a dead process's claims change hands by lease.
 
 use atlasbot::domain::EventId;
 use std::io::Read;
@@ -38,8 +40,11 @@ fn collect(
 }
 
 impl Console {
-    fn start(db: &std::path::Path, pause: Option<&str>) -> Console {
-        Console::start_with(&["--db", &db.to_string_lossy()], pause)
+    /// A console on the test's state (either backend: `TempDb::args`).
+    fn start(db: &TempDb, pause: Option<&str>) -> Console {
+        let args = db.args();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Console::start_with(&args, pause)
     }
 
     /// A console whose state is where `args` say (`--db`, `--atlas`).
@@ -121,16 +126,13 @@ impl Console {
 }
 
 /// An event in the console space whose first reminder is due right away.
-fn event_due_now(db: &std::path::Path, title: &str) {
-    let out = support::atlasbot(db, &["ask", "/settings offsets 2m"]);
+fn event_due_now(db: &TempDb, title: &str) {
+    let out = db.run(&["ask", "/settings offsets 2m"]);
     assert!(out.status.success(), "{}", support::stdout(&out));
-    let out = support::atlasbot(
-        db,
-        &[
-            "ask",
-            &format!("/event add title:\"{title}\" when:\"in 2 minutes\""),
-        ],
-    );
+    let out = db.run(&[
+        "ask",
+        &format!("/event add title:\"{title}\" when:\"in 2 minutes\""),
+    ]);
     assert!(
         support::stdout(&out).starts_with("Scheduled:"),
         "{}",
@@ -138,8 +140,8 @@ fn event_due_now(db: &std::path::Path, title: &str) {
     );
 }
 
-async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
-    let store = atlasbot::database::open_store(db).await.unwrap();
+async fn state_of(db: &TempDb) -> Vec<(String, String)> {
+    let store = atlasbot::database::open_store(db.location()).await.unwrap();
     let mut all = Vec::new();
     for id in 1..=3 {
         all.extend(
@@ -155,7 +157,7 @@ async fn state_of(db: &std::path::Path) -> Vec<(String, String)> {
     all
 }
 
-async fn wait_state(db: &std::path::Path, state: &str, timeout: Duration) -> bool {
+async fn wait_state(db: &TempDb, state: &str, timeout: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < timeout {
         if state_of(db).await.iter().any(|(_, s)| s == state) {
@@ -173,10 +175,10 @@ fn count(haystack: &str, needle: &str) -> usize {
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_between_claim_and_send_the_reminder_goes_out_once_after_restart() {
     let db = TempDb::new();
-    event_due_now(&db.path, "Crash after claim");
-    let first = Console::start(&db.path, Some("after-claim:20000"));
+    event_due_now(&db, "Crash after claim");
+    let first = Console::start(&db, Some("after-claim:20000"));
     assert!(
-        wait_state(&db.path, "claimed", Duration::from_secs(10)).await,
+        wait_state(&db, "claimed", Duration::from_secs(10)).await,
         "the reminder is claimed"
     );
     let out1 = first.kill();
@@ -186,13 +188,13 @@ async fn killed_between_claim_and_send_the_reminder_goes_out_once_after_restart(
         "killed before sending: {out1}"
     );
 
-    let second = Console::start(&db.path, None);
+    let second = Console::start(&db, None);
     assert!(
         second.wait_for("[reminder ev1-", Duration::from_secs(10)),
         "sent after restart"
     );
     let out2 = second.finish();
-    let third = Console::start(&db.path, None);
+    let third = Console::start(&db, None);
     third.wait_caught_up();
     let out3 = third.finish();
     assert_eq!(
@@ -203,7 +205,7 @@ async fn killed_between_claim_and_send_the_reminder_goes_out_once_after_restart(
         "exactly once:\n{out2}"
     );
     assert_eq!(
-        state_of(&db.path)
+        state_of(&db)
             .await
             .iter()
             .filter(|(_, s)| s == "sent")
@@ -215,15 +217,15 @@ async fn killed_between_claim_and_send_the_reminder_goes_out_once_after_restart(
 #[tokio::test(flavor = "multi_thread")]
 async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_key_only() {
     let db = TempDb::new();
-    event_due_now(&db.path, "Crash after send");
-    let first = Console::start(&db.path, Some("after-send:20000"));
+    event_due_now(&db, "Crash after send");
+    let first = Console::start(&db, Some("after-send:20000"));
     assert!(
         first.wait_for("[reminder ev1-", Duration::from_secs(10)),
         "sent"
     );
     let out1 = first.kill();
     assert_eq!(
-        state_of(&db.path)
+        state_of(&db)
             .await
             .iter()
             .filter(|(_, s)| s == "claimed")
@@ -237,7 +239,7 @@ async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_ke
         .unwrap()
         .to_string();
 
-    let second = Console::start(&db.path, None);
+    let second = Console::start(&db, None);
     assert!(
         second.wait_for("[reminder ev1-", Duration::from_secs(10)),
         "resent after restart"
@@ -251,7 +253,7 @@ async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_ke
             .collect::<Vec<_>>(),
         [key.as_str()]
     );
-    let third = Console::start(&db.path, None);
+    let third = Console::start(&db, None);
     third.wait_caught_up();
     assert_eq!(
         count(&third.finish(), "[reminder "),
@@ -259,7 +261,7 @@ async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_ke
         "recorded: never again"
     );
     assert_eq!(
-        state_of(&db.path)
+        state_of(&db)
             .await
             .iter()
             .filter(|(_, s)| s == "sent")
@@ -271,9 +273,9 @@ async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_ke
 #[tokio::test(flavor = "multi_thread")]
 async fn a_running_console_sees_an_event_added_by_another_process() {
     let db = TempDb::new();
-    let console = Console::start(&db.path, None);
+    let console = Console::start(&db, None);
     console.wait_caught_up();
-    event_due_now(&db.path, "From another process");
+    event_due_now(&db, "From another process");
     // How fast it notices is measured in BENCHMARKS.md; here only that it does, on its own.
     assert!(
         console.wait_for("[reminder ev1-", Duration::from_secs(20)),
@@ -287,10 +289,10 @@ async fn a_running_console_sees_an_event_added_by_another_process() {
 async fn consoles_started_together_deliver_each_reminder_once() {
     let db = TempDb::new();
     // 150 reminders falling due right now, in the console space.
-    let store = atlasbot::database::open_store(&db.path).await.unwrap();
+    let store = atlasbot::database::open_store(db.location()).await.unwrap();
     support::meetings_due(&store, 150, chrono::Duration::zero()).await;
     store.close().await;
-    let consoles: Vec<Console> = (0..3).map(|_| Console::start(&db.path, None)).collect();
+    let consoles: Vec<Console> = (0..3).map(|_| Console::start(&db, None)).collect();
     for c in &consoles {
         c.wait_caught_up();
     }

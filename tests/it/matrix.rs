@@ -288,7 +288,18 @@ struct Bot {
 
 impl Bot {
     fn start(hs: &Homeserver, db: &TempDb, pause: Option<&str>) -> Bot {
-        let log = db.dir.path().join(format!(
+        let state = ["--db".to_string(), db.path.display().to_string()];
+        Bot::start_with(hs, db.dir.path(), &state, pause)
+    }
+
+    /// A bot whose state is where `state` says (`--db`, `--atlas`), logging into `dir`.
+    fn start_with(
+        hs: &Homeserver,
+        dir: &std::path::Path,
+        state: &[String],
+        pause: Option<&str>,
+    ) -> Bot {
+        let log = dir.join(format!(
             "bot-{}.log",
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -296,8 +307,7 @@ impl Bot {
                 .as_nanos()
         ));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_atlasbot"));
-        cmd.arg("--db")
-            .arg(&db.path)
+        cmd.args(state)
             .arg("matrix")
             .env("MATRIX_HOMESERVER", &hs.base)
             .env("MATRIX_USER", "@atlasbot:localhost")
@@ -320,6 +330,19 @@ impl Bot {
 
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the bot's log says `line`.
+    fn wait_log(&self, line: &str) {
+        let start = Instant::now();
+        while !self.log().contains(line) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the bot never logged {line:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// SIGTERM, as a service manager stops it: it must exit cleanly and soon.
@@ -757,4 +780,59 @@ async fn matrix_reminders_arrive_exactly_once_even_when_the_bot_is_killed_after_
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bot.stop();
+}
+
+/// Runtime state on PostgreSQL, two bot processes for one account (two machines, as far as
+/// they know): one leads the sync loop and answers, the other waits; when the leader is killed
+/// the other takes over from the stored sync position — nothing is answered twice, nothing
+/// said meanwhile is lost. (Needs the test PostgreSQL server as well as Synapse.)
+#[tokio::test(flavor = "multi_thread")]
+async fn two_bot_processes_share_an_account_one_answers_and_the_other_takes_over_when_it_is_killed()
+{
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let url = support::fresh_postgres_database("t_matrix_two_bots");
+    let state = |atlas: &str| {
+        let file = db.dir.path().join(atlas);
+        std::fs::copy(&db.path, &file).unwrap();
+        vec![
+            "--db".to_string(),
+            url.clone(),
+            "--atlas".into(),
+            file.display().to_string(),
+        ]
+    };
+    let leader = Bot::start_with(&hs, db.dir.path(), &state("a.db"), None);
+    leader.wait_log("leading the sync loop");
+    let standby = Bot::start_with(&hs, db.dir.path(), &state("b.db"), None);
+    standby.wait_log("waiting to take over");
+
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    let room = alice.create_room(json!({"invite": [BOT]})).await;
+    wait_until_member(&alice, &room, BOT, &leader, true).await;
+    let (first_question, _) = alice.ask(&room, "!actor WIPO", &leader).await;
+
+    leader.kill();
+    // Said while nobody syncs: answered by the new leader, not lost.
+    let meanwhile = alice.say(&room, "!standard 62443").await;
+    standby.wait_log("leading the sync loop");
+    alice.reply_to(&room, &meanwhile, &standby).await;
+    let (after, _) = alice.ask(&room, "!define WSIS", &standby).await;
+
+    // Enough time for a replayed batch to have been answered again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for question in [&first_question, &meanwhile, &after] {
+        assert_eq!(
+            alice.replies(&room, question).await.len(),
+            1,
+            "one answer to {question}; standby log:\n{}",
+            standby.log()
+        );
+    }
+    assert!(
+        !standby.log().contains("M_UNKNOWN_TOKEN"),
+        "{}",
+        standby.log()
+    );
+    standby.stop();
 }

@@ -85,6 +85,36 @@ impl TempDb {
         }
     }
 
+    /// The binary's arguments for this test's state (`location`). On PostgreSQL with a
+    /// short claim lease, as a cluster would be configured to recover quickly: there a dead
+    /// process's claims change hands only when their lease runs out.
+    pub fn args(&self) -> Vec<String> {
+        match self.location() {
+            atlasbot::store::Location::File(path) => {
+                vec!["--db".into(), path.display().to_string()]
+            }
+            atlasbot::store::Location::Postgres { url, atlas } => vec![
+                "--db".into(),
+                url,
+                "--atlas".into(),
+                atlas.display().to_string(),
+                "--claim-lease-seconds".into(),
+                "3".into(),
+            ],
+        }
+    }
+
+    /// Runs the binary on this test's state (either backend).
+    pub fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+            .args(self.args())
+            .args(args)
+            .env_remove("ATLASBOT_DB")
+            .env_remove("ATLASBOT_ATLAS")
+            .output()
+            .expect("atlasbot runs")
+    }
+
     /// A command context over this database, answering from the bundled atlas's read model.
     /// Built once per test process and shared (every copy of the template holds the same
     /// atlas): building it is the slowest part of a test in a debug build.
