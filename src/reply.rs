@@ -36,6 +36,36 @@ pub enum Span {
     Strong(String),
     /// An identifier or command, shown as code where the platform can.
     Code(String),
+    /// An instant as the space reads it; platforms that can show each reader their own zone
+    /// add that (Discord's timestamp markup).
+    Time(Moment),
+}
+
+/// An instant: `local` is its wall-clock time in the space's zone ("Thu 3 Dec 2026 14:00"),
+/// `zone` that zone's name when the text around it does not already say it, `relative` how
+/// far it is from when the answer was made ("in 3 days").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Moment {
+    /// Seconds since 1970 (UTC).
+    pub at: i64,
+    pub local: String,
+    pub zone: Option<String>,
+    pub relative: Option<String>,
+}
+
+impl Moment {
+    /// As plain text: "Thu 3 Dec 2026 14:00 Europe/Zurich (in 3 days)".
+    pub fn plain(&self) -> String {
+        let mut s = self.local.clone();
+        if let Some(z) = &self.zone {
+            s.push(' ');
+            s.push_str(z);
+        }
+        if let Some(r) = &self.relative {
+            s.push_str(&format!(" ({r})"));
+        }
+        s
+    }
 }
 
 /// Text made of spans.
@@ -55,6 +85,7 @@ impl Text {
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|s| match s {
             Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.is_empty(),
+            Span::Time(_) => false,
         })
     }
 
@@ -63,9 +94,15 @@ impl Text {
         self.0
             .iter()
             .map(|s| match s {
-                Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.as_str(),
+                Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.clone(),
+                Span::Time(m) => m.plain(),
             })
             .collect()
+    }
+
+    /// Text made of these spans, in order.
+    pub fn of(spans: impl IntoIterator<Item = Span>) -> Text {
+        Text(spans.into_iter().collect())
     }
 }
 

@@ -19,8 +19,8 @@ use chrono_tz::Tz;
 use tokio::sync::watch;
 
 use crate::events::{self, describe_offset, when};
-use crate::reply::{Reply, Text};
-use crate::store::events::{parse_ts, EventRow, ReminderRow};
+use crate::reply::{Moment, Reply, Span, Text};
+use crate::store::events::{parse_ts, EventRow, PlanWrite, ReminderRow};
 use crate::store::{Store, StoreError};
 
 /// The rolling plan: reminders falling due within `PLAN_AHEAD` are in the database; when an
@@ -156,17 +156,35 @@ pub async fn plan_event(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Result<(), StoreError> {
-    let Some(e) = store.event(event_id).await? else {
-        return Ok(());
-    };
-    if e.cancelled {
-        return store
-            .replan(event_id, &e.space, &[], planned_forever())
-            .await;
+    for _ in 0..PLAN_ATTEMPTS {
+        let Some(e) = store.event(event_id).await? else {
+            return Ok(());
+        };
+        let written = if e.cancelled {
+            store.replan(&e, &[], planned_forever()).await?
+        } else {
+            let owed = owed(store, &e).await?;
+            let (planned, mark) =
+                plan_step(store, &e, &owed, now - grace, now + PLAN_AHEAD).await?;
+            store.replan(&e, &planned, mark).await?
+        };
+        if written == PlanWrite::Written {
+            return Ok(());
+        }
     }
-    let owed = owed(store, &e).await?;
-    let (planned, mark) = plan_step(store, &e, &owed, now - grace, now + PLAN_AHEAD).await?;
-    store.replan(event_id, &e.space, &planned, mark).await
+    gave_up(event_id);
+    Ok(())
+}
+
+/// A plan is computed from the event as read, and written only if the event is still as
+/// read (`Store::replan`); when it changed meanwhile, planning starts again from the new
+/// state, a few times at most.
+const PLAN_ATTEMPTS: usize = 5;
+
+/// Changed under us every time: whoever keeps changing it plans it after each change (and
+/// the scheduler's next pass plans anything left), so giving up loses nothing.
+fn gave_up(event_id: EventId) {
+    tracing::warn!(event = %event_id, "the event kept changing while it was planned; left to the next change or pass");
 }
 
 /// Adds one person's new subscription to an event's plan, up to the plan's current mark (the
@@ -180,20 +198,26 @@ pub async fn plan_subscription(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> Result<(), StoreError> {
-    let Some(e) = store.event(event_id).await? else {
-        return Ok(());
-    };
-    if e.cancelled {
-        return Ok(());
+    for _ in 0..PLAN_ATTEMPTS {
+        let Some(e) = store.event(event_id).await? else {
+            return Ok(());
+        };
+        if e.cancelled {
+            return Ok(());
+        }
+        let Some(mark) = store.plan_mark(event_id).await? else {
+            // Never planned: the whole event is planned now, this subscription with it.
+            return plan_event(store, event_id, now, grace).await;
+        };
+        let owed = [(offset_min, Target::User(user.to_string()))];
+        let to = mark.min(now + PLAN_AHEAD + PLAN_AHEAD);
+        let (planned, _) = plan_step(store, &e, &owed, now - grace, to).await?;
+        if store.add_planned(&e, &planned, None).await? == PlanWrite::Written {
+            return Ok(());
+        }
     }
-    let Some(mark) = store.plan_mark(event_id).await? else {
-        // Never planned: the whole event is planned now, this subscription with it.
-        return plan_event(store, event_id, now, grace).await;
-    };
-    let owed = [(offset_min, Target::User(user.to_string()))];
-    let to = mark.min(now + PLAN_AHEAD + PLAN_AHEAD);
-    let (planned, _) = plan_step(store, &e, &owed, now - grace, to).await?;
-    store.add_planned(event_id, &e.space, &planned, None).await
+    gave_up(event_id);
+    Ok(())
 }
 
 /// Moves the plan of events whose plan ends within `PLAN_AGAIN_WITHIN` forward to
@@ -218,8 +242,10 @@ pub async fn extend_plans(
         let owed = owed(store, &e).await?;
         let from = (*mark).max(now - grace);
         let (planned, new_mark) = plan_step(store, &e, &owed, from, now + PLAN_AHEAD).await?;
-        store
-            .add_planned(*id, &e.space, &planned, Some(new_mark.max(*mark)))
+        // Not written if the event changed since it was read: that change planned it afresh
+        // (or the next pass will).
+        let _: PlanWrite = store
+            .add_planned(&e, &planned, Some(new_mark.max(*mark)))
             .await?;
     }
     Ok(due.len())
@@ -249,7 +275,6 @@ pub async fn occurrences_of(
 pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: bool) -> Reply {
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
-    let local = occurrence.with_timezone(&tz);
     let title = crate::reply::defang_mentions(&e.title);
     let mut reply = Reply::answer(format!("Reminder: {title}"));
     // On time, the offset is the truth; sent late, only the time actually left is.
@@ -264,15 +289,20 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
         m if late => format!("starts in about {}", events::describe_span(m)),
         m => format!("starts in {}", describe_offset(m)),
     };
-    let mut summary = format!(
-        "{title} {lead} — {} ({}).",
-        when::wall(local.naive_local()),
-        tz.name()
-    );
+    let mut summary = Text::of([
+        Span::Plain(format!("{title} {lead} — ")),
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(occurrence, tz)
+        }),
+        Span::Plain(".".into()),
+    ]);
     if late {
-        summary.push_str(" (Sent late: the bot was offline when this reminder was due.)");
+        summary.push(Span::Plain(
+            " (Sent late: the bot was offline when this reminder was due.)".into(),
+        ));
     }
-    reply.summary = Some(Text::plain(summary));
+    reply.summary = Some(summary);
     let defang = |t: &Option<String>| {
         t.as_deref()
             .map(crate::reply::defang_mentions)

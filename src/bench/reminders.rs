@@ -61,7 +61,8 @@ fn event_input(title: &str, now: DateTime<Utc>) -> EventInput {
 }
 
 /// One event owing `n` reminders to distinct people, the i-th due at `due(i)`, keys
-/// prefixed with `prefix`.
+/// prefixed with `prefix`. Made before the worker processes start: planned for good at once,
+/// so that their scheduler never plans it itself.
 async fn owe(
     store: &Store,
     title: &str,
@@ -73,6 +74,22 @@ async fn owe(
     let event = store
         .insert_event(&event_input(title, now), &format!("{prefix}@atlasbot"), now)
         .await?;
+    owe_again(store, event, n, prefix, due).await?;
+    Ok(event)
+}
+
+/// Replaces what `event` owes with `n` reminders, the i-th due at `due(i)`.
+async fn owe_again(
+    store: &Store,
+    event: EventId,
+    n: usize,
+    prefix: &str,
+    due: impl Fn(usize) -> DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let row = store
+        .event(event)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event {event} is gone"))?;
     let planned: Vec<Planned> = (0..n)
         .map(|i| {
             let at = due(i);
@@ -86,10 +103,12 @@ async fn owe(
             }
         })
         .collect();
-    store
-        .replan(event, &SpaceId::console(), &planned, forever())
-        .await?;
-    Ok(event)
+    match store.replan(&row, &planned, forever()).await? {
+        crate::store::events::PlanWrite::Written => Ok(()),
+        crate::store::events::PlanWrite::EventChanged => {
+            anyhow::bail!("event {event} changed while the benchmark planned it")
+        }
+    }
 }
 
 pub async fn run(
@@ -114,16 +133,28 @@ pub async fn run(
     scheduled_year(&store, count).await?;
     next_due_lookup(&store, count).await?;
 
-    let workers = Workers::start(&location, processes.max(1))?;
-    // A burst: `burst` reminders due in the same second, two seconds from now (due times are
-    // stored to the second: starts and offsets are whole minutes in use).
-    let due = DateTime::from_timestamp((Utc::now() + Duration::seconds(2)).timestamp(), 0)
+    // A burst: `burst` reminders due in the same second, a few seconds from now (due times
+    // are stored to the second: starts and offsets are whole minutes in use), when the
+    // workers have started.
+    let due = DateTime::from_timestamp((Utc::now() + Duration::seconds(4)).timestamp(), 0)
         .expect("a valid time");
-    owe(&store, "Burst", burst, "burst", |_| due).await?;
+    let burst_event = owe(&store, "Burst", burst, "burst", |_| due).await?;
+    let notices = owe(&store, "Notice", 0, "notice", |_| forever()).await?;
+    let workers = Workers::start(&location, processes.max(1))?;
+    if Utc::now() >= due {
+        anyhow::bail!("the workers took too long to start; nothing measured");
+    }
     let stamps = workers.wait_for("burst-", burst, StdDuration::from_secs(120));
     report_burst(&stamps, due, burst, processes.max(1));
+    if stamps.len() < burst {
+        let mut states: HashMap<String, usize> = HashMap::new();
+        for (_, state) in store.reminder_states(burst_event).await? {
+            *states.entry(state.to_string()).or_default() += 1;
+        }
+        println!("the burst's reminders by state: {states:?}");
+    }
 
-    notice_latency(&store, &workers).await?;
+    notice_latency(&store, &workers, notices).await?;
     workers.stop();
     store.close().await;
     Ok(())
@@ -188,13 +219,13 @@ fn report_burst(stamps: &[(String, DateTime<Utc>)], due: DateTime<Utc>, burst: u
 
 /// How soon the idle workers deliver a reminder this process adds, due at once: the time
 /// another process takes to notice a change (20 rounds, one at a time).
-async fn notice_latency(store: &Store, workers: &Workers) -> anyhow::Result<()> {
+async fn notice_latency(store: &Store, workers: &Workers, event: EventId) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     for round in 0..20 {
         tokio::time::sleep(StdDuration::from_millis(300)).await;
         let prefix = format!("notice{round}");
         let added = Instant::now();
-        owe(store, "Notice", 1, &prefix, |_| Utc::now()).await?;
+        owe_again(store, event, 1, &prefix, |_| Utc::now()).await?;
         if workers
             .wait_for(&format!("{prefix}-"), 1, StdDuration::from_secs(10))
             .is_empty()

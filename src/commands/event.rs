@@ -12,7 +12,7 @@ use crate::atlas::Atlas;
 use crate::domain::{EventId, SpaceId};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
-use crate::reply::{defang_mentions, Attachment, Item, Reply, Text};
+use crate::reply::{defang_mentions, Attachment, Item, Moment, Reply, Span, Text};
 use crate::scheduler::{occurrences_of, plan_event};
 use crate::search::names::NameIndex;
 use crate::store::events::{EventInput, EventRow, Imported, SpaceRow};
@@ -439,11 +439,13 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
                 "Cancelled one occurrence of {}",
                 defang_mentions(&e.title)
             ));
-            r.summary = Some(Text::plain(format!(
-                "{} ({}) is cancelled; the rest of the series goes on.",
-                when::wall(at.with_timezone(&tz).naive_local()),
-                tz.name()
-            )));
+            r.summary = Some(Text::of([
+                Span::Time(Moment {
+                    zone: Some(tz.name().to_string()),
+                    ..when::moment(at, tz)
+                }),
+                Span::Plain(" is cancelled; the rest of the series goes on.".into()),
+            ]));
             Ok(r)
         }
     }
@@ -664,12 +666,11 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
         .as_ref()
         .map(|d| Text::plain(defang_mentions(d)));
     let next = upcoming.first().map(|o| {
-        format!(
-            "{} {} ({})",
-            when::wall(o.with_timezone(&tz).naive_local()),
-            tz.name(),
-            relative(now, *o)
-        )
+        Text::of([Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            relative: Some(relative(now, *o)),
+            ..when::moment(*o, tz)
+        })])
     });
     r = r.field(
         "Next",
@@ -713,7 +714,7 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
         .iter()
         .skip(1)
         .take(4)
-        .map(|o| Item::new(when::wall(o.with_timezone(&tz).naive_local())))
+        .map(|o| Item::new(Text::of([Span::Time(when::moment(*o, tz))])))
         .collect();
     r = r.section("Then", items);
     r.sources = Some(format!(

@@ -8,7 +8,7 @@ use super::{Caller, Context};
 use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::events::when;
-use crate::reply::{Item, Reply, Text};
+use crate::reply::{Item, Moment, Reply, Span, Text};
 use crate::scheduler::occurrences_of;
 
 #[derive(Debug, Clone)]
@@ -153,10 +153,12 @@ pub async fn run(
         .into_iter()
         .take(25)
         .map(|(occ, e)| {
-            let local = occ.with_timezone(&tz).naive_local();
-            let mut text = format!("{} ({})", when::wall(local), relative(now, occ));
+            let mut text = Text::of([Span::Time(Moment {
+                relative: Some(relative(now, occ)),
+                ..when::moment(occ, tz)
+            })]);
             if let Some(pl) = &e.place {
-                text.push_str(&format!(" · {pl}"));
+                text.push(Span::Plain(format!(" · {pl}")));
             }
             Item::labelled(crate::reply::defang_mentions(&e.title), text)
                 .more(format!("/event show {}", e.id))

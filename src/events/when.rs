@@ -110,6 +110,16 @@ pub fn wall(naive: NaiveDateTime) -> String {
     naive.format("%a %-d %b %Y %H:%M").to_string()
 }
 
+/// An instant for a reply, read in `tz` ("Thu 3 Dec 2026 14:00"): see `reply::Moment`.
+pub fn moment(at: DateTime<Utc>, tz: Tz) -> crate::reply::Moment {
+    crate::reply::Moment {
+        at: at.timestamp(),
+        local: wall(at.with_timezone(&tz).naive_local()),
+        zone: None,
+        relative: None,
+    }
+}
+
 /// Places a wall-clock time in `tz`, explaining gaps and repeats.
 pub fn resolve(naive: NaiveDateTime, tz: Tz) -> Result<DateTime<Utc>, WhenError> {
     match tz.from_local_datetime(&naive) {

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::reply::{defang_mentions, Reply, Span, Text, Tone};
+use crate::reply::{defang_mentions, Moment, Reply, Span, Text, Tone};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 pub mod limits {
@@ -118,8 +118,23 @@ fn spans(t: &Text) -> Md {
             Span::Plain(p) => m.push_text(p),
             Span::Strong(p) => m.atom(format!("**{}**", Md::text(p).fit(200))),
             Span::Code(p) => m.atom(code(p)),
+            Span::Time(t) => m.append(moment(t)),
         }
     }
+    m
+}
+
+/// An instant as the space reads it, then as each reader does: Discord's timestamp markup
+/// shows the time in the viewer's own zone (`F`) and how far off it is, kept current (`R`) —
+/// which replaces the relative text fixed when the answer was made.
+fn moment(t: &Moment) -> Md {
+    // Our own text (a formatted date, a zone name): nothing in it to escape.
+    let mut m = Md::default();
+    m.atom(t.local.clone());
+    if let Some(z) = &t.zone {
+        m.atom(format!(" {z}"));
+    }
+    m.atom(format!(" · <t:{at}:F> (<t:{at}:R>)", at = t.at));
     m
 }
 
@@ -495,6 +510,41 @@ pub fn check_limits(msg: &Value) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::reply::{Item, Link, Paging, Section};
+
+    /// Every time shown on Discord carries the timestamp markup that each reader sees in
+    /// their own zone, beside the space's reading of it; the relative text fixed when the
+    /// answer was made gives way to Discord's live one.
+    #[test]
+    fn times_carry_discords_timestamp_markup_beside_the_spaces_zone() {
+        let at = Moment {
+            at: 1_796_119_200,
+            local: "Tue 1 Dec 2026 10:00".into(),
+            zone: Some("Europe/Zurich".into()),
+            relative: Some("in 3 days".into()),
+        };
+        let mut r = Reply::answer("Standup");
+        r = r.field("Next", Text(vec![Span::Time(at.clone())]), false);
+        r.summary = Some(Text(vec![
+            Span::Plain("Starts ".into()),
+            Span::Time(Moment { zone: None, ..at }),
+        ]));
+        let m = message(&r);
+        let field = m["embeds"][0]["fields"][0]["value"].as_str().unwrap();
+        assert_eq!(
+            field,
+            "Tue 1 Dec 2026 10:00 Europe/Zurich · <t:1796119200:F> (<t:1796119200:R>)"
+        );
+        let description = m["embeds"][0]["description"].as_str().unwrap();
+        assert!(
+            description.ends_with("Tue 1 Dec 2026 10:00 · <t:1796119200:F> (<t:1796119200:R>)"),
+            "{description}"
+        );
+        // Elsewhere the space's reading, with the relative text.
+        assert_eq!(
+            crate::render::plain::render(&r).lines().nth(2),
+            Some("Starts Tue 1 Dec 2026 10:00 (in 3 days)")
+        );
+    }
 
     fn huge() -> Reply {
         let long = "Cyber*security* [x](javascript:1) @everyone ".repeat(120);

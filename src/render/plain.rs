@@ -10,6 +10,7 @@ fn text(t: &Text) -> String {
             Span::Plain(p) => p.clone(),
             Span::Strong(p) => format!("*{p}*"),
             Span::Code(p) => p.clone(),
+            Span::Time(m) => m.plain(),
         })
         .collect()
 }

@@ -47,6 +47,10 @@ pub struct EventRow {
     pub rrule: Option<String>,
     pub cancelled: bool,
     pub created_by: String,
+    /// Counts every change to what the event owes (its times, its cancellations, its
+    /// subscriptions, its space's offsets): a plan is written only for the revision it was
+    /// computed from (`Store::replan`), so a planner that read an older one never wins.
+    pub revision: i64,
 }
 }
 
@@ -192,17 +196,43 @@ async fn insert_planned(
     Ok(())
 }
 
-async fn set_planned_until(
+/// The first write of a plan: moves the event's mark (when given) only if the event is still
+/// at `revision`, which also takes the write lock before anything else is written. False:
+/// the event changed since the plan was computed (write nothing).
+async fn still_at_revision(
     conn: &mut sqlx::SqliteConnection,
     event_id: EventId,
-    until: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE events SET planned_until = ? WHERE id = ?")
-        .bind(ts(until))
-        .bind(event_id)
+    revision: i64,
+    until: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE events SET planned_until = COALESCE(?, planned_until) WHERE id = ? AND revision = ?",
+    )
+    .bind(until.map(ts))
+    .bind(event_id)
+    .bind(revision)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a change to what an event owes (see `EventRow::revision`).
+async fn bump_revision(conn: &mut sqlx::SqliteConnection, id: EventId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE events SET revision = revision + 1 WHERE id = ?")
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// What came of writing a plan.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanWrite {
+    Written,
+    /// The event changed (another planner's writer got there first): nothing was written;
+    /// plan again from what is stored now.
+    EventChanged,
 }
 
 /// Adds an imported event, or updates the one of the space with its UID (as given, or the
@@ -221,7 +251,7 @@ async fn upsert_imported(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
-        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ?, revision = revision + 1 WHERE id = ?")
             .bind(&e.title)
             .bind(&e.description)
             .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -267,7 +297,7 @@ async fn replace_exdates(
     Ok(())
 }
 
-const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
+const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by, revision";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
 
@@ -290,6 +320,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.update_space(s, now).await;
         }
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -303,8 +334,14 @@ impl Store {
         .bind(&s.moderator_role)
         .bind(s.moderator_power)
         .bind(ts(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // The offsets are part of what every event of the space owes.
+        sqlx::query("UPDATE events SET revision = revision + 1 WHERE space = ?")
+            .bind(&s.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -331,7 +368,7 @@ impl Store {
             return pg.update_event(id, e, now).await;
         }
         sqlx::query(
-            "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, rrule = ?, updated_at = ? WHERE id = ?",
+            "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, rrule = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
         )
         .bind(&e.title)
         .bind(&e.description)
@@ -354,11 +391,13 @@ impl Store {
             return pg.cancel_event(id, now).await;
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE events SET cancelled = 1, updated_at = ? WHERE id = ?")
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE events SET cancelled = 1, updated_at = ?, revision = revision + 1 WHERE id = ?",
+        )
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND state = 'pending'").bind(ts(now)).bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
         self.announce();
@@ -375,6 +414,7 @@ impl Store {
             return pg.cancel_occurrence(id, occurrence, now).await;
         }
         let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx, id).await?;
         sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
             .bind(id)
             .bind(ts(occurrence))
@@ -477,14 +517,17 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.subscribe(event_id, space, user, offset_min, now).await;
         }
+        let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx, event_id).await?;
         sqlx::query("INSERT OR IGNORE INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(event_id)
             .bind(space)
             .bind(user)
             .bind(offset_min)
             .bind(ts(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         let (id,): (i64,) = sqlx::query_as(
             "SELECT id FROM subscriptions WHERE event_id = ? AND user_id = ? AND offset_min = ?",
         )
@@ -597,6 +640,7 @@ impl Store {
             return Ok(false);
         }
         let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx, event_id).await?;
         sqlx::query("DELETE FROM subscriptions WHERE id = ?")
             .bind(id)
             .execute(&mut *tx)
@@ -613,53 +657,53 @@ impl Store {
         Ok(true)
     }
 
-    /// Replaces an event's pending reminders with `planned`, and records that everything it
-    /// owes falling due before `planned_until` is now planned. Reminders already claimed,
-    /// sent, failed or missed keep their rows, so a replan never sends twice.
+    /// Replaces the pending reminders of `event` (as read at its revision) with `planned`,
+    /// and records that everything it owes falling due before `planned_until` is now
+    /// planned. Reminders already claimed, sent, failed or missed keep their rows, so a
+    /// replan never sends twice. Writes nothing if the event changed since (`PlanWrite`).
     pub async fn replan(
         &self,
-        event_id: EventId,
-        space: &SpaceId,
+        event: &EventRow,
         planned: &[Planned],
         planned_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PlanWrite, StoreError> {
         if let Some(pg) = &self.pg {
-            return pg.replan(event_id, space, planned, planned_until).await;
+            return pg.replan(event, planned, planned_until).await;
         }
         let mut tx = self.pool.begin().await?;
+        if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
+            return Ok(PlanWrite::EventChanged);
+        }
         sqlx::query("DELETE FROM reminders WHERE event_id = ? AND state = 'pending'")
-            .bind(event_id)
+            .bind(event.id)
             .execute(&mut *tx)
             .await?;
-        insert_planned(&mut tx, space, planned).await?;
-        set_planned_until(&mut tx, event_id, planned_until).await?;
+        insert_planned(&mut tx, &event.space, planned).await?;
         tx.commit().await?;
         self.announce();
-        Ok(())
+        Ok(PlanWrite::Written)
     }
 
-    /// Adds reminders to an event's plan (a new subscription, or the plan moving forward),
-    /// keeping what is there; with `planned_until`, moves the event's mark to it.
+    /// Adds reminders to the plan of `event` (as read at its revision: a new subscription,
+    /// or the plan moving forward), keeping what is there; with `planned_until`, moves the
+    /// event's mark to it. Writes nothing if the event changed since (`PlanWrite`).
     pub async fn add_planned(
         &self,
-        event_id: EventId,
-        space: &SpaceId,
+        event: &EventRow,
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PlanWrite, StoreError> {
         if let Some(pg) = &self.pg {
-            return pg
-                .add_planned(event_id, space, planned, planned_until)
-                .await;
+            return pg.add_planned(event, planned, planned_until).await;
         }
         let mut tx = self.pool.begin().await?;
-        insert_planned(&mut tx, space, planned).await?;
-        if let Some(until) = planned_until {
-            set_planned_until(&mut tx, event_id, until).await?;
+        if !still_at_revision(&mut tx, event.id, event.revision, planned_until).await? {
+            return Ok(PlanWrite::EventChanged);
         }
+        insert_planned(&mut tx, &event.space, planned).await?;
         tx.commit().await?;
         self.announce();
-        Ok(())
+        Ok(PlanWrite::Written)
     }
 
     /// Up to `limit` events of `platform`'s spaces whose plan ends before `before` (or that

@@ -58,6 +58,11 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
         "runtime/0006_add_leases_and_rolling_plans.sql",
         include_str!("../../migrations/runtime/0006_add_leases_and_rolling_plans.sql"),
     ),
+    (
+        8,
+        "runtime/0008_count_event_revisions.sql",
+        include_str!("../../migrations/runtime/0008_count_event_revisions.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -72,6 +77,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "postgres/0002_remember_interactions.sql",
         include_str!("../../migrations/postgres/0002_remember_interactions.sql"),
+    ),
+    (
+        3,
+        "postgres/0003_count_event_revisions.sql",
+        include_str!("../../migrations/postgres/0003_count_event_revisions.sql"),
     ),
 ];
 

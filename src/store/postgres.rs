@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
 
 use super::events::{
-    parse_ts, ts, EventInput, EventRow, Imported, ReminderRow, SpaceRow, SubscriptionCounts,
-    SubscriptionRow,
+    parse_ts, ts, EventInput, EventRow, Imported, PlanWrite, ReminderRow, SpaceRow,
+    SubscriptionCounts, SubscriptionRow,
 };
 use super::matrix::MatrixAccount;
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
@@ -20,7 +20,7 @@ use crate::events::Planned;
 /// The channel every process listens on for changes to what falls due.
 pub const CHANGES: &str = "atlasbot_changes";
 
-const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by";
+const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by, revision";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
 
@@ -162,14 +162,30 @@ async fn insert_planned(
     Ok(())
 }
 
-async fn set_planned_until(
+/// The first write of a plan: moves the event's mark (when given) only if the event is still
+/// at `revision`. The row lock it takes makes a concurrent change wait for this plan, and a
+/// change committed first makes it match nothing (READ COMMITTED re-checks the newest row).
+async fn still_at_revision(
     conn: &mut PgConnection,
     event_id: EventId,
-    until: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query("UPDATE events SET planned_until = $1 WHERE id = $2")
-        .bind(ts(until))
-        .bind(event_id)
+    revision: i64,
+    until: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE events SET planned_until = COALESCE($1, planned_until) WHERE id = $2 AND revision = $3",
+    )
+    .bind(until.map(ts))
+    .bind(event_id)
+    .bind(revision)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Counts a change to what an event owes (see `EventRow::revision`).
+async fn bump_revision(conn: &mut PgConnection, id: EventId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE events SET revision = revision + 1 WHERE id = $1")
+        .bind(id)
         .execute(conn)
         .await?;
     Ok(())
@@ -189,7 +205,7 @@ async fn upsert_imported(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
-        sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8 WHERE id = $9")
+        sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8, revision = revision + 1 WHERE id = $9")
             .bind(&e.title)
             .bind(&e.description)
             .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -243,6 +259,7 @@ impl PgRuntime {
     }
 
     pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -256,8 +273,14 @@ impl PgRuntime {
         .bind(&s.moderator_role)
         .bind(s.moderator_power)
         .bind(ts(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        // The offsets are part of what every event of the space owes.
+        sqlx::query("UPDATE events SET revision = revision + 1 WHERE space = $1")
+            .bind(&s.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -278,7 +301,7 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, rrule = $9, updated_at = $10 WHERE id = $11",
+            "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, rrule = $9, updated_at = $10, revision = revision + 1 WHERE id = $11",
         )
         .bind(&e.title)
         .bind(&e.description)
@@ -298,7 +321,7 @@ impl PgRuntime {
 
     pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1 WHERE id = $2")
             .bind(ts(now))
             .bind(id)
             .execute(&mut *tx)
@@ -320,6 +343,7 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx, id).await?;
         sqlx::query("INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(ts(occurrence))
@@ -401,14 +425,17 @@ impl PgRuntime {
         offset_min: i64,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        bump_revision(&mut tx, event_id).await?;
         sqlx::query("INSERT INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
             .bind(event_id)
             .bind(space)
             .bind(user)
             .bind(offset_min)
             .bind(ts(now))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         let (id,): (i64,) = sqlx::query_as(
             "SELECT id FROM subscriptions WHERE event_id = $1 AND user_id = $2 AND offset_min = $3",
         )
@@ -501,6 +528,7 @@ impl PgRuntime {
         if owner != user && !any {
             return Ok(false);
         }
+        bump_revision(&mut tx, event_id).await?;
         sqlx::query("DELETE FROM subscriptions WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -519,38 +547,38 @@ impl PgRuntime {
 
     pub async fn replan(
         &self,
-        event_id: EventId,
-        space: &SpaceId,
+        event: &EventRow,
         planned: &[Planned],
         planned_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PlanWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
+        if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
+            return Ok(PlanWrite::EventChanged);
+        }
         sqlx::query("DELETE FROM reminders WHERE event_id = $1 AND state = 'pending'")
-            .bind(event_id)
+            .bind(event.id)
             .execute(&mut *tx)
             .await?;
-        insert_planned(&mut tx, space, planned).await?;
-        set_planned_until(&mut tx, event_id, planned_until).await?;
+        insert_planned(&mut tx, &event.space, planned).await?;
         notify(&mut tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(PlanWrite::Written)
     }
 
     pub async fn add_planned(
         &self,
-        event_id: EventId,
-        space: &SpaceId,
+        event: &EventRow,
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<PlanWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
-        insert_planned(&mut tx, space, planned).await?;
-        if let Some(until) = planned_until {
-            set_planned_until(&mut tx, event_id, until).await?;
+        if !still_at_revision(&mut tx, event.id, event.revision, planned_until).await? {
+            return Ok(PlanWrite::EventChanged);
         }
+        insert_planned(&mut tx, &event.space, planned).await?;
         notify(&mut tx).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(PlanWrite::Written)
     }
 
     pub async fn events_to_plan(

@@ -1290,7 +1290,7 @@ async fn idle_and_slow_connections_do_not_starve_signed_requests() {
 async fn a_replayed_signed_interaction_is_not_acted_on_twice() {
     let ep = Endpoint::start().await;
     let add = command_from_line(
-        "/event add title:\"Replayed\" when:\"2026-12-01 10:00\"",
+        "/event add title:\"Replayed\" when:\"2030-12-01 10:00\"",
         MANAGE_EVENTS,
     );
     let body = add.to_string();

@@ -263,7 +263,7 @@ async fn reminders_go_out_once_at_each_offset() {
     let text = plain::render(&out.sent.lock().unwrap()[1].reply);
     assert!(
         text.starts_with(
-            "Reminder: Seminar\n\nSeminar starts in 1 hour — Wed 25 Nov 2026 10:00 (UTC)."
+            "Reminder: Seminar\n\nSeminar starts in 1 hour — Wed 25 Nov 2026 10:00 UTC."
         ),
         "{text}"
     );
@@ -1035,4 +1035,72 @@ async fn the_store_tells_a_waiting_scheduler_of_every_change_to_the_schedule() {
     tokio::time::timeout(std::time::Duration::from_secs(3), changes.next())
         .await
         .expect("another connection's commit is seen within a second or so");
+}
+
+/// Two planners of one event — another process's scheduler, or a command racing this
+/// process's scheduler: a plan computed from the event as it was before a change is never
+/// written over the plan of the change. Every kind of change counts: an edit, a cancelled
+/// occurrence, a personal reminder added or removed, the space's offsets, a cancellation.
+#[tokio::test]
+async fn a_plan_computed_before_a_change_to_the_event_is_never_written() {
+    use atlasbot::store::events::PlanWrite;
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:Standup when:\"2026-11-24 09:00\" repeat:daily times:5",
+    )
+    .await;
+    let store = &w.ctx.store;
+    let forever = t("2099-01-01 00:00");
+    // What a planner that read the event at its first time would write.
+    let stale_plan = atlasbot::events::plan(
+        EventId(1),
+        &[t("2026-11-24 09:00")],
+        &[(1440, Target::Space)],
+    );
+    let changes: [(&Caller, &str); 6] = [
+        (&w.moderator, "/event edit 1 when:\"2026-11-24 17:00\""),
+        (
+            &w.moderator,
+            "/event cancel 1 occurrence:\"2026-11-25 17:00\"",
+        ),
+        (&w.member, "/remind me 1 before:2h"),
+        (&w.member, "/reminders cancel 1"),
+        (&w.moderator, "/settings offsets 1d,15m"),
+        (&w.moderator, "/event cancel 1"),
+    ];
+    for (who, change) in changes {
+        let read_before = store.event(EventId(1)).await.unwrap().unwrap();
+        let answer = w.say(who, change).await;
+        assert_eq!(
+            store
+                .replan(&read_before, &stale_plan, forever)
+                .await
+                .unwrap(),
+            PlanWrite::EventChanged,
+            "after {change:?} ({answer})"
+        );
+        assert_eq!(
+            store
+                .add_planned(&read_before, &stale_plan, Some(forever))
+                .await
+                .unwrap(),
+            PlanWrite::EventChanged,
+            "after {change:?}"
+        );
+        let fresh = store.event(EventId(1)).await.unwrap().unwrap();
+        assert_eq!(
+            store.add_planned(&fresh, &[], None).await.unwrap(),
+            PlanWrite::Written,
+            "a plan of the event as it is now is written"
+        );
+    }
+    // Nothing stale was written: the cancelled event owes nothing, at the old time or new.
+    let out = Recorder::default();
+    let s = w.scheduler();
+    for at in ["2026-11-23 09:00", "2026-11-24 08:45", "2026-11-24 16:45"] {
+        w.at(at);
+        s.tick(&out).await.unwrap();
+    }
+    assert_eq!(out.keys(), Vec::<String>::new());
 }

@@ -361,9 +361,8 @@ pub async fn meetings_due(store: &Store, n: usize, spacing: chrono::Duration) {
             .await
             .unwrap();
         let owed = atlasbot::events::plan(id, &[start], &[(60, Target::Space)]);
-        store
-            .replan(id, &SpaceId::console(), &owed, forever)
-            .await
-            .unwrap();
+        let event = store.event(id).await.unwrap().unwrap();
+        let written = store.replan(&event, &owed, forever).await.unwrap();
+        assert_eq!(written, atlasbot::store::events::PlanWrite::Written);
     }
 }
