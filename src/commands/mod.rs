@@ -8,6 +8,7 @@
 
 pub mod autocomplete;
 pub mod invocation;
+pub mod look_up;
 pub mod spec;
 
 mod actor;

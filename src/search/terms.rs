@@ -40,6 +40,8 @@ struct Term {
     /// Whether the term ends with a letter or digit, and so must end a word. (One that starts
     /// with one must start a word: `find_from` tries it only there.)
     word_end: bool,
+    /// Its position in the list the matcher was made from.
+    source: usize,
 }
 
 pub struct TermMatcher {
@@ -52,7 +54,11 @@ pub struct TermMatcher {
 
 impl TermMatcher {
     pub fn new<S: AsRef<str>>(terms: &[S]) -> TermMatcher {
-        let mut built: Vec<(usize, Term)> = terms.iter().filter_map(|t| term(t.as_ref())).collect();
+        let mut built: Vec<(usize, Term)> = terms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| term(t.as_ref(), i))
+            .collect();
         built.sort_by_key(|(len, t)| (!t.exact, std::cmp::Reverse(*len)));
         let terms: Vec<Term> = built.into_iter().map(|(_, t)| t).collect();
         let mut by_first: HashMap<char, Vec<usize>> = HashMap::new();
@@ -80,15 +86,23 @@ impl TermMatcher {
     /// Byte ranges of every occurrence, in order, not overlapping: at the leftmost position
     /// where any term matches, the first term (longest) that does.
     pub fn find_iter<'a>(&'a self, text: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
+        self.find_terms(text).map(|(range, _)| range)
+    }
+
+    /// As `find_iter`, with which term matched: its position in the list given to `new`.
+    pub fn find_terms<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> impl Iterator<Item = (Range<usize>, usize)> + 'a {
         let mut from = 0;
         std::iter::from_fn(move || {
             let found = self.find_from(text, from)?;
-            from = found.end;
+            from = found.0.end;
             Some(found)
         })
     }
 
-    fn find_from(&self, text: &str, from: usize) -> Option<Range<usize>> {
+    fn find_from(&self, text: &str, from: usize) -> Option<(Range<usize>, usize)> {
         let mut prev_is_word = text[..from].chars().next_back().is_some_and(is_word);
         for (at, c) in text[from..].char_indices() {
             let at = from + at;
@@ -104,7 +118,7 @@ impl TermMatcher {
             };
             for &i in candidates {
                 if let Some(end) = self.terms[i].match_at(text, at) {
-                    return Some(at..end);
+                    return Some((at..end, self.terms[i].source));
                 }
             }
         }
@@ -113,7 +127,7 @@ impl TermMatcher {
 }
 
 /// A term as `Term`, with its length (for the longest-first order); None if it has no words.
-fn term(raw: &str) -> Option<(usize, Term)> {
+fn term(raw: &str, source: usize) -> Option<(usize, Term)> {
     let t = fold_typography(raw);
     let words: Vec<&str> = t
         .split(|c: char| c.is_whitespace() || c == '-')
@@ -135,6 +149,7 @@ fn term(raw: &str) -> Option<(usize, Term)> {
         exact,
         plural: !exact && last.is_alphanumeric() && !last_word.ends_with('s'),
         word_end: last.is_alphanumeric(),
+        source,
     };
     Some((
         words.iter().map(|w| w.len()).sum::<usize>() + words.len(),

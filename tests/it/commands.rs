@@ -675,3 +675,53 @@ async fn the_in_memory_search_ranks_as_fts5_does_on_the_stored_atlas() {
         }
     }
 }
+
+/// "Look up in atlas" on a message: what it names, each with its command, only for the asker.
+#[tokio::test]
+async fn a_message_is_looked_up_for_the_actors_standards_and_documents_it_names() {
+    use atlasbot::commands::look_up;
+    use atlasbot::reply::{Tone, Visibility};
+    let bot = support::Bot::new().await;
+    let atlas = bot.ctx.atlas().await.unwrap();
+    let r = look_up::run(
+        &atlas,
+        "Did anyone follow what WIPO and the ITU said about IEC 62443 yesterday, and the GGE report A/70/174?",
+    );
+    assert_eq!(r.visibility, Visibility::Private);
+    let items: Vec<(String, String)> = r
+        .sections
+        .iter()
+        .flat_map(|s| s.items.iter())
+        .map(|i| {
+            (
+                i.label.clone().unwrap_or_default(),
+                i.more.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let commands: Vec<&str> = items.iter().map(|(_, m)| m.as_str()).collect();
+    assert!(commands.contains(&"/actor WIPO"), "{items:?}");
+    assert!(commands.contains(&"/actor ITU"), "{items:?}");
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.starts_with("/standard") && c.contains("62443")),
+        "{items:?}"
+    );
+    assert!(commands.contains(&"/document A/70/174"), "{items:?}");
+    // Each command works and shows what the look-up named.
+    for (label, command) in &items {
+        let answer = bot.ask_unmarked(command).await;
+        assert!(
+            answer.contains(label.as_str()),
+            "{command} does not show {label}: {answer}"
+        );
+    }
+
+    // Ordinary words are not acronyms; a message naming nothing says so.
+    for text in ["who knows what the itu of this is", "", "   "] {
+        let r = look_up::run(&atlas, text);
+        assert_eq!(r.tone, Tone::NotFound, "{text:?}: {r:?}");
+        assert_eq!(r.visibility, Visibility::Private);
+    }
+}

@@ -1387,3 +1387,55 @@ async fn replicas_sharing_a_postgres_store_refuse_a_request_another_replica_answ
         .unwrap();
     assert_eq!(events.len(), 1);
 }
+
+/// The message menu's "Look up in atlas", used by someone who installed the app to their own
+/// account, in a group DM the bot is not in: the message's names answered only for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn look_up_in_atlas_on_a_message_answers_privately_wherever_the_app_is_installed() {
+    let ep = Endpoint::start().await;
+    let target = "900000000000000009";
+    let look_up = |content: &str| {
+        json!({
+            "id": next_id(),
+            "application_id": APP,
+            "type": 2,
+            "token": "aW50ZXJhY3Rpb24tdG9rZW4",
+            "version": 1,
+            "context": 2,
+            "authorizing_integration_owners": {"1": "700000000000000007"},
+            "channel_id": "800000000000000008",
+            "user": {"id": "700000000000000007", "username": "someone"},
+            "data": {
+                "id": "2",
+                "type": 3,
+                "name": discord::LOOK_UP_MESSAGE,
+                "target_id": target,
+                "resolved": {"messages": {target: {
+                    "id": target,
+                    "content": content,
+                    "author": {"id": "700000000000000001", "username": "friend"},
+                }}},
+            },
+        })
+    };
+    let v = ep
+        .post(&look_up(
+            "Reading up on WIPO and IEC 62443 before @everyone meets",
+        ))
+        .await;
+    assert_eq!(v["type"], 4);
+    assert_eq!(v["data"]["flags"], 64, "only the asker sees it: {v}");
+    assert_eq!(v["data"]["allowed_mentions"], json!({"parse": []}));
+    let embed = v["data"].to_string();
+    assert!(embed.contains("/actor WIPO"), "{embed}");
+    assert!(embed.contains("62443"), "{embed}");
+
+    let v = ep.post(&look_up("see you all tomorrow")).await;
+    assert_eq!(v["data"]["flags"], 64);
+    assert!(
+        v["data"]["embeds"][0]
+            .to_string()
+            .contains("names no actor"),
+        "{v}"
+    );
+}

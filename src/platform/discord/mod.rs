@@ -36,6 +36,11 @@ pub const MODERATOR_PERMISSIONS: u64 = MANAGE_EVENTS | MANAGE_GUILD;
 /// Message flag: only the person who asked sees it.
 const EPHEMERAL: u64 = 1 << 6;
 
+/// The message menu's command: what the atlas knows of the names in a message.
+pub const LOOK_UP_MESSAGE: &str = "Look up in atlas";
+/// `data.type` of a command from the message menu.
+const MESSAGE_MENU: u64 = 3;
+
 /// Interaction and response types (https://discord.com/developers/docs/interactions).
 mod kind {
     pub const PING: u64 = 1;
@@ -239,6 +244,9 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
     };
     match i["type"].as_u64().unwrap_or(0) {
         kind::PING => done(json!({"type": kind::PONG})),
+        kind::COMMAND if i["data"]["type"].as_u64() == Some(MESSAGE_MENU) => {
+            done(look_up_message(ctx, &i["data"]).await)
+        }
         kind::COMMAND => {
             let data = &i["data"];
             let name = data["name"].as_str().unwrap_or_default();
@@ -325,6 +333,29 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             &notice("I cannot handle that kind of interaction."),
         )),
     }
+}
+
+/// "Look up in atlas" on a message: its text from the interaction's resolved data (Discord
+/// sends the target message, no intent needed), the answer only for the person who asked.
+async fn look_up_message(ctx: &Context, data: &Value) -> Value {
+    if data["name"].as_str() != Some(LOOK_UP_MESSAGE) {
+        return reply_message(
+            kind::MESSAGE,
+            None,
+            &notice("I no longer know that command; try /help."),
+        );
+    }
+    let target = data["target_id"].as_str().unwrap_or_default();
+    let text = data["resolved"]["messages"][target]["content"]
+        .as_str()
+        .unwrap_or_default();
+    let reply = match ctx.atlas().await {
+        Ok(atlas) => commands::look_up::run(&atlas, text),
+        Err(e) => crate::error::into_reply(e.into(), LOOK_UP_MESSAGE),
+    };
+    let mut message = message(None, &reply);
+    message["flags"] = json!(EPHEMERAL);
+    json!({"type": kind::MESSAGE, "data": message})
 }
 
 /// The files attached to a command: (option, url, size) from the interaction's resolved data.

@@ -2,10 +2,14 @@
 //! and sent in one bulk overwrite (globally, or to one guild for instant updates while
 //! developing). Moderator-only commands carry `default_member_permissions` — a hint for
 //! Discord's UI only; the core checks permissions on every use.
+//!
+//! Lookups work wherever the app is: installed to a server or to a person (then in their DMs
+//! and any server), while event and settings commands stay in servers that installed it. The
+//! message menu's "Look up in atlas" finds what a message names.
 
 use serde_json::{json, Value};
 
-use super::MODERATOR_PERMISSIONS;
+use super::{LOOK_UP_MESSAGE, MODERATOR_PERMISSIONS};
 use crate::commands::spec::{self, OptionKind, OptionSpec, Permission};
 
 fn option(o: &OptionSpec) -> Value {
@@ -45,15 +49,54 @@ fn options(list: &[OptionSpec]) -> Vec<Value> {
     sorted.into_iter().map(option).collect()
 }
 
+/// Installation kinds (`integration_types`): to a server, to a person.
+const GUILD_INSTALL: u64 = 0;
+const USER_INSTALL: u64 = 1;
+/// Where a command may be used (`contexts`): a server, the bot's DM, other DMs and groups.
+const IN_GUILD: u64 = 0;
+const IN_BOT_DM: u64 = 1;
+const IN_PRIVATE_CHANNEL: u64 = 2;
+
+/// Anywhere, however installed: lookups need nothing of a server.
+fn anywhere() -> Value {
+    json!({
+        "integration_types": [GUILD_INSTALL, USER_INSTALL],
+        "contexts": [IN_GUILD, IN_BOT_DM, IN_PRIVATE_CHANNEL],
+    })
+}
+
+/// The message menu's command (type 3: no description, no options).
+fn look_up_message() -> Value {
+    let mut c = json!({"type": 3, "name": LOOK_UP_MESSAGE});
+    extend(&mut c, anywhere());
+    c
+}
+
+fn extend(c: &mut Value, more: Value) {
+    if let (Some(c), Value::Object(more)) = (c.as_object_mut(), more) {
+        c.extend(more);
+    }
+}
+
 /// Every command, as Discord's bulk-overwrite body.
 pub fn commands() -> Value {
-    let all: Vec<Value> = spec::manifests()
-        .map(|(_, m)| {
+    let mut all: Vec<Value> = spec::manifests()
+        .map(|(name, m)| {
             let mut c = json!({
                 "type": 1,
                 "name": m.name,
                 "description": m.summary,
             });
+            // Events, reminders and settings belong to a server's space (and need the bot
+            // there); lookups go wherever the person goes.
+            if name.is_lookup() {
+                extend(&mut c, anywhere());
+            } else {
+                extend(
+                    &mut c,
+                    json!({"integration_types": [GUILD_INSTALL], "contexts": [IN_GUILD]}),
+                );
+            }
             if m.subcommands.is_empty() {
                 c["options"] = json!(options(&m.options));
             } else {
@@ -82,6 +125,7 @@ pub fn commands() -> Value {
             c
         })
         .collect();
+    all.push(look_up_message());
     json!(all)
 }
 
@@ -90,12 +134,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lookups_work_wherever_the_app_is_installed_and_events_stay_in_servers() {
+        let all = commands();
+        let by_name = |n: &str| {
+            all.as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == n)
+                .unwrap_or_else(|| panic!("{n} is registered"))
+                .clone()
+        };
+        for lookup in [
+            "actor",
+            "standard",
+            "who-works-on",
+            "document",
+            "define",
+            "search",
+            "topics",
+            "help",
+            LOOK_UP_MESSAGE,
+        ] {
+            let c = by_name(lookup);
+            assert_eq!(c["integration_types"], json!([0, 1]), "{lookup}");
+            assert_eq!(c["contexts"], json!([0, 1, 2]), "{lookup}");
+        }
+        for server_only in ["event", "events", "remind", "reminders", "settings"] {
+            let c = by_name(server_only);
+            assert_eq!(c["integration_types"], json!([0]), "{server_only}");
+            assert_eq!(c["contexts"], json!([0]), "{server_only}");
+        }
+        let menu = by_name(LOOK_UP_MESSAGE);
+        assert_eq!(menu["type"], 3, "a message command");
+        assert!(menu.get("description").is_none() && menu.get("options").is_none());
+    }
+
+    #[test]
     fn every_command_is_registered_within_discords_rules() {
         let all = commands();
         let list = all.as_array().unwrap();
-        assert_eq!(list.len(), crate::commands::CommandName::ALL.len());
+        assert_eq!(list.len(), crate::commands::CommandName::ALL.len() + 1);
         assert!(list.len() <= 100);
-        for c in list {
+        for c in list.iter().filter(|c| c["type"] == 1) {
             let name = c["name"].as_str().unwrap();
             assert!(
                 name.len() <= 32 && name.chars().all(|ch| ch.is_ascii_lowercase() || ch == '-'),
