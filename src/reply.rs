@@ -206,6 +206,43 @@ pub struct Reply {
     /// A file that goes with the answer (an .ics export): Discord uploads it, the console
     /// prints or saves it.
     pub attachment: Option<Attachment>,
+    /// Buttons, where the platform has them (Discord): each acts for whoever clicks it, and
+    /// answers them alone.
+    pub actions: Vec<Action>,
+}
+
+impl Action {
+    /// The buttons of an event's card and of a reminder to everyone: subscribe or
+    /// unsubscribe whoever clicks (`/remind me`, and their own reminders removed).
+    pub fn remind_buttons(event: i64) -> Vec<Action> {
+        vec![
+            Action::Run {
+                label: "Remind me".into(),
+                line: format!("/remind me {event}"),
+            },
+            Action::StopReminding {
+                label: "Stop reminding me".into(),
+                event,
+            },
+        ]
+    }
+}
+
+/// What a button does when someone clicks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// Runs a command line as the person who clicks ("/remind me 12").
+    Run { label: String, line: String },
+    /// Sends the personal reminder with this key again in `minutes` (only its own person).
+    Snooze {
+        label: String,
+        key: String,
+        minutes: i64,
+    },
+    /// Removes the clicker's own personal reminders for this event, wherever they click it
+    /// (a direct message too: the event is found by its number, the reminders are theirs).
+    StopReminding { label: String, event: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -235,6 +272,7 @@ impl Reply {
             sources: None,
             paging: None,
             attachment: None,
+            actions: vec![],
         }
     }
 

@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use tokio::sync::watch;
 
 use crate::events::{self, describe_offset, when};
-use crate::reply::{Moment, Reply, Span, Text};
+use crate::reply::{Action, Moment, Reply, Span, Text};
 use crate::store::events::{parse_ts, EventRow, PlanWrite, ReminderRow};
 use crate::store::{Store, StoreError};
 
@@ -316,6 +316,25 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
         "Event {} · /event show {} · reminder {}",
         e.id, e.id, r.key
     ));
+    reply.actions = match &r.target {
+        Target::Space => Action::remind_buttons(e.id.0),
+        Target::User(_) => {
+            let snooze = |label: &str, minutes| Action::Snooze {
+                label: label.into(),
+                key: r.key.clone(),
+                minutes,
+            };
+            vec![
+                snooze("Snooze 15 min", 15),
+                snooze("Snooze 1 h", 60),
+                Action::StopReminding {
+                    label: "Stop reminding me".into(),
+                    event: e.id.0,
+                },
+            ]
+        }
+        Target::Moderators => vec![],
+    };
     reply
 }
 

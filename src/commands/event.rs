@@ -256,6 +256,13 @@ pub async fn run(
     }
 }
 
+/// The end of "every occurrence from now": a series is expanded a bounded number of
+/// occurrences at most (`occurrences_of`), so no horizon needs to cut it — an event two years
+/// ahead still has a next occurrence, and its occurrences can be cancelled.
+fn all_ahead(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::days(100 * 366)
+}
+
 async fn replan(ctx: &Context, id: EventId) -> Result<(), CommandError> {
     plan_event(&ctx.store, id, ctx.clock.now(), ctx.grace).await?;
     Ok(())
@@ -410,7 +417,7 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         Some(occ) => {
             let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
             let at = when::parse(occ, now, tz).map_err(|err| usage(err.to_string()))?;
-            let upcoming = occurrences_of(&ctx.store, &e, now, now + Duration::days(400)).await?;
+            let upcoming = occurrences_of(&ctx.store, &e, now, all_ahead(now)).await?;
             if !upcoming.contains(&at) {
                 let next: Vec<String> = upcoming
                     .iter()
@@ -658,7 +665,7 @@ async fn show(
 async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
-    let upcoming = occurrences_of(&ctx.store, e, now, now + Duration::days(400)).await?;
+    let upcoming = occurrences_of(&ctx.store, e, now, all_ahead(now)).await?;
     // Titles, descriptions and places are user text: defanged so that they cannot ping.
     let mut r = Reply::answer(defang_mentions(&e.title));
     r.summary = e
@@ -723,6 +730,9 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
         e.id,
         ics_hint(now, upcoming.first().copied())
     ));
+    if !e.cancelled && !upcoming.is_empty() {
+        r.actions = crate::reply::Action::remind_buttons(e.id.0);
+    }
     Ok(r)
 }
 

@@ -471,6 +471,27 @@ pub async fn answer_values(
     respond(ctx, caller, bound, &line).await
 }
 
+/// The Snooze button of a personal reminder: send it again in `minutes` (see
+/// `remind::snooze`). Never fails: a problem is the answer.
+pub async fn snooze(ctx: &Context, caller: &Caller, key: &str, minutes: i64) -> Reply {
+    match remind::snooze(ctx, caller, key, minutes).await {
+        Ok(r) => r,
+        Err(e) => crate::error::into_reply(e, "snooze"),
+    }
+}
+
+/// The "Stop reminding me" button: the clicker's own reminders for the event, gone.
+pub async fn stop_reminding(
+    ctx: &Context,
+    caller: &Caller,
+    event: crate::domain::EventId,
+) -> Reply {
+    match remind::stop_for(ctx, &caller.user, event).await {
+        Ok(r) => r,
+        Err(e) => crate::error::into_reply(e, "stop reminding"),
+    }
+}
+
 /// Collapses white space (the sources have double spaces and NBSP runs) and cuts at a word
 /// boundary with "…" when longer than `max` characters.
 pub(crate) fn shorten(s: &str, max: usize) -> String {

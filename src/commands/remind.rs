@@ -1,24 +1,34 @@
-//! /remind me <event> [before]: a personal reminder before each occurrence of an event.
+//! /remind me <event> [before]: a personal reminder before each occurrence of an event;
+//! /remind stop <event>: none any more. Also the Snooze buttons of a personal reminder.
 
 use super::invocation::Args;
 use super::shorten;
 use super::{Caller, Context};
-use crate::domain::EventId;
+use crate::domain::{EventId, Target};
 use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets};
 use crate::reply::{Reply, Text, Visibility};
 use crate::scheduler::plan_subscription;
 
 #[derive(Debug, Clone)]
-pub struct Params {
-    pub event: String,
-    pub before: Option<String>,
+pub enum Params {
+    Me {
+        event: String,
+        before: Option<String>,
+    },
+    Stop {
+        event: String,
+    },
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
-    Ok(Params {
-        event: args.get("event").unwrap_or_default().to_string(),
-        before: args.get("before").map(String::from),
+    let event = args.get("event").unwrap_or_default().to_string();
+    Ok(match args.subcommand.as_deref() {
+        Some("stop") => Params::Stop { event },
+        _ => Params::Me {
+            event,
+            before: args.get("before").map(String::from),
+        },
     })
 }
 
@@ -29,20 +39,33 @@ pub const MAX_PER_EVENT: i64 = 500;
 pub const MAX_PER_PERSON_IN_SPACE: i64 = 100;
 
 pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
-    let offsets = match &p.before {
+    match p {
+        Params::Me { event, before } => me(ctx, caller, &event, before.as_deref()).await,
+        Params::Stop { event } => stop(ctx, caller, &event).await,
+    }
+}
+
+fn no_such_event(words: &str) -> Reply {
+    let mut r = Reply::not_found(format!("No event “{}” in this space.", shorten(words, 60)));
+    r.suggestions.push("/events".into());
+    r.visibility = Visibility::Private;
+    r
+}
+
+async fn me(
+    ctx: &Context,
+    caller: &Caller,
+    event: &str,
+    before: Option<&str>,
+) -> Result<Reply, CommandError> {
+    let offsets = match before {
         Some(b) => {
             parse_offsets(b).map_err(|e| CommandError::usage(e, "/remind me 3 before:30m"))?
         }
         None => vec![60],
     };
-    let Some(e) = super::event::find(ctx, &caller.space, &p.event).await? else {
-        let mut r = Reply::not_found(format!(
-            "No event “{}” in this space.",
-            shorten(&p.event, 60)
-        ));
-        r.suggestions.push("/events".into());
-        r.visibility = Visibility::Private;
-        return Ok(r);
+    let Some(e) = super::event::find(ctx, &caller.space, event).await? else {
+        return Ok(no_such_event(event));
     };
     check_caps(ctx, caller, e.id, offsets.len()).await?;
     let now = ctx.clock.now();
@@ -68,6 +91,119 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
     )));
     r.visibility = Visibility::Private;
     Ok(r)
+}
+
+async fn stop(ctx: &Context, caller: &Caller, event: &str) -> Result<Reply, CommandError> {
+    let Some(e) = super::event::find(ctx, &caller.space, event).await? else {
+        return Ok(no_such_event(event));
+    };
+    stop_for(ctx, &caller.user, e.id).await
+}
+
+/// Removes `user`'s personal reminders for an event (only theirs, so a button may ask for it
+/// from anywhere).
+pub async fn stop_for(ctx: &Context, user: &str, event: EventId) -> Result<Reply, CommandError> {
+    let Some(e) = ctx.store.event(event).await? else {
+        return Ok(no_such_event(&event.to_string()));
+    };
+    let removed = ctx
+        .store
+        .unsubscribe_all(e.id, &e.space, user, ctx.clock.now())
+        .await?;
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut r = if removed == 0 {
+        Reply::not_found(format!(
+            "You had no personal reminder for {title}. The space's own reminders still come."
+        ))
+    } else {
+        let mut r = Reply::answer(format!("No more reminders: {title}"));
+        r.summary = Some(Text::plain(format!(
+            "Your {removed} personal reminder{} for it {} gone. The space's own reminders still come.",
+            if removed == 1 { "" } else { "s" },
+            if removed == 1 { "is" } else { "are" },
+        )));
+        r
+    };
+    r.visibility = Visibility::Private;
+    Ok(r)
+}
+
+/// Snooze lengths a button may ask for, in minutes (bounded: a custom id is only as
+/// trustworthy as the message it came on).
+pub const SNOOZE_MINUTES: std::ops::RangeInclusive<i64> = 1..=1440;
+
+/// A personal reminder sent again `minutes` from now — only for the person it was for, and
+/// once however often the button is clicked within the same minute.
+pub async fn snooze(
+    ctx: &Context,
+    caller: &Caller,
+    key: &str,
+    minutes: i64,
+) -> Result<Reply, CommandError> {
+    let private = |mut r: Reply| {
+        r.visibility = Visibility::Private;
+        r
+    };
+    let reminder = ctx.store.reminder_by_key(key).await?;
+    let Some(r) = reminder.filter(|r| r.target == Target::User(caller.user.clone())) else {
+        return Ok(private(Reply::not_found(
+            "That reminder is not yours to snooze (or no longer exists).",
+        )));
+    };
+    if !SNOOZE_MINUTES.contains(&minutes) {
+        return Err(CommandError::usage(
+            "A snooze lasts from 1 minute to 1 day.",
+            "Snooze 15 min",
+        ));
+    }
+    let now = ctx.clock.now();
+    let due = now + chrono::Duration::minutes(minutes);
+    let occurrence = crate::store::events::parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let again = crate::events::Planned {
+        key: format!("{key}+snooze{}", due.timestamp() / 60),
+        event_id: r.event_id,
+        occurrence,
+        offset_min: (occurrence - due).num_minutes(),
+        target: r.target.clone(),
+        due,
+    };
+    if !add_to_plan(ctx, &again).await? {
+        return Ok(private(Reply::not_found(
+            "That event was cancelled: there is nothing to remind you of.",
+        )));
+    }
+    let mut reply = Reply::answer("Snoozed");
+    reply.summary = Some(Text::plain(format!(
+        "I will remind you again in {}.",
+        describe_offset(minutes)
+    )));
+    Ok(private(reply))
+}
+
+/// Adds one reminder to its event's plan, as read now (again if the event changes meanwhile).
+/// False: the event is gone or cancelled.
+async fn add_to_plan(
+    ctx: &Context,
+    planned: &crate::events::Planned,
+) -> Result<bool, CommandError> {
+    for _ in 0..5 {
+        let Some(e) = ctx.store.event(planned.event_id).await? else {
+            return Ok(false);
+        };
+        if e.cancelled {
+            return Ok(false);
+        }
+        let written = ctx
+            .store
+            .add_planned(&e, std::slice::from_ref(planned), None)
+            .await?;
+        if written == crate::store::events::PlanWrite::Written {
+            return Ok(true);
+        }
+    }
+    Err(CommandError::Refused(
+        "That event is being changed right now; try the button again in a moment.".into(),
+    ))
 }
 
 /// "1 day", "1 day and 1 hour", "1 day, 1 hour and 15 minutes".

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::reply::{defang_mentions, Moment, Reply, Span, Text, Tone};
+use crate::reply::{defang_mentions, Action, Moment, Reply, Span, Text, Tone};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 pub mod limits {
@@ -222,9 +222,64 @@ pub fn page_button_id(command: &str) -> Option<String> {
     (len(&id) <= limits::CUSTOM_ID).then_some(id)
 }
 
-/// The command a paging button stands for.
-pub fn command_of_button(custom_id: &str) -> Option<&str> {
-    custom_id.strip_prefix("page:")
+/// The custom_id of an action's button: what it does, in full, so that it works after a
+/// restart with nothing kept elsewhere. None if it does not fit in 100 characters.
+pub fn action_button_id(a: &Action) -> Option<String> {
+    let id = match a {
+        Action::Run { line, .. } => format!("run:{line}"),
+        Action::Snooze { key, minutes, .. } => format!("snooze:{minutes}:{key}"),
+        Action::StopReminding { event, .. } => format!("stop:{event}"),
+    };
+    (len(&id) <= limits::CUSTOM_ID).then_some(id)
+}
+
+/// What a button's custom_id asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Button<'a> {
+    /// Another page: the command for it, answered in place of the message.
+    Page(&'a str),
+    /// A command line run as the clicker, answered to them alone.
+    Run(&'a str),
+    Snooze {
+        minutes: i64,
+        key: &'a str,
+    },
+    StopReminding(i64),
+}
+
+pub fn button_of(custom_id: &str) -> Option<Button<'_>> {
+    let (kind, rest) = custom_id.split_once(':')?;
+    match kind {
+        "page" => Some(Button::Page(rest)),
+        "run" => Some(Button::Run(rest)),
+        "snooze" => {
+            let (minutes, key) = rest.split_once(':')?;
+            Some(Button::Snooze {
+                minutes: minutes.parse().ok()?,
+                key,
+            })
+        }
+        "stop" => Some(Button::StopReminding(rest.parse().ok()?)),
+        _ => None,
+    }
+}
+
+fn action_button(a: &Action) -> Option<Value> {
+    let label = match a {
+        Action::Run { label, .. }
+        | Action::Snooze { label, .. }
+        | Action::StopReminding { label, .. } => label,
+    };
+    let style = match a {
+        Action::Run { .. } => 1,
+        _ => 2,
+    };
+    Some(json!({
+        "type": 2,
+        "style": style,
+        "label": plain(label, limits::BUTTON_LABEL),
+        "custom_id": action_button_id(a)?,
+    }))
 }
 
 /// The message for a reply: embeds, paging buttons, no mentions. The caller adds flags
@@ -362,6 +417,14 @@ pub fn message(r: &Reply) -> Value {
         } else {
             json!([{"type": 1, "components": buttons}])
         };
+    }
+    let actions: Vec<Value> = r.actions.iter().filter_map(action_button).take(5).collect();
+    if !actions.is_empty() {
+        let row = json!({"type": 1, "components": actions});
+        match msg["components"].as_array_mut() {
+            Some(rows) => rows.push(row),
+            None => msg["components"] = json!([row]),
+        }
     }
     msg
 }
@@ -643,11 +706,53 @@ mod tests {
             "page:/who-works-on cybercrime page:3"
         );
         assert_eq!(
-            command_of_button("page:/who-works-on cybercrime page:3"),
-            Some("/who-works-on cybercrime page:3")
+            button_of("page:/who-works-on cybercrime page:3"),
+            Some(Button::Page("/who-works-on cybercrime page:3"))
         );
         // Too long for a custom_id: no button (the footer still says which page this is).
         assert_eq!(page_button_id(&"x".repeat(100)), None);
+    }
+
+    /// Buttons carry what they do in their custom_id (working after a restart), and read back
+    /// as the same action; a forged or mangled id is no action at all.
+    #[test]
+    fn action_buttons_say_in_full_what_they_do() {
+        let actions = vec![
+            Action::Run {
+                label: "Remind me".into(),
+                line: "/remind me 12".into(),
+            },
+            Action::Snooze {
+                label: "Snooze 15 min".into(),
+                key: "ev12-20261123T1500Z-60m-user:123456789012345678".into(),
+                minutes: 15,
+            },
+            Action::StopReminding {
+                label: "Stop reminding me".into(),
+                event: 12,
+            },
+        ];
+        let mut r = Reply::answer("Standup");
+        r.actions = actions;
+        let msg = message(&r);
+        let row = &msg["components"][0]["components"];
+        let ids: Vec<&str> = (0..3)
+            .map(|i| row[i]["custom_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(button_of(ids[0]), Some(Button::Run("/remind me 12")));
+        assert_eq!(
+            button_of(ids[1]),
+            Some(Button::Snooze {
+                minutes: 15,
+                key: "ev12-20261123T1500Z-60m-user:123456789012345678"
+            })
+        );
+        assert_eq!(button_of(ids[2]), Some(Button::StopReminding(12)));
+        assert_eq!(row[0]["label"], "Remind me");
+        for forged in ["stop:twelve", "snooze:x:k", "launch:1", "nocolon"] {
+            assert_eq!(button_of(forged), None, "{forged}");
+        }
+        check_limits(&msg).unwrap();
     }
 
     #[test]

@@ -986,6 +986,44 @@ impl Store {
         .await?)
     }
 
+    /// One reminder by its key (a button names it).
+    pub async fn reminder_by_key(&self, key: &str) -> Result<Option<ReminderRow>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.reminder_by_key(key).await;
+        }
+        Ok(sqlx::query_as(&format!(
+            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = ?"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Removes every personal reminder `user` has for an event (and their pending sends).
+    /// Returns how many there were.
+    pub async fn unsubscribe_all(
+        &self,
+        event_id: EventId,
+        space: &SpaceId,
+        user: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = self
+            .subscriptions(space, Some(user))
+            .await?
+            .into_iter()
+            .filter(|s| s.event_id == event_id)
+            .map(|s| s.id)
+            .collect();
+        let mut removed = 0;
+        for id in ids {
+            if self.unsubscribe(id, user, false, now).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     pub async fn disable_target(
         &self,
         space: &SpaceId,

@@ -805,6 +805,15 @@ impl PgRuntime {
         .await?)
     }
 
+    pub async fn reminder_by_key(&self, key: &str) -> Result<Option<ReminderRow>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     pub async fn disable_target(
         &self,
         space: &SpaceId,

@@ -233,7 +233,7 @@ impl Endpoint {
             .post_signed(
                 &interaction.to_string(),
                 &key(),
-                chrono::Utc::now().timestamp(),
+                self.ctx.clock.now().timestamp(),
             )
             .await;
         assert_eq!(status, 200, "{v}");
@@ -654,7 +654,8 @@ struct Reminders {
     ctx: Context,
     fake: Arc<FakeDiscord>,
     outbox: DiscordOutbox,
-    _db: TempDb,
+    /// The interactions endpoint on the same state and clock (for clicks on reminders).
+    ep: Endpoint,
 }
 
 impl Reminders {
@@ -667,11 +668,12 @@ impl Reminders {
             ctx: ctx.clone(),
             rest: Arc::new(Rest::new(&base, Some("test-token".into()))),
         };
+        let ep = Endpoint::start_on(db, ctx.clone(), endpoint::Limits::default()).await;
         Reminders {
             ctx,
             fake,
             outbox,
-            _db: db,
+            ep,
         }
     }
 
@@ -1437,5 +1439,142 @@ async fn look_up_in_atlas_on_a_message_answers_privately_wherever_the_app_is_ins
             .to_string()
             .contains("names no actor"),
         "{v}"
+    );
+}
+
+/// A click on a button of a message: as `who` (a member of the guild, or someone in a DM).
+fn click(custom_id: &str, who: Option<&str>) -> Value {
+    let mut i = interaction(3, json!({"custom_id": custom_id, "component_type": 2}), 0);
+    if let Some(user) = who {
+        let o = i.as_object_mut().unwrap();
+        o.remove("guild_id");
+        o.remove("member");
+        o.insert("user".into(), json!({"id": user, "username": "someone"}));
+        o.insert("channel_id".into(), json!("333000000000000333"));
+    }
+    i
+}
+
+/// The custom_ids of a message's buttons, by label.
+fn buttons(message: &Value) -> Vec<(String, String)> {
+    message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .map(|b| {
+            (
+                b["label"].as_str().unwrap_or_default().to_string(),
+                b["custom_id"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn button(message: &Value, label: &str) -> String {
+    buttons(message)
+        .into_iter()
+        .find(|(l, _)| l == label)
+        .unwrap_or_else(|| panic!("no {label} button: {message:#}"))
+        .1
+}
+
+/// An event's card carries "Remind me" / "Stop reminding me": each acts for whoever clicks,
+/// answers them alone, leaves the shared card as it was, and keeps working after a restart
+/// (what a button does is in its custom_id).
+#[tokio::test(flavor = "multi_thread")]
+async fn event_cards_have_remind_me_buttons_that_work_for_whoever_clicks_after_a_restart() {
+    let ep = Endpoint::start().await;
+    let card = ep
+        .post(&command_from_line(
+            "/event add title:\"Study group\" when:\"2030-03-04 18:00\" repeat:weekly",
+            MANAGE_EVENTS,
+        ))
+        .await;
+    let remind = button(&card["data"], "Remind me");
+    let stop = button(&card["data"], "Stop reminding me");
+
+    let v = ep.post(&click(&remind, None)).await;
+    assert_eq!(v["type"], 4, "a new message, not an update of the card");
+    assert_eq!(v["data"]["flags"], 64, "for the clicker alone");
+    assert!(v.to_string().contains("I will remind you"), "{v}");
+    let mine = ep
+        .ctx
+        .store
+        .subscriptions(&SpaceId::discord(GUILD), Some(MEMBER))
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+
+    // Another process on the same database (a restart): the button still works.
+    let restarted = ep._db.context().await;
+    let v = atlasbot::platform::discord::handle(&restarted, &click(&stop, None)).await;
+    assert_eq!(v.response["data"]["flags"], 64);
+    assert!(
+        v.response.to_string().contains("No more reminders"),
+        "{}",
+        v.response
+    );
+    assert!(ep
+        .ctx
+        .store
+        .subscriptions(&SpaceId::discord(GUILD), Some(MEMBER))
+        .await
+        .unwrap()
+        .is_empty());
+    let again = ep.post(&click(&stop, None)).await;
+    assert!(
+        again.to_string().contains("You had no personal reminder"),
+        "{again}"
+    );
+}
+
+/// Reminders carry buttons: the channel's "Remind me" / "Stop reminding me", a personal one's
+/// "Snooze 15 min / 1 h" — which sends it again once, later, only for its own person.
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_carry_buttons_and_a_personal_one_snoozes_once_for_its_person_only() {
+    const ALICE: &str = "700000000000000007";
+    const DM: &str = "333000000000000333";
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    let alice = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(GUILD),
+        user: ALICE.into(),
+        moderator: false,
+        channel: Some(CHANNEL.into()),
+    };
+    commands::answer(&r.ctx, &alice, "/remind me 1 before:1h").await;
+    assert_eq!(r.tick().await, 2);
+    let in_channel = r.messages_to(CHANNEL)[0].json();
+    assert_eq!(button(&in_channel, "Remind me"), "run:/remind me 1");
+    assert_eq!(button(&in_channel, "Stop reminding me"), "stop:1");
+    assert!(buttons(&in_channel)
+        .iter()
+        .all(|(l, _)| !l.starts_with("Snooze")));
+    let personal = r.messages_to(DM)[0].json();
+    let snooze = button(&personal, "Snooze 15 min");
+    assert!(buttons(&personal).iter().any(|(l, _)| l == "Snooze 1 h"));
+
+    // Clicked twice by Alice (in her DM), once by someone else.
+    let v = r.ep.post(&click(&snooze, Some(ALICE))).await;
+    assert_eq!(v["data"]["flags"], 64);
+    assert!(v.to_string().contains("again in 15 minutes"), "{v}");
+    r.ep.post(&click(&snooze, Some(ALICE))).await;
+    let other = r.ep.post(&click(&snooze, Some("700000000000000099"))).await;
+    assert!(other.to_string().contains("not yours"), "{other}");
+
+    r.ctx.clock.set("2026-12-01T09:14:00Z".parse().unwrap());
+    assert_eq!(r.tick().await, 0, "not before its time");
+    r.ctx.clock.set("2026-12-01T09:15:00Z".parse().unwrap());
+    assert_eq!(r.tick().await, 1, "once, however often it was clicked");
+    assert_eq!(r.tick().await, 0);
+    let again = r.messages_to(DM);
+    assert_eq!(again.len(), 2);
+    let text = again[1].json().to_string();
+    assert!(text.contains("starts in 45 minutes"), "{text}");
+    assert!(
+        r.messages_to(CHANNEL).len() == 1,
+        "the channel is not reminded again"
     );
 }

@@ -1104,3 +1104,30 @@ async fn a_plan_computed_before_a_change_to_the_event_is_never_written() {
     }
     assert_eq!(out.keys(), Vec::<String>::new());
 }
+
+/// An event more than a year ahead has a next occurrence like any other (its card never says
+/// "no upcoming occurrence"), and one of its occurrences can be cancelled.
+#[tokio::test]
+async fn an_event_years_ahead_shows_its_next_occurrence_and_can_skip_one() {
+    let w = World::new().await;
+    let added = w
+        .say(
+            &w.moderator,
+            "/event add title:Summit when:\"2028-06-01 10:00\" repeat:weekly",
+        )
+        .await;
+    assert!(
+        added.contains("Next: Thu 1 Jun 2028 10:00 UTC (in "),
+        "{added}"
+    );
+    let skipped = w
+        .say(
+            &w.moderator,
+            "/event cancel 1 occurrence:\"2028-06-08 10:00\"",
+        )
+        .await;
+    assert!(
+        skipped.starts_with("Cancelled one occurrence of Summit"),
+        "{skipped}"
+    );
+}

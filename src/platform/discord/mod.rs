@@ -305,34 +305,49 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             };
             done(json!({"type": kind::CHOICES, "data": {"choices": choices}}))
         }
-        kind::COMPONENT => {
-            let id = i["data"]["custom_id"].as_str().unwrap_or_default();
-            let Some(line) = embeds::command_of_button(id) else {
-                return done(reply_message(
-                    kind::MESSAGE,
-                    None,
-                    &notice("That button no longer works; ask again."),
-                ));
-            };
-            let role_matters = commands::bind(line).is_none_or(|b| b.command.depends_on_role());
-            let caller = caller_of(ctx, i, role_matters).await;
-            let reply = commands::answer(ctx, &caller, line).await;
-            if reply.tone == Tone::Answer {
-                // An update keeps the message's own visibility: no flags.
-                done(json!({"type": kind::UPDATE_MESSAGE, "data": embeds::message(&reply)}))
-            } else {
-                // An error is the clicker's alone: the shared message stays as it was.
-                let mut m = embeds::message(&reply);
-                m["flags"] = json!(EPHEMERAL);
-                done(json!({"type": kind::MESSAGE, "data": m}))
-            }
-        }
+        kind::COMPONENT => done(clicked(ctx, i).await),
         _ => done(reply_message(
             kind::MESSAGE,
             None,
             &notice("I cannot handle that kind of interaction."),
         )),
     }
+}
+
+/// A button: another page replaces the message; anything else acts for the clicker and
+/// answers them alone, leaving the shared message as it was.
+async fn clicked(ctx: &Context, i: &Value) -> Value {
+    use embeds::Button;
+    let id = i["data"]["custom_id"].as_str().unwrap_or_default();
+    let reply = match embeds::button_of(id) {
+        Some(Button::Page(line)) => {
+            let reply = run_as_clicker(ctx, i, line).await;
+            if reply.tone == Tone::Answer {
+                // An update keeps the message's own visibility: no flags.
+                return json!({"type": kind::UPDATE_MESSAGE, "data": embeds::message(&reply)});
+            }
+            reply
+        }
+        Some(Button::Run(line)) => run_as_clicker(ctx, i, line).await,
+        Some(Button::Snooze { minutes, key }) => {
+            let caller = caller_of(ctx, i, false).await;
+            commands::snooze(ctx, &caller, key, minutes).await
+        }
+        Some(Button::StopReminding(event)) => {
+            let caller = caller_of(ctx, i, false).await;
+            commands::stop_reminding(ctx, &caller, crate::domain::EventId(event)).await
+        }
+        None => notice("That button no longer works; ask again."),
+    };
+    let mut m = embeds::message(&reply);
+    m["flags"] = json!(EPHEMERAL);
+    json!({"type": kind::MESSAGE, "data": m})
+}
+
+async fn run_as_clicker(ctx: &Context, i: &Value, line: &str) -> Reply {
+    let role_matters = commands::bind(line).is_none_or(|b| b.command.depends_on_role());
+    let caller = caller_of(ctx, i, role_matters).await;
+    commands::answer(ctx, &caller, line).await
 }
 
 /// "Look up in atlas" on a message: its text from the interaction's resolved data (Discord
