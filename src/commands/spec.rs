@@ -75,6 +75,11 @@ pub struct Subcommand {
     pub permission: Permission,
     #[serde(default)]
     pub options: Vec<OptionSpec>,
+    /// Options asked in a form when the subcommand comes with no options at all (Discord's
+    /// modal: at most five text fields). Its options are then optional to start it; the
+    /// command itself still requires what it needs.
+    #[serde(default)]
+    pub form: Vec<String>,
 }
 
 impl Manifest {
@@ -215,6 +220,34 @@ mod tests {
                     sc.name
                 );
                 assert!(sc.options.len() <= 25);
+                // A form is Discord's modal: at most five text fields, each a string option
+                // of the subcommand, and every option the command requires among them.
+                if !sc.form.is_empty() {
+                    assert!(
+                        sc.form.len() <= 5,
+                        "{} {}: a form has at most 5 fields",
+                        m.name,
+                        sc.name
+                    );
+                    for f in &sc.form {
+                        let o = sc.options.iter().find(|o| &o.name == f);
+                        assert!(
+                            o.is_some_and(|o| o.kind == OptionKind::String),
+                            "{} {}: form field {f} is not a string option",
+                            m.name,
+                            sc.name
+                        );
+                    }
+                    for o in sc.options.iter().filter(|o| o.required) {
+                        assert!(
+                            sc.form.contains(&o.name),
+                            "{} {}: required option {} missing from the form",
+                            m.name,
+                            sc.name,
+                            o.name
+                        );
+                    }
+                }
                 for o in &sc.options {
                     assert!(
                         name.is_match(&o.name) && o.name.to_lowercase() == o.name,

@@ -1578,3 +1578,88 @@ async fn reminders_carry_buttons_and_a_personal_one_snoozes_once_for_its_person_
         "the channel is not reminded again"
     );
 }
+
+/// `/event add` with no options opens a form (Discord's modal, classic text fields); what the
+/// moderator fills in schedules the event as typed options would. A member who may not add
+/// events is told so at once, not after filling the form.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_add_alone_opens_a_form_whose_answers_schedule_the_event() {
+    let ep = Endpoint::start().await;
+    let bare = |permissions| {
+        interaction(
+            2,
+            json!({"id": "1", "name": "event", "type": 1,
+                "options": [{"name": "add", "type": 1, "options": []}]}),
+            permissions,
+        )
+    };
+    let v = ep.post(&bare(MANAGE_EVENTS)).await;
+    assert_eq!(v["type"], 9, "a modal: {v}");
+    let form = &v["data"];
+    assert_eq!(form["custom_id"], "form:event add");
+    assert!(form["title"].as_str().unwrap().chars().count() <= 45);
+    let fields: Vec<&Value> = form["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["components"][0])
+        .collect();
+    let names: Vec<&str> = fields
+        .iter()
+        .map(|f| f["custom_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["title", "when", "repeat", "place", "description"]);
+    for f in &fields {
+        assert_eq!(f["type"], 4, "classic text inputs");
+        assert!(f["label"].as_str().unwrap().chars().count() <= 45);
+    }
+    assert_eq!(fields[0]["required"], true);
+    assert_eq!(fields[2]["required"], false);
+    assert_eq!(fields[4]["style"], 2, "the description is a paragraph");
+
+    let refused = ep.post(&bare(0)).await;
+    assert_eq!(
+        refused["type"], 4,
+        "no form for someone who may not add: {refused}"
+    );
+    assert_eq!(refused["data"]["flags"], 64);
+
+    let field = |name: &str, value: &str| json!({"type": 1, "components": [{"type": 4, "custom_id": name, "value": value}]});
+    let submit = interaction(
+        5,
+        json!({"custom_id": "form:event add", "components": [
+            field("title", "Reading group"),
+            field("when", "2030-05-06 17:30"),
+            field("repeat", "weekly"),
+            field("place", "Room 4"),
+            field("description", ""),
+        ]}),
+        MANAGE_EVENTS,
+    );
+    let v = ep.post(&submit).await;
+    assert_eq!(v["type"], 4);
+    assert_eq!(
+        v["data"]["embeds"][0]["title"], "Scheduled: Reading group",
+        "{v}"
+    );
+    let events = ep
+        .ctx
+        .store
+        .events_of_space(&SpaceId::discord(GUILD))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].place.as_deref(), Some("Room 4"));
+    assert!(events[0].rrule.as_deref().unwrap().contains("WEEKLY"));
+    assert_eq!(events[0].description, None, "an empty field is no value");
+
+    // A form missing what the event needs gets the usual usage answer.
+    let v = ep
+        .post(&interaction(
+            5,
+            json!({"custom_id": "form:event add", "components": [field("title", "No time")]}),
+            MANAGE_EVENTS,
+        ))
+        .await;
+    assert_eq!(v["data"]["flags"], 64, "{v}");
+}

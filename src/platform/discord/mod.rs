@@ -47,11 +47,13 @@ mod kind {
     pub const COMMAND: u64 = 2;
     pub const COMPONENT: u64 = 3;
     pub const AUTOCOMPLETE: u64 = 4;
+    pub const MODAL_SUBMIT: u64 = 5;
     pub const PONG: u64 = 1;
     pub const MESSAGE: u64 = 4;
     pub const DEFERRED_MESSAGE: u64 = 5;
     pub const UPDATE_MESSAGE: u64 = 7;
     pub const CHOICES: u64 = 8;
+    pub const MODAL: u64 = 9;
 }
 
 /// What to answer an interaction with, and any work that continues after the answer.
@@ -261,6 +263,11 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
                 subcommand, values, ..
             } = options_of(data);
             let caller = caller_of(ctx, i, command.depends_on_role()).await;
+            if values.is_empty() {
+                if let Some(form) = form(command, subcommand.as_deref(), &caller) {
+                    return done(form);
+                }
+            }
             if deferred(command, subcommand.as_deref()) {
                 let private =
                     command == CommandName::Event && subcommand.as_deref() == Some("import");
@@ -306,12 +313,89 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             done(json!({"type": kind::CHOICES, "data": {"choices": choices}}))
         }
         kind::COMPONENT => done(clicked(ctx, i).await),
+        kind::MODAL_SUBMIT => done(submitted(ctx, i).await),
         _ => done(reply_message(
             kind::MESSAGE,
             None,
             &notice("I cannot handle that kind of interaction."),
         )),
     }
+}
+
+/// The form of a subcommand started bare (`/event add` alone): Discord's modal, one text
+/// field per option the manifest's `form` names. None when it has no form — or when the
+/// person may not run it, so that nobody fills in a form only to be refused.
+fn form(command: CommandName, subcommand: Option<&str>, caller: &Caller) -> Option<Value> {
+    let manifest = spec::manifest(command);
+    let sub = manifest.subcommand(subcommand?)?;
+    if sub.form.is_empty() {
+        return None;
+    }
+    if let Some(refused) = commands::refusal(command, subcommand, caller) {
+        return Some(reply_message(kind::MESSAGE, Some(command), &refused));
+    }
+    let rows: Vec<Value> = sub
+        .form
+        .iter()
+        .filter_map(|name| sub.options.iter().find(|o| &o.name == name))
+        .map(|o| {
+            let long = o.name == "description";
+            json!({"type": 1, "components": [{
+                "type": 4,
+                "custom_id": o.name,
+                "label": form_label(&o.name),
+                "style": if long { 2 } else { 1 },
+                "required": o.required,
+                "max_length": if long { commands::MAX_INPUT_CHARS } else { 200 },
+                "placeholder": o.description.chars().take(100).collect::<String>(),
+            }]})
+        })
+        .collect();
+    Some(json!({"type": kind::MODAL, "data": {
+        "custom_id": format!("form:{} {}", manifest.name, sub.name),
+        "title": sub.summary.chars().take(45).collect::<String>(),
+        "components": rows,
+    }}))
+}
+
+/// "when" → "When" (a text field's label: at most 45 characters).
+fn form_label(option: &str) -> String {
+    let mut c = option.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// A form sent back: its fields are the subcommand's options (the empty ones left out),
+/// answered as if typed.
+async fn submitted(ctx: &Context, i: &Value) -> Value {
+    let data = &i["data"];
+    let id = data["custom_id"].as_str().unwrap_or_default();
+    let target = id
+        .strip_prefix("form:")
+        .and_then(|rest| rest.split_once(' '))
+        .and_then(|(c, s)| Some((spec::find(c)?, s)));
+    let Some((command, subcommand)) = target else {
+        return reply_message(
+            kind::MESSAGE,
+            None,
+            &notice("That form no longer works; use the command again."),
+        );
+    };
+    let values: Vec<(String, String)> = data["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|field| {
+            let name = field["custom_id"].as_str()?.to_string();
+            let value = field["value"].as_str()?.trim().to_string();
+            (!value.is_empty()).then_some((name, value))
+        })
+        .collect();
+    let caller = caller_of(ctx, i, command.depends_on_role()).await;
+    let reply = commands::answer_values(ctx, &caller, command, Some(subcommand), &values).await;
+    reply_message(kind::MESSAGE, Some(command), &reply)
 }
 
 /// A button: another page replaces the message; anything else acts for the clicker and

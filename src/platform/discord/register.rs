@@ -104,11 +104,18 @@ pub fn commands() -> Value {
                     .subcommands
                     .iter()
                     .map(|s| {
+                        let mut options = options(&s.options);
+                        // With a form, the subcommand may come bare (and opens the form).
+                        if !s.form.is_empty() {
+                            for o in &mut options {
+                                o["required"] = json!(false);
+                            }
+                        }
                         json!({
                             "type": 1,
                             "name": s.name,
                             "description": s.summary,
-                            "options": options(&s.options),
+                            "options": options,
                         })
                     })
                     .collect();
@@ -164,6 +171,19 @@ mod tests {
             assert_eq!(c["integration_types"], json!([0]), "{server_only}");
             assert_eq!(c["contexts"], json!([0]), "{server_only}");
         }
+        // `/event add` may come bare (it then opens its form): no option is required there.
+        let event = by_name("event");
+        let add = event["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == "add")
+            .unwrap();
+        assert!(add["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["required"] == false));
         let menu = by_name(LOOK_UP_MESSAGE);
         assert_eq!(menu["type"], 3, "a message command");
         assert!(menu.get("description").is_none() && menu.get("options").is_none());
