@@ -63,6 +63,11 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
         "runtime/0008_count_event_revisions.sql",
         include_str!("../../migrations/runtime/0008_count_event_revisions.sql"),
     ),
+    (
+        9,
+        "runtime/0009_mirror_scheduled_events.sql",
+        include_str!("../../migrations/runtime/0009_mirror_scheduled_events.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -82,6 +87,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "postgres/0003_count_event_revisions.sql",
         include_str!("../../migrations/postgres/0003_count_event_revisions.sql"),
+    ),
+    (
+        4,
+        "postgres/0004_mirror_scheduled_events.sql",
+        include_str!("../../migrations/postgres/0004_mirror_scheduled_events.sql"),
     ),
 ];
 

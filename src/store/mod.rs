@@ -33,6 +33,7 @@ macro_rules! row {
 }
 
 pub mod atlas;
+pub mod discord;
 pub mod events;
 pub mod matrix;
 pub mod migrations;

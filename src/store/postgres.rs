@@ -805,6 +805,111 @@ impl PgRuntime {
         .await?)
     }
 
+    pub async fn mirrors_of_guild(
+        &self,
+        guild: &str,
+    ) -> Result<Vec<super::discord::MirrorRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT event_id, occurrence_utc, discord_id, shown, claimed_at
+             FROM discord_scheduled_events WHERE guild = $1 ORDER BY occurrence_utc, event_id",
+        )
+        .bind(guild)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn guilds_with_mirrors(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT DISTINCT guild FROM discord_scheduled_events ORDER BY guild")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|(g,)| g).collect())
+    }
+
+    pub async fn claim_mirror(
+        &self,
+        event_id: EventId,
+        occurrence: DateTime<Utc>,
+        guild: &str,
+        shown: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO discord_scheduled_events (event_id, occurrence_utc, guild, shown, claimed_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(ts(occurrence))
+        .bind(guild)
+        .bind(shown)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_mirror(
+        &self,
+        event_id: EventId,
+        occurrence_utc: &str,
+        discord_id: &str,
+        shown: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE discord_scheduled_events SET discord_id = $1, shown = $2
+             WHERE event_id = $3 AND occurrence_utc = $4",
+        )
+        .bind(discord_id)
+        .bind(shown)
+        .bind(event_id)
+        .bind(occurrence_utc)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn forget_mirror(
+        &self,
+        event_id: EventId,
+        occurrence_utc: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM discord_scheduled_events WHERE event_id = $1 AND occurrence_utc = $2",
+        )
+        .bind(event_id)
+        .bind(occurrence_utc)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn spaces_with_events(&self, platform: Platform) -> Result<Vec<SpaceId>, StoreError> {
+        let rows: Vec<(SpaceId,)> = sqlx::query_as(
+            "SELECT DISTINCT space FROM events WHERE NOT cancelled AND space LIKE $1 ORDER BY space",
+        )
+        .bind(format!("{platform}:%"))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(s,)| s).collect())
+    }
+
+    pub async fn first_notice(
+        &self,
+        space: &SpaceId,
+        what: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO notices_sent (space, what, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(space)
+        .bind(what)
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn reminder_by_key(&self, key: &str) -> Result<Option<ReminderRow>, StoreError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = $1"

@@ -1663,3 +1663,184 @@ async fn event_add_alone_opens_a_form_whose_answers_schedule_the_event() {
         .await;
     assert_eq!(v["data"]["flags"], 64, "{v}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The server's Events tab: Scheduled Events mirroring the events.
+
+fn scheduled_requests(r: &Reminders, method: &str) -> Vec<Seen> {
+    r.fake
+        .seen_at(&format!("/guilds/{GUILD}/scheduled-events"))
+        .into_iter()
+        .filter(|s| s.method == method)
+        .collect()
+}
+
+async fn mirror(r: &Reminders) -> usize {
+    discord::mirror::sync_guild(&r.ctx, &r.outbox.rest, &r.outbox, GUILD)
+        .await
+        .unwrap()
+}
+
+/// Adding, editing and cancelling keep the Events tab in step — the next three occurrences as
+/// external events with the place as location — and a pass after a restart changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_events_tab_follows_adds_edits_and_cancellations_and_never_duplicates() {
+    let r = Reminders::new().await;
+    r.moderator_says(
+        "/event add title:\"Reading group\" when:\"2026-12-02 18:00\" repeat:weekly place:\"Room 4\" duration:90",
+    )
+    .await;
+    assert_eq!(mirror(&r).await, 3);
+    let created = scheduled_requests(&r, "POST");
+    assert_eq!(created.len(), 3);
+    let first = created[0].json();
+    assert_eq!(first["entity_type"], 3, "external");
+    assert_eq!(first["entity_metadata"]["location"], "Room 4");
+    assert_eq!(first["name"], "Reading group");
+    assert_eq!(first["privacy_level"], 2);
+    assert_eq!(first["scheduled_start_time"], "2026-12-02T18:00:00Z");
+    assert_eq!(first["scheduled_end_time"], "2026-12-02T19:30:00Z");
+    let starts: Vec<String> = created
+        .iter()
+        .map(|s| {
+            s.json()["scheduled_start_time"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2026-12-02T18:00:00Z",
+            "2026-12-09T18:00:00Z",
+            "2026-12-16T18:00:00Z"
+        ]
+    );
+
+    // Again, and from another process on the same database (a restart): nothing to do.
+    assert_eq!(mirror(&r).await, 0);
+    let restarted = r.ep._db.context().await;
+    let mut restarted_ctx = restarted;
+    restarted_ctx.clock = r.ctx.clock.clone();
+    assert_eq!(
+        discord::mirror::sync_guild(&restarted_ctx, &r.outbox.rest, &r.outbox, GUILD)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        scheduled_requests(&r, "POST").len(),
+        3,
+        "never created twice"
+    );
+
+    r.moderator_says("/event edit 1 title:\"Reading circle\"")
+        .await;
+    assert_eq!(mirror(&r).await, 3);
+    let updated = scheduled_requests(&r, "PATCH");
+    assert_eq!(updated.len(), 3);
+    assert!(updated.iter().all(|s| s.json()["name"] == "Reading circle"));
+
+    r.moderator_says("/event cancel 1 occurrence:\"2026-12-09 18:00\"")
+        .await;
+    assert_eq!(mirror(&r).await, 2, "one cancelled, the next one added");
+    let patches = scheduled_requests(&r, "PATCH");
+    assert_eq!(patches.last().unwrap().json(), json!({"status": 4}));
+    let posts = scheduled_requests(&r, "POST");
+    assert_eq!(posts.len(), 4);
+    assert_eq!(
+        posts[3].json()["scheduled_start_time"],
+        "2026-12-23T18:00:00Z"
+    );
+
+    r.moderator_says("/event cancel 1").await;
+    assert_eq!(mirror(&r).await, 3);
+    let cancels = scheduled_requests(&r, "PATCH")
+        .into_iter()
+        .filter(|s| s.json() == json!({"status": 4}))
+        .count();
+    assert_eq!(cancels, 4);
+    assert_eq!(mirror(&r).await, 0);
+}
+
+/// A process that created a Scheduled Event and died before recording it: the next pass finds
+/// it on Discord by its marker and adopts it instead of creating another.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_event_created_just_before_a_crash_is_adopted_not_duplicated() {
+    let r = Reminders::new().await;
+    r.moderator_says("/event add title:Seminar when:\"2026-12-03 14:00\"")
+        .await;
+    let event = r
+        .ctx
+        .store
+        .event(atlasbot::domain::EventId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let occurrence: chrono::DateTime<chrono::Utc> = "2026-12-03T14:00:00Z".parse().unwrap();
+    // The crashed process's claim, five minutes old, with no id recorded.
+    let then = r.ctx.clock.now() - chrono::Duration::minutes(5);
+    assert!(r
+        .ctx
+        .store
+        .claim_mirror(event.id, occurrence, GUILD, event.revision, then)
+        .await
+        .unwrap());
+    r.fake.script(
+        &format!("/guilds/{GUILD}/scheduled-events"),
+        vec![(
+            200,
+            json!([{"id": "555000000000000555", "guild_id": GUILD,
+                "description": "atlasbot event 1 · 2026-12-03T14:00:00Z"}]),
+        )],
+    );
+    mirror(&r).await;
+    assert!(
+        scheduled_requests(&r, "POST").is_empty(),
+        "{:#?}",
+        r.fake.seen()
+    );
+    let kept = r.ctx.store.mirrors_of_guild(GUILD).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].discord_id.as_deref(), Some("555000000000000555"));
+}
+
+/// Without Manage Events the events still work; the moderators are told once, not per pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_manage_events_the_moderators_are_told_once_and_reminders_still_go_out() {
+    let r = Reminders::new().await;
+    let refused = (
+        403,
+        json!({"message": "Missing Permissions", "code": 50013}),
+    );
+    r.fake.script(
+        &format!("/guilds/{GUILD}/scheduled-events"),
+        vec![refused.clone(), refused],
+    );
+    r.fake.script(
+        &format!("/guilds/{GUILD}"),
+        vec![(
+            200,
+            json!({"id": GUILD, "system_channel_id": "222000000000000222"}),
+        )],
+    );
+    r.event_due_now().await;
+    assert_eq!(mirror(&r).await, 0);
+    assert_eq!(mirror(&r).await, 0);
+    let told = r.messages_to("222000000000000222");
+    assert_eq!(told.len(), 1, "once: {:#?}", r.fake.seen());
+    assert!(
+        told[0].json().to_string().contains("Manage Events"),
+        "{}",
+        told[0].body
+    );
+    assert!(r
+        .ctx
+        .store
+        .mirrors_of_guild(GUILD)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(r.tick().await, 1, "the reminder goes out as before");
+}

@@ -188,13 +188,11 @@ async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sig
     distinct.dedup();
     assert_eq!(distinct.len(), N, "every reminder delivered");
     assert_eq!(keys.len(), N, "none delivered twice");
+    // How the work was shared depends on timing (on a loaded machine one process may take
+    // every batch); it is shown, not asserted: the promise is each reminder once, above.
     for (i, o) in outputs.iter().enumerate() {
         eprintln!("process {i}: {} reminders", o.matches("[reminder ").count());
     }
-    assert!(
-        outputs[2..].iter().all(|o| o.contains("[reminder ")),
-        "the processes that stayed up shared the work"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

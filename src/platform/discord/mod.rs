@@ -9,6 +9,7 @@
 
 pub mod endpoint;
 pub mod gateway;
+pub mod mirror;
 pub mod register;
 pub mod rest;
 
@@ -626,8 +627,10 @@ pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> tokio::sync::watch::Se
     let (tx, rx) = tokio::sync::watch::channel(false);
     let outbox = Arc::new(DiscordOutbox {
         ctx: ctx.clone(),
-        rest,
+        rest: rest.clone(),
     });
+    // The server's Events tab follows the events (needs the bot token too).
+    tokio::spawn(mirror::run(ctx.clone(), rest, outbox.clone(), rx.clone()));
     super::start_reminders(ctx, crate::domain::Platform::Discord, outbox, rx);
     tx
 }

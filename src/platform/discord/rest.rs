@@ -264,6 +264,98 @@ impl Rest {
         Ok(v["system_channel_id"].as_str().map(str::to_string))
     }
 
+    /// The guild's Scheduled Events (its Events tab).
+    pub async fn scheduled_events(&self, guild: &str) -> Result<Vec<Value>, RestError> {
+        let v = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/guilds/{}/scheduled-events", snowflake(guild)?),
+                None,
+                None,
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Creates a Scheduled Event; returns its id.
+    pub async fn create_scheduled_event(
+        &self,
+        guild: &str,
+        body: &Value,
+    ) -> Result<String, RestError> {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/guilds/{}/scheduled-events", snowflake(guild)?),
+                Some(body),
+                None,
+            )
+            .await?;
+        Ok(v["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    /// Changes a Scheduled Event (its fields, or its status: 4 cancels it).
+    pub async fn modify_scheduled_event(
+        &self,
+        guild: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<(), RestError> {
+        self.call(
+            reqwest::Method::PATCH,
+            &format!(
+                "/guilds/{}/scheduled-events/{}",
+                snowflake(guild)?,
+                snowflake(id)?
+            ),
+            Some(body),
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The people who marked a Scheduled Event "Interested", up to `max` (100 per page).
+    pub async fn interested(
+        &self,
+        guild: &str,
+        id: &str,
+        max: usize,
+    ) -> Result<Vec<String>, RestError> {
+        let mut users: Vec<String> = Vec::new();
+        loop {
+            let after = users
+                .last()
+                .map(|u| format!("&after={u}"))
+                .unwrap_or_default();
+            let v = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!(
+                        "/guilds/{}/scheduled-events/{}/users?limit=100{after}",
+                        snowflake(guild)?,
+                        snowflake(id)?
+                    ),
+                    None,
+                    None,
+                )
+                .await?;
+            let page: Vec<String> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u["user"]["id"].as_str().map(str::to_string))
+                .filter(|id| snowflake(id).is_ok())
+                .collect();
+            let last_page = page.len() < 100;
+            users.extend(page);
+            if last_page || users.len() >= max {
+                users.truncate(max);
+                return Ok(users);
+            }
+        }
+    }
+
     /// Answers an interaction received over the gateway.
     pub async fn respond(&self, id: &str, token: &str, response: &Value) -> Result<(), RestError> {
         self.call(
