@@ -346,6 +346,8 @@ pub struct Delivery {
     pub space: SpaceId,
     pub target: Target,
     pub reply: Reply,
+    /// The event and occurrence a reminder is about (None for a notice).
+    pub about: Option<(EventId, DateTime<Utc>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -589,6 +591,7 @@ impl Scheduler {
             space: r.space.clone(),
             target: r.target.clone(),
             reply: reminder_reply(&event, &r, now, late),
+            about: parse_ts(&r.occurrence_utc).map(|o| (r.event_id, o)),
         };
         let outcome = outbox.deliver(&delivery).await;
         if outcome.is_ok() {
@@ -655,6 +658,7 @@ impl Scheduler {
             space: r.space.clone(),
             target: Target::Moderators,
             reply,
+            about: None,
         };
         if let Err(err) = outbox.deliver(&notice).await {
             tracing::error!(key = %r.key, error = %err, "could not tell the moderators either");

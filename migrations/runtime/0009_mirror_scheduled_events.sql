@@ -22,3 +22,7 @@ CREATE TABLE notices_sent (
     sent_at TEXT NOT NULL,
     PRIMARY KEY (space, what)
 );
+
+-- On Discord, the people who marked an event's Scheduled Event "Interested" are reminded with
+-- the space: 'mention' (named in the reminder) or 'dm' (a direct message each).
+ALTER TABLE spaces ADD COLUMN interested TEXT NOT NULL DEFAULT 'mention';

@@ -1,4 +1,4 @@
-//! /settings show|timezone|channel|offsets|moderators: a space's settings (moderators change
+//! /settings show|timezone|channel|offsets|moderators|interested: a space's settings (moderators change
 //! them; changed offsets re-plan every event of the space).
 
 use super::invocation::Args;
@@ -23,6 +23,7 @@ pub enum Action {
     Channel,
     Offsets,
     Moderators,
+    Interested,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
@@ -32,6 +33,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
         Some("channel") => Action::Channel,
         Some("offsets") => Action::Offsets,
         Some("moderators") => Action::Moderators,
+        Some("interested") => Action::Interested,
         Some(other) => {
             return Err(CommandError::usage(
                 format!(
@@ -91,6 +93,16 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 space.moderator_power = power;
             }
         }
+        Action::Interested => {
+            let how = a.get("how").unwrap_or_default().trim().to_ascii_lowercase();
+            if !matches!(how.as_str(), "mention" | "dm") {
+                return Err(CommandError::usage(
+                    "interested takes mention (named in the space's reminder) or dm (a direct message each).",
+                    "/settings interested dm",
+                ));
+            }
+            space.interested = how;
+        }
         Action::Show => {}
     }
     if p.action != Action::Show {
@@ -143,6 +155,15 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                     .unwrap_or_default(),
                 space.moderator_power
             ),
+            false,
+        )
+        .field(
+            "Interested on Discord",
+            if space.interested == "dm" {
+                "sent a direct message each at reminder time"
+            } else {
+                "named in the space's reminder"
+            },
             false,
         ))
 }

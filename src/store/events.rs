@@ -27,6 +27,8 @@ pub struct SpaceRow {
     pub offsets: String,
     pub moderator_role: Option<String>,
     pub moderator_power: i64,
+    /// How people "Interested" in a Discord Scheduled Event are reminded: "mention" or "dm".
+    pub interested: String,
 }
 }
 
@@ -64,6 +66,7 @@ impl SpaceRow {
             offsets: "1440,60".into(),
             moderator_role: None,
             moderator_power: 50,
+            interested: "mention".into(),
         }
     }
 }
@@ -308,7 +311,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.space(id).await;
         }
-        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = ?")
+        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = ?")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -322,10 +325,10 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (id) DO UPDATE SET timezone = ?2, reminder_target = ?3, offsets = ?4,
-                 moderator_role = ?5, moderator_power = ?6, updated_at = ?7",
+                 moderator_role = ?5, moderator_power = ?6, updated_at = ?7, interested = ?8",
         )
         .bind(&s.id)
         .bind(&s.timezone)
@@ -334,6 +337,7 @@ impl Store {
         .bind(&s.moderator_role)
         .bind(s.moderator_power)
         .bind(ts(now))
+        .bind(&s.interested)
         .execute(&mut *tx)
         .await?;
         // The offsets are part of what every event of the space owes.

@@ -251,7 +251,7 @@ async fn replace_exdates(
 
 impl PgRuntime {
     pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
-        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power FROM spaces WHERE id = $1")
+        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -261,10 +261,10 @@ impl PgRuntime {
     pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (id) DO UPDATE SET timezone = $2, reminder_target = $3, offsets = $4,
-                 moderator_role = $5, moderator_power = $6, updated_at = $7",
+                 moderator_role = $5, moderator_power = $6, updated_at = $7, interested = $8",
         )
         .bind(&s.id)
         .bind(&s.timezone)
@@ -273,6 +273,7 @@ impl PgRuntime {
         .bind(&s.moderator_role)
         .bind(s.moderator_power)
         .bind(ts(now))
+        .bind(&s.interested)
         .execute(&mut *tx)
         .await?;
         // The offsets are part of what every event of the space owes.

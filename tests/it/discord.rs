@@ -1844,3 +1844,71 @@ async fn without_manage_events_the_moderators_are_told_once_and_reminders_still_
         .is_empty());
     assert_eq!(r.tick().await, 1, "the reminder goes out as before");
 }
+
+/// "Interested" means remind me: at reminder time the people Interested in that occurrence's
+/// Scheduled Event are named in the space's reminder — allowed_mentions naming exactly them —
+/// or, where the space prefers, sent a direct message each (not twice to someone who has a
+/// personal reminder). Someone Interested in two occurrences is reminded of each, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn people_interested_in_an_occurrence_are_reminded_with_it_by_mention_or_dm() {
+    const ALICE: &str = "700000000000000007";
+    const BOB: &str = "700000000000000008";
+    let r = Reminders::new().await;
+    r.moderator_says("/settings offsets 1h").await;
+    r.moderator_says("/event add title:\"Weekly call\" when:\"2026-12-01 10:00\" repeat:weekly")
+        .await;
+    assert_eq!(mirror(&r).await, 3);
+    let users = json!([{"user": {"id": ALICE}}, {"user": {"id": BOB}}]);
+    r.fake.script(
+        "/scheduled-events/999000000000000999/users",
+        vec![(200, users.clone()), (200, users.clone()), (200, users)],
+    );
+
+    for (n, day) in [(1, "2026-12-01T09:00:00Z"), (2, "2026-12-08T09:00:00Z")] {
+        r.ctx.clock.set(day.parse().unwrap());
+        assert_eq!(r.tick().await, 1, "{day}");
+        let sent = r.messages_to(CHANNEL);
+        assert_eq!(sent.len(), n, "one reminder per occurrence");
+        let body = sent[n - 1].json();
+        assert_eq!(body["content"], format!("Interested: <@{ALICE}> <@{BOB}>"));
+        assert_eq!(
+            body["allowed_mentions"],
+            json!({"parse": [], "users": [ALICE, BOB]}),
+            "exactly them, nobody else"
+        );
+    }
+    assert_eq!(r.tick().await, 0);
+
+    // The space prefers direct messages; Bob has a personal reminder of his own.
+    let out = r.moderator_says("/settings interested dm").await;
+    assert!(out.contains("sent a direct message each"), "{out}");
+    let bob = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(GUILD),
+        user: BOB.into(),
+        moderator: false,
+        channel: Some(CHANNEL.into()),
+    };
+    commands::answer(&r.ctx, &bob, "/remind me 1 before:1h").await;
+    r.ctx.clock.set("2026-12-15T09:00:00Z".parse().unwrap());
+    assert_eq!(r.tick().await, 2, "the space's reminder and Bob's own");
+    let third = r.messages_to(CHANNEL)[2].json();
+    assert!(third.get("content").is_none(), "{third}");
+    assert_eq!(third["allowed_mentions"], json!({"parse": []}));
+    let opened: Vec<Value> = r
+        .fake
+        .seen_at("/users/@me/channels")
+        .iter()
+        .map(Seen::json)
+        .collect();
+    assert_eq!(
+        opened.iter().filter(|b| b["recipient_id"] == ALICE).count(),
+        1,
+        "Alice by direct message: {opened:?}"
+    );
+    assert_eq!(
+        opened.iter().filter(|b| b["recipient_id"] == BOB).count(),
+        1,
+        "Bob once (his own reminder), not twice: {opened:?}"
+    );
+}

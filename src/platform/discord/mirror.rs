@@ -286,6 +286,7 @@ async fn tell_moderators_once(
         space: space.clone(),
         target: Target::Moderators,
         reply,
+        about: None,
     };
     if let Err(e) = outbox.deliver(&delivery).await {
         tracing::warn!(error = %e, "cannot tell the moderators that Manage Events is missing");

@@ -576,9 +576,107 @@ pub struct DiscordOutbox {
     pub rest: Arc<Rest>,
 }
 
+/// At most this many people "Interested" are named in one reminder: a message's content holds
+/// 2 000 characters, a mention up to 24.
+const MAX_MENTIONED: usize = 80;
+
+/// Who is "Interested" in the Scheduled Event of a reminder's occurrence, and how the space
+/// wants them reminded.
+#[derive(Default)]
+struct Interested {
+    mention: Vec<String>,
+    direct: Vec<String>,
+}
+
 impl DiscordOutbox {
+    /// The people Interested in the occurrence `d` is about (its mirrored Scheduled Event,
+    /// fetched over REST — no gateway intent needed). Nobody if anything is missing: the
+    /// reminder itself never waits on this.
+    async fn interested(&self, d: &Delivery) -> Interested {
+        let (Target::Space, Some((event, occurrence))) = (&d.target, d.about) else {
+            return Interested::default();
+        };
+        let guild = d.space.local();
+        if rest::snowflake(guild).is_err() {
+            return Interested::default();
+        }
+        let found = async {
+            let mirrors = self.ctx.store.mirrors_of_guild(guild).await.ok()?;
+            let occurrence_utc = crate::store::events::ts(occurrence);
+            let id = mirrors
+                .into_iter()
+                .find(|m| m.event_id == event && m.occurrence_utc == occurrence_utc)?
+                .discord_id?;
+            match self.rest.interested(guild, &id, MAX_MENTIONED).await {
+                Ok(users) => Some(users),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read who is Interested; reminding the channel only");
+                    None
+                }
+            }
+        };
+        let Some(users) = found.await else {
+            return Interested::default();
+        };
+        let Ok(space) = self.ctx.store.space(&d.space).await else {
+            return Interested::default();
+        };
+        if space.interested != "dm" {
+            return Interested {
+                mention: users,
+                direct: vec![],
+            };
+        }
+        // Whoever has a personal reminder for the event gets that one, not a second.
+        let personal: Vec<String> = self
+            .ctx
+            .store
+            .subscriptions_of_event(event)
+            .await
+            .map(|s| s.into_iter().map(|(user, _)| user).collect())
+            .unwrap_or_default();
+        Interested {
+            mention: vec![],
+            direct: users
+                .into_iter()
+                .filter(|u| !personal.contains(u))
+                .collect(),
+        }
+    }
+
+    /// A copy of the space's reminder, by direct message, to each Interested person (under a
+    /// nonce of its own per person); one who does not take direct messages is skipped.
+    async fn tell_directly(&self, d: &Delivery, users: &[String]) {
+        let mut reply = d.reply.clone();
+        // Its buttons act in the server; a direct message is not there.
+        reply.actions.clear();
+        let message = embeds::message(&reply);
+        for user in users {
+            let sent = async {
+                let channel = self.rest.create_dm(user).await?;
+                self.rest
+                    .send_message(&channel, &message, &nonce(&format!("{}/{user}", d.key)))
+                    .await
+            };
+            if let Err(e) = sent.await {
+                tracing::warn!(%user, error = %e, "cannot send an Interested person their reminder");
+            }
+        }
+    }
+
     async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {
-        let message = embeds::message(&d.reply);
+        let mut message = embeds::message(&d.reply);
+        let interested = self.interested(d).await;
+        if !interested.mention.is_empty() {
+            let mentions: Vec<String> = interested
+                .mention
+                .iter()
+                .map(|u| format!("<@{u}>"))
+                .collect();
+            message["content"] = json!(format!("Interested: {}", mentions.join(" ")));
+            // Exactly these people, and nobody else (no roles, no @everyone).
+            message["allowed_mentions"] = json!({"parse": [], "users": interested.mention});
+        }
         let space = || async {
             self.ctx
                 .store
@@ -608,8 +706,9 @@ impl DiscordOutbox {
         self.rest
             .send_message(&channel, &message, &nonce(&d.key))
             .await
-            .map(drop)
-            .map_err(delivery_error)
+            .map_err(delivery_error)?;
+        self.tell_directly(d, &interested.direct).await;
+        Ok(())
     }
 }
 

@@ -225,7 +225,21 @@ impl Rest {
         let mut body = message.clone();
         body["nonce"] = json!(nonce);
         body["enforce_nonce"] = json!(true);
-        body["allowed_mentions"] = json!({"parse": []});
+        // Nobody is pinged by what a message says: only users a message names one by one in
+        // its allowed_mentions (people who asked to be reminded), never roles or @everyone.
+        let users: Vec<&str> = message["allowed_mentions"]["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|u| snowflake(u).is_ok())
+            .take(100)
+            .collect();
+        body["allowed_mentions"] = if users.is_empty() {
+            json!({"parse": []})
+        } else {
+            json!({"parse": [], "users": users})
+        };
         self.call(
             reqwest::Method::POST,
             &format!("/channels/{}/messages", snowflake(channel)?),
