@@ -1493,6 +1493,14 @@ async fn event_cards_have_remind_me_buttons_that_work_for_whoever_clicks_after_a
         .await;
     let remind = button(&card["data"], "Remind me");
     let stop = button(&card["data"], "Stop reminding me");
+    // Its times: the space's reading, and Discord's markup for each reader's own zone.
+    let next = card["data"]["embeds"][0]["fields"][0]["value"]
+        .as_str()
+        .unwrap();
+    assert!(
+        next.starts_with("Mon 4 Mar 2030 18:00 UTC · <t:1898877600:F> (<t:1898877600:R>)"),
+        "{next}"
+    );
 
     let v = ep.post(&click(&remind, None)).await;
     assert_eq!(v["type"], 4, "a new message, not an update of the card");
