@@ -12,7 +12,8 @@ pub enum CommandError {
     /// The request cannot be understood: say why and show one that works.
     #[error("{message}")]
     Usage {
-        message: String,
+        /// Text, not a string: it may show times (`Span::Time`), which platforms mark up.
+        message: Text,
         example: Option<String>,
     },
     /// Understood but not allowed (permissions, limits).
@@ -30,7 +31,7 @@ impl From<StoreError> for CommandError {
 }
 
 impl CommandError {
-    pub fn usage(message: impl Into<String>, example: impl Into<String>) -> CommandError {
+    pub fn usage(message: impl Into<Text>, example: impl Into<String>) -> CommandError {
         CommandError::Usage {
             message: message.into(),
             example: Some(example.into()),
@@ -54,7 +55,7 @@ pub fn into_reply(error: CommandError, command_line: &str) -> Reply {
     match error {
         CommandError::Usage { message, example } => {
             let mut r = Reply::new(Tone::Usage);
-            r.summary = Some(Text::plain(message));
+            r.summary = Some(message);
             if let Some(e) = example {
                 r.suggestions.push(e);
             }

@@ -106,6 +106,12 @@ impl Text {
     }
 }
 
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_plain())
+    }
+}
+
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
         Text::plain(s)

@@ -70,7 +70,7 @@ fn text(args: &Args, name: &str, max: usize) -> Result<Option<String>, CommandEr
     }
 }
 
-fn usage(message: impl Into<String>) -> CommandError {
+fn usage(message: impl Into<Text>) -> CommandError {
     CommandError::usage(
         message,
         "/event add title:\"Study session\" when:\"next monday 10:00\" repeat:weekly times:10",
@@ -419,18 +419,20 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
             let at = when::parse(occ, now, tz).map_err(|err| usage(err.to_string()))?;
             let upcoming = occurrences_of(&ctx.store, &e, now, all_ahead(now)).await?;
             if !upcoming.contains(&at) {
-                let next: Vec<String> = upcoming
-                    .iter()
-                    .take(3)
-                    .map(|o| when::wall(o.with_timezone(&tz).naive_local()))
-                    .collect();
+                let mut message = Text::of([
+                    Span::Plain(format!("{} has no occurrence at ", e.title)),
+                    Span::Time(when::moment(at, tz)),
+                    Span::Plain(". Its next ones: ".into()),
+                ]);
+                for (i, o) in upcoming.iter().take(3).enumerate() {
+                    if i > 0 {
+                        message.push(Span::Plain("; ".into()));
+                    }
+                    message.push(Span::Time(when::moment(*o, tz)));
+                }
+                message.push(Span::Plain(".".into()));
                 return Err(CommandError::usage(
-                    format!(
-                        "{} has no occurrence at {}. Its next ones: {}.",
-                        e.title,
-                        when::wall(at.with_timezone(&tz).naive_local()),
-                        next.join("; ")
-                    ),
+                    message,
                     format!(
                         "/event cancel {} occurrence:\"{}\"",
                         e.id,

@@ -85,7 +85,7 @@ pub fn parse(line: &str) -> Result<Invocation, CommandError> {
                 ),
             };
             Err(CommandError::Usage {
-                message,
+                message: message.into(),
                 example: Some(example),
             })
         }
