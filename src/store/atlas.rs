@@ -67,7 +67,7 @@ async fn insert(
             columns.join(", "),
             vec![placeholders.as_str(); chunk.len()].join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql));
         for row in chunk {
             debug_assert_eq!(row.len(), columns.len(), "{table}");
             for v in row {
@@ -89,7 +89,7 @@ impl Store {
     pub async fn replace_atlas(&self, atlas: &Atlas, origin: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for table in ATLAS_TABLES {
-            sqlx::query(&format!("DELETE FROM {table}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -641,9 +641,10 @@ impl Store {
     pub async fn atlas_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut out = Vec::new();
         for table in ATLAS_TABLES.iter().rev() {
-            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
-                .fetch_one(&self.pool)
-                .await?;
+            let (n,): (i64,) =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                    .fetch_one(&self.pool)
+                    .await?;
             out.push((table.to_string(), n));
         }
         Ok(out)
@@ -689,7 +690,9 @@ mod read {
     }
 
     async fn all(pool: &SqlitePool, sql: &str) -> Result<Vec<SqliteRow>, StoreError> {
-        Ok(sqlx::query(sql).fetch_all(pool).await?)
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(pool)
+            .await?)
     }
 
     fn mention(r: &SqliteRow, target: &str) -> Result<MentionRow, StoreError> {

@@ -183,7 +183,7 @@ async fn insert_planned(
                  attempts = 0, error = NULL, done_at = NULL, claimed_by = NULL, lease_until = NULL
              WHERE reminders.state = 'cancelled'"
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql));
         for p in chunk {
             q = q
                 .bind(&p.key)
@@ -490,21 +490,21 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.event(id).await;
         }
-        Ok(
-            sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
         if let Some(pg) = &self.pg {
             return pg.events_of_space(space).await;
         }
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND cancelled = 0 ORDER BY id"
-        ))
+        )))
         .bind(space)
         .fetch_all(&self.pool)
         .await?)
@@ -808,13 +808,13 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.claim_due(now, limit, platform, owner, lease_until).await;
         }
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1,
                                   claimed_by = ?6, lease_until = ?7
              WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= ?2
                            AND (space = ?4 OR space GLOB ?5) ORDER BY due_utc LIMIT ?3)
              RETURNING {REMINDER_COLUMNS}"
-        ))
+        )))
         .bind(ts(now))
         .bind(ts(now))
         .bind(limit)
@@ -871,7 +871,7 @@ impl Store {
              RETURNING {REMINDER_COLUMNS}",
             if dead.is_empty() { "NULL" } else { &dead_list }
         );
-        let mut q = sqlx::query_as(&sql)
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(owner)
             .bind(ts(lease_until))
             .bind(platform)
@@ -946,7 +946,9 @@ impl Store {
                 .collect();
             for chunk in keys.chunks(900) {
                 let sql = format!("UPDATE reminders SET state = 'sent', late = ?, error = NULL, done_at = ? WHERE key IN ({})", vec!["?"; chunk.len()].join(", "));
-                let mut q = sqlx::query(&sql).bind(late).bind(ts(now));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql))
+                    .bind(late)
+                    .bind(ts(now));
                 for k in chunk {
                     q = q.bind(*k);
                 }
@@ -995,9 +997,9 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.reminder_by_key(key).await;
         }
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = ?"
-        ))
+        )))
         .bind(key)
         .fetch_optional(&self.pool)
         .await?)

@@ -123,7 +123,7 @@ fn migrations(set: &'static [(i64, &'static str, &'static str)]) -> Vec<Migratio
                 *version,
                 Cow::Owned(description),
                 MigrationType::Simple,
-                Cow::Borrowed(sql),
+                sqlx::SqlSafeStr::into_sql_str(*sql),
                 false,
             )
         })

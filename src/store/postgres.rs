@@ -146,7 +146,7 @@ async fn insert_planned(
              WHERE reminders.state = 'cancelled'",
             rows.join(", ")
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql));
         for p in chunk {
             q = q
                 .bind(&p.key)
@@ -401,18 +401,18 @@ impl PgRuntime {
     }
 
     pub async fn event(&self, id: EventId) -> Result<Option<EventRow>, StoreError> {
-        Ok(
-            sqlx::query_as(&format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE space = $1 AND NOT cancelled ORDER BY id"
-        ))
+        )))
         .bind(space)
         .fetch_all(&self.pool)
         .await?)
@@ -656,14 +656,14 @@ impl PgRuntime {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ReminderRow>, StoreError> {
-        let mut rows: Vec<ReminderRow> = sqlx::query_as(&format!(
+        let mut rows: Vec<ReminderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE reminders SET state = 'claimed', claimed_at = $1, attempts = attempts + 1,
                                   claimed_by = $5, lease_until = $6
              WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= $1
                            AND (space = $3 OR space LIKE $4) ORDER BY due_utc LIMIT $2
                            FOR UPDATE SKIP LOCKED)
              RETURNING {REMINDER_COLUMNS}"
-        ))
+        )))
         .bind(ts(now))
         .bind(limit)
         .bind(platform)
@@ -696,7 +696,7 @@ impl PgRuntime {
         lease_until: DateTime<Utc>,
         dead: &[String],
     ) -> Result<Vec<ReminderRow>, StoreError> {
-        let mut rows: Vec<ReminderRow> = sqlx::query_as(&format!(
+        let mut rows: Vec<ReminderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "UPDATE reminders SET claimed_by = $1, lease_until = $2
              WHERE key IN (SELECT key FROM reminders
                            WHERE state = 'claimed' AND (space = $3 OR space LIKE $4)
@@ -704,7 +704,7 @@ impl PgRuntime {
                                   OR claimed_by = ANY($6))
                            FOR UPDATE SKIP LOCKED)
              RETURNING {REMINDER_COLUMNS}"
-        ))
+        )))
         .bind(owner)
         .bind(ts(lease_until))
         .bind(platform)
@@ -912,9 +912,9 @@ impl PgRuntime {
     }
 
     pub async fn reminder_by_key(&self, key: &str) -> Result<Option<ReminderRow>, StoreError> {
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = $1"
-        ))
+        )))
         .bind(key)
         .fetch_optional(&self.pool)
         .await?)

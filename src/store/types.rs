@@ -7,7 +7,7 @@ pub use crate::domain::{EventId, Platform, ReminderState, SpaceId, Target};
 mod sqlite {
     use sqlx::encode::IsNull;
     use sqlx::error::BoxDynError;
-    use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
+    use sqlx::sqlite::{SqliteTypeInfo, SqliteValueRef};
     use sqlx::{Decode, Encode, Sqlite, Type};
 
     use crate::domain::*;
@@ -26,7 +26,7 @@ mod sqlite {
             impl<'q> Encode<'q, Sqlite> for $t {
                 fn encode_by_ref(
                     &self,
-                    buf: &mut Vec<SqliteArgumentValue<'q>>,
+                    buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer,
                 ) -> Result<IsNull, BoxDynError> {
                     let text: String = ($to)(self);
                     <String as Encode<'q, Sqlite>>::encode(text, buf)
@@ -70,7 +70,7 @@ mod sqlite {
     impl<'q> Encode<'q, Sqlite> for EventId {
         fn encode_by_ref(
             &self,
-            buf: &mut Vec<SqliteArgumentValue<'q>>,
+            buf: &mut <Sqlite as sqlx::Database>::ArgumentBuffer,
         ) -> Result<IsNull, BoxDynError> {
             <i64 as Encode<'q, Sqlite>>::encode_by_ref(&self.0, buf)
         }

@@ -24,7 +24,7 @@ async fn fields(store: &Store, slug: &str) -> ActorFields {
 }
 
 async fn scalar(store: &Store, sql: &str, bind: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sql)
+    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(bind)
         .fetch_one(store.pool())
         .await
@@ -33,7 +33,7 @@ async fn scalar(store: &Store, sql: &str, bind: &str) -> i64 {
 }
 
 async fn texts(store: &Store, sql: &str, bind: &str) -> Vec<String> {
-    let rows: Vec<(String,)> = sqlx::query_as(sql)
+    let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(bind)
         .fetch_all(store.pool())
         .await

@@ -270,9 +270,9 @@ pub async fn dump(store: &Store) -> String {
     ];
     let mut out = String::new();
     for t in tables {
-        let columns: Vec<(String,)> = sqlx::query_as(&format!(
+        let columns: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT name FROM pragma_table_info('{t}') ORDER BY cid"
-        ))
+        )))
         .fetch_all(store.pool())
         .await
         .unwrap();
@@ -281,11 +281,12 @@ pub async fn dump(store: &Store) -> String {
             .map(|(c,)| c)
             .collect::<Vec<_>>()
             .join(", ");
-        let rows: Vec<(String,)> =
-            sqlx::query_as(&format!("SELECT json_array({list}) FROM {t} ORDER BY 1"))
-                .fetch_all(store.pool())
-                .await
-                .unwrap_or_else(|e| panic!("dump {t}: {e}"));
+        let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT json_array({list}) FROM {t} ORDER BY 1"
+        )))
+        .fetch_all(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("dump {t}: {e}"));
         out.push_str(&format!("## {t} ({})\n", rows.len()));
         for (r,) in rows {
             out.push_str(&r);
