@@ -154,7 +154,6 @@ pub async fn plan_event(
     store: &Store,
     event_id: EventId,
     now: DateTime<Utc>,
-    grace: Duration,
 ) -> Result<(), StoreError> {
     for _ in 0..PLAN_ATTEMPTS {
         let Some(e) = store.event(event_id).await? else {
@@ -164,8 +163,13 @@ pub async fn plan_event(
             store.replan(&e, &[], planned_forever()).await?
         } else {
             let owed = owed(store, &e).await?;
+            // Not from `now - grace`: a reminder that fell due before this plan was never owed
+            // (the event, the subscription or the offset did not exist yet) — sending it would
+            // say "sent late: the bot was offline", which is not true. Reminders owed while the
+            // bot was down are rows planned earlier; the grace applies to those. Only one due
+            // within the minute (starts are whole minutes) still goes out, on time.
             let (planned, mark) =
-                plan_step(store, &e, &owed, now - grace, now + PLAN_AHEAD).await?;
+                plan_step(store, &e, &owed, now - ON_TIME_WITHIN, now + PLAN_AHEAD).await?;
             store.replan(&e, &planned, mark).await?
         };
         if written == PlanWrite::Written {
@@ -175,6 +179,9 @@ pub async fn plan_event(
     gave_up(event_id);
     Ok(())
 }
+
+/// A reminder sent within this long of its due time is on time; later, it says it is late.
+const ON_TIME_WITHIN: Duration = Duration::minutes(1);
 
 /// A plan is computed from the event as read, and written only if the event is still as
 /// read (`Store::replan`); when it changed meanwhile, planning starts again from the new
@@ -196,7 +203,6 @@ pub async fn plan_subscription(
     user: &str,
     offset_min: i64,
     now: DateTime<Utc>,
-    grace: Duration,
 ) -> Result<(), StoreError> {
     for _ in 0..PLAN_ATTEMPTS {
         let Some(e) = store.event(event_id).await? else {
@@ -207,11 +213,12 @@ pub async fn plan_subscription(
         }
         let Some(mark) = store.plan_mark(event_id).await? else {
             // Never planned: the whole event is planned now, this subscription with it.
-            return plan_event(store, event_id, now, grace).await;
+            return plan_event(store, event_id, now).await;
         };
         let owed = [(offset_min, Target::User(user.to_string()))];
         let to = mark.min(now + PLAN_AHEAD + PLAN_AHEAD);
-        let (planned, _) = plan_step(store, &e, &owed, now - grace, to).await?;
+        // Nothing that fell due before it was asked for: see `plan_event`.
+        let (planned, _) = plan_step(store, &e, &owed, now - ON_TIME_WITHIN, to).await?;
         if store.add_planned(&e, &planned, None).await? == PlanWrite::Written {
             return Ok(());
         }
@@ -233,7 +240,7 @@ pub async fn extend_plans(
         .await?;
     for (id, mark) in &due {
         let Some(mark) = mark else {
-            plan_event(store, *id, now, grace).await?;
+            plan_event(store, *id, now).await?;
             continue;
         };
         let Some(e) = store.event(*id).await? else {
@@ -584,7 +591,7 @@ impl Scheduler {
                 .await?;
             return Ok(false);
         }
-        let late = now - planned_due > Duration::minutes(1);
+        let late = now - planned_due > ON_TIME_WITHIN;
         failpoint("after-claim").await;
         let delivery = Delivery {
             key: r.key.clone(),

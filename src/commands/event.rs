@@ -264,7 +264,7 @@ fn all_ahead(now: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 async fn replan(ctx: &Context, id: EventId) -> Result<(), CommandError> {
-    plan_event(&ctx.store, id, ctx.clock.now(), ctx.grace).await?;
+    plan_event(&ctx.store, id, ctx.clock.now()).await?;
     Ok(())
 }
 
@@ -597,7 +597,7 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         }
     };
     for (id, _) in &results {
-        plan_event(&ctx.store, *id, now, ctx.grace).await?;
+        plan_event(&ctx.store, *id, now).await?;
     }
     let added = results.iter().filter(|(_, a)| *a).count();
     let updated = results.len() - added;

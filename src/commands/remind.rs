@@ -76,7 +76,7 @@ async fn me(
                 .subscribe(e.id, &caller.space, &caller.user, offset, now)
                 .await?,
         );
-        plan_subscription(&ctx.store, e.id, &caller.user, offset, now, ctx.grace).await?;
+        plan_subscription(&ctx.store, e.id, &caller.user, offset, now).await?;
     }
     let mut r = Reply::answer(format!(
         "I will remind you: {}",

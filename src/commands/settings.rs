@@ -109,7 +109,7 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         ctx.store.update_space(&space, now).await?;
         if p.action == Action::Offsets {
             for e in ctx.store.events_of_space(&caller.space).await? {
-                plan_event(&ctx.store, e.id, now, ctx.grace).await?;
+                plan_event(&ctx.store, e.id, now).await?;
             }
         }
     }

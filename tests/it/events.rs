@@ -1131,3 +1131,26 @@ async fn an_event_years_ahead_shows_its_next_occurrence_and_can_skip_one() {
         "{skipped}"
     );
 }
+
+/// An event added just after its one-day reminder would have fallen due: that reminder was
+/// never owed, so it is not sent "late, because the bot was offline" (it was not); the next
+/// one comes at its time. The same for a personal reminder asked for too late.
+#[tokio::test]
+async fn a_reminder_due_before_its_event_existed_is_not_sent_as_if_the_bot_had_been_offline() {
+    let w = World::new().await; // 2026-11-23 15:00, offsets 1 day and 1 hour
+    w.say(
+        &w.moderator,
+        "/event add title:Seminar when:\"2026-11-24 14:55\"",
+    )
+    .await;
+    w.say(&w.member, "/remind me seminar before:1d").await;
+    let out = Recorder::default();
+    let s = w.scheduler();
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys(), Vec::<String>::new(), "nothing was owed yet");
+    w.at("2026-11-24 13:55");
+    s.tick(&out).await.unwrap();
+    assert_eq!(out.keys(), ["ev1-20261124T1455Z-60m-space"]);
+    let text = plain::render(&out.sent.lock().unwrap()[0].reply);
+    assert!(!text.contains("Sent late"), "{text}");
+}
