@@ -41,17 +41,20 @@ impl Outbox for ConsoleOutbox {
     }
 }
 
-/// Starts the scheduler for the console space; returns the shutdown switch.
-fn start_scheduler(ctx: &Context) -> tokio::sync::watch::Sender<bool> {
+/// Starts the scheduler for the console space; returns the shutdown switch and the task.
+fn start_scheduler(
+    ctx: &Context,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    super::start_reminders(
+    let task = super::start_reminders(
         ctx,
         crate::domain::Platform::Console,
         Arc::new(ConsoleOutbox),
         rx,
     );
-    tx
+    (tx, task)
 }
+
 
 pub fn exit_code(reply: &Reply) -> ExitCode {
     match reply.tone {
@@ -84,13 +87,14 @@ pub async fn ask(ctx: &Context, line: &str, json: bool) -> ExitCode {
 pub async fn run(ctx: &Context, json: bool) -> ExitCode {
     let caller = Caller::console();
     // Started once, here — not per command, not on any "ready" signal.
-    let shutdown = start_scheduler(ctx);
+    let (shutdown, reminders) = start_scheduler(ctx);
     let code = if std::io::stdin().is_terminal() {
         interactive(ctx, &caller, json).await
     } else {
         piped(ctx, &caller, json).await
     };
     let _ = shutdown.send(true);
+    super::finish_reminders(reminders).await;
     code
 }
 

@@ -271,6 +271,25 @@ async fn killed_between_send_and_record_the_reminder_is_resent_under_the_same_ke
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_console_whose_input_ends_mid_delivery_records_the_reminder_before_exiting() {
+    let db = TempDb::new();
+    event_due_now(&db, "Input ends while sending");
+    // Two seconds between printing the reminder and recording it: input ends in between.
+    let first = Console::start(&db, Some("after-send:2000"));
+    assert!(
+        first.wait_for("[reminder ev1-", Duration::from_secs(10)),
+        "sent"
+    );
+    first.finish();
+    let states = state_of(&db).await;
+    assert_eq!(
+        states.iter().filter(|(_, s)| s == "sent").count(),
+        1,
+        "recorded before the exit: {states:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_running_console_sees_an_event_added_by_another_process() {
     let db = TempDb::new();
     let console = Console::start(&db, None);

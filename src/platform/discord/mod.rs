@@ -721,17 +721,36 @@ impl Outbox for DiscordOutbox {
     }
 }
 
-/// Starts the scheduler for Discord's spaces; returns its shutdown switch.
-pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> tokio::sync::watch::Sender<bool> {
+/// The scheduler and the Events-tab mirror, running until `stop`.
+pub struct Reminders {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Reminders {
+    /// Stops both and waits (bounded) for a delivery in flight to be recorded.
+    pub async fn finish(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            super::finish_reminders(task).await;
+        }
+    }
+}
+
+/// Starts the scheduler for Discord's spaces.
+pub fn start_reminders(ctx: &Context, rest: Arc<Rest>) -> Reminders {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let outbox = Arc::new(DiscordOutbox {
         ctx: ctx.clone(),
         rest: rest.clone(),
     });
     // The server's Events tab follows the events (needs the bot token too).
-    tokio::spawn(mirror::run(ctx.clone(), rest, outbox.clone(), rx.clone()));
-    super::start_reminders(ctx, crate::domain::Platform::Discord, outbox, rx);
-    tx
+    let mirror = tokio::spawn(mirror::run(ctx.clone(), rest, outbox.clone(), rx.clone()));
+    let scheduler = super::start_reminders(ctx, crate::domain::Platform::Discord, outbox, rx);
+    Reminders {
+        stop: tx,
+        tasks: vec![scheduler, mirror],
+    }
 }
 
 /// `atlasbot discord [register]`.
@@ -756,7 +775,7 @@ pub async fn run_gateway(ctx: Context, args: crate::config::DiscordArgs) -> Resu
         let _ = stop.send(true);
     });
     let result = gateway::run(ctx, rest, &token, shards, stopped).await;
-    let _ = reminders.send(true);
+    reminders.finish().await;
     result
 }
 
@@ -817,7 +836,7 @@ pub async fn run_endpoint(
     let ep = Arc::new(endpoint::Endpoint::new(ctx, verifier, rest));
     endpoint::serve(listener, ep, stopped).await;
     if let Some(r) = reminders {
-        let _ = r.send(true);
+        r.finish().await;
     }
     Ok(())
 }

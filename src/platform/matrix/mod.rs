@@ -308,7 +308,7 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    let _ = reminders.await;
+    super::finish_reminders(reminders).await;
     code
 }
 
