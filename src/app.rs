@@ -65,6 +65,11 @@ pub async fn run(cli: Cli) -> ExitCode {
                         .collect(),
                     password: crate::config::secret("MATRIX_PASSWORD"),
                     access_token: crate::config::secret("MATRIX_ACCESS_TOKEN"),
+                    crypto_store: args.crypto_store.unwrap_or_else(|| {
+                        crate::platform::matrix::crypto::default_store_path(db.atlas_file())
+                    }),
+                    crypto_passphrase: crate::config::secret("MATRIX_CRYPTO_PASSPHRASE"),
+                    recovery_key: crate::config::secret("MATRIX_RECOVERY_KEY"),
                 };
                 crate::platform::matrix::run(ctx, settings).await
             }

@@ -126,6 +126,11 @@ pub struct MatrixArgs {
     /// server names, e.g. example.org,uni.example); default: any server.
     #[arg(long, env = "MATRIX_ALLOWED_SERVERS", value_delimiter = ',')]
     pub allowed_servers: Vec<String>,
+    /// The directory of the end-to-end encryption store (this device's keys and sessions);
+    /// default: beside the database (or, with PostgreSQL, beside the atlas file). One per
+    /// process; keep it: a lost store means a new device.
+    #[arg(long, env = "MATRIX_CRYPTO_STORE")]
+    pub crypto_store: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -341,7 +341,12 @@ mod tests {
             pieces.extend([w.to_string(), w.to_uppercase(), w.to_lowercase()]);
         }
         prop::collection::vec((prop::sample::select(pieces), glue()), 0..10)
-            .prop_map(|parts| parts.into_iter().map(|(w, g)| w + &g).collect())
+            .prop_map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|(w, g): (String, String)| w + g.as_str())
+                    .collect()
+            })
     }
 
     fn terms_and_text() -> impl Strategy<Value = (Vec<String>, String)> {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::events::ts;
+use super::types::EventId;
 use super::{Store, StoreError};
 
 row! {
@@ -128,6 +129,73 @@ impl Store {
         )
         .bind(user)
         .bind(room)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Remembers what a 👍 reaction meant (person, event), for when it is redacted.
+    pub async fn add_matrix_reaction(
+        &self,
+        user: &str,
+        reaction: &str,
+        person: &str,
+        event: EventId,
+    ) -> Result<(), StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.add_matrix_reaction(user, reaction, person, event).await;
+        }
+        sqlx::query(
+            "INSERT INTO matrix_reactions (user_id, reaction_id, person, event_id)
+             VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(reaction)
+        .bind(person)
+        .bind(event.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What a redacted reaction meant, forgotten as it is read (a redaction counts once).
+    pub async fn take_matrix_reaction(
+        &self,
+        user: &str,
+        reaction: &str,
+    ) -> Result<Option<(String, EventId)>, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.take_matrix_reaction(user, reaction).await;
+        }
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "DELETE FROM matrix_reactions WHERE user_id = ? AND reaction_id = ?
+             RETURNING person, event_id",
+        )
+        .bind(user)
+        .bind(reaction)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(p, e)| (p, EventId(e))))
+    }
+
+    /// True the first time a message from `sender` in Megolm session `session` could not be
+    /// decrypted: the one time it is explained.
+    pub async fn claim_undecryptable_notice(
+        &self,
+        user: &str,
+        sender: &str,
+        session: &str,
+    ) -> Result<bool, StoreError> {
+        if let Some(pg) = &self.pg {
+            return pg.claim_undecryptable_notice(user, sender, session).await;
+        }
+        let done = sqlx::query(
+            "INSERT INTO matrix_undecryptable_notices (user_id, sender, session_id)
+             VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(sender)
+        .bind(session)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)

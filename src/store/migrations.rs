@@ -68,6 +68,11 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
         "runtime/0009_mirror_scheduled_events.sql",
         include_str!("../../migrations/runtime/0009_mirror_scheduled_events.sql"),
     ),
+    (
+        10,
+        "runtime/0010_matrix_reactions_and_undecryptable.sql",
+        include_str!("../../migrations/runtime/0010_matrix_reactions_and_undecryptable.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -92,6 +97,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "postgres/0004_mirror_scheduled_events.sql",
         include_str!("../../migrations/postgres/0004_mirror_scheduled_events.sql"),
+    ),
+    (
+        5,
+        "postgres/0005_matrix_reactions_and_undecryptable.sql",
+        include_str!("../../migrations/postgres/0005_matrix_reactions_and_undecryptable.sql"),
     ),
 ];
 

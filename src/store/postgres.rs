@@ -1081,6 +1081,60 @@ impl PgRuntime {
         Ok(done.rows_affected() == 1)
     }
 
+    pub async fn add_matrix_reaction(
+        &self,
+        user: &str,
+        reaction: &str,
+        person: &str,
+        event: EventId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO matrix_reactions (user_id, reaction_id, person, event_id)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(reaction)
+        .bind(person)
+        .bind(event.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn take_matrix_reaction(
+        &self,
+        user: &str,
+        reaction: &str,
+    ) -> Result<Option<(String, EventId)>, StoreError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "DELETE FROM matrix_reactions WHERE user_id = $1 AND reaction_id = $2
+             RETURNING person, event_id",
+        )
+        .bind(user)
+        .bind(reaction)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(p, e)| (p, EventId(e))))
+    }
+
+    pub async fn claim_undecryptable_notice(
+        &self,
+        user: &str,
+        sender: &str,
+        session: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO matrix_undecryptable_notices (user_id, sender, session_id)
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(user)
+        .bind(sender)
+        .bind(session)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn matrix_direct_room(
         &self,
         user: &str,

@@ -1,8 +1,10 @@
 //! A thin client for the part of the Matrix client-server API the bot uses (spec v1.11+):
 //! login, whoami, sync, join/leave, send, room state, room creation, media upload.
 //!
-//! Why not matrix-sdk: the bot needs a dozen endpoints and no end-to-end encryption; the SDK
-//! would add a few hundred crates and minutes of build for a state store we would not use.
+//! Why not matrix-sdk: the bot needs a dozen endpoints, and for end-to-end encryption only the
+//! crypto state machine (matrix-sdk-crypto), whose requests this client sends (`send_ruma`);
+//! the SDK would add minutes of build, a second HTTP and TLS stack and a state store we would
+//! not use (BENCHMARKS.md, "Matrix encryption: what it costs to build").
 //! What the SDK would give us and we do by hand: rate limits (429 with `retry_after_ms` is
 //! waited out, a few times), percent-encoded path segments (room and event ids carry `!`, `$`,
 //! `/`, `+`), transaction ids for idempotent sends, and typed errors with the `errcode`.
@@ -29,6 +31,8 @@ pub enum MatrixError {
     },
     #[error("the homeserver's answer was not understood: {0}")]
     Decode(String),
+    #[error("end-to-end encryption failed: {0}")]
+    Crypto(String),
 }
 
 impl MatrixError {
@@ -52,6 +56,7 @@ impl MatrixError {
                 message: clean(message),
             },
             MatrixError::Decode(t) => MatrixError::Decode(clean(t)),
+            MatrixError::Crypto(t) => MatrixError::Crypto(clean(t)),
         }
     }
 
@@ -96,6 +101,17 @@ pub struct Sync {
     pub next_batch: String,
     #[serde(default)]
     pub rooms: Rooms,
+    /// What end-to-end encryption needs from a sync: to-device messages (room keys), whose
+    /// devices changed, and how many one-time keys the server still holds for us.
+    #[serde(default)]
+    pub to_device: Events,
+    #[serde(default)]
+    pub device_lists: ruma::api::client::sync::sync_events::DeviceLists,
+    #[serde(default)]
+    pub device_one_time_keys_count:
+        std::collections::BTreeMap<ruma::OneTimeKeyAlgorithm, ruma::UInt>,
+    #[serde(default)]
+    pub device_unused_fallback_key_types: Option<Vec<ruma::OneTimeKeyAlgorithm>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,20 +144,57 @@ pub struct Events {
     pub events: Vec<Event>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Event {
-    #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
     pub sender: String,
-    #[serde(default)]
     pub event_id: String,
-    #[serde(default)]
     pub state_key: Option<String>,
-    #[serde(default)]
     pub content: Value,
-    #[serde(default)]
     pub unsigned: Value,
+    /// `redacts` of a redaction (top level before room version 11, in the content after).
+    pub redacts: Option<String>,
+    /// The event as the server sent it: what decryption reads.
+    pub raw: Value,
+}
+
+#[derive(Deserialize)]
+struct EventFields {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    sender: String,
+    #[serde(default)]
+    event_id: String,
+    #[serde(default)]
+    state_key: Option<String>,
+    #[serde(default)]
+    content: Value,
+    #[serde(default)]
+    unsigned: Value,
+    #[serde(default)]
+    redacts: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Event, D::Error> {
+        let raw = Value::deserialize(d)?;
+        let f: EventFields =
+            serde_json::from_value(raw.clone()).map_err(serde::de::Error::custom)?;
+        let redacts = f
+            .redacts
+            .or_else(|| f.content["redacts"].as_str().map(str::to_string));
+        Ok(Event {
+            kind: f.kind,
+            sender: f.sender,
+            event_id: f.event_id,
+            state_key: f.state_key,
+            content: f.content,
+            unsigned: f.unsigned,
+            redacts,
+            raw,
+        })
+    }
 }
 
 impl Client {
@@ -373,6 +426,158 @@ impl Client {
             .ok_or_else(|| MatrixError::Decode("no event_id in the send answer".into()))
     }
 
+    /// Sends a request the crypto state machine made (key upload, query and claim, to-device
+    /// messages, signatures) and decodes its answer, with our token and rate-limit waits.
+    pub async fn send_ruma<R>(&self, request: R) -> Result<R::IncomingResponse, MatrixError>
+    where
+        R: ruma::api::OutgoingRequest<
+            Authentication = ruma::api::auth_scheme::AccessToken,
+            PathBuilder = ruma::api::path_builder::VersionHistory,
+        >,
+    {
+        let token = self.token.as_ref().map(|t| t.expose()).unwrap_or_default();
+        let versions = ruma::api::SupportedVersions {
+            versions: [ruma::api::MatrixVersion::V1_11].into(),
+            features: Default::default(),
+        };
+        let http_request = request
+            .try_into_http_request::<Vec<u8>>(
+                self.base.as_str().trim_end_matches('/'),
+                ruma::api::auth_scheme::SendAccessToken::Always(token),
+                std::borrow::Cow::Owned(versions),
+            )
+            .map_err(|e| MatrixError::Decode(format!("cannot build the request: {e}")))?;
+        let url = url::Url::parse(&http_request.uri().to_string())
+            .map_err(|e| MatrixError::Decode(e.to_string()))?;
+        let method = reqwest::Method::from_bytes(http_request.method().as_str().as_bytes())
+            .map_err(|e| MatrixError::Decode(e.to_string()))?;
+        let body = http_request.body();
+        let body: Option<Value> = if body.is_empty() {
+            None
+        } else {
+            Some(serde_json::from_slice(body).map_err(|e| MatrixError::Decode(e.to_string()))?)
+        };
+        let answer = self
+            .call(method, url, body.as_ref(), Duration::from_secs(30))
+            .await?;
+        let bytes = serde_json::to_vec(&answer).map_err(|e| MatrixError::Decode(e.to_string()))?;
+        let response = http::Response::builder()
+            .status(200)
+            .body(bytes)
+            .map_err(|e| MatrixError::Decode(e.to_string()))?;
+        <R::IncomingResponse as ruma::api::IncomingResponse>::try_from_http_response(response)
+            .map_err(|e| MatrixError::Decode(e.to_string()))
+    }
+
+    /// The joined and invited members of a room: who an encrypted message is encrypted for.
+    pub async fn members(&self, room: &str) -> Result<Vec<String>, MatrixError> {
+        let v = self
+            .get(self.url("_matrix/client/v3/rooms", &[room, "members"]))
+            .await?;
+        Ok(v["chunk"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                matches!(
+                    e["content"]["membership"].as_str(),
+                    Some("join" | "invite")
+                )
+            })
+            .filter_map(|e| e["state_key"].as_str().map(str::to_string))
+            .collect())
+    }
+
+    /// A room's state event of `kind` (with an empty state key), or None if it has none.
+    pub async fn state_event(&self, room: &str, kind: &str) -> Result<Option<Value>, MatrixError> {
+        match self
+            .get(self.url("_matrix/client/v3/rooms", &[room, "state", kind, ""]))
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One event of a room, as the server holds it.
+    pub async fn event(&self, room: &str, event_id: &str) -> Result<Event, MatrixError> {
+        Self::decode(
+            self.get(self.url("_matrix/client/v3/rooms", &[room, "event", event_id]))
+                .await?,
+        )
+    }
+
+    /// The bot's own account data of `kind`, or None.
+    pub async fn account_data(&self, user: &str, kind: &str) -> Result<Option<Value>, MatrixError> {
+        match self
+            .get(self.url("_matrix/client/v3/user", &[user, "account_data", kind]))
+            .await
+        {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn set_account_data(
+        &self,
+        user: &str,
+        kind: &str,
+        content: &Value,
+    ) -> Result<(), MatrixError> {
+        self.put(
+            self.url("_matrix/client/v3/user", &[user, "account_data", kind]),
+            content,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Publishes the account's cross-signing keys (`body`: master, self-signing, user-signing).
+    /// Servers ask for the password (user-interactive auth) unless the account has none yet;
+    /// with `password`, it is given when asked.
+    pub async fn upload_signing_keys(
+        &self,
+        user: &str,
+        body: &Value,
+        password: Option<&str>,
+    ) -> Result<(), MatrixError> {
+        let url = self.url("_matrix/client/v3/keys/device_signing/upload", &[]);
+        let mut body = body.clone();
+        let first = self.post(url.clone(), &body).await;
+        let Err(MatrixError::Api { status: 401, .. }) = &first else {
+            return first.map(drop);
+        };
+        let Some(password) = password else {
+            return Err(MatrixError::Crypto(
+                "the homeserver asks for the password to publish cross-signing keys: set MATRIX_PASSWORD".into(),
+            ));
+        };
+        // The session of the auth flow comes with the 401's body, which `call` does not keep.
+        let mut req = self.http.post(url.clone()).json(&body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        let flow: Value = req
+            .send()
+            .await
+            .map_err(|e| MatrixError::Network(e.without_url().to_string()))?
+            .json()
+            .await
+            .map_err(|e| MatrixError::Decode(e.to_string()))?;
+        body["auth"] = json!({
+            "type": "m.login.password",
+            "identifier": {"type": "m.id.user", "user": user},
+            "password": password,
+            "session": flow["session"],
+        });
+        self.post(url, &body)
+            .await
+            .map(drop)
+            .map_err(|e| e.redacting(password))
+    }
+
     /// The room an alias (#name:server) points to.
     pub async fn resolve_alias(&self, alias: &str) -> Result<String, MatrixError> {
         let v = self
@@ -392,18 +597,27 @@ impl Client {
         )
     }
 
-    /// Opens a direct room with `person` (invited; no encryption, so the bot can read it).
-    pub async fn create_direct_room(&self, person: &str) -> Result<String, MatrixError> {
+    /// Opens a direct room with `person` (invited), encrypted if `encrypted`.
+    pub async fn create_direct_room(
+        &self,
+        person: &str,
+        encrypted: bool,
+    ) -> Result<String, MatrixError> {
+        let mut body = json!({
+            "is_direct": true,
+            "preset": "trusted_private_chat",
+            "invite": [person],
+            "name": "atlasbot reminders",
+        });
+        if encrypted {
+            body["initial_state"] = json!([{
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }]);
+        }
         let v = self
-            .post(
-                self.url("_matrix/client/v3/createRoom", &[]),
-                &json!({
-                    "is_direct": true,
-                    "preset": "trusted_private_chat",
-                    "invite": [person],
-                    "name": "atlasbot reminders",
-                }),
-            )
+            .post(self.url("_matrix/client/v3/createRoom", &[]), &body)
             .await?;
         v["room_id"]
             .as_str()

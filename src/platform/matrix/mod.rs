@@ -1,6 +1,8 @@
 //! Matrix: the bot in rooms. Text commands (`!actor WIPO`, or `/actor WIPO` sent as text) go
 //! to the same core as the console; answers are `m.notice` replies with HTML; reminders are
-//! `m.text` sent with the reminder's key as transaction id.
+//! `m.text` sent with the reminder's key as transaction id. In end-to-end encrypted rooms
+//! commands are decrypted and everything the bot says is encrypted (`crypto`); a 👍 on an
+//! event card or reminder subscribes to personal reminders, removing it unsubscribes.
 //!
 //! What a restart must not do, and how it is prevented:
 //! - replay commands: the sync position is stored after each handled batch, and replies are
@@ -12,6 +14,7 @@
 //!   which homeservers scope transaction ids) is stored and reused.
 
 pub mod client;
+pub mod crypto;
 
 use crate::domain::{Platform, SpaceId, Target};
 use std::collections::HashMap;
@@ -38,18 +41,30 @@ pub struct Settings {
     pub access_token: Option<String>,
     /// Servers whose users may invite the bot; empty: any.
     pub allowed_servers: Vec<String>,
+    /// The end-to-end encryption store's directory, and its passphrase (a secret).
+    pub crypto_store: std::path::PathBuf,
+    pub crypto_passphrase: Option<String>,
+    /// The account's recovery key (a secret): with it the bot cross-signs its own device.
+    pub recovery_key: Option<String>,
 }
 
 /// Only what the bot reacts to: no presence, receipts, typing or account data; state and
 /// timeline limited to the event types it reads.
-const FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"state":{"types":["m.room.create","m.room.power_levels","m.room.encryption"]},"timeline":{"limit":50,"types":["m.room.message","m.room.member","m.room.encrypted","m.room.encryption","m.room.power_levels","m.room.create"]}}}"#;
+const FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"state":{"types":["m.room.create","m.room.power_levels","m.room.encryption"]},"timeline":{"limit":50,"types":["m.room.message","m.room.member","m.room.encrypted","m.room.encryption","m.room.power_levels","m.room.create","m.reaction","m.room.redaction"]}}}"#;
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of plain body a message may carry (with the HTML, well under Matrix's 64 KiB).
 const MAX_BODY: usize = 24_000;
 
-const ENCRYPTED_NOTICE: &str = "This room is end-to-end encrypted, and I cannot read encrypted \
-messages, so I will not see commands here. Ask me in a room without encryption, or in a direct \
-chat without encryption.";
+/// How long an encrypted message waits for its room key (which may come in a later sync than
+/// the message) before the bot says it cannot read it.
+const KEY_WAIT: Duration = Duration::from_secs(10);
+/// How often the sync returns while messages wait for their keys.
+const KEY_WAIT_SYNC: Duration = Duration::from_secs(2);
+/// Messages waiting for keys, at most (older ones are explained at once beyond this).
+const MAX_WAITING: usize = 256;
+/// The key, in a message's content, of the event a card or reminder is about (what a 👍 on
+/// it subscribes to). Inside the encryption, like the rest of the content.
+const EVENT_MARKER: &str = "org.atlasbot.event";
 
 /// A room's power facts: its power levels and, from room version 12 on, its creators (who
 /// outrank every power level and are not listed in it).
@@ -177,6 +192,16 @@ pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&Event>
         "formatted_body": render::html::render(reply),
         "m.mentions": {},
     });
+    if let Some(event) = remind_event(reply) {
+        // Buttons, as Matrix has them: a reaction.
+        content[EVENT_MARKER] = json!(event);
+        let hint = "React 👍 to be reminded personally; remove it to stop.";
+        content["body"] = json!(format!("{}\n\n{hint}", content["body"].as_str().unwrap_or("")));
+        content["formatted_body"] = json!(format!(
+            "{}<p><em>{hint}</em></p>",
+            content["formatted_body"].as_str().unwrap_or("")
+        ));
+    }
     if let Some(command) = in_reply_to {
         let relates = &command.content["m.relates_to"];
         content["m.relates_to"] = match relates["event_id"].as_str() {
@@ -190,6 +215,26 @@ pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&Event>
         };
     }
     content
+}
+
+/// The event a reply offers personal reminders for (its "Remind me" buttons elsewhere).
+fn remind_event(reply: &Reply) -> Option<i64> {
+    reply.actions.iter().find_map(|a| match a {
+        crate::reply::Action::StopReminding { event, .. } => Some(*event),
+        _ => None,
+    })
+}
+
+/// 👍 in any skin tone or presentation.
+fn is_thumbs_up(key: &str) -> bool {
+    key.starts_with('\u{1F44D}')
+}
+
+/// An encrypted message waiting for its room key.
+struct Waiting {
+    room: String,
+    event: Event,
+    since: std::time::Instant,
 }
 
 /// The client, replaced after a re-login; shared by the sync loop and the outbox.
@@ -214,11 +259,22 @@ struct Bot {
     power: tokio::sync::Mutex<HashMap<String, RoomPower>>,
     /// Rooms recorded in the database by this process (so a busy room costs no query per sync).
     recorded: std::sync::Mutex<std::collections::HashSet<String>>,
+    crypto: Arc<crypto::Crypto>,
+    /// Whether each room seen is encrypted (once encrypted, a room stays so).
+    encrypted: std::sync::Mutex<HashMap<String, bool>>,
+    waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
-/// Logs in: with the access token (checked against MATRIX_USER), or with the password on the
-/// stored device. The device is stored; the token is not.
-async fn connect(store: &Store, s: &Settings) -> Result<Client, String> {
+/// Logs in on `keyed`, the device whose keys the crypto store holds, if it holds any: with
+/// the access token (checked against MATRIX_USER and that device), or with the password. A
+/// store without keys logs in on the stored device unless that device already has keys on
+/// the server (another store's: they would clash), then on a new one. The device is stored;
+/// the token is not. Returns the client and its device.
+async fn connect(
+    store: &Store,
+    s: &Settings,
+    keyed: Option<&str>,
+) -> Result<(Client, String), String> {
     if !s.user.starts_with('@') || server_of(&s.user).is_none() {
         return Err(format!(
             "MATRIX_USER must be a full user id such as @atlasbot:example.org, not {:?}",
@@ -239,24 +295,51 @@ async fn connect(store: &Store, s: &Settings) -> Result<Client, String> {
                 who.user_id, s.user
             ));
         }
-        if let Some(d) = who.device_id {
-            store
-                .set_matrix_device(&s.user, &d, now)
-                .await
-                .map_err(|e| e.to_string())?;
+        let device = who
+            .device_id
+            .ok_or("MATRIX_ACCESS_TOKEN is not a device's token (end-to-end encryption needs one)")?;
+        if let Some(k) = keyed.filter(|k| *k != device) {
+            return Err(format!(
+                "MATRIX_CRYPTO_STORE holds the keys of device {k}, but MATRIX_ACCESS_TOKEN is for device {device}: use a token of {k}, or another MATRIX_CRYPTO_STORE"
+            ));
         }
-        return Ok(client);
+        store
+            .set_matrix_device(&s.user, &device, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok((client, device));
     }
     let Some(password) = &s.password else {
         return Err("set MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN in the environment".into());
     };
-    let device = store
+    let remembered = store
         .matrix_account(&s.user)
         .await
         .map_err(|e| e.to_string())?
         .device_id;
+    let mut login = log_in(&client, s, password, keyed.or(remembered.as_deref())).await?;
+    if keyed.is_none() {
+        let token = client.clone().with_token(login.access_token.clone());
+        if crypto::device_has_keys(&token, &s.user, &login.device_id).await {
+            tracing::info!(device = %login.device_id, "that device's keys are in another crypto store; logging in on a new device");
+            login = log_in(&client, s, password, None).await?;
+        }
+    }
+    store
+        .set_matrix_device(&s.user, &login.device_id, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((client.with_token(login.access_token), login.device_id))
+}
+
+async fn log_in(
+    client: &Client,
+    s: &Settings,
+    password: &str,
+    device: Option<&str>,
+) -> Result<client::Login, String> {
     let login = client
-        .login(&s.user, password, device.as_deref())
+        .login(&s.user, password, device)
         .await
         .map_err(|e| format!("login as {} failed: {e}", s.user))?;
     if login.user_id != s.user {
@@ -265,16 +348,31 @@ async fn connect(store: &Store, s: &Settings) -> Result<Client, String> {
             login.user_id, s.user
         ));
     }
-    store
-        .set_matrix_device(&s.user, &login.device_id, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(client.with_token(login.access_token))
+    Ok(login)
+}
+
+/// Opens the crypto store, logs in on its device and brings the device's keys to the server.
+async fn start(store: &Store, s: &Settings) -> Result<(Client, crypto::Crypto), String> {
+    let keys = crypto::OpenStore::open(&s.crypto_store, s.crypto_passphrase.as_deref()).await?;
+    let keyed = keys.device().await?;
+    let (client, device) = connect(store, s, keyed.as_deref()).await?;
+    let crypto = crypto::Crypto::new(keys, &s.user, &device).await?;
+    if let Err(e) = crypto.flush(&client).await {
+        tracing::warn!(error = %e, "cannot upload the device's keys yet; retried at the next sync");
+    }
+    if let Some(key) = &s.recovery_key {
+        crypto
+            .cross_sign_own_device(&client, key, s.password.as_deref())
+            .await
+            .map_err(|e| format!("MATRIX_RECOVERY_KEY: {e}"))?;
+    }
+    tracing::info!(%device, key = %crypto.ed25519_key(), "end-to-end encryption ready");
+    Ok((client, crypto))
 }
 
 /// `atlasbot matrix`: logs in, starts the scheduler once, then syncs until SIGINT/SIGTERM.
 pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
-    let client = match connect(&ctx.store, &settings).await {
+    let (client, crypto) = match start(&ctx.store, &settings).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("atlasbot matrix: {e}");
@@ -288,6 +386,9 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
         allowed_servers: settings.allowed_servers.clone(),
         power: Default::default(),
         recorded: Default::default(),
+        crypto: Arc::new(crypto),
+        encrypted: Default::default(),
+        waiting: Default::default(),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
@@ -358,6 +459,7 @@ impl Bot {
             }
         };
         let mut backoff = Duration::from_secs(1);
+        self.crypto.set_syncing();
         loop {
             if *stopped.borrow() {
                 return ExitCode::SUCCESS;
@@ -369,7 +471,11 @@ impl Bot {
                 return ExitCode::FAILURE;
             }
             let first = since.is_none();
-            let timeout = if first { Duration::ZERO } else { SYNC_TIMEOUT };
+            let timeout = match (first, self.waiting.lock().expect("not poisoned").is_empty()) {
+                (true, _) => Duration::ZERO,
+                (false, true) => SYNC_TIMEOUT,
+                (false, false) => KEY_WAIT_SYNC,
+            };
             let client = self.client.get();
             let result = tokio::select! {
                 r = client.sync(since.as_deref(), timeout, FILTER) => r,
@@ -393,8 +499,8 @@ impl Bot {
                         return ExitCode::FAILURE;
                     }
                     tracing::warn!("access token expired; logging in again");
-                    match connect(store, settings).await {
-                        Ok(c) => self.client.set(c),
+                    match connect(store, settings, Some(self.crypto.device_id())).await {
+                        Ok((c, _)) => self.client.set(c),
                         Err(err) => {
                             tracing::error!(error = %err, "login failed; retrying");
                             tokio::time::sleep(backoff).await;
@@ -414,8 +520,16 @@ impl Bot {
         }
     }
 
-    /// One sync batch: invitations, then each joined room, then rooms left.
+    /// One sync batch: keys first (a message's room key often comes with it), then
+    /// invitations, each joined room, rooms left, and messages that waited for keys.
     async fn handle(&self, batch: &Sync, first: bool) {
+        let client = self.client.get();
+        if let Err(e) = self.crypto.receive(batch).await {
+            tracing::error!(error = %e, "cannot take in the sync's keys");
+        }
+        if let Err(e) = self.crypto.flush(&client).await {
+            tracing::warn!(error = %e, "encryption requests failed; retried at the next sync");
+        }
         for (room, invited) in &batch.rooms.invite {
             self.on_invite(room, &invited.invite_state.events).await;
         }
@@ -425,6 +539,9 @@ impl Bot {
         for room in batch.rooms.leave.keys() {
             tracing::info!(%room, "left the room");
             self.forget_room(room).await;
+        }
+        if !first {
+            self.retry_waiting().await;
         }
     }
 
@@ -490,25 +607,15 @@ impl Bot {
                 }
             }
         }
-        let store = &self.ctx.store;
+        if encrypted {
+            self.encrypted
+                .lock()
+                .expect("not poisoned")
+                .insert(room.to_string(), true);
+        }
         self.record_room(room).await;
         self.on_direct_room_left(room, &joined.timeline.events)
             .await;
-        if encrypted
-            && store
-                .claim_encrypted_notice(&self.me, room)
-                .await
-                .unwrap_or(false)
-        {
-            let mut r = Reply::new(Tone::Refusal);
-            r.summary = Some(Text::plain(ENCRYPTED_NOTICE));
-            self.send(
-                room,
-                &format!("encrypted-{room}"),
-                &message_content(&r, "m.notice", None),
-            )
-            .await;
-        }
         if first {
             // The first sync of a new device is history: nothing in it is answered.
             return;
@@ -519,10 +626,174 @@ impl Bot {
             .rposition(|e| is_own_join(e, &self.me))
             .map_or(0, |i| i + 1);
         for e in &events[start..] {
-            if let Some(line) = command_in(e, &self.me) {
-                self.on_command(room, e, &line).await;
+            self.on_event(room, e).await;
+        }
+    }
+
+    /// One new event of a room's timeline, decrypted first if it is encrypted; one whose key
+    /// has not come yet waits for it (`retry_waiting`).
+    async fn on_event(&self, room: &str, e: &Event) {
+        if e.kind != "m.room.encrypted" {
+            return self.on_clear_event(room, e).await;
+        }
+        if e.sender == self.me {
+            return;
+        }
+        match self.crypto.decrypt(room, e).await {
+            Ok(clear) => self.on_clear_event(room, &clear).await,
+            Err(why) => {
+                tracing::info!(%room, event = %e.event_id, why = %why.why, "cannot decrypt yet; waiting for the key");
+                let mut waiting = self.waiting.lock().expect("not poisoned");
+                if waiting.len() >= MAX_WAITING {
+                    // Bounded: the oldest is given up on (explained at the next retry).
+                    waiting.remove(0);
+                }
+                waiting.push(Waiting {
+                    room: room.to_string(),
+                    event: e.clone(),
+                    since: std::time::Instant::now(),
+                });
             }
         }
+    }
+
+    async fn on_clear_event(&self, room: &str, e: &Event) {
+        if let Some(line) = command_in(e, &self.me) {
+            return self.on_command(room, e, &line).await;
+        }
+        if e.sender == self.me {
+            return;
+        }
+        match e.kind.as_str() {
+            "m.reaction" => self.on_reaction(room, e).await,
+            "m.room.redaction" => self.on_redaction(e).await,
+            _ => {}
+        }
+    }
+
+    /// Messages that waited for their keys: decrypted and handled if the keys came, explained
+    /// once (per sender and session) when they have waited long enough.
+    async fn retry_waiting(&self) {
+        let waiting = std::mem::take(&mut *self.waiting.lock().expect("not poisoned"));
+        for w in waiting {
+            match self.crypto.decrypt(&w.room, &w.event).await {
+                Ok(clear) => self.on_clear_event(&w.room, &clear).await,
+                Err(_) if w.since.elapsed() < KEY_WAIT => {
+                    self.waiting.lock().expect("not poisoned").push(w);
+                }
+                Err(why) => self.explain_undecryptable(&w.room, &w.event, &why).await,
+            }
+        }
+    }
+
+    async fn explain_undecryptable(&self, room: &str, e: &Event, why: &crypto::Undecryptable) {
+        tracing::warn!(%room, event = %e.event_id, sender = %e.sender, why = %why.why, "cannot decrypt");
+        let first = self
+            .ctx
+            .store
+            .claim_undecryptable_notice(&self.me, &e.sender, &why.session_id)
+            .await
+            .unwrap_or(false);
+        if !first {
+            return;
+        }
+        let mut r = Reply::new(Tone::Refusal);
+        r.summary = Some(Text::plain(format!(
+            "I could not decrypt a message from {} here: its key never reached me. If it was for me, please send it again. If this keeps happening, let your client share keys with my device (verify it, or allow unverified devices in this room).",
+            e.sender
+        )));
+        let txn = format!("undecryptable-{}", e.event_id);
+        self.send(room, &txn, &message_content(&r, "m.notice", Some(e)))
+            .await;
+    }
+
+    /// A 👍 on the bot's event card or reminder: personal reminders for that event, for the
+    /// person who reacted (told in their direct room, not in front of everyone).
+    async fn on_reaction(&self, room: &str, e: &Event) {
+        let relation = &e.content["m.relates_to"];
+        if relation["rel_type"].as_str() != Some("m.annotation")
+            || !relation["key"].as_str().is_some_and(is_thumbs_up)
+        {
+            return;
+        }
+        let Some(target) = relation["event_id"].as_str() else {
+            return;
+        };
+        let Some(event) = self.card_event(room, target).await else {
+            return;
+        };
+        let store = &self.ctx.store;
+        let Ok(Some(row)) = store.event(event).await else {
+            return;
+        };
+        let caller = Caller {
+            platform: Platform::Matrix,
+            space: row.space.clone(),
+            user: e.sender.clone(),
+            moderator: false,
+            channel: None,
+        };
+        let line = format!("/remind me {}", event.0);
+        let reply = commands::answer(&self.ctx, &caller, &line).await;
+        if reply.tone == Tone::Answer {
+            if let Err(err) = store
+                .add_matrix_reaction(&self.me, &e.event_id, &e.sender, event)
+                .await
+            {
+                tracing::error!(error = %err, "cannot remember a reaction");
+            }
+        }
+        self.tell_privately(&e.sender, &format!("reaction-{}", e.event_id), &reply)
+            .await;
+    }
+
+    /// A reaction taken back: no more personal reminders for that event.
+    async fn on_redaction(&self, e: &Event) {
+        let Some(target) = e.redacts.as_deref() else {
+            return;
+        };
+        let Ok(Some((person, event))) = self.ctx.store.take_matrix_reaction(&self.me, target).await
+        else {
+            return;
+        };
+        let caller = Caller {
+            platform: Platform::Matrix,
+            space: SpaceId::matrix(""),
+            user: person.clone(),
+            moderator: false,
+            channel: None,
+        };
+        let reply = commands::stop_reminding(&self.ctx, &caller, event).await;
+        self.tell_privately(&person, &format!("unreaction-{}", e.event_id), &reply)
+            .await;
+    }
+
+    /// The event a message of the bot's offers reminders for, if it is one.
+    async fn card_event(&self, room: &str, message: &str) -> Option<crate::domain::EventId> {
+        let client = self.client.get();
+        let mut card = client.event(room, message).await.ok()?;
+        if card.sender != self.me {
+            return None;
+        }
+        if card.kind == "m.room.encrypted" {
+            card = self.crypto.decrypt(room, &card).await.ok()?;
+        }
+        card.content[EVENT_MARKER]
+            .as_i64()
+            .map(crate::domain::EventId)
+    }
+
+    /// A reply for one person, in their direct room with the bot.
+    async fn tell_privately(&self, person: &str, txn: &str, reply: &Reply) {
+        let room = match self.direct_room(person, false).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(%person, error = ?e, "cannot open a direct room");
+                return;
+            }
+        };
+        self.send(&room, txn, &message_content(reply, "m.notice", None))
+            .await;
     }
 
     /// Records a joined room in the database, once per process.
@@ -704,41 +975,84 @@ impl Bot {
     }
 
     /// An attachment (an .ics export) as a file message after the answer.
+    /// In an encrypted room the file is encrypted before upload, and its key travels in the
+    /// (encrypted) message.
     async fn send_file(&self, room: &str, event_id: &str, a: &crate::reply::Attachment) {
         let client = self.client.get();
-        let uri = match client
-            .upload(&a.filename, &a.media_type, a.content.as_bytes().to_vec())
-            .await
-        {
+        let encrypted = self.is_encrypted(&client, room).await.unwrap_or(true);
+        let (bytes, media_type, key) = if encrypted {
+            match crypto::encrypt_attachment(a.content.as_bytes()) {
+                Ok((bytes, key)) => (bytes, "application/octet-stream", Some(key)),
+                Err(e) => {
+                    tracing::warn!(%room, error = %e, "cannot encrypt the attachment");
+                    return;
+                }
+            }
+        } else {
+            (a.content.as_bytes().to_vec(), a.media_type.as_str(), None)
+        };
+        let uri = match client.upload(&a.filename, media_type, bytes).await {
             Ok(u) => u,
             Err(e) => {
                 tracing::warn!(%room, error = %e, "cannot upload the attachment");
                 return;
             }
         };
-        let content = json!({
+        let mut content = json!({
             "msgtype": "m.file",
             "body": a.filename,
             "filename": a.filename,
-            "url": uri,
             "info": {"mimetype": a.media_type, "size": a.content.len()},
             "m.relates_to": {"m.in_reply_to": {"event_id": event_id}},
             "m.mentions": {},
         });
+        match key {
+            Some(mut file) => {
+                file["url"] = json!(uri);
+                content["file"] = file;
+            }
+            None => content["url"] = json!(uri),
+        }
         self.send(room, &format!("file-{event_id}"), &content).await;
     }
 
     /// Sends a message, logging failures (an answer that cannot be sent has no one else to go
     /// to).
     async fn send(&self, room: &str, txn: &str, content: &Value) {
-        if let Err(e) = self
-            .client
-            .get()
-            .send(room, "m.room.message", txn, content)
-            .await
-        {
+        if let Err(e) = self.send_event(room, txn, content).await {
             tracing::warn!(%room, error = %e, "cannot send");
         }
+    }
+
+    /// Sends a message into a room: encrypted for its members' devices if the room is
+    /// encrypted, as it is otherwise. The same `txn` sends it once however often it is called.
+    async fn send_event(&self, room: &str, txn: &str, content: &Value) -> Result<String, MatrixError> {
+        let client = self.client.get();
+        if !self.is_encrypted(&client, room).await? {
+            return client.send(room, "m.room.message", txn, content).await;
+        }
+        let encrypted = self
+            .crypto
+            .encrypt(&client, room, "m.room.message", content)
+            .await?;
+        client.send(room, "m.room.encrypted", txn, &encrypted).await
+    }
+
+    /// Whether a room is encrypted: seen in its sync, or else read from its state (after a
+    /// restart the sync does not repeat the state).
+    async fn is_encrypted(&self, client: &Client, room: &str) -> Result<bool, MatrixError> {
+        if let Some(known) = self.encrypted.lock().expect("not poisoned").get(room) {
+            return Ok(*known);
+        }
+        let encrypted = client
+            .state_event(room, "m.room.encryption")
+            .await?
+            .is_some_and(|c| c["algorithm"].is_string());
+        self.encrypted
+            .lock()
+            .expect("not poisoned")
+            .insert(room.to_string(), encrypted);
+        Ok(encrypted)
     }
 
     /// The room a personal reminder goes to: the direct room opened earlier, or a new one.
@@ -749,10 +1063,15 @@ impl Bot {
                 return Ok(room);
             }
         }
-        let room = self
-            .client
-            .get()
-            .create_direct_room(person)
+        let client = self.client.get();
+        // Encrypted when the person's client encrypts (it has published device keys), as
+        // their client would make a direct chat.
+        let encrypted = crypto::devices_with_keys(&client, person)
+            .await
+            .map(|n| n > 0)
+            .unwrap_or(false);
+        let room = client
+            .create_direct_room(person, encrypted)
             .await
             .map_err(delivery_error)?;
         store
@@ -822,13 +1141,13 @@ impl MatrixOutbox {
         if let Target::User(person) = &d.target {
             let content = message_content(&d.reply, "m.text", None);
             let room = bot.direct_room(person, false).await?;
-            match client.send(&room, "m.room.message", &d.key, &content).await {
+            match bot.send_event(&room, &d.key, &content).await {
                 Ok(_) => return Ok(()),
                 // The person left the direct room: open a new one, once.
                 Err(e) if matches!(e.status(), Some(403 | 404)) => {
                     let room = bot.direct_room(person, true).await?;
-                    return client
-                        .send(&room, "m.room.message", &d.key, &content)
+                    return bot
+                        .send_event(&room, &d.key, &content)
                         .await
                         .map(drop)
                         .map_err(delivery_error);
@@ -856,13 +1175,7 @@ impl MatrixOutbox {
                 (room, "m.text")
             }
         };
-        client
-            .send(
-                &room,
-                "m.room.message",
-                &d.key,
-                &message_content(&d.reply, msgtype, None),
-            )
+        bot.send_event(&room, &d.key, &message_content(&d.reply, msgtype, None))
             .await
             .map(drop)
             .map_err(delivery_error)
