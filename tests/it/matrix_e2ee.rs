@@ -308,7 +308,17 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Told in a direct room, which is encrypted because Alice's client encrypts.
-    let invites = alice.person.invites().await;
+    let start = Instant::now();
+    let mut invites = alice.person.invites().await;
+    while invites.is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no direct room\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        invites = alice.person.invites().await;
+    }
     assert_eq!(invites.len(), 1, "one direct room");
     let dm = invites[0].clone();
     alice.person.join(&dm).await;
