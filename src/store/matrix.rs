@@ -119,21 +119,6 @@ impl Store {
     }
 
     /// Marks the encrypted-room notice as sent; true only the first time, so it goes out once.
-    pub async fn claim_encrypted_notice(&self, user: &str, room: &str) -> Result<bool, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.claim_encrypted_notice(user, room).await;
-        }
-        let done = sqlx::query(
-            "UPDATE matrix_rooms SET encrypted_notice = 1
-             WHERE user_id = ? AND room_id = ? AND encrypted_notice = 0",
-        )
-        .bind(user)
-        .bind(room)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Remembers what a 👍 reaction meant (person, event), for when it is redacted.
     pub async fn add_matrix_reaction(
         &self,

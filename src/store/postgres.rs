@@ -1069,18 +1069,6 @@ impl PgRuntime {
         Ok(())
     }
 
-    pub async fn claim_encrypted_notice(&self, user: &str, room: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE matrix_rooms SET encrypted_notice = TRUE
-             WHERE user_id = $1 AND room_id = $2 AND NOT encrypted_notice",
-        )
-        .bind(user)
-        .bind(room)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     pub async fn add_matrix_reaction(
         &self,
         user: &str,

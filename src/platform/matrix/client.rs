@@ -703,6 +703,32 @@ mod tests {
     }
 
     #[test]
+    fn redactions_name_their_target_in_either_room_version() {
+        let old: Event = serde_json::from_value(
+            json!({"type": "m.room.redaction", "sender": "@a:x", "event_id": "$r", "redacts": "$t", "content": {}}),
+        )
+        .unwrap();
+        let new: Event = serde_json::from_value(
+            json!({"type": "m.room.redaction", "sender": "@a:x", "event_id": "$r", "content": {"redacts": "$t"}}),
+        )
+        .unwrap();
+        assert_eq!(old.redacts.as_deref(), Some("$t"));
+        assert_eq!(new.redacts.as_deref(), Some("$t"));
+        assert_eq!(new.raw["content"]["redacts"], "$t", "the raw event is kept whole");
+    }
+
+    proptest::proptest! {
+        /// Whatever a homeserver (or anyone in a room) sends, reading it as an event is an
+        /// answer or an error, never a panic.
+        #[test]
+        fn any_json_reads_as_an_event_or_an_error(text in "\\PC{0,200}", kind in "[a-z.]{0,20}") {
+            let _ = serde_json::from_str::<Event>(&text);
+            let _ = serde_json::from_value::<Event>(json!({"type": kind, "content": text, "redacts": 5}));
+            let _ = serde_json::from_value::<Sync>(json!({"next_batch": text, "to_device": {"events": [{"type": kind}]}, "device_one_time_keys_count": {"signed_curve25519": 3}}));
+        }
+    }
+
+    #[test]
     fn the_token_never_shows_in_debug_output() {
         let c = Client::new("https://m.example.org")
             .unwrap()

@@ -1309,6 +1309,29 @@ mod tests {
     }
 
     #[test]
+    fn cards_offering_reminders_say_how_to_react_and_carry_their_event() {
+        let mut card = Reply::answer("Seminar");
+        card.actions = crate::reply::Action::remind_buttons(7);
+        let c = message_content(&card, "m.notice", None);
+        assert_eq!(c[EVENT_MARKER], 7);
+        assert!(c["body"].as_str().unwrap().ends_with("React 👍 to be reminded personally; remove it to stop."));
+        assert!(c["formatted_body"].as_str().unwrap().contains("<em>React 👍"));
+        let plain = message_content(&Reply::answer("WIPO"), "m.notice", None);
+        assert!(plain.get(EVENT_MARKER).is_none());
+        assert!(!plain["body"].as_str().unwrap().contains("👍"));
+    }
+
+    #[test]
+    fn a_thumbs_up_is_one_in_any_skin_tone_or_presentation() {
+        for key in ["👍", "👍️", "👍🏽", "👍🏿"] {
+            assert!(is_thumbs_up(key), "{key}");
+        }
+        for key in ["👎", "+1", "", "❤️"] {
+            assert!(!is_thumbs_up(key), "{key}");
+        }
+    }
+
+    #[test]
     fn long_bodies_are_cut_at_a_character_boundary() {
         let s = "é".repeat(20_000);
         let c = cut(&s, MAX_BODY);
