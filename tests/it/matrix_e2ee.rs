@@ -426,3 +426,86 @@ async fn cross_signed(alice: &Encrypting, device: &str) -> bool {
         .unwrap()
         .is_some_and(|d| d.is_cross_signed_by_owner())
 }
+
+/// Alice on matrix-nio (tests/it/nio_alice.py), talking over pipes.
+struct Nio {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    _store: tempfile::TempDir,
+}
+
+impl Nio {
+    fn start(hs: &Homeserver) -> (Nio, String) {
+        let store = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(super::venv().join("bin/python"))
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/nio_alice.py"))
+            .args([&hs.base, "@alice:localhost", "alice-pw"])
+            .arg(store.path())
+            .arg(BOT)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python with matrix-nio (scripts/synapse install)");
+        let stdout = child.stdout.take().unwrap();
+        let mut nio = Nio {
+            child,
+            lines: std::io::BufRead::lines(std::io::BufReader::new(stdout)),
+            _store: store,
+        };
+        let ready = nio.next();
+        let room = ready["room"]
+            .as_str()
+            .unwrap_or_else(|| panic!("nio: {ready}"))
+            .to_string();
+        (nio, room)
+    }
+
+    fn next(&mut self) -> Value {
+        let line = self.lines.next().expect("nio answers").unwrap();
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// Sends `line` encrypted; the bot's answer as nio decrypted it.
+    fn ask(&mut self, line: &str, bot: &Bot) -> Value {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let answer = self.next();
+        assert!(
+            answer.get("error").is_none(),
+            "{answer}\nbot log:\n{}",
+            bot.log()
+        );
+        assert_eq!(answer["decrypted"], true, "{answer}");
+        answer
+    }
+}
+
+impl Drop for Nio {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_established_encrypting_client_is_answered_encrypted_across_a_restart() {
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let bot = Bot::start(&hs, &db, None);
+    let (mut nio, room) = tokio::task::block_in_place(|| Nio::start(&hs));
+    let answer = tokio::task::block_in_place(|| nio.ask("!actor WIPO", &bot));
+    assert_eq!(answer["body"], console(&db, "/actor WIPO"));
+    assert_eq!(answer["msgtype"], "m.notice");
+
+    bot.stop();
+    let bot = Bot::start(&hs, &db, None);
+    let answer = tokio::task::block_in_place(|| nio.ask("!define WSIS", &bot));
+    assert_eq!(answer["body"], console(&db, "/define WSIS"));
+
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    nothing_in_clear(&alice, &room).await;
+    bot.stop();
+}
