@@ -404,6 +404,17 @@ async fn with_a_recovery_key_the_bot_cross_signs_its_device_even_after_losing_it
         bot.log()
     );
     assert!(!bot.log().contains("not the key"));
+
+    // A token of a device whose keys another client holds: refused, not keyed over.
+    let other = Encrypting::login(&hs, "atlasbot", "bot-pw").await;
+    let token = [("MATRIX_ACCESS_TOKEN", other.person.token.as_str())];
+    let mut bot = Bot::start_env(&hs, db.dir.path(), &state, None, &token);
+    assert!(!bot.child.wait().unwrap().success());
+    assert!(
+        bot.log().contains("which already has encryption keys that are not in MATRIX_CRYPTO_STORE"),
+        "{}",
+        bot.log()
+    );
 }
 
 async fn device_of(db: &TempDb) -> String {

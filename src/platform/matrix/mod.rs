@@ -303,6 +303,12 @@ async fn connect(
                 "MATRIX_CRYPTO_STORE holds the keys of device {k}, but MATRIX_ACCESS_TOKEN is for device {device}: use a token of {k}, or another MATRIX_CRYPTO_STORE"
             ));
         }
+        if keyed.is_none() && crypto::device_has_keys(&client, &s.user, &device).await {
+            // New keys for a device others know would look like an attack to their clients.
+            return Err(format!(
+                "MATRIX_ACCESS_TOKEN is for device {device}, which already has encryption keys that are not in MATRIX_CRYPTO_STORE (another client's, or a lost store): give the bot a token of its own device, or use MATRIX_PASSWORD"
+            ));
+        }
         store
             .set_matrix_device(&s.user, &device, now)
             .await
