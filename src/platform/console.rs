@@ -44,7 +44,10 @@ impl Outbox for ConsoleOutbox {
 /// Starts the scheduler for the console space; returns the shutdown switch and the task.
 fn start_scheduler(
     ctx: &Context,
-) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let task = super::start_reminders(
         ctx,
@@ -54,7 +57,6 @@ fn start_scheduler(
     );
     (tx, task)
 }
-
 
 pub fn exit_code(reply: &Reply) -> ExitCode {
     match reply.tone {

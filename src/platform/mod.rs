@@ -37,7 +37,10 @@ const FINISH_DELIVERY_WITHIN: std::time::Duration = std::time::Duration::from_se
 /// next start sends that reminder again (found by CI: a console whose input ended between
 /// printing a reminder and recording it). Bounded: a stuck delivery does not hold the exit.
 pub async fn finish_reminders(task: tokio::task::JoinHandle<()>) {
-    if tokio::time::timeout(FINISH_DELIVERY_WITHIN, task).await.is_err() {
+    if tokio::time::timeout(FINISH_DELIVERY_WITHIN, task)
+        .await
+        .is_err()
+    {
         tracing::warn!("a reminder delivery was still running at exit; its lease will expire");
     }
 }

@@ -340,13 +340,12 @@ mod tests {
         for w in terms.iter().flat_map(|t| t.split(' ')) {
             pieces.extend([w.to_string(), w.to_uppercase(), w.to_lowercase()]);
         }
-        prop::collection::vec((prop::sample::select(pieces), glue()), 0..10)
-            .prop_map(|parts| {
-                parts
-                    .into_iter()
-                    .map(|(w, g): (String, String)| w + g.as_str())
-                    .collect()
-            })
+        prop::collection::vec((prop::sample::select(pieces), glue()), 0..10).prop_map(|parts| {
+            parts
+                .into_iter()
+                .map(|(w, g): (String, String)| w + g.as_str())
+                .collect()
+        })
     }
 
     fn terms_and_text() -> impl Strategy<Value = (Vec<String>, String)> {

@@ -165,7 +165,9 @@ fn body(e: &Event) -> &str {
 }
 
 fn console(db: &TempDb, line: &str) -> String {
-    support::stdout(&db.run(&["ask", line])).trim_end().to_string()
+    support::stdout(&db.run(&["ask", line]))
+        .trim_end()
+        .to_string()
 }
 
 /// Nothing the bot said in `room` reached the server in clear text.
@@ -210,7 +212,9 @@ async fn encrypted_rooms_are_answered_encrypted_across_restarts_and_reminded_onc
         .await;
     alice.answer_to(&bot, &asked).await;
     let is_reminder = |e: &Event| e.sender == BOT && body(e).starts_with("Reminder: Standup");
-    let (reminder, encrypted) = alice.wait_for(&bot, |r, e| r == room && is_reminder(e)).await;
+    let (reminder, encrypted) = alice
+        .wait_for(&bot, |r, e| r == room && is_reminder(e))
+        .await;
     assert!(encrypted, "{reminder:?}");
     assert_eq!(reminder.content["msgtype"], "m.text");
     bot.kill();
@@ -323,7 +327,9 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
     let dm = invites[0].clone();
     alice.person.join(&dm).await;
     let (told, encrypted) = alice
-        .wait_for(&bot, |r, e| r == dm && e.sender == BOT && body(e).contains("I will remind you"))
+        .wait_for(&bot, |r, e| {
+            r == dm && e.sender == BOT && body(e).contains("I will remind you")
+        })
         .await;
     assert!(encrypted, "{told:?}");
 
@@ -346,7 +352,9 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     alice
-        .wait_for(&bot, |r, e| r == dm && body(e).starts_with("No more reminders"))
+        .wait_for(&bot, |r, e| {
+            r == dm && body(e).starts_with("No more reminders")
+        })
         .await;
 
     // The unreadable messages have waited for their key long enough by now.
@@ -361,7 +369,11 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
         alice.sync().await;
     }
     alice.keep_syncing(Duration::from_secs(3)).await;
-    assert_eq!(alice.count(&room, unreadable), 1, "once per sender and session");
+    assert_eq!(
+        alice.count(&room, unreadable),
+        1,
+        "once per sender and session"
+    );
     nothing_in_clear(&alice.person, &room).await;
     bot.stop();
 }
@@ -379,7 +391,10 @@ async fn with_a_recovery_key_the_bot_cross_signs_its_device_even_after_losing_it
     let first = device_of(&db).await;
 
     let alice = Encrypting::login(&hs, "alice", "alice-pw").await;
-    assert!(cross_signed(&alice, &first).await, "{first} is not cross-signed");
+    assert!(
+        cross_signed(&alice, &first).await,
+        "{first} is not cross-signed"
+    );
 
     // The crypto store is lost: a new device, cross-signed again from the secret storage.
     let store = atlasbot::platform::matrix::crypto::default_store_path(&db.path);
@@ -388,7 +403,10 @@ async fn with_a_recovery_key_the_bot_cross_signs_its_device_even_after_losing_it
     bot.wait_log("this device is now cross-signed");
     let second = device_of(&db).await;
     assert_ne!(first, second, "a lost store means a new device");
-    assert!(cross_signed(&alice, &second).await, "{second} is not cross-signed");
+    assert!(
+        cross_signed(&alice, &second).await,
+        "{second} is not cross-signed"
+    );
     assert!(!bot.log().contains(recovery), "the recovery key was logged");
 
     // A wrong key is refused with a clear error, and the bot does not start.
@@ -411,7 +429,8 @@ async fn with_a_recovery_key_the_bot_cross_signs_its_device_even_after_losing_it
     let mut bot = Bot::start_env(&hs, db.dir.path(), &state, None, &token);
     assert!(!bot.child.wait().unwrap().success());
     assert!(
-        bot.log().contains("which already has encryption keys that are not in MATRIX_CRYPTO_STORE"),
+        bot.log()
+            .contains("which already has encryption keys that are not in MATRIX_CRYPTO_STORE"),
         "{}",
         bot.log()
     );
@@ -449,7 +468,10 @@ impl Nio {
     fn start(hs: &Homeserver) -> (Nio, String) {
         let store = tempfile::tempdir().unwrap();
         let mut child = std::process::Command::new(super::venv().join("bin/python"))
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/nio_alice.py"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/it/nio_alice.py"
+            ))
             .args([&hs.base, "@alice:localhost", "alice-pw"])
             .arg(store.path())
             .arg(BOT)

@@ -478,12 +478,7 @@ impl Client {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|e| {
-                matches!(
-                    e["content"]["membership"].as_str(),
-                    Some("join" | "invite")
-                )
-            })
+            .filter(|e| matches!(e["content"]["membership"].as_str(), Some("join" | "invite")))
             .filter_map(|e| e["state_key"].as_str().map(str::to_string))
             .collect())
     }
@@ -714,7 +709,10 @@ mod tests {
         .unwrap();
         assert_eq!(old.redacts.as_deref(), Some("$t"));
         assert_eq!(new.redacts.as_deref(), Some("$t"));
-        assert_eq!(new.raw["content"]["redacts"], "$t", "the raw event is kept whole");
+        assert_eq!(
+            new.raw["content"]["redacts"], "$t",
+            "the raw event is kept whole"
+        );
     }
 
     proptest::proptest! {

@@ -11,21 +11,21 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use matrix_sdk_crypto::secret_storage::AesHmacSha2EncryptedData;
+use matrix_sdk_crypto::secret_storage::SecretStorageKey;
 use matrix_sdk_crypto::store::CryptoStore;
 use matrix_sdk_crypto::types::requests::{AnyOutgoingRequest, OutgoingRequest};
+use matrix_sdk_crypto::CrossSigningKeyExport;
 use matrix_sdk_crypto::{
     DecryptionSettings, EncryptionSettings, EncryptionSyncChanges, OlmMachine, TrustRequirement,
 };
 use matrix_sdk_sqlite::SqliteCryptoStore;
 use ruma::api::client::keys::get_keys;
 use ruma::api::client::to_device::send_event_to_device;
-use ruma::serde::Raw;
-use ruma::{OwnedRoomId, OwnedUserId};
-use matrix_sdk_crypto::secret_storage::SecretStorageKey;
-use matrix_sdk_crypto::CrossSigningKeyExport;
 use ruma::events::secret::request::SecretName;
 use ruma::events::secret_storage::key::SecretStorageKeyEventContent;
-use matrix_sdk_crypto::secret_storage::AesHmacSha2EncryptedData;
+use ruma::serde::Raw;
+use ruma::{OwnedRoomId, OwnedUserId};
 use serde_json::Value;
 
 /// The secrets that hold the account's cross-signing private keys.
@@ -162,12 +162,7 @@ impl Crypto {
         let device_id: ruma::OwnedDeviceId = device.into();
         let olm = OlmMachine::with_store(&user_id, &device_id, store.store, None)
             .await
-            .map_err(|e| {
-                format!(
-                    "MATRIX_CRYPTO_STORE {}: {e}",
-                    store.path.display()
-                )
-            })?;
+            .map_err(|e| format!("MATRIX_CRYPTO_STORE {}: {e}", store.path.display()))?;
         Ok(Crypto {
             olm,
             sharing: Default::default(),
@@ -216,37 +211,54 @@ impl Crypto {
         match request.request() {
             AnyOutgoingRequest::KeysUpload(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
             AnyOutgoingRequest::KeysQuery(r) => {
                 let mut query = get_keys::v3::Request::new();
                 query.device_keys = r.device_keys.clone();
                 query.timeout = r.timeout;
                 let answer = client.send_ruma(query).await?;
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
             AnyOutgoingRequest::KeysClaim(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
             AnyOutgoingRequest::ToDeviceRequest(r) => {
-                let answer = client.send_ruma(send_event_to_device::v3::Request::new_raw(
-                    r.event_type.clone(),
-                    r.txn_id.clone(),
-                    r.messages.clone(),
-                ))
-                .await?;
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                let answer = client
+                    .send_ruma(send_event_to_device::v3::Request::new_raw(
+                        r.event_type.clone(),
+                        r.txn_id.clone(),
+                        r.messages.clone(),
+                    ))
+                    .await?;
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
             AnyOutgoingRequest::SignatureUpload(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
             AnyOutgoingRequest::RoomMessage(r) => {
                 // Only in-room verification makes these; the bot starts none, but answers the
                 // machine all the same so that the request does not wait forever.
                 let content = serde_json::to_value(&r.content).map_err(|e| crypto_error(e))?;
-                let kind = ruma::events::MessageLikeEventContent::event_type(r.content.as_ref()).to_string();
+                let kind = ruma::events::MessageLikeEventContent::event_type(r.content.as_ref())
+                    .to_string();
                 let event_id = client
                     .send(r.room_id.as_str(), &kind, r.txn_id.as_str(), &content)
                     .await?;
@@ -254,7 +266,10 @@ impl Crypto {
                     .map_err(|e| MatrixError::Decode(e.to_string()))?;
                 let answer =
                     ruma::api::client::message::send_message_event::v3::Response::new(event_id);
-                self.olm.mark_request_as_sent(id, &answer).await.map_err(mark)
+                self.olm
+                    .mark_request_as_sent(id, &answer)
+                    .await
+                    .map_err(mark)
             }
         }
     }
@@ -405,7 +420,10 @@ impl Crypto {
                 let key = self.open_secret_storage(client, id, recovery).await?;
                 self.import_cross_signing_keys(client, &key).await?;
             }
-            None => self.create_secret_storage(client, recovery, password).await?,
+            None => {
+                self.create_secret_storage(client, recovery, password)
+                    .await?
+            }
         }
         self.sign_own_device(client).await?;
         tracing::info!("this device is now cross-signed");
@@ -435,13 +453,15 @@ impl Crypto {
             .await?
             .ok_or_else(|| crypto_error(format!("the account's secret storage has no {kind}")))?;
         let description = serde_json::value::to_raw_value(&description).map_err(crypto_error)?;
-        let content = <SecretStorageKeyEventContent as ruma::events::EventContentFromType>::from_parts(
-            &kind,
-            &description,
-        )
-        .map_err(|e| crypto_error(format!("{kind} is not understood: {e}")))?;
-        SecretStorageKey::from_account_data(recovery, content)
-            .map_err(|_| crypto_error("it does not open this account's secret storage (wrong key?)"))
+        let content =
+            <SecretStorageKeyEventContent as ruma::events::EventContentFromType>::from_parts(
+                &kind,
+                &description,
+            )
+            .map_err(|e| crypto_error(format!("{kind} is not understood: {e}")))?;
+        SecretStorageKey::from_account_data(recovery, content).map_err(|_| {
+            crypto_error("it does not open this account's secret storage (wrong key?)")
+        })
     }
 
     /// The cross-signing private keys, read from secret storage into the machine.
@@ -462,7 +482,10 @@ impl Crypto {
             };
             let data: AesHmacSha2EncryptedData =
                 serde_json::from_value(stored["encrypted"][key.key_id()].clone()).map_err(|e| {
-                    crypto_error(format!("{} is not encrypted with this key: {e}", name.as_str()))
+                    crypto_error(format!(
+                        "{} is not encrypted with this key: {e}",
+                        name.as_str()
+                    ))
                 })?;
             let secret = key
                 .decrypt(&data, &name)
@@ -477,7 +500,9 @@ impl Crypto {
         self.olm
             .import_cross_signing_keys(export)
             .await
-            .map_err(|e| crypto_error(format!("the stored cross-signing keys do not fit: {e:?}")))?;
+            .map_err(|e| {
+                crypto_error(format!("the stored cross-signing keys do not fit: {e:?}"))
+            })?;
         Ok(())
     }
 
@@ -518,13 +543,21 @@ impl Crypto {
             .ok_or_else(|| crypto_error("no cross-signing keys to store"))?;
         for (name, secret) in [
             (SecretName::CrossSigningMasterKey, &export.master_key),
-            (SecretName::CrossSigningSelfSigningKey, &export.self_signing_key),
-            (SecretName::CrossSigningUserSigningKey, &export.user_signing_key),
+            (
+                SecretName::CrossSigningSelfSigningKey,
+                &export.self_signing_key,
+            ),
+            (
+                SecretName::CrossSigningUserSigningKey,
+                &export.user_signing_key,
+            ),
         ] {
             let Some(secret) = secret else { continue };
             let data = key.encrypt(secret.clone().into_bytes(), &name);
             let content = serde_json::json!({"encrypted": {key.key_id(): data}});
-            client.set_account_data(user, name.as_str(), &content).await?;
+            client
+                .set_account_data(user, name.as_str(), &content)
+                .await?;
         }
         let description = serde_json::to_value(key.event_content()).map_err(crypto_error)?;
         let kind = format!("m.secret_storage.key.{}", key.key_id());

@@ -196,7 +196,10 @@ pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&Event>
         // Buttons, as Matrix has them: a reaction.
         content[EVENT_MARKER] = json!(event);
         let hint = "React 👍 to be reminded personally; remove it to stop.";
-        content["body"] = json!(format!("{}\n\n{hint}", content["body"].as_str().unwrap_or("")));
+        content["body"] = json!(format!(
+            "{}\n\n{hint}",
+            content["body"].as_str().unwrap_or("")
+        ));
         content["formatted_body"] = json!(format!(
             "{}<p><em>{hint}</em></p>",
             content["formatted_body"].as_str().unwrap_or("")
@@ -295,9 +298,9 @@ async fn connect(
                 who.user_id, s.user
             ));
         }
-        let device = who
-            .device_id
-            .ok_or("MATRIX_ACCESS_TOKEN is not a device's token (end-to-end encryption needs one)")?;
+        let device = who.device_id.ok_or(
+            "MATRIX_ACCESS_TOKEN is not a device's token (end-to-end encryption needs one)",
+        )?;
         if let Some(k) = keyed.filter(|k| *k != device) {
             return Err(format!(
                 "MATRIX_CRYPTO_STORE holds the keys of device {k}, but MATRIX_ACCESS_TOKEN is for device {device}: use a token of {k}, or another MATRIX_CRYPTO_STORE"
@@ -1032,7 +1035,12 @@ impl Bot {
 
     /// Sends a message into a room: encrypted for its members' devices if the room is
     /// encrypted, as it is otherwise. The same `txn` sends it once however often it is called.
-    async fn send_event(&self, room: &str, txn: &str, content: &Value) -> Result<String, MatrixError> {
+    async fn send_event(
+        &self,
+        room: &str,
+        txn: &str,
+        content: &Value,
+    ) -> Result<String, MatrixError> {
         let client = self.client.get();
         if !self.is_encrypted(&client, room).await? {
             return client.send(room, "m.room.message", txn, content).await;
@@ -1320,8 +1328,14 @@ mod tests {
         card.actions = crate::reply::Action::remind_buttons(7);
         let c = message_content(&card, "m.notice", None);
         assert_eq!(c[EVENT_MARKER], 7);
-        assert!(c["body"].as_str().unwrap().ends_with("React 👍 to be reminded personally; remove it to stop."));
-        assert!(c["formatted_body"].as_str().unwrap().contains("<em>React 👍"));
+        assert!(c["body"]
+            .as_str()
+            .unwrap()
+            .ends_with("React 👍 to be reminded personally; remove it to stop."));
+        assert!(c["formatted_body"]
+            .as_str()
+            .unwrap()
+            .contains("<em>React 👍"));
         let plain = message_content(&Reply::answer("WIPO"), "m.notice", None);
         assert!(plain.get(EVENT_MARKER).is_none());
         assert!(!plain["body"].as_str().unwrap().contains("👍"));
