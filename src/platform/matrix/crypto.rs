@@ -256,7 +256,7 @@ impl Crypto {
             AnyOutgoingRequest::RoomMessage(r) => {
                 // Only in-room verification makes these; the bot starts none, but answers the
                 // machine all the same so that the request does not wait forever.
-                let content = serde_json::to_value(&r.content).map_err(|e| crypto_error(e))?;
+                let content = serde_json::to_value(&r.content).map_err(crypto_error)?;
                 let kind = ruma::events::MessageLikeEventContent::event_type(r.content.as_ref())
                     .to_string();
                 let event_id = client
