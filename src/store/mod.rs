@@ -36,6 +36,7 @@ pub mod atlas;
 pub mod discord;
 pub mod events;
 pub mod matrix;
+pub mod matrix_crypto;
 pub mod migrations;
 pub mod postgres;
 pub mod types;

@@ -8,18 +8,16 @@
 //! session, so nothing sent before it becomes undecryptable. The store is locked while open:
 //! two processes on one store would advance the same ratchets apart.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use matrix_sdk_crypto::secret_storage::AesHmacSha2EncryptedData;
 use matrix_sdk_crypto::secret_storage::SecretStorageKey;
-use matrix_sdk_crypto::store::CryptoStore;
 use matrix_sdk_crypto::types::requests::{AnyOutgoingRequest, OutgoingRequest};
 use matrix_sdk_crypto::CrossSigningKeyExport;
 use matrix_sdk_crypto::{
     DecryptionSettings, EncryptionSettings, EncryptionSyncChanges, OlmMachine, TrustRequirement,
 };
-use matrix_sdk_sqlite::SqliteCryptoStore;
 use ruma::api::client::keys::get_keys;
 use ruma::api::client::to_device::send_event_to_device;
 use ruma::events::secret::request::SecretName;
@@ -36,72 +34,7 @@ const CROSS_SIGNING_SECRETS: [SecretName; 3] = [
 ];
 
 use super::client::{Client, Event, MatrixError, Sync};
-
-/// Where the crypto store of a bot whose state is at `database` lives by default: beside it.
-pub fn default_store_path(database: &Path) -> PathBuf {
-    let mut name = database
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".matrix-crypto");
-    database.with_file_name(name)
-}
-
-/// A crypto store, opened and locked, before its device is known.
-pub struct OpenStore {
-    store: SqliteCryptoStore,
-    path: PathBuf,
-    _lock: std::fs::File,
-}
-
-impl OpenStore {
-    /// Opens (creating) the store at `path`, encrypted at rest with `passphrase` if given.
-    pub async fn open(path: &Path, passphrase: Option<&str>) -> Result<OpenStore, String> {
-        let lock = lock_dir(path)?;
-        let store = SqliteCryptoStore::open(path, passphrase)
-            .await
-            .map_err(|e| {
-                format!(
-                    "MATRIX_CRYPTO_STORE {}: cannot open the crypto store: {e}",
-                    path.display()
-                )
-            })?;
-        Ok(OpenStore {
-            store,
-            path: path.to_path_buf(),
-            _lock: lock,
-        })
-    }
-
-    /// The device whose keys this store holds, if it holds any.
-    pub async fn device(&self) -> Result<Option<String>, String> {
-        let account = self
-            .store
-            .load_account()
-            .await
-            .map_err(|e| format!("cannot read the crypto store: {e}"))?;
-        Ok(account.map(|a| a.device_id().to_string()))
-    }
-}
-
-/// An exclusive lock on the store's directory, held while the store is open.
-fn lock_dir(path: &Path) -> Result<std::fs::File, String> {
-    std::fs::create_dir_all(path)
-        .map_err(|e| format!("MATRIX_CRYPTO_STORE {}: {e}", path.display()))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path.join("atlasbot.lock"))
-        .map_err(|e| format!("MATRIX_CRYPTO_STORE {}: {e}", path.display()))?;
-    file.try_lock().map_err(|_| {
-        format!(
-            "MATRIX_CRYPTO_STORE {} is in use by another process: give each bot process its own",
-            path.display()
-        )
-    })?;
-    Ok(file)
-}
+pub use crate::store::matrix_crypto::{default_store_path, OpenStore};
 
 /// Why a message could not be decrypted, and what identifies it for a one-time notice.
 #[derive(Debug)]
