@@ -138,16 +138,37 @@ impl Crypto {
         failed.map_or(Ok(()), Err)
     }
 
+    /// Sends to-device messages (room keys, Olm) and tells the machine request `id` went: the
+    /// request loop and room-key sharing both make them. (The id is not always the
+    /// transaction id: a verification answer keeps the id of the request it answers.)
+    async fn send_to_device(
+        &self,
+        client: &Client,
+        id: &ruma::TransactionId,
+        r: &matrix_sdk_crypto::types::requests::ToDeviceRequest,
+    ) -> Result<(), MatrixError> {
+        let answer = client
+            .send_ruma(send_event_to_device::v3::Request::new_raw(
+                r.event_type.clone(),
+                r.txn_id.clone(),
+                r.messages.clone(),
+            ))
+            .await?;
+        self.olm
+            .mark_request_as_sent(id, &answer)
+            .await
+            .map_err(crypto_error)
+    }
+
     async fn send(&self, client: &Client, request: &OutgoingRequest) -> Result<(), MatrixError> {
         let id = request.request_id();
-        let mark = |e| crypto_error(e);
         match request.request() {
             AnyOutgoingRequest::KeysUpload(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
                 self.olm
                     .mark_request_as_sent(id, &answer)
                     .await
-                    .map_err(mark)
+                    .map_err(crypto_error)
             }
             AnyOutgoingRequest::KeysQuery(r) => {
                 let mut query = get_keys::v3::Request::new();
@@ -157,34 +178,22 @@ impl Crypto {
                 self.olm
                     .mark_request_as_sent(id, &answer)
                     .await
-                    .map_err(mark)
+                    .map_err(crypto_error)
             }
             AnyOutgoingRequest::KeysClaim(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
                 self.olm
                     .mark_request_as_sent(id, &answer)
                     .await
-                    .map_err(mark)
+                    .map_err(crypto_error)
             }
-            AnyOutgoingRequest::ToDeviceRequest(r) => {
-                let answer = client
-                    .send_ruma(send_event_to_device::v3::Request::new_raw(
-                        r.event_type.clone(),
-                        r.txn_id.clone(),
-                        r.messages.clone(),
-                    ))
-                    .await?;
-                self.olm
-                    .mark_request_as_sent(id, &answer)
-                    .await
-                    .map_err(mark)
-            }
+            AnyOutgoingRequest::ToDeviceRequest(r) => self.send_to_device(client, id, r).await,
             AnyOutgoingRequest::SignatureUpload(r) => {
                 let answer = client.send_ruma(r.clone()).await?;
                 self.olm
                     .mark_request_as_sent(id, &answer)
                     .await
-                    .map_err(mark)
+                    .map_err(crypto_error)
             }
             AnyOutgoingRequest::RoomMessage(r) => {
                 // Only in-room verification makes these; the bot starts none, but answers the
@@ -202,7 +211,7 @@ impl Crypto {
                 self.olm
                     .mark_request_as_sent(id, &answer)
                     .await
-                    .map_err(mark)
+                    .map_err(crypto_error)
             }
         }
     }
@@ -301,17 +310,7 @@ impl Crypto {
             .await
             .map_err(crypto_error)?;
         for share in shares {
-            let answer = client
-                .send_ruma(send_event_to_device::v3::Request::new_raw(
-                    share.event_type.clone(),
-                    share.txn_id.clone(),
-                    share.messages.clone(),
-                ))
-                .await?;
-            self.olm
-                .mark_request_as_sent(&share.txn_id, &answer)
-                .await
-                .map_err(crypto_error)?;
+            self.send_to_device(client, &share.txn_id, &share).await?;
         }
         let encrypted = self
             .olm
