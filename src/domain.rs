@@ -199,3 +199,35 @@ mod tests {
         assert_eq!(SpaceId::parse("irc:#x"), None);
     }
 }
+
+/// What a person can follow (`/follow`): a topic or an actor of the atlas, by slug. Slugs,
+/// never ids, so that a re-import of the atlas cannot break a follow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    Topic(String),
+    Actor(String),
+}
+
+impl Subject {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Topic(_) => "topic",
+            Subject::Actor(_) => "actor",
+        }
+    }
+
+    pub fn slug(&self) -> &str {
+        match self {
+            Subject::Topic(s) | Subject::Actor(s) => s,
+        }
+    }
+
+    /// A subject as stored (kind, slug); `None` for a kind this binary does not know.
+    pub fn from_parts(kind: &str, slug: String) -> Option<Subject> {
+        match kind {
+            "topic" => Some(Subject::Topic(slug)),
+            "actor" => Some(Subject::Actor(slug)),
+            _ => None,
+        }
+    }
+}

@@ -88,8 +88,8 @@ impl Clock {
     }
 }
 
-/// What an event owes at each occurrence: the space's offsets to the space, and each
-/// personal subscription to its user.
+/// What an event owes at each occurrence: the space's offsets to the space, each personal
+/// subscription to its user, and a reminder to each follower of what it is about.
 async fn owed(store: &Store, e: &EventRow) -> Result<Vec<(i64, Target)>, StoreError> {
     let space = store.space(&e.space).await?;
     let mut owed: Vec<(i64, Target)> = events::parse_offsets(&space.offsets)
@@ -99,6 +99,9 @@ async fn owed(store: &Store, e: &EventRow) -> Result<Vec<(i64, Target)>, StoreEr
         .collect();
     for (user, offset) in store.subscriptions_of_event(e.id).await? {
         owed.push((offset, Target::User(user)));
+    }
+    for user in store.followers_of_event(e.id).await? {
+        owed.push((events::FOLLOW_OFFSET_MIN, Target::User(user)));
     }
     Ok(owed)
 }
@@ -280,6 +283,9 @@ pub async fn occurrences_of(
 /// The message of a reminder. Titles and descriptions are user text: renderers escape them
 /// and no platform message may ping anyone.
 pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: bool) -> Reply {
+    if r.offset_min == events::NOTE_OFFSET {
+        return new_event_reply(e, r, now);
+    }
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
     let title = crate::reply::defang_mentions(&e.title);
@@ -342,6 +348,42 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
         }
         Target::Moderators => vec![],
     };
+    reply
+}
+
+/// The note to a follower that an event on something they follow was added.
+fn new_event_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>) -> Reply {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let first = parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut reply = Reply::answer(format!("New event: {title}"));
+    reply.summary = Some(Text::of([
+        Span::Plain(format!("{title} — first on ")),
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(first, tz)
+        }),
+        Span::Plain(format!(
+            ". It is about something you follow; I will remind you {} before each occurrence.",
+            describe_offset(events::FOLLOW_OFFSET_MIN)
+        )),
+    ]));
+    reply = reply.field(
+        "Where",
+        e.place
+            .as_deref()
+            .map(crate::reply::defang_mentions)
+            .unwrap_or_default(),
+        false,
+    );
+    reply.sources = Some(format!(
+        "Event {} · /event show {} · /following lists what you follow",
+        e.id, e.id
+    ));
+    reply.actions = vec![Action::StopReminding {
+        label: "Stop reminding me".into(),
+        event: e.id.0,
+    }];
     reply
 }
 

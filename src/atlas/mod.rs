@@ -334,6 +334,8 @@ fn standards_of_actor(r: &rows::Atlas) -> Vec<Vec<usize>> {
 }
 
 mod lookups;
+mod subjects;
+pub use subjects::Subjects;
 
 /// Which passages a full-text search looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -55,6 +55,8 @@ fn event_input(title: &str, now: DateTime<Utc>) -> EventInput {
         place: None,
         organiser: None,
         topics: None,
+        actors: None,
+        inferred: false,
         rrule: None,
         created_by: "bench".into(),
     }

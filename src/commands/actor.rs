@@ -62,6 +62,27 @@ fn answer_of(query: &str, matches: &[(i64, f64, How)]) -> Option<(i64, f64, bool
     }
 }
 
+/// The actor `query` names, by the same rule as /actor's answer (never a neighbouring
+/// organisation for an unknown acronym): for commands that take an actor as an option.
+pub(crate) fn resolve(atlas: &Atlas, query: &str) -> Option<ActorRow> {
+    let (id, ..) = answer_of(query, &find(atlas, query))?;
+    atlas.actor(id)
+}
+
+/// Up to three actor names close to `query`, for "did you mean".
+pub(crate) fn suggestions(atlas: &Atlas, query: &str) -> Vec<String> {
+    let mut seen = HashSet::new();
+    atlas
+        .actors
+        .suggest(query, 10)
+        .into_iter()
+        .filter(|e| seen.insert(e.payload))
+        .filter_map(|e| atlas.actor(e.payload))
+        .map(|a| display_name(&a))
+        .take(3)
+        .collect()
+}
+
 pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let matches = find(atlas, &p.name);
     let Some((best, best_score, corrected)) = answer_of(&p.name, &matches) else {

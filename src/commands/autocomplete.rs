@@ -36,7 +36,9 @@ fn choice(name: &str, value: &str) -> Choice {
 pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str) -> Vec<Choice> {
     let partial: String = partial.chars().take(200).collect();
     let mut out: Vec<Choice> = match (command, option) {
-        (CommandName::Actor, "name") => atlas
+        (CommandName::Actor, "name")
+        | (CommandName::Follow | CommandName::Unfollow, "actor")
+        | (CommandName::Event, "organiser") => atlas
             .actors
             .complete(&partial, MAX_CHOICES)
             .into_iter()
@@ -58,7 +60,7 @@ pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str
                 .map(|s| choice(&format!("{} — {}", s.identifier, s.covers), &s.identifier))
                 .collect()
         }
-        (CommandName::WhoWorksOn, "topic") => {
+        (CommandName::WhoWorksOn | CommandName::Follow | CommandName::Unfollow, "topic") => {
             let mut seen = std::collections::HashSet::new();
             atlas
                 .topic_terms

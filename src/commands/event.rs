@@ -208,17 +208,20 @@ fn organiser(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError>
     let Some(name) = args.get("organiser") else {
         return Ok(None);
     };
-    let best = super::actor::find(atlas, name)
-        .into_iter()
-        .next()
-        .filter(|m| m.1 >= 0.74);
-    let Some((id, ..)) = best else {
+    // The same rule as /actor: an unknown acronym is never taken for a neighbour's.
+    let Some(actor) = super::actor::resolve(atlas, name) else {
+        let close = super::actor::suggestions(atlas, name);
+        let hint = if close.is_empty() {
+            String::new()
+        } else {
+            format!(" Did you mean {}?", close.join(", "))
+        };
         return Err(usage(format!(
-            "No actor called “{}” in the atlas to organise it.",
+            "No actor called “{}” in the atlas to organise it.{hint}",
             shorten(name, 40)
         )));
     };
-    Ok(atlas.actor(id).map(|a| a.slug))
+    Ok(Some(actor.slug))
 }
 
 fn topics(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
@@ -240,6 +243,36 @@ fn topics(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
     Ok(Some(slugs.join(",")))
 }
 
+/// What an event is about, as stored: (topics, actors, inferred).
+type About = (Option<String>, Option<String>, bool);
+
+/// What an event is about: the topics the moderator gave (`given`), or else those its title
+/// and description name in the atlas's terms (`inferred`); and the actors they name besides
+/// its organiser. The card says which topics were inferred.
+fn about(
+    atlas: &Atlas,
+    given: Option<String>,
+    title: &str,
+    description: Option<&str>,
+    organiser: Option<&str>,
+) -> About {
+    let text = format!("{title}\n{}", description.unwrap_or_default());
+    let found = atlas.subjects_in(&text);
+    let actors: Vec<String> = found
+        .actors
+        .into_iter()
+        .filter(|a| Some(a.as_str()) != organiser)
+        .collect();
+    let actors = (!actors.is_empty()).then(|| actors.join(","));
+    match given {
+        Some(topics) => (Some(topics), actors, false),
+        None => {
+            let topics = (!found.topics.is_empty()).then(|| found.topics.join(","));
+            (topics, actors, true)
+        }
+    }
+}
+
 pub async fn run(
     ctx: &Context,
     atlas: &Atlas,
@@ -250,7 +283,7 @@ pub async fn run(
         Action::Add => add(ctx, atlas, caller, &p.args).await,
         Action::Edit => edit(ctx, atlas, caller, &p.args).await,
         Action::Cancel => cancel(ctx, caller, &p.args).await,
-        Action::Import => import(ctx, caller, &p.args).await,
+        Action::Import => import(ctx, atlas, caller, &p.args).await,
         Action::Export => export(ctx, caller).await,
         Action::Show => show(ctx, atlas, caller, &p.args).await,
     }
@@ -286,22 +319,34 @@ async fn add(
         .map_err(|e| usage(e.to_string()))?;
     let rrule = recurrence(args)?;
     check_occurs(at, rrule.as_deref())?;
+    let description = text(args, "description", MAX_TEXT)?;
+    let organiser = organiser(atlas, args)?;
+    let (topics, actors, inferred) = about(
+        atlas,
+        topics(atlas, args)?,
+        &title,
+        description.as_deref(),
+        organiser.as_deref(),
+    );
     let input = EventInput {
         space: caller.space.clone(),
         title,
-        description: text(args, "description", MAX_TEXT)?,
+        description,
         starts_local: at.with_timezone(&tz).naive_local(),
         tz: tz.name().to_string(),
         duration_min: args.integer("duration"),
         place: text(args, "place", MAX_TITLE)?,
-        organiser: organiser(atlas, args)?,
-        topics: topics(atlas, args)?,
+        organiser,
+        topics,
+        actors,
+        inferred,
         rrule,
         created_by: caller.user.clone(),
     };
     let id = ctx.store.insert_event(&input, &new_uid(), now).await?;
     let adopted = adopt_channel(ctx, space, caller).await?;
     replan(ctx, id).await?;
+    super::follow::notify_followers(ctx, id, &caller.user).await?;
     let e = ctx
         .store
         .event(id)
@@ -374,21 +419,44 @@ async fn edit(
     };
     let start = when::resolve(starts_local, tz).map_err(|err| usage(err.to_string()))?;
     check_occurs(start, rrule.as_deref())?;
+    let title = text(args, "title", MAX_TITLE)?.unwrap_or(e.title.clone());
+    let description = text(args, "description", MAX_TEXT)?.or(e.description.clone());
+    let organiser = match args.get("organiser") {
+        Some(_) => organiser(atlas, args)?,
+        None => e.organiser.clone(),
+    };
+    // Topics a moderator gave stay until one gives others; inferred ones follow the words.
+    let given = match topics(atlas, args)? {
+        Some(t) => Some(t),
+        None if e.inferred => None,
+        None => e.topics.clone(),
+    };
+    let (topics, actors, inferred) = about(
+        atlas,
+        given,
+        &title,
+        description.as_deref(),
+        organiser.as_deref(),
+    );
     let input = EventInput {
         space: e.space.clone(),
-        title: text(args, "title", MAX_TITLE)?.unwrap_or(e.title.clone()),
-        description: text(args, "description", MAX_TEXT)?.or(e.description.clone()),
+        title,
+        description,
         starts_local,
         tz: tz.name().to_string(),
         duration_min: args.integer("duration").or(e.duration_min),
         place: text(args, "place", MAX_TITLE)?.or(e.place.clone()),
-        organiser: e.organiser.clone(),
-        topics: e.topics.clone(),
+        organiser,
+        topics,
+        actors,
+        inferred,
         rrule,
         created_by: e.created_by.clone(),
     };
     ctx.store.update_event(e.id, &input, now).await?;
     replan(ctx, e.id).await?;
+    // Retagged, it may now concern people who follow a topic: told once, like an addition.
+    super::follow::notify_followers(ctx, e.id, &caller.user).await?;
     let e = ctx
         .store
         .event(e.id)
@@ -542,7 +610,12 @@ fn never_occurs(it: &ical::IcsItem, tz: Tz, now: DateTime<Utc>) -> Option<&'stat
 /// The events of a parsed file to add or update, and what is skipped with the reason.
 type Batch = Vec<(String, EventInput, Vec<DateTime<Utc>>)>;
 
-fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Batch, Vec<String>) {
+fn importable(
+    atlas: &Atlas,
+    parsed: ical::Parsed,
+    caller: &Caller,
+    now: DateTime<Utc>,
+) -> (Batch, Vec<String>) {
     let mut skipped = parsed.skipped;
     let mut batch = Vec::new();
     for it in parsed.items {
@@ -553,6 +626,8 @@ fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Bat
             skipped.push(format!("“{}”: skipped, {why}", shorten(&it.title, 60)));
             continue;
         }
+        let (topics, actors, inferred) =
+            about(atlas, None, &it.title, it.description.as_deref(), None);
         let input = EventInput {
             space: caller.space.clone(),
             title: it.title,
@@ -562,7 +637,9 @@ fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Bat
             duration_min: it.duration_min,
             place: it.place,
             organiser: None,
-            topics: None,
+            topics,
+            actors,
+            inferred,
             rrule: it.rrule,
             created_by: caller.user.clone(),
         };
@@ -571,7 +648,12 @@ fn importable(parsed: ical::Parsed, caller: &Caller, now: DateTime<Utc>) -> (Bat
     (batch, skipped)
 }
 
-async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
+async fn import(
+    ctx: &Context,
+    atlas: &Atlas,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
     let example = "/event import file:calendar.ics";
     let content = calendar_content(args.get("file").unwrap_or_default(), example)?;
@@ -583,7 +665,7 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
         .map_err(|why| {
             CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
         })?;
-    let (batch, skipped) = importable(parsed, caller, now);
+    let (batch, skipped) = importable(atlas, parsed, caller, now);
     let results = match ctx
         .store
         .import_events(&batch, now, MAX_EVENTS_PER_SPACE)
@@ -598,6 +680,7 @@ async fn import(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     };
     for (id, _) in &results {
         plan_event(&ctx.store, *id, now).await?;
+        super::follow::notify_followers(ctx, *id, &caller.user).await?;
     }
     let added = results.iter().filter(|(_, a)| *a).count();
     let updated = results.len() - added;
@@ -717,7 +800,21 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
                     .map(|t| t.name.clone())
             })
             .collect();
-        r = r.field("Topics", names.join(", "), false);
+        // Said plainly when the bot chose them: a moderator can correct them (topics:).
+        let label = if e.inferred {
+            "Topics (inferred from the title and description)"
+        } else {
+            "Topics"
+        };
+        r = r.field(label, names.join(", "), false);
+    }
+    if let Some(actors) = &e.actors {
+        let names: Vec<String> = actors
+            .split(',')
+            .filter_map(|s| atlas.actor_by_slug(s))
+            .map(|a| super::actor::display_name(&a))
+            .collect();
+        r = r.field("Actors named", names.join(", "), false);
     }
     let items: Vec<Item> = upcoming
         .iter()

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use super::invocation::Args;
 use super::{Caller, Context};
 use crate::atlas::Atlas;
+use crate::domain::Subject;
 use crate::error::CommandError;
 use crate::events::when;
 use crate::reply::{Item, Moment, Reply, Span, Text};
@@ -99,23 +100,25 @@ pub async fn run(
         ),
         None => None,
     };
-    let organiser = match &p.actor {
+    // The same rule as /actor: an unknown acronym is never taken for a neighbour's.
+    let actor = match &p.actor {
         Some(a) => {
-            let found = super::actor::find(atlas, a)
-                .into_iter()
-                .next()
-                .filter(|m| m.1 >= 0.74)
-                .map(|m| m.0);
-            let id = found.ok_or_else(|| {
+            let found = super::actor::resolve(atlas, a).ok_or_else(|| {
+                let close = super::actor::suggestions(atlas, a);
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Did you mean {}?", close.join(", "))
+                };
                 CommandError::usage(
                     format!(
-                        "No actor called “{}”.",
+                        "No actor called “{}”.{hint}",
                         a.chars().take(40).collect::<String>()
                     ),
                     "/events actor:WIPO",
                 )
             })?;
-            atlas.actor(id).map(|a| a.slug)
+            Some(Subject::Actor(found.slug))
         }
         None => None,
     };
@@ -130,7 +133,11 @@ pub async fn run(
         }) {
             continue;
         }
-        if organiser.is_some() && e.organiser != organiser {
+        // Organised by the actor or naming it, as for people following it.
+        if actor
+            .as_ref()
+            .is_some_and(|a| !super::follow::concerns(&e, a))
+        {
             continue;
         }
         for occ in occurrences_of(&ctx.store, &e, now, until).await? {

@@ -17,6 +17,7 @@ mod document;
 mod event;
 mod events;
 mod evidence;
+mod follow;
 mod help;
 mod remind;
 mod reminders;
@@ -54,6 +55,9 @@ pub enum CommandName {
     Remind,
     Reminders,
     Settings,
+    Follow,
+    Unfollow,
+    Following,
 }
 
 impl CommandName {
@@ -71,6 +75,9 @@ impl CommandName {
         CommandName::Remind,
         CommandName::Reminders,
         CommandName::Settings,
+        CommandName::Follow,
+        CommandName::Unfollow,
+        CommandName::Following,
     ];
 
     pub fn manifest_file(self) -> &'static str {
@@ -88,6 +95,9 @@ impl CommandName {
             CommandName::Remind => "remind.toml",
             CommandName::Reminders => "reminders.toml",
             CommandName::Settings => "settings.toml",
+            CommandName::Follow => "follow.toml",
+            CommandName::Unfollow => "unfollow.toml",
+            CommandName::Following => "following.toml",
         }
     }
 
@@ -106,6 +116,9 @@ impl CommandName {
             CommandName::Remind => include_str!("../../commands/remind.toml"),
             CommandName::Reminders => include_str!("../../commands/reminders.toml"),
             CommandName::Settings => include_str!("../../commands/settings.toml"),
+            CommandName::Follow => include_str!("../../commands/follow.toml"),
+            CommandName::Unfollow => include_str!("../../commands/unfollow.toml"),
+            CommandName::Following => include_str!("../../commands/following.toml"),
         }
     }
 
@@ -130,7 +143,10 @@ impl CommandName {
             | CommandName::Event
             | CommandName::Remind
             | CommandName::Reminders
-            | CommandName::Settings => false,
+            | CommandName::Settings
+            | CommandName::Follow
+            | CommandName::Unfollow
+            | CommandName::Following => false,
         }
     }
 
@@ -165,6 +181,7 @@ pub enum Request {
     Remind(remind::Params),
     Reminders(reminders::Params),
     Settings(settings::Params),
+    Follow(follow::Params),
 }
 
 /// Who is asking, and from where (permissions are decided in the core, per platform facts).
@@ -334,6 +351,9 @@ fn request(command: CommandName, args: &invocation::Args) -> Result<Request, Com
         CommandName::Remind => Request::Remind(remind::parse(args)?),
         CommandName::Reminders => Request::Reminders(reminders::parse(args)?),
         CommandName::Settings => Request::Settings(settings::parse(args)?),
+        CommandName::Follow | CommandName::Unfollow | CommandName::Following => {
+            Request::Follow(follow::parse(command, args)?)
+        }
     })
 }
 
@@ -379,6 +399,7 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
         Request::Remind(p) => remind::run(ctx, caller, p).await,
         Request::Reminders(p) => reminders::run(ctx, caller, p).await,
         Request::Settings(p) => settings::run(ctx, caller, p).await,
+        Request::Follow(p) => follow::run(ctx, &atlas, caller, p).await,
     }
 }
 

@@ -110,8 +110,19 @@ pub async fn stop_for(ctx: &Context, user: &str, event: EventId) -> Result<Reply
         .store
         .unsubscribe_all(e.id, &e.space, user, ctx.clock.now())
         .await?;
+    // Reminders that come because the person follows what the event is about stop too.
+    let muted = ctx.store.mute_follow(e.id, user).await?;
+    if muted {
+        crate::scheduler::plan_event(&ctx.store, e.id, ctx.clock.now()).await?;
+    }
     let title = crate::reply::defang_mentions(&e.title);
-    let mut r = if removed == 0 {
+    let mut r = if muted && removed == 0 {
+        let mut r = Reply::answer(format!("No more reminders: {title}"));
+        r.summary = Some(Text::plain(
+            "You follow something this event is about; you will not be reminded of this one. Other events you follow still remind you (/following).",
+        ));
+        r
+    } else if removed == 0 {
         Reply::not_found(format!(
             "You had no personal reminder for {title}. The space's own reminders still come."
         ))

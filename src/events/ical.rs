@@ -84,8 +84,46 @@ pub fn export(items: &[IcsItem]) -> String {
         }
         cal.push(e.done());
     }
-    cal.done().to_string()
+    with_zones(&cal.done().to_string(), items)
 }
+
+/// The product's own PRODID, and a VTIMEZONE for every TZID the events use (RFC 5545
+/// §3.2.19), covering the years from the earliest start to `ZONE_YEARS` after the latest.
+fn with_zones(text: &str, items: &[IcsItem]) -> String {
+    use chrono::Datelike;
+    let zones: std::collections::BTreeSet<&str> = items.iter().map(|i| i.tz.as_str()).collect();
+    let from = items.iter().map(|i| i.start.year()).min().unwrap_or(1970);
+    let to = items.iter().map(|i| i.start.year()).max().unwrap_or(from);
+    let mut block = String::new();
+    for zone in zones {
+        let Ok(tz) = zone.parse::<Tz>() else { continue };
+        for line in super::vtimezone::vtimezone(tz, from, to.saturating_add(ZONE_YEARS)) {
+            block.push_str(&line);
+            block.push_str("\r\n");
+        }
+    }
+    let mut out = String::with_capacity(text.len() + block.len());
+    let mut placed = false;
+    for line in text.split_inclusive("\r\n") {
+        if line.starts_with("PRODID:") {
+            out.push_str(PRODID);
+            out.push_str("\r\n");
+            continue;
+        }
+        if !placed && line.starts_with("BEGIN:VEVENT") {
+            out.push_str(&block);
+            placed = true;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// Who made the file (RFC 5545 §3.7.3).
+pub const PRODID: &str = "PRODID:-//atlasbot//atlasbot events//EN";
+/// Years of clock changes a VTIMEZONE carries after the latest start: a repeating event's
+/// later occurrences are read with them.
+const ZONE_YEARS: i32 = 20;
 
 /// The result of reading a file: events to apply, and what was skipped with the reason.
 #[derive(Debug, Default)]

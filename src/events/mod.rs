@@ -4,6 +4,7 @@
 //! (occurrence, offset, target). Pure: callers pass `now`; SQL lives in `store::events`.
 
 pub mod ical;
+pub mod vtimezone;
 pub mod when;
 
 use crate::domain::{EventId, Target};
@@ -493,6 +494,32 @@ pub struct Planned {
     pub offset_min: i64,
     pub target: Target,
     pub due: DateTime<Utc>,
+}
+
+/// How long before each occurrence a follower of a topic or actor is reminded (`/follow`).
+pub const FOLLOW_OFFSET_MIN: i64 = 60;
+
+/// The offset of a note (a new event, told to its followers) in the reminder ledger: not a
+/// time before the occurrence, so no plan ever makes or replaces one, and the scheduler
+/// renders it as a note. Due when it is added.
+pub const NOTE_OFFSET: i64 = -1;
+
+/// A note to `user` that event `event_id` (first occurring at `first`) was added.
+pub fn new_event_note(
+    event_id: EventId,
+    first: DateTime<Utc>,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Planned {
+    let target = Target::User(user.to_string());
+    Planned {
+        key: format!("ev{event_id}-new-{target}"),
+        event_id,
+        occurrence: first,
+        offset_min: NOTE_OFFSET,
+        target,
+        due: now,
+    }
 }
 
 pub fn reminder_key(

@@ -46,9 +46,17 @@ pub struct EventRow {
     pub place: Option<String>,
     pub organiser: Option<String>,
     pub topics: Option<String>,
+    /// Atlas actors the event involves besides its organiser (comma-separated slugs).
+    pub actors: Option<String>,
+    /// Whether its topics and actors were inferred from its title and description.
+    pub inferred: bool,
     pub rrule: Option<String>,
     pub cancelled: bool,
     pub created_by: String,
+    pub created_at: String,
+    /// Moved by every change of the event itself (not of its subscriptions): iCalendar's
+    /// LAST-MODIFIED and DTSTAMP.
+    pub updated_at: String,
     /// Counts every change to what the event owes (its times, its cancellations, its
     /// subscriptions, its space's offsets): a plan is written only for the revision it was
     /// computed from (`Store::replan`), so a planner that read an older one never wins.
@@ -89,6 +97,8 @@ pub struct EventInput {
     pub place: Option<String>,
     pub organiser: Option<String>,
     pub topics: Option<String>,
+    pub actors: Option<String>,
+    pub inferred: bool,
     pub rrule: Option<String>,
     pub created_by: String,
 }
@@ -143,8 +153,8 @@ async fn insert_event_on(
     now: DateTime<Utc>,
 ) -> Result<EventId, StoreError> {
     let id = sqlx::query(
-        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(uid)
     .bind(&e.space)
@@ -156,6 +166,8 @@ async fn insert_event_on(
     .bind(&e.place)
     .bind(&e.organiser)
     .bind(&e.topics)
+    .bind(&e.actors)
+    .bind(e.inferred)
     .bind(&e.rrule)
     .bind(&e.created_by)
     .bind(ts(now))
@@ -254,7 +266,13 @@ async fn upsert_imported(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
-        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ?, revision = revision + 1 WHERE id = ?")
+        // What it is about follows the file only where the bot chose it (a moderator's topics:
+        // stay).
+        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ?, revision = revision + 1,
+                topics = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE topics END,
+                actors = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE actors END,
+                inferred = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE inferred END
+             WHERE id = ?")
             .bind(&e.title)
             .bind(&e.description)
             .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -263,6 +281,9 @@ async fn upsert_imported(
             .bind(&e.place)
             .bind(&e.rrule)
             .bind(ts(now))
+            .bind(&e.topics)
+            .bind(&e.actors)
+            .bind(e.inferred)
             .bind(id)
             .execute(&mut *conn)
             .await?;
@@ -300,7 +321,7 @@ async fn replace_exdates(
     Ok(())
 }
 
-const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by, revision";
+pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
 
@@ -372,7 +393,7 @@ impl Store {
             return pg.update_event(id, e, now).await;
         }
         sqlx::query(
-            "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, rrule = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
+            "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, actors = ?, inferred = ?, rrule = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
         )
         .bind(&e.title)
         .bind(&e.description)
@@ -382,6 +403,8 @@ impl Store {
         .bind(&e.place)
         .bind(&e.organiser)
         .bind(&e.topics)
+        .bind(&e.actors)
+        .bind(e.inferred)
         .bind(&e.rrule)
         .bind(ts(now))
         .bind(id)
@@ -419,6 +442,12 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         bump_revision(&mut tx, id).await?;
+        // A cancelled occurrence changes the event as calendars see it (LAST-MODIFIED).
+        sqlx::query("UPDATE events SET updated_at = ? WHERE id = ?")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
             .bind(id)
             .bind(ts(occurrence))
@@ -675,13 +704,16 @@ impl Store {
             return pg.replan(event, planned, planned_until).await;
         }
         let mut tx = self.pool.begin().await?;
+        // Notes (`events::NOTE_OFFSET`) are not part of a plan: a replan leaves them be.
         if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
             return Ok(PlanWrite::EventChanged);
         }
-        sqlx::query("DELETE FROM reminders WHERE event_id = ? AND state = 'pending'")
-            .bind(event.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM reminders WHERE event_id = ? AND state = 'pending' AND offset_min >= 0",
+        )
+        .bind(event.id)
+        .execute(&mut *tx)
+        .await?;
         insert_planned(&mut tx, &event.space, planned).await?;
         tx.commit().await?;
         self.announce();

@@ -73,6 +73,11 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
         "runtime/0010_matrix_reactions_and_undecryptable.sql",
         include_str!("../../migrations/runtime/0010_matrix_reactions_and_undecryptable.sql"),
     ),
+    (
+        11,
+        "runtime/0011_follows_and_feeds.sql",
+        include_str!("../../migrations/runtime/0011_follows_and_feeds.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -102,6 +107,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "postgres/0005_matrix_reactions_and_undecryptable.sql",
         include_str!("../../migrations/postgres/0005_matrix_reactions_and_undecryptable.sql"),
+    ),
+    (
+        6,
+        "postgres/0006_follows_and_feeds.sql",
+        include_str!("../../migrations/postgres/0006_follows_and_feeds.sql"),
     ),
 ];
 

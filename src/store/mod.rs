@@ -35,6 +35,7 @@ macro_rules! row {
 pub mod atlas;
 pub mod discord;
 pub mod events;
+pub mod follows;
 pub mod matrix;
 pub mod matrix_crypto;
 pub mod migrations;

@@ -20,7 +20,7 @@ use crate::events::Planned;
 /// The channel every process listens on for changes to what falls due.
 pub const CHANGES: &str = "atlasbot_changes";
 
-const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, cancelled, created_by, revision";
+pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
 
@@ -80,7 +80,7 @@ fn platform_pattern(platform: Platform) -> String {
     format!("{platform}:%")
 }
 
-async fn notify(conn: &mut PgConnection) -> Result<(), StoreError> {
+pub(crate) async fn notify(conn: &mut PgConnection) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(CHANGES)
         .execute(conn)
@@ -95,8 +95,8 @@ async fn insert_event_on(
     now: DateTime<Utc>,
 ) -> Result<EventId, StoreError> {
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, rrule, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
     )
     .bind(uid)
     .bind(&e.space)
@@ -108,6 +108,8 @@ async fn insert_event_on(
     .bind(&e.place)
     .bind(&e.organiser)
     .bind(&e.topics)
+    .bind(&e.actors)
+    .bind(e.inferred)
     .bind(&e.rrule)
     .bind(&e.created_by)
     .bind(ts(now))
@@ -205,7 +207,11 @@ async fn upsert_imported(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((id,)) = existing {
-        sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8, revision = revision + 1 WHERE id = $9")
+        sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8, revision = revision + 1,
+                topics = CASE WHEN inferred OR topics IS NULL THEN $10 ELSE topics END,
+                actors = CASE WHEN inferred OR topics IS NULL THEN $11 ELSE actors END,
+                inferred = CASE WHEN inferred OR topics IS NULL THEN $12 ELSE inferred END
+             WHERE id = $9")
             .bind(&e.title)
             .bind(&e.description)
             .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -215,6 +221,9 @@ async fn upsert_imported(
             .bind(&e.rrule)
             .bind(ts(now))
             .bind(id)
+            .bind(&e.topics)
+            .bind(&e.actors)
+            .bind(e.inferred)
             .execute(&mut *conn)
             .await?;
         return Ok((id, false));
@@ -302,7 +311,7 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, rrule = $9, updated_at = $10, revision = revision + 1 WHERE id = $11",
+            "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, rrule = $9, updated_at = $10, revision = revision + 1, actors = $12, inferred = $13 WHERE id = $11",
         )
         .bind(&e.title)
         .bind(&e.description)
@@ -315,6 +324,8 @@ impl PgRuntime {
         .bind(&e.rrule)
         .bind(ts(now))
         .bind(id)
+        .bind(&e.actors)
+        .bind(e.inferred)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -345,6 +356,12 @@ impl PgRuntime {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         bump_revision(&mut tx, id).await?;
+        // A cancelled occurrence changes the event as calendars see it (LAST-MODIFIED).
+        sqlx::query("UPDATE events SET updated_at = $1 WHERE id = $2")
+            .bind(ts(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(ts(occurrence))
@@ -553,13 +570,16 @@ impl PgRuntime {
         planned_until: DateTime<Utc>,
     ) -> Result<PlanWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Notes (`events::NOTE_OFFSET`) are not part of a plan: a replan leaves them be.
         if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
             return Ok(PlanWrite::EventChanged);
         }
-        sqlx::query("DELETE FROM reminders WHERE event_id = $1 AND state = 'pending'")
-            .bind(event.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0",
+        )
+        .bind(event.id)
+        .execute(&mut *tx)
+        .await?;
         insert_planned(&mut tx, &event.space, planned).await?;
         notify(&mut tx).await?;
         tx.commit().await?;

@@ -2,7 +2,7 @@
 //! number) its column has always held, so existing databases read unchanged. A stored value
 //! this binary does not know is a decoding error, never a guess.
 
-pub use crate::domain::{EventId, Platform, ReminderState, SpaceId, Target};
+pub use crate::domain::{EventId, Platform, ReminderState, SpaceId, Subject, Target};
 
 mod sqlite {
     use sqlx::encode::IsNull;

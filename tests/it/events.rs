@@ -1154,3 +1154,155 @@ async fn a_reminder_due_before_its_event_existed_is_not_sent_as_if_the_bot_had_b
     let text = plain::render(&out.sent.lock().unwrap()[0].reply);
     assert!(!text.contains("Sent late"), "{text}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Following a topic or an actor (#17).
+
+/// Keys of the pending or sent reminders of an event that go to `user`.
+async fn keys_for(w: &World, event: i64, user: &str) -> Vec<(String, ReminderState)> {
+    w.ctx
+        .store
+        .reminder_states(EventId(event))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(k, _)| k.ends_with(&format!("-user:{user}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_follower_of_a_topic_hears_once_of_a_new_event_on_it_and_is_reminded_before_it() {
+    let w = World::new().await;
+    let out = w.say(&w.member, "/follow cybersecurity").await;
+    assert!(out.starts_with("Following Cybersecurity"), "{out}");
+    // Untagged: the topic is inferred from the title, and the card says so.
+    let card = w
+        .say(
+            &w.moderator,
+            "/event add title:\"Cybersecurity clinic\" when:\"2026-11-30 14:00\"",
+        )
+        .await;
+    assert!(
+        card.contains("Topics (inferred from the title and description): Cybersecurity"),
+        "{card}"
+    );
+    w.say(
+        &w.moderator,
+        "/event add title:\"Lunch\" when:\"2026-11-30 12:00\"",
+    )
+    .await;
+    let s = w.scheduler();
+    let out = Recorder::default();
+    s.tick(&out).await.unwrap();
+    s.tick(&out).await.unwrap();
+    let notes: Vec<Delivery> = out.sent.lock().unwrap().clone();
+    assert_eq!(notes.len(), 1, "one note, once: {:?}", out.keys());
+    assert_eq!(notes[0].target, Target::User("ana".into()));
+    assert!(plain::render(&notes[0].reply).starts_with("New event: Cybersecurity clinic"));
+    // The reminder an hour before, to the follower; nothing to them for the lunch.
+    w.at("2026-11-30 13:00");
+    s.tick(&out).await.unwrap();
+    let sent = out.keys();
+    assert!(
+        sent.contains(&"ev1-20261130T1400Z-60m-user:ana".to_string()),
+        "{sent:?}"
+    );
+    assert!(keys_for(&w, 2, "ana").await.is_empty());
+    // The moderator who added it is not told of their own event.
+    assert!(!sent.iter().any(|k| k.contains("user:mod")), "{sent:?}");
+}
+
+#[tokio::test]
+async fn following_an_actor_covers_what_it_organises_or_is_named_in_until_unfollowed() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Standards day\" when:\"2026-12-02 09:00\" organiser:ITU topics:standards",
+    )
+    .await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Reading group\" when:\"2026-12-03 09:00\" description:\"On the ITU's latest report\"",
+    )
+    .await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Other\" when:\"2026-12-04 09:00\"",
+    )
+    .await;
+    let out = w.say(&w.member, "/follow actor:ITU").await;
+    assert!(
+        out.contains("Standards day") && out.contains("Reading group"),
+        "{out}"
+    );
+    assert!(!out.contains("Other"), "{out}");
+    // Events that existed before the follow are planned for the follower at once.
+    assert_eq!(keys_for(&w, 1, "ana").await.len(), 1);
+    assert_eq!(keys_for(&w, 2, "ana").await.len(), 1);
+    assert!(keys_for(&w, 3, "ana").await.is_empty());
+    let listed = w.say(&w.member, "/following").await;
+    assert!(listed.contains("Actor ITU"), "{listed}");
+    let out = w.say(&w.member, "/unfollow actor:ITU").await;
+    assert!(out.starts_with("No longer following ITU"), "{out}");
+    assert!(keys_for(&w, 1, "ana").await.is_empty());
+    assert!(keys_for(&w, 2, "ana").await.is_empty());
+    let out = w.say(&w.member, "/unfollow actor:ITU").await;
+    assert!(out.contains("You do not follow ITU"), "{out}");
+}
+
+#[tokio::test]
+async fn stop_on_one_followed_event_silences_only_that_event() {
+    let w = World::new().await;
+    w.say(&w.member, "/follow cybersecurity").await;
+    for (title, when) in [
+        ("Cybersecurity clinic", "2026-11-30 14:00"),
+        ("Cybersecurity drill", "2026-12-01 14:00"),
+    ] {
+        w.say(
+            &w.moderator,
+            &format!("/event add title:\"{title}\" when:\"{when}\""),
+        )
+        .await;
+    }
+    let out = w.say(&w.member, "/remind stop 1").await;
+    assert!(
+        out.starts_with("No more reminders: Cybersecurity clinic"),
+        "{out}"
+    );
+    let pending = |v: Vec<(String, ReminderState)>| {
+        v.into_iter()
+            .filter(|(k, s)| *s == ReminderState::Pending && !k.contains("-new-"))
+            .count()
+    };
+    assert_eq!(pending(keys_for(&w, 1, "ana").await), 0);
+    assert_eq!(pending(keys_for(&w, 2, "ana").await), 1);
+    // Editing the silenced event does not bring its reminders back.
+    w.say(&w.moderator, "/event edit 1 when:\"2026-11-30 15:00\"")
+        .await;
+    assert_eq!(pending(keys_for(&w, 1, "ana").await), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_topic_or_actor_is_never_taken_for_a_neighbour() {
+    let w = World::new().await;
+    let out = w.say(&w.member, "/follow actor:WIPOX").await;
+    assert!(out.contains("No actor called “WIPOX”"), "{out}");
+    assert!(out.contains("Did you mean"), "{out}");
+    let out = w
+        .say(&w.member, "/follow topic:\"quantum basket weaving\"")
+        .await;
+    assert!(out.contains("is not a topic I know"), "{out}");
+    assert!(w
+        .say(&w.member, "/following")
+        .await
+        .contains("You follow nothing here yet"));
+    let out = w
+        .say(
+            &w.moderator,
+            "/event add title:X when:\"2026-12-02 09:00\" organiser:WIPOX",
+        )
+        .await;
+    assert!(out.contains("No actor called “WIPOX”"), "{out}");
+    let out = w.say(&w.member, "/events actor:WIPOX").await;
+    assert!(out.contains("No actor called “WIPOX”"), "{out}");
+}

@@ -354,6 +354,8 @@ pub async fn meetings_due(store: &Store, n: usize, spacing: chrono::Duration) {
             place: None,
             organiser: None,
             topics: None,
+            actors: None,
+            inferred: false,
             rrule: None,
             created_by: "test".into(),
         };

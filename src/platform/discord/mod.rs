@@ -110,7 +110,14 @@ fn ephemeral(command: Option<CommandName>, reply: &Reply) -> bool {
         || !matches!(reply.tone, Tone::Answer)
         || matches!(
             command,
-            Some(CommandName::Help | CommandName::Remind | CommandName::Reminders)
+            Some(
+                CommandName::Help
+                    | CommandName::Remind
+                    | CommandName::Reminders
+                    | CommandName::Follow
+                    | CommandName::Unfollow
+                    | CommandName::Following
+            )
         )
 }
 

@@ -1,0 +1,340 @@
+//! /follow topic:<topic> | actor:<name>, /unfollow (the same), /following: a person follows a
+//! topic or an actor of the atlas and is reminded before every event of the space about it —
+//! events added later too (the scheduler asks who follows what each event is about, see
+//! `Store::followers_of_event`) — and told once when such an event is added
+//! (`notify_followers`).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::invocation::Args;
+use super::{shorten, Caller, CommandName, Context};
+use crate::atlas::Atlas;
+use crate::domain::{EventId, Subject};
+use crate::error::CommandError;
+use crate::events::{describe_offset, new_event_note, when, FOLLOW_OFFSET_MIN};
+use crate::reply::{Item, Moment, Reply, Span, Text, Visibility};
+use crate::scheduler::{occurrences_of, plan_event};
+use crate::store::events::EventRow;
+use crate::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
+
+/// A topic or an actor in the person's own words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wanted {
+    Topic(String),
+    Actor(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Params {
+    Follow(Wanted),
+    Unfollow(Wanted),
+    Following,
+}
+
+pub fn parse(command: CommandName, args: &Args) -> Result<Params, CommandError> {
+    if command == CommandName::Following {
+        return Ok(Params::Following);
+    }
+    let example = format!("/{} topic:cybersecurity", command.name());
+    let wanted = match (args.get("topic"), args.get("actor")) {
+        (Some(t), None) if !t.trim().is_empty() => Wanted::Topic(t.trim().to_string()),
+        (None, Some(a)) if !a.trim().is_empty() => Wanted::Actor(a.trim().to_string()),
+        (Some(_), Some(_)) => {
+            return Err(CommandError::usage(
+                "One at a time: a topic or an actor.",
+                example,
+            ))
+        }
+        _ => {
+            return Err(CommandError::usage(
+                "Name a topic (topic:cybersecurity) or an actor (actor:WIPO).",
+                example,
+            ))
+        }
+    };
+    Ok(if command == CommandName::Follow {
+        Params::Follow(wanted)
+    } else {
+        Params::Unfollow(wanted)
+    })
+}
+
+pub async fn run(
+    ctx: &Context,
+    atlas: &Atlas,
+    caller: &Caller,
+    p: Params,
+) -> Result<Reply, CommandError> {
+    let mut reply = match p {
+        Params::Follow(w) => follow(ctx, atlas, caller, &w).await?,
+        Params::Unfollow(w) => unfollow(ctx, atlas, caller, &w).await?,
+        Params::Following => following(ctx, atlas, caller).await?,
+    };
+    // What one person follows is theirs.
+    reply.visibility = Visibility::Private;
+    Ok(reply)
+}
+
+/// The subject the words name, with its display name; or "did you mean" when none.
+fn resolve(atlas: &Atlas, w: &Wanted) -> Result<(Subject, String), Box<Reply>> {
+    match w {
+        Wanted::Topic(t) => {
+            let found = super::who_works_on::resolve(atlas, t)
+                .and_then(|id| atlas.topic_names.get(&id))
+                .map(|(slug, name)| (Subject::Topic(slug.clone()), name.clone()));
+            found.ok_or_else(|| {
+                let close: Vec<String> = atlas
+                    .topic_terms
+                    .suggest(t, 3)
+                    .into_iter()
+                    .filter_map(|e| atlas.topic_names.get(&e.payload))
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                unknown(
+                    &format!("“{}” is not a topic I know.", shorten(t, 40)),
+                    &close,
+                    "/topics lists them.",
+                )
+            })
+        }
+        Wanted::Actor(a) => super::actor::resolve(atlas, a)
+            .map(|actor| {
+                let name = super::actor::display_name(&actor);
+                (Subject::Actor(actor.slug), name)
+            })
+            .ok_or_else(|| {
+                let close = super::actor::suggestions(atlas, a);
+                unknown(
+                    &format!("No actor called “{}” in the atlas.", shorten(a, 40)),
+                    &close,
+                    "/actor finds them.",
+                )
+            }),
+    }
+}
+
+fn unknown(message: &str, close: &[String], otherwise: &str) -> Box<Reply> {
+    let hint = if close.is_empty() {
+        otherwise.to_string()
+    } else {
+        format!("Did you mean {}?", close.join(", "))
+    };
+    Box::new(Reply::not_found(format!("{message} {hint}")))
+}
+
+/// The display name of a followed subject (its slug when the atlas no longer has it).
+fn name_of(atlas: &Atlas, s: &Subject) -> String {
+    match s {
+        Subject::Topic(slug) => atlas
+            .topics
+            .iter()
+            .find(|t| &t.slug == slug)
+            .map_or(slug.clone(), |t| t.name.clone()),
+        Subject::Actor(slug) => atlas
+            .actor_by_slug(slug)
+            .map_or(slug.clone(), |a| super::actor::display_name(&a)),
+    }
+}
+
+/// Whether an event is about a subject: the same rule as the store's `CONCERNS`.
+pub(crate) fn concerns(e: &EventRow, s: &Subject) -> bool {
+    let listed = |list: &Option<String>, slug: &str| {
+        list.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .any(|x| x == slug)
+    };
+    match s {
+        Subject::Topic(slug) => listed(&e.topics, slug),
+        Subject::Actor(slug) => e.organiser.as_deref() == Some(slug) || listed(&e.actors, slug),
+    }
+}
+
+async fn plan_all(ctx: &Context, events: &[EventId]) -> Result<(), CommandError> {
+    for id in events {
+        plan_event(&ctx.store, *id, ctx.clock.now()).await?;
+    }
+    Ok(())
+}
+
+async fn follow(
+    ctx: &Context,
+    atlas: &Atlas,
+    caller: &Caller,
+    w: &Wanted,
+) -> Result<Reply, CommandError> {
+    let (subject, name) = match resolve(atlas, w) {
+        Ok(found) => found,
+        Err(reply) => return Ok(*reply),
+    };
+    let now = ctx.clock.now();
+    let events = match ctx
+        .store
+        .follow(&caller.space, &caller.user, &subject, now)
+        .await?
+    {
+        Followed::New(events) => events,
+        Followed::Already => {
+            return Ok(Reply::not_found(format!(
+                "You already follow {name} here. /following lists what you follow."
+            )))
+        }
+        Followed::TooManyOfYours => {
+            return Err(CommandError::Refused(format!(
+                "You follow {MAX_FOLLOWS_PER_PERSON} topics and actors here, the most one person can. /unfollow one first."
+            )))
+        }
+        Followed::TooManyFollowers => {
+            return Err(CommandError::Refused(format!(
+                "{name} has {MAX_FOLLOWERS_PER_SUBJECT} followers in this space, the most it can have. Use /remind me on its events instead."
+            )))
+        }
+    };
+    plan_all(ctx, &events).await?;
+    let mut r = Reply::answer(format!("Following {name}"));
+    r.summary = Some(Text::plain(format!(
+        "I will remind you {} before every event of this space on {name}, including ones added later, and tell you when one is added. /unfollow {} stops it.",
+        describe_offset(FOLLOW_OFFSET_MIN),
+        follow_option(&subject, &name),
+    )));
+    let items = upcoming_items(ctx, caller, &subject, now).await?;
+    Ok(r.section("Its events here now", items))
+}
+
+/// The option that names a subject again ("topic:\"capacity development\"").
+fn follow_option(s: &Subject, name: &str) -> String {
+    let quoted = if name.contains(' ') {
+        format!("\"{name}\"")
+    } else {
+        name.to_string()
+    };
+    format!("{}:{quoted}", s.kind())
+}
+
+/// The space's upcoming events about a subject, each with its next occurrence.
+async fn upcoming_items(
+    ctx: &Context,
+    caller: &Caller,
+    s: &Subject,
+    now: DateTime<Utc>,
+) -> Result<Vec<Item>, CommandError> {
+    let mut items = Vec::new();
+    for e in ctx.store.events_of_space(&caller.space).await? {
+        if !concerns(&e, s) {
+            continue;
+        }
+        let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+        let horizon = now + chrono::Duration::days(100 * 366);
+        let Some(next) = occurrences_of(&ctx.store, &e, now, horizon)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let when = Text::of([Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(next, tz)
+        })]);
+        items.push(
+            Item::labelled(crate::reply::defang_mentions(&e.title), when)
+                .more(format!("/event show {}", e.id)),
+        );
+    }
+    Ok(items)
+}
+
+async fn unfollow(
+    ctx: &Context,
+    atlas: &Atlas,
+    caller: &Caller,
+    w: &Wanted,
+) -> Result<Reply, CommandError> {
+    let (subject, name) = match resolve(atlas, w) {
+        Ok(found) => found,
+        Err(reply) => return Ok(*reply),
+    };
+    let Some(events) = ctx
+        .store
+        .unfollow(&caller.space, &caller.user, &subject)
+        .await?
+    else {
+        return Ok(Reply::not_found(format!(
+            "You do not follow {name} here. /following lists what you follow."
+        )));
+    };
+    plan_all(ctx, &events).await?;
+    let mut r = Reply::answer(format!("No longer following {name}"));
+    r.summary = Some(Text::plain(
+        "No more reminders or notes for its events. Personal reminders you asked for with /remind me stay.",
+    ));
+    Ok(r)
+}
+
+async fn following(ctx: &Context, atlas: &Atlas, caller: &Caller) -> Result<Reply, CommandError> {
+    let follows = ctx.store.follows(&caller.space, &caller.user).await?;
+    if follows.is_empty() {
+        let mut r = Reply::not_found("You follow nothing here yet.");
+        r.suggestions.push("/follow cybersecurity".into());
+        r.suggestions.push("/follow actor:WIPO".into());
+        return Ok(r);
+    }
+    let now = ctx.clock.now();
+    let mut r = Reply::answer("What you follow");
+    r.summary = Some(Text::plain(format!(
+        "A reminder {} before every event of this space on each, and a note when one is added.",
+        describe_offset(FOLLOW_OFFSET_MIN)
+    )));
+    for s in &follows {
+        let name = name_of(atlas, s);
+        let heading = format!(
+            "{} {name}",
+            if matches!(s, Subject::Topic(_)) {
+                "Topic"
+            } else {
+                "Actor"
+            }
+        );
+        let mut items = upcoming_items(ctx, caller, s, now).await?;
+        if items.is_empty() {
+            items.push(Item::new("No event on it here yet."));
+        }
+        r = r.section(&heading, items);
+    }
+    Ok(r)
+}
+
+/// Tells the followers of an event's subjects, once each, that it was added (or now concerns
+/// them): a note through the reminder ledger, so it goes out exactly once even across
+/// restarts. Not the person who made the change.
+pub(crate) async fn notify_followers(
+    ctx: &Context,
+    id: EventId,
+    author: &str,
+) -> Result<(), CommandError> {
+    let now = ctx.clock.now();
+    let Some(e) = ctx.store.event(id).await? else {
+        return Ok(());
+    };
+    let horizon = now + chrono::Duration::days(100 * 366);
+    let Some(first) = occurrences_of(&ctx.store, &e, now, horizon)
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let notes: Vec<_> = ctx
+        .store
+        .followers_of_event(id)
+        .await?
+        .into_iter()
+        .filter(|u| u != author)
+        .map(|u| new_event_note(id, first, &u, now))
+        .collect();
+    if !notes.is_empty() {
+        ctx.store.add_notes(&e.space, &notes).await?;
+    }
+    Ok(())
+}
