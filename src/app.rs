@@ -42,6 +42,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let timing = Timing {
         grace_minutes: cli.grace_minutes,
         lease_seconds: cli.claim_lease_seconds,
+        public_url: cli.public_url.clone(),
     };
     match cli.command {
         Command::Ask { line, json } => match context(&db, timing).await {
@@ -81,6 +82,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         Command::DiscordHttp(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::discord::run_endpoint(ctx, args).await),
+            None => ExitCode::FAILURE,
+        },
+        Command::Serve(args) => match context(&db, timing).await {
+            Some(ctx) => report(crate::platform::web::run(ctx, args.listen).await),
             None => ExitCode::FAILURE,
         },
         Command::Import { dir } => run_import(&db, data_dir(dir)).await,
@@ -166,10 +171,12 @@ fn report(result: Result<(), String>) -> ExitCode {
 
 /// Opens the store (creating and filling it on first use) and the command context.
 /// The scheduler's timing settings, from the command line.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
+/// Settings every context takes from the command line.
 struct Timing {
     grace_minutes: i64,
     lease_seconds: u32,
+    public_url: Option<String>,
 }
 
 async fn context(db: &crate::store::Location, timing: Timing) -> Option<Context> {
@@ -184,6 +191,10 @@ async fn context(db: &crate::store::Location, timing: Timing) -> Option<Context>
         Ok(mut c) => {
             c.grace = chrono::Duration::minutes(timing.grace_minutes.clamp(0, 24 * 60));
             c.lease = chrono::Duration::seconds(timing.lease_seconds.into());
+            c.public_url = timing
+                .public_url
+                .map(|u| u.trim().trim_end_matches('/').to_string())
+                .filter(|u| !u.is_empty());
             Some(c)
         }
         Err(e) => {

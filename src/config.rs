@@ -57,6 +57,12 @@ pub struct Cli {
     )]
     pub claim_lease_seconds: u32,
 
+    /// Where people reach this bot's calendar pages and feeds (`atlasbot serve`, or the
+    /// `discord-http` listener), e.g. https://bot.example.org: `/event subscribe` gives links
+    /// under it. Unset: no feeds are offered.
+    #[arg(long, global = true, env = "ATLASBOT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -99,6 +105,9 @@ pub enum Command {
     /// Serve Discord's HTTP interactions endpoint (DISCORD_PUBLIC_KEY in the environment;
     /// DISCORD_TOKEN for reminders).
     DiscordHttp(DiscordHttpArgs),
+    /// Serve the spaces' calendar feeds and events pages over HTTP (needs --public-url);
+    /// `discord-http` serves them too, on its own listener.
+    Serve(ServeArgs),
     /// Measurements for BENCHMARKS.md.
     #[command(subcommand)]
     Bench(Bench),
@@ -160,6 +169,13 @@ pub enum DiscordAction {
     /// Replace the application's slash commands with those in commands/*.toml (in the guild
     /// given by --guild / DISCORD_GUILD_ID, else globally).
     Register,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on; put it behind HTTPS at the public URL.
+    #[arg(long, env = "ATLASBOT_LISTEN", default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, clap::Args)]

@@ -32,6 +32,7 @@ pub mod domain;
 pub mod error;
 pub mod eval;
 pub mod events;
+pub mod feeds;
 pub mod import;
 pub mod platform;
 pub mod render;

@@ -37,7 +37,7 @@ pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str
     let partial: String = partial.chars().take(200).collect();
     let mut out: Vec<Choice> = match (command, option) {
         (CommandName::Actor, "name")
-        | (CommandName::Follow | CommandName::Unfollow, "actor")
+        | (CommandName::Follow | CommandName::Unfollow | CommandName::Event, "actor")
         | (CommandName::Event, "organiser") => atlas
             .actors
             .complete(&partial, MAX_CHOICES)
@@ -60,7 +60,13 @@ pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str
                 .map(|s| choice(&format!("{} — {}", s.identifier, s.covers), &s.identifier))
                 .collect()
         }
-        (CommandName::WhoWorksOn | CommandName::Follow | CommandName::Unfollow, "topic") => {
+        (
+            CommandName::WhoWorksOn
+            | CommandName::Follow
+            | CommandName::Unfollow
+            | CommandName::Event,
+            "topic",
+        ) => {
             let mut seen = std::collections::HashSet::new();
             atlas
                 .topic_terms

@@ -33,6 +33,8 @@ pub enum Action {
     Cancel,
     Import,
     Export,
+    Subscribe,
+    RotateFeed,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
@@ -43,6 +45,8 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
         Some("cancel") => Action::Cancel,
         Some("import") => Action::Import,
         Some("export") => Action::Export,
+        Some("subscribe") => Action::Subscribe,
+        Some("rotate-feed") => Action::RotateFeed,
         Some(other) => {
             return Err(CommandError::usage(
                 format!("/event has no subcommand “{}”.", super::shorten(other, 40)),
@@ -285,6 +289,8 @@ pub async fn run(
         Action::Cancel => cancel(ctx, caller, &p.args).await,
         Action::Import => import(ctx, atlas, caller, &p.args).await,
         Action::Export => export(ctx, caller).await,
+        Action::Subscribe => subscribe(ctx, atlas, caller, &p.args).await,
+        Action::RotateFeed => rotate_feed(ctx, caller).await,
         Action::Show => show(ctx, atlas, caller, &p.args).await,
     }
 }
@@ -532,18 +538,7 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
 async fn ics_items(ctx: &Context, space: &SpaceId) -> Result<Vec<ical::IcsItem>, CommandError> {
     let mut items = Vec::new();
     for e in ctx.store.events_of_space(space).await? {
-        let Some(start) = e.start() else { continue };
-        items.push(ical::IcsItem {
-            uid: e.uid.clone(),
-            title: e.title.clone(),
-            description: e.description.clone(),
-            place: e.place.clone(),
-            start,
-            tz: e.tz.clone(),
-            duration_min: e.duration_min,
-            rrule: e.rrule.clone(),
-            exdates: ctx.store.exdates(e.id).await?,
-        });
+        items.extend(crate::feeds::ics_item(&ctx.store, &e, None).await?);
     }
     Ok(items)
 }
@@ -564,6 +559,83 @@ async fn export(ctx: &Context, caller: &Caller) -> Result<Reply, CommandError> {
         content: text,
     });
     Ok(r)
+}
+
+/// What to say where the bot serves no calendars.
+fn no_feeds() -> Reply {
+    let mut r = Reply::not_found(
+        "This bot does not serve calendar feeds: whoever runs it sets ATLASBOT_PUBLIC_URL and runs atlasbot serve (or discord-http). /event export gives the events as a file meanwhile.",
+    );
+    r.suggestions.push("/event export".into());
+    r
+}
+
+/// The links of a space's calendar (or one subject's), as an answer.
+fn feed_links(title: String, links: &crate::feeds::Links, note: &str) -> Reply {
+    let mut r = Reply::answer(title);
+    r.summary = Some(Text::plain(note.to_string()));
+    r = r
+        .field("Subscribe in a calendar app", links.webcal.clone(), false)
+        .field("Feed (https)", links.https.clone(), false)
+        .field("In a browser", links.page.clone(), false);
+    // The links are the key to the calendar: given to the asker, not posted to everyone.
+    r.visibility = crate::reply::Visibility::Private;
+    r
+}
+
+async fn subscribe(
+    ctx: &Context,
+    atlas: &Atlas,
+    caller: &Caller,
+    args: &Args,
+) -> Result<Reply, CommandError> {
+    let Some(base) = &ctx.public_url else {
+        return Ok(no_feeds());
+    };
+    let wanted = match (args.get("topic"), args.get("actor")) {
+        (Some(_), Some(_)) => {
+            return Err(usage("One at a time: topic: or actor:."));
+        }
+        (Some(t), None) => Some(super::follow::Wanted::Topic(t.to_string())),
+        (None, Some(a)) => Some(super::follow::Wanted::Actor(a.to_string())),
+        (None, None) => None,
+    };
+    let subject = match wanted.map(|w| super::follow::resolve(atlas, &w)) {
+        None => None,
+        Some(Ok(found)) => Some(found),
+        Some(Err(reply)) => return Ok(*reply),
+    };
+    let candidate = crate::feeds::new_secret().map_err(|e| anyhow::anyhow!(e))?;
+    let secret = ctx
+        .store
+        .first_feed_secret(&caller.space, &candidate, ctx.clock.now())
+        .await?;
+    let links = crate::feeds::links(base, &secret, subject.as_ref().map(|(s, _)| s));
+    let title = match &subject {
+        Some((_, name)) => format!("Calendar of this space's events on {name}"),
+        None => "Calendar of this space's events".to_string(),
+    };
+    Ok(feed_links(
+        title,
+        &links,
+        "A calendar app keeps it in sync; the page shows the upcoming events in your time zone. Anyone with these links can see this space's events; a moderator can replace them with /event rotate-feed.",
+    ))
+}
+
+async fn rotate_feed(ctx: &Context, caller: &Caller) -> Result<Reply, CommandError> {
+    let Some(base) = &ctx.public_url else {
+        return Ok(no_feeds());
+    };
+    let secret = crate::feeds::new_secret().map_err(|e| anyhow::anyhow!(e))?;
+    ctx.store
+        .set_feed_secret(&caller.space, &secret, ctx.clock.now())
+        .await?;
+    let links = crate::feeds::links(base, &secret, None);
+    Ok(feed_links(
+        "New calendar links for this space".into(),
+        &links,
+        "The old links no longer work: calendars subscribed to them stop updating. Share these instead.",
+    ))
 }
 
 fn too_big(bytes: usize, example: &str) -> CommandError {

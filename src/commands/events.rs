@@ -136,7 +136,7 @@ pub async fn run(
         // Organised by the actor or naming it, as for people following it.
         if actor
             .as_ref()
-            .is_some_and(|a| !super::follow::concerns(&e, a))
+            .is_some_and(|a| !crate::feeds::concerns(&e, a))
         {
             continue;
         }

@@ -15,7 +15,6 @@ use crate::error::CommandError;
 use crate::events::{describe_offset, new_event_note, when, FOLLOW_OFFSET_MIN};
 use crate::reply::{Item, Moment, Reply, Span, Text, Visibility};
 use crate::scheduler::{occurrences_of, plan_event};
-use crate::store::events::EventRow;
 use crate::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
 
 /// A topic or an actor in the person's own words.
@@ -77,7 +76,7 @@ pub async fn run(
 }
 
 /// The subject the words name, with its display name; or "did you mean" when none.
-fn resolve(atlas: &Atlas, w: &Wanted) -> Result<(Subject, String), Box<Reply>> {
+pub(crate) fn resolve(atlas: &Atlas, w: &Wanted) -> Result<(Subject, String), Box<Reply>> {
     match w {
         Wanted::Topic(t) => {
             let found = super::who_works_on::resolve(atlas, t)
@@ -134,20 +133,6 @@ fn name_of(atlas: &Atlas, s: &Subject) -> String {
         Subject::Actor(slug) => atlas
             .actor_by_slug(slug)
             .map_or(slug.clone(), |a| super::actor::display_name(&a)),
-    }
-}
-
-/// Whether an event is about a subject: the same rule as the store's `CONCERNS`.
-pub(crate) fn concerns(e: &EventRow, s: &Subject) -> bool {
-    let listed = |list: &Option<String>, slug: &str| {
-        list.as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .any(|x| x == slug)
-    };
-    match s {
-        Subject::Topic(slug) => listed(&e.topics, slug),
-        Subject::Actor(slug) => e.organiser.as_deref() == Some(slug) || listed(&e.actors, slug),
     }
 }
 
@@ -221,7 +206,7 @@ async fn upcoming_items(
 ) -> Result<Vec<Item>, CommandError> {
     let mut items = Vec::new();
     for e in ctx.store.events_of_space(&caller.space).await? {
-        if !concerns(&e, s) {
+        if !crate::feeds::concerns(&e, s) {
             continue;
         }
         let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);

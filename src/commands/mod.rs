@@ -221,6 +221,8 @@ pub struct Context {
     pub grace: chrono::Duration,
     /// How long a scheduler's claim lasts (`--claim-lease-seconds`).
     pub lease: chrono::Duration,
+    /// Where the bot's calendar feeds and pages are reached (`--public-url`), if anywhere.
+    pub public_url: Option<String>,
     atlas: Arc<RwLock<Arc<Atlas>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
@@ -243,6 +245,7 @@ impl Context {
             clock: crate::scheduler::Clock::System,
             grace: chrono::Duration::minutes(10),
             lease: crate::scheduler::LEASE,
+            public_url: None,
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             store,
             atlas: Arc::new(RwLock::new(atlas)),

@@ -46,6 +46,22 @@ pub struct IcsItem {
     pub duration_min: Option<i64>,
     pub rrule: Option<String>,
     pub exdates: Vec<DateTime<Utc>>,
+    /// How the event changed since it was made, for calendars that keep a copy: SEQUENCE
+    /// counts its revisions, LAST-MODIFIED (and DTSTAMP) is its last change. Not read back
+    /// from a file (an import is a change of ours).
+    pub revision: Revision,
+    /// Cancelled as a whole (STATUS:CANCELLED): a subscribed calendar removes it.
+    pub cancelled: bool,
+    /// Where to read about it (the space's events page).
+    pub url: Option<String>,
+}
+
+/// When an event was made and last changed, and how many times it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Revision {
+    pub sequence: u32,
+    pub created: Option<DateTime<Utc>>,
+    pub modified: Option<DateTime<Utc>>,
 }
 
 pub fn export(items: &[IcsItem]) -> String {
@@ -82,13 +98,35 @@ pub fn export(items: &[IcsItem]) -> String {
         for x in &it.exdates {
             e.add_multi_property("EXDATE", &x.format("%Y%m%dT%H%M%SZ").to_string());
         }
+        stamp(&mut e, it);
         cal.push(e.done());
     }
     with_zones(&cal.done().to_string(), items)
 }
 
+/// The event's revision, status and URL. DTSTAMP is the last change, not the time of the
+/// export (RFC 5545 §3.8.7.2, for a calendar without METHOD): the same events give the same
+/// file, byte for byte, which is what lets a feed answer "not modified".
+fn stamp(e: &mut IcsEvent, it: &IcsItem) {
+    let r = it.revision;
+    let modified = r.modified.unwrap_or(DateTime::UNIX_EPOCH);
+    e.timestamp(modified)
+        .last_modified(modified)
+        .sequence(r.sequence);
+    if let Some(created) = r.created {
+        e.created(created);
+    }
+    if it.cancelled {
+        e.status(icalendar::EventStatus::Cancelled);
+    }
+    if let Some(url) = &it.url {
+        e.url(url);
+    }
+}
+
 /// The product's own PRODID, and a VTIMEZONE for every TZID the events use (RFC 5545
-/// §3.2.19), covering the years from the earliest start to `ZONE_YEARS` after the latest.
+/// §3.2.19), listing the changes from the earliest start's year to the latest's, then the
+/// zone's yearly rules (`vtimezone::vtimezone`).
 fn with_zones(text: &str, items: &[IcsItem]) -> String {
     use chrono::Datelike;
     let zones: std::collections::BTreeSet<&str> = items.iter().map(|i| i.tz.as_str()).collect();
@@ -97,7 +135,7 @@ fn with_zones(text: &str, items: &[IcsItem]) -> String {
     let mut block = String::new();
     for zone in zones {
         let Ok(tz) = zone.parse::<Tz>() else { continue };
-        for line in super::vtimezone::vtimezone(tz, from, to.saturating_add(ZONE_YEARS)) {
+        for line in super::vtimezone::vtimezone(tz, from, to) {
             block.push_str(&line);
             block.push_str("\r\n");
         }
@@ -121,9 +159,6 @@ fn with_zones(text: &str, items: &[IcsItem]) -> String {
 
 /// Who made the file (RFC 5545 §3.7.3).
 pub const PRODID: &str = "PRODID:-//atlasbot//atlasbot events//EN";
-/// Years of clock changes a VTIMEZONE carries after the latest start: a repeating event's
-/// later occurrences are read with them.
-const ZONE_YEARS: i32 = 20;
 
 /// The result of reading a file: events to apply, and what was skipped with the reason.
 #[derive(Debug, Default)]
@@ -196,6 +231,9 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         duration_min: duration_of(e, start),
         rrule,
         exdates,
+        revision: Revision::default(),
+        cancelled: false,
+        url: None,
     })
 }
 
@@ -336,6 +374,9 @@ mod tests {
             duration_min: Some(90),
             rrule: Some("FREQ=WEEKLY;COUNT=10".into()),
             exdates: vec![Utc.with_ymd_and_hms(2026, 12, 14, 9, 0, 0).unwrap()],
+            revision: Revision::default(),
+            cancelled: false,
+            url: None,
         }
     }
 

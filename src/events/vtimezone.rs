@@ -85,9 +85,149 @@ fn offset_text(secs: i32) -> String {
     }
 }
 
-/// The VTIMEZONE of `tz` for years `from..=to`, as content lines (CRLF-joined by the caller):
-/// the observance in effect when the range starts, then one per change of offset.
+/// Years after the listed ones over which a yearly rule must give exactly what chrono-tz
+/// gives before it is written as the zone's rule from then on.
+const RULE_CHECKED_YEARS: i32 = 30;
+/// Years listed one change at a time after the last start, when no yearly rule fits.
+const LISTED_YEARS: i32 = 20;
+
+/// The weekday codes of RFC 5545 (BYDAY).
+fn day_code(d: chrono::Weekday) -> &'static str {
+    ["MO", "TU", "WE", "TH", "FR", "SA", "SU"][d.num_days_from_monday() as usize]
+}
+
+/// The `nth` (1–4, or -1 for the last) `weekday` of a month.
+fn nth_weekday(year: i32, month: u32, weekday: chrono::Weekday, nth: i32) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    if nth > 0 {
+        NaiveDate::from_weekday_of_month_opt(year, month, weekday, nth as u8)
+    } else {
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        }?;
+        let last = next.pred_opt()?;
+        let back = (7 + last.weekday().num_days_from_monday() - weekday.num_days_from_monday()) % 7;
+        last.checked_sub_signed(Duration::days(i64::from(back)))
+    }
+}
+
+/// A change of offset as wall-clock time in the offset before it (how VTIMEZONE writes it).
+fn local_of(t: &Transition) -> chrono::NaiveDateTime {
+    t.at.naive_utc() + Duration::seconds(i64::from(t.from_secs))
+}
+
+/// One observance that repeats yearly: from its first change, on the `nth` weekday of its
+/// month at the same wall-clock time.
+struct YearlyRule {
+    first: Transition,
+    nth: i32,
+}
+
+impl YearlyRule {
+    fn rrule(&self) -> String {
+        use chrono::Datelike;
+        let local = local_of(&self.first);
+        format!(
+            "FREQ=YEARLY;BYMONTH={};BYDAY={}{}",
+            local.month(),
+            self.nth,
+            day_code(local.weekday())
+        )
+    }
+
+    /// Whether the rule gives `t` (same date and time, same offsets, same name).
+    fn gives(&self, t: &Transition) -> bool {
+        use chrono::Datelike;
+        let (want, got) = (local_of(&self.first), local_of(t));
+        nth_weekday(got.year(), want.month(), want.weekday(), self.nth) == Some(got.date())
+            && got.time() == want.time()
+            && (t.from_secs, t.to_secs, t.daylight)
+                == (
+                    self.first.from_secs,
+                    self.first.to_secs,
+                    self.first.daylight,
+                )
+            && t.name == self.first.name
+    }
+}
+
+/// The zone's changes from year `from` on as yearly rules, if rules fit: every change of
+/// the year `from` is the nth (or last) weekday of its month at a fixed time, and those rules
+/// give exactly chrono-tz's changes for the `RULE_CHECKED_YEARS` after. None for a zone
+/// without changes, or with irregular ones.
+fn yearly_rules(tz: Tz, from: i32) -> Option<Vec<YearlyRule>> {
+    use chrono::Datelike;
+    let first_year = transitions(tz, from, from);
+    if first_year.is_empty() {
+        return None;
+    }
+    let later = transitions(tz, from + 1, from + RULE_CHECKED_YEARS);
+    let mut rules = Vec::new();
+    for t in first_year {
+        let day = local_of(&t).day() as i32;
+        // The 4th and the last of a month can be the same day: the later years decide.
+        let candidates = [(day - 1) / 7 + 1, -1];
+        let fits = candidates
+            .into_iter()
+            .map(|nth| YearlyRule {
+                first: t.clone(),
+                nth,
+            })
+            .find(|rule| {
+                let same_month: Vec<&Transition> = later
+                    .iter()
+                    .filter(|l| local_of(l).month() == local_of(&rule.first).month())
+                    .collect();
+                same_month.len() == RULE_CHECKED_YEARS as usize
+                    && same_month.iter().all(|l| rule.gives(l))
+            });
+        rules.push(fits?);
+    }
+    let covered = later.iter().all(|l| rules.iter().any(|r| r.gives(l)));
+    covered.then_some(rules)
+}
+
+/// The VTIMEZONE of `tz` for an export whose events start in years `from..=to`, as content
+/// lines (CRLF-joined by the caller): the observance in effect when the range starts, one per
+/// change of offset up to `to`, then the zone's yearly rules from the year after — checked
+/// against chrono-tz's own data — so that a series running for decades is read with the
+/// right offsets. A zone whose changes fit no yearly rule is listed `LISTED_YEARS` further.
 pub fn vtimezone(tz: Tz, from: i32, to: i32) -> Vec<String> {
+    let to = to.clamp(from, from.saturating_add(MAX_YEARS - 1));
+    let rules = to.checked_add(1).and_then(|next| yearly_rules(tz, next));
+    let listed_to = if rules.is_some() {
+        to
+    } else {
+        to.saturating_add(LISTED_YEARS)
+    };
+    let mut lines = listed(tz, from, listed_to);
+    for rule in rules.unwrap_or_default() {
+        let t = &rule.first;
+        lines.push(format!(
+            "BEGIN:{}",
+            if t.daylight { "DAYLIGHT" } else { "STANDARD" }
+        ));
+        lines.push(format!("DTSTART:{}", local_of(t).format("%Y%m%dT%H%M%S")));
+        lines.push(format!("RRULE:{}", rule.rrule()));
+        lines.push(format!("TZOFFSETFROM:{}", offset_text(t.from_secs)));
+        lines.push(format!("TZOFFSETTO:{}", offset_text(t.to_secs)));
+        if !t.name.is_empty() {
+            lines.push(format!("TZNAME:{}", t.name));
+        }
+        lines.push(format!(
+            "END:{}",
+            if t.daylight { "DAYLIGHT" } else { "STANDARD" }
+        ));
+    }
+    lines.push("END:VTIMEZONE".to_string());
+    lines
+}
+
+/// The opening lines of a VTIMEZONE: the observance at the start of year `from`, then every
+/// change of offset up to the end of year `to`, one by one.
+fn listed(tz: Tz, from: i32, to: i32) -> Vec<String> {
     let mut lines = vec!["BEGIN:VTIMEZONE".to_string(), format!("TZID:{}", tz.name())];
     let start = NaiveDate::from_ymd_opt(from, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -123,7 +263,6 @@ pub fn vtimezone(tz: Tz, from: i32, to: i32) -> Vec<String> {
             &t.name,
         );
     }
-    lines.push("END:VTIMEZONE".to_string());
     lines
 }
 

@@ -3,7 +3,9 @@
 
 pub mod console;
 pub mod discord;
+pub mod http;
 pub mod matrix;
+pub mod web;
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (a service manager stopping the bot).
 pub async fn shutdown_signal() {

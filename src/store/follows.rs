@@ -276,6 +276,29 @@ impl Store {
         Ok(())
     }
 
+    /// Gives a space's feed `secret` unless it has one already (two people asking at once
+    /// get the same link); then the secret it has.
+    pub async fn first_feed_secret(
+        &self,
+        space: &SpaceId,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        if let Some(pg) = &self.pg {
+            pg.first_feed_secret(space, secret, now).await?;
+        } else {
+            sqlx::query("INSERT OR IGNORE INTO feeds (space, secret, created_at) VALUES (?, ?, ?)")
+                .bind(space)
+                .bind(secret)
+                .bind(ts(now))
+                .execute(&self.pool)
+                .await?;
+        }
+        self.feed_secret(space)
+            .await?
+            .ok_or_else(|| StoreError::Sql(sqlx::Error::RowNotFound))
+    }
+
     /// The space whose feed has this secret.
     pub async fn feed_space(&self, secret: &str) -> Result<Option<SpaceId>, StoreError> {
         if let Some(pg) = &self.pg {
@@ -474,6 +497,21 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO feeds (space, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (space) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at")
+            .bind(space)
+            .bind(secret)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn first_feed_secret(
+        &self,
+        space: &SpaceId,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO feeds (space, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(space)
             .bind(secret)
             .bind(ts(now))

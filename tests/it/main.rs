@@ -1,6 +1,7 @@
 //! The one integration-test binary. Modules:
 //! - `support`      — temporary databases and data directories, the CLI, table dumps.
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
+//! - `calendars`    — feeds read by two independent calendar libraries; the page in Chromium.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
 //! - `crash`        — real console processes killed with SIGKILL along the reminder path.
 //! - `discord`      — the interactions endpoint (signed, over HTTP) and a fake Discord REST API.
@@ -14,6 +15,7 @@
 mod support;
 
 mod architecture;
+mod calendars;
 mod commands;
 pub(crate) mod crash;
 mod discord;

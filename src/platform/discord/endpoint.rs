@@ -14,7 +14,6 @@
 //! the atlas is the same: the signature is still checked and the interaction id still
 //! recorded for every request; only the work of answering is saved.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use tokio::net::TcpListener;
 
 use super::rest::Rest;
 use crate::commands::Context;
+pub use crate::platform::http::Limits;
 
 /// Requests older (or newer) than this are refused.
 pub const MAX_AGE: Duration = Duration::from_secs(5 * 60);
@@ -42,6 +42,8 @@ pub struct Endpoint {
     answers: std::sync::Mutex<Answers>,
     /// Whether lookups' answers are kept (on unless a benchmark measures the work itself).
     pub keep_answers: bool,
+    /// Calendar feeds and pages, served on the same listener when the bot has a public URL.
+    pub calendars: Option<Arc<crate::platform::web::Calendars>>,
 }
 
 /// Rendered answers to lookups (`discord::lookup_line`), for the atlas they came from.
@@ -79,28 +81,6 @@ impl Answers {
         }
         self.size += body.len() + line.len();
         self.bytes.insert(line, body);
-    }
-}
-
-/// What one connection may cost.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub header_timeout: Duration,
-    pub body_timeout: Duration,
-    pub max_connections: usize,
-    pub max_per_address: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            // Longer than a keep-alive pause between Discord's requests is worth, shorter
-            // than what lets idle sockets pile up.
-            header_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(10),
-            max_connections: 1024,
-            max_per_address: 64,
-        }
     }
 }
 
@@ -143,6 +123,7 @@ impl Endpoint {
             seen: std::sync::Mutex::new(Seen::default()),
             answers: std::sync::Mutex::new(Answers::default()),
             keep_answers: true,
+            calendars: None,
         }
     }
 }
@@ -319,92 +300,31 @@ impl Endpoint {
     }
 }
 
-/// Serves until `shutdown` turns true. HTTP/1.1 with keep-alive (Discord reuses connections).
+/// Serves until `shutdown` turns true. HTTP/1.1 with keep-alive (Discord reuses connections);
+/// with calendars, their pages and feeds on the same listener (`platform::web`).
 pub async fn serve(
     listener: TcpListener,
     endpoint: Arc<Endpoint>,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let open = Arc::new(tokio::sync::Semaphore::new(endpoint.limits.max_connections));
-    let per_address: Counts = Arc::default();
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+    let limits = endpoint.limits.clone();
+    crate::platform::http::serve(listener, limits, endpoint, shutdown).await;
+}
+
+impl crate::platform::http::Handler for Endpoint {
+    fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: std::net::IpAddr,
+    ) -> crate::platform::http::Answer<'_> {
+        Box::pin(async move {
+            match &self.calendars {
+                Some(c) if req.uri().path().starts_with(crate::platform::web::PREFIX) => {
+                    c.answer(&req, peer).await
                 }
-            },
-            _ = shutdown.changed() => return,
-        };
-        // Over either cap, the connection is closed at once (dropped): it costs nothing more.
-        let Ok(permit) = open.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many open connections; one refused");
-            continue;
-        };
-        let Some(slot) =
-            AddressSlot::take(&per_address, peer.ip(), endpoint.limits.max_per_address)
-        else {
-            tracing::warn!(%peer, "too many connections from one address; one refused");
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let endpoint = endpoint.clone();
-        tokio::spawn(async move {
-            let header_timeout = endpoint.limits.header_timeout;
-            let service = hyper::service::service_fn(move |req| {
-                let endpoint = endpoint.clone();
-                async move { Ok::<_, Infallible>(endpoint.answer(req).await) }
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(64 * 1024)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, "connection ended with an error");
+                _ => self.answer(req).await,
             }
-            drop((permit, slot));
-        });
-    }
-}
-
-/// Open connections per remote address.
-type Counts = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
-
-/// One connection's place in the per-address count; given back when dropped.
-struct AddressSlot {
-    counts: Counts,
-    ip: std::net::IpAddr,
-}
-
-impl AddressSlot {
-    fn take(counts: &Counts, ip: std::net::IpAddr, max: usize) -> Option<AddressSlot> {
-        let mut all = counts.lock().expect("not poisoned");
-        let n = all.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(AddressSlot {
-            counts: counts.clone(),
-            ip,
         })
-    }
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut all = self.counts.lock().expect("not poisoned");
-        if let Some(n) = all.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                all.remove(&self.ip);
-            }
-        }
     }
 }
 

@@ -840,7 +840,13 @@ pub async fn run_endpoint(
         let _ = stop.send(true);
     });
     eprintln!("atlasbot: Discord interactions endpoint on http://{address}");
-    let ep = Arc::new(endpoint::Endpoint::new(ctx, verifier, rest));
+    let calendars = ctx
+        .public_url
+        .clone()
+        .map(|base| Arc::new(crate::platform::web::Calendars::new(ctx.clone(), &base)));
+    let mut ep = endpoint::Endpoint::new(ctx, verifier, rest);
+    ep.calendars = calendars;
+    let ep = Arc::new(ep);
     endpoint::serve(listener, ep, stopped).await;
     if let Some(r) = reminders {
         r.finish().await;

@@ -1,0 +1,137 @@
+//! The HTTP server every listener of the bot runs on (Discord's interactions endpoint, the
+//! calendar feeds and pages): hyper's HTTP/1.1 with keep-alive, and bounds on what a
+//! connection may cost, since none needs a signature to open one. Headers must arrive within
+//! `Limits::header_timeout` (which also closes idle keep-alive connections), at most
+//! `max_connections` are open at once and at most `max_per_address` from one address; beyond
+//! that a new connection is closed at once.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::net::TcpListener;
+
+/// A response on its way.
+pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send + 'a>>;
+
+/// What answers the requests of a listener.
+pub trait Handler: Send + Sync {
+    fn handle(&self, req: Request<Incoming>, peer: std::net::IpAddr) -> Answer<'_>;
+}
+
+/// What one connection may cost.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+    pub max_per_address: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            // Longer than a keep-alive pause between Discord's requests is worth, shorter
+            // than what lets idle sockets pile up.
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            max_per_address: 64,
+        }
+    }
+}
+
+/// Serves `handler` until `shutdown` turns true: HTTP/1.1 with keep-alive, every
+/// connection within `limits`.
+pub async fn serve<H: Handler + 'static>(
+    listener: TcpListener,
+    limits: Limits,
+    handler: Arc<H>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let per_address: Counts = Arc::default();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => return,
+        };
+        // Over either cap, the connection is closed at once (dropped): it costs nothing more.
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "too many open connections; one refused");
+            continue;
+        };
+        let Some(slot) = AddressSlot::take(&per_address, peer.ip(), limits.max_per_address) else {
+            tracing::warn!(%peer, "too many connections from one address; one refused");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        let header_timeout = limits.header_timeout;
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(handler.handle(req, peer.ip()).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .max_buf_size(64 * 1024)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop((permit, slot));
+        });
+    }
+}
+
+/// Open connections per remote address.
+type Counts = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
+
+/// One connection's place in the per-address count; given back when dropped.
+struct AddressSlot {
+    counts: Counts,
+    ip: std::net::IpAddr,
+}
+
+impl AddressSlot {
+    fn take(counts: &Counts, ip: std::net::IpAddr, max: usize) -> Option<AddressSlot> {
+        let mut all = counts.lock().expect("not poisoned");
+        let n = all.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            counts: counts.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut all = self.counts.lock().expect("not poisoned");
+        if let Some(n) = all.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                all.remove(&self.ip);
+            }
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! Calendar feeds and the events page, checked from outside: the feed is fetched over real
+//! HTTP and read by two calendar libraries independent of the bot (Python's icalendar with
+//! recurring-ical-events, and Mozilla's ical.js, which reads every time through the feed's
+//! own VTIMEZONE); the page is opened in Debian's Chromium, headless, in another time zone.
+//! `scripts/calendars install` (run by `scripts/test`) installs all three.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use atlasbot::commands::{self, Caller, Context};
+use atlasbot::domain::{Platform, SpaceId};
+use atlasbot::platform::{http, web};
+use atlasbot::render::plain;
+use atlasbot::scheduler::{occurrences_of, Clock};
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::support::TempDb;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn caller(space: &str, user: &str, moderator: bool) -> Caller {
+    Caller {
+        platform: Platform::Console,
+        space: SpaceId::parse(space).unwrap(),
+        user: user.into(),
+        moderator,
+        channel: None,
+    }
+}
+
+/// A store with two spaces' events, and the calendars served on a free port.
+struct Served {
+    _db: TempDb,
+    ctx: Context,
+    base: String,
+    a: Caller,
+    b: Caller,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Served {
+    async fn start(per_minute: u32) -> Served {
+        let db = TempDb::new();
+        let mut ctx = db.context().await;
+        ctx.clock = Clock::fixed(Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        ctx.public_url = Some(base.clone());
+        let calendars = Arc::new(web::Calendars::with_rate(ctx.clone(), &base, per_minute));
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(http::serve(
+            listener,
+            http::Limits::default(),
+            calendars,
+            stopped,
+        ));
+        Served {
+            _db: db,
+            ctx,
+            base,
+            a: caller("console:a", "mod-a", true),
+            b: caller("console:b", "mod-b", true),
+            _stop: stop,
+        }
+    }
+
+    async fn say(&self, who: &Caller, line: &str) -> String {
+        let out = plain::render(&commands::answer(&self.ctx, who, line).await);
+        assert!(
+            !out.contains("Usage") && !out.contains("I did not understand"),
+            "{line}: {out}"
+        );
+        out
+    }
+
+    /// Space A: a weekly series across the spring clock change with one occurrence
+    /// cancelled, a monthly New York series across both of its changes, a weekly series
+    /// running twenty years (read through the VTIMEZONE's yearly rules), a cancelled one-off.
+    /// Space B: one event that must never show in A's calendar.
+    async fn with_events(per_minute: u32) -> Served {
+        let s = Served::start(per_minute).await;
+        for line in [
+            "/settings timezone Europe/Zurich",
+            "/event add title:\"Weekly seminar\" when:\"2027-03-15 10:00\" repeat:weekly times:10 description:\"On cybersecurity\"",
+            "/event cancel 1 occurrence:\"2027-03-29 10:00\"",
+            "/event add title:\"NY briefing\" when:\"2027-03-01 09:00\" tz:America/New_York repeat:monthly times:12",
+            "/event add title:\"Long series\" when:\"2026-12-07 18:00\" repeat:weekly until:2046-12-31",
+            "/event add title:\"Dropped\" when:\"2026-12-10 12:00\"",
+            "/event cancel 4",
+        ] {
+            s.say(&s.a, line).await;
+        }
+        s.say(
+            &s.b,
+            "/event add title:\"Secret B meeting\" when:\"2026-12-08 10:00\"",
+        )
+        .await;
+        s
+    }
+
+    async fn secret(&self, who: &Caller) -> String {
+        let out = self.say(who, "/event subscribe").await;
+        assert!(out.contains("webcal://"), "{out}");
+        self.ctx
+            .store
+            .feed_secret(&who.space)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// What the bot itself says occurs in [from, to): `UID START STATUS` lines, sorted.
+    async fn expected(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+        let mut lines = Vec::new();
+        for e in self
+            .ctx
+            .store
+            .feed_events(&self.a.space, self.ctx.clock.now())
+            .await
+            .unwrap()
+        {
+            if e.cancelled {
+                let start =
+                    e.tz.parse::<chrono_tz::Tz>()
+                        .unwrap()
+                        .from_local_datetime(&e.start().unwrap())
+                        .unwrap()
+                        .with_timezone(&Utc);
+                if start >= from && start < to {
+                    lines.push(format!(
+                        "{} {} CANCELLED",
+                        e.uid,
+                        start.format("%Y-%m-%dT%H:%M:%SZ")
+                    ));
+                }
+                continue;
+            }
+            for at in occurrences_of(&self.ctx.store, &e, from, to).await.unwrap() {
+                lines.push(format!(
+                    "{} {} CONFIRMED",
+                    e.uid,
+                    at.format("%Y-%m-%dT%H:%M:%SZ")
+                ));
+            }
+        }
+        lines.sort();
+        lines
+    }
+}
+
+/// Occurrences in [from, to) as an independent library reads the file.
+fn read_by(library: &str, file: &std::path::Path, from: &str, to: &str) -> Vec<String> {
+    let output = match library {
+        "python" => Command::new(root().join("target/calendar-venv/bin/python"))
+            .arg(root().join("tests/it/calendar_check.py"))
+            .args([file.to_str().unwrap(), from, to])
+            .output(),
+        _ => Command::new("node")
+            .arg(root().join("tests/it/calendar_check.mjs"))
+            .arg(root().join("target/calendar-js"))
+            .args([file.to_str().unwrap(), from, to])
+            .output(),
+    }
+    .unwrap_or_else(|e| panic!("{library} did not run ({e}): run scripts/calendars install"));
+    assert!(
+        output.status.success(),
+        "{library} could not read the feed (scripts/calendars install?): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut lines: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn two_independent_libraries_read_the_feed_as_the_bot_plans_it() {
+    let s = Served::with_events(1000).await;
+    let secret = s.secret(&s.a).await;
+    let feed = s.get(&format!("/calendar/{secret}.ics"), &[]).await;
+    assert_eq!(feed.status(), 200);
+    assert!(feed.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let text = feed.text().await.unwrap();
+    for needed in [
+        "PRODID:-//atlasbot//atlasbot events//EN",
+        "BEGIN:VTIMEZONE\r\nTZID:America/New_York",
+        "BEGIN:VTIMEZONE\r\nTZID:Europe/Zurich",
+        "STATUS:CANCELLED",
+        "SEQUENCE:",
+        "LAST-MODIFIED:",
+        "DESCRIPTION:On cybersecurity",
+        &format!("URL:{}", &s.base[..20]),
+    ] {
+        assert!(text.contains(needed), "{needed} missing:\n{text}");
+    }
+    assert!(
+        !text.contains("Secret B meeting"),
+        "another space's event leaked"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("feed.ics");
+    std::fs::write(&file, &text).unwrap();
+    // The first year and a half (both clock changes, the cancelled occurrence, the cancelled
+    // event), then a year two decades on, read only through the zone's yearly rules.
+    for (from, to) in [
+        ("2026-11-23T00:00:00Z", "2028-06-01T00:00:00Z"),
+        ("2046-01-01T00:00:00Z", "2047-01-01T00:00:00Z"),
+    ] {
+        let expected = s.expected(utc(from), utc(to)).await;
+        assert!(expected.len() > 20, "{expected:?}");
+        for library in ["python", "ical.js"] {
+            let got = read_by(library, &file, from, to);
+            assert_eq!(
+                got, expected,
+                "{library} reads other occurrences in {from}..{to}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn feeds_revalidate_by_etag_change_with_the_event_and_die_with_rotation() {
+    let s = Served::with_events(1000).await;
+    let secret = s.secret(&s.a).await;
+    let path = format!("/calendar/{secret}.ics");
+    let first = s.get(&path, &[]).await;
+    let tag = first.headers()["etag"].to_str().unwrap().to_string();
+    let body = first.text().await.unwrap();
+    let again = s.get(&path, &[("if-none-match", &tag)]).await;
+    assert_eq!(again.status(), 304);
+    assert!(again.text().await.unwrap().is_empty());
+    // An edit changes the file (SEQUENCE, LAST-MODIFIED), so the tag no longer matches.
+    s.ctx
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap());
+    s.say(&s.a, "/event edit 2 place:\"Room 12\"").await;
+    let changed = s.get(&path, &[("if-none-match", &tag)]).await;
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+    let text = changed.text().await.unwrap();
+    assert!(text.contains("LOCATION:Room 12"), "{text}");
+    assert_ne!(text, body);
+    // One topic's feed: only the seminar is on cybersecurity (inferred from its words).
+    let topic = s
+        .get(&format!("/calendar/{secret}/topic/cybersecurity.ics"), &[])
+        .await;
+    let topic = topic.text().await.unwrap();
+    assert!(
+        topic.contains("Weekly seminar") && !topic.contains("NY briefing"),
+        "{topic}"
+    );
+    // Rotation: the old link is gone at once, the new one works.
+    let out = s.say(&s.a, "/event rotate-feed").await;
+    assert!(out.contains("The old links no longer work"), "{out}");
+    assert_eq!(s.get(&path, &[]).await.status(), 404);
+    let fresh = s.ctx.store.feed_secret(&s.a.space).await.unwrap().unwrap();
+    assert_ne!(fresh, secret);
+    assert_eq!(
+        s.get(&format!("/calendar/{fresh}.ics"), &[]).await.status(),
+        200
+    );
+    // Members may subscribe, not rotate.
+    let member = caller("console:a", "ana", false);
+    let refused = plain::render(&commands::answer(&s.ctx, &member, "/event rotate-feed").await);
+    assert!(refused.contains("Only moderators"), "{refused}");
+}
+
+#[tokio::test]
+async fn no_calendar_shows_another_spaces_events_and_unknown_links_say_nothing() {
+    let s = Served::with_events(1000).await;
+    let a = s.secret(&s.a).await;
+    let b = s.secret(&s.b).await;
+    assert_ne!(a, b);
+    // B's event (id 5) through A's secret: not found, exactly like a made-up id.
+    assert_eq!(
+        s.get(&format!("/calendar/{a}/event/5.ics"), &[])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        s.get(&format!("/calendar/{a}/event/999.ics"), &[])
+            .await
+            .status(),
+        404
+    );
+    let own = s.get(&format!("/calendar/{a}/event/1.ics"), &[]).await;
+    assert_eq!(own.status(), 200);
+    assert!(own.text().await.unwrap().contains("Weekly seminar"));
+    let unknown = "0".repeat(48);
+    for path in [
+        format!("/calendar/{unknown}.ics"),
+        format!("/calendar/{unknown}"),
+        "/calendar/not-a-secret.ics".to_string(),
+        format!("/calendar/{a}/weather/sunny.ics"),
+    ] {
+        assert_eq!(s.get(&path, &[]).await.status(), 404, "{path}");
+    }
+    let b_feed = s
+        .get(&format!("/calendar/{b}.ics"), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(b_feed.contains("Secret B meeting") && !b_feed.contains("Weekly seminar"));
+}
+
+#[tokio::test]
+async fn one_address_is_held_to_its_requests_per_minute() {
+    let s = Served::with_events(5).await;
+    let secret = s.secret(&s.a).await;
+    let path = format!("/calendar/{secret}.ics");
+    for _ in 0..5 {
+        assert_eq!(s.get(&path, &[]).await.status(), 200);
+    }
+    let held = s.get(&path, &[]).await;
+    assert_eq!(held.status(), 429);
+    assert_eq!(held.headers()["retry-after"], "60");
+}
+
+#[tokio::test]
+async fn the_events_page_lists_the_spaces_events_in_the_viewers_zone_in_a_real_browser() {
+    let s = Served::with_events(1000).await;
+    let secret = s.secret(&s.a).await;
+    let url = format!("{}/calendar/{secret}", s.base);
+    let profile = tempfile::tempdir().unwrap();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("chromium")
+            .env("TZ", "America/New_York")
+            .env("LANG", "en_US.UTF-8")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--lang=en-US",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                &url,
+            ])
+            .output()
+    });
+    let out = run
+        .await
+        .unwrap()
+        .expect("chromium did not run: scripts/calendars install");
+    let dom = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(dom.contains("<h1>Upcoming events</h1>"), "{dom}");
+    for title in ["Weekly seminar", "NY briefing", "Long series"] {
+        assert!(dom.contains(title), "{title} missing: {dom}");
+    }
+    assert!(
+        !dom.contains("Secret B meeting"),
+        "another space's event on the page"
+    );
+    assert!(
+        !dom.contains("Dropped"),
+        "a cancelled event listed as upcoming"
+    );
+    // The script ran: the viewer's zone is named, and times are in it — the seminar's 10:00
+    // in Zurich is 05:00 in New York (EDT) — beside the event's own zone.
+    assert!(
+        dom.contains("id=\"viewer-zone\">America/New_York<"),
+        "{dom}"
+    );
+    assert!(dom.contains("05:00 AM EDT"), "{dom}");
+    assert!(dom.contains("(10:00 Europe/Zurich)"), "{dom}");
+    assert!(
+        dom.contains(&format!("{secret}/event/1.ics")),
+        "no add-to-calendar link"
+    );
+    // The same link without a browser's Accept header is the feed.
+    let feed = s.get(&format!("/calendar/{secret}"), &[]).await;
+    assert!(feed.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+}
