@@ -135,8 +135,8 @@ fn with_zones(text: &str, items: &[IcsItem]) -> String {
     let mut block = String::new();
     for zone in zones {
         let Ok(tz) = zone.parse::<Tz>() else { continue };
-        for line in super::vtimezone::vtimezone(tz, from, to) {
-            block.push_str(&line);
+        for line in super::vtimezone::cached(tz, from, to).iter() {
+            block.push_str(line);
             block.push_str("\r\n");
         }
     }

@@ -225,6 +225,34 @@ pub fn vtimezone(tz: Tz, from: i32, to: i32) -> Vec<String> {
     lines
 }
 
+/// Most VTIMEZONEs kept (`cached`); past that the cache starts again empty.
+const CACHED: usize = 512;
+
+/// `vtimezone`, computed once per (zone, years): a feed is read often and a VTIMEZONE costs
+/// about a millisecond to build (a day-by-day scan of decades), once per zone it uses.
+pub fn cached(tz: Tz, from: i32, to: i32) -> std::sync::Arc<Vec<String>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = Mutex<HashMap<(Tz, i32, i32), Arc<Vec<String>>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some(v) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&(tz, from, to)).cloned())
+    {
+        return v;
+    }
+    let made = Arc::new(vtimezone(tz, from, to));
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= CACHED {
+            c.clear();
+        }
+        c.insert((tz, from, to), made.clone());
+    }
+    made
+}
+
 /// The opening lines of a VTIMEZONE: the observance at the start of year `from`, then every
 /// change of offset up to the end of year `to`, one by one.
 fn listed(tz: Tz, from: i32, to: i32) -> Vec<String> {

@@ -451,6 +451,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any path is read or refused, never a panic; `/calendar/` paths with a secret, a kind
+        /// and a slug read back as what they say.
+        #[test]
+        fn any_path_is_read_or_refused(path in "\\PC{0,300}") {
+            let _ = route(&path);
+            let _ = route(&format!("/calendar/{path}"));
+        }
+
+        #[test]
+        fn well_formed_paths_read_back(
+            secret in "[0-9a-f]{48}",
+            slug in "[a-z0-9-]{1,100}",
+            id in 1i64..i64::MAX,
+        ) {
+            proptest::prop_assert_eq!(
+                route(&format!("/calendar/{secret}/actor/{slug}.ics")),
+                Some(Route::Events { secret: secret.clone(), subject: Some(Subject::Actor(slug)), ics: true })
+            );
+            proptest::prop_assert_eq!(
+                route(&format!("/calendar/{secret}/event/{id}.ics")),
+                Some(Route::Event { secret, id: EventId(id) })
+            );
+        }
+    }
+
     #[test]
     fn if_none_match_is_read_as_a_list() {
         assert!(matches(Some("\"a\", \"b\""), "\"b\""));

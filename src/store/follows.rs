@@ -42,6 +42,9 @@ const PG_CONCERNS: &str = "((f.kind = 'topic' AND strpos(',' || COALESCE(e.topic
 /// A cancelled event stays in the feed this long, marked cancelled, so that subscribed
 /// calendars drop it rather than keep a stale copy.
 pub const CANCELLED_KEPT_DAYS: i64 = 30;
+/// Most events one feed carries: a space's live events (at most 200) first, then as many
+/// recently cancelled ones as fit.
+pub const FEED_MAX: i64 = 1000;
 
 fn subject_of(kind: String, slug: String) -> Option<Subject> {
     Subject::from_parts(&kind, slug)
@@ -323,7 +326,8 @@ impl Store {
             return pg.feed_events(space, &since).await;
         }
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND (cancelled = 0 OR updated_at >= ?) ORDER BY id"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND (cancelled = 0 OR updated_at >= ?)
+             ORDER BY cancelled, id LIMIT {FEED_MAX}"
         )))
         .bind(space)
         .bind(since)
@@ -534,7 +538,8 @@ impl PgRuntime {
         since: &str,
     ) -> Result<Vec<EventRow>, StoreError> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {} FROM events WHERE space = $1 AND (NOT cancelled OR updated_at >= $2) ORDER BY id",
+            "SELECT {} FROM events WHERE space = $1 AND (NOT cancelled OR updated_at >= $2)
+             ORDER BY cancelled, id LIMIT {FEED_MAX}",
             super::postgres::EVENT_COLUMNS
         )))
         .bind(space)

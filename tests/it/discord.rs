@@ -1923,3 +1923,47 @@ async fn people_interested_in_an_occurrence_are_reminded_with_it_by_mention_or_d
         "Bob once (his own reminder), not twice: {opened:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_follows_a_topic_privately_and_hears_of_a_new_event_by_direct_message() {
+    let r = Reminders::new().await;
+    r.moderator_says("/settings offsets 1d").await;
+    let v =
+        r.ep.post(&command_from_line("/follow topic:cybersecurity", 0))
+            .await;
+    assert_eq!(v["data"]["flags"], 64, "what one follows is private: {v}");
+    assert_eq!(v["data"]["embeds"][0]["title"], "Following Cybersecurity");
+    // Another moderator schedules an event on it, a day ahead.
+    let other = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(GUILD),
+        user: "300000000000000003".into(),
+        moderator: true,
+        channel: Some(CHANNEL.into()),
+    };
+    let out = atlasbot::render::plain::render(
+        &commands::answer(
+            &r.ctx,
+            &other,
+            "/event add title:\"Cybersecurity clinic\" when:\"2026-12-02 10:00\"",
+        )
+        .await,
+    );
+    assert!(out.starts_with("Scheduled:"), "{out}");
+    assert_eq!(r.tick().await, 1, "the note, and nothing else yet");
+    let dm = r.fake.seen_at("/users/@me/channels");
+    assert_eq!(dm[0].json(), json!({"recipient_id": MEMBER}));
+    let notes = r.messages_to("333000000000000333");
+    assert_eq!(notes.len(), 1);
+    let note = notes[0].json();
+    assert_eq!(
+        note["embeds"][0]["title"],
+        "New event: Cybersecurity clinic"
+    );
+    assert_eq!(note["allowed_mentions"], json!({"parse": []}));
+    assert_eq!(r.tick().await, 0, "told once");
+    // An hour before it, the follower's reminder comes the same way.
+    r.ctx.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
+    assert_eq!(r.tick().await, 1);
+    assert_eq!(r.messages_to("333000000000000333").len(), 2);
+}

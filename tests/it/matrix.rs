@@ -816,3 +816,76 @@ async fn two_bot_processes_share_an_account_one_answers_and_the_other_takes_over
 /// Encrypted rooms, with a person whose client encrypts.
 #[path = "matrix_e2ee.rs"]
 mod e2ee;
+
+/// Following on Matrix: Bob follows a topic in the room; when Alice (who moderates it) adds an
+/// event on it, Bob is told once in a direct room the bot opens for him.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_follower_is_told_of_a_new_event_on_the_topic_in_a_direct_room() {
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    let bob = Person::login(&hs, "bob", "bob-pw").await;
+    let room = alice
+        .create_room(json!({"invite": [BOT, bob.id.clone()]}))
+        .await;
+    bob.join(&room).await;
+    let bot = Bot::start(&hs, &db, None);
+    wait_until_member(&alice, &room, BOT, &bot, true).await;
+    let (_, followed) = bob.ask(&room, "!follow cybersecurity", &bot).await;
+    assert!(
+        followed["content"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Following Cybersecurity"),
+        "{followed}"
+    );
+    let (_, scheduled) = alice
+        .ask(
+            &room,
+            "!event add title:\"Cybersecurity clinic\" when:\"in 3 days\"",
+            &bot,
+        )
+        .await;
+    assert!(
+        scheduled["content"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Topics (inferred from the title and description): Cybersecurity"),
+        "{scheduled}"
+    );
+    let start = Instant::now();
+    let dm = loop {
+        if let Some(r) = bob.invites().await.into_iter().next() {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no direct room for the follower; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    bob.join(&dm).await;
+    let is_note = |e: &Value| {
+        e["sender"] == BOT
+            && e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("New event: Cybersecurity clinic"))
+    };
+    let start = Instant::now();
+    while !bob.messages(&dm).await.iter().any(is_note) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no note in the direct room; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        alice.invites().await.is_empty(),
+        "the moderator who added it is not told"
+    );
+    bot.stop();
+    let notes = bob.messages(&dm).await.into_iter().filter(is_note).count();
+    assert_eq!(notes, 1, "told once");
+}
