@@ -353,7 +353,7 @@ fn render_page(
         };
         let local = l.at.with_timezone(&l.tz);
         items.push_str(&format!(
-            "<li{id}><article><h2>{title}</h2><p class=\"when\"><time datetime=\"{utc}\">{space_time}</time> <span class=\"zone\">({local} {tz})</span></p>{place}{about}<p><a href=\"{add}\" download>Add to calendar</a></p></article></li>\n",
+            "<li{id}><article><h2>{title}</h2><p class=\"when\"><time datetime=\"{utc}\">{space_time}</time> <span class=\"zone\">({local} {tz})</span></p>{place}{about}<p><a href=\"{add}\" download aria-label=\"Add {title} to your calendar\">Add to calendar</a></p></article></li>\n",
             title = escape(&e.title),
             utc = l.at.format("%Y-%m-%dT%H:%M:%SZ"),
             space_time = local.format("%a %-d %b %Y, %H:%M"),

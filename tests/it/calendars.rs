@@ -238,6 +238,24 @@ async fn two_independent_libraries_read_the_feed_as_the_bot_plans_it() {
             );
         }
     }
+    // The exported file is read alike (it has the live events only).
+    let export = commands::answer(&s.ctx, &s.a, "/event export").await;
+    let exported = dir.path().join("export.ics");
+    std::fs::write(&exported, export.attachment.unwrap().content).unwrap();
+    let (from, to) = ("2026-11-23T00:00:00Z", "2028-06-01T00:00:00Z");
+    let live: Vec<String> = s
+        .expected(utc(from), utc(to))
+        .await
+        .into_iter()
+        .filter(|l| !l.ends_with("CANCELLED"))
+        .collect();
+    for library in ["python", "ical.js"] {
+        assert_eq!(
+            read_by(library, &exported, from, to),
+            live,
+            "{library} on the export"
+        );
+    }
 }
 
 #[tokio::test]
@@ -261,6 +279,16 @@ async fn feeds_revalidate_by_etag_change_with_the_event_and_die_with_rotation() 
     assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
     let text = changed.text().await.unwrap();
     assert!(text.contains("LOCATION:Room 12"), "{text}");
+    assert!(text.contains("LAST-MODIFIED:20261124T080000Z"), "{text}");
+    let sequence = |t: &str, title: &str| -> u32 {
+        let event = t.split("BEGIN:VEVENT").find(|e| e.contains(title)).unwrap();
+        let line = event.lines().find(|l| l.starts_with("SEQUENCE:")).unwrap();
+        line["SEQUENCE:".len()..].trim().parse().unwrap()
+    };
+    assert!(
+        sequence(&text, "SUMMARY:NY briefing") > sequence(&body, "SUMMARY:NY briefing"),
+        "SEQUENCE must grow with an edit"
+    );
     assert_ne!(text, body);
     // One topic's feed: only the seminar is on cybersecurity (inferred from its words).
     let topic = s
