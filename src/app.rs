@@ -45,12 +45,18 @@ pub async fn run(cli: Cli) -> ExitCode {
         public_url: cli.public_url.clone(),
     };
     match cli.command {
-        Command::Ask { line, json } => match context(&db, timing).await {
-            Some(ctx) => crate::platform::console::ask(&ctx, &line, json).await,
+        Command::Ask { line, json, color } => match context(&db, timing).await {
+            Some(ctx) => {
+                let display = crate::platform::console::Display::new(json, color);
+                crate::platform::console::ask(&ctx, &line, display).await
+            }
             None => ExitCode::FAILURE,
         },
-        Command::Console { json } => match context(&db, timing).await {
-            Some(ctx) => crate::platform::console::run(&ctx, json).await,
+        Command::Console { json, color } => match context(&db, timing).await {
+            Some(ctx) => {
+                let display = crate::platform::console::Display::new(json, color);
+                crate::platform::console::run(&ctx, display).await
+            }
             None => ExitCode::FAILURE,
         },
         Command::Matrix(args) => match context(&db, timing).await {

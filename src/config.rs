@@ -77,12 +77,21 @@ pub enum Command {
         /// Print the reply as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Colour on a terminal: auto (unless NO_COLOR is set or stdout is not a terminal),
+        /// always, never.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
     },
-    /// Read command lines from the terminal (with editing and history) or a pipe.
+    /// Read command lines from the terminal (with editing, Tab completion and history) or a
+    /// pipe.
     Console {
         /// Print replies as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Colour on a terminal: auto (unless NO_COLOR is set or stdout is not a terminal),
+        /// always, never.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
     },
     /// Rebuild the atlas from a data directory (default: the data bundled in the binary).
     /// Prints a report; on any error prints every problem as file:line and changes nothing.
@@ -192,6 +201,14 @@ pub struct DiscordHttpArgs {
     /// Discord's REST API (a proxy, or a test server); default: Discord's own.
     #[arg(long, env = "DISCORD_API_BASE", default_value = DISCORD_API_DEFAULT)]
     pub api_base: String,
+}
+
+/// When the console colours its answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Secrets come from the environment only — a flag would show in `ps` and shell history —

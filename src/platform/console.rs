@@ -1,5 +1,8 @@
 //! The console: `atlasbot ask "<line>"` answers one command; `atlasbot console` reads lines
-//! from a terminal (with line editing and history) or a pipe. No network, no secrets.
+//! from a terminal or a pipe. No network, no secrets. On a terminal: line editing, Tab
+//! completion from the core's autocomplete (commands, options, names), history kept in a file
+//! under the user's data directory, and answers word-wrapped to the terminal's width and
+//! coloured (unless `NO_COLOR` or `--color never`). Piped, the output is plain text.
 //!
 //! Contract relied on by scripts: answers (including "not found") exit 0, usage errors 2,
 //! failures on our side 1; stdout carries only answers, logs go to stderr.
@@ -19,7 +22,9 @@ use crate::scheduler::{Delivery, DeliveryError, Outbox};
 
 /// Reminders on the console: a line on stdout, marked with the reminder's key — the console's
 /// idempotency handle (a reader seeing a key twice after a crash knows it is one reminder).
-pub struct ConsoleOutbox;
+pub struct ConsoleOutbox {
+    pub display: Display,
+}
 
 impl Outbox for ConsoleOutbox {
     fn deliver<'a>(
@@ -27,12 +32,12 @@ impl Outbox for ConsoleOutbox {
         d: &'a Delivery,
     ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
         Box::pin(async move {
-            let text = render::plain::terminal_safe(&format!(
-                "[reminder {} → {}]\n{}\n",
-                d.key,
-                d.target,
-                render::plain::render(&d.reply)
-            ));
+            let head = format!("[reminder {} → {}]\n", d.key, d.target);
+            let text = format!(
+                "{}{}\n",
+                render::plain::terminal_safe(&head),
+                self.display.text(&d.reply)
+            );
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
@@ -44,6 +49,7 @@ impl Outbox for ConsoleOutbox {
 /// Starts the scheduler for the console space; returns the shutdown switch and the task.
 fn start_scheduler(
     ctx: &Context,
+    display: Display,
 ) -> (
     tokio::sync::watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
@@ -52,7 +58,7 @@ fn start_scheduler(
     let task = super::start_reminders(
         ctx,
         crate::domain::Platform::Console,
-        Arc::new(ConsoleOutbox),
+        Arc::new(ConsoleOutbox { display }),
         rx,
     );
     (tx, task)
@@ -66,34 +72,96 @@ pub fn exit_code(reply: &Reply) -> ExitCode {
     }
 }
 
-fn print(reply: &Reply, json: bool) {
-    let out = if json {
-        serde_json::to_string_pretty(reply).expect("a reply serialises") + "\n"
+/// How answers are shown: JSON, or text — wrapped and coloured on a terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Display {
+    pub json: bool,
+    pub color: bool,
+    /// Whether stdout is a terminal (then answers are wrapped to its width).
+    pub terminal: bool,
+}
+
+impl Display {
+    /// Colour by the ecosystem's conventions: `auto` colours a terminal unless `NO_COLOR` is
+    /// set (to anything but the empty string); `always` and `never` are what they say.
+    pub fn new(json: bool, color: crate::config::ColorChoice) -> Display {
+        use crate::config::ColorChoice;
+        let terminal = std::io::stdout().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => terminal && !no_color,
+        };
+        Display {
+            json,
+            color: color && !json,
+            terminal,
+        }
+    }
+
+    /// The reply as text for this display: the terminal's width is read each time (it may
+    /// have been resized).
+    pub fn text(&self, reply: &Reply) -> String {
+        let look = render::plain::Look {
+            width: self.terminal.then(terminal_width).flatten(),
+            color: self.color,
+        };
+        let out = render::plain::render_with(reply, look);
+        // User text (titles, descriptions) reaches a terminal here: no control sequences
+        // (the coloured renderer has made its pieces safe before adding its own).
+        if self.color {
+            out
+        } else {
+            render::plain::terminal_safe(&out)
+        }
+    }
+}
+
+/// Columns of the terminal on stdout (TIOCGWINSZ), or `$COLUMNS`; None if neither says.
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct passed, which lives on this
+    // stack frame for the whole call; on failure it writes nothing and returns -1.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    let columns = if ok && size.ws_col > 0 {
+        Some(usize::from(size.ws_col))
     } else {
-        render::plain::render(reply)
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse().ok())
     };
-    // User text (titles, descriptions) reaches a terminal here: no control sequences.
-    let out = render::plain::terminal_safe(&out);
+    columns.filter(|c| (20..=1000).contains(c))
+}
+
+fn print(reply: &Reply, display: Display) {
+    let out = if display.json {
+        render::plain::terminal_safe(
+            &(serde_json::to_string_pretty(reply).expect("a reply serialises") + "\n"),
+        )
+    } else {
+        display.text(reply)
+    };
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
     let _ = stdout.write_all(out.as_bytes());
     let _ = stdout.flush();
 }
 
-pub async fn ask(ctx: &Context, line: &str, json: bool) -> ExitCode {
+pub async fn ask(ctx: &Context, line: &str, display: Display) -> ExitCode {
     let reply = answer_line(ctx, &Caller::console(), line).await;
-    print(&reply, json);
+    print(&reply, display);
     exit_code(&reply)
 }
 
-pub async fn run(ctx: &Context, json: bool) -> ExitCode {
+pub async fn run(ctx: &Context, display: Display) -> ExitCode {
     let caller = Caller::console();
     // Started once, here — not per command, not on any "ready" signal.
-    let (shutdown, reminders) = start_scheduler(ctx);
+    let (shutdown, reminders) = start_scheduler(ctx, display);
     let code = if std::io::stdin().is_terminal() {
-        interactive(ctx, &caller, json).await
+        interactive(ctx, &caller, display).await
     } else {
-        piped(ctx, &caller, json).await
+        piped(ctx, &caller, display).await
     };
     let _ = shutdown.send(true);
     super::finish_reminders(reminders).await;
@@ -238,7 +306,7 @@ fn save_attachment(reply: &mut Reply, path: &str) {
 }
 
 /// Reads lines from a pipe without blocking the runtime, so reminders print while it waits.
-async fn piped(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
+async fn piped(ctx: &Context, caller: &Caller, display: Display) -> ExitCode {
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     while let Some(line) = next_line(&mut input).await {
         let reply = match line {
@@ -247,22 +315,119 @@ async fn piped(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
             // Longer than anything the core reads: the same answer, without the line.
             Err(_) => commands::too_long(),
         };
-        print(&reply, json);
+        print(&reply, display);
         println!();
     }
     ExitCode::SUCCESS
 }
 
-async fn interactive(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
-    let mut editor = match rustyline::DefaultEditor::new() {
+/// Most lines kept in the history file.
+const HISTORY_LINES: usize = 1000;
+
+/// The history file: `$XDG_DATA_HOME/atlasbot/history`, else
+/// `~/.local/share/atlasbot/history` (the XDG convention); None if neither can be found.
+pub fn history_path() -> Option<std::path::PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/share"))
+        })?;
+    Some(data.join("atlasbot").join("history"))
+}
+
+/// Tab completion for the line editor, from the core's autocomplete over the current atlas.
+struct Completion {
+    atlas: Arc<crate::atlas::Atlas>,
+}
+
+impl rustyline::completion::Completer for Completion {
+    type Candidate = rustyline::completion::Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Self::Candidate>)> {
+        let head = line.get(..pos).unwrap_or(line);
+        let found = commands::autocomplete::complete_line(&self.atlas, head);
+        let pairs = found
+            .choices
+            .into_iter()
+            .map(|c| rustyline::completion::Pair {
+                display: c.name,
+                replacement: c.value,
+            })
+            .collect();
+        Ok((found.start, pairs))
+    }
+}
+
+impl rustyline::hint::Hinter for Completion {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for Completion {}
+impl rustyline::validate::Validator for Completion {}
+impl rustyline::Helper for Completion {}
+
+type Editor = rustyline::Editor<Completion, rustyline::history::FileHistory>;
+
+/// The line editor: Tab lists completions (and fills in what they share), history from the
+/// file, at most `HISTORY_LINES` kept.
+fn editor(atlas: Arc<crate::atlas::Atlas>) -> rustyline::Result<Editor> {
+    let config = rustyline::Config::builder()
+        .completion_type(rustyline::CompletionType::List)
+        .max_history_size(HISTORY_LINES)?
+        .history_ignore_dups(true)?
+        .auto_add_history(false)
+        .build();
+    let mut editor = Editor::with_config(config)?;
+    editor.set_helper(Some(Completion { atlas }));
+    if let Some(path) = history_path() {
+        // A first run has no history yet; any other problem only costs the history.
+        if let Err(e) = editor.load_history(&path) {
+            if !matches!(&e, rustyline::error::ReadlineError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+            {
+                tracing::warn!(error = %e, path = %path.display(), "cannot read the console history");
+            }
+        }
+    }
+    Ok(editor)
+}
+
+/// Saves the history (creating its directory); a failure is logged, never fatal.
+fn save_history(editor: &mut Editor) {
+    let Some(path) = history_path() else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(e) = editor.save_history(&path) {
+        tracing::warn!(error = %e, path = %path.display(), "cannot save the console history");
+    }
+}
+
+async fn interactive(ctx: &Context, caller: &Caller, display: Display) -> ExitCode {
+    let atlas = match ctx.atlas().await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("cannot read the atlas: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut editor = match editor(atlas) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("cannot start line editing: {e}");
             return ExitCode::FAILURE;
         }
     };
-    println!("atlasbot console — type /help, or Ctrl-D to leave.");
+    println!("atlasbot console — type /help (Tab completes), or Ctrl-D to leave.");
     loop {
+        // Completion answers from the atlas as it is now (another process may import anew).
+        if let (Some(helper), Ok(atlas)) = (editor.helper_mut(), ctx.atlas().await) {
+            helper.atlas = atlas;
+        }
         // rustyline blocks; block_in_place lets the scheduler run on the other workers.
         match tokio::task::block_in_place(|| editor.readline("> ")) {
             Ok(line) => {
@@ -270,8 +435,9 @@ async fn interactive(ctx: &Context, caller: &Caller, json: bool) -> ExitCode {
                     continue;
                 }
                 let _ = editor.add_history_entry(line.as_str());
+                save_history(&mut editor);
                 let reply = answer_line(ctx, caller, &line).await;
-                print(&reply, json);
+                print(&reply, display);
                 println!();
             }
             Err(rustyline::error::ReadlineError::Interrupted) => continue,

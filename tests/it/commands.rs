@@ -725,3 +725,35 @@ async fn a_message_is_looked_up_for_the_actors_standards_and_documents_it_names(
         assert_eq!(r.visibility, Visibility::Private);
     }
 }
+
+#[tokio::test]
+async fn a_typed_line_completes_its_command_subcommand_options_and_values() {
+    let bot = Bot::new().await;
+    let atlas = bot.ctx.atlas().await.unwrap();
+    let completed = |line: &str| {
+        let c = autocomplete::complete_line(&atlas, line);
+        c.choices
+            .iter()
+            .map(|ch| format!("{}{}", &line[..c.start], ch.value))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(completed("/act"), ["/actor "]);
+    assert_eq!(completed("!who"), ["!who-works-on "]);
+    assert_eq!(completed("/event ad"), ["/event add "]);
+    assert!(completed("/event add title:Town when:x wh").is_empty());
+    assert_eq!(
+        completed("/event add title:\"Town hall\" wh"),
+        ["/event add title:\"Town hall\" when:"]
+    );
+    assert!(completed("/actor wor")
+        .contains(&"/actor World Intellectual Property Organization".to_string()));
+    assert!(completed("/who-works-on capacity b")
+        .contains(&"/who-works-on Capacity development".to_string()));
+    assert_eq!(
+        completed("/follow actor:WIP").first().map(String::as_str),
+        Some("/follow actor:WIPO ")
+    );
+    assert!(completed("/follow topic:cybers").contains(&"/follow topic:Cybersecurity ".to_string()));
+    assert!(completed("/nosuch x").is_empty());
+    assert!(completed("actor").is_empty(), "not a command line");
+}

@@ -253,3 +253,29 @@ proptest! {
         }
     }
 }
+
+/// The atlas the line completer reads, built once for all cases.
+fn bundled() -> &'static atlasbot::atlas::Atlas {
+    static ATLAS: std::sync::OnceLock<atlasbot::atlas::Atlas> = std::sync::OnceLock::new();
+    ATLAS.get_or_init(|| {
+        let rows = crate::support::bundled_atlas();
+        atlasbot::atlas::Atlas::new(rows)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever is typed before a Tab, completion answers within bounds: at most 25 choices,
+    /// replacing from a point inside the line, never a panic.
+    #[test]
+    fn completing_any_typed_line_is_bounded(
+        head in prop_oneof![Just("/"), Just("!"), Just("/event add "), Just("/follow "), Just("/actor ")],
+        rest in "\\PC{0,80}",
+    ) {
+        let line = format!("{head}{rest}");
+        let c = atlasbot::commands::autocomplete::complete_line(bundled(), &line);
+        prop_assert!(c.choices.len() <= 25);
+        prop_assert!(c.start <= line.len() && line.is_char_boundary(c.start));
+    }
+}

@@ -3,6 +3,7 @@
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `calendars`    — feeds read by two independent calendar libraries; the page in Chromium.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
+//! - `console`      — the interactive console in a real pseudo-terminal: Tab, wrapping, colour.
 //! - `crash`        — real console processes killed with SIGKILL along the reminder path.
 //! - `discord`      — the interactions endpoint (signed, over HTTP) and a fake Discord REST API.
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
@@ -17,6 +18,7 @@ mod support;
 mod architecture;
 mod calendars;
 mod commands;
+mod console;
 pub(crate) mod crash;
 mod discord;
 mod events;
