@@ -177,8 +177,8 @@ fn report(result: Result<(), String>) -> ExitCode {
 
 /// Opens the store (creating and filling it on first use) and the command context.
 /// The scheduler's timing settings, from the command line.
-#[derive(Clone)]
 /// Settings every context takes from the command line.
+#[derive(Clone)]
 struct Timing {
     grace_minutes: i64,
     lease_seconds: u32,

@@ -87,6 +87,22 @@ impl Atlas {
         })
     }
 
+    /// How a followed topic or actor is named to people: the topic's name, the actor's
+    /// acronym or name (its slug, if this atlas no longer has it).
+    pub fn subject_name(&self, s: &crate::domain::Subject) -> String {
+        use crate::domain::Subject;
+        match s {
+            Subject::Topic(slug) => self
+                .topics
+                .iter()
+                .find(|t| &t.slug == slug)
+                .map_or(slug.clone(), |t| t.name.clone()),
+            Subject::Actor(slug) => self
+                .actor_by_slug(slug)
+                .map_or(slug.clone(), |a| a.acronym.unwrap_or(a.name)),
+        }
+    }
+
     /// The topics and actors `text` names.
     pub fn subjects_in(&self, text: &str) -> Subjects {
         let topics = self

@@ -276,10 +276,42 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
             us(percentile(&mut samples, 0.99))
         );
     }
+    console_tab(&atlas, iterations);
     if actors == 0 {
         start_up(tmp.path(), &caller).await?;
     }
     Ok(())
+}
+
+/// Lines as typed at the console before a Tab (`autocomplete::complete_line`).
+const TYPED: &[&str] = &[
+    "/act",
+    "/actor wor",
+    "/actor intel",
+    "/event add wh",
+    "/follow topic:cyb",
+    "/who-works-on capacity b",
+];
+
+/// What one Tab costs at the console: the whole line read, then the same autocomplete.
+fn console_tab(atlas: &crate::atlas::Atlas, iterations: usize) {
+    println!();
+    println!("| console Tab (`complete_line`) | p50 | p99 |");
+    println!("|---|---:|---:|");
+    for line in TYPED {
+        let mut samples = Vec::with_capacity(iterations * 5);
+        for _ in 0..iterations * 5 {
+            let t = Instant::now();
+            let done = autocomplete::complete_line(atlas, line);
+            samples.push(t.elapsed());
+            std::hint::black_box(done);
+        }
+        println!(
+            "| `{line}` | {} | {} |",
+            us(percentile(&mut samples, 0.5)),
+            us(percentile(&mut samples, 0.99))
+        );
+    }
 }
 
 /// Start-up to the first answer: with the atlas already in the database (every start but the

@@ -122,18 +122,17 @@ fn unknown(message: &str, close: &[String], otherwise: &str) -> Box<Reply> {
     Box::new(Reply::not_found(format!("{message} {hint}")))
 }
 
-/// The display name of a followed subject (its slug when the atlas no longer has it).
-fn name_of(atlas: &Atlas, s: &Subject) -> String {
-    match s {
-        Subject::Topic(slug) => atlas
-            .topics
-            .iter()
-            .find(|t| &t.slug == slug)
-            .map_or(slug.clone(), |t| t.name.clone()),
-        Subject::Actor(slug) => atlas
-            .actor_by_slug(slug)
-            .map_or(slug.clone(), |a| super::actor::display_name(&a)),
-    }
+/// An event's next occurrence from `now`, however far ahead.
+async fn next_occurrence(
+    ctx: &Context,
+    e: &crate::store::events::EventRow,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, CommandError> {
+    let horizon = now + chrono::Duration::days(100 * 366);
+    Ok(occurrences_of(&ctx.store, e, now, horizon)
+        .await?
+        .into_iter()
+        .next())
 }
 
 async fn plan_all(ctx: &Context, events: &[EventId]) -> Result<(), CommandError> {
@@ -210,12 +209,7 @@ async fn upcoming_items(
             continue;
         }
         let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
-        let horizon = now + chrono::Duration::days(100 * 366);
-        let Some(next) = occurrences_of(&ctx.store, &e, now, horizon)
-            .await?
-            .into_iter()
-            .next()
-        else {
+        let Some(next) = next_occurrence(ctx, &e, now).await? else {
             continue;
         };
         let when = Text::of([Span::Time(Moment {
@@ -272,7 +266,7 @@ async fn following(ctx: &Context, atlas: &Atlas, caller: &Caller) -> Result<Repl
         describe_offset(FOLLOW_OFFSET_MIN)
     )));
     for s in &follows {
-        let name = name_of(atlas, s);
+        let name = atlas.subject_name(s);
         let heading = format!(
             "{} {name}",
             if matches!(s, Subject::Topic(_)) {
@@ -302,12 +296,7 @@ pub(crate) async fn notify_followers(
     let Some(e) = ctx.store.event(id).await? else {
         return Ok(());
     };
-    let horizon = now + chrono::Duration::days(100 * 366);
-    let Some(first) = occurrences_of(&ctx.store, &e, now, horizon)
-        .await?
-        .into_iter()
-        .next()
-    else {
+    let Some(first) = next_occurrence(ctx, &e, now).await? else {
         return Ok(());
     };
     let notes: Vec<_> = ctx

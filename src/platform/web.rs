@@ -305,23 +305,10 @@ impl Calendars {
         let atlas = self.ctx.atlas().await?;
         let heading = match subject {
             None => "Upcoming events".to_string(),
-            Some(s) => format!("Upcoming events on {}", subject_name(&atlas, s)),
+            Some(s) => format!("Upcoming events on {}", atlas.subject_name(s)),
         };
         let event_link = |id: EventId| format!("{}{PREFIX}{secret}/event/{id}.ics", self.base,);
         Ok(render_page(&heading, &zone, &listed, &links, &event_link))
-    }
-}
-
-fn subject_name(atlas: &crate::atlas::Atlas, s: &Subject) -> String {
-    match s {
-        Subject::Topic(slug) => atlas
-            .topics
-            .iter()
-            .find(|t| &t.slug == slug)
-            .map_or(slug.clone(), |t| t.name.clone()),
-        Subject::Actor(slug) => atlas
-            .actor_by_slug(slug)
-            .map_or(slug.clone(), |a| a.acronym.unwrap_or(a.name)),
     }
 }
 
