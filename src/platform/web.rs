@@ -176,6 +176,24 @@ fn content(
     r
 }
 
+/// Whom a request comes from, for the rate limit. Behind a reverse proxy on the same machine
+/// (the way README.md deploys it) every request comes from loopback, so there — and only
+/// there: anyone else could write the header — the address the proxy appended last to
+/// `X-Forwarded-For` is the client's.
+fn client_address(req: &Request<Incoming>, peer: IpAddr) -> IpAddr {
+    if !peer.is_loopback() {
+        return peer;
+    }
+    req.headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
 /// Whether a browser asks (a page), rather than a calendar app (a feed).
 fn wants_html(req: &Request<Incoming>) -> bool {
     req.headers()
@@ -208,11 +226,12 @@ impl Calendars {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "GET calendars here");
         }
+        let client = client_address(req, peer);
         let allowed = self
             .limiter
             .lock()
             .expect("not poisoned")
-            .allow(peer, Instant::now());
+            .allow(client, Instant::now());
         if !allowed {
             let mut r = plain(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -366,6 +366,21 @@ async fn one_address_is_held_to_its_requests_per_minute() {
     let held = s.get(&path, &[]).await;
     assert_eq!(held.status(), 429);
     assert_eq!(held.headers()["retry-after"], "60");
+    // Behind a proxy on this machine, each client is counted by the address the proxy gives.
+    let other = s.get(&path, &[("x-forwarded-for", "203.0.113.9")]).await;
+    assert_eq!(
+        other.status(),
+        200,
+        "another client behind the proxy is not held back"
+    );
+    for _ in 0..4 {
+        s.get(&path, &[("x-forwarded-for", "198.51.100.1, 203.0.113.9")])
+            .await;
+    }
+    let spoofed = s
+        .get(&path, &[("x-forwarded-for", "198.51.100.7, 203.0.113.9")])
+        .await;
+    assert_eq!(spoofed.status(), 429, "only the proxy's own entry counts");
 }
 
 #[tokio::test]
