@@ -459,10 +459,15 @@ async fn edit(
         rrule,
         created_by: e.created_by.clone(),
     };
+    let retagged =
+        (&input.topics, &input.actors, &input.organiser) != (&e.topics, &e.actors, &e.organiser);
     ctx.store.update_event(e.id, &input, now).await?;
     replan(ctx, e.id).await?;
     // Retagged, it may now concern people who follow a topic: told once, like an addition.
-    super::follow::notify_followers(ctx, e.id, &caller.user).await?;
+    // (Any other change tells nobody: followers are reminded of it as it is now.)
+    if retagged {
+        super::follow::notify_followers(ctx, e.id, &caller.user).await?;
+    }
     let e = ctx
         .store
         .event(e.id)
@@ -750,9 +755,11 @@ async fn import(
             )))
         }
     };
-    for (id, _) in &results {
+    for (id, added) in &results {
         plan_event(&ctx.store, *id, now).await?;
-        super::follow::notify_followers(ctx, *id, &caller.user).await?;
+        if *added {
+            super::follow::notify_followers(ctx, *id, &caller.user).await?;
+        }
     }
     let added = results.iter().filter(|(_, a)| *a).count();
     let updated = results.len() - added;

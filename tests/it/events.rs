@@ -1306,3 +1306,44 @@ async fn an_unknown_topic_or_actor_is_never_taken_for_a_neighbour() {
     let out = w.say(&w.member, "/events actor:WIPOX").await;
     assert!(out.contains("No actor called “WIPOX”"), "{out}");
 }
+
+#[tokio::test]
+async fn a_follower_who_came_after_the_event_is_not_told_it_is_new_when_it_changes() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Cybersecurity clinic\" when:\"2026-11-30 14:00\"",
+    )
+    .await;
+    let out = w.say(&w.member, "/follow cybersecurity").await;
+    assert!(
+        out.contains("Cybersecurity clinic"),
+        "the answer lists it: {out}"
+    );
+    w.say(&w.moderator, "/event edit 1 place:\"Room 9\"").await;
+    let notes: Vec<_> = keys_for(&w, 1, "ana")
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.contains("-new-"))
+        .collect();
+    assert!(notes.is_empty(), "{notes:?}");
+    // Retagged to a topic they follow, an event is news to them: told once.
+    w.say(&w.member, "/follow topic:\"artificial intelligence\"")
+        .await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Reading group\" when:\"2026-12-01 14:00\"",
+    )
+    .await;
+    w.say(
+        &w.moderator,
+        "/event edit 2 topics:\"artificial intelligence\"",
+    )
+    .await;
+    let notes: Vec<_> = keys_for(&w, 2, "ana")
+        .await
+        .into_iter()
+        .filter(|(k, _)| k.contains("-new-"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+}
