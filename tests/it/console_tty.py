@@ -43,10 +43,26 @@ def drain(quiet, limit):
             last = time.time()
 
 
-drain(1.5, 30)
+def prompt_after(mark, limit=60):
+    """Reads until the console shows its prompt again after byte `mark` (it has answered and
+    waits for the next line), however long a loaded machine takes."""
+    start = time.time()
+    while time.time() - start < limit:
+        if b"> " in out[mark:]:
+            return
+        drain(0.05, 0.2)
+
+
+# Keys go only to a console that is ready for them: its first prompt, then after each Enter
+# the next one (typed ahead, keys could reach the terminal before it is in raw mode).
+prompt_after(0)
+drain(0.3, 5)
 for key in spec["keys"]:
+    mark = len(out)
     os.write(fd, key.encode())
-    drain(0.7, 30)
+    if "\r" in key:
+        prompt_after(mark)
+    drain(0.5, 30)
 os.write(fd, b"\x04")
 drain(1.0, 15)
 # Ctrl-D on an empty line ends the console; a program still running after that is stopped
