@@ -143,6 +143,11 @@ async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> 
             requests,
             concurrency,
         } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
+        Bench::Feeds {
+            requests,
+            concurrency,
+            events,
+        } => crate::bench::feeds::run(requests, concurrency.max(1), events.min(200)).await,
         Bench::Planning => crate::bench::planning::run().await,
         Bench::Reminders {
             count,

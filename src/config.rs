@@ -259,6 +259,19 @@ pub enum Bench {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// Calendar feeds and the events page: requests per second over loopback, against a
+    /// 404 floor measured in the same run.
+    Feeds {
+        /// Requests per case.
+        #[arg(long, default_value_t = 5_000)]
+        requests: usize,
+        /// Keep-alive connections sending at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Events in the space (200 is the most a space may have).
+        #[arg(long, default_value_t = 200)]
+        events: usize,
+    },
     /// Latency of every lookup command and of autocompletion; cold start.
     Commands {
         /// Synthetic actors added to the bundled atlas (0: the bundled atlas alone).

@@ -2,6 +2,7 @@
 //! bot itself; tests never assert on speed.
 
 pub mod commands;
+pub mod feeds;
 pub mod interactions;
 pub mod planning;
 pub mod reminders;
