@@ -88,6 +88,9 @@ async fn load(
     Ok((all.len() as f64 / started.elapsed().as_secs_f64(), all))
 }
 
+/// A measured case: its name, the path, the request's headers, the status it must get.
+type Case = (&'static str, String, Vec<(&'static str, String)>, u16);
+
 fn at(sorted: &[Duration], p: f64) -> String {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     format!("{:.2} ms", sorted[i].as_secs_f64() * 1e3)
@@ -133,7 +136,7 @@ pub async fn run(requests: usize, concurrency: usize, events: usize) -> anyhow::
         tag
     };
     let html = vec![("accept", "text/html".to_string())];
-    let cases: Vec<(&str, String, Vec<(&'static str, String)>, u16)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "floor: 404 from the path alone",
             "/calendar/nothing".into(),
