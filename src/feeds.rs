@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 
 use crate::domain::{EventId, SpaceId, Subject};
 use crate::events::ical;
-use crate::scheduler::occurrences_of;
+use crate::scheduler::occurrences_without;
 use crate::store::events::{parse_ts, EventRow};
 use crate::store::{Store, StoreError};
 
@@ -70,10 +70,17 @@ pub async fn ics_item(
     e: &EventRow,
     url: Option<String>,
 ) -> Result<Option<ical::IcsItem>, StoreError> {
-    let Some(start) = e.start() else {
-        return Ok(None);
-    };
-    Ok(Some(ical::IcsItem {
+    Ok(item_of(e, store.exdates(e.id).await?, url))
+}
+
+/// The same, with its cancelled occurrences read already.
+fn item_of(
+    e: &EventRow,
+    exdates: Vec<DateTime<Utc>>,
+    url: Option<String>,
+) -> Option<ical::IcsItem> {
+    let start = e.start()?;
+    Some(ical::IcsItem {
         uid: e.uid.clone(),
         title: e.title.clone(),
         description: e.description.clone(),
@@ -82,7 +89,7 @@ pub async fn ics_item(
         tz: e.tz.clone(),
         duration_min: e.duration_min,
         rrule: e.rrule.clone(),
-        exdates: store.exdates(e.id).await?,
+        exdates,
         revision: ical::Revision {
             sequence: u32::try_from(e.revision).unwrap_or(u32::MAX),
             created: parse_ts(&e.created_at),
@@ -90,7 +97,7 @@ pub async fn ics_item(
         },
         cancelled: e.cancelled,
         url,
-    }))
+    })
 }
 
 /// The anchor of an event on its space's page.
@@ -106,13 +113,15 @@ pub async fn calendar(
     page: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
+    let mut exdates = store.exdates_of_space(space).await?;
     let mut items = Vec::new();
     for e in store.feed_events(space, now).await? {
         if subject.is_some_and(|s| !concerns(&e, s)) {
             continue;
         }
         let url = page.map(|p| format!("{p}#{}", event_anchor(e.id)));
-        items.extend(ics_item(store, &e, url).await?);
+        let cancelled = exdates.remove(&e.id).unwrap_or_default();
+        items.extend(item_of(&e, cancelled, url));
     }
     Ok(ical::export(&items))
 }
@@ -167,13 +176,15 @@ pub async fn upcoming(
     subject: Option<&Subject>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Listed>, StoreError> {
+    let exdates = store.exdates_of_space(space).await?;
     let mut out = Vec::new();
     for e in store.events_of_space(space).await? {
         if subject.is_some_and(|s| !concerns(&e, s)) {
             continue;
         }
         let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
-        for at in occurrences_of(store, &e, now, now + Duration::days(PAGE_DAYS)).await? {
+        let cancelled = exdates.get(&e.id).map_or(&[][..], Vec::as_slice);
+        for at in occurrences_without(&e, cancelled, now, now + Duration::days(PAGE_DAYS)) {
             out.push(Listed {
                 at,
                 tz,

@@ -272,12 +272,35 @@ pub async fn occurrences_of(
         return Ok(vec![]);
     };
     let exdates = store.exdates(e.id).await?;
-    Ok(
-        events::occurrences(start, tz, e.rrule.as_deref(), from, to, MAX_OCCURRENCES)
-            .into_iter()
-            .filter(|o| !exdates.contains(o))
-            .collect(),
-    )
+    Ok(occurrences_except(e, start, tz, &exdates, from, to))
+}
+
+/// Occurrences of an event in [from, to) but those in `exdates` (read already, for many
+/// events at once).
+pub fn occurrences_without(
+    e: &EventRow,
+    exdates: &[DateTime<Utc>],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    let (Some(start), Ok(tz)) = (e.start(), e.tz.parse::<Tz>()) else {
+        return vec![];
+    };
+    occurrences_except(e, start, tz, exdates, from, to)
+}
+
+fn occurrences_except(
+    e: &EventRow,
+    start: chrono::NaiveDateTime,
+    tz: Tz,
+    exdates: &[DateTime<Utc>],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<DateTime<Utc>> {
+    events::occurrences(start, tz, e.rrule.as_deref(), from, to, MAX_OCCURRENCES)
+        .into_iter()
+        .filter(|o| !exdates.contains(o))
+        .collect()
 }
 
 /// The message of a reminder. Titles and descriptions are user text: renderers escape them

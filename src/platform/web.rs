@@ -35,6 +35,36 @@ pub struct Calendars {
     /// The bot's public URL (ATLASBOT_PUBLIC_URL), for links inside feeds and pages.
     base: String,
     limiter: Mutex<Limiter>,
+    feeds: Mutex<Kept>,
+}
+
+/// Feeds as last rendered, by (secret, subject), with the version of the events they were
+/// rendered from (`Store::feed_version`) and their ETag. At most `KEPT_BYTES` in all; when
+/// full, it starts again empty.
+#[derive(Default)]
+struct Kept {
+    feeds: std::collections::HashMap<(String, Option<Subject>), (String, Bytes, String)>,
+    bytes: usize,
+}
+
+const KEPT_BYTES: usize = 32 * 1024 * 1024;
+
+impl Kept {
+    fn get(&self, key: &(String, Option<Subject>), version: &str) -> Option<(Bytes, String)> {
+        let (v, body, tag) = self.feeds.get(key)?;
+        (v == version).then(|| (body.clone(), tag.clone()))
+    }
+
+    fn keep(&mut self, key: (String, Option<Subject>), version: String, body: Bytes, tag: String) {
+        if self.bytes + body.len() > KEPT_BYTES {
+            self.feeds.clear();
+            self.bytes = 0;
+        }
+        self.bytes += body.len();
+        if let Some((_, old, _)) = self.feeds.insert(key, (version, body, tag)) {
+            self.bytes -= old.len();
+        }
+    }
 }
 
 /// Requests per address and minute. Bounded: at most `MAX_ADDRESSES` addresses are counted
@@ -146,22 +176,33 @@ fn content(
     extra: &[(header::HeaderName, HeaderValue)],
 ) -> Response<Full<Bytes>> {
     let tag = etag(body.as_bytes());
+    content_tagged(req, Bytes::from(body), &tag, media_type, extra)
+}
+
+/// `content` with the body's ETag computed already (a kept feed).
+fn content_tagged(
+    req: &Request<Incoming>,
+    body: Bytes,
+    tag: &str,
+    media_type: &'static str,
+    extra: &[(header::HeaderName, HeaderValue)],
+) -> Response<Full<Bytes>> {
     let if_none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let mut r = if matches(if_none_match, &tag) {
+    let mut r = if matches(if_none_match, tag) {
         let mut r = Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else if req.method() == Method::HEAD {
         Response::new(Full::new(Bytes::new()))
     } else {
-        Response::new(Full::new(Bytes::from(body)))
+        Response::new(Full::new(body))
     };
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
-    if let Ok(v) = HeaderValue::from_str(&tag) {
+    if let Ok(v) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -212,6 +253,7 @@ impl Calendars {
                 counts: Default::default(),
                 per_minute: Limiter::PER_MINUTE,
             }),
+            feeds: Mutex::new(Kept::default()),
         }
     }
 
@@ -274,10 +316,14 @@ impl Calendars {
                 };
                 let links = feeds::links(&self.base, &secret, subject.as_ref());
                 if ics || !wants_html(req) {
-                    let body =
-                        feeds::calendar(store, &space, subject.as_ref(), Some(&links.page), now)
-                            .await?;
-                    return Ok(content(req, body, "text/calendar; charset=utf-8", &[]));
+                    let (body, tag) = self.feed(&space, &secret, subject, &links, now).await?;
+                    return Ok(content_tagged(
+                        req,
+                        body,
+                        &tag,
+                        "text/calendar; charset=utf-8",
+                        &[],
+                    ));
                 }
                 let body = self.page(&space, &secret, subject.as_ref(), now).await?;
                 Ok(content(
@@ -309,6 +355,38 @@ impl Calendars {
                 }
             }
         }
+    }
+
+    /// A feed and its ETag: as rendered for the events' current version if it was (calendar
+    /// apps poll the same unchanged feed over and over), else rendered now and kept.
+    async fn feed(
+        &self,
+        space: &SpaceId,
+        secret: &str,
+        subject: Option<Subject>,
+        links: &feeds::Links,
+        now: DateTime<Utc>,
+    ) -> Result<(Bytes, String), crate::store::StoreError> {
+        let version = self.ctx.store.feed_version(space, now).await?;
+        let key = (secret.to_string(), subject);
+        if let Some(kept) = self.feeds.lock().expect("not poisoned").get(&key, &version) {
+            return Ok(kept);
+        }
+        let text = feeds::calendar(
+            &self.ctx.store,
+            space,
+            key.1.as_ref(),
+            Some(&links.page),
+            now,
+        )
+        .await?;
+        let tag = etag(text.as_bytes());
+        let body = Bytes::from(text);
+        self.feeds
+            .lock()
+            .expect("not poisoned")
+            .keep(key, version, body.clone(), tag.clone());
+        Ok((body, tag))
     }
 
     async fn page(

@@ -314,6 +314,62 @@ impl Store {
         Ok(row.map(|(s,)| s))
     }
 
+    /// The cancelled occurrences of every event of a space, by event (one query for a feed).
+    pub async fn exdates_of_space(
+        &self,
+        space: &SpaceId,
+    ) -> Result<std::collections::HashMap<EventId, Vec<DateTime<Utc>>>, StoreError> {
+        let rows: Vec<(EventId, String)> = match &self.pg {
+            Some(pg) => {
+                sqlx::query_as("SELECT x.event_id, x.occurrence_utc FROM event_exdates x JOIN events e ON e.id = x.event_id WHERE e.space = $1")
+                    .bind(space)
+                    .fetch_all(&pg.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as("SELECT x.event_id, x.occurrence_utc FROM event_exdates x JOIN events e ON e.id = x.event_id WHERE e.space = ?")
+                    .bind(space)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        let mut out: std::collections::HashMap<EventId, Vec<DateTime<Utc>>> = Default::default();
+        for (id, at) in rows {
+            if let Some(at) = super::events::parse_ts(&at) {
+                out.entry(id).or_default().push(at);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a space's feed is made of, in one value that changes whenever the feed would:
+    /// how many events it shows, their last change and their revisions (a cancelled
+    /// occurrence moves both). A feed rendered for one version is the feed while it holds.
+    pub async fn feed_version(
+        &self,
+        space: &SpaceId,
+        now: DateTime<Utc>,
+    ) -> Result<String, StoreError> {
+        let since = ts(now - chrono::Duration::days(CANCELLED_KEPT_DAYS));
+        let (n, last, revisions): (i64, Option<String>, Option<i64>) = match &self.pg {
+            Some(pg) => sqlx::query_as("SELECT COUNT(*), MAX(updated_at), SUM(revision)::BIGINT FROM events WHERE space = $1 AND (NOT cancelled OR updated_at >= $2)")
+                .bind(space)
+                .bind(&since)
+                .fetch_one(&pg.pool)
+                .await?,
+            None => sqlx::query_as("SELECT COUNT(*), MAX(updated_at), SUM(revision) FROM events WHERE space = ? AND (cancelled = 0 OR updated_at >= ?)")
+                .bind(space)
+                .bind(&since)
+                .fetch_one(&self.pool)
+                .await?,
+        };
+        Ok(format!(
+            "{n}/{}/{}",
+            last.unwrap_or_default(),
+            revisions.unwrap_or_default()
+        ))
+    }
+
     /// A space's events as its feed shows them: the live ones, and those cancelled within
     /// `CANCELLED_KEPT_DAYS` (marked cancelled).
     pub async fn feed_events(

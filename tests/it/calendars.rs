@@ -290,6 +290,14 @@ async fn feeds_revalidate_by_etag_change_with_the_event_and_die_with_rotation() 
         "SEQUENCE must grow with an edit"
     );
     assert_ne!(text, body);
+    // Kept feeds are kept only while the events are as they were: a cancelled occurrence
+    // (another process's change, as far as the server knows) is in the next answer.
+    let before = s.get(&path, &[]).await.text().await.unwrap();
+    assert!(!before.contains("EXDATE:20270401T130000Z"));
+    s.say(&s.a, "/event cancel 2 occurrence:\"2027-04-01 09:00\"")
+        .await;
+    let after = s.get(&path, &[]).await.text().await.unwrap();
+    assert!(after.contains("EXDATE:20270401T130000Z"), "{after}");
     // One topic's feed: only the seminar is on cybersecurity (inferred from its words).
     let topic = s
         .get(&format!("/calendar/{secret}/topic/cybersecurity.ics"), &[])
