@@ -176,10 +176,40 @@ pub async fn plan_event(
             store.replan(&e, &planned, mark).await?
         };
         if written == PlanWrite::Written {
-            return Ok(());
+            return drop_stale_snoozes(store, &e, now).await;
         }
     }
     gave_up(event_id);
+    Ok(())
+}
+
+/// A snooze outlives replans (a person asked for it), but not its occurrence: one whose
+/// occurrence the event no longer has (moved, cancelled) is cancelled, never sent with a time
+/// that is not true any more.
+async fn drop_stale_snoozes(
+    store: &Store,
+    e: &EventRow,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (key, occurrence) in store.pending_snoozes(e.id).await? {
+        let stands = match parse_ts(&occurrence) {
+            Some(at) if !e.cancelled => occurrences_of(store, e, at, at + Duration::seconds(1))
+                .await?
+                .contains(&at),
+            _ => false,
+        };
+        if !stands {
+            store
+                .finish_reminder(
+                    &key,
+                    ReminderState::Cancelled,
+                    false,
+                    Some("its occurrence no longer exists"),
+                    now,
+                )
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -171,7 +171,11 @@ pub async fn snooze(
     let due = now + chrono::Duration::minutes(minutes);
     let occurrence = crate::store::events::parse_ts(&r.occurrence_utc).unwrap_or(now);
     let again = crate::events::Planned {
-        key: format!("{key}+snooze{}", due.timestamp() / 60),
+        key: format!(
+            "{key}{}{}",
+            crate::events::SNOOZE_MARK,
+            due.timestamp() / 60
+        ),
         event_id: r.event_id,
         occurrence,
         offset_min: (occurrence - due).num_minutes(),

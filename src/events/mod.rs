@@ -501,8 +501,19 @@ pub const FOLLOW_OFFSET_MIN: i64 = 60;
 
 /// The offset of a note (a new event, told to its followers) in the reminder ledger: not a
 /// time before the occurrence, so no plan ever makes or replaces one, and the scheduler
-/// renders it as a note. Due when it is added.
-pub const NOTE_OFFSET: i64 = -1;
+/// renders it as a note. Due when it is added. Far below any snooze's offset (a snooze is due
+/// at most a day after a reminder, which is sent at most the grace window late, so its
+/// offset is above minus two days), and so far that a note is never "missed" after downtime.
+pub const NOTE_OFFSET: i64 = -1_000_000;
+
+/// Whether a reminder's key is a snooze's (`remind::snooze`): planned by a person's click,
+/// not by the event's plan, so a replan keeps it while its occurrence stands.
+pub fn is_snooze(key: &str) -> bool {
+    key.contains(SNOOZE_MARK)
+}
+
+/// What a snooze's key adds to the key of the reminder snoozed.
+pub const SNOOZE_MARK: &str = "+snooze";
 
 /// A note to `user` that event `event_id` (first occurring at `first`) was added.
 pub fn new_event_note(

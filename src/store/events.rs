@@ -704,12 +704,13 @@ impl Store {
             return pg.replan(event, planned, planned_until).await;
         }
         let mut tx = self.pool.begin().await?;
-        // Notes (`events::NOTE_OFFSET`) are not part of a plan: a replan leaves them be.
+        // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of a
+        // plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
         if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
             return Ok(PlanWrite::EventChanged);
         }
         sqlx::query(
-            "DELETE FROM reminders WHERE event_id = ? AND state = 'pending' AND offset_min >= 0",
+            "DELETE FROM reminders WHERE event_id = ? AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
         )
         .bind(event.id)
         .execute(&mut *tx)
@@ -1022,6 +1023,28 @@ impl Store {
         .bind(event_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// The pending snoozes of an event: (key, occurrence).
+    pub async fn pending_snoozes(
+        &self,
+        event_id: EventId,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = "SELECT key, occurrence_utc FROM reminders WHERE event_id = $1 AND state = 'pending' AND key LIKE '%+snooze%'";
+        Ok(match &self.pg {
+            Some(pg) => {
+                sqlx::query_as(sql)
+                    .bind(event_id)
+                    .fetch_all(&pg.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query_as(sql)
+                    .bind(event_id)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        })
     }
 
     /// One reminder by its key (a button names it).

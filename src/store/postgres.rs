@@ -570,12 +570,13 @@ impl PgRuntime {
         planned_until: DateTime<Utc>,
     ) -> Result<PlanWrite, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Notes (`events::NOTE_OFFSET`) are not part of a plan: a replan leaves them be.
+        // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of a
+        // plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
         if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
             return Ok(PlanWrite::EventChanged);
         }
         sqlx::query(
-            "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0",
+            "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
         )
         .bind(event.id)
         .execute(&mut *tx)

@@ -1967,3 +1967,45 @@ async fn a_member_follows_a_topic_privately_and_hears_of_a_new_event_by_direct_m
     assert_eq!(r.tick().await, 1);
     assert_eq!(r.messages_to("333000000000000333").len(), 2);
 }
+
+/// A snooze is a person's own reminder: it outlives a replan of its event (new offsets for
+/// the space, someone following, an edit), and goes only when its occurrence has moved.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snooze_survives_a_replan_and_goes_with_its_occurrence() {
+    const ALICE: &str = "700000000000000007";
+    const DM: &str = "333000000000000333";
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    let alice = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(GUILD),
+        user: ALICE.into(),
+        moderator: false,
+        channel: Some(CHANNEL.into()),
+    };
+    commands::answer(&r.ctx, &alice, "/remind me 1 before:1h").await;
+    assert_eq!(r.tick().await, 2);
+    let snooze = button(&r.messages_to(DM)[0].json(), "Snooze 15 min");
+    r.ep.post(&click(&snooze, Some(ALICE))).await;
+    // The space's offsets change: every event of the space is planned afresh.
+    r.moderator_says("/settings offsets 1h,30m").await;
+    r.ctx.clock.set("2026-12-01T09:15:00Z".parse().unwrap());
+    assert_eq!(r.tick().await, 1, "the snooze outlived the replan");
+    assert!(r.messages_to(DM)[1]
+        .json()
+        .to_string()
+        .contains("starts in 45 minutes"));
+    // Snoozed again, then the event moves: that occurrence is gone, and so is the snooze.
+    let snooze = button(&r.messages_to(DM)[1].json(), "Snooze 15 min");
+    r.ep.post(&click(&snooze, Some(ALICE))).await;
+    r.moderator_says("/event edit 1 when:\"2026-12-01 12:00\"")
+        .await;
+    r.ctx.clock.set("2026-12-01T09:30:00Z".parse().unwrap());
+    r.tick().await;
+    let stale = r
+        .messages_to(DM)
+        .iter()
+        .filter(|m| m.json().to_string().contains("10:00"))
+        .count();
+    assert_eq!(stale, 2, "no reminder for the old time after the move");
+}
