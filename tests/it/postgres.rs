@@ -139,7 +139,6 @@ async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sig
     // The first process stops for a while after each claim: killed there, it holds claims
     // it never sent.
     let doomed = Console::start_with(&args, Some("after-claim:2500"));
-    let others: Vec<Console> = (0..2).map(|_| Console::start_with(&args, None)).collect();
     let holding = format!(
         "SELECT COUNT(*) FROM reminders WHERE state = 'claimed' AND claimed_by LIKE '%/{}/%'",
         doomed.pid()
@@ -152,6 +151,9 @@ async fn three_processes_on_one_server_deliver_every_reminder_once_through_a_sig
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The others start once it holds claims: started together, on a loaded machine two
+    // quick starters could claim every reminder before the first one got going.
+    let others: Vec<Console> = (0..2).map(|_| Console::start_with(&args, None)).collect();
     let killed = doomed.kill();
     let restarted = Console::start_with(&args, None);
     restarted.wait_caught_up();
