@@ -64,16 +64,20 @@ pub fn is_secret_shaped(s: &str) -> bool {
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
-/// An event as an iCalendar item, with its revision, status and page URL.
-pub async fn ics_item(
-    store: &Store,
-    e: &EventRow,
-    url: Option<String>,
-) -> Result<Option<ical::IcsItem>, StoreError> {
-    Ok(item_of(e, store.exdates(e.id).await?, url))
+/// A space's live events as iCalendar items (`/event export`), cancelled occurrences read in
+/// one query.
+pub async fn live_items(store: &Store, space: &SpaceId) -> Result<Vec<ical::IcsItem>, StoreError> {
+    let mut exdates = store.exdates_of_space(space).await?;
+    Ok(store
+        .events_of_space(space)
+        .await?
+        .iter()
+        .filter_map(|e| item_of(e, exdates.remove(&e.id).unwrap_or_default(), None))
+        .collect())
 }
 
-/// The same, with its cancelled occurrences read already.
+/// An event as an iCalendar item, with its cancelled occurrences, revision, status and page
+/// URL.
 fn item_of(
     e: &EventRow,
     exdates: Vec<DateTime<Utc>>,
@@ -137,8 +141,7 @@ pub async fn one_event(
         return Ok(None);
     };
     let url = page.map(|p| format!("{p}#{}", event_anchor(e.id)));
-    Ok(ics_item(store, &e, url)
-        .await?
+    Ok(item_of(&e, store.exdates(e.id).await?, url)
         .map(|item| ical::export(std::slice::from_ref(&item))))
 }
 

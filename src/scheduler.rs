@@ -298,11 +298,8 @@ pub async fn occurrences_of(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<DateTime<Utc>>, StoreError> {
-    let (Some(start), Ok(tz)) = (e.start(), e.tz.parse::<Tz>()) else {
-        return Ok(vec![]);
-    };
     let exdates = store.exdates(e.id).await?;
-    Ok(occurrences_except(e, start, tz, &exdates, from, to))
+    Ok(occurrences_without(e, &exdates, from, to))
 }
 
 /// Occurrences of an event in [from, to) but those in `exdates` (read already, for many
@@ -316,17 +313,6 @@ pub fn occurrences_without(
     let (Some(start), Ok(tz)) = (e.start(), e.tz.parse::<Tz>()) else {
         return vec![];
     };
-    occurrences_except(e, start, tz, exdates, from, to)
-}
-
-fn occurrences_except(
-    e: &EventRow,
-    start: chrono::NaiveDateTime,
-    tz: Tz,
-    exdates: &[DateTime<Utc>],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<DateTime<Utc>> {
     events::occurrences(start, tz, e.rrule.as_deref(), from, to, MAX_OCCURRENCES)
         .into_iter()
         .filter(|o| !exdates.contains(o))

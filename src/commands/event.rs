@@ -539,17 +539,8 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     }
 }
 
-/// The space's events as iCalendar items.
-async fn ics_items(ctx: &Context, space: &SpaceId) -> Result<Vec<ical::IcsItem>, CommandError> {
-    let mut items = Vec::new();
-    for e in ctx.store.events_of_space(space).await? {
-        items.extend(crate::feeds::ics_item(&ctx.store, &e, None).await?);
-    }
-    Ok(items)
-}
-
 async fn export(ctx: &Context, caller: &Caller) -> Result<Reply, CommandError> {
-    let items = ics_items(ctx, &caller.space).await?;
+    let items = crate::feeds::live_items(&ctx.store, &caller.space).await?;
     let text = ical::export(&items);
     let mut r = Reply::answer("Events as iCalendar");
     r.summary = Some(Text::plain(format!(

@@ -14,7 +14,7 @@ use crate::domain::{EventId, Subject};
 use crate::error::CommandError;
 use crate::events::{describe_offset, new_event_note, when, FOLLOW_OFFSET_MIN};
 use crate::reply::{Item, Moment, Reply, Span, Text, Visibility};
-use crate::scheduler::{occurrences_of, plan_event};
+use crate::scheduler::{occurrences_of, occurrences_without, plan_event};
 use crate::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
 
 /// A topic or an actor in the person's own words.
@@ -182,7 +182,7 @@ async fn follow(
         describe_offset(FOLLOW_OFFSET_MIN),
         follow_option(&subject, &name),
     )));
-    let items = upcoming_items(ctx, caller, &subject, now).await?;
+    let items = upcoming_items(&space_events(ctx, caller).await?, &subject, now);
     Ok(r.section("Its events here now", items))
 }
 
@@ -197,19 +197,30 @@ fn follow_option(s: &Subject, name: &str) -> String {
 }
 
 /// The space's upcoming events about a subject, each with its next occurrence.
-async fn upcoming_items(
-    ctx: &Context,
-    caller: &Caller,
-    s: &Subject,
-    now: DateTime<Utc>,
-) -> Result<Vec<Item>, CommandError> {
+/// A space's live events and their cancelled occurrences, read once per answer (however
+/// many subjects it lists).
+struct SpaceEvents {
+    events: Vec<crate::store::events::EventRow>,
+    exdates: std::collections::HashMap<EventId, Vec<DateTime<Utc>>>,
+}
+
+async fn space_events(ctx: &Context, caller: &Caller) -> Result<SpaceEvents, CommandError> {
+    Ok(SpaceEvents {
+        events: ctx.store.events_of_space(&caller.space).await?,
+        exdates: ctx.store.exdates_of_space(&caller.space).await?,
+    })
+}
+
+fn upcoming_items(all: &SpaceEvents, s: &Subject, now: DateTime<Utc>) -> Vec<Item> {
+    let horizon = now + chrono::Duration::days(100 * 366);
     let mut items = Vec::new();
-    for e in ctx.store.events_of_space(&caller.space).await? {
-        if !crate::feeds::concerns(&e, s) {
+    for e in &all.events {
+        if !crate::feeds::concerns(e, s) {
             continue;
         }
         let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
-        let Some(next) = next_occurrence(ctx, &e, now).await? else {
+        let cancelled = all.exdates.get(&e.id).map_or(&[][..], Vec::as_slice);
+        let Some(&next) = occurrences_without(e, cancelled, now, horizon).first() else {
             continue;
         };
         let when = Text::of([Span::Time(Moment {
@@ -221,7 +232,7 @@ async fn upcoming_items(
                 .more(format!("/event show {}", e.id)),
         );
     }
-    Ok(items)
+    items
 }
 
 async fn unfollow(
@@ -265,6 +276,7 @@ async fn following(ctx: &Context, atlas: &Atlas, caller: &Caller) -> Result<Repl
         "A reminder {} before every event of this space on each, and a note when one is added.",
         describe_offset(FOLLOW_OFFSET_MIN)
     )));
+    let all = space_events(ctx, caller).await?;
     for s in &follows {
         let name = atlas.subject_name(s);
         let heading = format!(
@@ -275,7 +287,7 @@ async fn following(ctx: &Context, atlas: &Atlas, caller: &Caller) -> Result<Repl
                 "Actor"
             }
         );
-        let mut items = upcoming_items(ctx, caller, s, now).await?;
+        let mut items = upcoming_items(&all, s, now);
         if items.is_empty() {
             items.push(Item::new("No event on it here yet."));
         }
