@@ -69,6 +69,14 @@ pub(crate) fn resolve(atlas: &Atlas, query: &str) -> Option<ActorRow> {
     atlas.actor(id)
 }
 
+/// " Did you mean A, B?" with the actor names close to `query`, or nothing: the tail of a
+/// message about a name that is not an actor.
+pub(crate) fn did_you_mean(atlas: &Atlas, query: &str) -> String {
+    super::did_you_mean(&suggestions(atlas, query))
+        .map(|h| format!(" {h}"))
+        .unwrap_or_default()
+}
+
 /// Up to three actor names close to `query`, for "did you mean".
 pub(crate) fn suggestions(atlas: &Atlas, query: &str) -> Vec<String> {
     let mut seen = HashSet::new();

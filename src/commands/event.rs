@@ -214,12 +214,7 @@ fn organiser(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError>
     };
     // The same rule as /actor: an unknown acronym is never taken for a neighbour's.
     let Some(actor) = super::actor::resolve(atlas, name) else {
-        let close = super::actor::suggestions(atlas, name);
-        let hint = if close.is_empty() {
-            String::new()
-        } else {
-            format!(" Did you mean {}?", close.join(", "))
-        };
+        let hint = super::actor::did_you_mean(atlas, name);
         return Err(usage(format!(
             "No actor called “{}” in the atlas to organise it.{hint}",
             shorten(name, 40)
@@ -588,14 +583,7 @@ async fn subscribe(
     let Some(base) = &ctx.public_url else {
         return Ok(no_feeds());
     };
-    let wanted = match (args.get("topic"), args.get("actor")) {
-        (Some(_), Some(_)) => {
-            return Err(usage("One at a time: topic: or actor:."));
-        }
-        (Some(t), None) => Some(super::follow::Wanted::Topic(t.to_string())),
-        (None, Some(a)) => Some(super::follow::Wanted::Actor(a.to_string())),
-        (None, None) => None,
-    };
+    let wanted = super::follow::wanted(args, "/event subscribe topic:cybersecurity")?;
     let subject = match wanted.map(|w| super::follow::resolve(atlas, &w)) {
         None => None,
         Some(Ok(found)) => Some(found),

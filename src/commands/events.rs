@@ -104,12 +104,7 @@ pub async fn run(
     let actor = match &p.actor {
         Some(a) => {
             let found = super::actor::resolve(atlas, a).ok_or_else(|| {
-                let close = super::actor::suggestions(atlas, a);
-                let hint = if close.is_empty() {
-                    String::new()
-                } else {
-                    format!(" Did you mean {}?", close.join(", "))
-                };
+                let hint = super::actor::did_you_mean(atlas, a);
                 CommandError::usage(
                     format!(
                         "No actor called “{}”.{hint}",

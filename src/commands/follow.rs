@@ -36,27 +36,32 @@ pub fn parse(command: CommandName, args: &Args) -> Result<Params, CommandError> 
         return Ok(Params::Following);
     }
     let example = format!("/{} topic:cybersecurity", command.name());
-    let wanted = match (args.get("topic"), args.get("actor")) {
-        (Some(t), None) if !t.trim().is_empty() => Wanted::Topic(t.trim().to_string()),
-        (None, Some(a)) if !a.trim().is_empty() => Wanted::Actor(a.trim().to_string()),
-        (Some(_), Some(_)) => {
-            return Err(CommandError::usage(
-                "One at a time: a topic or an actor.",
-                example,
-            ))
-        }
-        _ => {
-            return Err(CommandError::usage(
-                "Name a topic (topic:cybersecurity) or an actor (actor:WIPO).",
-                example,
-            ))
-        }
-    };
+    let wanted = wanted(args, &example)?.ok_or_else(|| {
+        CommandError::usage(
+            "Name a topic (topic:cybersecurity) or an actor (actor:WIPO).",
+            example,
+        )
+    })?;
     Ok(if command == CommandName::Follow {
         Params::Follow(wanted)
     } else {
         Params::Unfollow(wanted)
     })
+}
+
+/// The topic or actor a command's `topic:` / `actor:` options name, if one does (both at
+/// once is a usage error; an empty value names nothing).
+pub(crate) fn wanted(args: &Args, example: &str) -> Result<Option<Wanted>, CommandError> {
+    let given = |name: &str| args.get(name).map(str::trim).filter(|v| !v.is_empty());
+    match (given("topic"), given("actor")) {
+        (Some(_), Some(_)) => Err(CommandError::usage(
+            "One at a time: a topic or an actor.",
+            example,
+        )),
+        (Some(t), None) => Ok(Some(Wanted::Topic(t.to_string()))),
+        (None, Some(a)) => Ok(Some(Wanted::Actor(a.to_string()))),
+        (None, None) => Ok(None),
+    }
 }
 
 pub async fn run(
@@ -114,11 +119,7 @@ pub(crate) fn resolve(atlas: &Atlas, w: &Wanted) -> Result<(Subject, String), Bo
 }
 
 fn unknown(message: &str, close: &[String], otherwise: &str) -> Box<Reply> {
-    let hint = if close.is_empty() {
-        otherwise.to_string()
-    } else {
-        format!("Did you mean {}?", close.join(", "))
-    };
+    let hint = super::did_you_mean(close).unwrap_or_else(|| otherwise.to_string());
     Box::new(Reply::not_found(format!("{message} {hint}")))
 }
 

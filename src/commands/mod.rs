@@ -518,6 +518,11 @@ pub async fn stop_reminding(
 
 /// Collapses white space (the sources have double spaces and NBSP runs) and cuts at a word
 /// boundary with "…" when longer than `max` characters.
+/// "Did you mean A, B?" for the close names, if there are any.
+pub(crate) fn did_you_mean(close: &[String]) -> Option<String> {
+    (!close.is_empty()).then(|| format!("Did you mean {}?", close.join(", ")))
+}
+
 pub(crate) fn shorten(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
