@@ -91,21 +91,25 @@ impl fmt::Display for EventId {
 }
 
 /// Whom a reminder goes to: the space's reminder channel, or one person directly; and where a
-/// notice that a reminder failed goes (the space's moderators).
+/// notice that a reminder failed goes (the space's moderators). `Followers` is never sent: when
+/// it falls due the scheduler turns it into one reminder per person who follows what the event
+/// is about *then* — so following or unfollowing changes no planned row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Target {
     Space,
     User(String),
     Moderators,
+    Followers,
 }
 
 impl Target {
-    /// As stored: "space", "user:<id>" or "moderators".
+    /// As stored: "space", "user:<id>", "moderators" or "followers".
     pub fn to_db(&self) -> String {
         match self {
             Target::Space => "space".into(),
             Target::User(u) => format!("user:{u}"),
             Target::Moderators => "moderators".into(),
+            Target::Followers => "followers".into(),
         }
     }
 
@@ -113,6 +117,7 @@ impl Target {
         match s {
             "space" => Some(Target::Space),
             "moderators" => Some(Target::Moderators),
+            "followers" => Some(Target::Followers),
             _ => s
                 .strip_prefix("user:")
                 .filter(|u| !u.is_empty())

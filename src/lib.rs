@@ -5,6 +5,7 @@
 //! - `app`     — wiring: command line, logging, runtime; run the chosen command, shut down.
 //! - `atlas`   — the read model: the atlas's rows and the in-memory indexes every lookup answers from.
 //! - `bench`   — `atlasbot bench`: measurements for BENCHMARKS.md (and the synthetic data).
+//! - `clock`   — the injectable "now" (leases use the store's clock instead).
 //! - `commands`— the platform-neutral core: manifests, parsing, one module per command → `Reply`.
 //! - `database`— open the store a process runs on; import the bundled atlas when it has none.
 //! - `config`  — the only reader of the environment: database path, platform settings, secrets.
@@ -25,6 +26,7 @@
 pub mod app;
 pub mod atlas;
 pub mod bench;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod database;

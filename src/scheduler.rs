@@ -45,48 +45,40 @@ const MAINTENANCE_EVERY: Duration = Duration::seconds(30);
 /// Deliveries tried before a reminder is recorded as failed.
 const MAX_ATTEMPTS: i64 = 5;
 
-/// A failpoint for the crash test: `ATLASBOT_TEST_PAUSE=after-claim:3000` (or `after-send:`)
-/// makes the scheduler stop that many milliseconds at that point, so that a test can kill
-/// the process there with SIGKILL. Unset (always, in use) it costs one lookup per delivery.
-async fn failpoint(at: &str) {
-    if let Ok(spec) = std::env::var("ATLASBOT_TEST_PAUSE") {
-        if let Some(ms) = spec
-            .strip_prefix(at)
-            .and_then(|r| r.strip_prefix(':'))
-            .and_then(|m| m.parse::<u64>().ok())
-        {
-            tracing::warn!(failpoint = at, ms, "test pause");
-            tokio::time::sleep(StdDuration::from_millis(ms)).await;
+/// Failpoints for the crash and takeover tests: `ATLASBOT_TEST_PAUSE=after-claim:3000` (or
+/// `after-send:`) makes the scheduler stop that many milliseconds at that point, so that a
+/// test can kill (or freeze) the process there; in-process tests set the field. Unset — always,
+/// in use — they cost nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Failpoints {
+    pub after_claim: Option<StdDuration>,
+    pub after_send: Option<StdDuration>,
+}
+
+impl Failpoints {
+    pub fn from_env() -> Failpoints {
+        let spec = std::env::var("ATLASBOT_TEST_PAUSE").unwrap_or_default();
+        let at = |name: &str| {
+            spec.strip_prefix(name)
+                .and_then(|r| r.strip_prefix(':'))
+                .and_then(|m| m.parse::<u64>().ok())
+                .map(StdDuration::from_millis)
+        };
+        Failpoints {
+            after_claim: at("after-claim"),
+            after_send: at("after-send"),
         }
     }
 }
 
-/// The time, injectable so that tests decide what "now" is.
-#[derive(Clone, Debug)]
-pub enum Clock {
-    System,
-    Fixed(Arc<std::sync::Mutex<DateTime<Utc>>>),
-}
-
-impl Clock {
-    pub fn fixed(t: DateTime<Utc>) -> Clock {
-        Clock::Fixed(Arc::new(std::sync::Mutex::new(t)))
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        match self {
-            Clock::System => Utc::now(),
-            Clock::Fixed(t) => *t.lock().expect("not poisoned"),
-        }
-    }
-
-    /// Moves a fixed clock (tests); the system clock moves by itself.
-    pub fn set(&self, t: DateTime<Utc>) {
-        if let Clock::Fixed(c) = self {
-            *c.lock().expect("not poisoned") = t;
-        }
+async fn failpoint(at: &str, pause: Option<StdDuration>) {
+    if let Some(pause) = pause {
+        tracing::warn!(failpoint = at, ms = pause.as_millis() as u64, "test pause");
+        tokio::time::sleep(pause).await;
     }
 }
+
+pub use crate::clock::Clock;
 
 /// What an event owes at each occurrence: the space's offsets to the space, each personal
 /// subscription to its user, and a reminder to each follower of what it is about.
@@ -100,10 +92,19 @@ async fn owed(store: &Store, e: &EventRow) -> Result<Vec<(i64, Target)>, StoreEr
     for (user, offset) in store.subscriptions_of_event(e.id).await? {
         owed.push((offset, Target::User(user)));
     }
-    for user in store.followers_of_event(e.id).await? {
-        owed.push((events::FOLLOW_OFFSET_MIN, Target::User(user)));
+    // Followers are not planned one by one: one row per occurrence stands for whoever follows
+    // what the event is about when it falls due (`Scheduler::expand_followers`), so that a
+    // follow or an unfollow costs one row whatever the number of events it concerns.
+    if is_about_something(e) {
+        owed.push((events::FOLLOW_OFFSET_MIN, Target::Followers));
     }
     Ok(owed)
+}
+
+/// Whether anyone could follow what an event is about: it has topics, actors or an organiser.
+fn is_about_something(e: &EventRow) -> bool {
+    let some = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    some(&e.topics) || some(&e.actors) || some(&e.organiser)
 }
 
 /// One planning step: the reminders `e` owes to `owed` falling due in [from, to), earliest
@@ -385,7 +386,7 @@ pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: b
                 },
             ]
         }
-        Target::Moderators => vec![],
+        Target::Moderators | Target::Followers => vec![],
     };
     reply
 }
@@ -425,6 +426,10 @@ fn new_event_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>) -> Reply {
     }];
     reply
 }
+
+/// What an outbox answers if handed a followers' stand-in (`Target::Followers`), which the
+/// scheduler expands instead of sending.
+pub const NOT_SENT: &str = "a followers' reminder is sent to each follower, never as such";
 
 /// One reminder ready to go out.
 #[derive(Debug, Clone)]
@@ -538,6 +543,17 @@ pub struct Scheduler {
     pub owner: Owner,
     /// How long a claim is this scheduler's before another may take it over.
     pub lease: Duration,
+    pub failpoints: Failpoints,
+    /// Whether this process's clock was last found to disagree with the lease clock (so that
+    /// it is said once when it starts and once when it ends, not on every pass).
+    skewed: std::sync::atomic::AtomicBool,
+}
+
+/// The most this process's clock may disagree with the clock leases are measured by before it
+/// stops claiming: a clock ahead would send reminders early and take live claims over, one
+/// behind would send them late.
+fn max_skew(lease: Duration) -> Duration {
+    (lease / 4).clamp(Duration::seconds(1), Duration::seconds(30))
 }
 
 impl Scheduler {
@@ -549,6 +565,8 @@ impl Scheduler {
             grace,
             owner: Owner::this_process(),
             lease: LEASE,
+            failpoints: Failpoints::from_env(),
+            skewed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -558,11 +576,42 @@ impl Scheduler {
         MAINTENANCE_EVERY.min(self.lease / 2)
     }
 
+    /// How often a delivery in progress renews this process's leases: four times per lease,
+    /// so that a slow send (retries, a long DM fan-out) never lets its claim run out.
+    fn renew_every(&self) -> StdDuration {
+        (self.lease / 4)
+            .to_std()
+            .unwrap_or(StdDuration::from_secs(1))
+            .max(StdDuration::from_millis(50))
+    }
+
+    /// The lease clock's "now", or None — and said loudly, once — when this process's clock
+    /// disagrees with it by more than `max_skew`: then it claims nothing.
+    async fn lease_now_if_in_step(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let lease_now = self.store.lease_now().await?;
+        let skew = self.clock.now() - lease_now;
+        let off = skew.abs() > max_skew(self.lease);
+        let was = self.skewed.swap(off, std::sync::atomic::Ordering::Relaxed);
+        if off && !was {
+            tracing::error!(
+                skew_ms = skew.num_milliseconds(),
+                "this host's clock disagrees with the database's by more than {} s: claiming no reminders until it is set right (a clock ahead would send them early and take other processes' claims over)",
+                max_skew(self.lease).num_seconds()
+            );
+        } else if !off && was {
+            tracing::warn!("this host's clock agrees with the database's again: claiming reminders");
+        }
+        Ok((!off).then_some(lease_now))
+    }
+
     /// Sends what is due now; returns how many reminders were delivered.
     pub async fn tick(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let mut delivered = 0;
         loop {
+            let Some(lease_now) = self.lease_now_if_in_step().await? else {
+                return Ok(delivered);
+            };
             let batch = self
                 .store
                 .claim_due(
@@ -570,7 +619,7 @@ impl Scheduler {
                     500,
                     self.platform,
                     self.owner.as_str(),
-                    now + self.lease,
+                    lease_now + self.lease,
                 )
                 .await?;
             if batch.is_empty() {
@@ -581,8 +630,8 @@ impl Scheduler {
         Ok(delivered)
     }
 
-    /// Delivers claimed reminders, renewing the lease while it takes long, and records the
-    /// sent ones together at the end.
+    /// Delivers claimed reminders, renewing the leases while a delivery takes long, and
+    /// records the sent ones together at the end.
     async fn deliver_batch(
         &self,
         outbox: &dyn Outbox,
@@ -590,17 +639,11 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let started = std::time::Instant::now();
-        let mut renewed = started;
         let mut cache = TickCache::default();
         let mut delivered = 0;
         for r in batch {
-            if renewed.elapsed() > (self.lease / 4).to_std().unwrap_or_default() {
-                self.store
-                    .renew_leases(self.owner.as_str(), self.clock.now() + self.lease)
-                    .await?;
-                renewed = std::time::Instant::now();
-            }
-            if self.deliver(outbox, r, now, &mut cache).await? {
+            let delivery = self.deliver(outbox, r, now, &mut cache);
+            if self.renewing_leases(delivery).await? {
                 delivered += 1;
             }
         }
@@ -615,6 +658,56 @@ impl Scheduler {
         Ok(delivered)
     }
 
+    /// Runs `work` (a delivery), renewing this process's leases every `renew_every` while it
+    /// runs: a send that outlasts the lease (retries, `retry_after`, a long fan-out) keeps its
+    /// claim, so no other process takes it over and sends it too.
+    async fn renewing_leases<T>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                _ = tokio::time::sleep(self.renew_every()) => self.renew_leases().await,
+            }
+        }
+    }
+
+    async fn renew_leases(&self) {
+        let renewed = match self.store.lease_now().await {
+            Ok(t) => {
+                self.store
+                    .renew_leases(self.owner.as_str(), t + self.lease)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renewed {
+            // The fence before each send still keeps a lost claim from going out twice.
+            tracing::warn!(error = %e, "could not renew the leases of a delivery in progress");
+        }
+    }
+
+    /// Records how `r` ended, if the claim is still ours (a lost claim is its new owner's).
+    async fn finish(
+        &self,
+        r: &ReminderRow,
+        state: ReminderState,
+        late: bool,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ours = self
+            .store
+            .finish_claim(&r.key, self.owner.as_str(), state, late, error, now)
+            .await?;
+        if !ours {
+            tracing::info!(key = %r.key, "a claim was taken over before its outcome was recorded; left to its new owner");
+        }
+        Ok(())
+    }
+
     /// Delivers one claimed reminder and records what happened.
     async fn deliver(
         &self,
@@ -623,57 +716,24 @@ impl Scheduler {
         now: DateTime<Utc>,
         cache: &mut TickCache,
     ) -> Result<bool, StoreError> {
-        let due = parse_ts(&r.due_utc).unwrap_or(now);
         let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
         let planned_due = occurrence - Duration::try_minutes(r.offset_min).unwrap_or_default();
         // Missed by more than the grace window (downtime): recorded, not spammed.
         if now - planned_due > self.grace && r.attempts <= 1 {
             tracing::info!(key = %r.key, "reminder missed while the bot was down");
-            self.store
-                .finish_reminder(&r.key, ReminderState::Missed, false, None, now)
+            self.finish(&r, ReminderState::Missed, false, None, now)
                 .await?;
             return Ok(false);
         }
-        if let std::collections::hash_map::Entry::Vacant(slot) = cache.events.entry(r.event_id) {
-            slot.insert(self.store.event(r.event_id).await?);
-        }
-        let Some(event) = cache.events[&r.event_id].clone() else {
-            self.store
-                .finish_reminder(
-                    &r.key,
-                    ReminderState::Cancelled,
-                    false,
-                    Some("event deleted"),
-                    now,
-                )
-                .await?;
+        let Some(event) = self.event_to_remind(&r, now, cache).await? else {
             return Ok(false);
         };
-        if event.cancelled {
-            self.store
-                .finish_reminder(&r.key, ReminderState::Cancelled, false, None, now)
-                .await?;
-            return Ok(false);
-        }
-        if let std::collections::hash_map::Entry::Vacant(slot) =
-            cache.disabled.entry(r.space.clone())
-        {
-            slot.insert(self.store.disabled_targets(&r.space).await?);
-        }
-        if let Some(reason) = cache.disabled[&r.space].get(&r.target).cloned() {
-            self.store
-                .finish_reminder(
-                    &r.key,
-                    ReminderState::Failed,
-                    false,
-                    Some(&format!("target disabled: {reason}")),
-                    now,
-                )
-                .await?;
+        if r.target == Target::Followers {
+            self.expand_followers(&r, &event).await?;
             return Ok(false);
         }
         let late = now - planned_due > ON_TIME_WITHIN;
-        failpoint("after-claim").await;
+        failpoint("after-claim", self.failpoints.after_claim).await;
         let delivery = Delivery {
             key: r.key.clone(),
             space: r.space.clone(),
@@ -681,10 +741,109 @@ impl Scheduler {
             reply: reminder_reply(&event, &r, now, late),
             about: parse_ts(&r.occurrence_utc).map(|o| (r.event_id, o)),
         };
+        // The fence: the claim is proven ours, and extended, right before the message leaves.
+        // A process that stalled past its lease finds it taken over and sends nothing.
+        let lease_until = self.store.lease_now().await? + self.lease;
+        if !self
+            .store
+            .fence(&r.key, self.owner.as_str(), lease_until)
+            .await?
+        {
+            tracing::warn!(key = %r.key, "a claim was lost before sending (this process stalled past its lease); not sending it");
+            return Ok(false);
+        }
         let outcome = outbox.deliver(&delivery).await;
         if outcome.is_ok() {
-            failpoint("after-send").await;
+            failpoint("after-send", self.failpoints.after_send).await;
         }
+        self.record(outbox, &r, &event, outcome, late, now, cache)
+            .await
+    }
+
+    /// A followers' reminder fallen due becomes one reminder per person who follows what the
+    /// event is about now (`Store::followers_of_event`: not muted, no reminder of their own),
+    /// each under its own key — sent by this same pass, exactly once like any other. The
+    /// stand-in row is gone once they are in (only while the claim is ours; a key already in
+    /// the ledger is not added again, so expanding twice adds nothing).
+    async fn expand_followers(&self, r: &ReminderRow, e: &EventRow) -> Result<(), StoreError> {
+        let Some(occurrence) = parse_ts(&r.occurrence_utc) else {
+            return Ok(());
+        };
+        let due = parse_ts(&r.due_utc).unwrap_or(occurrence);
+        let people: Vec<events::Planned> = self
+            .store
+            .followers_of_event(e.id)
+            .await?
+            .into_iter()
+            .map(|user| {
+                let target = Target::User(user);
+                events::Planned {
+                    key: events::reminder_key(e.id, occurrence, r.offset_min, &target),
+                    event_id: e.id,
+                    occurrence,
+                    offset_min: r.offset_min,
+                    target,
+                    due,
+                }
+            })
+            .collect();
+        if !self
+            .store
+            .expand_claim(&r.key, self.owner.as_str(), &r.space, &people)
+            .await?
+        {
+            tracing::info!(key = %r.key, "a followers' reminder was taken over before it was expanded; left to its new owner");
+        }
+        Ok(())
+    }
+
+    /// The event a claimed reminder is about, or None when it owes nothing any more (the
+    /// event deleted or cancelled, its target disabled) — recorded as such.
+    async fn event_to_remind(
+        &self,
+        r: &ReminderRow,
+        now: DateTime<Utc>,
+        cache: &mut TickCache,
+    ) -> Result<Option<EventRow>, StoreError> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.events.entry(r.event_id) {
+            slot.insert(self.store.event(r.event_id).await?);
+        }
+        let Some(event) = cache.events[&r.event_id].clone() else {
+            self.finish(r, ReminderState::Cancelled, false, Some("event deleted"), now)
+                .await?;
+            return Ok(None);
+        };
+        if event.cancelled {
+            self.finish(r, ReminderState::Cancelled, false, None, now)
+                .await?;
+            return Ok(None);
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            cache.disabled.entry(r.space.clone())
+        {
+            slot.insert(self.store.disabled_targets(&r.space).await?);
+        }
+        if let Some(reason) = cache.disabled[&r.space].get(&r.target).cloned() {
+            let why = format!("target disabled: {reason}");
+            self.finish(r, ReminderState::Failed, false, Some(&why), now)
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(event))
+    }
+
+    /// Records the outcome of a send: sent (with the batch), retried later, or failed.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        outbox: &dyn Outbox,
+        r: &ReminderRow,
+        event: &EventRow,
+        outcome: Result<(), DeliveryError>,
+        late: bool,
+        now: DateTime<Utc>,
+        cache: &mut TickCache,
+    ) -> Result<bool, StoreError> {
         match outcome {
             // Recorded with the rest of the batch, in one transaction: a crash before that
             // re-sends these under the same keys, which the platforms deduplicate.
@@ -694,8 +853,7 @@ impl Scheduler {
             }
             Err(DeliveryError::Gone(e)) => {
                 tracing::warn!(key = %r.key, error = %e, "reminder target is gone; disabling it");
-                self.store
-                    .finish_reminder(&r.key, ReminderState::Failed, late, Some(&e), now)
+                self.finish(r, ReminderState::Failed, late, Some(&e), now)
                     .await?;
                 self.store
                     .disable_target(&r.space, &r.target, &e, now)
@@ -706,27 +864,27 @@ impl Scheduler {
                     .or_default()
                     .insert(r.target.clone(), e.clone());
                 let why = format!("the target {} is gone ({e}); reminders to it are off until a moderator sets a new channel with /settings channel", r.target);
-                self.tell_moderators(outbox, &r, &event, &why).await;
+                self.tell_moderators(outbox, r, event, &why).await;
                 Ok(false)
             }
             Err(DeliveryError::Temporary(e)) if r.attempts < MAX_ATTEMPTS => {
                 let backoff = Duration::seconds(5 * (1 << r.attempts.min(6)));
+                let due = parse_ts(&r.due_utc).unwrap_or(now);
                 tracing::warn!(key = %r.key, error = %e, attempt = r.attempts, "reminder delivery failed; will retry");
                 self.store
-                    .retry_reminder(&r.key, due.max(now) + backoff, &e)
+                    .retry_claim(&r.key, self.owner.as_str(), due.max(now) + backoff, &e)
                     .await?;
                 Ok(false)
             }
             Err(DeliveryError::Temporary(e)) => {
                 tracing::error!(key = %r.key, error = %e, "reminder delivery failed for good");
-                self.store
-                    .finish_reminder(&r.key, ReminderState::Failed, late, Some(&e), now)
+                self.finish(r, ReminderState::Failed, late, Some(&e), now)
                     .await?;
                 let why = format!(
                     "it could not be delivered after {} attempts ({e})",
                     r.attempts
                 );
-                self.tell_moderators(outbox, &r, &event, &why).await;
+                self.tell_moderators(outbox, r, event, &why).await;
                 Ok(false)
             }
         }
@@ -758,6 +916,10 @@ impl Scheduler {
     /// left alone: several processes started side by side never send the same reminder twice.
     pub async fn recover(&self, outbox: &dyn Outbox) -> Result<usize, StoreError> {
         let now = self.clock.now();
+        // Whether a lease has run out is judged by the lease clock, never this host's.
+        let Some(lease_now) = self.lease_now_if_in_step().await? else {
+            return Ok(0);
+        };
         // A process of this host known to be gone loses its claims at once — unless the store
         // is shared by several hosts, where a host name and pid do not name one process (two
         // containers may both be "bot", pid 1): there, claims change hands only when their
@@ -777,8 +939,8 @@ impl Scheduler {
             .reclaim(
                 self.platform,
                 self.owner.as_str(),
-                now,
-                now + self.lease,
+                lease_now,
+                lease_now + self.lease,
                 &dead,
             )
             .await?;

@@ -63,13 +63,19 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 1000;
 
+/// An event's text option, cleaned of control characters as it enters (`events::text`): a
+/// description keeps its lines, a title or a place is one line.
 fn text(args: &Args, name: &str, max: usize) -> Result<Option<String>, CommandError> {
-    match args.get(name).map(str::trim).filter(|s| !s.is_empty()) {
+    let clean = |v: &str| match name {
+        "description" => crate::events::text::multi_line(v),
+        _ => crate::events::text::one_line(v),
+    };
+    match args.get(name).map(clean).filter(|s| !s.is_empty()) {
         Some(v) if v.chars().count() > max => Err(CommandError::usage(
             format!("{name} is too long (at most {max} characters)."),
             "/help event",
         )),
-        Some(v) => Ok(Some(v.to_string())),
+        Some(v) => Ok(Some(v)),
         None => Ok(None),
     }
 }

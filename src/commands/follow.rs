@@ -14,7 +14,7 @@ use crate::domain::{EventId, Subject};
 use crate::error::CommandError;
 use crate::events::{describe_offset, new_event_note, when, FOLLOW_OFFSET_MIN};
 use crate::reply::{Item, Moment, Reply, Span, Text, Visibility};
-use crate::scheduler::{occurrences_of, occurrences_without, plan_event};
+use crate::scheduler::{occurrences_of, occurrences_without};
 use crate::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
 
 /// A topic or an actor in the person's own words.
@@ -70,6 +70,14 @@ pub async fn run(
     caller: &Caller,
     p: Params,
 ) -> Result<Reply, CommandError> {
+    let changes = matches!(p, Params::Follow(_) | Params::Unfollow(_));
+    if changes && !ctx.changes_allowed(caller, ctx.clock.now()) {
+        return Err(CommandError::Refused(format!(
+            "You changed what you follow {} times in the last {} minutes; please wait a little before the next change.",
+            super::CHANGES_PER_WINDOW,
+            super::CHANGES_WINDOW.num_minutes()
+        )));
+    }
     let mut reply = match p {
         Params::Follow(w) => follow(ctx, atlas, caller, &w).await?,
         Params::Unfollow(w) => unfollow(ctx, atlas, caller, &w).await?,
@@ -136,13 +144,6 @@ async fn next_occurrence(
         .next())
 }
 
-async fn plan_all(ctx: &Context, events: &[EventId]) -> Result<(), CommandError> {
-    for id in events {
-        plan_event(&ctx.store, *id, ctx.clock.now()).await?;
-    }
-    Ok(())
-}
-
 async fn follow(
     ctx: &Context,
     atlas: &Atlas,
@@ -154,12 +155,12 @@ async fn follow(
         Err(reply) => return Ok(*reply),
     };
     let now = ctx.clock.now();
-    let events = match ctx
+    match ctx
         .store
         .follow(&caller.space, &caller.user, &subject, now)
         .await?
     {
-        Followed::New(events) => events,
+        Followed::New => {}
         Followed::Already => {
             return Ok(Reply::not_found(format!(
                 "You already follow {name} here. /following lists what you follow."
@@ -175,8 +176,7 @@ async fn follow(
                 "{name} has {MAX_FOLLOWERS_PER_SUBJECT} followers in this space, the most it can have. Use /remind me on its events instead."
             )))
         }
-    };
-    plan_all(ctx, &events).await?;
+    }
     let mut r = Reply::answer(format!("Following {name}"));
     r.summary = Some(Text::plain(format!(
         "I will remind you {} before every event of this space on {name}, including ones added later, and tell you when one is added. /unfollow {} stops it.",
@@ -246,16 +246,15 @@ async fn unfollow(
         Ok(found) => found,
         Err(reply) => return Ok(*reply),
     };
-    let Some(events) = ctx
+    if !ctx
         .store
         .unfollow(&caller.space, &caller.user, &subject)
         .await?
-    else {
+    {
         return Ok(Reply::not_found(format!(
             "You do not follow {name} here. /following lists what you follow."
         )));
-    };
-    plan_all(ctx, &events).await?;
+    }
     let mut r = Reply::answer(format!("No longer following {name}"));
     r.summary = Some(Text::plain(
         "No more reminders or notes for its events. Personal reminders you asked for with /remind me stay.",

@@ -29,6 +29,8 @@ mod who_works_on;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use tokio::sync::RwLock;
 
 use crate::atlas::Atlas;
@@ -226,7 +228,16 @@ pub struct Context {
     atlas: Arc<RwLock<Arc<Atlas>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
+    /// Recent changes each person made to what they follow (`changes_allowed`).
+    changes: Arc<std::sync::Mutex<std::collections::HashMap<(SpaceId, String), Vec<DateTime<Utc>>>>>,
 }
+
+/// How many changes (follow, unfollow) one person may make per window: plenty for a person,
+/// a bound for a script repeating them.
+pub const CHANGES_PER_WINDOW: usize = 20;
+pub const CHANGES_WINDOW: chrono::Duration = chrono::Duration::minutes(10);
+/// People remembered at most; beyond, the oldest windows are forgotten first.
+const CHANGES_REMEMBERED: usize = 10_000;
 
 /// How stale the read model may be after another process imports a new atlas. Checking costs a
 /// query (~0.1 ms through the pool), too much to pay on every command.
@@ -247,9 +258,38 @@ impl Context {
             lease: crate::scheduler::LEASE,
             public_url: None,
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+            changes: Arc::default(),
             store,
             atlas: Arc::new(RwLock::new(atlas)),
         }
+    }
+
+    /// Runs on `clock` (tests that move time): for what is due and, standing in for the
+    /// database's clock, for how long claims last.
+    pub fn set_clock(&mut self, clock: crate::scheduler::Clock) {
+        self.store = self.store.clone().with_lease_clock(clock.clone());
+        self.clock = clock;
+    }
+
+    /// Whether `caller` may make one more change now (and counts it): at most
+    /// `CHANGES_PER_WINDOW` in any `CHANGES_WINDOW`. Per process, in memory, bounded.
+    pub fn changes_allowed(&self, caller: &Caller, now: DateTime<Utc>) -> bool {
+        let mut all = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() >= CHANGES_REMEMBERED {
+            all.retain(|_, times| times.last().is_some_and(|t| now - *t < CHANGES_WINDOW));
+            if all.len() >= CHANGES_REMEMBERED {
+                all.clear();
+            }
+        }
+        let times = all
+            .entry((caller.space.clone(), caller.user.clone()))
+            .or_default();
+        times.retain(|t| now - *t < CHANGES_WINDOW);
+        if times.len() >= CHANGES_PER_WINDOW {
+            return false;
+        }
+        times.push(now);
+        true
     }
 
     /// The current atlas, reloaded first if another process imported a new one.
@@ -510,7 +550,7 @@ pub async fn stop_reminding(
     caller: &Caller,
     event: crate::domain::EventId,
 ) -> Reply {
-    match remind::stop_for(ctx, &caller.user, event).await {
+    match remind::stop_for(ctx, caller, event).await {
         Ok(r) => r,
         Err(e) => crate::error::into_reply(e, "stop reminding"),
     }

@@ -97,15 +97,38 @@ async fn stop(ctx: &Context, caller: &Caller, event: &str) -> Result<Reply, Comm
     let Some(e) = super::event::find(ctx, &caller.space, event).await? else {
         return Ok(no_such_event(event));
     };
-    stop_for(ctx, &caller.user, e.id).await
+    stop_for(ctx, caller, e.id).await
 }
 
-/// Removes `user`'s personal reminders for an event (only theirs, so a button may ask for it
-/// from anywhere).
-pub async fn stop_for(ctx: &Context, user: &str, event: EventId) -> Result<Reply, CommandError> {
+/// A button that names something the clicker has no business with (a forged custom id, an
+/// event of another space): answered without naming it.
+fn stale_button() -> Reply {
+    let mut r = Reply::not_found("That button no longer works here.");
+    r.suggestions.push("/reminders".into());
+    r.visibility = Visibility::Private;
+    r
+}
+
+/// Removes the caller's personal reminders for an event (only theirs). A button may ask for
+/// it from the event's space or from a direct message the bot sent about the event; checked
+/// at press time, so that a forged id cannot reveal another space's event.
+pub async fn stop_for(
+    ctx: &Context,
+    caller: &Caller,
+    event: EventId,
+) -> Result<Reply, CommandError> {
     let Some(e) = ctx.store.event(event).await? else {
-        return Ok(no_such_event(&event.to_string()));
+        return Ok(stale_button());
     };
+    let user = caller.user.as_str();
+    if e.space != caller.space
+        && !ctx
+            .store
+            .was_reminded(e.id, &Target::User(user.to_string()))
+            .await?
+    {
+        return Ok(stale_button());
+    }
     let removed = ctx
         .store
         .unsubscribe_all(e.id, &e.space, user, ctx.clock.now())
@@ -156,7 +179,9 @@ pub async fn snooze(
         r
     };
     let reminder = ctx.store.reminder_by_key(key).await?;
-    let Some(r) = reminder.filter(|r| r.target == Target::User(caller.user.clone())) else {
+    let Some(r) = reminder.filter(|r| {
+        r.target == Target::User(caller.user.clone()) && r.space.platform() == caller.platform
+    }) else {
         return Ok(private(Reply::not_found(
             "That reminder is not yours to snooze (or no longer exists).",
         )));
@@ -182,10 +207,21 @@ pub async fn snooze(
         target: r.target.clone(),
         due,
     };
-    if !add_to_plan(ctx, &again).await? {
-        return Ok(private(Reply::not_found(
-            "That event was cancelled: there is nothing to remind you of.",
-        )));
+    match add_to_plan(ctx, &again).await? {
+        Added::Yes => {}
+        Added::Cancelled => {
+            return Ok(private(Reply::not_found(
+                "That event was cancelled: there is nothing to remind you of.",
+            )))
+        }
+        Added::Moved(e) => {
+            let mut r = Reply::not_found(format!(
+                "That occurrence of {} was moved or cancelled, so I will not remind you of the old time.",
+                crate::reply::defang_mentions(&e.title)
+            ));
+            r.suggestions.push(format!("/event show {}", e.id));
+            return Ok(private(r));
+        }
     }
     let mut reply = Reply::answer("Snoozed");
     reply.summary = Some(Text::plain(format!(
@@ -195,25 +231,43 @@ pub async fn snooze(
     Ok(private(reply))
 }
 
-/// Adds one reminder to its event's plan, as read now (again if the event changes meanwhile).
-/// False: the event is gone or cancelled.
+/// What came of adding a snooze to its event's plan.
+enum Added {
+    Yes,
+    /// The event is gone or cancelled.
+    Cancelled,
+    /// The event no longer has the occurrence the snooze is about (moved, or that one
+    /// cancelled): a reminder would give a time that is not true.
+    Moved(crate::store::events::EventRow),
+}
+
+/// Adds one reminder to its event's plan if its occurrence still stands, as read now — the
+/// write only happens if the event is still as read (`add_planned`), so an edit in between is
+/// seen on the next try.
 async fn add_to_plan(
     ctx: &Context,
     planned: &crate::events::Planned,
-) -> Result<bool, CommandError> {
+) -> Result<Added, CommandError> {
     for _ in 0..5 {
         let Some(e) = ctx.store.event(planned.event_id).await? else {
-            return Ok(false);
+            return Ok(Added::Cancelled);
         };
         if e.cancelled {
-            return Ok(false);
+            return Ok(Added::Cancelled);
+        }
+        let at = planned.occurrence;
+        let occurs = crate::scheduler::occurrences_of(&ctx.store, &e, at, at + chrono::Duration::seconds(1))
+            .await?
+            .contains(&at);
+        if !occurs {
+            return Ok(Added::Moved(e));
         }
         let written = ctx
             .store
             .add_planned(&e, std::slice::from_ref(planned), None)
             .await?;
         if written == crate::store::events::PlanWrite::Written {
-            return Ok(true);
+            return Ok(Added::Yes);
         }
     }
     Err(CommandError::Refused(

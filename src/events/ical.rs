@@ -10,6 +10,7 @@ use icalendar::{
     EventLike,
 };
 
+use super::text::{ical_text, identifier, multi_line, one_line};
 use super::Recurrence;
 
 /// Largest .ics file accepted, and most events in it.
@@ -69,8 +70,9 @@ pub fn export(items: &[IcsItem]) -> String {
     cal.name("atlasbot events");
     for it in items {
         let mut e = IcsEvent::new();
-        e.uid(&it.uid)
-            .summary(&it.title)
+        // Every TEXT value cleaned as it leaves, whatever the database holds (`events::text`).
+        e.uid(&identifier(&it.uid))
+            .summary(&one_line(&it.title))
             .starts(CalendarDateTime::WithTimezone {
                 date_time: it.start,
                 tzid: it.tz.clone(),
@@ -87,10 +89,10 @@ pub fn export(items: &[IcsItem]) -> String {
             });
         }
         if let Some(d) = &it.description {
-            e.description(d);
+            e.description(&ical_text(d));
         }
         if let Some(p) = &it.place {
-            e.location(p);
+            e.location(&one_line(p));
         }
         if let Some(r) = &it.rrule {
             e.add_property("RRULE", r.as_str());
@@ -190,7 +192,8 @@ const MAX_EXDATES: usize = 1000;
 
 /// One VEVENT as an item, or why it is skipped ("“Title”: skipped, …").
 fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
-    let title = e.get_summary().unwrap_or("").trim().to_string();
+    // Cleaned as it enters (`events::text`): a bare CR or an ESC in a file stays out.
+    let title = one_line(e.get_summary().unwrap_or(""));
     let label = if title.is_empty() {
         format!("event {}", n + 1)
     } else {
@@ -212,7 +215,7 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
                 "its UID is longer than {MAX_UID} characters"
             )))
         }
-        Some(u) => u.to_string(),
+        Some(u) => identifier(u),
         None => format!("imported-{}-{n}", start.format("%Y%m%dT%H%M")),
     };
     let exdates = exdates_of(e);
@@ -224,8 +227,14 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
     Ok(IcsItem {
         uid,
         title: title.chars().take(200).collect(),
-        description: e.get_description().map(|d| d.chars().take(1000).collect()),
-        place: e.get_location().map(|d| d.chars().take(200).collect()),
+        description: e
+            .get_description()
+            .map(|d| multi_line(d).chars().take(1000).collect())
+            .filter(|d: &String| !d.is_empty()),
+        place: e
+            .get_location()
+            .map(|d| one_line(d).chars().take(200).collect())
+            .filter(|d: &String| !d.is_empty()),
         start,
         tz,
         duration_min: duration_of(e, start),

@@ -4,6 +4,7 @@
 //! (occurrence, offset, target). Pure: callers pass `now`; SQL lives in `store::events`.
 
 pub mod ical;
+pub mod text;
 pub mod vtimezone;
 pub mod when;
 

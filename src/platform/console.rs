@@ -135,6 +135,15 @@ fn terminal_width() -> Option<usize> {
 }
 
 fn print(reply: &Reply, display: Display) {
+    let mut reply = reply.clone();
+    // In JSON the file is a string, escaped like any other: intact as it is.
+    if !display.json {
+        save_unsaved_attachment(&mut reply);
+    }
+    write_out(&reply, display);
+}
+
+fn write_out(reply: &Reply, display: Display) {
     let out = if display.json {
         render::plain::terminal_safe(
             &(serde_json::to_string_pretty(reply).expect("a reply serialises") + "\n"),
@@ -148,9 +157,55 @@ fn print(reply: &Reply, display: Display) {
     let _ = stdout.flush();
 }
 
+/// A file the reply carries (an `/event export`) reaches the person intact: never through
+/// the terminal's filter, which would turn every CR of an iCalendar file into U+FFFD. Saved
+/// to a file of its name in the current directory (never over an existing one), whose path
+/// the reply then gives.
+fn save_unsaved_attachment(reply: &mut Reply) {
+    let Some(file) = &reply.attachment else {
+        return;
+    };
+    let path = free_path(&file.filename);
+    save_attachment(reply, &path);
+}
+
+/// `name` in the current directory, or `stem-2.ext`, `stem-3.ext`, … if it exists.
+fn free_path(name: &str) -> String {
+    // Only the file name a reply gives, never a path it might smuggle in.
+    let name = std::path::Path::new(name)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| !n.starts_with('.'))
+        .unwrap_or_else(|| "attachment.txt".into());
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((&name, "txt"));
+    (1..1000)
+        .map(|n| match n {
+            1 => format!("{stem}.{ext}"),
+            n => format!("{stem}-{n}.{ext}"),
+        })
+        .find(|p| !std::path::Path::new(p).exists())
+        .unwrap_or_else(|| format!("{stem}-{}.{ext}", std::process::id()))
+}
+
+/// `atlasbot ask` into a pipe or a file: the reply's file, byte for byte, is all that goes to
+/// stdout (`atlasbot ask "/event export" > events.ics`); the reply's words go to stderr.
+fn print_ask(reply: &Reply, display: Display) {
+    let Some(file) = reply.attachment.as_ref().filter(|_| !display.terminal && !display.json)
+    else {
+        return print(reply, display);
+    };
+    let mut words = reply.clone();
+    words.attachment = None;
+    let text = render::plain::terminal_safe(&display.text(&words));
+    let _ = std::io::stderr().write_all(text.as_bytes());
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(file.content.as_bytes());
+    let _ = stdout.flush();
+}
+
 pub async fn ask(ctx: &Context, line: &str, display: Display) -> ExitCode {
     let reply = answer_line(ctx, &Caller::console(), line).await;
-    print(&reply, display);
+    print_ask(&reply, display);
     exit_code(&reply)
 }
 

@@ -3,7 +3,10 @@
 //! connection may cost, since none needs a signature to open one. Headers must arrive within
 //! `Limits::header_timeout` (which also closes idle keep-alive connections), at most
 //! `max_connections` are open at once and at most `max_per_address` from one address; beyond
-//! that a new connection is closed at once.
+//! that a new connection is closed at once. Behind a reverse proxy on this machine (the way
+//! README.md deploys it) every connection comes from 127.0.0.1: there the per-address bound
+//! counts the requests in flight of each client the proxy names (`client_address`), so that
+//! it stays a bound per client instead of one for everybody together.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,7 +25,8 @@ pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send 
 
 /// What answers the requests of a listener.
 pub trait Handler: Send + Sync {
-    fn handle(&self, req: Request<Incoming>, peer: std::net::IpAddr) -> Answer<'_>;
+    /// `client`: the peer, or behind a local proxy the client it names (`client_address`).
+    fn handle(&self, req: Request<Incoming>, client: std::net::IpAddr) -> Answer<'_>;
 }
 
 /// What one connection may cost.
@@ -57,6 +61,7 @@ pub async fn serve<H: Handler + 'static>(
 ) {
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let per_address: Counts = Arc::default();
+    let max_per_address = limits.max_per_address;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -74,17 +79,41 @@ pub async fn serve<H: Handler + 'static>(
             tracing::warn!(%peer, "too many open connections; one refused");
             continue;
         };
-        let Some(slot) = AddressSlot::take(&per_address, peer.ip(), limits.max_per_address) else {
-            tracing::warn!(%peer, "too many connections from one address; one refused");
-            continue;
+        // A local proxy's connections are everybody's: they are bounded by `max_connections`
+        // only, and each request through them by its client's count below.
+        let proxied = is_local_proxy(peer.ip());
+        let slot = if proxied {
+            None
+        } else {
+            let Some(slot) = AddressSlot::take(&per_address, peer.ip(), max_per_address) else {
+                tracing::warn!(%peer, "too many connections from one address; one refused");
+                continue;
+            };
+            Some(slot)
         };
         let _ = stream.set_nodelay(true);
         let handler = handler.clone();
         let header_timeout = limits.header_timeout;
+        let per_client = per_address.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {
                 let handler = handler.clone();
-                async move { Ok::<_, Infallible>(handler.handle(req, peer.ip()).await) }
+                let per_client = per_client.clone();
+                async move {
+                    let client = client_address(&req, peer.ip());
+                    let _in_flight = if proxied {
+                        match AddressSlot::take(&per_client, client, max_per_address) {
+                            Some(s) => Some(s),
+                            None => {
+                                tracing::warn!(%client, "too many requests at once from one client behind the proxy; one refused");
+                                return Ok::<_, Infallible>(too_many());
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    Ok::<_, Infallible>(handler.handle(req, client).await)
+                }
             });
             if let Err(e) = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -100,7 +129,43 @@ pub async fn serve<H: Handler + 'static>(
     }
 }
 
-/// Open connections per remote address.
+/// Whether a connection comes from a reverse proxy on this machine: 127.0.0.1 or ::1 exactly,
+/// where the README's proxy connects from (other loopback addresses are clients of their own).
+pub fn is_local_proxy(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(a) => a == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
+/// Whom a request comes from: the peer, or — from a local proxy, and only there: anyone else
+/// could write the header — the address the proxy appended last to `X-Forwarded-For`.
+pub fn client_address(req: &Request<Incoming>, peer: std::net::IpAddr) -> std::net::IpAddr {
+    if !is_local_proxy(peer) {
+        return peer;
+    }
+    req.headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()
+        .and_then(|a| a.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
+/// The answer to a client with too many requests in flight through the proxy.
+fn too_many() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(
+        b"Too many requests at once from your address; try again in a moment.\n",
+    )));
+    *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+    r.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    r
+}
+
+/// Open connections (or, through a local proxy, requests in flight) per client address.
 type Counts = Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>;
 
 /// One connection's place in the per-address count; given back when dropped.

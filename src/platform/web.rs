@@ -217,24 +217,6 @@ fn content_tagged(
     r
 }
 
-/// Whom a request comes from, for the rate limit. Behind a reverse proxy on the same machine
-/// (the way README.md deploys it) every request comes from loopback, so there — and only
-/// there: anyone else could write the header — the address the proxy appended last to
-/// `X-Forwarded-For` is the client's.
-fn client_address(req: &Request<Incoming>, peer: IpAddr) -> IpAddr {
-    if !peer.is_loopback() {
-        return peer;
-    }
-    req.headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .last()
-        .and_then(|a| a.trim().parse().ok())
-        .unwrap_or(peer)
-}
-
 /// Whether a browser asks (a page), rather than a calendar app (a feed).
 fn wants_html(req: &Request<Incoming>) -> bool {
     req.headers()
@@ -268,7 +250,9 @@ impl Calendars {
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return plain(StatusCode::METHOD_NOT_ALLOWED, "GET calendars here");
         }
-        let client = client_address(req, peer);
+        // `peer` is the client already: behind a local proxy, the one it names
+        // (`http::client_address`).
+        let client = peer;
         let allowed = self
             .limiter
             .lock()

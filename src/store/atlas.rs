@@ -87,7 +87,7 @@ impl Store {
     /// Replaces the atlas with `atlas` in one transaction. `origin` records where it came from
     /// ("bundled" or a directory) so a newer binary knows whether to refresh it.
     pub async fn replace_atlas(&self, atlas: &Atlas, origin: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for table in ATLAS_TABLES {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                 .execute(&mut *tx)

@@ -145,16 +145,19 @@ pub struct SubscriptionCounts {
 }
 
 /// Inserts an event on a connection or inside a transaction (the importer adds a whole file
-/// in one).
+/// in one), published under `uid` if no event of any space has it yet: None when one has.
+/// `source_uid` is the UID the event's calendar gave it (its own for an event made here).
 async fn insert_event_on(
     conn: &mut sqlx::SqliteConnection,
     e: &EventInput,
     uid: &str,
+    source_uid: &str,
     now: DateTime<Utc>,
-) -> Result<EventId, StoreError> {
-    let id = sqlx::query(
-        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+) -> Result<Option<EventId>, StoreError> {
+    let id: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at, source_uid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
+         ON CONFLICT (uid) DO NOTHING RETURNING id",
     )
     .bind(uid)
     .bind(&e.space)
@@ -171,11 +174,26 @@ async fn insert_event_on(
     .bind(&e.rrule)
     .bind(&e.created_by)
     .bind(ts(now))
-    .bind(ts(now))
-    .execute(conn)
-    .await?
-    .last_insert_rowid();
-    Ok(EventId(id))
+    .bind(source_uid)
+    .fetch_optional(conn)
+    .await?;
+    Ok(id.map(|(id,)| EventId(id)))
+}
+
+/// The UIDs an imported event may be published under, in order: its own, the space-specific
+/// form, then one nobody can have guessed — so that another space that took the first two
+/// (importing the same public calendar first, or on purpose) cannot block this import.
+pub(crate) fn uid_candidates(uid: &str, space: &SpaceId) -> [String; 3] {
+    use ring::rand::SecureRandom;
+    let mut nonce = [0u8; 12];
+    // Never fails on a supported OS; a zero nonce then only makes the last form guessable.
+    let _ = ring::rand::SystemRandom::new().fill(&mut nonce);
+    let hex: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    [
+        uid.to_string(),
+        format!("{uid}/{space}"),
+        format!("{hex}/{space}@atlasbot"),
+    ]
 }
 
 /// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
@@ -258,9 +276,8 @@ async fn upsert_imported(
     e: &EventInput,
     now: DateTime<Utc>,
 ) -> Result<(EventId, bool), StoreError> {
-    let existing: Option<(EventId,)> = sqlx::query_as(
-        "SELECT id FROM events WHERE space = ?1 AND (uid = ?2 OR uid = ?2 || '/' || ?1)",
-    )
+    let existing: Option<(EventId,)> =
+        sqlx::query_as("SELECT id FROM events WHERE space = ?1 AND source_uid = ?2")
     .bind(&e.space)
     .bind(uid)
     .fetch_optional(&mut *conn)
@@ -289,16 +306,16 @@ async fn upsert_imported(
             .await?;
         return Ok((id, false));
     }
-    // A UID taken by another space gets a space-specific one.
-    let taken: Option<(EventId,)> = sqlx::query_as("SELECT id FROM events WHERE uid = ?")
-        .bind(uid)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let uid = match taken {
-        Some(_) => format!("{uid}/{}", e.space),
-        None => uid.to_string(),
-    };
-    Ok((insert_event_on(conn, e, &uid, now).await?, true))
+    // A UID published by another space: the next candidate, proven free by the insert.
+    for candidate in uid_candidates(uid, &e.space) {
+        if let Some(id) = insert_event_on(conn, e, &candidate, uid, now).await? {
+            return Ok((id, true));
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "no free UID for an imported event of {}",
+        e.space
+    )))
 }
 
 /// An imported event's cancelled occurrences are the file's, no more and no less.
@@ -344,7 +361,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.update_space(s, now).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -380,7 +397,9 @@ impl Store {
             return pg.insert_event(e, uid, now).await;
         }
         let mut conn = self.pool.acquire().await?;
-        insert_event_on(&mut conn, e, uid, now).await
+        insert_event_on(&mut conn, e, uid, uid, now)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("the event UID {uid} is taken")))
     }
 
     pub async fn update_event(
@@ -417,7 +436,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.cancel_event(id, now).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "UPDATE events SET cancelled = 1, updated_at = ?, revision = revision + 1 WHERE id = ?",
         )
@@ -440,7 +459,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.cancel_occurrence(id, occurrence, now).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         bump_revision(&mut tx, id).await?;
         // A cancelled occurrence changes the event as calendars see it (LAST-MODIFIED).
         sqlx::query("UPDATE events SET updated_at = ? WHERE id = ?")
@@ -478,7 +497,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.import_events(items, now, max_live).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut out = Vec::new();
         for (uid, e, exdates) in items {
             let (id, added) = upsert_imported(&mut tx, uid, e, now).await?;
@@ -550,7 +569,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.subscribe(event_id, space, user, offset_min, now).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         bump_revision(&mut tx, event_id).await?;
         sqlx::query("INSERT OR IGNORE INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(event_id)
@@ -672,7 +691,7 @@ impl Store {
         if owner != user && !any {
             return Ok(false);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         bump_revision(&mut tx, event_id).await?;
         sqlx::query("DELETE FROM subscriptions WHERE id = ?")
             .bind(id)
@@ -703,7 +722,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.replan(event, planned, planned_until).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of a
         // plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
         if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
@@ -733,7 +752,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.add_planned(event, planned, planned_until).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if !still_at_revision(&mut tx, event.id, event.revision, planned_until).await? {
             return Ok(PlanWrite::EventChanged);
         }
@@ -988,25 +1007,6 @@ impl Store {
                 q.execute(&self.pool).await?;
             }
         }
-        Ok(())
-    }
-
-    /// A failed delivery goes back to pending, due again at `retry_at`.
-    pub async fn retry_reminder(
-        &self,
-        key: &str,
-        retry_at: DateTime<Utc>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.retry_reminder(key, retry_at, error).await;
-        }
-        sqlx::query("UPDATE reminders SET state = 'pending', due_utc = ?, error = ? WHERE key = ?")
-            .bind(ts(retry_at))
-            .bind(error)
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
         Ok(())
     }
 

@@ -20,9 +20,9 @@ pub const MAX_FOLLOWERS_PER_SUBJECT: i64 = 500;
 /// What came of a follow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Followed {
-    /// Now followed; the live events of the space it concerns already (their plans are
-    /// stale: the caller plans them again).
-    New(Vec<EventId>),
+    /// Now followed. Nothing else changes: the events it concerns owe their followers one
+    /// stand-in reminder per occurrence (`Target::Followers`), whoever they are when it falls due.
+    New,
     Already,
     /// The person follows `MAX_FOLLOWS_PER_PERSON` subjects in the space already.
     TooManyOfYours,
@@ -63,7 +63,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.follow(space, user, subject, now).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (mine, followers): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM follows WHERE space = ?1 AND user_id = ?2),
                     (SELECT COUNT(*) FROM follows WHERE space = ?1 AND kind = ?3 AND slug = ?4)",
@@ -94,67 +94,28 @@ impl Store {
         if followers >= MAX_FOLLOWERS_PER_SUBJECT {
             return Ok(Followed::TooManyFollowers);
         }
-        let events = self.touch_concerned(&mut tx, space, user, subject).await?;
         tx.commit().await?;
-        Ok(Followed::New(events))
+        Ok(Followed::New)
     }
 
-    /// Moves the revision of every live event of `space` that `user`'s follow of `subject`
-    /// concerns; returns them.
-    async fn touch_concerned(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        space: &SpaceId,
-        user: &str,
-        subject: &Subject,
-    ) -> Result<Vec<EventId>, StoreError> {
-        let rows: Vec<(EventId,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE events SET revision = revision + 1 WHERE id IN (
-                SELECT e.id FROM events e JOIN follows f ON f.space = e.space
-                 WHERE f.space = ?1 AND f.user_id = ?2 AND f.kind = ?3 AND f.slug = ?4
-                   AND e.cancelled = 0 AND {CONCERNS})
-             RETURNING id"
-        )))
-        .bind(space)
-        .bind(user)
-        .bind(subject.kind())
-        .bind(subject.slug())
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut ids: Vec<EventId> = rows.into_iter().map(|(id,)| id).collect();
-        ids.sort_by_key(|id| id.0);
-        Ok(ids)
-    }
-
-    /// Stops following; returns the live events the follow concerned (to plan again), or
-    /// `None` when `user` did not follow `subject`.
+    /// Stops following: one row, whatever the events it concerns (their followers' reminders
+    /// go to whoever follows when they fall due). False when `user` did not follow `subject`.
     pub async fn unfollow(
         &self,
         space: &SpaceId,
         user: &str,
         subject: &Subject,
-    ) -> Result<Option<Vec<EventId>>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.unfollow(space, user, subject).await;
-        }
-        let mut tx = self.pool.begin().await?;
-        let events = self.touch_concerned(&mut tx, space, user, subject).await?;
-        let deleted = sqlx::query(
-            "DELETE FROM follows WHERE space = ? AND user_id = ? AND kind = ? AND slug = ?",
-        )
-        .bind(space)
-        .bind(user)
-        .bind(subject.kind())
-        .bind(subject.slug())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Ok(None);
-        }
-        tx.commit().await?;
-        self.announce();
-        Ok(Some(events))
+    ) -> Result<bool, StoreError> {
+        let sql = "DELETE FROM follows WHERE space = $1 AND user_id = $2 AND kind = $3 AND slug = $4";
+        let deleted = super::claims::on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(space)
+            .bind(user)
+            .bind(subject.kind())
+            .bind(subject.slug())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(deleted == 1)
     }
 
     /// What `user` follows in `space`, in the order they followed it.
@@ -201,7 +162,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.mute_follow(event_id, user).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let muted = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT OR IGNORE INTO follow_muted (event_id, user_id)
              SELECT ?1, ?2 WHERE EXISTS (
@@ -230,7 +191,7 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.add_notes(space, notes).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for n in notes {
             sqlx::query("INSERT OR IGNORE INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')")
                 .bind(&n.key)
@@ -401,9 +362,16 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<Followed, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Followers of one subject are counted under a lock on the subject, so that two
-        // follows at once cannot both pass the cap.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || ':' || $2 || ':' || $3))")
+        // Both caps are counted under locks, so that follows at once cannot pass either: one
+        // on the person (their follows), then one on the subject (its followers) — always in
+        // that order, so two transactions never wait on each other in a circle. (Two keys per
+        // lock: the first says which kind of lock, so a person and a subject never collide.)
+        sqlx::query("SELECT pg_advisory_xact_lock(1, hashtext($1 || ':' || $2))")
+            .bind(space)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(2, hashtext($1 || ':' || $2 || ':' || $3))")
             .bind(space)
             .bind(subject.kind())
             .bind(subject.slug())
@@ -439,35 +407,8 @@ impl PgRuntime {
         if followers >= MAX_FOLLOWERS_PER_SUBJECT {
             return Ok(Followed::TooManyFollowers);
         }
-        let events = pg_touch_concerned(&mut tx, space, user, subject).await?;
         tx.commit().await?;
-        Ok(Followed::New(events))
-    }
-
-    pub async fn unfollow(
-        &self,
-        space: &SpaceId,
-        user: &str,
-        subject: &Subject,
-    ) -> Result<Option<Vec<EventId>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let events = pg_touch_concerned(&mut tx, space, user, subject).await?;
-        let deleted = sqlx::query(
-            "DELETE FROM follows WHERE space = $1 AND user_id = $2 AND kind = $3 AND slug = $4",
-        )
-        .bind(space)
-        .bind(user)
-        .bind(subject.kind())
-        .bind(subject.slug())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if deleted == 0 {
-            return Ok(None);
-        }
-        super::postgres::notify(&mut tx).await?;
-        tx.commit().await?;
-        Ok(Some(events))
+        Ok(Followed::New)
     }
 
     pub async fn follows(&self, space: &SpaceId, user: &str) -> Result<Vec<Subject>, StoreError> {
@@ -603,28 +544,4 @@ impl PgRuntime {
         .fetch_all(&self.pool)
         .await?)
     }
-}
-
-async fn pg_touch_concerned(
-    tx: &mut sqlx::PgConnection,
-    space: &SpaceId,
-    user: &str,
-    subject: &Subject,
-) -> Result<Vec<EventId>, StoreError> {
-    let rows: Vec<(EventId,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE events SET revision = revision + 1 WHERE id IN (
-            SELECT e.id FROM events e JOIN follows f ON f.space = e.space
-             WHERE f.space = $1 AND f.user_id = $2 AND f.kind = $3 AND f.slug = $4
-               AND NOT e.cancelled AND {PG_CONCERNS})
-         RETURNING id"
-    )))
-    .bind(space)
-    .bind(user)
-    .bind(subject.kind())
-    .bind(subject.slug())
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut ids: Vec<EventId> = rows.into_iter().map(|(id,)| id).collect();
-    ids.sort_by_key(|id| id.0);
-    Ok(ids)
 }

@@ -78,6 +78,11 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
         "runtime/0011_follows_and_feeds.sql",
         include_str!("../../migrations/runtime/0011_follows_and_feeds.sql"),
     ),
+    (
+        12,
+        "runtime/0012_keep_source_uids.sql",
+        include_str!("../../migrations/runtime/0012_keep_source_uids.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -112,6 +117,11 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "postgres/0006_follows_and_feeds.sql",
         include_str!("../../migrations/postgres/0006_follows_and_feeds.sql"),
+    ),
+    (
+        7,
+        "postgres/0007_keep_source_uids.sql",
+        include_str!("../../migrations/postgres/0007_keep_source_uids.sql"),
     ),
 ];
 

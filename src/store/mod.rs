@@ -33,6 +33,7 @@ macro_rules! row {
 }
 
 pub mod atlas;
+pub mod claims;
 pub mod discord;
 pub mod events;
 pub mod follows;
@@ -60,6 +61,9 @@ pub enum StoreError {
     /// The database setting itself is wrong: one line naming the setting and what is wrong.
     #[error("{0}")]
     Setting(String),
+    /// A write that cannot be made as asked (a unique name already taken): a bug upstream.
+    #[error("conflict: {0}")]
+    Conflict(String),
 }
 
 /// Where a process keeps its state (`--db` / `ATLASBOT_DB`).
@@ -138,6 +142,8 @@ pub struct Store {
     pg: Option<postgres::PgRuntime>,
     /// Counts this process's writes that change what falls due, for `ChangeWatch`.
     changes: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// A test's clock standing in for the database's (`with_lease_clock`); None in use.
+    lease_clock: Option<crate::clock::Clock>,
 }
 
 impl Store {
@@ -165,6 +171,7 @@ impl Store {
             pool,
             pg,
             changes: std::sync::Arc::new(changes),
+            lease_clock: None,
         })
     }
 }
@@ -227,6 +234,16 @@ impl Store {
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// A write transaction on the SQLite file, holding the write lock from its first
+    /// statement (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes cannot
+    /// upgrade its lock while another writes, and fails at once instead of waiting — the busy
+    /// timeout covers waiting for the lock, not upgrading it. Every read-then-write uses this.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// The stored atlas's version (its data hash), if any atlas is stored.

@@ -92,11 +92,13 @@ async fn insert_event_on(
     conn: &mut PgConnection,
     e: &EventInput,
     uid: &str,
+    source_uid: &str,
     now: DateTime<Utc>,
-) -> Result<EventId, StoreError> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+) -> Result<Option<EventId>, StoreError> {
+    let id: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at, source_uid)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
+         ON CONFLICT (uid) DO NOTHING RETURNING id",
     )
     .bind(uid)
     .bind(&e.space)
@@ -113,9 +115,10 @@ async fn insert_event_on(
     .bind(&e.rrule)
     .bind(&e.created_by)
     .bind(ts(now))
-    .fetch_one(conn)
+    .bind(source_uid)
+    .fetch_optional(conn)
     .await?;
-    Ok(EventId(id))
+    Ok(id.map(|(id,)| EventId(id)))
 }
 
 /// As in SQLite: a key seen before keeps its row unless it was cancelled.
@@ -199,9 +202,8 @@ async fn upsert_imported(
     e: &EventInput,
     now: DateTime<Utc>,
 ) -> Result<(EventId, bool), StoreError> {
-    let existing: Option<(EventId,)> = sqlx::query_as(
-        "SELECT id FROM events WHERE space = $1 AND (uid = $2 OR uid = $2 || '/' || $1)",
-    )
+    let existing: Option<(EventId,)> =
+        sqlx::query_as("SELECT id FROM events WHERE space = $1 AND source_uid = $2")
     .bind(&e.space)
     .bind(uid)
     .fetch_optional(&mut *conn)
@@ -228,15 +230,15 @@ async fn upsert_imported(
             .await?;
         return Ok((id, false));
     }
-    let taken: Option<(EventId,)> = sqlx::query_as("SELECT id FROM events WHERE uid = $1")
-        .bind(uid)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let uid = match taken {
-        Some(_) => format!("{uid}/{}", e.space),
-        None => uid.to_string(),
-    };
-    Ok((insert_event_on(conn, e, &uid, now).await?, true))
+    for candidate in super::events::uid_candidates(uid, &e.space) {
+        if let Some(id) = insert_event_on(conn, e, &candidate, uid, now).await? {
+            return Ok((id, true));
+        }
+    }
+    Err(StoreError::Conflict(format!(
+        "no free UID for an imported event of {}",
+        e.space
+    )))
 }
 
 async fn replace_exdates(
@@ -301,7 +303,9 @@ impl PgRuntime {
         now: DateTime<Utc>,
     ) -> Result<EventId, StoreError> {
         let mut conn = self.pool.acquire().await?;
-        insert_event_on(&mut conn, e, uid, now).await
+        insert_event_on(&mut conn, e, uid, uid, now)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(format!("the event UID {uid} is taken")))
     }
 
     pub async fn update_event(
@@ -795,23 +799,6 @@ impl PgRuntime {
                 .execute(&self.pool)
                 .await?;
         }
-        Ok(())
-    }
-
-    pub async fn retry_reminder(
-        &self,
-        key: &str,
-        retry_at: DateTime<Utc>,
-        error: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE reminders SET state = 'pending', due_utc = $1, error = $2 WHERE key = $3",
-        )
-        .bind(ts(retry_at))
-        .bind(error)
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
         Ok(())
     }
 

@@ -333,3 +333,86 @@ async fn consoles_started_together_deliver_each_reminder_once() {
     keys.dedup();
     assert_eq!(keys.len(), 150, "no reminder printed twice");
 }
+
+/// `db`'s arguments with a claim lease of two seconds (replacing the PostgreSQL runs' own).
+fn short_lease_args(db: &TempDb) -> Vec<String> {
+    let mut args = db.args();
+    if let Some(at) = args.iter().position(|a| a == "--claim-lease-seconds") {
+        args.drain(at..at + 2);
+    }
+    args.extend(["--claim-lease-seconds".into(), "2".into()]);
+    args
+}
+
+fn start_short_lease(db: &TempDb, pause: Option<&str>) -> Console {
+    let args = short_lease_args(db);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Console::start_with(&args, pause)
+}
+
+/// Regression (exactly once): a delivery that outlasted its lease (a send retried for
+/// minutes, a long DM fan-out) was taken over by another process and sent by both. The
+/// process delivering keeps renewing its lease, so the other never takes it over.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_that_outlasts_its_lease_is_not_taken_over_by_a_live_process() {
+    let db = TempDb::new();
+    event_due_now(&db, "Slow send");
+    // Six seconds between claiming and sending: three leases.
+    let slow = start_short_lease(&db, Some("after-claim:6000"));
+    assert!(
+        wait_state(&db, "claimed", Duration::from_secs(10)).await,
+        "the reminder is claimed"
+    );
+    let other = start_short_lease(&db, None);
+    other.wait_caught_up();
+    assert!(
+        slow.wait_for("[reminder ev1-", Duration::from_secs(15)),
+        "the slow process sends it"
+    );
+    // The other process looks for lapsed claims twice per lease meanwhile and after.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (out1, out2) = (slow.finish(), other.finish());
+    assert_eq!(
+        count(&out1, "[reminder ev1-") + count(&out2, "[reminder ev1-"),
+        1,
+        "exactly once:\n{out1}\n---\n{out2}"
+    );
+}
+
+/// Regression (exactly once): a process frozen between claim and send (SIGSTOP: it cannot
+/// even renew its lease) loses its claim to another process, which sends the reminder; woken
+/// up, it proves the claim is no longer its own right before sending (the fence) and sends
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_process_frozen_past_its_lease_does_not_send_what_another_took_over() {
+    let db = TempDb::new();
+    event_due_now(&db, "Frozen sender");
+    let frozen = start_short_lease(&db, Some("after-claim:1500"));
+    assert!(
+        wait_state(&db, "claimed", Duration::from_secs(10)).await,
+        "the reminder is claimed"
+    );
+    let pid = frozen.pid().to_string();
+    let signal = |sig: &str| {
+        assert!(Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("-STOP");
+    let other = start_short_lease(&db, None);
+    assert!(
+        other.wait_for("[reminder ev1-", Duration::from_secs(15)),
+        "the other process takes the lapsed claim over and sends it"
+    );
+    signal("-CONT");
+    // Woken up, the frozen process finishes its pause and reaches the fence.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (out1, out2) = (frozen.finish(), other.finish());
+    assert_eq!(
+        count(&out1, "[reminder ev1-") + count(&out2, "[reminder ev1-"),
+        1,
+        "exactly once:\n{out1}\n---\n{out2}"
+    );
+}

@@ -665,7 +665,7 @@ impl Reminders {
     async fn new() -> Reminders {
         let db = TempDb::new();
         let mut ctx = db.context().await;
-        ctx.clock = Clock::fixed("2026-12-01T09:00:00Z".parse().unwrap());
+        ctx.set_clock(Clock::fixed("2026-12-01T09:00:00Z".parse().unwrap()));
         let (fake, base) = FakeDiscord::start().await;
         let outbox = DiscordOutbox {
             ctx: ctx.clone(),
@@ -1288,6 +1288,76 @@ async fn idle_and_slow_connections_do_not_starve_signed_requests() {
             closed_within(s, Duration::from_secs(10)).await,
             "an idle or slow connection is closed after its timeout"
         );
+    }
+}
+
+/// Regression: behind the documented reverse proxy every client is 127.0.0.1, so the
+/// per-address cap became one cap for everybody together, Discord's requests included. From
+/// the local proxy, the cap counts each forwarded client's requests in flight instead; the
+/// global bound on connections stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_local_proxy_the_per_address_cap_is_per_client() {
+    let ep = Endpoint::start_with(endpoint::Limits {
+        header_timeout: Duration::from_secs(5),
+        body_timeout: Duration::from_secs(5),
+        max_connections: 1024,
+        max_per_address: 10,
+    })
+    .await;
+    let target: std::net::SocketAddr = ep
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/interactions")
+        .parse()
+        .unwrap();
+    // The proxy's idle upstream connections: more than the per-address cap, none refused.
+    let mut pool = Vec::new();
+    for _ in 0..25 {
+        pool.push(hold_open("127.0.0.1", target, b"").await);
+    }
+    // One client behind it with ten slow requests in flight (a body promised, not sent).
+    let slow = |client: &str| {
+        format!(
+            "POST /interactions HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\nContent-Length: 1000\r\n\r\n{{"
+        )
+    };
+    let mut hog = Vec::new();
+    for _ in 0..10 {
+        hog.push(hold_open("127.0.0.1", target, slow("203.0.113.9").as_bytes()).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for s in pool.iter_mut() {
+        assert!(
+            !closed_within(s, Duration::from_millis(50)).await,
+            "a proxy's connection was refused as if it were one client's"
+        );
+    }
+    // Its eleventh is refused at once; another client's signed request goes through.
+    let mut eleventh = hold_open("127.0.0.1", target, slow("203.0.113.9").as_bytes()).await;
+    let answer = read_some(&mut eleventh).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    let ping = json!({"id": "77", "application_id": APP, "type": 1, "token": "t", "version": 1}).to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let signature = key().sign(format!("{ts}{ping}").as_bytes());
+    let resp = reqwest::Client::new()
+        .post(&ep.url)
+        .header("X-Forwarded-For", "198.51.100.7")
+        .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+        .header("X-Signature-Timestamp", &ts)
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+/// What the server answers first on `stream` (up to 512 bytes, within 5 s).
+async fn read_some(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 512];
+    match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).to_string(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -1966,6 +2036,72 @@ async fn a_member_follows_a_topic_privately_and_hears_of_a_new_event_by_direct_m
     r.ctx.clock.set("2026-12-02T09:00:00Z".parse().unwrap());
     assert_eq!(r.tick().await, 1);
     assert_eq!(r.messages_to("333000000000000333").len(), 2);
+}
+
+/// Regression: a Snooze pressed *after* its occurrence was moved (or that occurrence
+/// cancelled, or the event) was accepted and later reminded of the old, false time.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snooze_pressed_after_its_occurrence_moved_or_was_cancelled_is_refused() {
+    const ALICE: &str = "700000000000000007";
+    const DM: &str = "333000000000000333";
+    for change in [
+        "/event edit 1 when:\"2026-12-01 12:00\"",
+        "/event cancel 1",
+    ] {
+        let r = Reminders::new().await;
+        r.event_due_now().await;
+        let alice = Caller {
+            platform: Platform::Discord,
+            space: SpaceId::discord(GUILD),
+            user: ALICE.into(),
+            moderator: false,
+            channel: Some(CHANNEL.into()),
+        };
+        commands::answer(&r.ctx, &alice, "/remind me 1 before:1h").await;
+        assert_eq!(r.tick().await, 2);
+        let snooze = button(&r.messages_to(DM)[0].json(), "Snooze 15 min");
+        r.moderator_says(change).await;
+        let v = r.ep.post(&click(&snooze, Some(ALICE))).await;
+        let text = v.to_string();
+        assert!(
+            text.contains("moved or cancelled") || text.contains("was cancelled"),
+            "{change}: {text}"
+        );
+        assert!(!text.contains("again in"), "{change}: {text}");
+        r.ctx.clock.set("2026-12-01T09:15:00Z".parse().unwrap());
+        r.tick().await;
+        assert!(
+            r.messages_to(DM)
+                .iter()
+                .skip(1)
+                .all(|m| !m.json().to_string().contains("10:00")),
+            "{change}: no reminder of the old time"
+        );
+    }
+}
+
+/// Regression: a forged "Stop reminding me" custom id named another server's event (its title
+/// could be read by id). A button is honoured from the event's own space, or from a direct
+/// message the bot sent that person about it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_stop_button_does_not_name_another_spaces_event() {
+    const MALLORY: &str = "700000000000000666";
+    let r = Reminders::new().await;
+    r.moderator_says("/event add title:\"Secret board meeting\" when:\"2026-12-03 10:00\"")
+        .await;
+    // From a direct message with the bot, by someone it never reminded of it.
+    let v = r.ep.post(&click("stop:1", Some(MALLORY))).await;
+    let text = v.to_string();
+    assert!(!text.contains("Secret board meeting"), "{text}");
+    assert!(text.contains("no longer works"), "{text}");
+    // From another server.
+    let mut other = click("stop:1", None);
+    other["guild_id"] = json!("999999999999999999");
+    let text = r.ep.post(&other).await.to_string();
+    assert!(!text.contains("Secret board meeting"), "{text}");
+    // From its own server it still works (nothing to stop, but it is theirs to ask).
+    let own = r.ep.post(&click("stop:1", None)).await.to_string();
+    assert!(own.contains("Secret board meeting"), "{own}");
 }
 
 /// A snooze is a person's own reminder: it outlives a replan of its event (new offsets for

@@ -63,7 +63,7 @@ impl World {
     async fn new() -> World {
         let db = TempDb::new();
         let mut ctx = db.context().await;
-        ctx.clock = Clock::fixed(t("2026-11-23 15:00"));
+        ctx.set_clock(Clock::fixed(t("2026-11-23 15:00")));
         let moderator = Caller {
             platform: Platform::Console,
             space: SpaceId::parse("console:space").unwrap(),
@@ -456,6 +456,101 @@ async fn a_claim_of_a_live_process_is_left_alone_until_its_lease_runs_out() {
     w.at("2026-11-24 10:03");
     s.recover(&out).await.unwrap();
     assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
+}
+
+/// Regression (exactly once, a sender stalled past its lease): a process stalled between
+/// claiming and sending, whose claim another process took over and delivered, sent it too.
+#[tokio::test]
+async fn a_sender_stalled_past_its_lease_does_not_send_what_was_taken_over() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.at("2026-11-24 10:00");
+    // Two live processes: the stalled one (named after the process that started the tests)
+    // and this one.
+    let mut stalled = w.scheduler();
+    stalled.owner = Owner::of(std::os::unix::process::parent_id());
+    stalled.failpoints.after_claim = Some(std::time::Duration::from_millis(400));
+    let other = w.scheduler();
+    let (stalled_out, other_out) = (Recorder::default(), Recorder::default());
+    let key = "ev1-20261125T1000Z-1440m-space";
+    let take_over = async {
+        // Once it is claimed, the lease runs out while the claimer stalls, and the other
+        // process takes the claim over and delivers it.
+        while !w
+            .ctx
+            .store
+            .reminder_states(EventId(1))
+            .await
+            .unwrap()
+            .iter()
+            .any(|(_, s)| *s == ReminderState::Claimed)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        w.at("2026-11-24 10:03");
+        other.recover(&other_out).await.unwrap()
+    };
+    let (stalled_sent, taken_over) = tokio::join!(stalled.tick(&stalled_out), take_over);
+    assert_eq!(taken_over, 1, "the other process delivered it");
+    assert_eq!(stalled_sent.unwrap(), 0, "the stalled process sent nothing");
+    assert!(stalled_out.keys().is_empty(), "{:?}", stalled_out.keys());
+    assert_eq!(other_out.keys(), [key]);
+    let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
+    assert!(states.contains(&(key.to_string(), ReminderState::Sent)), "{states:?}");
+}
+
+/// Regression (exactly once, a host's clock ahead): a process whose clock ran ahead of the
+/// others' by more than the lease took their live claims over and sent them again.
+#[tokio::test]
+async fn a_process_whose_clock_runs_ahead_claims_nothing_and_takes_nothing_over() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    w.at("2026-11-24 10:00");
+    let mut live = w.scheduler();
+    live.owner = Owner::of(std::os::unix::process::parent_id());
+    // The live process claims the reminder and is about to send it.
+    let lease_now = w.ctx.store.lease_now().await.unwrap();
+    let claimed = w
+        .ctx
+        .store
+        .claim_due(
+            w.ctx.clock.now(),
+            10,
+            Platform::Console,
+            live.owner.as_str(),
+            lease_now + live.lease,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // Another process's clock is 10 minutes ahead of the database's.
+    let mut ahead = w.scheduler();
+    ahead.clock = Clock::fixed(w.ctx.clock.now() + Duration::minutes(10));
+    let out = Recorder::default();
+    assert_eq!(ahead.recover(&out).await.unwrap(), 0);
+    assert_eq!(ahead.tick(&out).await.unwrap(), 0);
+    assert!(out.keys().is_empty(), "{:?}", out.keys());
+    // Nor does it claim what falls due by its clock but not yet by the database's.
+    w.say(
+        &w.moderator,
+        "/event add title:Soon when:\"2026-11-25 10:05\"",
+    )
+    .await;
+    assert_eq!(ahead.tick(&out).await.unwrap(), 0);
+    assert!(out.keys().is_empty(), "{:?}", out.keys());
+    // Set right, it claims again.
+    ahead.clock = w.ctx.clock.clone();
+    w.at("2026-11-24 10:05");
+    ahead.tick(&out).await.unwrap();
+    assert_eq!(out.keys(), ["ev2-20261125T1005Z-1440m-space"]);
 }
 
 #[tokio::test]
@@ -927,10 +1022,8 @@ async fn a_late_reminder_says_how_long_is_really_left() {
     )
     .await;
     // The bot was down when the one-day reminder fell due; it comes back 2 hours before.
-    let s = Scheduler {
-        grace: Duration::days(2),
-        ..w.scheduler()
-    };
+    let mut s = w.scheduler();
+    s.grace = Duration::days(2);
     w.at("2026-11-25 10:00");
     let sent = Recorder::default();
     s.tick(&sent).await.unwrap();
@@ -1236,18 +1329,33 @@ async fn following_an_actor_covers_what_it_organises_or_is_named_in_until_unfoll
         "{out}"
     );
     assert!(!out.contains("Other"), "{out}");
-    // Events that existed before the follow are planned for the follower at once.
-    assert_eq!(keys_for(&w, 1, "ana").await.len(), 1);
-    assert_eq!(keys_for(&w, 2, "ana").await.len(), 1);
-    assert!(keys_for(&w, 3, "ana").await.is_empty());
+    // Events that existed before the follow remind the follower too; nothing was rewritten
+    // for it (the follow is one row).
+    let s = w.scheduler();
+    let out = Recorder::default();
+    w.at("2026-12-02 08:00");
+    s.tick(&out).await.unwrap();
+    assert!(
+        out.keys().contains(&"ev1-20261202T0900Z-60m-user:ana".to_string()),
+        "{:?}",
+        out.keys()
+    );
     let listed = w.say(&w.member, "/following").await;
     assert!(listed.contains("Actor ITU"), "{listed}");
-    let out = w.say(&w.member, "/unfollow actor:ITU").await;
-    assert!(out.starts_with("No longer following ITU"), "{out}");
-    assert!(keys_for(&w, 1, "ana").await.is_empty());
-    assert!(keys_for(&w, 2, "ana").await.is_empty());
-    let out = w.say(&w.member, "/unfollow actor:ITU").await;
-    assert!(out.contains("You do not follow ITU"), "{out}");
+    let out2 = w.say(&w.member, "/unfollow actor:ITU").await;
+    assert!(out2.starts_with("No longer following ITU"), "{out2}");
+    for at in ["2026-12-03 08:00", "2026-12-04 08:00"] {
+        w.at(at);
+        s.tick(&out).await.unwrap();
+    }
+    let to_ana: Vec<String> = out
+        .keys()
+        .into_iter()
+        .filter(|k| k.ends_with("user:ana"))
+        .collect();
+    assert_eq!(to_ana, ["ev1-20261202T0900Z-60m-user:ana"], "not after the unfollow");
+    let again = w.say(&w.member, "/unfollow actor:ITU").await;
+    assert!(again.contains("You do not follow ITU"), "{again}");
 }
 
 #[tokio::test]
@@ -1269,17 +1377,21 @@ async fn stop_on_one_followed_event_silences_only_that_event() {
         out.starts_with("No more reminders: Cybersecurity clinic"),
         "{out}"
     );
-    let pending = |v: Vec<(String, ReminderState)>| {
-        v.into_iter()
-            .filter(|(k, s)| *s == ReminderState::Pending && !k.contains("-new-"))
-            .count()
-    };
-    assert_eq!(pending(keys_for(&w, 1, "ana").await), 0);
-    assert_eq!(pending(keys_for(&w, 2, "ana").await), 1);
     // Editing the silenced event does not bring its reminders back.
     w.say(&w.moderator, "/event edit 1 when:\"2026-11-30 15:00\"")
         .await;
-    assert_eq!(pending(keys_for(&w, 1, "ana").await), 0);
+    let s = w.scheduler();
+    let out = Recorder::default();
+    for at in ["2026-11-30 14:00", "2026-12-01 13:00"] {
+        w.at(at);
+        s.tick(&out).await.unwrap();
+    }
+    let to_ana: Vec<String> = out
+        .keys()
+        .into_iter()
+        .filter(|k| k.ends_with("user:ana") && !k.contains("-new-"))
+        .collect();
+    assert_eq!(to_ana, ["ev2-20261201T1400Z-60m-user:ana"]);
 }
 
 #[tokio::test]
@@ -1346,4 +1458,225 @@ async fn a_follower_who_came_after_the_event_is_not_told_it_is_new_when_it_chang
         .filter(|(k, _)| k.contains("-new-"))
         .collect();
     assert_eq!(notes.len(), 1, "{notes:?}");
+}
+
+/// Regression: simultaneous follows on SQLite answered "something went wrong" for some members
+/// (a read-then-write transaction cannot upgrade its lock), and on PostgreSQL one person
+/// following many subjects at once passed the per-person cap (the lock was per subject).
+/// Whatever the interleaving: no error, and both caps hold exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_follows_never_fail_and_never_pass_a_cap() {
+    use atlasbot::domain::Subject;
+    use atlasbot::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
+    let w = World::new().await;
+    let space = SpaceId::parse("console:space").unwrap();
+    let now = w.ctx.clock.now();
+    // One person, many subjects at once.
+    let mut tasks = Vec::new();
+    for k in 0..(MAX_FOLLOWS_PER_PERSON + 15) {
+        let (store, space) = (w.ctx.store.clone(), space.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .follow(&space, "eager", &Subject::Topic(format!("topic-{k}")), now)
+                .await
+        }));
+    }
+    let mut followed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Followed::New) => followed += 1,
+            Ok(Followed::TooManyOfYours) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(followed, MAX_FOLLOWS_PER_PERSON);
+    assert_eq!(
+        w.ctx.store.follows(&space, "eager").await.unwrap().len() as i64,
+        MAX_FOLLOWS_PER_PERSON
+    );
+    // Many people, one subject at once.
+    let mut tasks = Vec::new();
+    for k in 0..(MAX_FOLLOWERS_PER_SUBJECT + 20) {
+        let (store, space) = (w.ctx.store.clone(), space.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .follow(&space, &format!("p{k}"), &Subject::Topic("crowded".into()), now)
+                .await
+        }));
+    }
+    let mut followed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Followed::New) => followed += 1,
+            Ok(Followed::TooManyFollowers) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(followed, MAX_FOLLOWERS_PER_SUBJECT);
+}
+
+/// Regression: event UIDs were unique across all spaces, and an import that met another
+/// space's UID derived a new one without checking that it was free — a space that imported a
+/// public calendar's UIDs first, and their derived forms, made every other space's import of
+/// that calendar fail whole with "something went wrong".
+#[tokio::test]
+async fn a_space_that_squats_a_calendars_uids_cannot_block_another_spaces_import() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let calendar = |uid: &str, title: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+             DTSTART:20261210T100000Z\r\nSUMMARY:{title}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    let file = |name: &str, text: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        format!("/event import file:{}", path.display())
+    };
+    let squatter = Caller {
+        space: SpaceId::parse("console:squatter").unwrap(),
+        user: "squatter".into(),
+        ..w.moderator.clone()
+    };
+    // The public UID and every form derived from it that the bot used to try.
+    for (k, uid) in ["lecture-1@uni.example", "lecture-1@uni.example/console:space"]
+        .iter()
+        .enumerate()
+    {
+        let out = w
+            .say(&squatter, &file(&format!("squat{k}.ics"), calendar(uid, "Squat")))
+            .await;
+        assert!(out.contains("Calendar imported"), "{out}");
+    }
+    let import = file("real.ics", calendar("lecture-1@uni.example", "Lecture 1"));
+    let out = w.say(&w.moderator, &import).await;
+    assert!(out.contains("Calendar imported"), "{out}");
+    assert!(!out.contains("went wrong"), "{out}");
+    // Imported again (the calendar changed): the same event is updated, not a second one.
+    let again = file("real2.ics", calendar("lecture-1@uni.example", "Lecture 1 (room 2)"));
+    let out = w.say(&w.moderator, &again).await;
+    assert!(!out.contains("went wrong"), "{out}");
+    let events = w.ctx.store.events_of_space(&w.moderator.space).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].title, "Lecture 1 (room 2)");
+    let squatted = w.ctx.store.events_of_space(&squatter.space).await.unwrap();
+    assert_eq!(squatted.len(), 2);
+    assert!(squatted.iter().all(|e| e.title == "Squat"));
+}
+
+/// Regression: `/event export` on the console replaced every CR of the iCalendar text with
+/// U+FFFD, so a file saved from it was rejected by calendar libraries. Into a pipe or a file,
+/// `ask` writes the file byte for byte; the interactive console saves it and says where.
+#[tokio::test]
+async fn an_exported_calendar_reaches_a_console_user_intact() {
+    let db = TempDb::new();
+    let out = db.run(&["ask", "/event add title:Intact when:\"2027-02-01 10:00\""]);
+    assert!(out.status.success(), "{}", support::stdout(&out));
+    let out = db.run(&["ask", "/event export"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let ics = String::from_utf8(out.stdout).unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\n"), "{ics:?}");
+    assert!(ics.ends_with("END:VCALENDAR\r\n"), "{ics:?}");
+    assert!(!ics.contains('\u{FFFD}'));
+    assert!(ics.contains("SUMMARY:Intact\r\n"));
+    // Typed into a console: saved beside it, never over another file, path given.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("events.ics"), "mine").unwrap();
+    let mut console = std::process::Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .args(db.args())
+        .arg("console")
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    console
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"/event export\n")
+        .unwrap();
+    let out = console.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Saved to events-2.ics"), "{said}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("events.ics")).unwrap(),
+        "mine"
+    );
+    let saved = std::fs::read_to_string(dir.path().join("events-2.ics")).unwrap();
+    assert_eq!(saved, ics);
+}
+
+/// Regression: /follow and /unfollow rewrote every reminder of the subject's events (≈20 000
+/// rows and over a second for a topic with 200 daily events), and any member could repeat
+/// it. Now a follow is one row, whatever the events: each occurrence owes its followers one
+/// stand-in reminder, which becomes one per follower when it falls due. Changes are
+/// rate-limited per person too.
+#[tokio::test]
+async fn following_costs_one_row_whatever_the_events_and_is_rate_limited() {
+    let w = World::new().await;
+    for k in 0..20 {
+        let out = w
+            .say(
+                &w.moderator,
+                &format!("/event add title:\"Daily {k}\" when:\"2026-11-24 {:02}:00\" repeat:daily topics:cybersecurity", 8 + k % 10),
+            )
+            .await;
+        assert!(out.starts_with("Scheduled:"), "{out}");
+    }
+    async fn ledger(w: &World) -> Vec<(String, ReminderState)> {
+        let mut all = Vec::new();
+        for id in 1..=20 {
+            all.extend(w.ctx.store.reminder_states(EventId(id)).await.unwrap());
+        }
+        all
+    }
+    let before = ledger(&w).await;
+    assert!(before.len() > 20 * 30, "a month of daily reminders each");
+    let out = w.say(&w.member, "/follow cybersecurity").await;
+    assert!(out.starts_with("Following Cybersecurity"), "{out}");
+    assert_eq!(ledger(&w).await, before, "the follow rewrote no reminder");
+    // Yet the follower is reminded, from the next occurrence on.
+    let s = w.scheduler();
+    let out = Recorder::default();
+    w.at("2026-11-24 07:00");
+    s.tick(&out).await.unwrap();
+    assert!(
+        out.keys().contains(&"ev1-20261124T0800Z-60m-user:ana".to_string()),
+        "{:?}",
+        out.keys()
+    );
+    let out2 = w.say(&w.member, "/unfollow cybersecurity").await;
+    assert!(out2.starts_with("No longer following"), "{out2}");
+    w.at("2026-11-25 07:00");
+    s.tick(&out).await.unwrap();
+    assert!(
+        !out.keys().contains(&"ev1-20261125T0800Z-60m-user:ana".to_string()),
+        "{:?}",
+        out.keys()
+    );
+    // A script repeating follow/unfollow is stopped after a while; others are not.
+    let mut refused = None;
+    for n in 0..40 {
+        let line = if n % 2 == 0 { "/follow cybersecurity" } else { "/unfollow cybersecurity" };
+        let out = w.say(&w.member, line).await;
+        if out.contains("please wait") {
+            refused = Some(n);
+            break;
+        }
+    }
+    assert!(refused.is_some_and(|n| n >= 15), "{refused:?}");
+    let other = Caller {
+        user: "bo".into(),
+        ..w.member.clone()
+    };
+    let out = w.say(&other, "/follow cybersecurity").await;
+    assert!(out.starts_with("Following"), "{out}");
+    // The window passes: the first person may change again.
+    w.at("2026-11-25 08:00");
+    let out = w.say(&w.member, "/follow cybersecurity").await;
+    assert!(!out.contains("please wait"), "{out}");
 }

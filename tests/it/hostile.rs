@@ -279,3 +279,69 @@ proptest! {
         prop_assert!(c.start <= line.len() && line.is_char_boundary(c.start));
     }
 }
+
+/// Regression: imported SUMMARY/DESCRIPTION/LOCATION kept bare CR, ESC, NUL, VT, FF, DEL (and
+/// typed ones reached the text too), and feeds wrote them raw — a bare CR ends a line for some
+/// calendar tools, so an imported file could smuggle a URL and an alarm into every
+/// subscriber's calendar. Cleaned where text enters, and again where TEXT leaves.
+#[tokio::test]
+async fn control_characters_never_reach_a_calendar_feed() {
+    let db = TempDb::new();
+    let ctx = db.context().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("smuggle.ics");
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//evil//EN\r\nBEGIN:VEVENT\r\n\
+        UID:smuggle-1@evil\r\nDTSTART:20270105T100000Z\r\n\
+        SUMMARY:Budget\rURL:https://evil.example/\rBEGIN:VALARM\u{1b}[2J\u{0}\r\n\
+        DESCRIPTION:line one\rline two\u{0b}three\u{0c}four\u{7f}\u{2028}five\r\n\
+        LOCATION:Room\r1\u{1b}\r\n\
+        END:VEVENT\r\nEND:VCALENDAR\r\n";
+    std::fs::write(&file, ics).unwrap();
+    let line = format!("/event import file:{}", file.display());
+    let r = atlasbot::platform::console::answer_line(&ctx, &Caller::console(), &line).await;
+    assert_eq!(r.tone, Tone::Answer, "{}", plain::render(&r));
+    // Typed, as a moderator might paste it.
+    let typed = commands::answer(
+        &ctx,
+        &Caller::console(),
+        "/event add title:\"Typed\u{0b}\u{1b}]8;;x\u{7}\u{2028}title\" when:\"2027-01-06 10:00\" place:\"Hall\u{0c}B\" description:\"a\u{0}b\u{2029}c\"",
+    )
+    .await;
+    assert_eq!(typed.tone, Tone::Answer, "{}", plain::render(&typed));
+    let events = ctx
+        .store
+        .events_of_space(&atlasbot::domain::SpaceId::console())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        for text in [Some(&e.title), e.place.as_ref(), e.description.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                !text.chars().any(|c| (c.is_control() && c != '\n')
+                    || c == '\u{2028}'
+                    || c == '\u{2029}'),
+                "stored: {text:?}"
+            );
+        }
+    }
+    let feed = ical::export(
+        &atlasbot::feeds::live_items(&ctx.store, &atlasbot::domain::SpaceId::console())
+            .await
+            .unwrap(),
+    );
+    let body = feed.replace("\r\n", "");
+    assert!(
+        !body.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
+        "{feed:?}"
+    );
+    for line in feed.split("\r\n") {
+        assert!(
+            !line.starts_with("URL:https://evil") && !line.starts_with("BEGIN:VALARM"),
+            "smuggled: {line:?}\n{feed}"
+        );
+    }
+    assert!(feed.contains("DESCRIPTION:line one\\nline two\\nthree\\nfour\\nfive"), "{feed}");
+}

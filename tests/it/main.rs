@@ -2,6 +2,7 @@
 //! - `support`      — temporary databases and data directories, the CLI, table dumps.
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `calendars`    — feeds read by two independent calendar libraries; the page in Chromium.
+//! - `claims`       — the claim protocol as a property: claim, renew, stall, crash, take over.
 //! - `commands`     — the lookup commands as a user meets them, on the console.
 //! - `console`      — the interactive console in a real pseudo-terminal: Tab, wrapping, colour.
 //! - `crash`        — real console processes killed with SIGKILL along the reminder path.
@@ -17,6 +18,7 @@ mod support;
 
 mod architecture;
 mod calendars;
+mod claims;
 mod commands;
 mod console;
 pub(crate) mod crash;

@@ -709,6 +709,8 @@ impl DiscordOutbox {
                     "no reminder channel: a moderator can set one with /settings channel".into(),
                 )
             })?,
+            // The scheduler turns it into one reminder per follower; never sent as such.
+            Target::Followers => return Err(DeliveryError::Gone(crate::scheduler::NOT_SENT.into())),
         };
         self.rest
             .send_message(&channel, &message, &nonce(&d.key))

@@ -1,0 +1,197 @@
+//! Who may send a claimed reminder, proven right before it leaves: the lease clock, the fence
+//! and the owner-conditional records of a claim's outcome. Written once for both databases
+//! (sqlx takes `$1` placeholders on SQLite too); only reading the clock differs.
+//!
+//! A claim is `(key, claimed_by, lease_until)` with `state = 'claimed'`. Another process may
+//! take it over once `lease_until` has passed (`reclaim`), so a process that stalled past its
+//! lease must not send what it claimed: `fence` proves, in one conditional update, that the
+//! claim is still this owner's and extends its lease for the send. Leases are measured by one
+//! clock for every process: the database server's on PostgreSQL (hosts' clocks disagree), the
+//! host's on SQLite (one host), a test's when one is set.
+
+use chrono::{DateTime, Utc};
+
+use super::events::ts;
+use super::types::ReminderState;
+use super::{Store, StoreError};
+use crate::clock::Clock;
+
+/// Runs `$body` with `$pool` bound to whichever database holds the runtime state: the same
+/// tokens compiled once per backend, so the SQL and binds are written once.
+/// `$begin` is how that database starts a transaction that reads then writes: on SQLite with
+/// the write lock taken at once (see `Store::write_tx`).
+macro_rules! on_runtime {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        $crate::store::claims::on_runtime!($store, |$pool, _begin| $body)
+    };
+    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
+        match &$store.pg {
+            Some(pg) => {
+                let $pool = &pg.pool;
+                let $begin = "BEGIN";
+                $body
+            }
+            None => {
+                let $pool = &$store.pool;
+                let $begin = "BEGIN IMMEDIATE";
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_runtime;
+
+impl Store {
+    /// This store with `clock` standing in for the database's clock (tests that move time):
+    /// leases are then measured by it, as they would be by a server's.
+    pub fn with_lease_clock(mut self, clock: Clock) -> Store {
+        self.lease_clock = Some(clock);
+        self
+    }
+
+    /// "Now" by the clock every process measures leases with: the test's, else the
+    /// PostgreSQL server's, else this host's (SQLite: every process is on this host).
+    pub async fn lease_now(&self) -> Result<DateTime<Utc>, StoreError> {
+        if let Some(clock) = &self.lease_clock {
+            return Ok(clock.now());
+        }
+        let Some(pg) = &self.pg else {
+            return Ok(Utc::now());
+        };
+        let (ms,): (i64,) =
+            sqlx::query_as("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)")
+                .fetch_one(&pg.pool)
+                .await?;
+        DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| StoreError::Setting(format!("the database's clock reads {ms} ms")))
+    }
+
+    /// The fence: true when `key` is still claimed by `owner`, whose lease it extends to
+    /// `lease_until` in the same statement; false when the claim was lost (taken over, or
+    /// finished by someone else) — then the caller must not send it.
+    pub async fn fence(
+        &self,
+        key: &str,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE reminders SET lease_until = $1
+                   WHERE key = $2 AND state = 'claimed' AND claimed_by = $3";
+        let done = on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(ts(lease_until))
+            .bind(key)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Records how a claim ended (missed, cancelled, failed) — only while it is still
+    /// `owner`'s: a process that lost a claim must not overwrite what its new owner does.
+    pub async fn finish_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        state: ReminderState,
+        late: bool,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE reminders SET state = $1, late = $2, error = $3, done_at = $4
+                   WHERE key = $5 AND state = 'claimed' AND claimed_by = $6";
+        let done = on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(late)
+            .bind(error)
+            .bind(ts(now))
+            .bind(key)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// A failed delivery of `owner`'s claim goes back to pending, due again at `retry_at`
+    /// (nothing happens to a claim `owner` no longer holds).
+    pub async fn retry_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        retry_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE reminders SET state = 'pending', due_utc = $1, error = $2,
+                          claimed_by = NULL, lease_until = NULL
+                   WHERE key = $3 AND state = 'claimed' AND claimed_by = $4";
+        let done = on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(ts(retry_at))
+            .bind(error)
+            .bind(key)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        // Not announced: a write made because a delivery failed must not wake the loop that
+        // made it (it sleeps until the next due time, which it reads anyway).
+        Ok(done == 1)
+    }
+
+    /// Whether the ledger holds a reminder (or note) about `event` for `target`: the bot sent
+    /// them something about it, or owes them something — so a button about it is theirs.
+    pub async fn was_reminded(
+        &self,
+        event: super::types::EventId,
+        target: &super::types::Target,
+    ) -> Result<bool, StoreError> {
+        let sql = "SELECT COUNT(*) FROM reminders WHERE event_id = $1 AND target = $2";
+        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(event)
+            .bind(target)
+            .fetch_one(pool)
+            .await?);
+        Ok(n > 0)
+    }
+
+    /// Replaces `owner`'s claim of a stand-in reminder (`Target::Followers`) with `rows`, due
+    /// as they say, in one transaction: false (nothing written) when the claim is no longer
+    /// `owner`'s. Keys already in the ledger keep their row.
+    pub async fn expand_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        space: &super::types::SpaceId,
+        rows: &[crate::events::Planned],
+    ) -> Result<bool, StoreError> {
+        let delete = "DELETE FROM reminders WHERE key = $1 AND state = 'claimed' AND claimed_by = $2";
+        let insert = "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (key) DO NOTHING";
+        let expanded = on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let gone = sqlx::query(delete)
+                .bind(key)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if gone == 1 {
+                for p in rows {
+                    sqlx::query(insert)
+                        .bind(&p.key)
+                        .bind(p.event_id)
+                        .bind(space)
+                        .bind(ts(p.occurrence))
+                        .bind(p.offset_min)
+                        .bind(&p.target)
+                        .bind(ts(p.due))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+            }
+            gone == 1
+        });
+        Ok(expanded)
+    }
+}
