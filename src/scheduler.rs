@@ -599,7 +599,9 @@ impl Scheduler {
                 max_skew(self.lease).num_seconds()
             );
         } else if !off && was {
-            tracing::warn!("this host's clock agrees with the database's again: claiming reminders");
+            tracing::warn!(
+                "this host's clock agrees with the database's again: claiming reminders"
+            );
         }
         Ok((!off).then_some(lease_now))
     }
@@ -809,8 +811,14 @@ impl Scheduler {
             slot.insert(self.store.event(r.event_id).await?);
         }
         let Some(event) = cache.events[&r.event_id].clone() else {
-            self.finish(r, ReminderState::Cancelled, false, Some("event deleted"), now)
-                .await?;
+            self.finish(
+                r,
+                ReminderState::Cancelled,
+                false,
+                Some("event deleted"),
+                now,
+            )
+            .await?;
             return Ok(None);
         };
         if event.cancelled {

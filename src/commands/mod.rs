@@ -229,8 +229,11 @@ pub struct Context {
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
     /// Recent changes each person made to what they follow (`changes_allowed`).
-    changes: Arc<std::sync::Mutex<std::collections::HashMap<(SpaceId, String), Vec<DateTime<Utc>>>>>,
+    changes: Arc<std::sync::Mutex<RecentChanges>>,
 }
+
+/// When each person (space, user) last changed what they follow, within the window.
+type RecentChanges = std::collections::HashMap<(SpaceId, String), Vec<DateTime<Utc>>>;
 
 /// How many changes (follow, unfollow) one person may make per window: plenty for a person,
 /// a bound for a script repeating them.

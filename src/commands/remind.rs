@@ -238,7 +238,7 @@ enum Added {
     Cancelled,
     /// The event no longer has the occurrence the snooze is about (moved, or that one
     /// cancelled): a reminder would give a time that is not true.
-    Moved(crate::store::events::EventRow),
+    Moved(Box<crate::store::events::EventRow>),
 }
 
 /// Adds one reminder to its event's plan if its occurrence still stands, as read now — the
@@ -256,11 +256,12 @@ async fn add_to_plan(
             return Ok(Added::Cancelled);
         }
         let at = planned.occurrence;
-        let occurs = crate::scheduler::occurrences_of(&ctx.store, &e, at, at + chrono::Duration::seconds(1))
-            .await?
-            .contains(&at);
+        let occurs =
+            crate::scheduler::occurrences_of(&ctx.store, &e, at, at + chrono::Duration::seconds(1))
+                .await?
+                .contains(&at);
         if !occurs {
-            return Ok(Added::Moved(e));
+            return Ok(Added::Moved(Box::new(e)));
         }
         let written = ctx
             .store

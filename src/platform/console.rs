@@ -190,7 +190,10 @@ fn free_path(name: &str) -> String {
 /// `atlasbot ask` into a pipe or a file: the reply's file, byte for byte, is all that goes to
 /// stdout (`atlasbot ask "/event export" > events.ics`); the reply's words go to stderr.
 fn print_ask(reply: &Reply, display: Display) {
-    let Some(file) = reply.attachment.as_ref().filter(|_| !display.terminal && !display.json)
+    let Some(file) = reply
+        .attachment
+        .as_ref()
+        .filter(|_| !display.terminal && !display.json)
     else {
         return print(reply, display);
     };

@@ -160,8 +160,10 @@ fn too_many() -> Response<Full<Bytes>> {
         b"Too many requests at once from your address; try again in a moment.\n",
     )));
     *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-    r.headers_mut()
-        .insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("1"));
+    r.headers_mut().insert(
+        hyper::header::RETRY_AFTER,
+        hyper::header::HeaderValue::from_static("1"),
+    );
     r
 }
 

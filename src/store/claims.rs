@@ -164,7 +164,8 @@ impl Store {
         space: &super::types::SpaceId,
         rows: &[crate::events::Planned],
     ) -> Result<bool, StoreError> {
-        let delete = "DELETE FROM reminders WHERE key = $1 AND state = 'claimed' AND claimed_by = $2";
+        let delete =
+            "DELETE FROM reminders WHERE key = $1 AND state = 'claimed' AND claimed_by = $2";
         let insert = "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
                       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (key) DO NOTHING";
         let expanded = on_runtime!(self, |pool, begin| {

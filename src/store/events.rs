@@ -278,10 +278,10 @@ async fn upsert_imported(
 ) -> Result<(EventId, bool), StoreError> {
     let existing: Option<(EventId,)> =
         sqlx::query_as("SELECT id FROM events WHERE space = ?1 AND source_uid = ?2")
-    .bind(&e.space)
-    .bind(uid)
-    .fetch_optional(&mut *conn)
-    .await?;
+            .bind(&e.space)
+            .bind(uid)
+            .fetch_optional(&mut *conn)
+            .await?;
     if let Some((id,)) = existing {
         // What it is about follows the file only where the bot chose it (a moderator's topics:
         // stay).

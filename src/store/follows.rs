@@ -106,7 +106,8 @@ impl Store {
         user: &str,
         subject: &Subject,
     ) -> Result<bool, StoreError> {
-        let sql = "DELETE FROM follows WHERE space = $1 AND user_id = $2 AND kind = $3 AND slug = $4";
+        let sql =
+            "DELETE FROM follows WHERE space = $1 AND user_id = $2 AND kind = $3 AND slug = $4";
         let deleted = super::claims::on_runtime!(self, |pool| sqlx::query(sql)
             .bind(space)
             .bind(user)

@@ -204,10 +204,10 @@ async fn upsert_imported(
 ) -> Result<(EventId, bool), StoreError> {
     let existing: Option<(EventId,)> =
         sqlx::query_as("SELECT id FROM events WHERE space = $1 AND source_uid = $2")
-    .bind(&e.space)
-    .bind(uid)
-    .fetch_optional(&mut *conn)
-    .await?;
+            .bind(&e.space)
+            .bind(uid)
+            .fetch_optional(&mut *conn)
+            .await?;
     if let Some((id,)) = existing {
         sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8, revision = revision + 1,
                 topics = CASE WHEN inferred OR topics IS NULL THEN $10 ELSE topics END,

@@ -45,7 +45,9 @@ impl Served {
     async fn start(per_minute: u32) -> Served {
         let db = TempDb::new();
         let mut ctx = db.context().await;
-        ctx.set_clock(Clock::fixed(Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap()));
+        ctx.set_clock(Clock::fixed(
+            Utc.with_ymd_and_hms(2026, 11, 23, 15, 0, 0).unwrap(),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         ctx.public_url = Some(base.clone());

@@ -1318,7 +1318,7 @@ async fn behind_a_local_proxy_the_per_address_cap_is_per_client() {
     // One client behind it with ten slow requests in flight (a body promised, not sent).
     let slow = |client: &str| {
         format!(
-            "POST /interactions HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\nContent-Length: 1000\r\n\r\n{{"
+            "POST /interactions HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: {client}\r\nX-Signature-Ed25519: 00\r\nX-Signature-Timestamp: 0\r\nContent-Length: 1000\r\n\r\n{{"
         )
     };
     let mut hog = Vec::new();
@@ -1336,7 +1336,8 @@ async fn behind_a_local_proxy_the_per_address_cap_is_per_client() {
     let mut eleventh = hold_open("127.0.0.1", target, slow("203.0.113.9").as_bytes()).await;
     let answer = read_some(&mut eleventh).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
-    let ping = json!({"id": "77", "application_id": APP, "type": 1, "token": "t", "version": 1}).to_string();
+    let ping = json!({"id": "77", "application_id": APP, "type": 1, "token": "t", "version": 1})
+        .to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
     let signature = key().sign(format!("{ts}{ping}").as_bytes());
     let resp = reqwest::Client::new()
@@ -2044,10 +2045,7 @@ async fn a_member_follows_a_topic_privately_and_hears_of_a_new_event_by_direct_m
 async fn a_snooze_pressed_after_its_occurrence_moved_or_was_cancelled_is_refused() {
     const ALICE: &str = "700000000000000007";
     const DM: &str = "333000000000000333";
-    for change in [
-        "/event edit 1 when:\"2026-12-01 12:00\"",
-        "/event cancel 1",
-    ] {
+    for change in ["/event edit 1 when:\"2026-12-01 12:00\"", "/event cancel 1"] {
         let r = Reminders::new().await;
         r.event_due_now().await;
         let alice = Caller {

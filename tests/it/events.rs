@@ -500,7 +500,10 @@ async fn a_sender_stalled_past_its_lease_does_not_send_what_was_taken_over() {
     assert!(stalled_out.keys().is_empty(), "{:?}", stalled_out.keys());
     assert_eq!(other_out.keys(), [key]);
     let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
-    assert!(states.contains(&(key.to_string(), ReminderState::Sent)), "{states:?}");
+    assert!(
+        states.contains(&(key.to_string(), ReminderState::Sent)),
+        "{states:?}"
+    );
 }
 
 /// Regression (exactly once, a host's clock ahead): a process whose clock ran ahead of the
@@ -1336,7 +1339,8 @@ async fn following_an_actor_covers_what_it_organises_or_is_named_in_until_unfoll
     w.at("2026-12-02 08:00");
     s.tick(&out).await.unwrap();
     assert!(
-        out.keys().contains(&"ev1-20261202T0900Z-60m-user:ana".to_string()),
+        out.keys()
+            .contains(&"ev1-20261202T0900Z-60m-user:ana".to_string()),
         "{:?}",
         out.keys()
     );
@@ -1353,7 +1357,11 @@ async fn following_an_actor_covers_what_it_organises_or_is_named_in_until_unfoll
         .into_iter()
         .filter(|k| k.ends_with("user:ana"))
         .collect();
-    assert_eq!(to_ana, ["ev1-20261202T0900Z-60m-user:ana"], "not after the unfollow");
+    assert_eq!(
+        to_ana,
+        ["ev1-20261202T0900Z-60m-user:ana"],
+        "not after the unfollow"
+    );
     let again = w.say(&w.member, "/unfollow actor:ITU").await;
     assert!(again.contains("You do not follow ITU"), "{again}");
 }
@@ -1500,7 +1508,12 @@ async fn simultaneous_follows_never_fail_and_never_pass_a_cap() {
         let (store, space) = (w.ctx.store.clone(), space.clone());
         tasks.push(tokio::spawn(async move {
             store
-                .follow(&space, &format!("p{k}"), &Subject::Topic("crowded".into()), now)
+                .follow(
+                    &space,
+                    &format!("p{k}"),
+                    &Subject::Topic("crowded".into()),
+                    now,
+                )
                 .await
         }));
     }
@@ -1540,12 +1553,18 @@ async fn a_space_that_squats_a_calendars_uids_cannot_block_another_spaces_import
         ..w.moderator.clone()
     };
     // The public UID and every form derived from it that the bot used to try.
-    for (k, uid) in ["lecture-1@uni.example", "lecture-1@uni.example/console:space"]
-        .iter()
-        .enumerate()
+    for (k, uid) in [
+        "lecture-1@uni.example",
+        "lecture-1@uni.example/console:space",
+    ]
+    .iter()
+    .enumerate()
     {
         let out = w
-            .say(&squatter, &file(&format!("squat{k}.ics"), calendar(uid, "Squat")))
+            .say(
+                &squatter,
+                &file(&format!("squat{k}.ics"), calendar(uid, "Squat")),
+            )
             .await;
         assert!(out.contains("Calendar imported"), "{out}");
     }
@@ -1554,10 +1573,18 @@ async fn a_space_that_squats_a_calendars_uids_cannot_block_another_spaces_import
     assert!(out.contains("Calendar imported"), "{out}");
     assert!(!out.contains("went wrong"), "{out}");
     // Imported again (the calendar changed): the same event is updated, not a second one.
-    let again = file("real2.ics", calendar("lecture-1@uni.example", "Lecture 1 (room 2)"));
+    let again = file(
+        "real2.ics",
+        calendar("lecture-1@uni.example", "Lecture 1 (room 2)"),
+    );
     let out = w.say(&w.moderator, &again).await;
     assert!(!out.contains("went wrong"), "{out}");
-    let events = w.ctx.store.events_of_space(&w.moderator.space).await.unwrap();
+    let events = w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].title, "Lecture 1 (room 2)");
     let squatted = w.ctx.store.events_of_space(&squatter.space).await.unwrap();
@@ -1645,7 +1672,8 @@ async fn following_costs_one_row_whatever_the_events_and_is_rate_limited() {
     w.at("2026-11-24 07:00");
     s.tick(&out).await.unwrap();
     assert!(
-        out.keys().contains(&"ev1-20261124T0800Z-60m-user:ana".to_string()),
+        out.keys()
+            .contains(&"ev1-20261124T0800Z-60m-user:ana".to_string()),
         "{:?}",
         out.keys()
     );
@@ -1654,14 +1682,19 @@ async fn following_costs_one_row_whatever_the_events_and_is_rate_limited() {
     w.at("2026-11-25 07:00");
     s.tick(&out).await.unwrap();
     assert!(
-        !out.keys().contains(&"ev1-20261125T0800Z-60m-user:ana".to_string()),
+        !out.keys()
+            .contains(&"ev1-20261125T0800Z-60m-user:ana".to_string()),
         "{:?}",
         out.keys()
     );
     // A script repeating follow/unfollow is stopped after a while; others are not.
     let mut refused = None;
     for n in 0..40 {
-        let line = if n % 2 == 0 { "/follow cybersecurity" } else { "/unfollow cybersecurity" };
+        let line = if n % 2 == 0 {
+            "/follow cybersecurity"
+        } else {
+            "/unfollow cybersecurity"
+        };
         let out = w.say(&w.member, line).await;
         if out.contains("please wait") {
             refused = Some(n);

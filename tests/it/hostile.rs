@@ -320,9 +320,9 @@ async fn control_characters_never_reach_a_calendar_feed() {
             .flatten()
         {
             assert!(
-                !text.chars().any(|c| (c.is_control() && c != '\n')
-                    || c == '\u{2028}'
-                    || c == '\u{2029}'),
+                !text
+                    .chars()
+                    .any(|c| (c.is_control() && c != '\n') || c == '\u{2028}' || c == '\u{2029}'),
                 "stored: {text:?}"
             );
         }
@@ -334,7 +334,9 @@ async fn control_characters_never_reach_a_calendar_feed() {
     );
     let body = feed.replace("\r\n", "");
     assert!(
-        !body.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
+        !body
+            .chars()
+            .any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}'),
         "{feed:?}"
     );
     for line in feed.split("\r\n") {
@@ -343,5 +345,8 @@ async fn control_characters_never_reach_a_calendar_feed() {
             "smuggled: {line:?}\n{feed}"
         );
     }
-    assert!(feed.contains("DESCRIPTION:line one\\nline two\\nthree\\nfour\\nfive"), "{feed}");
+    assert!(
+        feed.contains("DESCRIPTION:line one\\nline two\\nthree\\nfour\\nfive"),
+        "{feed}"
+    );
 }

@@ -710,7 +710,9 @@ impl DiscordOutbox {
                 )
             })?,
             // The scheduler turns it into one reminder per follower; never sent as such.
-            Target::Followers => return Err(DeliveryError::Gone(crate::scheduler::NOT_SENT.into())),
+            Target::Followers => {
+                return Err(DeliveryError::Gone(crate::scheduler::NOT_SENT.into()))
+            }
         };
         self.rest
             .send_message(&channel, &message, &nonce(&d.key))

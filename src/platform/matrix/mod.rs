@@ -1172,7 +1172,9 @@ impl MatrixOutbox {
         let (room, msgtype) = match &d.target {
             // Failure notices go to the room itself (there is no moderators' channel), quietly.
             Target::Moderators => (space_room.to_string(), "m.notice"),
-            Target::Followers => return Err(DeliveryError::Gone(crate::scheduler::NOT_SENT.into())),
+            Target::Followers => {
+                return Err(DeliveryError::Gone(crate::scheduler::NOT_SENT.into()))
+            }
             Target::Space | Target::User(_) => {
                 let space = bot
                     .ctx
