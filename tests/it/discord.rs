@@ -82,6 +82,11 @@ impl FakeDiscord {
             .push((path.to_string(), answers.into()));
     }
 
+    /// Forgets what was scripted for `path` (Discord answers normally again).
+    fn unscript(&self, path: &str) {
+        self.scripted.lock().unwrap().retain(|(p, _)| p != path);
+    }
+
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
@@ -1068,12 +1073,13 @@ async fn the_gateway_identifies_answers_dispatched_commands_beats_and_resumes() 
     let on = OnGateway::start("gateway-token").await;
     let (fake, gateway_url) = (&on.fake, on.url.clone());
 
-    // HELLO, then IDENTIFY with the token, no intents, shard 0 of 1.
+    // HELLO, then IDENTIFY with the token, only the GUILDS intent (to hear of permission
+    // changes; not privileged), shard 0 of 1.
     let mut ws = on.connection(45_000).await;
     let identify = gw_recv(&mut ws).await;
     assert_eq!(identify["op"], 2, "{identify}");
     assert_eq!(identify["d"]["token"], "gateway-token");
-    assert_eq!(identify["d"]["intents"], 0);
+    assert_eq!(identify["d"]["intents"], 1);
     assert_eq!(identify["d"]["shard"], json!([0, 1]));
     gw_send(
         &mut ws,
@@ -2142,4 +2148,172 @@ async fn a_snooze_survives_a_replan_and_goes_with_its_occurrence() {
         .filter(|m| m.json().to_string().contains("10:00"))
         .count();
     assert_eq!(stale, 2, "no reminder for the old time after the move");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The invalid-request budget: what Discord refused is not asked again.
+
+/// Regression: in a server where the bot lacks Manage Events, the Events-tab mirror retried
+/// the refused creation about once a second, forever (each failure written to the database
+/// woke the next pass) — ~3 600 refused requests an hour per server, and Discord bans an
+/// address at 10 000 in 10 minutes. Six servers, three without Manage Events, a member whose
+/// DMs are closed; an hour of reminders, driven by the real scheduler and mirror loops.
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_stay_a_handful_per_server_and_reminders_go_on() {
+    let db = TempDb::new();
+    let mut ctx = db.context().await;
+    let nine = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    ctx.set_clock(Clock::fixed(nine));
+    let (fake, base) = FakeDiscord::start().await;
+    let guild = |k: usize| format!("10000000000000001{k}");
+    let channel = |k: usize| format!("11100000000000011{k}");
+    const CLOSED: &str = "700000000000000042";
+    const DM: &str = "333000000000000333";
+    for k in 1..=3 {
+        let refused = (0..10_000)
+            .map(|_| {
+                (
+                    403,
+                    json!({"code": 50013, "message": "Missing Permissions"}),
+                )
+            })
+            .collect();
+        fake.script(&format!("/guilds/{}/scheduled-events", guild(k)), refused);
+    }
+    let closed = (0..1_000)
+        .map(|_| {
+            (
+                403,
+                json!({"code": 50007, "message": "Cannot send messages to this user"}),
+            )
+        })
+        .collect();
+    fake.script(&format!("/channels/{DM}/messages"), closed);
+    for k in 1..=6 {
+        let moderator = Caller {
+            platform: Platform::Discord,
+            space: SpaceId::discord(&guild(k)),
+            user: MEMBER.into(),
+            moderator: true,
+            channel: Some(channel(k)),
+        };
+        commands::answer(&ctx, &moderator, "/settings offsets 10m").await;
+        for at in ["09:20", "09:40", "10:00"] {
+            let line = format!("/event add title:\"Session {k} {at}\" when:\"2026-12-01 {at}\"");
+            let r = commands::answer(&ctx, &moderator, &line).await;
+            assert_eq!(
+                r.tone,
+                atlasbot::reply::Tone::Answer,
+                "{}",
+                atlasbot::render::plain::render(&r)
+            );
+        }
+    }
+    let member = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(&guild(4)),
+        user: CLOSED.into(),
+        moderator: false,
+        channel: Some(channel(4)),
+    };
+    for event in ["10", "11", "12"] {
+        commands::answer(&ctx, &member, &format!("/remind me {event} before:10m")).await;
+    }
+    let rest = Arc::new(Rest::new(&base, Some("test-token".into())));
+    let loops = discord::start_reminders(&ctx, rest.clone());
+    // An hour, ten minutes at a time; the loops run on their own meanwhile.
+    for minutes in (0..=60).step_by(10) {
+        ctx.clock.set(nine + chrono::Duration::minutes(minutes));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let posts_to = |path: &str| {
+        fake.seen_at(path)
+            .into_iter()
+            .filter(|s| s.method == "POST")
+            .count()
+    };
+    for k in 1..=3 {
+        let tried = posts_to(&format!("/guilds/{}/scheduled-events", guild(k)));
+        assert!(
+            (1..=2).contains(&tried),
+            "server {k}: {tried} refused creations in an hour"
+        );
+    }
+    assert!(
+        posts_to(&format!("/channels/{DM}/messages")) <= 2,
+        "DMs to a closed inbox"
+    );
+    for k in 1..=6 {
+        let reminders: Vec<Seen> = fake
+            .seen_at(&format!("/channels/{}/messages", channel(k)))
+            .into_iter()
+            .filter(|s| s.body.contains("Reminder: Session"))
+            .collect();
+        assert_eq!(reminders.len(), 3, "server {k}: every reminder of the hour");
+        assert!(
+            reminders.iter().all(|m| !m.body.contains("Sent late")),
+            "server {k}: on time"
+        );
+    }
+    assert!(rest.invalid_lately() <= 8, "{}", rest.invalid_lately());
+    // Manage Events granted in server 1: the gateway sees the role change.
+    fake.unscript(&format!("/guilds/{}/scheduled-events", guild(1)));
+    rest.permissions_changed();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let created = posts_to(&format!("/guilds/{}/scheduled-events", guild(1)));
+    assert!(
+        created >= 2,
+        "picked up after the permission change: {created}"
+    );
+    loops.finish().await;
+}
+
+/// Regression (sibling): a revoked token made every request fail with 401, each counted
+/// against the address. The first 401 stops everything, and the process says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_token_stops_every_request_after_the_first() {
+    let (fake, base) = FakeDiscord::start().await;
+    fake.script(
+        "/channels/",
+        (0..100)
+            .map(|_| (401, json!({"code": 0, "message": "401: Unauthorized"})))
+            .collect(),
+    );
+    let rest = Rest::new(&base, Some("revoked-token".into()));
+    let revoked = rest.revoked();
+    for _ in 0..5 {
+        let e = rest
+            .send_message(CHANNEL, &json!({"content": "hi"}), "n1")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("401") || e.to_string().contains("token"),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        fake.seen_at("/channels/").len(),
+        1,
+        "only the first went out"
+    );
+    assert!(*revoked.borrow());
+    // An expired interaction token is not the bot's: a 401 on a follow-up stops nothing.
+    let (fake, base) = FakeDiscord::start().await;
+    fake.script(
+        "/webhooks/",
+        vec![(
+            401,
+            json!({"code": 50027, "message": "Invalid Webhook Token"}),
+        )],
+    );
+    let rest = Rest::new(&base, Some("good-token".into()));
+    let _ = rest
+        .follow_up(APP, "expired-token", &json!({"content": "late"}), None)
+        .await;
+    assert!(!*rest.revoked().borrow());
+    rest.send_message(CHANNEL, &json!({"content": "hi"}), "n2")
+        .await
+        .unwrap();
 }

@@ -242,6 +242,7 @@ impl Endpoint {
         if let Some((_, _, Some(body))) = kept {
             return respond(StatusCode::OK, body, true);
         }
+        super::note_moderator_action(&self.rest, &interaction);
         let handled = super::handle(&self.ctx, &interaction).await;
         if let Some(f) = handled.follow_up {
             let (ctx, rest) = (self.ctx.clone(), self.rest.clone());

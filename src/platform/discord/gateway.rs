@@ -1,7 +1,9 @@
 //! `atlasbot discord`: the gateway connection, one websocket per shard. Interactions arrive as
 //! `INTERACTION_CREATE` dispatches — the same JSON the HTTP endpoint receives — and are answered
-//! through the same `handle`, over REST. No intents at all: interactions are delivered
-//! regardless, and the bot reads no messages.
+//! through the same `handle`, over REST. One intent, `GUILDS` (not privileged): guild, role
+//! and member updates say that a permission may have changed, so that what Discord refused is
+//! asked again (`Rest::permissions_changed`). Interactions are delivered regardless; the bot
+//! reads no messages.
 //!
 //! Why our own client instead of serenity's: the bot needs five opcodes of the gateway (hello,
 //! identify, heartbeat, resume, dispatch) and none of serenity's model, cache or framework, yet
@@ -223,7 +225,7 @@ impl Shard {
                 self.wait_identify_turn().await;
                 json!({"op": op::IDENTIFY, "d": {
                     "token": self.token.expose(),
-                    "intents": 0,
+                    "intents": GUILDS,
                     "shard": [self.id, self.total],
                     "properties": {"os": std::env::consts::OS, "browser": "atlasbot", "device": "atlasbot"},
                 }})
@@ -325,6 +327,17 @@ impl Shard {
                 );
             }
             Some("RESUMED") => tracing::info!(shard = self.id, "resumed the Discord session"),
+            // The bot's permissions may have changed (a role granted or edited, the bot added
+            // back): what Discord refused before is asked again once.
+            Some(
+                "GUILD_CREATE"
+                | "GUILD_UPDATE"
+                | "GUILD_ROLE_CREATE"
+                | "GUILD_ROLE_UPDATE"
+                | "GUILD_ROLE_DELETE"
+                | "GUILD_MEMBER_UPDATE"
+                | "CHANNEL_UPDATE",
+            ) => self.rest.permissions_changed(),
             Some("INTERACTION_CREATE") => {
                 let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
                 let mut interaction = payload;
@@ -336,8 +349,12 @@ impl Shard {
     }
 }
 
+/// The `GUILDS` intent: guild, role and channel events (no messages, no member lists).
+const GUILDS: u64 = 1;
+
 /// Answers one interaction over REST (the gateway only delivers it).
 async fn answer(ctx: &Context, rest: &Rest, interaction: Value) {
+    super::note_moderator_action(rest, &interaction);
     let handled = super::handle(ctx, &interaction).await;
     let id = interaction["id"].as_str().unwrap_or_default();
     let token = interaction["token"].as_str().unwrap_or_default();

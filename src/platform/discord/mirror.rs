@@ -64,6 +64,17 @@ pub async fn sync_guild(
     guild: &str,
 ) -> Result<usize, MirrorError> {
     let space = SpaceId::discord(guild);
+    // Refused before (no Manage Events, or the bot is gone): nothing is asked, and nothing is
+    // written, until a permission change is seen (`Rest::permissions_changed`) or the refusal
+    // expires — a refused request repeated every second is how a bot gets its address banned.
+    if rest.is_refused(&reqwest::Method::POST, &creation_path(guild))
+        || rest.is_refused(
+            &reqwest::Method::GET,
+            &format!("/guilds/{guild}/scheduled-events"),
+        )
+    {
+        return Ok(0);
+    }
     let now = ctx.clock.now();
     let events: Vec<EventRow> = ctx.store.events_of_space(&space).await?;
     let mut wanted: HashMap<(EventId, String), Wanted> = HashMap::new();
@@ -199,6 +210,11 @@ async fn markers<'a>(
         *cache = Some(found);
     }
     Ok(cache.get_or_insert_with(HashMap::new))
+}
+
+/// Where a guild's Scheduled Events are created (`Rest::create_scheduled_event`).
+fn creation_path(guild: &str) -> String {
+    format!("/guilds/{guild}/scheduled-events")
 }
 
 async fn cancel(rest: &Rest, guild: &str, id: &str) -> Result<(), RestError> {
@@ -339,6 +355,7 @@ pub async fn run(
         sync_all(&ctx, &rest, outbox.as_ref()).await;
         tokio::select! {
             _ = changes.next() => {}
+            _ = rest.permissions_change() => {}
             _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
             _ = stopped.changed() => return,
         }

@@ -7,6 +7,7 @@
 //! usage and personal commands, no mentions. Permissions are decided here from what Discord
 //! says about the member, never from the UI hint set at registration.
 
+pub mod budget;
 pub mod endpoint;
 pub mod gateway;
 pub mod mirror;
@@ -96,7 +97,13 @@ pub struct FollowUp {
     /// Uploaded files, by option name: where Discord keeps them and their size. They are
     /// fetched after the deferred response and passed on as the options' values.
     pub files: Vec<(String, String, u64)>,
+    /// When the interaction arrived: its token lasts 15 minutes, after which a follow-up is
+    /// refused (and counted against the bot's address), so none is sent.
+    pub received: std::time::Instant,
 }
+
+/// How long an interaction's token may still be used for a follow-up (Discord: 15 minutes).
+const FOLLOW_UP_WITHIN: std::time::Duration = std::time::Duration::from_secs(14 * 60);
 
 /// Commands that may take longer than Discord's 3 seconds, or answer with a file.
 fn deferred(command: CommandName, subcommand: Option<&str>) -> bool {
@@ -296,6 +303,7 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
                         command,
                         subcommand,
                         values,
+                        received: std::time::Instant::now(),
                     }),
                 };
             }
@@ -484,10 +492,13 @@ fn files_of(data: &Value, values: &[(String, String)]) -> Vec<(String, String, u
 /// Runs a deferred command and posts its answer; a bug that panics still gets the person an
 /// answer (with an incident id) instead of "thinking…" forever.
 pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
-    let (application, token) = (f.application.clone(), f.token.clone());
+    let (application, token, received) = (f.application.clone(), f.token.clone(), f.received);
     if let Err(reply) =
         crate::error::contained("discord follow-up", follow_up_unguarded(ctx, rest, f)).await
     {
+        if received.elapsed() > FOLLOW_UP_WITHIN {
+            return;
+        }
         let mut message = message(None, &reply);
         message["allowed_mentions"] = json!({"parse": []});
         if let Err(e) = rest.follow_up(&application, &token, &message, None).await {
@@ -523,6 +534,10 @@ async fn follow_up_unguarded(ctx: &Context, rest: &Rest, mut f: FollowUp) {
         content: a.content.as_bytes().to_vec(),
     });
     message["allowed_mentions"] = json!({"parse": []});
+    if f.received.elapsed() > FOLLOW_UP_WITHIN {
+        tracing::warn!("an answer took longer than its interaction lasts; not sent");
+        return;
+    }
     if let Err(e) = rest
         .follow_up(&f.application, &f.token, &message, file.as_ref())
         .await
@@ -573,6 +588,22 @@ fn delivery_error(e: RestError) -> DeliveryError {
     match (e.status(), e.code()) {
         (Some(403 | 404), _) | (_, Some(50007)) => DeliveryError::Gone(e.to_string()),
         _ => DeliveryError::Temporary(e.to_string()),
+    }
+}
+
+/// A moderator's `/settings` or `/event` in a guild may follow a permission they just granted
+/// (or a channel they fixed): what Discord refused is asked again once (`Rest`).
+pub(crate) fn note_moderator_action(rest: &Rest, interaction: &Value) {
+    let permissions: u64 = interaction["member"]["permissions"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let command = interaction["data"]["name"].as_str().unwrap_or_default();
+    if interaction["guild_id"].is_string()
+        && permissions & (ADMINISTRATOR | MANAGE_GUILD | MANAGE_EVENTS) != 0
+        && matches!(command, "settings" | "event")
+    {
+        rest.permissions_changed();
     }
 }
 
@@ -780,13 +811,32 @@ pub async fn run_gateway(ctx: Context, args: crate::config::DiscordArgs) -> Resu
     }
     // Started once, before connecting — never from "ready", which fires on every reconnect.
     let reminders = start_reminders(&ctx, rest.clone());
+    let stopped = stop_on_signal_or_revoked_token(&rest);
+    let result = gateway::run(ctx, rest.clone(), &token, shards, stopped).await;
+    reminders.finish().await;
+    revoked_or(&rest, result)
+}
+
+/// Turns true on SIGINT/SIGTERM, or when Discord refuses the bot's token: every request would
+/// be refused again (and counted against the address), so the process stops and says why.
+fn stop_on_signal_or_revoked_token(rest: &Rest) -> tokio::sync::watch::Receiver<bool> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut revoked = rest.revoked();
     tokio::spawn(async move {
-        super::shutdown_signal().await;
+        tokio::select! {
+            _ = super::shutdown_signal() => {}
+            _ = revoked.wait_for(|r| *r) => {}
+        }
         let _ = stop.send(true);
     });
-    let result = gateway::run(ctx, rest, &token, shards, stopped).await;
-    reminders.finish().await;
+    stopped
+}
+
+/// The process's result: the refused token when that is why it stopped.
+fn revoked_or(rest: &Rest, result: Result<(), String>) -> Result<(), String> {
+    if *rest.revoked().borrow() {
+        return Err(RestError::Revoked.to_string());
+    }
     result
 }
 
@@ -838,24 +888,20 @@ pub async fn run_endpoint(
             None
         }
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        super::shutdown_signal().await;
-        let _ = stop.send(true);
-    });
+    let stopped = stop_on_signal_or_revoked_token(&rest);
     eprintln!("atlasbot: Discord interactions endpoint on http://{address}");
     let calendars = ctx
         .public_url
         .clone()
         .map(|base| Arc::new(crate::platform::web::Calendars::new(ctx.clone(), &base)));
-    let mut ep = endpoint::Endpoint::new(ctx, verifier, rest);
+    let mut ep = endpoint::Endpoint::new(ctx, verifier, rest.clone());
     ep.calendars = calendars;
     let ep = Arc::new(ep);
     endpoint::serve(listener, ep, stopped).await;
     if let Some(r) = reminders {
         r.finish().await;
     }
-    Ok(())
+    revoked_or(&rest, Ok(()))
 }
 
 #[cfg(test)]

@@ -8,12 +8,17 @@
 //! calls keeps one code path, tested over real HTTP against a fake API on loopback: a 429
 //! waits what Discord says (`retry_after`, global or per route), 5xx are retried with backoff,
 //! and a route whose bucket is empty (`X-RateLimit-Remaining: 0`) waits for its reset first.
+//! Every request passes the invalid-request budget first (`budget`): what Discord refused is
+//! not asked again until something changes, and refusals never near the count at which
+//! Discord bans the bot's address.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use super::budget::{Budget, Held, Priority};
 
 /// Discord's API, version 10 (the default of DISCORD_API_BASE, kept with the settings).
 pub const DEFAULT_BASE: &str = crate::config::DISCORD_API_DEFAULT;
@@ -36,6 +41,12 @@ pub enum RestError {
     RateLimited(Duration),
     #[error("Discord's answer was not understood: {0}")]
     Decode(String),
+    /// Not sent: too many requests were refused lately (`budget`), this one can wait.
+    #[error("held back: {0} requests refused by Discord in the last 10 minutes")]
+    Held(usize),
+    /// Not sent: Discord refused the bot's token; the process stops.
+    #[error("Discord refused the bot's token (401): it was reset or revoked; set DISCORD_TOKEN to the current one")]
+    Revoked,
 }
 
 impl RestError {
@@ -71,7 +82,18 @@ pub struct Rest {
     buckets: Mutex<HashMap<String, Instant>>,
     /// A global rate limit: no request before this instant.
     global: Mutex<Option<Instant>>,
+    /// Invalid answers lately, and what Discord refused (`budget`).
+    budget: Mutex<Budget>,
+    /// Turns true when Discord refuses the token: the platform stops.
+    revoked: tokio::sync::watch::Sender<bool>,
+    /// Told when a permission may have changed (refusals forgotten): the mirror tries again.
+    permissions: tokio::sync::Notify,
+    /// Each user's direct-message channel, once opened (it never changes).
+    dm_channels: Mutex<HashMap<String, String>>,
 }
+
+/// Direct-message channels remembered at most.
+const MAX_DM_CHANNELS: usize = 10_000;
 
 impl Rest {
     pub fn new(base: &str, token: Option<String>) -> Rest {
@@ -90,6 +112,89 @@ impl Rest {
             token: token.map(crate::config::Secret::new),
             buckets: Mutex::new(HashMap::new()),
             global: Mutex::new(None),
+            budget: Mutex::new(Budget::default()),
+            revoked: tokio::sync::watch::channel(false).0,
+            permissions: tokio::sync::Notify::new(),
+            dm_channels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Turns true when Discord refuses the bot's token (a 401 on a call made with it).
+    pub fn revoked(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.revoked.subscribe()
+    }
+
+    /// A permission may have changed (the gateway saw a guild, role or member update, or a
+    /// moderator acted): what Discord refused may be allowed now.
+    pub fn permissions_changed(&self) {
+        self.budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget_refusals();
+        self.permissions.notify_waiters();
+    }
+
+    /// Completes at the next `permissions_changed`.
+    pub async fn permissions_change(&self) {
+        self.permissions.notified().await;
+    }
+
+    /// Whether Discord refused `method path` lately (and it is not asked again yet).
+    pub fn is_refused(&self, method: &reqwest::Method, path: &str) -> bool {
+        self.budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_refused(&route_of(method, path), tokio::time::Instant::now())
+    }
+
+    /// Invalid answers (401, 403, 429) within the last 10 minutes.
+    pub fn invalid_lately(&self) -> usize {
+        self.budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .invalid_in_window(tokio::time::Instant::now())
+    }
+
+    /// Lets a request on `route` go, or says why not (as the error the caller gets).
+    fn admit(&self, route: &str, priority: Priority) -> Result<(), RestError> {
+        let held = self.budget.lock().unwrap_or_else(|e| e.into_inner()).admit(
+            route,
+            priority,
+            tokio::time::Instant::now(),
+        );
+        held.map_err(|h| match h {
+            Held::Budget { invalid } => RestError::Held(invalid),
+            Held::Refused { status, code } => RestError::Status {
+                status,
+                code,
+                message: "refused before; not asked again until a permission changes".into(),
+            },
+            Held::Revoked => RestError::Revoked,
+        })
+    }
+
+    /// Records the answer to an admitted request (None: it got none).
+    fn settle(&self, route: &str, answer: Option<(u16, i64)>) {
+        // A 401 is the bot's token only where the token was sent and the path has no token of
+        // its own (an interaction's token expires after 15 minutes; the bot's does not).
+        let token_route = self.token.is_some()
+            && !route.contains(" /webhooks/")
+            && !route.contains(" /interactions/");
+        let revoked = {
+            let mut b = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            let was = b.revoked();
+            b.settle(
+                route,
+                answer,
+                true,
+                token_route,
+                tokio::time::Instant::now(),
+            );
+            !was && b.revoked()
+        };
+        if revoked {
+            tracing::error!("{}", RestError::Revoked);
+            let _ = self.revoked.send(true);
         }
     }
 
@@ -122,8 +227,7 @@ impl Rest {
         }
     }
 
-    /// One call with retries. `path` starts with `/`; ids in it are Discord snowflakes or
-    /// interaction tokens, never user text.
+    /// One call with retries, essential (`Priority::Essential`).
     async fn call(
         &self,
         method: reqwest::Method,
@@ -131,11 +235,26 @@ impl Rest {
         body: Option<&Value>,
         file: Option<&File>,
     ) -> Result<Value, RestError> {
-        let route = format!("{method} {path}");
+        self.call_as(Priority::Essential, method, path, body, file)
+            .await
+    }
+
+    /// One call with retries. `path` starts with `/`; ids in it are Discord snowflakes or
+    /// interaction tokens, never user text. Each attempt passes the budget first.
+    async fn call_as(
+        &self,
+        priority: Priority,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        file: Option<&File>,
+    ) -> Result<Value, RestError> {
+        let route = route_of(&method, path);
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.wait_for(&route).await;
+            self.admit(&route, priority)?;
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{path}", self.base));
@@ -162,10 +281,13 @@ impl Rest {
                 (Some(b), None) => req.json(b),
                 _ => req,
             };
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| RestError::Network(e.without_url().to_string()))?;
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.settle(&route, None);
+                    return Err(RestError::Network(e.without_url().to_string()));
+                }
+            };
             let status = resp.status();
             self.note_bucket(&route, resp.headers());
             let header_wait = resp
@@ -173,15 +295,19 @@ impl Rest {
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<f64>().ok());
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| RestError::Network(e.without_url().to_string()))?;
-            let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let bytes = resp.bytes().await;
+            let value: Value = bytes
+                .as_ref()
+                .ok()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null);
+            let code = status.as_u16();
+            self.settle(&route, Some((code, value["code"].as_i64().unwrap_or(0))));
+            let bytes = bytes.map_err(|e| RestError::Network(e.without_url().to_string()))?;
             if status.is_success() {
+                let _ = bytes;
                 return Ok(value);
             }
-            let code = status.as_u16();
             if code == 429 {
                 let secs = value["retry_after"].as_f64().or(header_wait).unwrap_or(1.0);
                 let wait = Duration::from_secs_f64(secs.max(0.0));
@@ -249,8 +375,26 @@ impl Rest {
         .await
     }
 
-    /// The direct-message channel with a user.
+    /// The direct-message channel with a user (opened once, then remembered).
     pub async fn create_dm(&self, user: &str) -> Result<String, RestError> {
+        if let Some(c) = self
+            .dm_channels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+        {
+            return Ok(c.clone());
+        }
+        let channel = self.open_dm(user).await?;
+        let mut all = self.dm_channels.lock().unwrap_or_else(|e| e.into_inner());
+        if all.len() >= MAX_DM_CHANNELS {
+            all.clear();
+        }
+        all.insert(user.to_string(), channel.clone());
+        Ok(channel)
+    }
+
+    async fn open_dm(&self, user: &str) -> Result<String, RestError> {
         let v = self
             .call(
                 reqwest::Method::POST,
@@ -281,7 +425,8 @@ impl Rest {
     /// The guild's Scheduled Events (its Events tab).
     pub async fn scheduled_events(&self, guild: &str) -> Result<Vec<Value>, RestError> {
         let v = self
-            .call(
+            .call_as(
+                Priority::Background,
                 reqwest::Method::GET,
                 &format!("/guilds/{}/scheduled-events", snowflake(guild)?),
                 None,
@@ -298,7 +443,8 @@ impl Rest {
         body: &Value,
     ) -> Result<String, RestError> {
         let v = self
-            .call(
+            .call_as(
+                Priority::Background,
                 reqwest::Method::POST,
                 &format!("/guilds/{}/scheduled-events", snowflake(guild)?),
                 Some(body),
@@ -315,7 +461,8 @@ impl Rest {
         id: &str,
         body: &Value,
     ) -> Result<(), RestError> {
-        self.call(
+        self.call_as(
+            Priority::Background,
             reqwest::Method::PATCH,
             &format!(
                 "/guilds/{}/scheduled-events/{}",
@@ -343,7 +490,8 @@ impl Rest {
                 .map(|u| format!("&after={u}"))
                 .unwrap_or_default();
             let v = self
-                .call(
+                .call_as(
+                    Priority::Background,
                     reqwest::Method::GET,
                     &format!(
                         "/guilds/{}/scheduled-events/{}/users?limit=100{after}",
@@ -479,6 +627,13 @@ impl Rest {
             .map(str::to_string)
             .ok_or_else(|| RestError::Decode("no application id".into()))
     }
+}
+
+/// The budget's and rate limits' name for a request: method and path, without the query
+/// string (`?limit=100&after=…` is the same route).
+fn route_of(method: &reqwest::Method, path: &str) -> String {
+    let path = path.split_once('?').map_or(path, |(p, _)| p);
+    format!("{method} {path}")
 }
 
 /// What `GET /gateway/bot` says.
