@@ -64,6 +64,12 @@ impl SpaceId {
         Platform::parse(name).unwrap_or(Platform::Console)
     }
 
+    /// Whether people in both spaces are named by the same platform's user ids (a person's
+    /// id on one platform means nobody on another).
+    pub fn shares_users_with(&self, other: &SpaceId) -> bool {
+        self.platform() == other.platform()
+    }
+
     /// The platform's own id for it (the guild, the room); empty for the console.
     pub fn local(&self) -> &str {
         self.0.split_once(':').map_or("", |(_, id)| id)

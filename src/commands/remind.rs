@@ -9,6 +9,8 @@ use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets};
 use crate::reply::{Reply, Text, Visibility};
 use crate::scheduler::plan_subscription;
+use crate::store::events::SubscriptionCounts;
+use crate::store::subscriptions::{Cap, Caps, Subscribed};
 
 #[derive(Debug, Clone)]
 pub enum Params {
@@ -67,15 +69,23 @@ async fn me(
     let Some(e) = super::event::find(ctx, &caller.space, event).await? else {
         return Ok(no_such_event(event));
     };
-    check_caps(ctx, caller, e.id, offsets.len()).await?;
     let now = ctx.clock.now();
-    let mut ids = Vec::new();
+    let caps = Caps {
+        per_person_and_event: MAX_PER_PERSON_AND_EVENT,
+        per_person_in_space: MAX_PER_PERSON_IN_SPACE,
+        per_event: MAX_PER_EVENT,
+    };
+    // The caps are checked and the rows written in one transaction: however many people ask
+    // at once, no cap is passed.
+    let ids = match ctx
+        .store
+        .subscribe_within(e.id, &caller.space, &caller.user, &offsets, caps, now)
+        .await?
+    {
+        Subscribed::Added(ids) => ids,
+        Subscribed::TooMany(cap, counts) => return Err(refusal(cap, &counts)),
+    };
     for &offset in &offsets {
-        ids.push(
-            ctx.store
-                .subscribe(e.id, &caller.space, &caller.user, offset, now)
-                .await?,
-        );
         plan_subscription(&ctx.store, e.id, &caller.user, offset, now).await?;
     }
     let mut r = Reply::answer(format!(
@@ -180,7 +190,7 @@ pub async fn snooze(
     };
     let reminder = ctx.store.reminder_by_key(key).await?;
     let Some(r) = reminder.filter(|r| {
-        r.target == Target::User(caller.user.clone()) && r.space.platform() == caller.platform
+        r.target == Target::User(caller.user.clone()) && r.space.shares_users_with(&caller.space)
     }) else {
         return Ok(private(Reply::not_found(
             "That reminder is not yours to snooze (or no longer exists).",
@@ -285,33 +295,18 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-/// Refuses, with the reason, subscriptions beyond the caps.
-async fn check_caps(
-    ctx: &Context,
-    caller: &Caller,
-    event: EventId,
-    adding: usize,
-) -> Result<(), CommandError> {
-    let counts = ctx
-        .store
-        .subscription_counts(event, &caller.space, &caller.user)
-        .await?;
-    let adding = adding as i64;
-    if counts.mine_on_event + adding > MAX_PER_PERSON_AND_EVENT {
-        return Err(CommandError::Refused(format!(
+/// What to say when a subscription would pass a cap.
+fn refusal(cap: Cap, counts: &SubscriptionCounts) -> CommandError {
+    CommandError::Refused(match cap {
+        Cap::PersonAndEvent => format!(
             "You can have at most {MAX_PER_PERSON_AND_EVENT} reminders for one event (you have {}). /reminders lists them; /reminders cancel N removes one.",
             counts.mine_on_event
-        )));
-    }
-    if counts.mine_in_space + adding > MAX_PER_PERSON_IN_SPACE {
-        return Err(CommandError::Refused(format!(
+        ),
+        Cap::PersonInSpace => format!(
             "You can have at most {MAX_PER_PERSON_IN_SPACE} personal reminders in this space. /reminders lists them."
-        )));
-    }
-    if counts.all_on_event + adding > MAX_PER_EVENT {
-        return Err(CommandError::Refused(format!(
+        ),
+        Cap::Event => format!(
             "This event already has {MAX_PER_EVENT} personal reminders, the most it can have. The space's own reminder still comes before each occurrence."
-        )));
-    }
-    Ok(())
+        ),
+    })
 }

@@ -137,7 +137,7 @@ pub enum Imported {
     TooMany { existing: i64, adding: i64 },
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SubscriptionCounts {
     pub mine_on_event: i64,
     pub all_on_event: i64,
@@ -556,69 +556,6 @@ impl Store {
         .bind(space)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    pub async fn subscribe(
-        &self,
-        event_id: EventId,
-        space: &SpaceId,
-        user: &str,
-        offset_min: i64,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.subscribe(event_id, space, user, offset_min, now).await;
-        }
-        let mut tx = self.write_tx().await?;
-        bump_revision(&mut tx, event_id).await?;
-        sqlx::query("INSERT OR IGNORE INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(event_id)
-            .bind(space)
-            .bind(user)
-            .bind(offset_min)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "SELECT id FROM subscriptions WHERE event_id = ? AND user_id = ? AND offset_min = ?",
-        )
-        .bind(event_id)
-        .bind(user)
-        .bind(offset_min)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    /// How many personal reminders a person has on an event and in its space, and how many
-    /// the event has in all (the caps of /remind me).
-    pub async fn subscription_counts(
-        &self,
-        event_id: EventId,
-        space: &SpaceId,
-        user: &str,
-    ) -> Result<SubscriptionCounts, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.subscription_counts(event_id, space, user).await;
-        }
-        let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
-            "SELECT
-                (SELECT COUNT(*) FROM subscriptions WHERE event_id = ?1 AND user_id = ?3),
-                (SELECT COUNT(*) FROM subscriptions WHERE event_id = ?1),
-                (SELECT COUNT(*) FROM subscriptions s JOIN events e ON e.id = s.event_id
-                  WHERE s.space = ?2 AND s.user_id = ?3 AND e.cancelled = 0)",
-        )
-        .bind(event_id)
-        .bind(space)
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(SubscriptionCounts {
-            mine_on_event,
-            all_on_event,
-            mine_in_space,
-        })
     }
 
     /// How many live events a space has (the cap on events per space).

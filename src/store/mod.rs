@@ -41,6 +41,7 @@ pub mod matrix;
 pub mod matrix_crypto;
 pub mod migrations;
 pub mod postgres;
+pub mod subscriptions;
 pub mod types;
 
 pub use types::{EventId, Platform, ReminderState, SpaceId, Target};

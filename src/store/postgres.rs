@@ -9,8 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnection, PgPool};
 
 use super::events::{
-    parse_ts, ts, EventInput, EventRow, Imported, PlanWrite, ReminderRow, SpaceRow,
-    SubscriptionCounts, SubscriptionRow,
+    parse_ts, ts, EventInput, EventRow, Imported, PlanWrite, ReminderRow, SpaceRow, SubscriptionRow,
 };
 use super::matrix::MatrixAccount;
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
@@ -437,61 +436,6 @@ impl PgRuntime {
         .bind(space)
         .fetch_all(&self.pool)
         .await?)
-    }
-
-    pub async fn subscribe(
-        &self,
-        event_id: EventId,
-        space: &SpaceId,
-        user: &str,
-        offset_min: i64,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        bump_revision(&mut tx, event_id).await?;
-        sqlx::query("INSERT INTO subscriptions (event_id, space, user_id, offset_min, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
-            .bind(event_id)
-            .bind(space)
-            .bind(user)
-            .bind(offset_min)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let (id,): (i64,) = sqlx::query_as(
-            "SELECT id FROM subscriptions WHERE event_id = $1 AND user_id = $2 AND offset_min = $3",
-        )
-        .bind(event_id)
-        .bind(user)
-        .bind(offset_min)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    pub async fn subscription_counts(
-        &self,
-        event_id: EventId,
-        space: &SpaceId,
-        user: &str,
-    ) -> Result<SubscriptionCounts, StoreError> {
-        let (mine_on_event, all_on_event, mine_in_space): (i64, i64, i64) = sqlx::query_as(
-            "SELECT
-                (SELECT COUNT(*) FROM subscriptions WHERE event_id = $1 AND user_id = $3),
-                (SELECT COUNT(*) FROM subscriptions WHERE event_id = $1),
-                (SELECT COUNT(*) FROM subscriptions s JOIN events e ON e.id = s.event_id
-                  WHERE s.space = $2 AND s.user_id = $3 AND NOT e.cancelled)",
-        )
-        .bind(event_id)
-        .bind(space)
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(SubscriptionCounts {
-            mine_on_event,
-            all_on_event,
-            mine_in_space,
-        })
     }
 
     pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {

@@ -1713,3 +1713,46 @@ async fn following_costs_one_row_whatever_the_events_and_is_rate_limited() {
     let out = w.say(&w.member, "/follow cybersecurity").await;
     assert!(!out.contains("please wait"), "{out}");
 }
+
+/// Sibling of the follow caps: the caps of /remind me were read, then written, in two steps, so
+/// that people asking at once could pass them. Now one transaction; every request answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_personal_reminders_never_pass_the_event_cap() {
+    const MAX_PER_EVENT: i64 = 500; // commands::remind::MAX_PER_EVENT
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Popular\" when:\"2026-12-10 10:00\"",
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for k in 0..(MAX_PER_EVENT + 30) {
+        let ctx = w.ctx.clone();
+        let caller = Caller {
+            user: format!("p{k}"),
+            ..w.member.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            commands::answer(&ctx, &caller, "/remind me 1 before:30m").await
+        }));
+    }
+    let mut added = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        let text = plain::render(&r);
+        assert!(!text.contains("went wrong"), "{text}");
+        if r.tone == Tone::Answer {
+            added += 1;
+        } else {
+            assert!(text.contains("the most it can have"), "{text}");
+        }
+    }
+    assert_eq!(added, MAX_PER_EVENT);
+    let all = w
+        .ctx
+        .store
+        .subscriptions(&w.member.space, None)
+        .await
+        .unwrap();
+    assert_eq!(all.len() as i64, MAX_PER_EVENT);
+}
