@@ -179,6 +179,31 @@ impl FullText {
         self.lengths.len()
     }
 
+    /// Every word of the index with the number of documents it occurs in.
+    pub fn words(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.postings.iter().map(|(w, list)| (&**w, list.len()))
+    }
+
+    /// The documents where `phrase` occurs, ascending, with how often.
+    pub fn occurrences(&self, phrase: &[String]) -> Vec<(u32, u32)> {
+        self.phrase_counts(phrase)
+    }
+
+    /// FTS5's inverse document frequency of something found in `found` documents.
+    pub fn idf(&self, found: usize) -> f64 {
+        let n = self.lengths.len() as f64;
+        let found = found as f64;
+        ((n - found + 0.5) / (found + 0.5)).ln().max(1e-6)
+    }
+
+    /// BM25's weight of `f` occurrences in document `doc` (before the IDF).
+    pub fn saturation(&self, doc: u32, f: u32) -> f64 {
+        let f = f64::from(f);
+        let length = f64::from(self.lengths.get(doc as usize).copied().unwrap_or(0));
+        let norm = K1 * (1.0 - B + B * length / self.average_length.max(1.0));
+        f * (K1 + 1.0) / (f + norm)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lengths.is_empty()
     }

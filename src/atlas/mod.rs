@@ -382,3 +382,130 @@ impl Atlas {
         }
     }
 }
+
+/// Actors whose own text speaks of what a question names (`Atlas::speaking_of`).
+#[derive(Debug, Clone)]
+pub struct Spoken {
+    /// The concepts the answer rests on, as typed ("cyber attack", "hospitals").
+    pub read: Vec<String>,
+    /// Words too general to require (said when they were not found with the rest).
+    pub general: Vec<String>,
+    /// Words to mark in the evidence: the atlas's spellings that matched.
+    pub marks: Vec<String>,
+    /// Actors, those whose text says the most first, each with its best passage.
+    pub actors: Vec<(PassageHit, f64)>,
+}
+
+/// A concept found in more than this share of passages is too general to require on its own
+/// ("online", "technology", "digital"): it ranks, it does not decide.
+const GENERAL_SHARE: f64 = 0.02;
+
+/// One concept's passages: passage → occurrences, and its weight.
+struct Found {
+    typed: String,
+    docs: HashMap<u32, u32>,
+    phrases: Vec<Vec<String>>,
+    idf: f64,
+    general: bool,
+}
+
+impl Atlas {
+    /// The atlas's words by stem (for reading questions), built once per atlas.
+    fn vocabulary(&self) -> Arc<crate::search::concepts::Vocabulary> {
+        self.memo(("vocabulary", 0), || {
+            crate::search::concepts::Vocabulary::new(self.fulltext.words().map(|(w, _)| w))
+        })
+    }
+
+    /// The actors whose own text speaks of `text`, read word by word in the atlas's own
+    /// spellings (`search::concepts`): a passage counts when it says every specific word of
+    /// the question (general ones only rank); an actor ranks by how much of its text does.
+    /// None when the question has no word, or some specific word is nowhere in the atlas.
+    pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
+        let concepts = crate::search::concepts::concepts(text, &self.vocabulary());
+        let n = self.fulltext.len().max(1) as f64;
+        let mut found: Vec<Found> = concepts
+            .into_iter()
+            .map(|c| {
+                let mut docs: HashMap<u32, u32> = HashMap::new();
+                for p in &c.phrases {
+                    for (doc, f) in self.fulltext.occurrences(p) {
+                        *docs.entry(doc).or_default() += f;
+                    }
+                }
+                let idf = self.fulltext.idf(docs.len());
+                let general = docs.len() as f64 / n > GENERAL_SHARE;
+                Found {
+                    typed: c.typed,
+                    docs,
+                    phrases: c.phrases,
+                    idf,
+                    general,
+                }
+            })
+            .collect();
+        if found.is_empty() || found.iter().any(|f| f.docs.is_empty()) {
+            return None;
+        }
+        // All general: then they are what was asked, and all are required.
+        if found.iter().all(|f| f.general) {
+            found.iter_mut().for_each(|f| f.general = false);
+        }
+        let actors = self.rank_speakers(&found);
+        let marks = found
+            .iter()
+            .flat_map(|f| f.phrases.iter().map(|p| p.join(" ")))
+            .collect();
+        let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
+        Some(Spoken {
+            read: read.iter().map(|f| f.typed.clone()).collect(),
+            general: general.iter().map(|f| f.typed.clone()).collect(),
+            marks,
+            actors,
+        })
+    }
+
+    /// Actors' passages saying every required concept, scored as BM25 would (general concepts
+    /// add to a passage's score, never make it count); each actor's score is the sum over its
+    /// passages, shown with its best one.
+    fn rank_speakers(&self, found: &[Found]) -> Vec<(PassageHit, f64)> {
+        let required: Vec<&Found> = found.iter().filter(|f| !f.general).collect();
+        let Some(rarest) = required.iter().min_by_key(|f| f.docs.len()) else {
+            return Vec::new();
+        };
+        let mut by_actor: HashMap<usize, (f64, usize, f64)> = HashMap::new();
+        let mut seen_texts: HashSet<(usize, &str)> = HashSet::new();
+        for &doc in rarest.docs.keys() {
+            if !required.iter().all(|f| f.docs.contains_key(&doc)) {
+                continue;
+            }
+            let p = &self.rows.passages[doc as usize];
+            let Some(actor) = p.actor else { continue };
+            // The same sentence in two places (a profile and a list) says it once.
+            if !seen_texts.insert((actor, p.search_text.as_str())) {
+                continue;
+            }
+            let score: f64 = found
+                .iter()
+                .filter_map(|f| Some(f.idf * self.fulltext.saturation(doc, *f.docs.get(&doc)?)))
+                .sum();
+            let entry = by_actor
+                .entry(actor)
+                .or_insert((0.0, doc as usize, f64::MIN));
+            entry.0 += score;
+            if score > entry.2 || (score == entry.2 && (doc as usize) < entry.1) {
+                entry.1 = doc as usize;
+                entry.2 = score;
+            }
+        }
+        let mut ranked: Vec<(PassageHit, f64)> = by_actor
+            .into_values()
+            .map(|(total, best, best_score)| (self.passage_hit(best, -best_score), total))
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.1.total_cmp(&a.1)
+                .then(a.0.passage_id.cmp(&b.0.passage_id))
+        });
+        ranked
+    }
+}

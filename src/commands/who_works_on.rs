@@ -284,50 +284,46 @@ fn document_items(atlas: &Atlas, terms: &[String], hl: &Highlighter) -> Vec<Item
     items
 }
 
-/// Words that are not a topic: the actors whose text mentions them, by BM25.
+/// Words that are not a topic: the actors whose own text speaks of them, read in the atlas's
+/// spellings (inflections, compounds: `Atlas::speaking_of`), those whose text says the most
+/// first, each with the sentence that shows it. Never a topic the atlas does not define: the
+/// header says these are actors whose text speaks of the words.
 fn mentions(atlas: &Atlas, p: &Params) -> Reply {
-    // Every word must be there: "space debris" is not "space".
-    let Some((all, _)) = crate::search::fts_words(&p.topic) else {
+    let Some(spoken) = atlas.speaking_of(&p.topic) else {
         return not_found(atlas, &p.topic);
     };
-    let words: Vec<String> = crate::search::tokens(&p.topic)
-        .into_iter()
-        .filter(|w| !crate::search::is_stop_word(w))
-        .collect();
-    let hl = Highlighter::new(&words);
-    let hits = atlas.search_passages(&all, Passages::All, 400);
-    let mut seen = HashSet::new();
-    let mut ranked: Vec<Item> = Vec::new();
-    for h in &hits {
-        let Some(a) = h.actor_id else { continue };
-        if !seen.insert(a) {
-            continue;
-        }
-        let name = h.actor_name.clone().unwrap_or_default();
-        let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
-        ranked.push(
+    if spoken.actors.is_empty() {
+        return not_found(atlas, &p.topic);
+    }
+    let hl = Highlighter::new(&spoken.marks);
+    let ranked: Vec<Item> = spoken
+        .actors
+        .iter()
+        .map(|(h, _)| {
+            let name = h.actor_name.clone().unwrap_or_default();
+            let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
             Item::labelled(
                 label(&name, h.actor_acronym.as_deref()),
                 hl.evidence(&h.text),
             )
             .more(format!("/actor {short}"))
-            .source(cite(&h.file, h.line)),
-        );
-    }
-    if ranked.is_empty() {
-        return not_found(atlas, &p.topic);
-    }
+            .source(cite(&h.file, h.line))
+        })
+        .collect();
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = last_page(p.page, ranked.len());
+    let total = ranked.len();
     let shown: Vec<Item> = ranked
         .into_iter()
         .skip((page as usize - 1) * PAGE)
         .take(PAGE)
         .collect();
     let words = shorten(&p.topic, 60);
-    let mut reply = Reply::answer(format!("Who mentions “{words}”"));
+    let mut reply = Reply::answer(format!("Actors whose text speaks of “{words}”"));
     reply.summary = Some(Text::plain(format!(
-        "“{words}” is not a topic of the taxonomy (see /topics); these actors' texts mention it."
+        "“{words}” is not one of the atlas's topics (/topics lists them). {total} {} own text speaks of it, those saying the most first; each line shows where.{}",
+        if total == 1 { "actor's" } else { "actors'" },
+        reading(&spoken)
     )));
     reply = reply.section("Actors", shown);
     if pages > 1 {
@@ -339,6 +335,22 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     }
     reply.sources = Some(SOURCES.into());
     reply
+}
+
+/// How the words were read, when it is not plain: which were too general to require.
+fn reading(s: &crate::atlas::Spoken) -> String {
+    if s.general.is_empty() || s.read.is_empty() {
+        return String::new();
+    }
+    format!(
+        " Read as: {}; “{}” only ranks (it is in too much of the atlas to decide on its own).",
+        s.read
+            .iter()
+            .map(|w| format!("“{w}”"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        s.general.join("”, “")
+    )
 }
 
 fn label(name: &str, acronym: Option<&str>) -> String {

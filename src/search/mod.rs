@@ -2,6 +2,7 @@
 //! (exact, word, fuzzy), standard identifiers in all their spellings, and full-text queries built from words only.
 //! No SQL here (that is `store`), no replies (that is `commands`).
 
+pub mod concepts;
 pub mod names;
 pub mod normalize;
 pub mod standard_id;

@@ -757,3 +757,51 @@ async fn a_typed_line_completes_its_command_subcommand_options_and_values() {
     assert!(completed("/nosuch x").is_empty());
     assert!(completed("actor").is_empty(), "not a command line");
 }
+
+/// Words that are not a topic are read in the atlas's own spellings: every inflection and every
+/// way of writing a compound finds the same actors, and the header never claims a topic.
+#[tokio::test]
+async fn words_that_are_not_a_topic_are_read_in_every_spelling_of_the_sources() {
+    let bot = Bot::new().await;
+    let mut answers = Vec::new();
+    for typed in [
+        "/who-works-on cyber attacks on hospitals",
+        "/who-works-on cyber-attack hospital",
+        "/who-works-on cyberattacks hospitals",
+    ] {
+        let out = bot.ask(typed).await;
+        assert!(
+            first_line(&out).starts_with("Actors whose text speaks of"),
+            "{typed}: {out}"
+        );
+        answers.push(
+            out.lines()
+                .filter(|l| l.trim_start().starts_with('•'))
+                .map(|l| l.split(" — ").next().unwrap_or("").to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(!answers[0].is_empty());
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0], answers[2]);
+}
+
+/// Regression guard for the reading above: every actor listed carries the link — the sentence
+/// shown says each specific word asked (in one of its spellings) — and a word the sources
+/// never use gives "no one", not a list of actors for the other words.
+#[tokio::test]
+async fn an_actor_is_listed_for_words_only_with_a_sentence_that_says_them() {
+    let bot = Bot::new().await;
+    let out = bot.ask("/who-works-on hate speech online").await;
+    let listed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('•'))
+        .collect();
+    assert!(!listed.is_empty(), "{out}");
+    for l in &listed {
+        let lower = l.to_lowercase();
+        assert!(lower.contains("*hate") && lower.contains("speech"), "{l}");
+    }
+    let out = bot.ask("/who-works-on quantum basket weaving").await;
+    assert!(out.starts_with("No one in the atlas works on"), "{out}");
+}
