@@ -168,7 +168,7 @@ fn split_forms(word: &str, vocabulary: &Vocabulary) -> Vec<Vec<String>> {
         let (a, b): (String, String) =
             (chars[..cut].iter().collect(), chars[cut..].iter().collect());
         let firsts = vocabulary.family(&a);
-        if !firsts.iter().any(|w| *w == a) {
+        if !firsts.contains(&a) {
             continue;
         }
         for second in vocabulary.family(&b) {
