@@ -469,7 +469,15 @@ struct TickCache {
     /// Disabled targets by space: target → reason.
     disabled: std::collections::HashMap<SpaceId, std::collections::HashMap<Target, String>>,
     sent: Vec<(String, bool)>,
+    /// The batch's keys in delivery order, and those proven still ours by the last fence
+    /// (`Scheduler::still_ours`), with when it was made.
+    keys: Vec<String>,
+    fenced: std::collections::HashSet<String>,
+    fenced_at: Option<std::time::Instant>,
 }
+
+/// Claims proven ours by one fence statement: the next ones of the batch.
+const FENCE_CHUNK: usize = 64;
 
 /// Who holds a claim: this process, as "host/pid/start", so that another process on the same
 /// host can tell a dead owner from a live one (its pid gone, or reused by a process that
@@ -641,7 +649,10 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let started = std::time::Instant::now();
-        let mut cache = TickCache::default();
+        let mut cache = TickCache {
+            keys: batch.iter().map(|r| r.key.clone()).collect(),
+            ..TickCache::default()
+        };
         let mut delivered = 0;
         for r in batch {
             let delivery = self.deliver(outbox, r, now, &mut cache);
@@ -745,12 +756,7 @@ impl Scheduler {
         };
         // The fence: the claim is proven ours, and extended, right before the message leaves.
         // A process that stalled past its lease finds it taken over and sends nothing.
-        let lease_until = self.store.lease_now().await? + self.lease;
-        if !self
-            .store
-            .fence(&r.key, self.owner.as_str(), lease_until)
-            .await?
-        {
+        if !self.still_ours(&r.key, cache).await? {
             tracing::warn!(key = %r.key, "a claim was lost before sending (this process stalled past its lease); not sending it");
             return Ok(false);
         }
@@ -797,6 +803,36 @@ impl Scheduler {
             tracing::info!(key = %r.key, "a followers' reminder was taken over before it was expanded; left to its new owner");
         }
         Ok(())
+    }
+
+    /// Whether the claim of `key` is still this process's, right before it is sent. One fence
+    /// statement proves it for the next `FENCE_CHUNK` claims of the batch and extends their
+    /// leases by a whole lease; that proof is used only for sends that start within a quarter
+    /// of a lease of it (by this process's monotonic clock, which runs on while it is stopped
+    /// or stalled), so no other process can have taken a claim over before its send starts —
+    /// it may only once the lease the fence gave has run out. Past that, a new fence.
+    async fn still_ours(&self, key: &str, cache: &mut TickCache) -> Result<bool, StoreError> {
+        let valid_for = (self.lease / 4).to_std().unwrap_or_default();
+        let fresh = cache.fenced_at.is_some_and(|t| t.elapsed() < valid_for);
+        if !(fresh && cache.fenced.contains(key)) {
+            let from = cache.keys.iter().position(|k| k == key).unwrap_or(0);
+            let mut chunk: Vec<String> = cache.keys[from..]
+                .iter()
+                .take(FENCE_CHUNK)
+                .cloned()
+                .collect();
+            if chunk.first().map(String::as_str) != Some(key) {
+                chunk.insert(0, key.to_string());
+            }
+            let lease_until = self.store.lease_now().await? + self.lease;
+            let proven = self
+                .store
+                .fence_many(&chunk, self.owner.as_str(), lease_until)
+                .await?;
+            cache.fenced = proven.into_iter().collect();
+            cache.fenced_at = Some(std::time::Instant::now());
+        }
+        Ok(cache.fenced.remove(key))
     }
 
     /// The event a claimed reminder is about, or None when it owes nothing any more (the

@@ -87,6 +87,38 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// The fence for several claims at once (one statement): those of `keys` still claimed
+    /// by `owner`, their leases extended to `lease_until`. A key left out was lost.
+    pub async fn fence_many(
+        &self,
+        keys: &[String],
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Dynamic only in how many placeholders: every key is bound.
+        let list = (3..3 + keys.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE reminders SET lease_until = $1
+             WHERE state = 'claimed' AND claimed_by = $2 AND key IN ({list}) RETURNING key"
+        );
+        let rows: Vec<(String,)> = on_runtime!(self, |pool| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(ts(lease_until))
+                .bind(owner);
+            for k in keys {
+                q = q.bind(k);
+            }
+            q.fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(|(k,)| k).collect())
+    }
+
     /// Records how a claim ended (missed, cancelled, failed) — only while it is still
     /// `owner`'s: a process that lost a claim must not overwrite what its new owner does.
     pub async fn finish_claim(
