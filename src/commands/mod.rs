@@ -12,6 +12,7 @@ pub mod look_up;
 pub mod spec;
 
 mod actor;
+pub mod ask;
 mod define;
 mod document;
 mod event;
@@ -60,6 +61,7 @@ pub enum CommandName {
     Follow,
     Unfollow,
     Following,
+    Ask,
 }
 
 impl CommandName {
@@ -80,6 +82,7 @@ impl CommandName {
         CommandName::Follow,
         CommandName::Unfollow,
         CommandName::Following,
+        CommandName::Ask,
     ];
 
     pub fn manifest_file(self) -> &'static str {
@@ -100,6 +103,7 @@ impl CommandName {
             CommandName::Follow => "follow.toml",
             CommandName::Unfollow => "unfollow.toml",
             CommandName::Following => "following.toml",
+            CommandName::Ask => "ask.toml",
         }
     }
 
@@ -121,6 +125,7 @@ impl CommandName {
             CommandName::Follow => include_str!("../../commands/follow.toml"),
             CommandName::Unfollow => include_str!("../../commands/unfollow.toml"),
             CommandName::Following => include_str!("../../commands/following.toml"),
+            CommandName::Ask => include_str!("../../commands/ask.toml"),
         }
     }
 
@@ -148,7 +153,9 @@ impl CommandName {
             | CommandName::Settings
             | CommandName::Follow
             | CommandName::Unfollow
-            | CommandName::Following => false,
+            | CommandName::Following
+            // It may route to any command (the events, a reminder).
+            | CommandName::Ask => false,
         }
     }
 
@@ -184,6 +191,7 @@ pub enum Request {
     Reminders(reminders::Params),
     Settings(settings::Params),
     Follow(follow::Params),
+    Ask(ask::Params),
 }
 
 /// Who is asking, and from where (permissions are decided in the core, per platform facts).
@@ -400,6 +408,7 @@ fn request(command: CommandName, args: &invocation::Args) -> Result<Request, Com
         CommandName::Follow | CommandName::Unfollow | CommandName::Following => {
             Request::Follow(follow::parse(command, args)?)
         }
+        CommandName::Ask => Request::Ask(ask::parse(args)?),
     })
 }
 
@@ -446,7 +455,27 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
         Request::Reminders(p) => reminders::run(ctx, caller, p).await,
         Request::Settings(p) => settings::run(ctx, caller, p).await,
         Request::Follow(p) => follow::run(ctx, &atlas, caller, p).await,
+        Request::Ask(p) => Ok(asked(ctx, caller, &atlas, &p.question).await),
     }
+}
+
+/// A plain question: routed to a command line (`ask::route`), answered by that command, with
+/// the command shown so that people learn it. A route never leads back to /ask.
+async fn asked(ctx: &Context, caller: &Caller, atlas: &Atlas, question: &str) -> Reply {
+    let line = match ask::route(atlas, question) {
+        ask::Route::Line(line) => line,
+        ask::Route::Unsure(words) => return ask::unsure(&words),
+    };
+    if matches!(bind_line(&line), Ok((CommandName::Ask, _))) {
+        return ask::unsure(question);
+    }
+    let mut reply = Box::pin(answer(ctx, caller, &line)).await;
+    let note = format!("Asked as {line}");
+    reply.sources = Some(match reply.sources.take() {
+        Some(s) => format!("{note} · {s}"),
+        None => note,
+    });
+    reply
 }
 
 /// The answer to a line longer than `MAX_INPUT_CHARS`.
@@ -461,8 +490,33 @@ pub async fn answer(ctx: &Context, caller: &Caller, line: &str) -> Reply {
     if line.chars().count() > MAX_INPUT_CHARS {
         return too_long();
     }
+    // A line that is not a command (no slash, and its first word names none) is a question
+    // in someone's own words.
+    if is_plain_question(line) {
+        let request = Request::Ask(ask::Params {
+            question: line.trim().to_string(),
+        });
+        return run_guarded(ctx, caller, request)
+            .await
+            .unwrap_or_else(|e| error::into_reply(e, line));
+    }
     // The line is split and bound once; the permission check reads the bound arguments.
     respond(ctx, caller, bind_line(line), line).await
+}
+
+/// Whether a line is a question rather than a command: it does not start with `/` or `!`, and
+/// its first word is not a command's name ("actor WIPO" stays a command).
+pub fn is_plain_question(line: &str) -> bool {
+    let line = line.trim_start();
+    if line.is_empty() || line.starts_with('/') || line.starts_with('!') {
+        return false;
+    }
+    let first = line
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    spec::find(&first).is_none()
 }
 
 /// From bound arguments to the answer: typed request, permission check, run; every error

@@ -805,3 +805,47 @@ async fn an_actor_is_listed_for_words_only_with_a_sentence_that_says_them() {
     let out = bot.ask("/who-works-on quantum basket weaving").await;
     assert!(out.starts_with("No one in the atlas works on"), "{out}");
 }
+
+/// Plain questions are routed to the command that answers them, which the answer names; a
+/// console line without a slash is a question too; what cannot be placed gets suggestions.
+#[tokio::test]
+async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
+    let bot = Bot::new().await;
+    for (question, command, says) in [
+        (
+            "/ask who works on cybersecurity?",
+            "/who-works-on",
+            "Who works on Cybersecurity",
+        ),
+        ("/ask when was WIPO founded?", "/actor", "Founded: 1967"),
+        ("/ask what is the OEWG?", "/define", "OEWG"),
+        (
+            "/ask what does ISO/IEC 27001 cover?",
+            "/standard",
+            "ISO/IEC 27001",
+        ),
+        (
+            "/ask quelle est l'adresse de l'OMPI ?",
+            "/actor",
+            "Chemin des Colombettes",
+        ),
+        ("who works on hate speech", "/who-works-on", "hate speech"),
+    ] {
+        let out = bot.ask(question).await;
+        assert!(
+            out.contains(&format!("Asked as {command}")),
+            "{question}: {out}"
+        );
+        assert!(out.contains(says), "{question}: {out}");
+    }
+    let out = bot.ask("/ask blorb flarn").await;
+    assert!(out.contains("I could not tell which question"), "{out}");
+    assert!(out.contains("/search blorb flarn"), "{out}");
+    // A command typed without its slash stays that command.
+    let out = bot.ask("actor WIPO").await;
+    assert!(!out.contains("Asked as"), "{out}");
+    assert!(
+        out.starts_with("World Intellectual Property Organization"),
+        "{out}"
+    );
+}

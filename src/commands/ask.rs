@@ -1,0 +1,259 @@
+//! /ask <question>: a plain question, in English or French, routed to the command that answers
+//! it — deterministically, by a table of question shapes and what the atlas knows of the words
+//! (an actor, a term, a standard, a document) — and answered with that command, saying which
+//! it ran so people learn it. Nothing is answered here: `route` only writes a command line.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::invocation::Args;
+use super::shorten;
+use crate::atlas::Atlas;
+use crate::error::CommandError;
+use crate::reply::Reply;
+use crate::search::normalize::name_key;
+use crate::search::standard_id::StandardId;
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub question: String,
+}
+
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let question = args.get("question").unwrap_or_default().trim().to_string();
+    if question.is_empty() {
+        return Err(CommandError::usage(
+            "Ask a question in your own words, for example:",
+            "/ask who works on cybersecurity?",
+        ));
+    }
+    Ok(Params { question })
+}
+
+/// Where a question goes: the command line that answers it, or nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Line(String),
+    /// No shape matched and the words name nothing: the words, for suggestions.
+    Unsure(String),
+}
+
+/// One question shape: a pattern (case-insensitive; `x` captures what it is about) and what
+/// to do with the capture.
+struct Shape {
+    pattern: Regex,
+    to: To,
+}
+
+#[derive(Clone, Copy)]
+enum To {
+    WhoWorksOn,
+    /// Founding year, address, website: the actor's card.
+    Actor,
+    /// "What is X": an actor, a term, a standard or a document — whichever the atlas has.
+    WhatIs,
+    Events,
+    RemindMe,
+    Search,
+}
+
+static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
+    let shape = |p: &str, to| Shape {
+        pattern: Regex::new(&format!("(?i)^{p}$")).expect("a valid question shape"),
+        to,
+    };
+    vec![
+        shape(
+            r"(?:who|which (?:organi[sz]ations?|actors?|bodies|institutions?|agencies))\s+(?:is |are )?(?:works?|working|does|do|deals?|dealing|doing (?:something|anything)|cares?|focus(?:es)?|focusing|handles?|active)\s+(?:on|about|with|in|for|to do with)\s+(?P<x>.+)",
+            To::WhoWorksOn,
+        ),
+        shape(
+            r"who\s+(?:helps?|protects?|fights?|tackles?|addresses|supports?|runs?|develops?|develop)\s+(?P<x>.+)",
+            To::WhoWorksOn,
+        ),
+        shape(
+            r"qui (?:travaille|s['’]occupe|agit|fait quelque chose|est actif|œuvre|oeuvre)\s+(?:sur|de|du|des|d['’]|pour|à propos de|a propos de|en matière de|dans)\s*(?P<x>.+)",
+            To::WhoWorksOn,
+        ),
+        shape(
+            r"(?:when|in what year|what year) (?:was|were|did) (?P<x>.+?) (?:founded|established|created|set up|start(?:ed)?|born)",
+            To::Actor,
+        ),
+        shape(
+            r"(?:where is|where are|what is the address of|address of|how (?:do i|can i) (?:contact|reach)) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
+            r"(?:quelle est l['’]adresse de|où (?:est|se trouve)|ou (?:est|se trouve)|quand (?:a été|a ete) (?:fondée?|créée?|creee?)) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
+            r"(?:what['’]?s|what is|anything|is there anything) (?:on|happening|coming up|planned|scheduled)(?P<x>.*)",
+            To::Events,
+        ),
+        shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
+        shape(
+            r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| mean| cover| covers| about| do| does)?",
+            To::WhatIs,
+        ),
+        shape(r"remind me (?:about|of|for)? ?(?P<x>.+)", To::RemindMe),
+        shape(r"(?:which|what) standards? (?:\w+ )?(?P<x>.+)", To::Search),
+    ]
+});
+
+/// The command line that answers `question`, as `atlas` knows the words.
+pub fn route(atlas: &Atlas, question: &str) -> Route {
+    let q = tidy(question);
+    if q.starts_with('/') {
+        return Route::Line(q);
+    }
+    for shape in SHAPES.iter() {
+        let Some(c) = shape.pattern.captures(&q) else {
+            continue;
+        };
+        let x = c.name("x").map_or("", |m| m.as_str()).trim();
+        let x = without_article(x.trim_matches(|c: char| c == '"' || c == '“' || c == '”'));
+        if let Some(line) = line_for(atlas, shape.to, x) {
+            return Route::Line(line);
+        }
+    }
+    by_the_words(atlas, &q)
+}
+
+/// A question as routed: one line, no closing punctuation, no greeting.
+fn tidy(question: &str) -> String {
+    let q = question.split_whitespace().collect::<Vec<_>>().join(" ");
+    let q = q.trim_end_matches(['?', '!', '.', ' ', '？']);
+    let lower = q.to_lowercase();
+    for greeting in [
+        "please ",
+        "hi ",
+        "hello ",
+        "hey ",
+        "bonjour ",
+        "salut ",
+        "can you tell me ",
+        "do you know ",
+        "tell me ",
+    ] {
+        if lower.starts_with(greeting) {
+            return q[greeting.len()..].trim().to_string();
+        }
+    }
+    q.trim().to_string()
+}
+
+/// What a question is about without its leading article ("la cybersécurité", "l'OMPI", "the
+/// OEWG"): names and topics are looked up without one.
+fn without_article(x: &str) -> &str {
+    let lower = x.to_lowercase();
+    for article in [
+        "the ", "a ", "an ", "la ", "le ", "les ", "l'", "l’", "du ", "des ", "de la ", "d'", "d’",
+    ] {
+        if lower.starts_with(article) && x.len() > article.len() {
+            return x[article.len()..].trim_start();
+        }
+    }
+    x
+}
+
+fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
+    match to {
+        To::WhoWorksOn if !x.is_empty() => Some(format!("/who-works-on topic:{}", quoted(x))),
+        To::Actor if !x.is_empty() => Some(format!("/actor name:{}", quoted(x))),
+        To::WhatIs if !x.is_empty() => Some(what_is(atlas, x)),
+        To::Events => {
+            let x = x.to_lowercase();
+            let range = ["today", "week", "month"]
+                .into_iter()
+                .find(|r| x.contains(r) || (*r == "today" && x.contains("aujourd")));
+            Some(match range {
+                Some(r) => format!("/events range:{r}"),
+                None => "/events".into(),
+            })
+        }
+        To::RemindMe if !x.is_empty() => Some(format!("/remind me event:{}", quoted(x))),
+        To::Search if !x.is_empty() => Some(format!("/search words:{}", quoted(x))),
+        _ => None,
+    }
+}
+
+/// "What is X": the kind of thing the atlas knows X as — a standard's number, a term of the
+/// glossary, an actor, a document — else a search.
+fn what_is(atlas: &Atlas, x: &str) -> String {
+    let quoted = format!("\"{}\"", x.replace('"', ""));
+    if StandardId::parse(x).is_some() {
+        return format!("/standard identifier:{quoted}");
+    }
+    let key = name_key(x);
+    if atlas.glossary.iter().any(|g| g.key == key) {
+        return format!("/define term:{quoted}");
+    }
+    if !atlas.actors.exact(x).is_empty() {
+        return format!("/actor name:{quoted}");
+    }
+    if !atlas.document_titles.exact(x).is_empty() {
+        return format!("/document query:{quoted}");
+    }
+    format!("/search words:{quoted}")
+}
+
+/// No shape: an actor named outright, else the actors whose text speaks of the words.
+fn by_the_words(atlas: &Atlas, q: &str) -> Route {
+    if !atlas.actors.exact(q).is_empty() {
+        return Route::Line(format!("/actor name:\"{}\"", q.replace('"', "")));
+    }
+    if StandardId::parse(q).is_some() {
+        return Route::Line(format!("/standard identifier:\"{}\"", q.replace('"', "")));
+    }
+    if atlas.speaking_of(q).is_some_and(|s| !s.actors.is_empty()) {
+        return Route::Line(format!("/who-works-on topic:\"{}\"", q.replace('"', "")));
+    }
+    Route::Unsure(q.to_string())
+}
+
+/// The answer when nothing fits: what to try.
+pub fn unsure(words: &str) -> Reply {
+    let shown = shorten(words, 60);
+    let mut r = Reply::not_found(format!(
+        "I could not tell which question “{shown}” is. Try one of these, or /help for all commands."
+    ));
+    r.suggestions.push(format!("/search {shown}"));
+    r.suggestions.push(format!("/who-works-on {shown}"));
+    r.suggestions.push("/topics".into());
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greetings_and_punctuation_do_not_change_the_question() {
+        assert_eq!(tidy("  Hello   who works on AI?? "), "who works on AI");
+        assert_eq!(tidy("please what is the OEWG ?"), "what is the OEWG");
+    }
+
+    #[test]
+    fn every_shape_compiles_and_reads_its_example() {
+        let examples = [
+            ("who works on kids' safety online", "kids' safety online"),
+            (
+                "which organisations are working on digital money",
+                "digital money",
+            ),
+            ("qui travaille sur la cybersécurité", "la cybersécurité"),
+            ("when was WIPO founded", "WIPO"),
+            ("what does ISO 27001 cover", "ISO 27001"),
+        ];
+        for (q, x) in examples {
+            let hit = SHAPES
+                .iter()
+                .find_map(|s| s.pattern.captures(q))
+                .unwrap_or_else(|| panic!("no shape for {q}"));
+            assert_eq!(&hit["x"], x, "{q}");
+        }
+    }
+}
