@@ -478,6 +478,12 @@ struct TickCache {
 
 /// Claims proven ours by one fence statement: the next ones of the batch.
 const FENCE_CHUNK: usize = 64;
+/// Sent reminders recorded together at most this many at a time (and at least every quarter
+/// lease): what a crash could make go out again stays small.
+const RECORD_EVERY: usize = 64;
+/// The longest one delivery may take (retries and a fan-out included) before it counts as
+/// failed and is tried again later: one hung send cannot hold its batch forever.
+const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(15 * 60);
 
 /// Who holds a claim: this process, as "host/pid/start", so that another process on the same
 /// host can tell a dead owner from a live one (its pid gone, or reused by a process that
@@ -654,15 +660,24 @@ impl Scheduler {
             ..TickCache::default()
         };
         let mut delivered = 0;
+        // One renewal clock for the whole batch: a batch of quick sends that outlasts the lease
+        // keeps renewing, as one slow send does.
+        let mut renewed = std::time::Instant::now();
+        let mut flushed = std::time::Instant::now();
         for r in batch {
+            // What must stay ours while this one goes out: it, and those sent but not recorded.
+            let mut held: Vec<String> = cache.sent.iter().map(|(k, _)| k.clone()).collect();
+            held.push(r.key.clone());
             let delivery = self.deliver(outbox, r, now, &mut cache);
-            if self.renewing_leases(delivery).await? {
+            if self.renewing(delivery, &held, &mut renewed).await? {
                 delivered += 1;
             }
+            if cache.sent.len() >= RECORD_EVERY || flushed.elapsed() >= self.renew_every() {
+                self.record_sent(&mut cache).await?;
+                flushed = std::time::Instant::now();
+            }
         }
-        self.store
-            .finish_sent(&cache.sent, self.clock.now())
-            .await?;
+        self.record_sent(&mut cache).await?;
         tracing::debug!(
             delivered,
             took_us = started.elapsed().as_micros() as u64,
@@ -671,27 +686,47 @@ impl Scheduler {
         Ok(delivered)
     }
 
-    /// Runs `work` (a delivery), renewing this process's leases every `renew_every` while it
-    /// runs: a send that outlasts the lease (retries, `retry_after`, a long fan-out) keeps its
-    /// claim, so no other process takes it over and sends it too.
-    async fn renewing_leases<T>(
+    /// Records the reminders sent so far as sent, in one statement.
+    async fn record_sent(&self, cache: &mut TickCache) -> Result<(), StoreError> {
+        if cache.sent.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .finish_sent(&cache.sent, self.clock.now())
+            .await?;
+        cache.sent.clear();
+        Ok(())
+    }
+
+    /// Runs `work` (a delivery), renewing the leases of `held` whenever the batch's renewal
+    /// clock says so: a send that outlasts the lease (retries, `retry_after`, a long
+    /// fan-out), or a long run of quick ones, keeps its claims, so no other process takes them
+    /// over and sends them too. Claims not started yet are not renewed: if this batch hangs,
+    /// another process may take them over (the fence then keeps this one from sending them).
+    async fn renewing<T>(
         &self,
         work: impl Future<Output = Result<T, StoreError>>,
+        held: &[String],
+        renewed: &mut std::time::Instant,
     ) -> Result<T, StoreError> {
         tokio::pin!(work);
         loop {
+            let due = tokio::time::Instant::from_std(*renewed + self.renew_every());
             tokio::select! {
                 done = &mut work => return done,
-                _ = tokio::time::sleep(self.renew_every()) => self.renew_leases().await,
+                _ = tokio::time::sleep_until(due) => {
+                    self.renew(held).await;
+                    *renewed = std::time::Instant::now();
+                }
             }
         }
     }
 
-    async fn renew_leases(&self) {
+    async fn renew(&self, held: &[String]) {
         let renewed = match self.store.lease_now().await {
             Ok(t) => {
                 self.store
-                    .renew_leases(self.owner.as_str(), t + self.lease)
+                    .fence_many(held, self.owner.as_str(), t + self.lease)
                     .await
             }
             Err(e) => Err(e),
@@ -745,8 +780,10 @@ impl Scheduler {
             self.expand_followers(&r, &event).await?;
             return Ok(false);
         }
-        let late = now - planned_due > ON_TIME_WITHIN;
         failpoint("after-claim", self.failpoints.after_claim).await;
+        // Late by the time it goes out, not by when its batch began.
+        let now = self.clock.now().max(now);
+        let late = now - planned_due > ON_TIME_WITHIN;
         let delivery = Delivery {
             key: r.key.clone(),
             space: r.space.clone(),
@@ -760,7 +797,14 @@ impl Scheduler {
             tracing::warn!(key = %r.key, "a claim was lost before sending (this process stalled past its lease); not sending it");
             return Ok(false);
         }
-        let outcome = outbox.deliver(&delivery).await;
+        let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, outbox.deliver(&delivery)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(DeliveryError::Temporary(format!(
+                "no answer within {} minutes",
+                DELIVERY_TIMEOUT.as_secs() / 60
+            ))),
+        };
         if outcome.is_ok() {
             failpoint("after-send", self.failpoints.after_send).await;
         }

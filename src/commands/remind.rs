@@ -39,6 +39,8 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 pub const MAX_PER_PERSON_AND_EVENT: i64 = 5;
 pub const MAX_PER_EVENT: i64 = 500;
 pub const MAX_PER_PERSON_IN_SPACE: i64 = 100;
+/// Snoozed reminders one person may have waiting in a space at once.
+pub const MAX_SNOOZES_PER_PERSON: i64 = 20;
 
 pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
     match p {
@@ -85,6 +87,11 @@ async fn me(
         Subscribed::Added(ids) => ids,
         Subscribed::TooMany(cap, counts) => return Err(refusal(cap, &counts)),
     };
+    // Asking again is the person's word that they can be reached again (DMs reopened): a
+    // target disabled after a refused direct message is enabled.
+    ctx.store
+        .enable_target(&caller.space, &Target::User(caller.user.clone()))
+        .await?;
     for &offset in &offsets {
         plan_subscription(&ctx.store, e.id, &caller.user, offset, now).await?;
     }
@@ -201,6 +208,12 @@ pub async fn snooze(
             "A snooze lasts from 1 minute to 1 day.",
             "Snooze 15 min",
         ));
+    }
+    // Snoozes are reminders too: bounded per person, like the ones asked for.
+    if ctx.store.pending_snoozes_of(&r.space, &r.target).await? >= MAX_SNOOZES_PER_PERSON {
+        return Err(CommandError::Refused(format!(
+            "You have {MAX_SNOOZES_PER_PERSON} snoozed reminders waiting already; let one come first."
+        )));
     }
     let now = ctx.clock.now();
     let due = now + chrono::Duration::minutes(minutes);

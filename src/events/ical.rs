@@ -200,6 +200,13 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         format!("“{}”", title.chars().take(60).collect::<String>())
     };
     let skip = |why: &str| format!("{label}: skipped, {why}");
+    // An override of one occurrence shares its series' UID: taken as an event, it would
+    // replace the whole series (RFC 5545 §3.8.4.4).
+    if e.property_value("RECURRENCE-ID").is_some() {
+        return Err(skip(
+            "it changes one occurrence of a series (RECURRENCE-ID); the series is imported as it repeats, without this change",
+        ));
+    }
     let (start, tz) = start_of(e).map_err(|why| skip(&why))?;
     if title.is_empty() {
         return Err(skip("it has no SUMMARY (title)"));

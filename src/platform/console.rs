@@ -343,7 +343,32 @@ fn read_text_file(path: &str) -> Result<String, String> {
             bytes.len().max(meta.len() as usize),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text."))
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        // RFC 5545 §3.1: a folded line may split a character; unfolded, it is whole again.
+        Err(e) => String::from_utf8(unfold_bytes(e.as_bytes()))
+            .map_err(|_| format!("{shown} is not UTF-8 text.")),
+    }
+}
+
+/// `bytes` with every line fold (a line break followed by a space or a tab) taken out.
+fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let fold = match &bytes[i..] {
+            [b'\r', b'\n', b' ' | b'\t', ..] => 3,
+            [b'\n', b' ' | b'\t', ..] => 2,
+            _ => 0,
+        };
+        if fold > 0 {
+            i += fold;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// Writes the reply's file to `path` instead of printing it, and says so.

@@ -85,7 +85,9 @@ pub async fn serve<H: Handler + 'static>(
         let slot = if proxied {
             None
         } else {
-            let Some(slot) = AddressSlot::take(&per_address, peer.ip(), max_per_address) else {
+            let Some(slot) =
+                AddressSlot::take(&per_address, counted_as(peer.ip()), max_per_address)
+            else {
                 tracing::warn!(%peer, "too many connections from one address; one refused");
                 continue;
             };
@@ -102,7 +104,7 @@ pub async fn serve<H: Handler + 'static>(
                 async move {
                     let client = client_address(&req, peer.ip());
                     let _in_flight = if proxied {
-                        match AddressSlot::take(&per_client, client, max_per_address) {
+                        match AddressSlot::take(&per_client, counted_as(client), max_per_address) {
                             Some(s) => Some(s),
                             None => {
                                 tracing::warn!(%client, "too many requests at once from one client behind the proxy; one refused");
@@ -132,7 +134,8 @@ pub async fn serve<H: Handler + 'static>(
 /// Whether a connection comes from a reverse proxy on this machine: 127.0.0.1 or ::1 exactly,
 /// where the README's proxy connects from (other loopback addresses are clients of their own).
 pub fn is_local_proxy(ip: std::net::IpAddr) -> bool {
-    match ip {
+    // An IPv4 proxy reaching an IPv6 listener shows as ::ffff:127.0.0.1.
+    match ip.to_canonical() {
         std::net::IpAddr::V4(a) => a == std::net::Ipv4Addr::LOCALHOST,
         std::net::IpAddr::V6(a) => a == std::net::Ipv6Addr::LOCALHOST,
     }
@@ -150,8 +153,30 @@ pub fn client_address(req: &Request<Incoming>, peer: std::net::IpAddr) -> std::n
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .last()
-        .and_then(|a| a.trim().parse().ok())
+        .and_then(|a| forwarded_ip(a.trim()))
         .unwrap_or(peer)
+}
+
+/// An address as a proxy writes it: bare, with a port (`1.2.3.4:5678`), or bracketed IPv6
+/// with or without one (`[2001:db8::1]:443`).
+fn forwarded_ip(a: &str) -> Option<std::net::IpAddr> {
+    a.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| a.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| a.trim_start_matches('[').trim_end_matches(']').parse().ok())
+        .map(|ip| ip.to_canonical())
+}
+
+/// Whom the per-address bounds count an address as: an IPv4 address itself, an IPv6 address
+/// by its /64 (one host or home network is given a whole /64, and could rotate within it).
+pub fn counted_as(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip.to_canonical() {
+        std::net::IpAddr::V6(a) => {
+            let s = a.segments();
+            std::net::IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
 }
 
 /// The answer to a client with too many requests in flight through the proxy.

@@ -252,7 +252,7 @@ impl Calendars {
         }
         // `peer` is the client already: behind a local proxy, the one it names
         // (`http::client_address`).
-        let client = peer;
+        let client = crate::platform::http::counted_as(peer);
         let allowed = self
             .limiter
             .lock()

@@ -227,4 +227,22 @@ impl Store {
         });
         Ok(expanded)
     }
+
+    /// How many snoozed reminders `target` has waiting in `space`.
+    pub async fn pending_snoozes_of(
+        &self,
+        space: &super::types::SpaceId,
+        target: &super::types::Target,
+    ) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM reminders
+                   WHERE space = $1 AND target = $2 AND state = 'pending' AND key LIKE $3";
+        let like = format!("%{}%", crate::events::SNOOZE_MARK);
+        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(space)
+            .bind(target)
+            .bind(&like)
+            .fetch_one(pool)
+            .await?);
+        Ok(n)
+    }
 }

@@ -2260,7 +2260,7 @@ async fn refused_requests_stay_a_handful_per_server_and_reminders_go_on() {
     assert!(rest.invalid_lately() <= 8, "{}", rest.invalid_lately());
     // Manage Events granted in server 1: the gateway sees the role change.
     fake.unscript(&format!("/guilds/{}/scheduled-events", guild(1)));
-    rest.permissions_changed();
+    rest.permissions_changed_in(&guild(1), None);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let created = posts_to(&format!("/guilds/{}/scheduled-events", guild(1)));
     assert!(
@@ -2316,4 +2316,196 @@ async fn a_revoked_token_stops_every_request_after_the_first() {
     rest.send_message(CHANNEL, &json!({"content": "hi"}), "n2")
         .await
         .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Regressions found by a hostile review (#26, #31): each named after what went wrong.
+
+fn member_of(guild: &str, user: &str) -> Caller {
+    Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(guild),
+        user: user.into(),
+        moderator: false,
+        channel: Some(CHANNEL.into()),
+    }
+}
+
+/// A person whose DMs were closed when one reminder fell due never gets a personal reminder
+/// in that server again, even with DMs open and a new Rest (after the 6 h refusal).
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_a_closed_inbox_once_disables_a_person_for_good() {
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    r.moderator_says("/settings offsets 1d").await;
+    let ana = member_of(GUILD, "700000000000000007");
+    commands::answer(&r.ctx, &ana, "/remind me 1 before:1h").await;
+    r.fake.script(
+        "/channels/333000000000000333/messages",
+        vec![(
+            403,
+            json!({"code": 50007, "message": "Cannot send messages to this user"}),
+        )],
+    );
+    assert_eq!(r.tick().await, 0);
+    // She opens her DMs; a new event, a new personal reminder; hours later, a new process.
+    r.moderator_says("/event add title:\"Later\" when:\"2026-12-01 11:00\"")
+        .await;
+    let out = atlasbot::render::plain::render(
+        &commands::answer(&r.ctx, &ana, "/remind me 2 before:1h").await,
+    );
+    eprintln!("{out}");
+    r.ctx.clock.set("2026-12-01T10:00:00Z".parse().unwrap());
+    // Whatever was refused is forgotten (a permission change anywhere, or 6 h later).
+    r.outbox
+        .rest
+        .permissions_changed_in(GUILD, Some("333000000000000333"));
+    let before = r.messages_to("333000000000000333").len();
+    r.tick().await;
+    let after = r.messages_to("333000000000000333").len();
+    let states = r
+        .ctx
+        .store
+        .reminder_states(atlasbot::domain::EventId(2))
+        .await
+        .unwrap();
+    eprintln!("{states:?}");
+    assert_eq!(
+        after - before,
+        1,
+        "her reminder for event 2 was not even tried: {states:?}"
+    );
+}
+
+/// One person Discord will not open a DM with (404 Unknown User on POST /users/@me/channels,
+/// a deleted account) makes that route "refused" for 6 h: every other person's personal
+/// reminder is then not even tried, recorded as gone, and their target disabled.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_one_refused_dm_opening_blocks_every_dm() {
+    let r = Reminders::new().await;
+    r.event_due_now().await;
+    r.moderator_says("/settings offsets 1d").await;
+    for user in ["700000000000000001", "700000000000000002"] {
+        commands::answer(&r.ctx, &member_of(GUILD, user), "/remind me 1 before:1h").await;
+    }
+    r.fake.script(
+        "/users/@me/channels",
+        vec![(404, json!({"code": 10013, "message": "Unknown User"}))],
+    );
+    r.tick().await;
+    let opened = r.fake.seen_at("/users/@me/channels");
+    let states = r
+        .ctx
+        .store
+        .reminder_states(atlasbot::domain::EventId(1))
+        .await
+        .unwrap();
+    eprintln!("DM openings tried: {}, states: {states:?}", opened.len());
+    assert_eq!(
+        opened.len(),
+        2,
+        "the second person's DM was never asked for: {states:?}"
+    );
+}
+
+/// Refusals are forgotten globally: any GUILD_ROLE_UPDATE / CHANNEL_UPDATE / GUILD_CREATE in
+/// any server, or any moderator's /event in any server, makes the mirror ask again, at once,
+/// in every server that lacks Manage Events.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_activity_in_other_servers_repeats_refused_creations() {
+    let db = TempDb::new();
+    let mut ctx = db.context().await;
+    let nine = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    ctx.set_clock(Clock::fixed(nine));
+    let (fake, base) = FakeDiscord::start().await;
+    let refused_guild = "100000000000000011";
+    fake.script(
+        &format!("/guilds/{refused_guild}/scheduled-events"),
+        (0..10_000)
+            .map(|_| {
+                (
+                    403,
+                    json!({"code": 50013, "message": "Missing Permissions"}),
+                )
+            })
+            .collect(),
+    );
+    let moderator = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(refused_guild),
+        user: MEMBER.into(),
+        moderator: true,
+        channel: Some(CHANNEL.into()),
+    };
+    commands::answer(
+        &ctx,
+        &moderator,
+        "/event add title:\"Session\" when:\"2026-12-03 10:00\"",
+    )
+    .await;
+    let rest = Arc::new(Rest::new(&base, Some("test-token".into())));
+    let loops = discord::start_reminders(&ctx, rest.clone());
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // An hour in another, busy server: a channel edited or a role changed every minute
+    // (60 gateway events), simulated here 50 ms apart.
+    for _ in 0..60 {
+        rest.permissions_changed_in("100000000000000099", None);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tried = fake
+        .seen_at(&format!("/guilds/{refused_guild}/scheduled-events"))
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .count();
+    loops.finish().await;
+    assert!(
+        tried <= 2,
+        "{tried} refused creations in a server that changed nothing"
+    );
+}
+
+/// A creation Discord refuses with 400 (Invalid Form Body) or 5xx: the claim and its
+/// forgetting are writes, which on SQLite wake the mirror within a second — retried forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_a_400_on_creation_is_retried_every_second() {
+    let db = TempDb::new();
+    let mut ctx = db.context().await;
+    let nine = chrono::DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    ctx.set_clock(Clock::fixed(nine));
+    let (fake, base) = FakeDiscord::start().await;
+    let g = "100000000000000011";
+    fake.script(
+        &format!("/guilds/{g}/scheduled-events"),
+        (0..10_000)
+            .map(|_| (400, json!({"code": 50035, "message": "Invalid Form Body"})))
+            .collect(),
+    );
+    let moderator = Caller {
+        platform: Platform::Discord,
+        space: SpaceId::discord(g),
+        user: MEMBER.into(),
+        moderator: true,
+        channel: Some(CHANNEL.into()),
+    };
+    commands::answer(
+        &ctx,
+        &moderator,
+        "/event add title:\"Session\" when:\"2026-12-03 10:00\"",
+    )
+    .await;
+    let rest = Arc::new(Rest::new(&base, Some("test-token".into())));
+    let loops = discord::start_reminders(&ctx, rest.clone());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let tried = fake
+        .seen_at(&format!("/guilds/{g}/scheduled-events"))
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .count();
+    loops.finish().await;
+    assert!(tried <= 2, "{tried} refused creations in 10 idle seconds");
 }

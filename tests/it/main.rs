@@ -12,6 +12,7 @@
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
+//! - `regressions`  — what a hostile review of #26 and #31 found, one test per defect.
 //! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
 
 mod support;
@@ -30,3 +31,4 @@ mod import_errors;
 mod matrix;
 mod postgres;
 mod quality;
+mod regressions;

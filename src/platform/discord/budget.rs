@@ -46,6 +46,17 @@ pub enum Held {
     Revoked,
 }
 
+/// Whether a route names what it acts on (a guild, a channel, a message: a Discord id in its
+/// path), so that a refusal is about that thing alone. `POST /users/@me/channels` opens every
+/// person's direct messages: one person's refusal must not stop the others'.
+fn names_its_target(route: &str) -> bool {
+    route
+        .split('/')
+        .any(|seg| seg.len() >= 15 && seg.bytes().all(|b| b.is_ascii_digit()))
+        || route.contains(" /webhooks/")
+        || route.contains(" /interactions/")
+}
+
 /// What a response says for the budget.
 pub fn is_invalid(status: u16) -> bool {
     matches!(status, 401 | 403 | 429)
@@ -133,7 +144,7 @@ impl Budget {
         if status == 401 && token_refused {
             self.revoked = true;
         }
-        if remember && matches!(status, 403 | 404) {
+        if remember && matches!(status, 403 | 404) && names_its_target(route) {
             if self.refused.len() >= MAX_REFUSALS {
                 self.refused.retain(|_, (until, _, _)| *until > now);
                 if self.refused.len() >= MAX_REFUSALS {
@@ -152,10 +163,10 @@ impl Budget {
             .is_some_and(|(until, _, _)| now < *until)
     }
 
-    /// A permission changed (a role, the guild, the bot's member): what was refused may be
-    /// allowed now, so every refusal is forgotten.
-    pub fn forget_refusals(&mut self) {
-        self.refused.clear();
+    /// A permission changed (a role, the guild, the bot's member): what was refused on the
+    /// routes `concerned` picks may be allowed now, so those refusals are forgotten.
+    pub fn forget_refusals(&mut self, concerned: impl Fn(&str) -> bool) {
+        self.refused.retain(|route, _| !concerned(route));
     }
 
     pub fn revoked(&self) -> bool {
@@ -178,7 +189,7 @@ mod tests {
     fn a_refused_route_is_not_asked_again_until_a_permission_changes() {
         let mut b = Budget::default();
         let t = Instant::now();
-        let route = "POST /guilds/1/scheduled-events";
+        let route = "POST /guilds/100000000000000001/scheduled-events";
         b.admit(route, Priority::Background, t).unwrap();
         b.settle(route, Some((403, 50013)), true, true, t);
         assert_eq!(
@@ -188,8 +199,23 @@ mod tests {
                 code: 50013
             })
         );
-        b.forget_refusals();
+        b.forget_refusals(|r| r.contains("/guilds/100000000000000002/"));
+        assert!(
+            b.admit(route, Priority::Background, t).is_err(),
+            "another guild's change"
+        );
+        b.forget_refusals(|r| r.contains("/guilds/100000000000000001/"));
         assert!(b.admit(route, Priority::Background, t).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_to_open_one_persons_messages_is_not_everyones() {
+        let mut b = Budget::default();
+        let t = Instant::now();
+        let route = "POST /users/@me/channels";
+        b.admit(route, Priority::Essential, t).unwrap();
+        b.settle(route, Some((404, 10013)), true, true, t);
+        assert!(b.admit(route, Priority::Essential, t).is_ok());
     }
 
     #[test]

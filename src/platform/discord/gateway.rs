@@ -2,7 +2,7 @@
 //! `INTERACTION_CREATE` dispatches — the same JSON the HTTP endpoint receives — and are answered
 //! through the same `handle`, over REST. One intent, `GUILDS` (not privileged): guild, role
 //! and member updates say that a permission may have changed, so that what Discord refused is
-//! asked again (`Rest::permissions_changed`). Interactions are delivered regardless; the bot
+//! asked again (`Rest::permissions_changed_in`). Interactions are delivered regardless; the bot
 //! reads no messages.
 //!
 //! Why our own client instead of serenity's: the bot needs five opcodes of the gateway (hello,
@@ -337,7 +337,21 @@ impl Shard {
                 | "GUILD_ROLE_DELETE"
                 | "GUILD_MEMBER_UPDATE"
                 | "CHANNEL_UPDATE",
-            ) => self.rest.permissions_changed(),
+            ) => {
+                let d = &payload["d"];
+                // GUILD_UPDATE and GUILD_CREATE carry the guild as `id`, the others as
+                // `guild_id`; CHANNEL_UPDATE names its channel.
+                let event = payload["t"].as_str().unwrap_or_default();
+                let guild = d["guild_id"].as_str().or(d["id"]
+                    .as_str()
+                    .filter(|_| matches!(event, "GUILD_CREATE" | "GUILD_UPDATE")));
+                let channel = (event == "CHANNEL_UPDATE")
+                    .then(|| d["id"].as_str())
+                    .flatten();
+                if let Some(guild) = guild {
+                    self.rest.permissions_changed_in(guild, channel);
+                }
+            }
             Some("INTERACTION_CREATE") => {
                 let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
                 let mut interaction = payload;

@@ -65,7 +65,7 @@ pub async fn sync_guild(
 ) -> Result<usize, MirrorError> {
     let space = SpaceId::discord(guild);
     // Refused before (no Manage Events, or the bot is gone): nothing is asked, and nothing is
-    // written, until a permission change is seen (`Rest::permissions_changed`) or the refusal
+    // written, until a permission change is seen (`Rest::permissions_changed_in`) or the refusal
     // expires — a refused request repeated every second is how a bot gets its address banned.
     if rest.is_refused(&reqwest::Method::POST, &creation_path(guild))
         || rest.is_refused(
@@ -310,8 +310,11 @@ async fn tell_moderators_once(
     Ok(())
 }
 
-/// Every guild with events or mirrors, brought in step; errors are logged per guild.
-pub async fn sync_all(ctx: &Context, rest: &Rest, outbox: &dyn Outbox) {
+/// Every guild with events or mirrors, brought in step; errors are logged per guild, and a
+/// guild whose pass failed waits `backoff` before its next (doubling up to six hours): a
+/// request Discord refuses for a reason of its own (400, 5xx) is not repeated at every pass —
+/// and on SQLite the failed pass's own writes would wake the next one within a second.
+pub async fn sync_all(ctx: &Context, rest: &Rest, outbox: &dyn Outbox, backoff: &mut Backoff) {
     let guilds = match guilds(ctx).await {
         Ok(g) => g,
         Err(e) => {
@@ -320,9 +323,58 @@ pub async fn sync_all(ctx: &Context, rest: &Rest, outbox: &dyn Outbox) {
         }
     };
     for guild in guilds {
-        if let Err(e) = sync_guild(ctx, rest, outbox, &guild).await {
-            tracing::warn!(%guild, error = %e, "cannot mirror the guild's events");
+        if !backoff.ready(&guild) {
+            continue;
         }
+        match sync_guild(ctx, rest, outbox, &guild).await {
+            Ok(_) => backoff.succeeded(&guild),
+            Err(e) => {
+                let wait = backoff.failed(&guild);
+                tracing::warn!(%guild, error = %e, wait_s = wait.as_secs(), "cannot mirror the guild's events; trying again later");
+            }
+        }
+    }
+}
+
+/// When each guild whose mirroring failed may be tried again.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    until: std::collections::HashMap<String, (tokio::time::Instant, u32)>,
+}
+
+/// The first wait after a failed pass, and the longest.
+const FIRST_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+impl Backoff {
+    fn ready(&self, guild: &str) -> bool {
+        self.until
+            .get(guild)
+            .is_none_or(|(t, _)| tokio::time::Instant::now() >= *t)
+    }
+
+    fn succeeded(&mut self, guild: &str) {
+        self.until.remove(guild);
+    }
+
+    fn failed(&mut self, guild: &str) -> std::time::Duration {
+        let failures = self.until.get(guild).map_or(0, |(_, n)| *n) + 1;
+        let wait = FIRST_WAIT
+            .saturating_mul(1 << (failures - 1).min(12))
+            .min(LONGEST_WAIT);
+        if self.until.len() >= 100_000 {
+            self.until.clear();
+        }
+        self.until.insert(
+            guild.to_string(),
+            (tokio::time::Instant::now() + wait, failures),
+        );
+        wait
+    }
+
+    /// A permission may have changed: every guild may be tried at once.
+    fn forget(&mut self) {
+        self.until.clear();
     }
 }
 
@@ -351,11 +403,12 @@ pub async fn run(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut changes = ctx.store.watch_changes().await;
+    let mut backoff = Backoff::default();
     loop {
-        sync_all(&ctx, &rest, outbox.as_ref()).await;
+        sync_all(&ctx, &rest, outbox.as_ref(), &mut backoff).await;
         tokio::select! {
             _ = changes.next() => {}
-            _ = rest.permissions_change() => {}
+            _ = rest.permissions_change() => backoff.forget(),
             _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
             _ = stopped.changed() => return,
         }

@@ -591,19 +591,23 @@ fn delivery_error(e: RestError) -> DeliveryError {
     }
 }
 
-/// A moderator's `/settings` or `/event` in a guild may follow a permission they just granted
-/// (or a channel they fixed): what Discord refused is asked again once (`Rest`).
+/// A moderator's `/settings` in a guild (a command, not its autocomplete) may follow a
+/// permission they just granted or a channel they fixed: what Discord refused in that guild
+/// and that channel is asked again once (`Rest::permissions_changed_in`, itself rate-limited).
 pub(crate) fn note_moderator_action(rest: &Rest, interaction: &Value) {
     let permissions: u64 = interaction["member"]["permissions"]
         .as_str()
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     let command = interaction["data"]["name"].as_str().unwrap_or_default();
-    if interaction["guild_id"].is_string()
+    let Some(guild) = interaction["guild_id"].as_str() else {
+        return;
+    };
+    if interaction["type"].as_u64() == Some(kind::COMMAND)
         && permissions & (ADMINISTRATOR | MANAGE_GUILD | MANAGE_EVENTS) != 0
-        && matches!(command, "settings" | "event")
+        && command == "settings"
     {
-        rest.permissions_changed();
+        rest.permissions_changed_in(guild, interaction["channel_id"].as_str());
     }
 }
 

@@ -90,7 +90,12 @@ pub struct Rest {
     permissions: tokio::sync::Notify,
     /// Each user's direct-message channel, once opened (it never changes).
     dm_channels: Mutex<HashMap<String, String>>,
+    /// When each guild's refusals were last forgotten (`permissions_changed_in`).
+    forgotten: Mutex<HashMap<String, tokio::time::Instant>>,
 }
+
+/// The least time between two forgettings of one guild's refusals.
+const FORGET_EVERY: Duration = Duration::from_secs(600);
 
 /// Direct-message channels remembered at most.
 const MAX_DM_CHANNELS: usize = 10_000;
@@ -116,6 +121,7 @@ impl Rest {
             revoked: tokio::sync::watch::channel(false).0,
             permissions: tokio::sync::Notify::new(),
             dm_channels: Mutex::new(HashMap::new()),
+            forgotten: Mutex::new(HashMap::new()),
         }
     }
 
@@ -124,17 +130,39 @@ impl Rest {
         self.revoked.subscribe()
     }
 
-    /// A permission may have changed (the gateway saw a guild, role or member update, or a
-    /// moderator acted): what Discord refused may be allowed now.
-    pub fn permissions_changed(&self) {
+    /// A permission may have changed in `guild` (the gateway saw its guild, a role or the
+    /// bot's member updated; a moderator ran /settings there), and in `channel` if one is
+    /// named: what Discord refused there may be allowed now, and is asked again — once per
+    /// guild per `FORGET_EVERY` at most, so a busy server's stream of role and channel
+    /// updates (or a moderator's repeated commands) cannot turn into a stream of refusals.
+    pub fn permissions_changed_in(&self, guild: &str, channel: Option<&str>) {
+        {
+            let mut last = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+            let now = tokio::time::Instant::now();
+            if last
+                .get(guild)
+                .is_some_and(|t| now.duration_since(*t) < FORGET_EVERY)
+            {
+                return;
+            }
+            if last.len() >= MAX_DM_CHANNELS {
+                last.clear();
+            }
+            last.insert(guild.to_string(), now);
+        }
+        let in_guild = format!("/guilds/{guild}/");
+        let in_channel = channel.map(|c| format!("/channels/{c}/"));
         self.budget
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .forget_refusals();
+            .forget_refusals(|route| {
+                route.contains(&in_guild)
+                    || in_channel.as_deref().is_some_and(|c| route.contains(c))
+            });
         self.permissions.notify_waiters();
     }
 
-    /// Completes at the next `permissions_changed`.
+    /// Completes at the next `permissions_changed_in`.
     pub async fn permissions_change(&self) {
         self.permissions.notified().await;
     }
