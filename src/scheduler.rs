@@ -468,7 +468,9 @@ struct TickCache {
     events: std::collections::HashMap<EventId, Option<EventRow>>,
     /// Disabled targets by space: target → reason.
     disabled: std::collections::HashMap<SpaceId, std::collections::HashMap<Target, String>>,
-    sent: Vec<(String, bool)>,
+    /// Sent and not yet recorded: shared with the renewal of leases, which reads it only
+    /// when it renews (a copy per delivery would cost as much as the sends).
+    sent: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
     /// The batch's keys in delivery order, and those proven still ours by the last fence
     /// (`Scheduler::still_ours`), with when it was made.
     keys: Vec<String>,
@@ -476,11 +478,12 @@ struct TickCache {
     fenced_at: Option<std::time::Instant>,
 }
 
-/// Claims proven ours by one fence statement: the next ones of the batch.
-const FENCE_CHUNK: usize = 64;
+/// Claims proven ours by one fence statement: the next ones of the batch (a claim takes 500).
+const FENCE_CHUNK: usize = 500;
 /// Sent reminders recorded together at most this many at a time (and at least every quarter
-/// lease): what a crash could make go out again stays small.
-const RECORD_EVERY: usize = 64;
+/// lease): what a crash could make go out again stays bounded; until then their leases are
+/// renewed with the one in flight.
+const RECORD_EVERY: usize = 500;
 /// The longest one delivery may take (retries and a fan-out included) before it counts as
 /// failed and is tried again later: one hung send cannot hold its batch forever.
 const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(15 * 60);
@@ -666,13 +669,17 @@ impl Scheduler {
         let mut flushed = std::time::Instant::now();
         for r in batch {
             // What must stay ours while this one goes out: it, and those sent but not recorded.
-            let mut held: Vec<String> = cache.sent.iter().map(|(k, _)| k.clone()).collect();
-            held.push(r.key.clone());
+            let in_flight = r.key.clone();
+            let sent = cache.sent.clone();
             let delivery = self.deliver(outbox, r, now, &mut cache);
-            if self.renewing(delivery, &held, &mut renewed).await? {
+            if self
+                .renewing(delivery, &in_flight, &sent, &mut renewed)
+                .await?
+            {
                 delivered += 1;
             }
-            if cache.sent.len() >= RECORD_EVERY || flushed.elapsed() >= self.renew_every() {
+            let unrecorded = cache.sent.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if unrecorded >= RECORD_EVERY || flushed.elapsed() >= self.renew_every() {
                 self.record_sent(&mut cache).await?;
                 flushed = std::time::Instant::now();
             }
@@ -688,14 +695,12 @@ impl Scheduler {
 
     /// Records the reminders sent so far as sent, in one statement.
     async fn record_sent(&self, cache: &mut TickCache) -> Result<(), StoreError> {
-        if cache.sent.is_empty() {
+        let sent: Vec<(String, bool)> =
+            std::mem::take(&mut *cache.sent.lock().unwrap_or_else(|e| e.into_inner()));
+        if sent.is_empty() {
             return Ok(());
         }
-        self.store
-            .finish_sent(&cache.sent, self.clock.now())
-            .await?;
-        cache.sent.clear();
-        Ok(())
+        self.store.finish_sent(&sent, self.clock.now()).await
     }
 
     /// Runs `work` (a delivery), renewing the leases of `held` whenever the batch's renewal
@@ -706,7 +711,8 @@ impl Scheduler {
     async fn renewing<T>(
         &self,
         work: impl Future<Output = Result<T, StoreError>>,
-        held: &[String],
+        in_flight: &str,
+        sent: &std::sync::Mutex<Vec<(String, bool)>>,
         renewed: &mut std::time::Instant,
     ) -> Result<T, StoreError> {
         tokio::pin!(work);
@@ -715,7 +721,14 @@ impl Scheduler {
             tokio::select! {
                 done = &mut work => return done,
                 _ = tokio::time::sleep_until(due) => {
-                    self.renew(held).await;
+                    let mut held: Vec<String> = sent
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .iter()
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    held.push(in_flight.to_string());
+                    self.renew(&held).await;
                     *renewed = std::time::Instant::now();
                 }
             }
@@ -936,7 +949,11 @@ impl Scheduler {
             // Recorded with the rest of the batch, in one transaction: a crash before that
             // re-sends these under the same keys, which the platforms deduplicate.
             Ok(()) => {
-                cache.sent.push((r.key.clone(), late));
+                cache
+                    .sent
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((r.key.clone(), late));
                 Ok(true)
             }
             Err(DeliveryError::Gone(e)) => {
