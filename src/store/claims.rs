@@ -4,8 +4,8 @@
 //!
 //! A claim is `(key, claimed_by, lease_until)` with `state = 'claimed'`. Another process may
 //! take it over once `lease_until` has passed (`reclaim`), so a process that stalled past its
-//! lease must not send what it claimed: `fence` proves, in one conditional update, that the
-//! claim is still this owner's and extends its lease for the send. Leases are measured by one
+//! lease must not send what it claimed: `fence_many` proves, in one conditional update, that the
+//! claims are still this owner's and extends their leases for the send. Leases are measured by one
 //! clock for every process: the database server's on PostgreSQL (hosts' clocks disagree), the
 //! host's on SQLite (one host), a test's when one is set.
 
@@ -41,6 +41,29 @@ macro_rules! on_runtime {
 }
 pub(crate) use on_runtime;
 
+/// Adds `rows` to the reminder ledger as pending, for `space`, inside the transaction `tx`
+/// (either database's); a key already in the ledger keeps its row.
+macro_rules! insert_pending {
+    ($tx:expr, $space:expr, $rows:expr) => {
+        for p in $rows {
+            sqlx::query(
+                "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&p.key)
+            .bind(p.event_id)
+            .bind($space)
+            .bind($crate::store::events::ts(p.occurrence))
+            .bind(p.offset_min)
+            .bind(&p.target)
+            .bind($crate::store::events::ts(p.due))
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+pub(crate) use insert_pending;
+
 impl Store {
     /// This store with `clock` standing in for the database's clock (tests that move time):
     /// leases are then measured by it, as they would be by a server's.
@@ -66,29 +89,10 @@ impl Store {
             .ok_or_else(|| StoreError::Setting(format!("the database's clock reads {ms} ms")))
     }
 
-    /// The fence: true when `key` is still claimed by `owner`, whose lease it extends to
-    /// `lease_until` in the same statement; false when the claim was lost (taken over, or
-    /// finished by someone else) — then the caller must not send it.
-    pub async fn fence(
-        &self,
-        key: &str,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let sql = "UPDATE reminders SET lease_until = $1
-                   WHERE key = $2 AND state = 'claimed' AND claimed_by = $3";
-        let done = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(ts(lease_until))
-            .bind(key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected());
-        Ok(done == 1)
-    }
-
-    /// The fence for several claims at once (one statement): those of `keys` still claimed
-    /// by `owner`, their leases extended to `lease_until`. A key left out was lost.
+    /// The fence (one statement for several claims): those of `keys` still claimed by `owner`,
+    /// their leases extended to `lease_until`; a key left out was lost (taken over, or
+    /// finished by someone else), and the caller must not send it. Also how a delivery in
+    /// progress renews the leases it holds.
     pub async fn fence_many(
         &self,
         keys: &[String],
@@ -198,8 +202,6 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let delete =
             "DELETE FROM reminders WHERE key = $1 AND state = 'claimed' AND claimed_by = $2";
-        let insert = "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (key) DO NOTHING";
         let expanded = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let gone = sqlx::query(delete)
@@ -209,18 +211,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if gone == 1 {
-                for p in rows {
-                    sqlx::query(insert)
-                        .bind(&p.key)
-                        .bind(p.event_id)
-                        .bind(space)
-                        .bind(ts(p.occurrence))
-                        .bind(p.offset_min)
-                        .bind(&p.target)
-                        .bind(ts(p.due))
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                insert_pending!(tx, space, rows);
                 tx.commit().await?;
             }
             gone == 1

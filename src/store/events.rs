@@ -874,25 +874,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Extends the lease on everything `owner` still holds (a long batch).
-    pub async fn renew_leases(
-        &self,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.renew_leases(owner, lease_until).await;
-        }
-        sqlx::query(
-            "UPDATE reminders SET lease_until = ? WHERE state = 'claimed' AND claimed_by = ?",
-        )
-        .bind(ts(lease_until))
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn finish_reminder(
         &self,
         key: &str,

@@ -189,24 +189,23 @@ impl Store {
     /// Adds one-off notices to the reminder ledger (a new event, to its followers): sent by
     /// the scheduler like reminders, exactly once; a key seen before is never added again.
     pub async fn add_notes(&self, space: &SpaceId, notes: &[Planned]) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.add_notes(space, notes).await;
+        // On PostgreSQL the other processes hear of it at commit (`NOTIFY`); on SQLite they
+        // see the file change, and this process is told below.
+        let notify = self.pg.is_some();
+        super::claims::on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            super::claims::insert_pending!(tx, space, notes);
+            if notify {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(super::postgres::CHANGES)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        if !notify {
+            self.announce();
         }
-        let mut tx = self.write_tx().await?;
-        for n in notes {
-            sqlx::query("INSERT OR IGNORE INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')")
-                .bind(&n.key)
-                .bind(n.event_id)
-                .bind(space)
-                .bind(ts(n.occurrence))
-                .bind(n.offset_min)
-                .bind(&n.target)
-                .bind(ts(n.due))
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        self.announce();
         Ok(())
     }
 
@@ -463,25 +462,6 @@ impl PgRuntime {
             .await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    pub async fn add_notes(&self, space: &SpaceId, notes: &[Planned]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for n in notes {
-            sqlx::query("INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT DO NOTHING")
-                .bind(&n.key)
-                .bind(n.event_id)
-                .bind(space)
-                .bind(ts(n.occurrence))
-                .bind(n.offset_min)
-                .bind(&n.target)
-                .bind(ts(n.due))
-                .execute(&mut *tx)
-                .await?;
-        }
-        super::postgres::notify(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn feed_secret(&self, space: &SpaceId) -> Result<Option<String>, StoreError> {

@@ -686,21 +686,6 @@ impl PgRuntime {
         Ok(rows)
     }
 
-    pub async fn renew_leases(
-        &self,
-        owner: &str,
-        lease_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE reminders SET lease_until = $1 WHERE state = 'claimed' AND claimed_by = $2",
-        )
-        .bind(ts(lease_until))
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn finish_reminder(
         &self,
         key: &str,

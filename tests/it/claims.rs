@@ -24,7 +24,7 @@ enum Step {
     Claim(usize),
     /// Process p takes over claims whose lease ran out.
     TakeOver(usize),
-    /// Process p renews the leases of everything it holds.
+    /// Process p renews the leases of the claims it holds.
     Renew(usize),
     /// Process p sends the first reminder it holds, fenced, and records it.
     Send(usize),
@@ -92,11 +92,16 @@ impl Run {
                     .unwrap();
                 self.processes[p].held.extend(rows);
             }
-            Step::Renew(p) => self
-                .store
-                .renew_leases(&self.processes[p].owner, until)
-                .await
-                .unwrap(),
+            Step::Renew(p) => {
+                // As the scheduler renews: the claims it holds, proven still its own.
+                let held: Vec<String> = self.processes[p]
+                    .held
+                    .iter()
+                    .map(|r| r.key.clone())
+                    .collect();
+                let owner = self.processes[p].owner.clone();
+                self.store.fence_many(&held, &owner, until).await.unwrap();
+            }
             Step::Send(p) => self.send(p, false).await,
             Step::SendAndCrash(p) => self.send(p, true).await,
             Step::Crash(p) => self.processes[p].held.clear(),
@@ -112,7 +117,12 @@ impl Run {
         let r = self.processes[p].held.remove(0);
         let owner = self.processes[p].owner.clone();
         let until = self.now() + self.lease;
-        if !self.store.fence(&r.key, &owner, until).await.unwrap() {
+        let proven = self
+            .store
+            .fence_many(std::slice::from_ref(&r.key), &owner, until)
+            .await
+            .unwrap();
+        if proven != [r.key.clone()] {
             return;
         }
         *self.sent.entry(r.key.clone()).or_default() += 1;
