@@ -392,6 +392,8 @@ pub struct Spoken {
     pub general: Vec<String>,
     /// Words to mark in the evidence: the atlas's spellings that matched.
     pub marks: Vec<String>,
+    /// Everyday words also read as the sources' terms ("kids" → children, minors).
+    pub related: Vec<(String, Vec<String>)>,
     /// Actors, those whose text says the most first, each with its best passage.
     pub actors: Vec<(PassageHit, f64)>,
 }
@@ -403,6 +405,7 @@ const GENERAL_SHARE: f64 = 0.02;
 /// One concept's passages: passage → occurrences, and its weight.
 struct Found {
     typed: String,
+    relatives: Vec<String>,
     docs: HashMap<u32, u32>,
     phrases: Vec<Vec<String>>,
     idf: f64,
@@ -417,12 +420,25 @@ impl Atlas {
         })
     }
 
+    /// Everyday words for the sources' terms (data/relatives.toml), built once per atlas.
+    fn relatives(&self) -> Arc<crate::search::concepts::Relatives> {
+        self.memo(("relatives", 0), || {
+            crate::search::concepts::Relatives::new(
+                self.rows
+                    .relatives
+                    .iter()
+                    .map(|(s, w)| (s.as_str(), w.as_str())),
+            )
+        })
+    }
+
     /// The actors whose own text speaks of `text`, read word by word in the atlas's own
     /// spellings (`search::concepts`): a passage counts when it says every specific word of
     /// the question (general ones only rank); an actor ranks by how much of its text does.
     /// None when the question has no word, or some specific word is nowhere in the atlas.
     pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
-        let concepts = crate::search::concepts::concepts(text, &self.vocabulary());
+        let concepts =
+            crate::search::concepts::concepts(text, &self.vocabulary(), &self.relatives());
         let n = self.fulltext.len().max(1) as f64;
         let mut found: Vec<Found> = concepts
             .into_iter()
@@ -437,6 +453,7 @@ impl Atlas {
                 let general = docs.len() as f64 / n > GENERAL_SHARE;
                 Found {
                     typed: c.typed,
+                    relatives: c.relatives,
                     docs,
                     phrases: c.phrases,
                     idf,
@@ -456,8 +473,14 @@ impl Atlas {
             .iter()
             .flat_map(|f| f.phrases.iter().map(|p| p.join(" ")))
             .collect();
+        let related = found
+            .iter()
+            .filter(|f| !f.relatives.is_empty())
+            .map(|f| (f.typed.clone(), f.relatives.clone()))
+            .collect();
         let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
         Some(Spoken {
+            related,
             read: read.iter().map(|f| f.typed.clone()).collect(),
             general: general.iter().map(|f| f.typed.clone()).collect(),
             marks,

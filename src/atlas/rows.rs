@@ -153,6 +153,8 @@ pub struct Atlas {
     pub document_mentions: Vec<MentionRow>,
     pub events: Vec<EventRow>,
     pub glossary: Vec<TermRow>,
+    /// (everyday phrase, the sources' term), from data/relatives.toml.
+    pub relatives: Vec<(String, String)>,
     /// Per topic, the actors working on it, ranked (see `ranking`).
     pub topic_actors: Vec<TopicActorRow>,
     pub data_hash: String,
@@ -185,6 +187,7 @@ impl Atlas {
             ("standard mentions", self.standard_mentions.len()),
             ("atlas events", self.events.len()),
             ("glossary terms", self.glossary.len()),
+            ("everyday words for terms", self.relatives.len()),
             ("topic rankings", self.topic_actors.len()),
         ]
     }

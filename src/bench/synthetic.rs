@@ -21,6 +21,7 @@ pub fn write(out: &Path, scale: usize) -> std::io::Result<()> {
         "glossary.toml",
         "events.toml",
         "documents.toml",
+        "relatives.toml",
     ] {
         std::fs::write(out.join(f), bundled.read(f)?)?;
     }

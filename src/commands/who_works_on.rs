@@ -337,12 +337,24 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     reply
 }
 
-/// How the words were read, when it is not plain: which were too general to require.
+/// How the words were read, when it is not plain: which everyday words were also read as the
+/// sources' terms, and which were too general to require.
 fn reading(s: &crate::atlas::Spoken) -> String {
-    if s.general.is_empty() || s.read.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    for (typed, terms) in &s.related {
+        out.push_str(&format!(
+            " “{typed}” also read as the sources' {}.",
+            terms
+                .iter()
+                .map(|t| format!("“{t}”"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
-    format!(
+    if s.general.is_empty() || s.read.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
         " Read as: {}; “{}” only ranks (it is in too much of the atlas to decide on its own).",
         s.read
             .iter()
@@ -350,7 +362,8 @@ fn reading(s: &crate::atlas::Spoken) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         s.general.join("”, “")
-    )
+    ));
+    out
 }
 
 fn label(name: &str, acronym: Option<&str>) -> String {

@@ -898,6 +898,14 @@ impl Stage<'_, '_> {
         }
     }
 
+    /// Everyday words for the sources' terms, each term checked against the passages.
+    fn relatives(&mut self) {
+        let Stage {
+            c, problems, atlas, ..
+        } = self;
+        atlas.relatives = super::relatives::pairs(&c.relatives, &atlas.passages, problems);
+    }
+
     /// Who works on each topic, ranked (see `ranking`).
     fn rankings(&mut self) {
         let Stage { atlas, .. } = self;
@@ -980,6 +988,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     stage.document_mentions();
     trace("standards and documents cited");
     stage.glossary();
+    stage.relatives();
     stage.rankings();
     trace("glossary and rankings");
     stage.source_owners();

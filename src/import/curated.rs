@@ -18,6 +18,7 @@ pub const FILES: &[&str] = &[
     "glossary.toml",
     "events.toml",
     "documents.toml",
+    "relatives.toml",
 ];
 
 /// An entry of a curated file and the line it starts on.
@@ -166,6 +167,26 @@ pub struct DocumentEntry {
     pub curated: bool,
 }
 
+/// Everyday words for the sources' terms (`data/relatives.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelativeEntry {
+    /// The sources' terms, each written in the sources.
+    pub words: Vec<String>,
+    /// What people say instead.
+    pub said: Vec<String>,
+    /// Where the sources write one of `words` (for the curator; checked by the importer's
+    /// word check, not by line).
+    pub line: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelativesFile {
+    #[serde(default)]
+    relative: Vec<Spanned<RelativeEntry>>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SourcesFile {
@@ -233,6 +254,7 @@ pub struct Curated {
     pub glossary: Vec<At<TermEntry>>,
     pub events: Vec<At<EventEntry>>,
     pub documents: Vec<At<DocumentEntry>>,
+    pub relatives: Vec<At<RelativeEntry>>,
     heading_index: std::collections::HashMap<String, usize>,
     domain_index: std::collections::HashMap<String, usize>,
 }
@@ -345,6 +367,9 @@ pub fn load(dir: &DataDir, problems: &mut Problems) -> Curated {
     }
     if let Some((l, content, f)) = read::<DocumentsFile>(dir, "documents.toml", problems) {
         c.documents = entries(&l, &content, f.document);
+    }
+    if let Some((l, content, f)) = read::<RelativesFile>(dir, "relatives.toml", problems) {
+        c.relatives = entries(&l, &content, f.relative);
     }
     c.index();
     c

@@ -16,6 +16,7 @@ pub mod news;
 pub mod problem;
 pub mod prose;
 pub mod ranking;
+pub mod relatives;
 pub mod report;
 pub use crate::atlas::rows;
 pub mod similar;
@@ -40,6 +41,7 @@ const BUNDLED: &[(&str, &str)] = &[
     ("glossary.toml", include_str!("../../data/glossary.toml")),
     ("events.toml", include_str!("../../data/events.toml")),
     ("documents.toml", include_str!("../../data/documents.toml")),
+    ("relatives.toml", include_str!("../../data/relatives.toml")),
     (
         "sources/000_5b758100139b5c9f.txt",
         include_str!("../../data/sources/000_5b758100139b5c9f.txt"),

@@ -28,6 +28,7 @@ fn id(i: usize) -> V {
 /// Atlas tables, children first: the order in which they are emptied.
 const ATLAS_TABLES: &[&str] = &[
     "topic_actors",
+    "relatives",
     "document_mentions",
     "standard_mentions",
     "standard_relations",
@@ -612,6 +613,16 @@ impl Store {
         .await?;
         insert(
             &mut tx,
+            "relatives",
+            &["said", "word"],
+            a.relatives
+                .iter()
+                .map(|(s, w)| vec![V::T(s.clone()), V::T(w.clone())])
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
             "topic_actors",
             &[
                 "topic_id", "actor_id", "rank", "score", "headings", "evidence", "file", "line",
@@ -919,6 +930,9 @@ mod read {
                 status: TermStatus::parse(&status).ok_or_else(|| bad("glossary", &status))?,
                 origin: file.map(|f| Origin::new(&f, line.unwrap_or(0).max(0) as usize)),
             });
+        }
+        for r in all(pool, "SELECT said, word FROM relatives ORDER BY rowid").await? {
+            a.relatives.push((r.try_get(0)?, r.try_get(1)?));
         }
         for r in all(pool, "SELECT * FROM topic_actors ORDER BY topic_id, rank").await? {
             let headings: Option<String> = r.try_get("headings")?;

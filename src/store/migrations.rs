@@ -34,6 +34,11 @@ pub const ATLAS: &[(i64, &str, &str)] = &[
         "atlas/0007_rank_topics_and_check_glossary.sql",
         include_str!("../../migrations/atlas/0007_rank_topics_and_check_glossary.sql"),
     ),
+    (
+        13,
+        "atlas/0013_everyday_words.sql",
+        include_str!("../../migrations/atlas/0013_everyday_words.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.
