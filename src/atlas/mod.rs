@@ -394,8 +394,28 @@ pub struct Spoken {
     pub marks: Vec<String>,
     /// Everyday words also read as the sources' terms ("kids" → children, minors).
     pub related: Vec<(String, Vec<String>)>,
+    /// Words no passage says together with the rest: they only rank (`rank_loosening`).
+    pub loosened: Vec<String>,
     /// Actors, those whose text says the most first, each with its best passage.
     pub actors: Vec<(PassageHit, f64)>,
+}
+
+/// The ways to leave one or two of `required` out (two only for questions of up to six
+/// concepts: the work stays bounded), keeping at least `keep`.
+fn leave_outs(required: &[usize], keep: usize) -> Vec<Vec<usize>> {
+    let n = required.len();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    if n > keep {
+        out.extend(required.iter().map(|&i| vec![i]));
+    }
+    if n >= keep + 2 && n <= 6 {
+        for (a, &i) in required.iter().enumerate() {
+            for &j in &required[a + 1..] {
+                out.push(vec![i, j]);
+            }
+        }
+    }
+    out
 }
 
 /// A concept found in more than this share of passages is too general to require on its own
@@ -468,7 +488,7 @@ impl Atlas {
         if found.iter().all(|f| f.general) {
             found.iter_mut().for_each(|f| f.general = false);
         }
-        let actors = self.rank_speakers(&found);
+        let (actors, loosened) = self.rank_loosening(&mut found);
         let marks = found
             .iter()
             .flat_map(|f| f.phrases.iter().map(|p| p.join(" ")))
@@ -481,11 +501,54 @@ impl Atlas {
         let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
         Some(Spoken {
             related,
+            loosened,
             read: read.iter().map(|f| f.typed.clone()).collect(),
             general: general.iter().map(|f| f.typed.clone()).collect(),
             marks,
             actors,
         })
+    }
+
+    /// Ranks the speakers. When no passage says every required concept — a question in everyday
+    /// words ("hackers demanding ransom") rarely has all its words in one sentence — one or two
+    /// of them stop being required (they still rank): of the ways to leave them out, the one
+    /// whose remaining words the sources say together the most. At least half of the concepts
+    /// stay required, and a single one only when it is a curated everyday word (it has
+    /// relatives): two unrelated words ("climate and computers") are never read as one of them.
+    /// Returns the ranking and the words left out, as typed.
+    fn rank_loosening(&self, found: &mut [Found]) -> (Vec<(PassageHit, f64)>, Vec<String>) {
+        let actors = self.rank_speakers(found);
+        let required: Vec<usize> = (0..found.len()).filter(|&i| !found[i].general).collect();
+        if !actors.is_empty() || required.len() < 2 {
+            return (actors, Vec::new());
+        }
+        let keep = required.len().div_ceil(2);
+        let mut best: Option<(f64, Vec<usize>, Vec<(PassageHit, f64)>)> = None;
+        for left_out in leave_outs(&required, keep) {
+            let kept: Vec<usize> = required
+                .iter()
+                .copied()
+                .filter(|i| !left_out.contains(i))
+                .collect();
+            if kept.len() == 1 && found[kept[0]].relatives.is_empty() {
+                continue;
+            }
+            left_out.iter().for_each(|&i| found[i].general = true);
+            let ranked = self.rank_speakers(found);
+            left_out.iter().for_each(|&i| found[i].general = false);
+            let total: f64 = ranked.iter().map(|(_, s)| s).sum();
+            if !ranked.is_empty() && best.as_ref().is_none_or(|b| total > b.0) {
+                best = Some((total, left_out, ranked));
+            }
+        }
+        let Some((_, left_out, ranked)) = best else {
+            return (actors, Vec::new());
+        };
+        left_out.iter().for_each(|&i| found[i].general = true);
+        (
+            ranked,
+            left_out.iter().map(|&i| found[i].typed.clone()).collect(),
+        )
     }
 
     /// Actors' passages saying every required concept, scored as BM25 would (general concepts

@@ -351,7 +351,18 @@ fn reading(s: &crate::atlas::Spoken) -> String {
                 .join(", ")
         ));
     }
-    if s.general.is_empty() || s.read.is_empty() {
+    if !s.loosened.is_empty() {
+        out.push_str(&format!(
+            " No passage says all the words together: “{}” only ranks.",
+            s.loosened.join("”, “")
+        ));
+    }
+    let general: Vec<&String> = s
+        .general
+        .iter()
+        .filter(|g| !s.loosened.contains(g))
+        .collect();
+    if general.is_empty() || s.read.is_empty() {
         return out;
     }
     out.push_str(&format!(
@@ -361,7 +372,11 @@ fn reading(s: &crate::atlas::Spoken) -> String {
             .map(|w| format!("“{w}”"))
             .collect::<Vec<_>>()
             .join(", "),
-        s.general.join("”, “")
+        general
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join("”, “")
     ));
     out
 }

@@ -389,7 +389,11 @@ mod tests {
 
     #[test]
     fn question_words_are_not_what_it_is_about() {
-        let c = concepts("who works on elections in Geneva?", &vocabulary(), &Relatives::default());
+        let c = concepts(
+            "who works on elections in Geneva?",
+            &vocabulary(),
+            &Relatives::default(),
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].typed, "elections");
     }
