@@ -7,6 +7,7 @@
 //! and tests mean the same thing whichever side produced them.
 
 pub mod fulltext;
+pub mod named;
 pub mod rows;
 pub mod views;
 

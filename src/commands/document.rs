@@ -138,6 +138,14 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .filter(|m| m.score >= 0.8)
         .map(|m| atlas.documents[m.entry.payload].id)
         .collect();
+    // Not a document of the UN list by title: a publication, programme or tool the sources
+    // name, before any document that merely contains the words.
+    if found.is_empty() {
+        let named = atlas.named(&p.query);
+        if !named.is_empty() {
+            return Ok(named_card(&named));
+        }
+    }
     if let Some(fts) = fts_query(&[p.query.as_str()]) {
         for h in atlas.search_passages(&fts, Passages::Documents, 30) {
             if let Some(d) = h.document_id {
@@ -182,6 +190,62 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
             Ok(r)
         }
     }
+}
+
+/// A publication the sources name (not in the UN list): its name as written, whose it is, the
+/// year where given, and each sentence naming it.
+fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
+    let first = &named[0];
+    let same: Vec<&crate::atlas::named::Named> = named
+        .iter()
+        .filter(|n| n.title.eq_ignore_ascii_case(&first.title))
+        .collect();
+    let mut r = Reply::answer(first.title.clone());
+    let whose = match (&first.actor_name, first.own_tool) {
+        (Some(a), true) => format!("listed among {a}'s tools and programmes"),
+        (Some(a), false) => format!("named in {a}'s text"),
+        (None, _) => "named in the sources".to_string(),
+    };
+    r.summary = Some(Text::plain(format!(
+        "A {} {whose}. Not a document of the UN list: what the sources say of it is below.",
+        first.kind
+    )));
+    r = r
+        .field("Kind", first.kind.clone(), true)
+        .field(
+            "Year",
+            first.year.map(|y| y.to_string()).unwrap_or_default(),
+            true,
+        )
+        .field(
+            if first.own_tool {
+                "Listed by"
+            } else {
+                "Named by"
+            },
+            first.actor_name.clone().unwrap_or_default(),
+            true,
+        );
+    let hl = super::evidence::Highlighter::new(&[first.title.clone()]);
+    let items = same
+        .iter()
+        .take(5)
+        .map(|n| {
+            let mut item =
+                Item::new(hl.highlight(&shorten(&n.sentence, 400))).source(cite(&n.file, n.line));
+            item.label = n.actor_name.clone();
+            item
+        })
+        .collect();
+    r = r.section("Where the sources name it", items);
+    r.suggestions = named
+        .iter()
+        .filter(|n| !n.title.eq_ignore_ascii_case(&first.title))
+        .take(3)
+        .map(|n| format!("/document {}", shorten(&n.title, 80)))
+        .collect();
+    r.sources = Some(format!("Source: {}", cite(&first.file, first.line)));
+    r
 }
 
 fn card(atlas: &Atlas, d: &DocumentRow) -> Reply {

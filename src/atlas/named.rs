@@ -1,0 +1,356 @@
+//! Publications, programmes and tools the sources *name* in prose ("the UNCTAD Handbook of
+//! Statistics", "the Blockchain Development Toolkit") or list as an actor's tools, found by the
+//! words of their title: `/document` answers with them when the UN list has no such document.
+//!
+//! A title is recognised where it is written, not guessed beforehand: the typed words occur in
+//! a passage in order, written as a name (each content word capitalised), and the name is read
+//! on as far as the source keeps writing it so (`Putting Skills First: A Framework …` stops at
+//! the colon; `UNCTAD Handbook of Statistics` takes the word before). Actor names are not
+//! publications. Whose it is: the actor whose tools list it, or whose text names it — said as
+//! "named in …'s text", since a profile can name another body's report.
+
+use std::collections::HashSet;
+
+use super::{id, Atlas};
+use crate::import::prose::sentence_at;
+use crate::search::{is_stop_word, tokens};
+
+/// A publication, programme or tool the sources name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    /// The name as the source writes it.
+    pub title: String,
+    /// What the title's last word says it is ("report", "toolkit"), or "tool" for a listed tool.
+    pub kind: String,
+    /// The actor whose text names it (or whose tools list it), by row id.
+    pub actor_id: Option<i64>,
+    pub actor_name: Option<String>,
+    /// True when the actor lists it among its own tools and programmes.
+    pub own_tool: bool,
+    /// A year written in the title or its sentence.
+    pub year: Option<i32>,
+    /// The sentence (or the tool's description) and where it is.
+    pub sentence: String,
+    pub file: String,
+    pub line: i64,
+}
+
+/// Most passages looked at for one title (the rarest word's), and most names returned.
+const MAX_PASSAGES: usize = 400;
+const MAX_NAMED: usize = 8;
+/// Longest name read, in words.
+const MAX_TITLE_WORDS: usize = 14;
+
+/// Words that say what a named thing is, from the end of its title.
+const KINDS: &[&str] = &[
+    "report",
+    "reports",
+    "toolkit",
+    "handbook",
+    "guide",
+    "guidelines",
+    "index",
+    "treaty",
+    "treaties",
+    "convention",
+    "principles",
+    "outlook",
+    "series",
+    "navigator",
+    "tracker",
+    "framework",
+    "platform",
+    "programme",
+    "program",
+    "book",
+    "database",
+    "dataset",
+    "nowcast",
+    "assessment",
+    "assessments",
+    "blueprint",
+    "recommendations",
+    "strategy",
+    "study",
+    "survey",
+    "backgrounders",
+    "review",
+    "commentary",
+    "compendium",
+    "initiative",
+    "network",
+    "service",
+    "tool",
+    "portal",
+    "charter",
+    "agenda",
+    "declaration",
+];
+
+impl Atlas {
+    /// What the sources name with these words: tools listed by an actor first, then names
+    /// written in passages, each once per actor. Empty for fewer than two letters of query.
+    pub fn named(&self, query: &str) -> Vec<Named> {
+        let words = tokens(query);
+        if words.iter().map(String::len).sum::<usize>() < 2 || words.len() > MAX_TITLE_WORDS {
+            return Vec::new();
+        }
+        let mut out = self.named_tools(&words);
+        let mut seen: HashSet<(String, Option<i64>)> = out
+            .iter()
+            .map(|n| (n.title.to_lowercase(), n.actor_id))
+            .collect();
+        for n in self.named_in_passages(&words) {
+            if out.len() >= MAX_NAMED {
+                break;
+            }
+            if seen.insert((n.title.to_lowercase(), n.actor_id)) {
+                out.push(n);
+            }
+        }
+        out
+    }
+
+    /// Tools and programmes whose name contains the words in order.
+    fn named_tools(&self, words: &[String]) -> Vec<Named> {
+        self.rows
+            .items
+            .iter()
+            .filter(|item| contains_run(&tokens(&item.name), words))
+            .take(MAX_NAMED)
+            .map(|item| {
+                let actor = self.rows.actors.get(item.actor);
+                let sentence = item.description.clone().unwrap_or_default();
+                Named {
+                    title: item.name.clone(),
+                    kind: item.kind.to_string(),
+                    actor_id: Some(id(item.actor)),
+                    actor_name: actor.map(display_name),
+                    own_tool: true,
+                    year: year_in(&format!("{} {sentence}", item.name)),
+                    sentence,
+                    file: item.origin.file.clone(),
+                    line: item.origin.line as i64,
+                }
+            })
+            .collect()
+    }
+
+    /// Names written in passages: the words in order, written as a name.
+    fn named_in_passages(&self, words: &[String]) -> Vec<Named> {
+        let phrase: Vec<String> = words.to_vec();
+        let mut out = Vec::new();
+        for (doc, _) in self
+            .fulltext
+            .occurrences(&phrase)
+            .into_iter()
+            .take(MAX_PASSAGES)
+        {
+            let p = &self.rows.passages[doc as usize];
+            let Some((start, end)) = name_span(&p.text, words) else {
+                continue;
+            };
+            let title = p.text[start..end].trim().to_string();
+            if self.actors.exact(&title).first().is_some() {
+                continue;
+            }
+            let sentence = sentence_at(&p.text, start).to_string();
+            let actor = p.actor.and_then(|a| self.rows.actors.get(a));
+            // A year in the title, or written right after it ("Report 1994", "(2023)").
+            let after: String = p.text[end..].chars().take(8).collect();
+            out.push(Named {
+                kind: kind_of(&title),
+                year: year_in(&title).or_else(|| year_in(&after)),
+                title,
+                actor_id: p.actor.map(id),
+                actor_name: actor.map(display_name),
+                own_tool: false,
+                sentence,
+                file: p.origin.file.clone(),
+                line: p.origin.line as i64,
+            });
+        }
+        out
+    }
+}
+
+/// "World Economic Forum (WEF)": the name people know it by, with its acronym.
+fn display_name(a: &super::rows::ActorRow) -> String {
+    match &a.acronym {
+        Some(acr) if acr != &a.name => format!("{} ({acr})", a.name),
+        _ => a.name.clone(),
+    }
+}
+
+/// True when `run` occurs in `words` in order, contiguously.
+fn contains_run(words: &[String], run: &[String]) -> bool {
+    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
+}
+
+/// A word of the text with its byte span.
+struct Word<'a> {
+    text: &'a str,
+    start: usize,
+    end: usize,
+}
+
+fn words_of(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        let part = c.is_alphanumeric() || c == '\'' || c == '’' || c == '-';
+        match (part, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(Word {
+                    text: &text[s..i],
+                    start: s,
+                    end: i,
+                });
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Written as a name: capitalised or with a capital inside (iVerify), or a number (5G, 2030).
+fn name_like(w: &str) -> bool {
+    w.chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+        || w.chars().skip(1).any(char::is_uppercase)
+}
+
+/// Connecting words a name may contain in lower case ("Handbook of Statistics").
+fn connector(w: &str) -> bool {
+    matches!(
+        w.to_lowercase().as_str(),
+        "of" | "and" | "for" | "the" | "in" | "on" | "to" | "a" | "an" | "with" | "&" | "de"
+    )
+}
+
+/// The byte span of the name in `text` that contains `typed` (folded words) in order, each
+/// content word written as a name; read on over more name words on both sides, never across
+/// punctuation other than a hyphen.
+fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
+    let ws = words_of(text);
+    let folded: Vec<Vec<String>> = ws.iter().map(|w| tokens(w.text)).collect();
+    let flat: Vec<(usize, &String)> = folded
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.iter().map(move |s| (i, s)))
+        .collect();
+    let at = flat
+        .windows(typed.len())
+        .position(|win| win.iter().map(|(_, s)| *s).eq(typed.iter()))?;
+    let (first, last) = (flat[at].0, flat[at + typed.len() - 1].0);
+    let inside = &ws[first..=last];
+    if !inside
+        .iter()
+        .all(|w| name_like(w.text) || connector(w.text) || is_stop_word(&w.text.to_lowercase()))
+        || !inside.iter().any(|w| name_like(w.text))
+    {
+        return None;
+    }
+    let joined = |a: &Word, b: &Word| text[a.end..b.start].chars().all(char::is_whitespace);
+    let (mut lo, mut hi) = (first, last);
+    while lo > 0
+        && name_like(ws[lo - 1].text)
+        && joined(&ws[lo - 1], &ws[lo])
+        && hi - lo < MAX_TITLE_WORDS
+    {
+        lo -= 1;
+    }
+    loop {
+        let mut next = hi + 1;
+        while next < ws.len() && connector(ws[next].text) && joined(&ws[next - 1], &ws[next]) {
+            next += 1;
+        }
+        if next < ws.len()
+            && name_like(ws[next].text)
+            && joined(&ws[next - 1], &ws[next])
+            && next - lo < MAX_TITLE_WORDS
+        {
+            hi = next;
+        } else {
+            break;
+        }
+    }
+    // A sentence's first word is capitalised anyway: it starts a name only when typed.
+    if lo < first && sentence_start(text, ws[lo].start) {
+        lo += 1;
+    }
+    Some((ws[lo].start, ws[hi].end))
+}
+
+/// True when the word at `at` starts a sentence (nothing but space and a stop before it).
+fn sentence_start(text: &str, at: usize) -> bool {
+    let before = text[..at].trim_end();
+    before.is_empty() || before.ends_with(['.', '!', '?', ':', '•'])
+}
+
+fn kind_of(title: &str) -> String {
+    let last = tokens(title)
+        .into_iter()
+        .rev()
+        .find(|w| KINDS.contains(&w.as_str()));
+    last.unwrap_or_else(|| "publication or programme".to_string())
+}
+
+/// A plausible year (1900–2099) written as a word.
+fn year_in(text: &str) -> Option<i32> {
+    words_of(text).iter().find_map(|w| {
+        let y: i32 = w.text.parse().ok()?;
+        (1900..2100).contains(&y).then_some(y)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(text: &str, typed: &str) -> Option<String> {
+        name_span(text, &tokens(typed)).map(|(a, b)| text[a..b].to_string())
+    }
+
+    #[test]
+    fn a_name_is_read_as_far_as_the_source_writes_it() {
+        let t = "The UNCTAD Handbook of Statistics disseminates key messages.";
+        assert_eq!(
+            span(t, "handbook of statistics").as_deref(),
+            Some("UNCTAD Handbook of Statistics")
+        );
+        let t = "guides such as the Blockchain Development Toolkit to guide organisations";
+        assert_eq!(
+            span(t, "blockchain development").as_deref(),
+            Some("Blockchain Development Toolkit")
+        );
+    }
+
+    #[test]
+    fn words_in_running_prose_are_not_a_name() {
+        let t = "Statistics underpin the handbook of statistics work.";
+        assert_eq!(span(t, "handbook of statistics"), None);
+    }
+
+    #[test]
+    fn a_sentence_start_is_not_part_of_the_name_unless_typed() {
+        let t = "Publication of the report. Playing with Lives: Cyberattacks on Healthcare";
+        assert_eq!(span(t, "with lives").as_deref(), Some("Playing with Lives"));
+        let t = "Recently Global Cybersecurity Outlook was published.";
+        assert_eq!(
+            span(t, "global cybersecurity outlook").as_deref(),
+            Some("Global Cybersecurity Outlook")
+        );
+    }
+
+    #[test]
+    fn years_and_kinds() {
+        assert_eq!(year_in("Human Development Report 1994"), Some(1994));
+        assert_eq!(year_in("ISO 27001"), None);
+        assert_eq!(kind_of("Blockchain Development Toolkit"), "toolkit");
+        assert_eq!(kind_of("Young Faces"), "publication or programme");
+    }
+}
