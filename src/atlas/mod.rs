@@ -397,6 +397,9 @@ pub struct Spoken {
     pub related: Vec<(String, Vec<String>)>,
     /// Words no passage says together with the rest: they only rank (`rank_loosening`).
     pub loosened: Vec<String>,
+    /// Each required concept's spellings (the typed words' and their relatives'): every
+    /// listed actor's passage says one of each.
+    pub required: Vec<Vec<String>>,
     /// Actors, those whose text says the most first, each with its best passage.
     pub actors: Vec<(PassageHit, f64)>,
 }
@@ -500,7 +503,12 @@ impl Atlas {
             .map(|f| (f.typed.clone(), f.relatives.clone()))
             .collect();
         let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
+        let required = read
+            .iter()
+            .map(|f| f.phrases.iter().map(|p| p.join(" ")).collect())
+            .collect();
         Some(Spoken {
+            required,
             related,
             loosened,
             read: read.iter().map(|f| f.typed.clone()).collect(),

@@ -156,11 +156,18 @@ impl Atlas {
             }
             let sentence = sentence_at(&p.text, start).to_string();
             let actor = p.actor.and_then(|a| self.rows.actors.get(a));
-            // A year in the title, or written right after it ("Report 1994", "(2023)").
+            // A year in the title, or written right next to it ("Report 1994", "(2023)",
+            // "In 1994 the … Report").
             let after: String = p.text[end..].chars().take(8).collect();
+            let before: String = {
+                let b: Vec<char> = p.text[..start].chars().rev().take(12).collect();
+                b.into_iter().rev().collect()
+            };
             out.push(Named {
                 kind: kind_of(&title),
-                year: year_in(&title).or_else(|| year_in(&after)),
+                year: year_in(&title)
+                    .or_else(|| year_in(&after))
+                    .or_else(|| year_in(&before)),
                 title,
                 actor_id: p.actor.map(id),
                 actor_name: actor.map(display_name),

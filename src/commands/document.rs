@@ -140,7 +140,8 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .collect();
     // Not a document of the UN list by title: a publication, programme or tool the sources
     // name, before any document that merely contains the words.
-    if found.is_empty() {
+    // (An actor's name asks for the documents by or about it, not a title containing it.)
+    if found.is_empty() && atlas.actors.exact(&p.query).is_empty() {
         let named = atlas.named(&p.query);
         if !named.is_empty() {
             return Ok(named_card(&named));

@@ -52,6 +52,20 @@ impl Highlighter {
             .unwrap_or(text);
         self.highlight(&shorten(chosen, 400))
     }
+
+    /// The sentence of `text` that says the most of `groups` (each a concept's spellings; the
+    /// first such sentence on a tie), marked with this highlighter's terms.
+    pub fn evidence_covering(&self, text: &str, groups: &[Highlighter]) -> Text {
+        let sentences = prose::sentences(text);
+        let said = |s: &str| groups.iter().filter(|g| g.is_match(s)).count();
+        let chosen = sentences
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, s)| (said(s), std::cmp::Reverse(*i)))
+            .map(|(_, s)| *s)
+            .unwrap_or(text);
+        self.highlight(&shorten(chosen, 400))
+    }
 }
 
 #[cfg(test)]

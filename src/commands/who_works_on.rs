@@ -296,6 +296,11 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
         return not_found(atlas, &p.topic);
     }
     let hl = Highlighter::new(&spoken.marks);
+    let groups: Vec<Highlighter> = spoken
+        .required
+        .iter()
+        .map(|g| Highlighter::new(g))
+        .collect();
     let ranked: Vec<Item> = spoken
         .actors
         .iter()
@@ -304,7 +309,7 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
             let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
             Item::labelled(
                 label(&name, h.actor_acronym.as_deref()),
-                hl.evidence(&h.text),
+                hl.evidence_covering(&h.text, &groups),
             )
             .more(format!("/actor {short}"))
             .source(cite(&h.file, h.line))

@@ -338,7 +338,10 @@ mod tests {
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0].typed, "kids");
         assert_eq!(c[0].relatives, ["children"]);
-        assert!(c[0].phrases.contains(&vec!["children".to_string()]), "{c:?}");
+        assert!(
+            c[0].phrases.contains(&vec!["children".to_string()]),
+            "{c:?}"
+        );
         assert!(c[1].relatives.is_empty());
     }
 

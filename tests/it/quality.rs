@@ -183,3 +183,127 @@ async fn the_evaluation_set_is_answered_correctly() {
     );
     assert_eq!(report.precision_at_3(), Some(1.0));
 }
+
+/// Own words (#27): nothing invented. For questions made of the relatives table's everyday
+/// words, the atlas's own words and words it has never seen, every actor an own-words answer
+/// lists has a passage that says one spelling of each required word (the typed word, its
+/// inflections or compounds, or a listed relative).
+mod own_words {
+    use std::sync::OnceLock;
+
+    use atlasbot::atlas::Atlas;
+    use atlasbot::search::tokens;
+    use proptest::prelude::*;
+
+    fn atlas() -> &'static Atlas {
+        static ATLAS: OnceLock<Atlas> = OnceLock::new();
+        ATLAS.get_or_init(|| Atlas::new(crate::support::bundled_atlas()))
+    }
+
+    /// Everyday words from data/relatives.toml, source words, and made-up ones.
+    fn pool() -> Vec<String> {
+        let table: toml::Value =
+            toml::from_str(include_str!("../../data/relatives.toml")).expect("relatives parse");
+        let mut words: Vec<String> = table["relative"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|r| r["said"].as_array().unwrap().iter())
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        words.extend(
+            [
+                "online",
+                "security",
+                "children",
+                "digital",
+                "data",
+                "attacks",
+                "hospitals",
+                "blorft",
+                "zzyzx",
+                "the",
+                "who",
+                "and",
+            ]
+            .map(String::from),
+        );
+        words
+    }
+
+    fn says(text: &str, spelling: &str) -> bool {
+        let t = tokens(text);
+        let s = tokens(spelling);
+        !s.is_empty() && t.windows(s.len()).any(|w| w == s.as_slice())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_listed_actor_says_each_required_word(picks in proptest::collection::vec(0usize..10_000, 1..4)) {
+            let pool = pool();
+            let question: Vec<&str> = picks.iter().map(|i| pool[i % pool.len()].as_str()).collect();
+            let question = question.join(" ");
+            let Some(spoken) = atlas().speaking_of(&question) else { return Ok(()) };
+            for (hit, _) in &spoken.actors {
+                for spellings in &spoken.required {
+                    prop_assert!(
+                        spellings.iter().any(|s| says(&hit.text, s)),
+                        "{question}: {:?} lists {:?} whose passage says none of {spellings:?}: {}",
+                        spoken.read, hit.actor_name, hit.text
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn own_words_an_everyday_word_is_read_as_the_sources_term_and_says_so() {
+    let bot = Bot::new().await;
+    let kids = bot.ask_unmarked("/who-works-on kids safety online").await;
+    assert!(
+        kids.contains("Actors whose text speaks of “kids safety online”"),
+        "{kids}"
+    );
+    assert!(
+        kids.contains("“kids” also read as the sources' “children”"),
+        "{kids}"
+    );
+    assert!(
+        kids.contains("exploitation") && kids.contains("[002:22]"),
+        "{kids}"
+    );
+    // Two unrelated words are not read as one of them when no passage says both.
+    let r = bot.reply("/who-works-on climate and computers").await;
+    assert_eq!(r.tone, Tone::NotFound, "{:?}", r.title);
+}
+
+#[tokio::test]
+async fn publications_a_title_the_sources_write_is_found_with_whose_it_is_and_where() {
+    let bot = Bot::new().await;
+    let handbook = bot.ask_unmarked("/document handbook of statistics").await;
+    assert!(
+        handbook.starts_with("UNCTAD Handbook of Statistics"),
+        "{handbook}"
+    );
+    assert!(
+        handbook.contains("Named by: United Nations Conference on Trade and Development (UNCTAD)"),
+        "{handbook}"
+    );
+    assert!(
+        handbook.contains("[000:753]") && !handbook.contains("Year"),
+        "{handbook}"
+    );
+    let hdr = bot.ask_unmarked("/document Human Development Report").await;
+    assert!(hdr.contains("Year: 1994"), "{hdr}");
+    let tool = bot.ask_unmarked("/document ABC Global Book Service").await;
+    assert!(
+        tool.contains("listed among World Intellectual Property Organization (WIPO)'s tools"),
+        "{tool}"
+    );
+    // Words the sources only write in running prose are not a title.
+    let prose = bot.reply("/document the effects of ICT").await;
+    let title = prose.title.clone().unwrap_or_default();
+    assert!(!title.contains("effects of ICT"), "{title}");
+}
