@@ -310,6 +310,46 @@ impl<T: Clone> NameIndex<T> {
         out
     }
 
+    /// Words of the index one edit from `w` (a letter swapped with its neighbour, missing,
+    /// extra or wrong), for words of 3 to 10 letters: at most ~400 lookups in the sorted
+    /// vocabulary, whatever its size.
+    fn one_edit_words(&self, w: &str) -> Vec<u32> {
+        let chars: Vec<char> = w.chars().collect();
+        if !(3..=10).contains(&chars.len()) {
+            return Vec::new();
+        }
+        let alphabet: Vec<char> = ('a'..='z').chain('0'..='9').collect();
+        let mut variants: HashSet<String> = HashSet::new();
+        for i in 0..chars.len() {
+            let mut c = chars.clone();
+            c.remove(i);
+            variants.insert(c.into_iter().collect());
+            if i + 1 < chars.len() {
+                let mut c = chars.clone();
+                c.swap(i, i + 1);
+                variants.insert(c.into_iter().collect());
+            }
+        }
+        for i in 0..=chars.len() {
+            for &a in &alphabet {
+                let mut c = chars.clone();
+                c.insert(i, a);
+                variants.insert(c.iter().collect());
+                if i < chars.len() {
+                    let mut c = chars.clone();
+                    c[i] = a;
+                    variants.insert(c.into_iter().collect());
+                }
+            }
+        }
+        variants.remove(w);
+        variants
+            .iter()
+            .filter_map(|v| self.vocabulary.binary_search(v).ok())
+            .map(|i| i as u32)
+            .collect()
+    }
+
     /// Loose suggestions for a query that matched nothing ("did you mean"): names sharing a
     /// roughly similar word, ranked by the similarity of the whole name.
     pub fn suggest(&self, query: &str, limit: usize) -> Vec<&Entry<T>> {
@@ -320,6 +360,10 @@ impl<T: Clone> NameIndex<T> {
                 continue;
             }
             for (wid, _) in self.similar_words_above(&w, true, 0.75) {
+                candidates.extend(self.postings[wid as usize].iter().take(500));
+            }
+            // Trigrams miss a swapped or missing letter in a short word ("WPIO", "UNCAD").
+            for wid in self.one_edit_words(&w) {
                 candidates.extend(self.postings[wid as usize].iter().take(500));
             }
         }

@@ -64,7 +64,7 @@ pub fn search_text(s: &str) -> String {
 /// that "Organisation/Organization" variants still differ but "U.N." ≈ "un", "ISO/IEC" ≈ "iso iec",
 /// and "Da’esh" ≈ "da'esh" ≈ "daesh" do not (apostrophes are dropped, not spaced).
 pub fn name_key(s: &str) -> String {
-    let text = search_text(s);
+    let text = search_text(&singular_acronyms(s));
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
@@ -81,7 +81,51 @@ pub fn name_key(s: &str) -> String {
             pending_space = true;
         }
     }
-    out
+    expand_abbreviations(out)
+}
+
+/// "SDGs", "NGOs", "CERTs": an acronym's plural is the acronym (two or more capitals or
+/// digits, then a lower-case s).
+fn singular_acronyms(s: &str) -> std::borrow::Cow<'_, str> {
+    static PLURAL: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\b([A-Z][A-Z0-9]+)s\b").unwrap());
+    PLURAL.replace_all(s, "$1")
+}
+
+/// Abbreviations people write in names, as the word (keys have no dots or apostrophes:
+/// "Int'l" is "intl", "Org." is "org").
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("intl", "international"),
+    ("org", "organization"),
+    ("orgs", "organizations"),
+    ("assoc", "association"),
+    ("assn", "association"),
+    ("dept", "department"),
+    ("univ", "university"),
+    ("natl", "national"),
+    ("govt", "government"),
+    ("inst", "institute"),
+    ("ctr", "center"),
+    ("cttee", "committee"),
+    ("fdn", "foundation"),
+];
+
+fn expand_abbreviations(key: String) -> String {
+    if !key
+        .split(' ')
+        .any(|w| ABBREVIATIONS.iter().any(|(a, _)| *a == w))
+    {
+        return key;
+    }
+    key.split(' ')
+        .map(|w| {
+            ABBREVIATIONS
+                .iter()
+                .find(|(a, _)| *a == w)
+                .map_or(w, |(_, full)| *full)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A key that ignores all spacing and punctuation: the way to see that the glued scrape

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use crate::search::normalize::fold_typography;
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(ISO/IEC/IEEE|ISO/IEC|ISO/TR|ISO/TS|ISO IEC IEEE|ISO IEC|ISO|IEC)[\s\-]*)?(?:(TR|TS)[\s\-]*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?::\d{4}(?:\+A\d+:\d{4})?)?(\s*-?\s*SERIES)?(\s+FAMILY)?$")
+    Regex::new(r"^(?:(ISO[/\s\-]+IEC[/\s\-]+IEEE|ISO[/\s\-]+IEC|ISO[/\s\-]+TR|ISO[/\s\-]+TS|ISO|IEC)[\s\-]*)?(?:(TR|TS)[\s\-]*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?::\d{4}(?:\+A\d+:\d{4})?)?(\s*-?\s*SERIES)?(\s+FAMILY)?$")
         .unwrap()
 });
 
@@ -35,7 +35,14 @@ impl StandardId {
         let c = ID.captures(t)?;
         let prefix = c
             .get(1)
-            .map(|m| m.as_str().replace(' ', "/"))
+            // "ISO IEC", "ISO-IEC", "ISO / IEC": the slash is written many ways.
+            .map(|m| {
+                m.as_str()
+                    .split(['/', ' ', '-'])
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
             .unwrap_or_default();
         let (body, kind_from_prefix) = match prefix.as_str() {
             "ISO/TR" => ("ISO".to_string(), Some("TR".to_string())),
@@ -105,6 +112,19 @@ mod tests {
         assert_eq!(key("ISO/IEC 27001:2013").as_deref(), Some("27001"));
         assert_eq!(key("iso 27001").as_deref(), Some("27001"));
         assert_eq!(key("iso/iec 27001").as_deref(), Some("27001"));
+        for s in [
+            "ISO-IEC 27701",
+            "ISO IEC 27701",
+            "iso - iec 27701",
+            "ISO/ IEC 27701",
+        ] {
+            let id = StandardId::parse(s).unwrap_or_else(|| panic!("{s}"));
+            assert_eq!(
+                (id.body.as_str(), id.key().as_str()),
+                ("ISO/IEC", "27701"),
+                "{s}"
+            );
+        }
     }
 
     #[test]

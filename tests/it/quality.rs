@@ -307,3 +307,31 @@ async fn publications_a_title_the_sources_write_is_found_with_whose_it_is_and_wh
     let title = prose.title.clone().unwrap_or_default();
     assert!(!title.contains("effects of ICT"), "{title}");
 }
+
+#[tokio::test]
+async fn identifiers_and_spellings_are_read_as_classes() {
+    let bot = Bot::new().await;
+    for typed in ["ISO-IEC 27701", "ISO IEC 27701", "iso - iec 27701"] {
+        let r = bot.ask_unmarked(&format!("/standard {typed}")).await;
+        assert!(r.starts_with("ISO/IEC 27701"), "{typed}: {r}");
+    }
+    let itu = bot
+        .ask_unmarked("/actor Int'l Telecommunication Union")
+        .await;
+    assert!(
+        itu.starts_with("International Telecommunication Union (ITU)"),
+        "{itu}"
+    );
+    let sdgs = bot.ask_unmarked("/define SDGs").await;
+    assert!(sdgs.starts_with("SDG"), "{sdgs}");
+    // A swapped or missing letter in a short acronym is offered, never substituted.
+    for (typed, meant) in [("WPIO", "/actor WIPO"), ("UNCAD", "/actor UNCTAD")] {
+        let r = bot.reply(&format!("/actor {typed}")).await;
+        assert_eq!(r.tone, Tone::NotFound, "{typed}");
+        assert!(
+            r.suggestions.iter().any(|s| s == meant),
+            "{typed}: {:?}",
+            r.suggestions
+        );
+    }
+}
