@@ -430,6 +430,7 @@ const GENERAL_SHARE: f64 = 0.02;
 struct Found {
     typed: String,
     relatives: Vec<String>,
+    curated: bool,
     docs: HashMap<u32, u32>,
     phrases: Vec<Vec<String>>,
     idf: f64,
@@ -478,6 +479,7 @@ impl Atlas {
                 Found {
                     typed: c.typed,
                     relatives: c.relatives,
+                    curated: c.curated,
                     docs,
                     phrases: c.phrases,
                     idf,
@@ -522,8 +524,9 @@ impl Atlas {
     /// words ("hackers demanding ransom") rarely has all its words in one sentence — one or two
     /// of them stop being required (they still rank): of the ways to leave them out, the one
     /// whose remaining words the sources say together the most. At least half of the concepts
-    /// stay required, and a single one only when it is a curated everyday word (it has
-    /// relatives): two unrelated words ("climate and computers") are never read as one of them.
+    /// stay required, and a single one only when it is a word of the curated table (an
+    /// everyday word or a term of the sources, not how the question is asked): two unrelated
+    /// words ("climate and computers") are never read as one of them.
     /// Returns the ranking and the words left out, as typed.
     fn rank_loosening(&self, found: &mut [Found]) -> (Vec<(PassageHit, f64)>, Vec<String>) {
         let actors = self.rank_speakers(found);
@@ -539,7 +542,7 @@ impl Atlas {
                 .copied()
                 .filter(|i| !left_out.contains(i))
                 .collect();
-            if kept.len() == 1 && found[kept[0]].relatives.is_empty() {
+            if kept.len() == 1 && !found[kept[0]].curated {
                 continue;
             }
             left_out.iter().for_each(|&i| found[i].general = true);

@@ -81,6 +81,22 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Actor,
         ),
         shape(
+            r"(?:who|which \w+) (?:set up|founded|created|established|started) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
+            r"how many (?:members|member states|countries|staff|employees|people) (?:does|do|has|have) (?P<x>.+?)(?: have| got| count)?",
+            To::Actor,
+        ),
+        shape(
+            r"(?:en quelle année|quand) (?P<x>.+?) (?:a-t-(?:il|elle) été|a été|fut|est) (?:fondée?|créée?|creee?|établie?|etablie?)",
+            To::Actor,
+        ),
+        shape(
+            r"combien (?:de |d['’])\S+(?: \S+)? (?:compte|a|possède) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
             r"(?:where is|where are|what is the address of|address of|how (?:do i|can i) (?:contact|reach)) (?P<x>.+)",
             To::Actor,
         ),
@@ -94,10 +110,14 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         ),
         shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
         shape(
-            r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| mean| cover| covers| about| do| does)?",
+            r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| mean| cover| covers| about| do| does| used for| for)?",
             To::WhatIs,
         ),
         shape(r"remind me (?:about|of|for)? ?(?P<x>.+)", To::RemindMe),
+        shape(
+            r"who (?:is|are) (?:the )?(?P<x>(?:president|director|head|chair|founder|ceo|secretary-general|director-general)s? (?:of|at) .+)",
+            To::Search,
+        ),
         shape(r"(?:which|what) standards? (?:\w+ )?(?P<x>.+)", To::Search),
     ]
 });
@@ -114,6 +134,7 @@ pub fn route(atlas: &Atlas, question: &str) -> Route {
         };
         let x = c.name("x").map_or("", |m| m.as_str()).trim();
         let x = without_article(x.trim_matches(|c: char| c == '"' || c == '“' || c == '”'));
+        let x = without_place(x);
         if let Some(line) = line_for(atlas, shape.to, x) {
             return Route::Line(line);
         }
@@ -158,10 +179,43 @@ fn without_article(x: &str) -> &str {
     x
 }
 
+/// True when `x` is an actor's name, or close to one (the card says which).
+fn names_an_actor(atlas: &Atlas, x: &str) -> bool {
+    atlas
+        .actors
+        .lookup(x, 1)
+        .first()
+        .is_some_and(|m| m.score >= 0.8)
+}
+
+/// What a question is about without "in Geneva" at its end: every actor here is in Geneva's
+/// ecosystem, so the place narrows nothing ("qui travaille sur l'IA à Genève").
+fn without_place(x: &str) -> &str {
+    let lower = x.to_lowercase();
+    for place in [
+        " in geneva",
+        " at geneva",
+        " à genève",
+        " a geneve",
+        " à geneve",
+        " en suisse",
+        " in switzerland",
+    ] {
+        if lower.ends_with(place) && x.len() > place.len() {
+            return x[..x.len() - place.len()].trim_end();
+        }
+    }
+    x
+}
+
 fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
     match to {
         To::WhoWorksOn if !x.is_empty() => Some(format!("/who-works-on topic:{}", quoted(x))),
+        // Not an actor's name ("where is the first node of the UNICC cloud"): searched.
+        To::Actor if !x.is_empty() && !names_an_actor(atlas, x) => {
+            Some(format!("/search words:{}", quoted(x)))
+        }
         To::Actor if !x.is_empty() => Some(format!("/actor name:{}", quoted(x))),
         To::WhatIs if !x.is_empty() => Some(what_is(atlas, x)),
         To::Events => {
@@ -194,7 +248,7 @@ fn what_is(atlas: &Atlas, x: &str) -> String {
     if !atlas.actors.exact(x).is_empty() {
         return format!("/actor name:{quoted}");
     }
-    if !atlas.document_titles.exact(x).is_empty() {
+    if !atlas.document_titles.exact(x).is_empty() || !atlas.named(x).is_empty() {
         return format!("/document query:{quoted}");
     }
     format!("/search words:{quoted}")

@@ -100,6 +100,8 @@ impl Vocabulary {
 #[derive(Debug, Default)]
 pub struct Relatives {
     by_key: HashMap<String, Vec<String>>,
+    /// Keys of the sources' terms themselves ("children"): curated words of the domain too.
+    terms: std::collections::HashSet<String>,
     longest: usize,
 }
 
@@ -110,8 +112,10 @@ impl Relatives {
     /// From (everyday words, the sources' term) pairs.
     pub fn new<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Relatives {
         let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+        let mut terms = std::collections::HashSet::new();
         let mut longest = 0;
         for (said, word) in pairs {
+            terms.insert(key(&content_words(word)));
             let words = content_words(said);
             if words.is_empty() || words.len() > MAX_SAID_WORDS {
                 continue;
@@ -122,7 +126,16 @@ impl Relatives {
                 list.push(word.to_string());
             }
         }
-        Relatives { by_key, longest }
+        Relatives {
+            by_key,
+            terms,
+            longest,
+        }
+    }
+
+    /// True when these words are one of the sources' terms the table relates to.
+    fn is_term(&self, words: &[String]) -> bool {
+        self.terms.contains(&key(words))
     }
 
     /// The sources' terms for these (content) words, if the table has them.
@@ -145,6 +158,9 @@ pub struct Concept {
     pub phrases: Vec<Vec<String>>,
     /// The sources' terms it was also read as (`Relatives`), in the table's order.
     pub relatives: Vec<String>,
+    /// A word of the curated table (an everyday word or a term of the sources): what a
+    /// question is about rather than how it is asked.
+    pub curated: bool,
 }
 
 /// The words of a text that say what it is about: no stop words, no question words.
@@ -167,7 +183,9 @@ pub fn concepts(text: &str, vocabulary: &Vocabulary, relatives: &Relatives) -> V
     let mut i = 0;
     while i < words.len() {
         if let Some((len, terms)) = known_run(&words[i..], relatives) {
-            out.push(related(&words[i..i + len], terms, vocabulary));
+            let mut c = related(&words[i..i + len], terms, vocabulary);
+            c.curated = true;
+            out.push(c);
             i += len;
             continue;
         }
@@ -179,7 +197,9 @@ pub fn concepts(text: &str, vocabulary: &Vocabulary, relatives: &Relatives) -> V
                 continue;
             }
         }
-        out.push(single(&words[i], vocabulary));
+        let mut c = single(&words[i], vocabulary);
+        c.curated = relatives.is_term(&words[i..=i]);
+        out.push(c);
         i += 1;
     }
     out
@@ -208,6 +228,7 @@ fn related(words: &[String], terms: &[String], vocabulary: &Vocabulary) -> Conce
             typed: words.join(" "),
             phrases: inflected(words, vocabulary),
             relatives: Vec::new(),
+            curated: false,
         },
     };
     for term in terms {
@@ -250,6 +271,7 @@ fn single(word: &str, vocabulary: &Vocabulary) -> Concept {
         typed: word.to_string(),
         phrases,
         relatives: Vec::new(),
+        curated: false,
     }
 }
 
@@ -266,6 +288,7 @@ fn compound(first: &str, second: &str, joined: &[String], vocabulary: &Vocabular
         typed: format!("{first} {second}"),
         phrases,
         relatives: Vec::new(),
+        curated: false,
     }
 }
 
