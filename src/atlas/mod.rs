@@ -397,6 +397,8 @@ pub struct Spoken {
     pub related: Vec<(String, Vec<String>)>,
     /// Words no passage says together with the rest: they only rank (`rank_loosening`).
     pub loosened: Vec<String>,
+    /// Words the sources never write, left out (said in the answer).
+    pub unwritten: Vec<String>,
     /// Each required concept's spellings (the typed words' and their relatives'): every
     /// listed actor's passage says one of each.
     pub required: Vec<Vec<String>>,
@@ -445,14 +447,28 @@ impl Atlas {
         })
     }
 
-    /// Everyday words for the sources' terms (data/relatives.toml), built once per atlas.
+    /// Everyday words for the sources' terms, built once per atlas: the curated table
+    /// (data/relatives.toml), and each topic's names and synonyms as relatives of one another
+    /// (data/topics.toml: "virtual reality" is also said "augmented reality", "metaverse").
     fn relatives(&self) -> Arc<crate::search::concepts::Relatives> {
         self.memo(("relatives", 0), || {
+            let mut by_topic: HashMap<usize, Vec<&str>> = HashMap::new();
+            for (_, term, topic) in &self.rows.topic_terms {
+                by_topic.entry(*topic).or_default().push(term.as_str());
+            }
+            let siblings = by_topic.into_values().flat_map(|terms| {
+                let pairs: Vec<(&str, &str)> = terms
+                    .iter()
+                    .flat_map(|a| terms.iter().filter(move |b| *b != a).map(move |b| (*a, *b)))
+                    .collect();
+                pairs
+            });
             crate::search::concepts::Relatives::new(
                 self.rows
                     .relatives
                     .iter()
-                    .map(|(s, w)| (s.as_str(), w.as_str())),
+                    .map(|(s, w)| (s.as_str(), w.as_str()))
+                    .chain(siblings),
             )
         })
     }
@@ -487,7 +503,24 @@ impl Atlas {
                 }
             })
             .collect();
-        if found.is_empty() || found.iter().any(|f| f.docs.is_empty()) {
+        // A word the sources never write is how the question is put ("computerising customs"),
+        // not what it is about, only when a word of the curated vocabulary carries the
+        // question; otherwise nothing in the sources speaks of it.
+        let unwritten: Vec<String> = found
+            .iter()
+            .filter(|f| f.docs.is_empty())
+            .map(|f| f.typed.clone())
+            .collect();
+        if !unwritten.is_empty() {
+            let carried = found
+                .iter()
+                .any(|f| f.curated && !f.general && !f.docs.is_empty());
+            if !carried {
+                return None;
+            }
+            found.retain(|f| !f.docs.is_empty());
+        }
+        if found.is_empty() {
             return None;
         }
         // All general: then they are what was asked, and all are required.
@@ -510,6 +543,7 @@ impl Atlas {
             .map(|f| f.phrases.iter().map(|p| p.join(" ")).collect())
             .collect();
         Some(Spoken {
+            unwritten,
             required,
             related,
             loosened,

@@ -324,7 +324,17 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
         .take(PAGE)
         .collect();
     let words = shorten(&p.topic, 60);
-    let mut reply = Reply::answer(format!("Actors whose text speaks of “{words}”"));
+    // The title claims only what every listed actor's text says: the required words when
+    // some were left out or only rank.
+    let title = if spoken.unwritten.is_empty() && spoken.loosened.is_empty() {
+        format!("Actors whose text speaks of “{words}”")
+    } else {
+        format!(
+            "Actors whose text speaks of “{}” (asked: “{words}”)",
+            spoken.read.join(" ")
+        )
+    };
+    let mut reply = Reply::answer(title);
     reply.summary = Some(Text::plain(format!(
         "“{words}” is not one of the atlas's topics (/topics lists them). {total} {} own text speaks of it, those saying the most first; each line shows where.{}",
         if total == 1 { "actor's" } else { "actors'" },
@@ -354,6 +364,12 @@ fn reading(s: &crate::atlas::Spoken) -> String {
                 .map(|t| format!("“{t}”"))
                 .collect::<Vec<_>>()
                 .join(", ")
+        ));
+    }
+    if !s.unwritten.is_empty() {
+        out.push_str(&format!(
+            " The sources never write “{}”: left out.",
+            s.unwritten.join("”, “")
         ));
     }
     if !s.loosened.is_empty() {

@@ -232,9 +232,13 @@ fn related(words: &[String], terms: &[String], vocabulary: &Vocabulary) -> Conce
         },
     };
     for term in terms {
-        let phrases = inflected(&tokens(term), vocabulary);
+        // Only a relative that says something the typed words do not ("climat" is "climate").
+        let phrases: Vec<Vec<String>> = inflected(&tokens(term), vocabulary)
+            .into_iter()
+            .filter(|p| !concept.phrases.contains(p))
+            .collect();
         if !phrases.is_empty() {
-            concept.relatives.push(term.clone());
+            concept.relatives.push(term.to_lowercase());
             concept.phrases.extend(phrases);
         }
     }

@@ -263,7 +263,7 @@ async fn own_words_an_everyday_word_is_read_as_the_sources_term_and_says_so() {
     let bot = Bot::new().await;
     let kids = bot.ask_unmarked("/who-works-on kids safety online").await;
     assert!(
-        kids.contains("Actors whose text speaks of “kids safety online”"),
+        kids.starts_with("Actors whose text speaks of “kids” (asked: “kids safety online”)"),
         "{kids}"
     );
     assert!(
@@ -274,8 +274,15 @@ async fn own_words_an_everyday_word_is_read_as_the_sources_term_and_says_so() {
         kids.contains("exploitation") && kids.contains("[002:22]"),
         "{kids}"
     );
-    // Two unrelated words are not read as one of them when no passage says both.
-    let r = bot.reply("/who-works-on climate and computers").await;
+    // Words left out are not claimed: the title names what every listed actor says.
+    let r = bot.ask_unmarked("/who-works-on music and encryption").await;
+    assert!(
+        r.starts_with("Actors whose text speaks of “encryption” (asked: “music and encryption”)")
+            && r.contains("The sources never write “music”: left out."),
+        "{r}"
+    );
+    // Nothing of the curated vocabulary carries it: no one, rather than half an answer.
+    let r = bot.reply("/who-works-on hospitals and taxes").await;
     assert_eq!(r.tone, Tone::NotFound, "{:?}", r.title);
 }
 
