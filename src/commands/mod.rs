@@ -285,6 +285,16 @@ impl Context {
     /// Whether `caller` may make one more change now (and counts it): at most
     /// `CHANGES_PER_WINDOW` in any `CHANGES_WINDOW`. Per process, in memory, bounded.
     pub fn changes_allowed(&self, caller: &Caller, now: DateTime<Utc>) -> bool {
+        self.changes_allowed_within(caller, now, CHANGES_PER_WINDOW)
+    }
+
+    /// The same with another limit per window (questions asked in messages).
+    pub fn changes_allowed_within(
+        &self,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        per_window: usize,
+    ) -> bool {
         let mut all = self.changes.lock().unwrap_or_else(|e| e.into_inner());
         if all.len() >= CHANGES_REMEMBERED {
             all.retain(|_, times| times.last().is_some_and(|t| now - *t < CHANGES_WINDOW));
@@ -296,7 +306,7 @@ impl Context {
             .entry((caller.space.clone(), caller.user.clone()))
             .or_default();
         times.retain(|t| now - *t < CHANGES_WINDOW);
-        if times.len() >= CHANGES_PER_WINDOW {
+        if times.len() >= per_window {
             return false;
         }
         times.push(now);

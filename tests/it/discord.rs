@@ -1073,13 +1073,14 @@ async fn the_gateway_identifies_answers_dispatched_commands_beats_and_resumes() 
     let on = OnGateway::start("gateway-token").await;
     let (fake, gateway_url) = (&on.fake, on.url.clone());
 
-    // HELLO, then IDENTIFY with the token, only the GUILDS intent (to hear of permission
-    // changes; not privileged), shard 0 of 1.
+    // HELLO, then IDENTIFY with the token, the GUILDS intent (to hear of permission changes)
+    // and the message intents (no privileged one: no Message Content), shard 0 of 1.
     let mut ws = on.connection(45_000).await;
     let identify = gw_recv(&mut ws).await;
     assert_eq!(identify["op"], 2, "{identify}");
     assert_eq!(identify["d"]["token"], "gateway-token");
-    assert_eq!(identify["d"]["intents"], 1);
+    assert_eq!(identify["d"]["intents"], 1 | 1 << 9 | 1 << 12);
+    assert_eq!(identify["d"]["intents"].as_u64().unwrap() & 1 << 15, 0);
     assert_eq!(identify["d"]["shard"], json!([0, 1]));
     gw_send(
         &mut ws,
@@ -1141,6 +1142,127 @@ async fn the_gateway_identifies_answers_dispatched_commands_beats_and_resumes() 
     on.stop.send(true).unwrap();
     assert_eq!(gw_recv(&mut ws).await["close"], 1000);
     assert_eq!(on.bot.await.unwrap(), Ok(()));
+}
+
+/// Waits until the stand-in REST API has seen `n` messages posted.
+async fn posted(fake: &FakeDiscord, n: usize) -> Vec<Seen> {
+    let start = Instant::now();
+    loop {
+        let seen: Vec<Seen> = fake
+            .seen_at("/messages")
+            .into_iter()
+            .filter(|s| s.method == "POST")
+            .collect();
+        if seen.len() >= n || start.elapsed() > Duration::from_secs(10) {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_that_mentions_the_bot_or_a_direct_message_is_answered_as_a_question() {
+    let on = OnGateway::start("gateway-token").await;
+    let mut ws = on.connection(45_000).await;
+    let _identify = gw_recv(&mut ws).await;
+    let me = "900000000000000009";
+    gw_send(
+        &mut ws,
+        dispatch(
+            1,
+            "READY",
+            json!({"session_id": "s-1", "resume_gateway_url": on.url, "guilds": [],
+                "user": {"id": me, "username": "atlasbot", "bot": true}}),
+        ),
+    )
+    .await;
+    let message = |id: &str, guild: Option<&str>, content: &str, mentions: Value| {
+        let mut m = json!({"id": id, "channel_id": "800000000000000001", "type": 0,
+            "author": {"id": "100000000000000001", "username": "ana"},
+            "content": content, "mentions": mentions});
+        if let Some(g) = guild {
+            m["guild_id"] = json!(g);
+        }
+        m
+    };
+    // Said among people in a guild: not for the bot (Discord would not even show the text).
+    gw_send(
+        &mut ws,
+        dispatch(
+            2,
+            "MESSAGE_CREATE",
+            message(
+                "700000000000000010",
+                Some("600000000000000001"),
+                "what is WIPO?",
+                json!([]),
+            ),
+        ),
+    )
+    .await;
+    // A mention: answered with a reply to it, the command it ran shown, nobody pinged.
+    gw_send(
+        &mut ws,
+        dispatch(
+            3,
+            "MESSAGE_CREATE",
+            message(
+                "700000000000000011",
+                Some("600000000000000001"),
+                &format!("<@{me}> who works on kids safety online?"),
+                json!([{"id": me}]),
+            ),
+        ),
+    )
+    .await;
+    let sent = posted(&on.fake, 1).await;
+    assert_eq!(sent.len(), 1, "only the mention is answered");
+    assert_eq!(
+        sent[0].path,
+        "/api/v10/channels/800000000000000001/messages"
+    );
+    let body = sent[0].json();
+    assert_eq!(
+        body["message_reference"]["message_id"],
+        "700000000000000011"
+    );
+    assert_eq!(body["allowed_mentions"], json!({"parse": []}));
+    let text = body.to_string();
+    assert!(
+        text.contains("children") && text.contains("/who-works-on"),
+        "{text}"
+    );
+    // A direct message needs no mention; another bot's message is never answered.
+    gw_send(
+        &mut ws,
+        dispatch(
+            4,
+            "MESSAGE_CREATE",
+            message("700000000000000012", None, "what is WIPO?", json!([])),
+        ),
+    )
+    .await;
+    let mut from_a_bot = message("700000000000000013", None, "what is WIPO?", json!([]));
+    from_a_bot["author"]["bot"] = json!(true);
+    gw_send(&mut ws, dispatch(5, "MESSAGE_CREATE", from_a_bot)).await;
+    let sent = posted(&on.fake, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent_after: Vec<Seen> = on
+        .fake
+        .seen_at("/messages")
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent_after.len(), 2, "a bot's message is not answered");
+    assert!(
+        sent[1]
+            .body
+            .contains("World Intellectual Property Organization"),
+        "{}",
+        sent[1].body
+    );
+    on.stop.send(true).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -189,12 +189,18 @@ impl Person {
 
     /// Sends a text message; returns its event id.
     async fn say(&self, room: &str, body: &str) -> String {
+        self.send(room, json!({"msgtype": "m.text", "body": body}))
+            .await
+    }
+
+    /// Sends a message with this content; returns its event id.
+    async fn send(&self, room: &str, content: Value) -> String {
         let n = self.txn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let v = self
             .call(
                 reqwest::Method::PUT,
                 &format!("rooms/{room}/send/m.room.message/t{n}"),
-                Some(json!({"msgtype": "m.text", "body": body})),
+                Some(content),
             )
             .await;
         v["event_id"].as_str().unwrap().to_string()
@@ -445,6 +451,21 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
     assert!(
         html.starts_with("<p><strong>World Intellectual Property Organization (WIPO)</strong>"),
         "{html}"
+    );
+    // A question in plain words that mentions the bot (as clients send a mention pill) is
+    // asked with /ask, and the answer says which command it ran.
+    let mention = alice
+        .send(
+            &room,
+            json!({"msgtype": "m.text", "body": "atlasbot: who works on kids safety online?",
+                "m.mentions": {"user_ids": [BOT]}}),
+        )
+        .await;
+    let answer = alice.reply_to(&room, &mention, &bot).await;
+    let body = answer["content"]["body"].as_str().unwrap();
+    assert!(
+        body.contains("children") && body.contains("/who-works-on"),
+        "{body}"
     );
     assert!(
         html.contains("<a href=\"https://www.wipo.int/\">"),

@@ -112,6 +112,8 @@ struct Shard {
     token: crate::config::Secret,
     url: String,
     session: Option<Session>,
+    /// The bot's own user id (from READY): messages that mention it are questions.
+    me: Option<String>,
     /// The last dispatch sequence number: sent with heartbeats and RESUME.
     seq: Option<u64>,
     ctx: Context,
@@ -144,6 +146,7 @@ pub async fn run(
             token: crate::config::Secret::new(token.to_string()),
             url: info.url.clone(),
             session: None,
+            me: None,
             seq: None,
             ctx: ctx.clone(),
             rest: rest.clone(),
@@ -225,7 +228,7 @@ impl Shard {
                 self.wait_identify_turn().await;
                 json!({"op": op::IDENTIFY, "d": {
                     "token": self.token.expose(),
-                    "intents": GUILDS,
+                    "intents": INTENTS,
                     "shard": [self.id, self.total],
                     "properties": {"os": std::env::consts::OS, "browser": "atlasbot", "device": "atlasbot"},
                 }})
@@ -320,6 +323,7 @@ impl Shard {
                         resume_url: url.to_string(),
                     });
                 }
+                self.me = d["user"]["id"].as_str().map(str::to_string);
                 tracing::info!(
                     shard = self.id,
                     guilds = d["guilds"].as_array().map_or(0, Vec::len),
@@ -352,6 +356,20 @@ impl Shard {
                     self.rest.permissions_changed_in(guild, channel);
                 }
             }
+            // A message that mentions the bot, or a direct message: a question in plain words.
+            // Discord gives the content of exactly these without the privileged Message
+            // Content intent.
+            Some("MESSAGE_CREATE") => {
+                let Some(me) = self.me.clone() else { return };
+                let d = &payload["d"];
+                if let Some(question) = super::question_in(d, &me) {
+                    let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
+                    let message = d.clone();
+                    tokio::spawn(async move {
+                        super::answer_question(&ctx, &rest, &message, &question).await
+                    });
+                }
+            }
             Some("INTERACTION_CREATE") => {
                 let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
                 let mut interaction = payload;
@@ -363,8 +381,13 @@ impl Shard {
     }
 }
 
-/// The `GUILDS` intent: guild, role and channel events (no messages, no member lists).
+/// The intents: `GUILDS` (guild, role and channel events, to hear of permission changes),
+/// `GUILD_MESSAGES` and `DIRECT_MESSAGES` (messages, whose content Discord shows the bot only
+/// when they mention it or are sent to it; no privileged intent is asked for).
+const INTENTS: u64 = GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES;
 const GUILDS: u64 = 1;
+const GUILD_MESSAGES: u64 = 1 << 9;
+const DIRECT_MESSAGES: u64 = 1 << 12;
 
 /// Answers one interaction over REST (the gateway only delivers it).
 async fn answer(ctx: &Context, rest: &Rest, interaction: Value) {

@@ -571,6 +571,91 @@ async fn fetch_files(rest: &Rest, f: &mut FollowUp) -> Result<(), String> {
     Ok(())
 }
 
+/// The question in a message, when it is one for the bot: a direct message, or a guild
+/// message that mentions the bot — from a person (not a bot, not a webhook, not the bot
+/// itself), of the default or reply type, with the mention taken out. A slash command written
+/// out ("@bot /actor WIPO") is kept as it is; other words are asked with /ask. Bounded.
+pub fn question_in(d: &Value, me: &str) -> Option<String> {
+    let author = &d["author"];
+    if author["bot"].as_bool() == Some(true)
+        || author["id"].as_str() == Some(me)
+        || d["webhook_id"].is_string()
+        || !matches!(d["type"].as_u64(), Some(0 | 19) | None)
+    {
+        return None;
+    }
+    let direct = d["guild_id"].is_null();
+    let mentioned = d["mentions"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|u| u["id"].as_str() == Some(me)));
+    if !direct && !mentioned {
+        return None;
+    }
+    let content: String = d["content"].as_str()?.chars().take(2000).collect();
+    let text = content
+        .replace(&format!("<@{me}>"), " ")
+        .replace(&format!("<@!{me}>"), " ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return Some("/help".into());
+    }
+    Some(if text.starts_with('/') {
+        text
+    } else {
+        format!("/ask {text}")
+    })
+}
+
+/// At most this many questions by message per person per window (answers are messages the
+/// bot posts: a person cannot make it post without bound).
+const QUESTIONS_PER_WINDOW: usize = 20;
+
+/// Answers a question asked in a message with a reply to that message. The person asks as
+/// a member (a message carries no permissions; moderators use the commands), in a direct
+/// message as the person in their own space. The nonce makes a repeated delivery of the same
+/// message one answer.
+pub async fn answer_question(ctx: &Context, rest: &Rest, d: &Value, line: &str) {
+    let (Some(channel), Some(id), Some(user)) = (
+        d["channel_id"].as_str(),
+        d["id"].as_str(),
+        d["author"]["id"].as_str(),
+    ) else {
+        return;
+    };
+    let caller = match d["guild_id"].as_str() {
+        Some(guild) => Caller {
+            platform: Platform::Discord,
+            space: SpaceId::discord(guild),
+            user: user.to_string(),
+            moderator: false,
+            channel: Some(channel.to_string()),
+        },
+        None => Caller {
+            platform: Platform::Discord,
+            space: SpaceId::discord(&format!("dm-{user}")),
+            user: user.to_string(),
+            moderator: true,
+            channel: Some(channel.to_string()),
+        },
+    };
+    let budget = Caller {
+        user: format!("{user}/questions"),
+        ..caller.clone()
+    };
+    if !ctx.changes_allowed_within(&budget, ctx.clock.now(), QUESTIONS_PER_WINDOW) {
+        return;
+    }
+    let reply = crate::commands::answer(ctx, &caller, line).await;
+    let mut msg = embeds::message(&reply);
+    msg["message_reference"] = json!({"message_id": id, "fail_if_not_exists": false});
+    if let Err(e) = rest
+        .send_message(channel, &msg, &nonce(&format!("ask:{id}")))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot answer a question asked in a message");
+    }
+}
+
 /// A nonce for a reminder key: Discord allows 25 characters, keys are longer, so a stable
 /// 64-bit FNV-1a hash of the key, in hex.
 pub fn nonce(key: &str) -> String {

@@ -123,15 +123,54 @@ pub fn command_in(e: &Event, me: &str) -> Option<String> {
     if e.content["m.relates_to"]["rel_type"].as_str() == Some("m.replace") {
         return None;
     }
-    let body = strip_reply_fallback(e.content["body"].as_str()?).trim();
-    let mut chars = body.chars();
-    let prefix = chars.next()?;
-    let first = chars.next()?;
-    if (prefix == '!' || prefix == '/') && first.is_alphabetic() {
-        Some(body.to_string())
-    } else {
-        None
+    let full = e.content["body"].as_str()?;
+    let body = strip_reply_fallback(full).trim();
+    if is_command(body) {
+        return Some(body.to_string());
     }
+    // A message that mentions the bot or replies to it: a question in plain words.
+    if !addresses(e, full, me) {
+        return None;
+    }
+    let question: String = without_mention(body, me).chars().take(2000).collect();
+    Some(if question.is_empty() {
+        "/help".to_string()
+    } else if is_command(&question) {
+        question
+    } else {
+        format!("/ask {question}")
+    })
+}
+
+fn is_command(body: &str) -> bool {
+    let mut chars = body.chars();
+    matches!((chars.next(), chars.next()), (Some('!' | '/'), Some(c)) if c.is_alphabetic())
+}
+
+/// Whether a message is addressed to the bot: its intentional mentions name it (clients put
+/// the author of a message replied to there too), its text or link pill names it, or its
+/// reply quote (older clients) quotes it.
+fn addresses(e: &Event, full_body: &str, me: &str) -> bool {
+    let listed = e.content["m.mentions"]["user_ids"]
+        .as_array()
+        .is_some_and(|ids| ids.iter().any(|u| u.as_str() == Some(me)));
+    let pill = e.content["formatted_body"].as_str().is_some_and(|f| {
+        f.contains(&format!("matrix.to/#/{me}"))
+            || f.contains(&format!("matrix.to/#/{}", me.replacen('@', "%40", 1)))
+    });
+    listed || pill || full_body.contains(me) || full_body.starts_with(&format!("> <{me}>"))
+}
+
+/// The question without the bot's id and the "Name:" a client puts before a mention.
+fn without_mention(body: &str, me: &str) -> String {
+    let text = body.replace(me, " ");
+    let text = text.trim_start();
+    let text = match text.split_once(char::is_whitespace) {
+        Some((first, rest)) if first.ends_with(':') && first.len() <= 64 => rest,
+        _ if text.ends_with(':') && !text.contains(char::is_whitespace) => "",
+        _ => text,
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Older clients quote the message replied to as `> ` lines and a blank line before the text.
@@ -1248,6 +1287,54 @@ mod tests {
         assert_eq!(command_in(&edit, me), None, "edits are not new commands");
         let reply = text("> <@b:x> what is WIPO?\n\n!actor WIPO");
         assert_eq!(command_in(&reply, me).as_deref(), Some("!actor WIPO"));
+    }
+
+    #[test]
+    fn a_message_that_mentions_or_replies_to_the_bot_is_a_question() {
+        let me = "@bot:x";
+        let said = |content: Value| command_in(&message("@a:x", content), me);
+        // A mention pill: the display name and a colon in the body, the id in m.mentions.
+        assert_eq!(
+            said(
+                json!({"msgtype": "m.text", "body": "atlasbot: what is WIPO?",
+                "m.mentions": {"user_ids": ["@bot:x"]}})
+            )
+            .as_deref(),
+            Some("/ask what is WIPO?")
+        );
+        assert_eq!(
+            said(json!({"msgtype": "m.text", "body": "hey @bot:x who works on kids safety?"}))
+                .as_deref(),
+            Some("/ask hey who works on kids safety?")
+        );
+        // A reply to one of the bot's answers (older clients quote it).
+        assert_eq!(
+            said(json!({"msgtype": "m.text", "body": "> <@bot:x> WIPO\n\nand UNCTAD?"})).as_deref(),
+            Some("/ask and UNCTAD?")
+        );
+        assert_eq!(
+            said(json!({"msgtype": "m.text", "body": "atlasbot: /actor WIPO",
+                "m.mentions": {"user_ids": ["@bot:x"]}}))
+            .as_deref(),
+            Some("/actor WIPO")
+        );
+        // Talk among people, or a mention of someone else, is not for the bot.
+        assert_eq!(
+            said(json!({"msgtype": "m.text", "body": "what is WIPO?"})),
+            None
+        );
+        assert_eq!(
+            said(json!({"msgtype": "m.text", "body": "carol: what is WIPO?",
+                "m.mentions": {"user_ids": ["@carol:x"]}})),
+            None
+        );
+        // Its own answers, and other bots' notices, never.
+        let own = message(me, json!({"msgtype": "m.text", "body": "@bot:x hi"}));
+        assert_eq!(command_in(&own, me), None);
+        assert_eq!(
+            said(json!({"msgtype": "m.notice", "body": "@bot:x what is WIPO?"})),
+            None
+        );
     }
 
     #[test]
