@@ -181,6 +181,28 @@ impl Atlas {
             .collect()
     }
 
+    /// The sentences most about an actor first: where it is what the sentence is about (named
+    /// at the start: "UNDP launched AIDA") before where it is one name in a list ("Members
+    /// include …, UNDP, UNICEF, …"); source order among equals. Each sentence once.
+    pub fn mentions_most_about(&self, actor_id: i64, limit: usize) -> Vec<MentionRow> {
+        let mut scored: Vec<(f64, usize)> = self
+            .of_actor(&self.by.mentions_of_actor, actor_id)
+            .iter()
+            .map(|&i| (aboutness(&self.rows.actor_mentions[i]), i))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut seen = std::collections::HashSet::new();
+        scored
+            .into_iter()
+            .filter(|(_, i)| seen.insert(self.rows.actor_mentions[*i].sentence.clone()))
+            .take(limit)
+            .map(|(_, i)| {
+                let m = &self.rows.actor_mentions[i];
+                self.mention_view(m, m.written_as.clone())
+            })
+            .collect()
+    }
+
     pub fn count_mentions_of(&self, actor_id: i64) -> usize {
         self.of_actor(&self.by.mentions_of_actor, actor_id).len()
     }
@@ -357,4 +379,18 @@ impl Atlas {
             })
             .collect()
     }
+}
+
+/// How much a sentence is about the actor it mentions: high when the name opens it (the
+/// subject), lower the later it comes, lower again for each comma-separated name around it
+/// (a list of members says little of any one).
+fn aboutness(m: &super::rows::MentionRow) -> f64 {
+    let at = m
+        .sentence
+        .find(&m.written_as)
+        .map_or(m.sentence.len(), |i| i);
+    let words_before = m.sentence[..at].split_whitespace().count() as f64;
+    let position = 1.0 / (1.0 + words_before / 4.0);
+    let commas = m.sentence.matches(',').count() as f64;
+    position - 0.08 * commas
 }

@@ -337,7 +337,7 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
             );
         }
     }
-    let mentions = atlas.mentions_of(a.id, 6);
+    let mentions = atlas.mentions_most_about(a.id, 6);
     let total = atlas.count_mentions_of(a.id);
     // Its own text comes first: what an event blurb or the UN list says of it (the
     // description, when there is one, is already the summary).
@@ -369,7 +369,7 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
     by.dedup();
     r = r.section(
         if total > mentions.len() {
-            "What the sources say (first mentions)"
+            "What the sources say (the sentences most about it)"
         } else {
             "What the sources say"
         },

@@ -342,3 +342,17 @@ async fn identifiers_and_spellings_are_read_as_classes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_mentioned_actors_card_leads_with_the_sentences_most_about_it() {
+    let bot = Bot::new().await;
+    let undp = bot.ask_unmarked("/actor UNDP").await;
+    let first = undp
+        .lines()
+        .find(|l| l.trim_start().starts_with('•'))
+        .unwrap_or_default();
+    // Named at the start of what it does, not as one name in a list of members.
+    assert!(first.contains("— The UNDP iVerify team"), "{undp}");
+    assert!(!undp.contains("Members of CiMAG include"), "{undp}");
+    assert!(undp.contains("(the sentences most about it)"), "{undp}");
+}
