@@ -114,19 +114,24 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         }
         let pages = hits.len().div_ceil(PASSAGES).max(1) as u32;
         let page = p.page.min(pages);
-        // Highlight the words searched for, each on its own.
-        let hl = Highlighter::new(
-            &crate::search::tokens(&p.words)
-                .into_iter()
-                .filter(|w| w.len() > 1 && !crate::search::is_stop_word(w))
-                .collect::<Vec<_>>(),
-        );
+        // Highlight the words searched for, each on its own; show the sentence that says the
+        // most of them.
+        let words: Vec<String> = crate::search::tokens(&p.words)
+            .into_iter()
+            .filter(|w| w.len() > 1 && !crate::search::is_stop_word(w))
+            .collect();
+        let hl = Highlighter::new(&words);
+        let each: Vec<Highlighter> = words
+            .iter()
+            .map(|w| Highlighter::new(std::slice::from_ref(w)))
+            .collect();
         let items: Vec<Item> = hits
             .iter()
             .skip((page as usize - 1) * PASSAGES)
             .take(PASSAGES)
             .map(|h| {
-                let mut item = Item::new(hl.evidence(&h.text)).source(cite(&h.file, h.line));
+                let mut item =
+                    Item::new(hl.evidence_covering(&h.text, &each)).source(cite(&h.file, h.line));
                 item.label = h.actor_name.clone();
                 item
             })

@@ -356,3 +356,16 @@ async fn a_mentioned_actors_card_leads_with_the_sentences_most_about_it() {
     assert!(!undp.contains("Members of CiMAG include"), "{undp}");
     assert!(undp.contains("(the sentences most about it)"), "{undp}");
 }
+
+#[tokio::test]
+async fn search_shows_the_sentence_that_says_the_most_of_the_words() {
+    let bot = Bot::new().await;
+    let r = bot.ask_unmarked("/search iVerify elections Zambia").await;
+    let first = r
+        .lines()
+        .find(|l| l.trim_start().starts_with('•'))
+        .unwrap_or_default();
+    for w in ["iVerify", "elections", "Zambia"] {
+        assert!(first.contains(w), "{w}: {r}");
+    }
+}
