@@ -28,6 +28,15 @@ const LINES: &[&str] = &[
     "/topics",
     "/search quantum",
     "/help",
+    // People's own words (#27): not topics, read through the relatives; plain questions.
+    "/who-works-on kids safety online",
+    "/who-works-on hackers demanding ransom",
+    "/who-works-on weapons that decide on their own",
+    "/document handbook of statistics",
+    "/ask who is doing something about kids' safety online?",
+    "/ask what is WIPO?",
+    "/ask what does ISO 27001 cover?",
+    "/ask qui travaille sur la cybersécurité à Genève ?",
 ];
 
 const PARTIALS: &[&str] = &[
@@ -259,6 +268,7 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
     if !only.is_empty() {
         return Ok(());
     }
+    every_topic(&ctx, &caller, &atlas, iterations).await;
     println!();
     println!("| autocomplete `/actor name:` | p50 | p99 |");
     println!("|---|---:|---:|");
@@ -281,6 +291,33 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
         start_up(tmp.path(), &caller).await?;
     }
     Ok(())
+}
+
+/// `/who-works-on` for every topic of the taxonomy: the slowest topic's p99 (the target is
+/// for every topic, not the mix).
+async fn every_topic(
+    ctx: &Context,
+    caller: &Caller,
+    atlas: &crate::atlas::Atlas,
+    iterations: usize,
+) {
+    let mut worst: Vec<(Duration, Duration, String)> = Vec::new();
+    for t in &atlas.topics {
+        let line = format!("/who-works-on {}", t.name);
+        let mut samples = sample(iterations, || commands::answer(ctx, caller, &line)).await;
+        let p50 = percentile(&mut samples, 0.5);
+        worst.push((percentile(&mut samples, 0.99), p50, t.name.clone()));
+    }
+    worst.sort_by(|a, b| b.0.cmp(&a.0));
+    println!();
+    println!(
+        "| `/who-works-on` every topic ({}), slowest first | p50 | p99 |",
+        worst.len()
+    );
+    println!("|---|---:|---:|");
+    for (p99, p50, name) in worst.iter().take(3) {
+        println!("| {name} | {} | {} |", us(*p50), us(*p99));
+    }
 }
 
 /// Lines as typed at the console before a Tab (`autocomplete::complete_line`).
