@@ -599,9 +599,9 @@ async fn matrix_rooms_get_the_same_answers_as_the_console_as_html_notices_replyi
         .into_iter()
         .filter(|e| e["sender"] == BOT)
         .count();
-    // hello + WIPO + escaped + 2 refusals + 2 settings + Party + @room party + export (answer
-    // and file) + usage + help
-    assert_eq!(notices, 13, "{:#?}", alice.messages(&room).await);
+    // hello + WIPO + the question by mention + escaped + 2 refusals + 2 settings + Party +
+    // @room party + export (answer and file) + usage + help
+    assert_eq!(notices, 14, "{:#?}", alice.messages(&room).await);
 
     // The homeserver goes away and comes back: the bot reconnects by itself.
     hs.restart();
