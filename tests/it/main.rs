@@ -14,6 +14,7 @@
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
 //! - `regressions`  — what a hostile review of #26 and #31 found, one test per defect.
 //! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
+//! - `schema`       — the two runtime migration sets describe the same tables, keys, indexes.
 
 mod support;
 
@@ -32,3 +33,4 @@ mod matrix;
 mod postgres;
 mod quality;
 mod regressions;
+mod schema;
