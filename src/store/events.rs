@@ -1,9 +1,15 @@
 //! Runtime data: spaces and their settings, events, personal subscriptions, and the reminder
 //! ledger the scheduler claims from. Instants are stored as UTC RFC 3339 text (sortable);
 //! wall-clock starts as ISO local time beside their IANA zone.
+//!
+//! One implementation for both databases: every statement is written once with `$n`
+//! placeholders (which SQLite accepts too) and run on whichever database holds the runtime
+//! state (`claims::on_runtime!`). Where the dialects really differ — how a read-then-write
+//! transaction starts, row locks, `SKIP LOCKED` claims — the difference is a `Dialect` field.
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
+use super::claims::on_runtime;
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
 use super::{Store, StoreError};
 use crate::events::Planned;
@@ -144,40 +150,207 @@ pub struct SubscriptionCounts {
     pub mine_in_space: i64,
 }
 
+/// The statements below are written once and compiled for both databases: each helper is a
+/// macro over the connection or transaction of whichever database holds the runtime state
+/// (`claims::on_runtime!`), with `$n` placeholders, which SQLite accepts too.
+
 /// Inserts an event on a connection or inside a transaction (the importer adds a whole file
 /// in one), published under `uid` if no event of any space has it yet: None when one has.
 /// `source_uid` is the UID the event's calendar gave it (its own for an event made here).
-async fn insert_event_on(
-    conn: &mut sqlx::SqliteConnection,
-    e: &EventInput,
-    uid: &str,
-    source_uid: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<EventId>, StoreError> {
-    let id: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at, source_uid)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
-         ON CONFLICT (uid) DO NOTHING RETURNING id",
-    )
-    .bind(uid)
-    .bind(&e.space)
-    .bind(&e.title)
-    .bind(&e.description)
-    .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-    .bind(&e.tz)
-    .bind(e.duration_min)
-    .bind(&e.place)
-    .bind(&e.organiser)
-    .bind(&e.topics)
-    .bind(&e.actors)
-    .bind(e.inferred)
-    .bind(&e.rrule)
-    .bind(&e.created_by)
-    .bind(ts(now))
-    .bind(source_uid)
-    .fetch_optional(conn)
-    .await?;
-    Ok(id.map(|(id,)| EventId(id)))
+macro_rules! insert_event_on {
+    ($conn:expr, $e:expr, $uid:expr, $source_uid:expr, $now:expr) => {{
+        let e: &EventInput = $e;
+        let id: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO events (uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, created_by, created_at, updated_at, source_uid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)
+             ON CONFLICT (uid) DO NOTHING RETURNING id",
+        )
+        .bind($uid)
+        .bind(&e.space)
+        .bind(&e.title)
+        .bind(&e.description)
+        .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .bind(&e.tz)
+        .bind(e.duration_min)
+        .bind(&e.place)
+        .bind(&e.organiser)
+        .bind(&e.topics)
+        .bind(&e.actors)
+        .bind(e.inferred)
+        .bind(&e.rrule)
+        .bind(&e.created_by)
+        .bind(ts($now))
+        .bind($source_uid)
+        .fetch_optional($conn)
+        .await?;
+        id.map(|(id,)| EventId(id))
+    }};
+}
+
+/// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
+/// reminders are never planned again — unless it was cancelled (a person unsubscribed, then
+/// subscribed again): then it is owed once more.
+macro_rules! insert_planned {
+    ($conn:expr, $space:expr, $planned:expr) => {{
+        let planned: &[Planned] = $planned;
+        for chunk in planned.chunks(500) {
+            let sql = format!(
+                "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
+                 VALUES {}
+                 ON CONFLICT (key) DO UPDATE SET state = 'pending', due_utc = excluded.due_utc,
+                     attempts = 0, error = NULL, done_at = NULL, claimed_by = NULL, lease_until = NULL
+                 WHERE reminders.state = 'cancelled'",
+                numbered_rows(chunk.len(), 7, "'pending'")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for p in chunk {
+                q = q
+                    .bind(&p.key)
+                    .bind(p.event_id)
+                    .bind($space)
+                    .bind(ts(p.occurrence))
+                    .bind(p.offset_min)
+                    .bind(&p.target)
+                    .bind(ts(p.due));
+            }
+            q.execute(&mut *$conn).await?;
+        }
+    }};
+}
+
+/// The first write of a plan: moves the event's mark (when given) only if the event is still
+/// at `revision`, which also takes the write lock before anything else is written. False:
+/// the event changed since the plan was computed (write nothing).
+macro_rules! still_at_revision {
+    ($conn:expr, $event_id:expr, $revision:expr, $until:expr) => {{
+        let until: Option<DateTime<Utc>> = $until;
+        let done = sqlx::query(
+            "UPDATE events SET planned_until = COALESCE($1, planned_until) WHERE id = $2 AND revision = $3",
+        )
+        .bind(until.map(ts))
+        .bind($event_id)
+        .bind($revision)
+        .execute(&mut *$conn)
+        .await?;
+        done.rows_affected() == 1
+    }};
+}
+
+/// Counts a change to what an event owes (see `EventRow::revision`).
+macro_rules! bump_revision {
+    ($conn:expr, $id:expr) => {
+        sqlx::query("UPDATE events SET revision = revision + 1 WHERE id = $1")
+            .bind($id)
+            .execute(&mut *$conn)
+            .await?
+    };
+}
+
+/// Adds an imported event, or updates the one of the space with its UID (as given, or the
+/// space-specific form a first import made of it). Evaluates to (id, added?).
+macro_rules! upsert_imported {
+    ($conn:expr, $uid:expr, $e:expr, $now:expr) => {{
+        let (uid, e, now): (&str, &EventInput, DateTime<Utc>) = ($uid, $e, $now);
+        let existing: Option<(EventId,)> =
+            sqlx::query_as("SELECT id FROM events WHERE space = $1 AND source_uid = $2")
+                .bind(&e.space)
+                .bind(uid)
+                .fetch_optional(&mut *$conn)
+                .await?;
+        match existing {
+            Some((id,)) => {
+                // What it is about follows the file only where the bot chose it (a
+                // moderator's topics stay).
+                sqlx::query("UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, rrule = $7, cancelled = FALSE, updated_at = $8, revision = revision + 1,
+                        topics = CASE WHEN inferred OR topics IS NULL THEN $9 ELSE topics END,
+                        actors = CASE WHEN inferred OR topics IS NULL THEN $10 ELSE actors END,
+                        inferred = CASE WHEN inferred OR topics IS NULL THEN $11 ELSE inferred END
+                     WHERE id = $12")
+                    .bind(&e.title)
+                    .bind(&e.description)
+                    .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .bind(&e.tz)
+                    .bind(e.duration_min)
+                    .bind(&e.place)
+                    .bind(&e.rrule)
+                    .bind(ts(now))
+                    .bind(&e.topics)
+                    .bind(&e.actors)
+                    .bind(e.inferred)
+                    .bind(id)
+                    .execute(&mut *$conn)
+                    .await?;
+                (id, false)
+            }
+            None => {
+                // A UID published by another space: the next candidate, proven free by the
+                // insert.
+                let mut added = None;
+                for candidate in uid_candidates(uid, &e.space) {
+                    if let Some(id) = insert_event_on!(&mut *$conn, e, &candidate, uid, now) {
+                        added = Some(id);
+                        break;
+                    }
+                }
+                match added {
+                    Some(id) => (id, true),
+                    None => {
+                        return Err(StoreError::Conflict(format!(
+                            "no free UID for an imported event of {}",
+                            e.space
+                        )))
+                    }
+                }
+            }
+        }
+    }};
+}
+
+/// An imported event's cancelled occurrences are the file's, no more and no less.
+macro_rules! replace_exdates {
+    ($conn:expr, $id:expr, $exdates:expr) => {{
+        sqlx::query("DELETE FROM event_exdates WHERE event_id = $1")
+            .bind($id)
+            .execute(&mut *$conn)
+            .await?;
+        for x in $exdates {
+            sqlx::query(
+                "INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind($id)
+            .bind(ts(*x))
+            .execute(&mut *$conn)
+            .await?;
+        }
+    }};
+}
+
+/// `rows` rows of `width` numbered placeholders each, and `tail` after them:
+/// "($1, $2, 'pending'), ($3, $4, 'pending')". Only counts are spliced in, never values.
+pub(crate) fn numbered_rows(rows: usize, width: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let mut cells: Vec<String> =
+                (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            cells.push(tail.to_string());
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n` numbered placeholders from `$first`: "$3, $4, $5" (a list bound value by value).
+pub(crate) fn numbered_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `platform`'s spaces: "<platform>" itself or "<platform>:<id>" (a LIKE pattern: no
+/// wildcard can occur in a platform's name).
+fn platform_pattern(platform: Platform) -> String {
+    format!("{platform}:%")
 }
 
 /// The UIDs an imported event may be published under, in order: its own, the space-specific
@@ -196,68 +369,6 @@ pub(crate) fn uid_candidates(uid: &str, space: &SpaceId) -> [String; 3] {
     ]
 }
 
-/// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
-/// reminders are never planned again — unless it was cancelled (a person unsubscribed, then
-/// subscribed again): then it is owed once more.
-async fn insert_planned(
-    conn: &mut sqlx::SqliteConnection,
-    space: &SpaceId,
-    planned: &[Planned],
-) -> Result<(), StoreError> {
-    for chunk in planned.chunks(500) {
-        let placeholders = vec!["(?, ?, ?, ?, ?, ?, ?, 'pending')"; chunk.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO reminders (key, event_id, space, occurrence_utc, offset_min, target, due_utc, state)
-             VALUES {placeholders}
-             ON CONFLICT (key) DO UPDATE SET state = 'pending', due_utc = excluded.due_utc,
-                 attempts = 0, error = NULL, done_at = NULL, claimed_by = NULL, lease_until = NULL
-             WHERE reminders.state = 'cancelled'"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql));
-        for p in chunk {
-            q = q
-                .bind(&p.key)
-                .bind(p.event_id)
-                .bind(space)
-                .bind(ts(p.occurrence))
-                .bind(p.offset_min)
-                .bind(&p.target)
-                .bind(ts(p.due));
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// The first write of a plan: moves the event's mark (when given) only if the event is still
-/// at `revision`, which also takes the write lock before anything else is written. False:
-/// the event changed since the plan was computed (write nothing).
-async fn still_at_revision(
-    conn: &mut sqlx::SqliteConnection,
-    event_id: EventId,
-    revision: i64,
-    until: Option<DateTime<Utc>>,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE events SET planned_until = COALESCE(?, planned_until) WHERE id = ? AND revision = ?",
-    )
-    .bind(until.map(ts))
-    .bind(event_id)
-    .bind(revision)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Counts a change to what an event owes (see `EventRow::revision`).
-async fn bump_revision(conn: &mut sqlx::SqliteConnection, id: EventId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE events SET revision = revision + 1 WHERE id = ?")
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// What came of writing a plan.
 #[must_use]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,122 +379,45 @@ pub enum PlanWrite {
     EventChanged,
 }
 
-/// Adds an imported event, or updates the one of the space with its UID (as given, or the
-/// space-specific form a first import made of it). Returns (id, added?).
-async fn upsert_imported(
-    conn: &mut sqlx::SqliteConnection,
-    uid: &str,
-    e: &EventInput,
-    now: DateTime<Utc>,
-) -> Result<(EventId, bool), StoreError> {
-    let existing: Option<(EventId,)> =
-        sqlx::query_as("SELECT id FROM events WHERE space = ?1 AND source_uid = ?2")
-            .bind(&e.space)
-            .bind(uid)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((id,)) = existing {
-        // What it is about follows the file only where the bot chose it (a moderator's topics:
-        // stay).
-        sqlx::query("UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, rrule = ?, cancelled = 0, updated_at = ?, revision = revision + 1,
-                topics = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE topics END,
-                actors = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE actors END,
-                inferred = CASE WHEN inferred = 1 OR topics IS NULL THEN ? ELSE inferred END
-             WHERE id = ?")
-            .bind(&e.title)
-            .bind(&e.description)
-            .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-            .bind(&e.tz)
-            .bind(e.duration_min)
-            .bind(&e.place)
-            .bind(&e.rrule)
-            .bind(ts(now))
-            .bind(&e.topics)
-            .bind(&e.actors)
-            .bind(e.inferred)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-        return Ok((id, false));
-    }
-    // A UID published by another space: the next candidate, proven free by the insert.
-    for candidate in uid_candidates(uid, &e.space) {
-        if let Some(id) = insert_event_on(conn, e, &candidate, uid, now).await? {
-            return Ok((id, true));
-        }
-    }
-    Err(StoreError::Conflict(format!(
-        "no free UID for an imported event of {}",
-        e.space
-    )))
-}
-
-/// An imported event's cancelled occurrences are the file's, no more and no less.
-async fn replace_exdates(
-    conn: &mut sqlx::SqliteConnection,
-    id: EventId,
-    exdates: &[DateTime<Utc>],
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM event_exdates WHERE event_id = ?")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for x in exdates {
-        sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
-            .bind(id)
-            .bind(ts(*x))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision";
-const REMINDER_COLUMNS: &str =
-    "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";
-
 impl Store {
     /// The settings of a space: as stored, or the defaults for a space nobody has set up
     /// (a read never writes; `update_space` stores a space's first setting).
     pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.space(id).await;
-        }
-        let row = sqlx::query_as("SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = ?")
+        let sql = "SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = $1";
+        let row: Option<SpaceRow> = on_runtime!(self, |pool| sqlx::query_as(sql)
             .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+            .fetch_optional(pool)
+            .await?);
         Ok(row.unwrap_or_else(|| SpaceRow::defaults(id.clone())))
     }
 
     /// Stores a space's settings (creating its row the first time).
     pub async fn update_space(&self, s: &SpaceRow, now: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.update_space(s, now).await;
-        }
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (id) DO UPDATE SET timezone = ?2, reminder_target = ?3, offsets = ?4,
-                 moderator_role = ?5, moderator_power = ?6, updated_at = ?7, interested = ?8",
-        )
-        .bind(&s.id)
-        .bind(&s.timezone)
-        .bind(&s.reminder_target)
-        .bind(&s.offsets)
-        .bind(&s.moderator_role)
-        .bind(s.moderator_power)
-        .bind(ts(now))
-        .bind(&s.interested)
-        .execute(&mut *tx)
-        .await?;
-        // The offsets are part of what every event of the space owes.
-        sqlx::query("UPDATE events SET revision = revision + 1 WHERE space = ?")
+        on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query(
+                "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET timezone = $2, reminder_target = $3, offsets = $4,
+                     moderator_role = $5, moderator_power = $6, updated_at = $7, interested = $8",
+            )
             .bind(&s.id)
+            .bind(&s.timezone)
+            .bind(&s.reminder_target)
+            .bind(&s.offsets)
+            .bind(&s.moderator_role)
+            .bind(s.moderator_power)
+            .bind(ts(now))
+            .bind(&s.interested)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            // The offsets are part of what every event of the space owes.
+            sqlx::query("UPDATE events SET revision = revision + 1 WHERE space = $1")
+                .bind(&s.id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -393,13 +427,8 @@ impl Store {
         uid: &str,
         now: DateTime<Utc>,
     ) -> Result<EventId, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.insert_event(e, uid, now).await;
-        }
-        let mut conn = self.pool.acquire().await?;
-        insert_event_on(&mut conn, e, uid, uid, now)
-            .await?
-            .ok_or_else(|| StoreError::Conflict(format!("the event UID {uid} is taken")))
+        let id = on_runtime!(self, |pool| insert_event_on!(pool, e, uid, uid, now));
+        id.ok_or_else(|| StoreError::Conflict(format!("the event UID {uid} is taken")))
     }
 
     pub async fn update_event(
@@ -408,46 +437,44 @@ impl Store {
         e: &EventInput,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.update_event(id, e, now).await;
-        }
-        sqlx::query(
-            "UPDATE events SET title = ?, description = ?, starts_local = ?, tz = ?, duration_min = ?, place = ?, organiser = ?, topics = ?, actors = ?, inferred = ?, rrule = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
-        )
-        .bind(&e.title)
-        .bind(&e.description)
-        .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-        .bind(&e.tz)
-        .bind(e.duration_min)
-        .bind(&e.place)
-        .bind(&e.organiser)
-        .bind(&e.topics)
-        .bind(&e.actors)
-        .bind(e.inferred)
-        .bind(&e.rrule)
-        .bind(ts(now))
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let sql = "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, actors = $9, inferred = $10, rrule = $11, updated_at = $12, revision = revision + 1 WHERE id = $13";
+        on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(&e.title)
+            .bind(&e.description)
+            .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .bind(&e.tz)
+            .bind(e.duration_min)
+            .bind(&e.place)
+            .bind(&e.organiser)
+            .bind(&e.topics)
+            .bind(&e.actors)
+            .bind(e.inferred)
+            .bind(&e.rrule)
+            .bind(ts(now))
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        // What it owes changes with the plan written after it (`replan` announces that).
         Ok(())
     }
 
     pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.cancel_event(id, now).await;
-        }
-        let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "UPDATE events SET cancelled = 1, updated_at = ?, revision = revision + 1 WHERE id = ?",
-        )
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND state = 'pending'").bind(ts(now)).bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        self.announce();
-        Ok(())
+        on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1 WHERE id = $2")
+                .bind(ts(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND state = 'pending'")
+                .bind(ts(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        self.changed().await
     }
 
     pub async fn cancel_occurrence(
@@ -456,31 +483,29 @@ impl Store {
         occurrence: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.cancel_occurrence(id, occurrence, now).await;
-        }
-        let mut tx = self.write_tx().await?;
-        bump_revision(&mut tx, id).await?;
-        // A cancelled occurrence changes the event as calendars see it (LAST-MODIFIED).
-        sqlx::query("UPDATE events SET updated_at = ? WHERE id = ?")
-            .bind(ts(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT OR IGNORE INTO event_exdates (event_id, occurrence_utc) VALUES (?, ?)")
-            .bind(id)
-            .bind(ts(occurrence))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND occurrence_utc = ? AND state = 'pending'")
-            .bind(ts(now))
-            .bind(id)
-            .bind(ts(occurrence))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.announce();
-        Ok(())
+        on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            bump_revision!(tx, id);
+            // A cancelled occurrence changes the event as calendars see it (LAST-MODIFIED).
+            sqlx::query("UPDATE events SET updated_at = $1 WHERE id = $2")
+                .bind(ts(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO event_exdates (event_id, occurrence_utc) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(ts(occurrence))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND occurrence_utc = $3 AND state = 'pending'")
+                .bind(ts(now))
+                .bind(id)
+                .bind(ts(occurrence))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        self.changed().await
     }
 
     /// Adds or updates (by UID, within the space) every event of an imported file, in one
@@ -494,80 +519,74 @@ impl Store {
         now: DateTime<Utc>,
         max_live: i64,
     ) -> Result<Imported, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.import_events(items, now, max_live).await;
-        }
-        let mut tx = self.write_tx().await?;
-        let mut out = Vec::new();
-        for (uid, e, exdates) in items {
-            let (id, added) = upsert_imported(&mut tx, uid, e, now).await?;
-            replace_exdates(&mut tx, id, exdates).await?;
-            out.push((id, added));
-        }
         let space = items.first().map_or("", |(_, e, _)| e.space.as_str());
-        let (live,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
-                .bind(space)
-                .fetch_one(&mut *tx)
-                .await?;
-        if live > max_live {
-            // Dropping the transaction rolls the whole file back.
-            let adding = out.iter().filter(|(_, added)| *added).count() as i64;
-            return Ok(Imported::TooMany {
-                existing: live - adding,
-                adding,
-            });
-        }
-        tx.commit().await?;
-        Ok(Imported::Done(out))
+        let imported = on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            let mut out = Vec::new();
+            for (uid, e, exdates) in items {
+                let (id, added) = upsert_imported!(tx, uid, e, now);
+                replace_exdates!(tx, id, exdates);
+                out.push((id, added));
+            }
+            let (live,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = $1 AND NOT cancelled")
+                    .bind(space)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if live > max_live {
+                // Dropping the transaction rolls the whole file back.
+                let adding = out.iter().filter(|(_, added)| *added).count() as i64;
+                Imported::TooMany {
+                    existing: live - adding,
+                    adding,
+                }
+            } else {
+                tx.commit().await?;
+                Imported::Done(out)
+            }
+        });
+        // The plans written after it announce the change.
+        Ok(imported)
     }
 
     pub async fn exdates(&self, id: EventId) -> Result<Vec<DateTime<Utc>>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.exdates(id).await;
-        }
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT occurrence_utc FROM event_exdates WHERE event_id = ?")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+        let sql = "SELECT occurrence_utc FROM event_exdates WHERE event_id = $1";
+        let rows: Vec<(String,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_all(pool)
+            .await?);
         Ok(rows.iter().filter_map(|(s,)| parse_ts(s)).collect())
     }
 
     pub async fn event(&self, id: EventId) -> Result<Option<EventRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.event(id).await;
-        }
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = ?"
-        )))
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
+        Ok(on_runtime!(self, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await?))
     }
 
     pub async fn events_of_space(&self, space: &SpaceId) -> Result<Vec<EventRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.events_of_space(space).await;
-        }
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE space = ? AND cancelled = 0 ORDER BY id"
-        )))
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE space = $1 AND NOT cancelled ORDER BY id"
+        );
+        Ok(on_runtime!(self, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(space)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(pool)
+        .await?))
     }
 
     /// How many live events a space has (the cap on events per space).
     pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.count_events(space).await;
-        }
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM events WHERE space = ? AND cancelled = 0")
-                .bind(space)
-                .fetch_one(&self.pool)
-                .await?;
+        let sql = "SELECT COUNT(*) FROM events WHERE space = $1 AND NOT cancelled";
+        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(space)
+            .fetch_one(pool)
+            .await?);
         Ok(n)
     }
 
@@ -575,15 +594,11 @@ impl Store {
         &self,
         event_id: EventId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.subscriptions_of_event(event_id).await;
-        }
-        Ok(sqlx::query_as(
-            "SELECT user_id, offset_min FROM subscriptions WHERE event_id = ? ORDER BY id",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT user_id, offset_min FROM subscriptions WHERE event_id = $1 ORDER BY id";
+        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Personal subscriptions in a space (one user's, or everyone's for moderators).
@@ -592,17 +607,13 @@ impl Store {
         space: &SpaceId,
         user: Option<&str>,
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.subscriptions(space, user).await;
-        }
-        Ok(sqlx::query_as(
-            "SELECT s.id, s.event_id, e.title, s.user_id, s.offset_min FROM subscriptions s JOIN events e ON e.id = s.event_id
-             WHERE s.space = ?1 AND (?2 IS NULL OR s.user_id = ?2) AND e.cancelled = 0 ORDER BY s.id",
-        )
-        .bind(space)
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT s.id, s.event_id, e.title, s.user_id, s.offset_min FROM subscriptions s JOIN events e ON e.id = s.event_id
+             WHERE s.space = $1 AND (CAST($2 AS TEXT) IS NULL OR s.user_id = $2) AND NOT e.cancelled ORDER BY s.id";
+        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(space)
+            .bind(user)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Removes a subscription (and its pending reminders). Returns false when it is not the
@@ -614,36 +625,44 @@ impl Store {
         any: bool,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.unsubscribe(id, user, any, now).await;
+        let removed = on_runtime!(
+            self,
+            dialect | pool,
+            d | {
+                let mut tx = pool.begin_with(d.begin).await?;
+                let sql = format!(
+                    "SELECT event_id, user_id, offset_min FROM subscriptions WHERE id = $1{}",
+                    d.for_update
+                );
+                let row: Option<(EventId, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match row {
+                    Some((event_id, owner, offset)) if owner == user || any => {
+                        bump_revision!(tx, event_id);
+                        sqlx::query("DELETE FROM subscriptions WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND target = $3 AND offset_min = $4 AND state = 'pending'")
+                        .bind(ts(now))
+                        .bind(event_id)
+                        .bind(Target::User(owner))
+                        .bind(offset)
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        );
+        if removed {
+            self.changed().await?;
         }
-        let row: Option<(EventId, String, i64)> =
-            sqlx::query_as("SELECT event_id, user_id, offset_min FROM subscriptions WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some((event_id, owner, offset)) = row else {
-            return Ok(false);
-        };
-        if owner != user && !any {
-            return Ok(false);
-        }
-        let mut tx = self.write_tx().await?;
-        bump_revision(&mut tx, event_id).await?;
-        sqlx::query("DELETE FROM subscriptions WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = ? WHERE event_id = ? AND target = ? AND offset_min = ? AND state = 'pending'")
-            .bind(ts(now))
-            .bind(event_id)
-            .bind(Target::User(owner))
-            .bind(offset)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.announce();
-        Ok(true)
+        Ok(removed)
     }
 
     /// Replaces the pending reminders of `event` (as read at its revision) with `planned`,
@@ -656,25 +675,28 @@ impl Store {
         planned: &[Planned],
         planned_until: DateTime<Utc>,
     ) -> Result<PlanWrite, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.replan(event, planned, planned_until).await;
+        let written = on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of
+            // a plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
+            if still_at_revision!(tx, event.id, event.revision, Some(planned_until)) {
+                sqlx::query(
+                    "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
+                )
+                .bind(event.id)
+                .execute(&mut *tx)
+                .await?;
+                insert_planned!(tx, &event.space, planned);
+                tx.commit().await?;
+                PlanWrite::Written
+            } else {
+                PlanWrite::EventChanged
+            }
+        });
+        if written == PlanWrite::Written {
+            self.changed().await?;
         }
-        let mut tx = self.write_tx().await?;
-        // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of a
-        // plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
-        if !still_at_revision(&mut tx, event.id, event.revision, Some(planned_until)).await? {
-            return Ok(PlanWrite::EventChanged);
-        }
-        sqlx::query(
-            "DELETE FROM reminders WHERE event_id = ? AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
-        )
-        .bind(event.id)
-        .execute(&mut *tx)
-        .await?;
-        insert_planned(&mut tx, &event.space, planned).await?;
-        tx.commit().await?;
-        self.announce();
-        Ok(PlanWrite::Written)
+        Ok(written)
     }
 
     /// Adds reminders to the plan of `event` (as read at its revision: a new subscription,
@@ -686,17 +708,20 @@ impl Store {
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
     ) -> Result<PlanWrite, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.add_planned(event, planned, planned_until).await;
+        let written = on_runtime!(self, |pool, begin| {
+            let mut tx = pool.begin_with(begin).await?;
+            if still_at_revision!(tx, event.id, event.revision, planned_until) {
+                insert_planned!(tx, &event.space, planned);
+                tx.commit().await?;
+                PlanWrite::Written
+            } else {
+                PlanWrite::EventChanged
+            }
+        });
+        if written == PlanWrite::Written {
+            self.changed().await?;
         }
-        let mut tx = self.write_tx().await?;
-        if !still_at_revision(&mut tx, event.id, event.revision, planned_until).await? {
-            return Ok(PlanWrite::EventChanged);
-        }
-        insert_planned(&mut tx, &event.space, planned).await?;
-        tx.commit().await?;
-        self.announce();
-        Ok(PlanWrite::Written)
+        Ok(written)
     }
 
     /// Up to `limit` events of `platform`'s spaces whose plan ends before `before` (or that
@@ -707,21 +732,17 @@ impl Store {
         before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<(EventId, Option<DateTime<Utc>>)>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.events_to_plan(platform, before, limit).await;
-        }
-        let rows: Vec<(EventId, Option<String>)> = sqlx::query_as(
-            "SELECT id, planned_until FROM events
-             WHERE cancelled = 0 AND (planned_until IS NULL OR planned_until < ?1)
-               AND (space = ?2 OR space GLOB ?3)
-             ORDER BY planned_until LIMIT ?4",
-        )
-        .bind(ts(before))
-        .bind(platform)
-        .bind(format!("{platform}:*"))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = "SELECT id, planned_until FROM events
+             WHERE NOT cancelled AND (planned_until IS NULL OR planned_until < $1)
+               AND (space = $2 OR space LIKE $3)
+             ORDER BY planned_until NULLS FIRST LIMIT $4";
+        let rows: Vec<(EventId, Option<String>)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(ts(before))
+            .bind(platform)
+            .bind(platform_pattern(platform))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?);
         Ok(rows
             .into_iter()
             .map(|(id, until)| (id, until.as_deref().and_then(parse_ts)))
@@ -730,14 +751,11 @@ impl Store {
 
     /// How far an event's reminders are planned (None: never planned).
     pub async fn plan_mark(&self, event_id: EventId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.plan_mark(event_id).await;
-        }
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT planned_until FROM events WHERE id = ?")
-                .bind(event_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let sql = "SELECT planned_until FROM events WHERE id = $1";
+        let row: Option<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(event_id)
+            .fetch_optional(pool)
+            .await?);
         Ok(row.and_then(|(t,)| t).as_deref().and_then(parse_ts))
     }
 
@@ -746,17 +764,14 @@ impl Store {
         &self,
         platform: Platform,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.earliest_plan_mark(platform).await;
-        }
-        let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT planned_until FROM events WHERE cancelled = 0 AND (space = ?1 OR space GLOB ?2)
-             ORDER BY planned_until LIMIT 1",
-        )
-        .bind(platform)
-        .bind(format!("{platform}:*"))
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql =
+            "SELECT planned_until FROM events WHERE NOT cancelled AND (space = $1 OR space LIKE $2)
+             ORDER BY planned_until NULLS FIRST LIMIT 1";
+        let row: Option<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(platform)
+            .bind(platform_pattern(platform))
+            .fetch_optional(pool)
+            .await?);
         Ok(match row {
             None => None,
             // Never planned: due for planning now.
@@ -767,17 +782,13 @@ impl Store {
 
     /// When the next pending reminder falls due (an index lookup, whatever the table's size).
     pub async fn next_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.next_due(platform).await;
-        }
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = ?1 OR space GLOB ?2)
-             ORDER BY due_utc LIMIT 1",
-        )
-        .bind(platform)
-        .bind(format!("{platform}:*"))
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = $1 OR space LIKE $2)
+             ORDER BY due_utc LIMIT 1";
+        let row: Option<(String,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(platform)
+            .bind(platform_pattern(platform))
+            .fetch_optional(pool)
+            .await?);
         Ok(row.and_then(|(s,)| parse_ts(&s)))
     }
 
@@ -785,7 +796,8 @@ impl Store {
     /// atomically, by `owner` until `lease_until`. Only the claimer sends it; another
     /// scheduler finds nothing left to claim, and takes a claim over only when its lease has
     /// run out or its owner is dead (`reclaim`). Spaces are "<platform>" or
-    /// "<platform>:<id>"; each platform's process delivers only its own.
+    /// "<platform>:<id>"; each platform's process delivers only its own. On PostgreSQL,
+    /// rows another process is claiming right now are passed over, not waited for.
     pub async fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -794,40 +806,39 @@ impl Store {
         owner: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ReminderRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.claim_due(now, limit, platform, owner, lease_until).await;
-        }
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "UPDATE reminders SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1,
-                                  claimed_by = ?6, lease_until = ?7
-             WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= ?2
-                           AND (space = ?4 OR space GLOB ?5) ORDER BY due_utc LIMIT ?3)
-             RETURNING {REMINDER_COLUMNS}"
-        )))
-        .bind(ts(now))
-        .bind(ts(now))
-        .bind(limit)
-        .bind(platform)
-        .bind(format!("{platform}:*"))
-        .bind(owner)
-        .bind(ts(lease_until))
-        .fetch_all(&self.pool)
-        .await?)
+        let mut rows: Vec<ReminderRow> = on_runtime!(
+            self,
+            dialect | pool,
+            d | sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE reminders SET state = 'claimed', claimed_at = $1, attempts = attempts + 1,
+                                      claimed_by = $5, lease_until = $6
+                 WHERE key IN (SELECT key FROM reminders WHERE state = 'pending' AND due_utc <= $1
+                               AND (space = $3 OR space LIKE $4) ORDER BY due_utc LIMIT $2{})
+                 RETURNING {REMINDER_COLUMNS}",
+                d.skip_locked
+            )))
+            .bind(ts(now))
+            .bind(limit)
+            .bind(platform)
+            .bind(platform_pattern(platform))
+            .bind(owner)
+            .bind(ts(lease_until))
+            .fetch_all(pool)
+            .await?
+        );
+        rows.sort_by(|a, b| a.due_utc.cmp(&b.due_utc));
+        Ok(rows)
     }
 
     /// Who holds claims in `platform`'s spaces (to find the dead among them).
     pub async fn claim_owners(&self, platform: Platform) -> Result<Vec<String>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.claim_owners(platform).await;
-        }
-        let rows: Vec<(Option<String>,)> = sqlx::query_as(
-            "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
-             AND (space = ?1 OR space GLOB ?2)",
-        )
-        .bind(platform)
-        .bind(format!("{platform}:*"))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
+             AND (space = $1 OR space LIKE $2)";
+        let rows: Vec<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(platform)
+            .bind(platform_pattern(platform))
+            .fetch_all(pool)
+            .await?);
         Ok(rows.into_iter().filter_map(|(o,)| o).collect())
     }
 
@@ -843,33 +854,37 @@ impl Store {
         lease_until: DateTime<Utc>,
         dead: &[String],
     ) -> Result<Vec<ReminderRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.reclaim(platform, owner, now, lease_until, dead).await;
-        }
-        // Owners are few (one per process); the list is bound, never spliced in. Numbered
-        // like the rest: sqlx binds an unnumbered `?` as if it were the first argument.
-        let dead_list = (6..6 + dead.len())
-            .map(|n| format!("?{n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "UPDATE reminders SET claimed_by = ?1, lease_until = ?2
-             WHERE state = 'claimed' AND (space = ?3 OR space GLOB ?4)
-               AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until < ?5
-                    OR claimed_by IN ({}))
-             RETURNING {REMINDER_COLUMNS}",
-            if dead.is_empty() { "NULL" } else { &dead_list }
+        // Owners are few (one per process); the list is bound, never spliced in.
+        let dead_list = if dead.is_empty() {
+            "NULL".to_string()
+        } else {
+            numbered_list(6, dead.len())
+        };
+        let mut rows: Vec<ReminderRow> = on_runtime!(
+            self,
+            dialect | pool,
+            d | {
+                let sql = format!(
+                    "UPDATE reminders SET claimed_by = $1, lease_until = $2
+                 WHERE key IN (SELECT key FROM reminders
+                               WHERE state = 'claimed' AND (space = $3 OR space LIKE $4)
+                                 AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until < $5
+                                      OR claimed_by IN ({dead_list})){}) 
+                 RETURNING {REMINDER_COLUMNS}",
+                    d.skip_locked
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(owner)
+                    .bind(ts(lease_until))
+                    .bind(platform)
+                    .bind(platform_pattern(platform))
+                    .bind(ts(now));
+                for dead_owner in dead {
+                    q = q.bind(dead_owner);
+                }
+                q.fetch_all(pool).await?
+            }
         );
-        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
-            .bind(owner)
-            .bind(ts(lease_until))
-            .bind(platform)
-            .bind(format!("{platform}:*"))
-            .bind(ts(now));
-        for d in dead {
-            q = q.bind(d);
-        }
-        let mut rows: Vec<ReminderRow> = q.fetch_all(&self.pool).await?;
         rows.sort_by(|a, b| a.due_utc.cmp(&b.due_utc));
         Ok(rows)
     }
@@ -882,19 +897,17 @@ impl Store {
         error: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.finish_reminder(key, state, late, error, now).await;
-        }
-        sqlx::query(
-            "UPDATE reminders SET state = ?, late = ?, error = ?, done_at = ? WHERE key = ?",
-        )
-        .bind(state)
-        .bind(late)
-        .bind(error)
-        .bind(ts(now))
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
+        let sql =
+            "UPDATE reminders SET state = $1, late = $2, error = $3, done_at = $4 WHERE key = $5";
+        on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(state)
+            .bind(late)
+            .bind(error)
+            .bind(ts(now))
+            .bind(key)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -905,9 +918,6 @@ impl Store {
         sent: &[(String, bool)],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.finish_sent(sent, now).await;
-        }
         for late in [false, true] {
             let keys: Vec<&String> = sent
                 .iter()
@@ -915,14 +925,19 @@ impl Store {
                 .map(|(k, _)| k)
                 .collect();
             for chunk in keys.chunks(900) {
-                let sql = format!("UPDATE reminders SET state = 'sent', late = ?, error = NULL, done_at = ? WHERE key IN ({})", vec!["?"; chunk.len()].join(", "));
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql))
-                    .bind(late)
-                    .bind(ts(now));
-                for k in chunk {
-                    q = q.bind(*k);
-                }
-                q.execute(&self.pool).await?;
+                let sql = format!(
+                    "UPDATE reminders SET state = 'sent', late = $1, error = NULL, done_at = $2 WHERE key IN ({})",
+                    numbered_list(3, chunk.len())
+                );
+                on_runtime!(self, |pool| {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(late)
+                        .bind(ts(now));
+                    for k in chunk {
+                        q = q.bind(*k);
+                    }
+                    q.execute(pool).await?.rows_affected()
+                });
             }
         }
         Ok(())
@@ -932,15 +947,11 @@ impl Store {
         &self,
         event_id: EventId,
     ) -> Result<Vec<(String, ReminderState)>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.reminder_states(event_id).await;
-        }
-        Ok(sqlx::query_as(
-            "SELECT key, state FROM reminders WHERE event_id = ? ORDER BY due_utc, key",
-        )
-        .bind(event_id)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT key, state FROM reminders WHERE event_id = $1 ORDER BY due_utc, key";
+        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// The pending snoozes of an event: (key, occurrence).
@@ -949,33 +960,21 @@ impl Store {
         event_id: EventId,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let sql = "SELECT key, occurrence_utc FROM reminders WHERE event_id = $1 AND state = 'pending' AND key LIKE '%+snooze%'";
-        Ok(match &self.pg {
-            Some(pg) => {
-                sqlx::query_as(sql)
-                    .bind(event_id)
-                    .fetch_all(&pg.pool)
-                    .await?
-            }
-            None => {
-                sqlx::query_as(sql)
-                    .bind(event_id)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        })
+        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(event_id)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// One reminder by its key (a button names it).
     pub async fn reminder_by_key(&self, key: &str) -> Result<Option<ReminderRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.reminder_by_key(key).await;
-        }
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = ?"
-        )))
+        let sql = format!("SELECT {REMINDER_COLUMNS} FROM reminders WHERE key = $1");
+        Ok(on_runtime!(self, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql.clone())
+        )
         .bind(key)
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(pool)
+        .await?))
     }
 
     /// Removes every personal reminder `user` has for an event (and their pending sends).
@@ -1010,30 +1009,28 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.disable_target(space, target, reason, now).await;
-        }
-        sqlx::query("INSERT OR REPLACE INTO disabled_targets (space, target, reason, disabled_at) VALUES (?, ?, ?, ?)")
+        let sql = "INSERT INTO disabled_targets (space, target, reason, disabled_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (space, target) DO UPDATE SET reason = excluded.reason, disabled_at = excluded.disabled_at";
+        on_runtime!(self, |pool| sqlx::query(sql)
             .bind(space)
             .bind(target)
             .bind(reason)
             .bind(ts(now))
-            .execute(&self.pool)
-            .await?;
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
     pub async fn enable_target(&self, space: &SpaceId, target: &Target) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.enable_target(space, target).await;
-        }
-        sqlx::query("DELETE FROM disabled_targets WHERE space = ? AND target = ?")
+        let sql = "DELETE FROM disabled_targets WHERE space = $1 AND target = $2";
+        on_runtime!(self, |pool| sqlx::query(sql)
             .bind(space)
             .bind(target)
-            .execute(&self.pool)
-            .await?;
-        self.announce();
-        Ok(())
+            .execute(pool)
+            .await?
+            .rows_affected());
+        self.changed().await
     }
 
     /// The disabled targets of a space, with the reason.
@@ -1041,14 +1038,15 @@ impl Store {
         &self,
         space: &SpaceId,
     ) -> Result<std::collections::HashMap<Target, String>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.disabled_targets(space).await;
-        }
-        let rows: Vec<(Target, String)> =
-            sqlx::query_as("SELECT target, reason FROM disabled_targets WHERE space = ?")
-                .bind(space)
-                .fetch_all(&self.pool)
-                .await?;
+        let sql = "SELECT target, reason FROM disabled_targets WHERE space = $1";
+        let rows: Vec<(Target, String)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(space)
+            .fetch_all(pool)
+            .await?);
         Ok(rows.into_iter().collect())
     }
 }
+
+pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision";
+const REMINDER_COLUMNS: &str =
+    "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";

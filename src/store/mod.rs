@@ -356,6 +356,22 @@ impl Store {
     fn announce(&self) {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
+
+    /// Tells the schedulers that what falls due changed: on SQLite this process's, at once;
+    /// on PostgreSQL every process's, this one's included, by `NOTIFY` (after the commit, so
+    /// that they read the change).
+    pub(crate) async fn changed(&self) -> Result<(), StoreError> {
+        match &self.pg {
+            Some(pg) => {
+                sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(postgres::CHANGES)
+                    .execute(&pg.pool)
+                    .await?;
+            }
+            None => self.announce(),
+        }
+        Ok(())
+    }
 }
 
 /// A listener on the change channel; None (every second counts as a change) if it fails.
