@@ -447,28 +447,16 @@ impl Atlas {
         })
     }
 
-    /// Everyday words for the sources' terms, built once per atlas: the curated table
-    /// (data/relatives.toml), and each topic's names and synonyms as relatives of one another
-    /// (data/topics.toml: "virtual reality" is also said "augmented reality", "metaverse").
+    /// Everyday words for the sources' terms (data/relatives.toml), built once per atlas.
+    /// (A topic's synonyms are not relatives of one another: they are related terms, not the
+    /// same thing — "women" and "LGBTQ+" are both under gender.)
     fn relatives(&self) -> Arc<crate::search::concepts::Relatives> {
         self.memo(("relatives", 0), || {
-            let mut by_topic: HashMap<usize, Vec<&str>> = HashMap::new();
-            for (_, term, topic) in &self.rows.topic_terms {
-                by_topic.entry(*topic).or_default().push(term.as_str());
-            }
-            let siblings = by_topic.into_values().flat_map(|terms| {
-                let pairs: Vec<(&str, &str)> = terms
-                    .iter()
-                    .flat_map(|a| terms.iter().filter(move |b| *b != a).map(move |b| (*a, *b)))
-                    .collect();
-                pairs
-            });
             crate::search::concepts::Relatives::new(
                 self.rows
                     .relatives
                     .iter()
-                    .map(|(s, w)| (s.as_str(), w.as_str()))
-                    .chain(siblings),
+                    .map(|(s, w)| (s.as_str(), w.as_str())),
             )
         })
     }

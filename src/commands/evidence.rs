@@ -56,17 +56,23 @@ impl Highlighter {
     /// The sentence of `text` that says the most of `groups` (each a concept's spellings; the
     /// first such sentence on a tie), marked with this highlighter's terms.
     pub fn evidence_covering(&self, text: &str, groups: &[Highlighter]) -> Text {
-        let sentences = prose::sentences(text);
-        let said = |s: &str| groups.iter().filter(|g| g.is_match(s)).count();
-        let chosen = sentences
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, s)| (said(s), std::cmp::Reverse(*i)))
-            .map(|(_, s)| *s)
-            .unwrap_or(text);
-        self.highlight(&shorten(chosen, 400))
+        self.highlight(&shorten(covering(text, groups).0, 400))
     }
 }
+
+/// The sentence of `text` that says the most of `groups`, and how many it says.
+pub fn covering<'t>(text: &'t str, groups: &[Highlighter]) -> (&'t str, usize) {
+    let sentences = prose::sentences(text);
+    let said = |s: &str| groups.iter().filter(|g| g.is_match(s)).count();
+    sentences
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, s)| (said(s), std::cmp::Reverse(*i)))
+        .map(|(_, s)| (*s, said(s)))
+        .unwrap_or((text, said(text)))
+}
+
+impl Highlighter {}
 
 #[cfg(test)]
 mod tests {

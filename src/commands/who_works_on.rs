@@ -301,9 +301,12 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
         .iter()
         .map(|g| Highlighter::new(g))
         .collect();
+    // Listed only where one sentence says every required word: a line of the sources can
+    // hold several sentences, and the claim is the sentence shown.
     let ranked: Vec<Item> = spoken
         .actors
         .iter()
+        .filter(|(h, _)| crate::commands::evidence::covering(&h.text, &groups).1 == groups.len())
         .map(|(h, _)| {
             let name = h.actor_name.clone().unwrap_or_default();
             let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
@@ -315,6 +318,9 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
             .source(cite(&h.file, h.line))
         })
         .collect();
+    if ranked.is_empty() {
+        return not_found(atlas, &p.topic);
+    }
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = last_page(p.page, ranked.len());
     let total = ranked.len();
@@ -324,15 +330,12 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
         .take(PAGE)
         .collect();
     let words = shorten(&p.topic, 60);
-    // The title claims only what every listed actor's text says: the required words when
-    // some were left out or only rank.
-    let title = if spoken.unwritten.is_empty() && spoken.loosened.is_empty() {
+    // The title claims only what every listed actor's sentence says: the required words.
+    let said = shorten(&spoken.read.join(" "), 60);
+    let title = if crate::search::tokens(&said) == crate::search::tokens(&words) {
         format!("Actors whose text speaks of “{words}”")
     } else {
-        format!(
-            "Actors whose text speaks of “{}” (asked: “{words}”)",
-            spoken.read.join(" ")
-        )
+        format!("Actors whose text speaks of “{said}” (asked: “{words}”)")
     };
     let mut reply = Reply::answer(title);
     reply.summary = Some(Text::plain(format!(

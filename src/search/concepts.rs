@@ -89,9 +89,18 @@ impl Vocabulary {
         Vocabulary { by_stem }
     }
 
-    /// The atlas's words that share `word`'s stem (empty when none does).
-    pub fn family(&self, word: &str) -> &[String] {
-        self.by_stem.get(&stem(word)).map_or(&[], Vec::as_slice)
+    /// The atlas's words that share `word`'s stem and are one of its inflections rather than
+    /// a word derived from it: at most three letters longer or shorter, and written the same
+    /// but for the shorter one's last two letters ("attack", "attacks", "attacking"; not
+    /// "exploits" for "exploitation", nor "minorities" for "minor").
+    pub fn family(&self, word: &str) -> Vec<String> {
+        let Some(all) = self.by_stem.get(&stem(word)) else {
+            return Vec::new();
+        };
+        all.iter()
+            .filter(|w| inflection_of(word, w))
+            .cloned()
+            .collect()
     }
 }
 
@@ -144,9 +153,25 @@ impl Relatives {
     }
 }
 
-/// Lookup key of content words: their stems ("kids safety" → "kid safeti").
+/// Lookup key of content words: each as written, a plural's final "s" dropped ("kids safety"
+/// → "kid safety"). Not their stems: the stemmer makes one word of "formats" and the French
+/// "formation", of "minor" and "minorities".
 fn key(words: &[String]) -> String {
-    words.iter().map(|w| stem(w)).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| match w.strip_suffix('s') {
+            Some(one) if one.chars().count() >= 3 && !one.ends_with('s') => one,
+            _ => w.as_str(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn inflection_of(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let shorter = a.len().min(b.len());
+    let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    a.len().abs_diff(b.len()) <= 3 && shared + 2 >= shorter
 }
 
 /// One thing a question is about, and the phrases of the atlas that say it.
@@ -192,7 +217,7 @@ pub fn concepts(text: &str, vocabulary: &Vocabulary, relatives: &Relatives) -> V
         if let Some(next) = words.get(i + 1) {
             let joined = vocabulary.family(&format!("{}{next}", words[i]));
             if !joined.is_empty() {
-                out.push(compound(&words[i], next, joined, vocabulary));
+                out.push(compound(&words[i], next, &joined, vocabulary));
                 i += 2;
                 continue;
             }
@@ -220,7 +245,7 @@ fn related(words: &[String], terms: &[String], vocabulary: &Vocabulary) -> Conce
         [w] => single(w, vocabulary),
         [a, b] => {
             let joined = vocabulary.family(&format!("{a}{b}"));
-            let mut c = compound(a, b, joined, vocabulary);
+            let mut c = compound(a, b, &joined, vocabulary);
             c.phrases.extend(inflected(words, vocabulary));
             c
         }
@@ -392,6 +417,13 @@ mod tests {
         for w in ["attack", "attacks", "attacked"] {
             assert!(c[0].phrases.contains(&vec![w.to_string()]), "{c:?}");
         }
+    }
+
+    #[test]
+    fn a_derived_word_is_not_an_inflection() {
+        let v = Vocabulary::new(["exploits", "exploitation", "minor", "minorities"].into_iter());
+        assert_eq!(v.family("exploitation"), ["exploitation"]);
+        assert_eq!(v.family("minor"), ["minor"]);
     }
 
     #[test]
