@@ -151,21 +151,26 @@ impl Atlas {
                 continue;
             };
             let title = p.text[start..end].trim().to_string();
-            if self.actors.exact(&title).first().is_some() {
+            let Some(kind) = kind_around(&p.text, start, end) else {
+                continue;
+            };
+            if !publication_like(&title) || self.actors.exact(&title).first().is_some() {
                 continue;
             }
             let sentence = sentence_at(&p.text, start).to_string();
             let actor = p.actor.and_then(|a| self.rows.actors.get(a));
-            // A year in the title, or written right next to it ("Report 1994", "(2023)",
-            // "In 1994 the … Report").
+            // A year ending the title, or written right next to it ("Report 1994",
+            // "(2023)", "In 1994 the … Report") — not one that is part of its name ("2030
+            // Agenda": a target, not a date of publication).
             let after: String = p.text[end..].chars().take(8).collect();
             let before: String = {
                 let b: Vec<char> = p.text[..start].chars().rev().take(12).collect();
                 b.into_iter().rev().collect()
             };
+            let last_word = title.rsplit(' ').next().unwrap_or_default();
             out.push(Named {
-                kind: kind_of(&title),
-                year: year_in(&title)
+                kind,
+                year: year_in(last_word)
                     .or_else(|| year_in(&after))
                     .or_else(|| year_in(&before)),
                 title,
@@ -187,6 +192,33 @@ fn display_name(a: &super::rows::ActorRow) -> String {
         Some(acr) if acr != &a.name => format!("{} ({acr})", a.name),
         _ => a.name.clone(),
     }
+}
+
+/// A name that can be a publication's: more than one word, not starting with a number (an
+/// address, a date).
+fn publication_like(title: &str) -> bool {
+    // "2005 Hong Kong", "1211 Geneva 20" — but "5G Outlook Series" is a name.
+    let starts_with_number = title
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()));
+    tokens(title).len() >= 2 && !starts_with_number
+}
+
+/// What the sources say the name at `start..end` is: a kind word in the name ("Handbook of
+/// Statistics"), or just before it ("the report Playing with Lives") or just after it ("the
+/// Young Faces research and mentoring programme"). None: the sources do not say it is a
+/// publication, programme or tool (a place, a field label, a council), and it is not one here.
+fn kind_around(text: &str, start: usize, end: usize) -> Option<String> {
+    let kind_in = |words: Vec<String>| words.into_iter().find(|w| KINDS.contains(&w.as_str()));
+    let before: Vec<String> = tokens(&text[..start]).into_iter().rev().take(3).collect();
+    let after: Vec<String> = tokens(&text[end..]).into_iter().take(4).collect();
+    tokens(&text[start..end])
+        .into_iter()
+        .rev()
+        .find(|w| KINDS.contains(&w.as_str()))
+        .or_else(|| kind_in(before))
+        .or_else(|| kind_in(after))
 }
 
 /// True when `run` occurs in `words` in order, contiguously.
@@ -273,7 +305,20 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
     loop {
         let mut next = hi + 1;
         while next < ws.len() && connector(ws[next].text) && joined(&ws[next - 1], &ws[next]) {
+            // "… Report and the UNCTADstat Data Centre": two names, not one.
+            if ws[next].text.eq_ignore_ascii_case("the")
+                && ws[next - 1].text.eq_ignore_ascii_case("and")
+            {
+                break;
+            }
             next += 1;
+        }
+        if next > hi + 1
+            && ws[next - 1].text.eq_ignore_ascii_case("and")
+            && next < ws.len()
+            && ws[next].text.eq_ignore_ascii_case("the")
+        {
+            break;
         }
         if next < ws.len()
             && name_like(ws[next].text)
@@ -296,14 +341,6 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
 fn sentence_start(text: &str, at: usize) -> bool {
     let before = text[..at].trim_end();
     before.is_empty() || before.ends_with(['.', '!', '?', ':', '•'])
-}
-
-fn kind_of(title: &str) -> String {
-    let last = tokens(title)
-        .into_iter()
-        .rev()
-        .find(|w| KINDS.contains(&w.as_str()));
-    last.unwrap_or_else(|| "publication or programme".to_string())
 }
 
 /// A plausible year (1900–2099) written as a word.
@@ -357,7 +394,31 @@ mod tests {
     fn years_and_kinds() {
         assert_eq!(year_in("Human Development Report 1994"), Some(1994));
         assert_eq!(year_in("ISO 27001"), None);
-        assert_eq!(kind_of("Blockchain Development Toolkit"), "toolkit");
-        assert_eq!(kind_of("Young Faces"), "publication or programme");
+        let kind = |t: &str, name: &str| {
+            let at = t.find(name).unwrap();
+            kind_around(t, at, at + name.len())
+        };
+        assert_eq!(
+            kind(
+                "the Blockchain Development Toolkit to guide",
+                "Blockchain Development Toolkit"
+            )
+            .as_deref(),
+            Some("toolkit")
+        );
+        assert_eq!(
+            kind(
+                "the annual Young Faces research and mentoring programme",
+                "Young Faces"
+            )
+            .as_deref(),
+            Some("program")
+        );
+        assert_eq!(
+            kind("Address: Campus Biotech, Geneva", "Campus Biotech"),
+            None
+        );
+        assert!(!publication_like("2005 Hong Kong"));
+        assert!(publication_like("5G Outlook Series"));
     }
 }

@@ -207,8 +207,13 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
         (Some(a), false) => format!("named in {a}'s text"),
         (None, _) => "named in the sources".to_string(),
     };
+    let article = if first.kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "An"
+    } else {
+        "A"
+    };
     r.summary = Some(Text::plain(format!(
-        "A {} {whose}. Not a document of the UN list: what the sources say of it is below.",
+        "{article} {} {whose}. Not a document of the UN list: what the sources say of it is below.",
         first.kind
     )));
     r = r
