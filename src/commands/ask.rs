@@ -73,7 +73,7 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::WhoWorksOn,
         ),
         shape(
-            r"qui (?:travaille|s['’]occupe|agit|fait quelque chose|est actif|œuvre|oeuvre)\s+(?:sur|de|du|des|d['’]|pour|à propos de|a propos de|en matière de|dans)\s*(?P<x>.+)",
+            r"(?:qui|quel(?:le)?s? (?:organisations?|acteurs?|institutions?|organismes?))\s+(?:travaillent|travaille|s['’]occupent|s['’]occupe|agissent|agit|fait quelque chose|font quelque chose|est actif|sont actifs|œuvrent|œuvre|oeuvrent|oeuvre|luttent|lutte|combattent|combat|se consacrent|se consacre|s['’]engagent|s['’]engage)\s+(?:sur|contre|pour|à propos de|a propos de|en matière de|dans|des|du|de la|de|d['’]|à la|au|aux|à|a)\s*(?P<x>.+)",
             To::WhoWorksOn,
         ),
         shape(
@@ -108,6 +108,19 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             r"(?:what['’]?s|what is|anything|is there anything) (?:on|happening|coming up|planned|scheduled)(?P<x>.*)",
             To::Events,
         ),
+        shape(
+            r"(?:what|which|any|are there(?: any)?|is there an?) (?:upcoming |next |coming )?(?:events?|meetings?|sessions?)(?P<x>.*)",
+            To::Events,
+        ),
+        shape(
+            r"(?:quels?|quelles?) (?:sont les )?(?:événements?|evenements?|réunions?)(?P<x>.*)",
+            To::Events,
+        ),
+        shape(
+            r"(?:quand|où|ou) (?:a lieu|aura lieu|est) (?:le |la )?(?:prochain|prochaine) (?P<x>.*)",
+            To::Events,
+        ),
+        shape(r"que fait (?P<x>.+)", To::Actor),
         shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
         shape(
             r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| mean| cover| covers| about| do| does| used for| for)?",
@@ -159,10 +172,18 @@ fn tidy(question: &str) -> String {
         "tell me ",
     ] {
         if lower.starts_with(greeting) {
-            return q[greeting.len()..].trim().to_string();
+            return tidy_about(q[greeting.len()..].trim());
         }
     }
-    q.trim().to_string()
+    tidy_about(q.trim())
+}
+
+/// "about ISO" (what "tell me about ISO" leaves) asks what ISO is.
+fn tidy_about(q: &str) -> String {
+    match q.get(..6) {
+        Some(p) if p.eq_ignore_ascii_case("about ") => format!("what is {}", q[6..].trim()),
+        _ => q.to_string(),
+    }
 }
 
 /// What a question is about without its leading article ("la cybersécurité", "l'OMPI", "the
@@ -220,9 +241,12 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
         To::WhatIs if !x.is_empty() => Some(what_is(atlas, x)),
         To::Events => {
             let x = x.to_lowercase();
-            let range = ["today", "week", "month"]
-                .into_iter()
-                .find(|r| x.contains(r) || (*r == "today" && x.contains("aujourd")));
+            let range = ["today", "week", "month"].into_iter().find(|r| {
+                x.contains(r)
+                    || (*r == "today" && x.contains("aujourd"))
+                    || (*r == "week" && x.contains("semaine"))
+                    || (*r == "month" && x.contains("mois"))
+            });
             Some(match range {
                 Some(r) => format!("/events range:{r}"),
                 None => "/events".into(),
@@ -234,24 +258,38 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     }
 }
 
-/// "What is X": the kind of thing the atlas knows X as — a standard's number, a term of the
-/// glossary, an actor, a document — else a search.
+/// "What is X": the kind of thing the atlas knows X as — a standard's number, an actor (its
+/// card says what it is and does), a term of the glossary, a topic, a document of the UN list,
+/// a publication the sources name by that title — else a search.
 fn what_is(atlas: &Atlas, x: &str) -> String {
     let quoted = format!("\"{}\"", x.replace('"', ""));
     if StandardId::parse(x).is_some() {
         return format!("/standard identifier:{quoted}");
     }
+    if !atlas.actors.exact(x).is_empty() {
+        return format!("/actor name:{quoted}");
+    }
     let key = name_key(x);
     if atlas.glossary.iter().any(|g| g.key == key) {
         return format!("/define term:{quoted}");
     }
-    if !atlas.actors.exact(x).is_empty() {
-        return format!("/actor name:{quoted}");
+    if !atlas.topic_terms.exact(x).is_empty() {
+        return format!("/who-works-on topic:{quoted}");
     }
-    if !atlas.document_titles.exact(x).is_empty() || !atlas.named(x).is_empty() {
+    if !atlas.document_titles.exact(x).is_empty() || names_a_publication(atlas, x) {
         return format!("/document query:{quoted}");
     }
     format!("/search words:{quoted}")
+}
+
+/// True when the sources name a publication by these words (all of its title's words, or a
+/// run of two or more of them): a single common word ("privacy") is a topic, not a title.
+fn names_a_publication(atlas: &Atlas, x: &str) -> bool {
+    let typed = crate::search::tokens(x);
+    atlas.named(x).first().is_some_and(|n| {
+        let title = crate::search::tokens(&n.title);
+        title == typed || (typed.len() >= 2 && title.windows(typed.len()).any(|w| w == typed))
+    })
 }
 
 /// No shape: an actor named outright, else the actors whose text speaks of the words.
@@ -299,6 +337,9 @@ mod tests {
                 "digital money",
             ),
             ("qui travaille sur la cybersécurité", "la cybersécurité"),
+            ("qui s'occupe des enfants en ligne", "enfants en ligne"),
+            ("quelles organisations travaillent sur l'IA", "l'IA"),
+            ("qui lutte contre la désinformation", "la désinformation"),
             ("when was WIPO founded", "WIPO"),
             ("what does ISO 27001 cover", "ISO 27001"),
         ];

@@ -369,3 +369,34 @@ async fn search_shows_the_sentence_that_says_the_most_of_the_words() {
         assert!(first.contains(w), "{w}: {r}");
     }
 }
+
+#[tokio::test]
+async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_french() {
+    let bot = Bot::new().await;
+    for (question, command) in [
+        ("what is WIPO?", "/actor name:\"WIPO\""),
+        ("tell me about ISO", "/actor name:\"ISO\""),
+        ("what is privacy?", "/who-works-on topic:\"privacy\""),
+        (
+            "what is the Marrakesh Treaty for?",
+            "/document query:\"Marrakesh Treaty\"",
+        ),
+        ("are there any events this week?", "/events range:week"),
+        ("quels événements cette semaine ?", "/events range:week"),
+        (
+            "qui lutte contre la désinformation ?",
+            "/who-works-on topic:\"désinformation\"",
+        ),
+        (
+            "qui s'occupe des enfants en ligne ?",
+            "/who-works-on topic:\"enfants en ligne\"",
+        ),
+        ("que fait l'OMPI ?", "/actor name:\"OMPI\""),
+    ] {
+        let r = bot.ask_unmarked(&format!("/ask {question}")).await;
+        assert!(
+            r.contains(&format!("Asked as {command}")),
+            "{question}: {r}"
+        );
+    }
+}
