@@ -461,6 +461,23 @@ impl Atlas {
         })
     }
 
+    /// True when the sources write `word` (lower case) in lower case somewhere: an ordinary
+    /// word, whatever acronym its letters also spell ("laws" beside LAWS).
+    pub fn written_in_lower_case(&self, word: &str) -> bool {
+        let words = self.memo(("words written in lower case", 0), || {
+            let mut set: HashSet<String> = HashSet::new();
+            for p in &self.rows.passages {
+                for w in p.text.split(|c: char| !c.is_alphanumeric()) {
+                    if !w.is_empty() && !w.chars().any(char::is_uppercase) {
+                        set.insert(w.to_string());
+                    }
+                }
+            }
+            set
+        });
+        words.contains(word)
+    }
+
     /// The actors whose own text speaks of `text`, read word by word in the atlas's own
     /// spellings (`search::concepts`): a passage counts when it says every specific word of
     /// the question (general ones only rank); an actor ranks by how much of its text does.

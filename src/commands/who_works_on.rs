@@ -34,17 +34,33 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
     })
 }
 
-/// The topic the words name, through the taxonomy's names and synonyms.
+/// The topic the words name, through the taxonomy's names and synonyms. An acronym among
+/// them answers to its letters in capitals only when they also spell a word the sources
+/// write in lower case: "laws" is not LAWS (lethal autonomous weapons), "AI" and "ai" are.
 pub(crate) fn resolve(atlas: &Atlas, words: &str) -> Option<i64> {
-    if let Some(e) = atlas.topic_terms.exact(words).first() {
+    let typed = words.trim();
+    let fits = |term: &str| {
+        !(is_acronym(term) && term != typed && atlas.written_in_lower_case(&typed.to_lowercase()))
+    };
+    if let Some(e) = atlas
+        .topic_terms
+        .exact(words)
+        .into_iter()
+        .find(|e| fits(&e.display))
+    {
         return Some(e.payload);
     }
     atlas
         .topic_terms
         .lookup(words, 1)
         .into_iter()
-        .find(|m| m.score >= TOPIC_MATCH)
+        .find(|m| m.score >= TOPIC_MATCH && fits(&m.entry.display))
         .map(|m| m.entry.payload)
+}
+
+/// Written in capitals (and digits) only, two letters or more: "LAWS", "GGE", "5G".
+fn is_acronym(term: &str) -> bool {
+    term.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !term.chars().any(char::is_lowercase)
 }
 
 /// All terms of a topic (name and synonyms).

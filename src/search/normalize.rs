@@ -64,7 +64,7 @@ pub fn search_text(s: &str) -> String {
 /// that "Organisation/Organization" variants still differ but "U.N." ≈ "un", "ISO/IEC" ≈ "iso iec",
 /// and "Da’esh" ≈ "da'esh" ≈ "daesh" do not (apostrophes are dropped, not spaced).
 pub fn name_key(s: &str) -> String {
-    let text = search_text(&singular_acronyms(s));
+    let text = search_text(&without_possessive(&singular_acronyms(s)));
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     for c in text.chars() {
@@ -92,10 +92,18 @@ fn singular_acronyms(s: &str) -> std::borrow::Cow<'_, str> {
     PLURAL.replace_all(s, "$1")
 }
 
+/// "WIPO's", "UNICC’s": the name, not a possessive of it.
+fn without_possessive(s: &str) -> std::borrow::Cow<'_, str> {
+    static POSSESSIVE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(\w)['’]s\b").unwrap());
+    POSSESSIVE.replace_all(s, "$1")
+}
+
 /// Abbreviations people write in names, as the word (keys have no dots or apostrophes:
 /// "Int'l" is "intl", "Org." is "org").
 const ABBREVIATIONS: &[(&str, &str)] = &[
     ("intl", "international"),
+    ("int", "international"),
     ("org", "organization"),
     ("orgs", "organizations"),
     ("assoc", "association"),

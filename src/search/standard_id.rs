@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use crate::search::normalize::fold_typography;
 
 static ID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:(ISO[/\s\-]+IEC[/\s\-]+IEEE|ISO[/\s\-]+IEC|ISO[/\s\-]+TR|ISO[/\s\-]+TS|ISO|IEC)[\s\-]*)?(?:(TR|TS)[\s\-]*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?::\d{4}(?:\+A\d+:\d{4})?)?(\s*-?\s*SERIES)?(\s+FAMILY)?$")
+    Regex::new(r"^(?:(ISO[/\s\-]+IEC[/\s\-]+IEEE|ISO[/\s\-]+IEC|ISO[/\s\-]+TR|ISO[/\s\-]+TS|ISO|IEC)[\s\-]*)?(?:(TR|TS)[\s\-]*)?(\d{3,5})((?:-\d{1,3})*(?:-[A-Z])?)(?:[:\-]\d{4}(?:\+A\d+:\d{4})?)?(\s*-?\s*SERIES)?(\s+FAMILY)?$")
         .unwrap()
 });
 

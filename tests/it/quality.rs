@@ -331,6 +331,21 @@ async fn identifiers_and_spellings_are_read_as_classes() {
     );
     let sdgs = bot.ask_unmarked("/define SDGs").await;
     assert!(sdgs.starts_with("SDG"), "{sdgs}");
+    let possessive = bot.ask_unmarked("/actor wipo's").await;
+    assert!(
+        possessive.starts_with("World Intellectual Property Organization"),
+        "{possessive}"
+    );
+    let edition = bot.ask_unmarked("/standard ISO 27001-2013").await;
+    assert!(edition.starts_with("ISO/IEC 27001"), "{edition}");
+    // An acronym whose letters spell an ordinary word answers only in capitals.
+    let laws = bot.ask_unmarked("/who-works-on laws").await;
+    assert!(!laws.starts_with("Who works on Cyberconflict"), "{laws}");
+    let weapons = bot.ask_unmarked("/who-works-on LAWS").await;
+    assert!(
+        weapons.starts_with("Who works on Cyberconflict"),
+        "{weapons}"
+    );
     // A swapped or missing letter in a short acronym is offered, never substituted.
     for (typed, meant) in [("WPIO", "/actor WIPO"), ("UNCAD", "/actor UNCTAD")] {
         let r = bot.reply(&format!("/actor {typed}")).await;
