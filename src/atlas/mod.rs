@@ -406,6 +406,9 @@ pub struct Spoken {
     pub actors: Vec<(PassageHit, f64)>,
 }
 
+/// A way of leaving words out: (total score, the concepts left out, the ranking).
+type Loosened = (f64, Vec<usize>, Vec<(PassageHit, f64)>);
+
 /// The ways to leave one or two of `required` out (two only for questions of up to six
 /// concepts: the work stays bounded), keeping at least `keep`.
 fn leave_outs(required: &[usize], keep: usize) -> Vec<Vec<usize>> {
@@ -574,7 +577,7 @@ impl Atlas {
             return (actors, Vec::new());
         }
         let keep = required.len().div_ceil(2);
-        let mut best: Option<(f64, Vec<usize>, Vec<(PassageHit, f64)>)> = None;
+        let mut best: Option<Loosened> = None;
         for left_out in leave_outs(&required, keep) {
             let kept: Vec<usize> = required
                 .iter()

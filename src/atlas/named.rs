@@ -154,7 +154,7 @@ impl Atlas {
             let Some(kind) = kind_around(&p.text, start, end) else {
                 continue;
             };
-            if !publication_like(&title) || self.actors.exact(&title).first().is_some() {
+            if !publication_like(&title) || !self.actors.exact(&title).is_empty() {
                 continue;
             }
             let sentence = sentence_at(&p.text, start).to_string();

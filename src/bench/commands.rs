@@ -308,7 +308,7 @@ async fn every_topic(
         let p50 = percentile(&mut samples, 0.5);
         worst.push((percentile(&mut samples, 0.99), p50, t.name.clone()));
     }
-    worst.sort_by(|a, b| b.0.cmp(&a.0));
+    worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     println!();
     println!(
         "| `/who-works-on` every topic ({}), slowest first | p50 | p99 |",

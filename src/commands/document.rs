@@ -232,7 +232,7 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
             first.actor_name.clone().unwrap_or_default(),
             true,
         );
-    let hl = super::evidence::Highlighter::new(&[first.title.clone()]);
+    let hl = super::evidence::Highlighter::new(std::slice::from_ref(&first.title));
     let items = same
         .iter()
         .take(5)

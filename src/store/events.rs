@@ -150,9 +150,9 @@ pub struct SubscriptionCounts {
     pub mine_in_space: i64,
 }
 
-/// The statements below are written once and compiled for both databases: each helper is a
-/// macro over the connection or transaction of whichever database holds the runtime state
-/// (`claims::on_runtime!`), with `$n` placeholders, which SQLite accepts too.
+// The statements below are written once and compiled for both databases: each helper is a
+// macro over the connection or transaction of whichever database holds the runtime state
+// (`claims::on_runtime!`), with `$n` placeholders, which SQLite accepts too.
 
 /// Inserts an event on a connection or inside a transaction (the importer adds a whole file
 /// in one), published under `uid` if no event of any space has it yet: None when one has.
