@@ -11,74 +11,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::dialect::on_runtime;
 use super::events::ts;
 use super::types::ReminderState;
 use super::{Store, StoreError};
 use crate::clock::Clock;
-
-/// Runs `$body` with `$pool` bound to whichever database holds the runtime state: the same
-/// tokens compiled once per backend, so the SQL and binds are written once.
-/// `$begin` is how that database starts a transaction that reads then writes: on SQLite with
-/// the write lock taken at once (see `Store::write_tx`).
-macro_rules! on_runtime {
-    ($store:expr, dialect |$pool:ident, $d:ident| $body:expr) => {
-        match &$store.pg {
-            Some(pg) => {
-                let $pool = &pg.pool;
-                let $d = $crate::store::claims::POSTGRES;
-                $body
-            }
-            None => {
-                let $pool = &$store.pool;
-                let $d = $crate::store::claims::SQLITE;
-                $body
-            }
-        }
-    };
-    ($store:expr, |$pool:ident| $body:expr) => {
-        $crate::store::claims::on_runtime!($store, |$pool, _begin| $body)
-    };
-    ($store:expr, |$pool:ident, $begin:ident| $body:expr) => {
-        match &$store.pg {
-            Some(pg) => {
-                let $pool = &pg.pool;
-                let $begin = "BEGIN";
-                $body
-            }
-            None => {
-                let $pool = &$store.pool;
-                let $begin = "BEGIN IMMEDIATE";
-                $body
-            }
-        }
-    };
-}
-pub(crate) use on_runtime;
-
-/// What the SQL of the two databases really differs in, for the few statements that need it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Dialect {
-    /// How to start a transaction that reads then writes (SQLite: take the write lock now).
-    pub begin: &'static str,
-    /// Locks the rows a read inside a transaction will write (SQLite: the write lock
-    /// `begin` took already covers them).
-    pub for_update: &'static str,
-    /// Takes rows nobody else is taking right now, passing over the locked ones, so that
-    /// schedulers in several processes claim disjoint batches (SQLite: one writer at a time).
-    pub skip_locked: &'static str,
-}
-
-pub(crate) const SQLITE: Dialect = Dialect {
-    begin: "BEGIN IMMEDIATE",
-    for_update: "",
-    skip_locked: "",
-};
-
-pub(crate) const POSTGRES: Dialect = Dialect {
-    begin: "BEGIN",
-    for_update: " FOR UPDATE",
-    skip_locked: " FOR UPDATE SKIP LOCKED",
-};
 
 /// Adds `rows` to the reminder ledger as pending, for `space`, inside the transaction `tx`
 /// (either database's); a key already in the ledger keeps its row.

@@ -1,8 +1,10 @@
 //! Runtime data of the Discord adapter: the Scheduled Events that mirror events (so that a
-//! restart never creates one twice), and notices a space is given once.
+//! restart never creates one twice), and notices a space is given once. Written once for
+//! both databases (`dialect::on_runtime!`).
 
 use chrono::{DateTime, Utc};
 
+use super::dialect::on_runtime;
 use super::events::ts;
 use super::types::{EventId, SpaceId};
 use super::{Store, StoreError};
@@ -22,28 +24,20 @@ pub struct MirrorRow {
 impl Store {
     /// The Scheduled Events of a guild the bot keeps (created, or being created).
     pub async fn mirrors_of_guild(&self, guild: &str) -> Result<Vec<MirrorRow>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.mirrors_of_guild(guild).await;
-        }
-        Ok(sqlx::query_as(
-            "SELECT event_id, occurrence_utc, discord_id, shown, claimed_at
-             FROM discord_scheduled_events WHERE guild = ? ORDER BY occurrence_utc, event_id",
-        )
-        .bind(guild)
-        .fetch_all(&self.pool)
-        .await?)
+        let sql = "SELECT event_id, occurrence_utc, discord_id, shown, claimed_at
+             FROM discord_scheduled_events WHERE guild = $1 ORDER BY occurrence_utc, event_id";
+        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(guild)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Guilds with mirrored events (some may have no live event left to mirror).
     pub async fn guilds_with_mirrors(&self) -> Result<Vec<String>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.guilds_with_mirrors().await;
-        }
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT DISTINCT guild FROM discord_scheduled_events ORDER BY guild")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(g,)| g).collect())
+        let sql = "SELECT DISTINCT guild FROM discord_scheduled_events ORDER BY guild";
+        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
+            .fetch_all(pool)
+            .await?))
     }
 
     /// Claims the creation of one occurrence's Scheduled Event: false if another process (or
@@ -56,23 +50,18 @@ impl Store {
         shown: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg
-                .claim_mirror(event_id, occurrence, guild, shown, now)
-                .await;
-        }
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO discord_scheduled_events (event_id, occurrence_utc, guild, shown, claimed_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(event_id)
-        .bind(ts(occurrence))
-        .bind(guild)
-        .bind(shown)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = "INSERT INTO discord_scheduled_events (event_id, occurrence_utc, guild, shown, claimed_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        let added = on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(event_id)
+            .bind(ts(occurrence))
+            .bind(guild)
+            .bind(shown)
+            .bind(ts(now))
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(added == 1)
     }
 
     /// Records what Discord calls the occurrence's Scheduled Event, and the fingerprint of what it says.
@@ -83,21 +72,16 @@ impl Store {
         discord_id: &str,
         shown: i64,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg
-                .set_mirror(event_id, occurrence_utc, discord_id, shown)
-                .await;
-        }
-        sqlx::query(
-            "UPDATE discord_scheduled_events SET discord_id = ?, shown = ?
-             WHERE event_id = ? AND occurrence_utc = ?",
-        )
-        .bind(discord_id)
-        .bind(shown)
-        .bind(event_id)
-        .bind(occurrence_utc)
-        .execute(&self.pool)
-        .await?;
+        let sql = "UPDATE discord_scheduled_events SET discord_id = $1, shown = $2
+             WHERE event_id = $3 AND occurrence_utc = $4";
+        on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(discord_id)
+            .bind(shown)
+            .bind(event_id)
+            .bind(occurrence_utc)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -106,16 +90,14 @@ impl Store {
         event_id: EventId,
         occurrence_utc: &str,
     ) -> Result<(), StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.forget_mirror(event_id, occurrence_utc).await;
-        }
-        sqlx::query(
-            "DELETE FROM discord_scheduled_events WHERE event_id = ? AND occurrence_utc = ?",
-        )
-        .bind(event_id)
-        .bind(occurrence_utc)
-        .execute(&self.pool)
-        .await?;
+        let sql =
+            "DELETE FROM discord_scheduled_events WHERE event_id = $1 AND occurrence_utc = $2";
+        on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(event_id)
+            .bind(occurrence_utc)
+            .execute(pool)
+            .await?
+            .rows_affected());
         Ok(())
     }
 
@@ -124,15 +106,12 @@ impl Store {
         &self,
         platform: crate::domain::Platform,
     ) -> Result<Vec<SpaceId>, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.spaces_with_events(platform).await;
-        }
-        let rows: Vec<(SpaceId,)> = sqlx::query_as(
-            "SELECT DISTINCT space FROM events WHERE cancelled = 0 AND space GLOB ? ORDER BY space",
-        )
-        .bind(format!("{platform}:*"))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql =
+            "SELECT DISTINCT space FROM events WHERE NOT cancelled AND space LIKE $1 ORDER BY space";
+        let rows: Vec<(SpaceId,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
+            .bind(format!("{platform}:%"))
+            .fetch_all(pool)
+            .await?);
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
@@ -143,17 +122,14 @@ impl Store {
         what: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        if let Some(pg) = &self.pg {
-            return pg.first_notice(space, what, now).await;
-        }
-        let done = sqlx::query(
-            "INSERT OR IGNORE INTO notices_sent (space, what, sent_at) VALUES (?, ?, ?)",
-        )
-        .bind(space)
-        .bind(what)
-        .bind(ts(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = "INSERT INTO notices_sent (space, what, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        let added = on_runtime!(self, |pool| sqlx::query(sql)
+            .bind(space)
+            .bind(what)
+            .bind(ts(now))
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(added == 1)
     }
 }

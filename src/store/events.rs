@@ -4,12 +4,12 @@
 //!
 //! One implementation for both databases: every statement is written once with `$n`
 //! placeholders (which SQLite accepts too) and run on whichever database holds the runtime
-//! state (`claims::on_runtime!`). Where the dialects really differ — how a read-then-write
+//! state (`dialect::on_runtime!`). Where the dialects really differ — how a read-then-write
 //! transaction starts, row locks, `SKIP LOCKED` claims — the difference is a `Dialect` field.
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
-use super::claims::on_runtime;
+use super::dialect::on_runtime;
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
 use super::{Store, StoreError};
 use crate::events::Planned;
@@ -152,7 +152,7 @@ pub struct SubscriptionCounts {
 
 // The statements below are written once and compiled for both databases: each helper is a
 // macro over the connection or transaction of whichever database holds the runtime state
-// (`claims::on_runtime!`), with `$n` placeholders, which SQLite accepts too.
+// (`dialect::on_runtime!`), with `$n` placeholders, which SQLite accepts too.
 
 /// Inserts an event on a connection or inside a transaction (the importer adds a whole file
 /// in one), published under `uid` if no event of any space has it yet: None when one has.

@@ -34,6 +34,7 @@ macro_rules! row {
 
 pub mod atlas;
 pub mod claims;
+pub mod dialect;
 pub mod discord;
 pub mod events;
 pub mod follows;

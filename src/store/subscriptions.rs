@@ -2,11 +2,11 @@
 //! the caps under any interleaving: the counts are read and the rows written while no other
 //! subscription to the same event or by the same person can be — on SQLite by taking the
 //! write lock first (`BEGIN IMMEDIATE`), on PostgreSQL by two advisory locks, always taken in
-//! the same order. Written once for both databases (`claims::on_runtime`).
+//! the same order. Written once for both databases (`dialect::on_runtime`).
 
 use chrono::{DateTime, Utc};
 
-use super::claims::on_runtime;
+use super::dialect::on_runtime;
 use super::events::{ts, SubscriptionCounts};
 use super::types::{EventId, SpaceId};
 use super::{Store, StoreError};
