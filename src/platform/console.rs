@@ -2,7 +2,8 @@
 //! from a terminal or a pipe. No network, no secrets. On a terminal: line editing, Tab
 //! completion from the core's autocomplete (commands, options, names), history kept in a file
 //! under the user's data directory, and answers word-wrapped to the terminal's width and
-//! coloured (unless `NO_COLOR` or `--color never`). Piped, the output is plain text.
+//! coloured (by the terminal conventions: `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, `TERM=dumb`;
+//! or `--color`). Piped, the output is plain text (unless `CLICOLOR_FORCE`).
 //!
 //! Contract relied on by scripts: answers (including "not found") exit 0, usage errors 2,
 //! failures on our side 1; stdout carries only answers, logs go to stderr.
@@ -82,16 +83,20 @@ pub struct Display {
 }
 
 impl Display {
-    /// Colour by the ecosystem's conventions: `auto` colours a terminal unless `NO_COLOR` is
-    /// set (to anything but the empty string); `always` and `never` are what they say.
+    /// Colour by the ecosystem's conventions, as `anstream` (clap's) reads them: `auto`
+    /// colours a terminal that supports it, never under `NO_COLOR` or `CLICOLOR=0` or
+    /// `TERM=dumb`, and even a pipe under `CLICOLOR_FORCE`; `always` and `never` are what they
+    /// say.
     pub fn new(json: bool, color: crate::config::ColorChoice) -> Display {
         use crate::config::ColorChoice;
         let terminal = std::io::stdout().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && !no_color,
+            ColorChoice::Auto => matches!(
+                anstream::AutoStream::choice(&std::io::stdout()),
+                anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
+            ),
         };
         Display {
             json,
@@ -118,18 +123,13 @@ impl Display {
     }
 }
 
-/// Columns of the terminal on stdout (TIOCGWINSZ), or `$COLUMNS`; None if neither says.
+/// Columns of the terminal on stdout (`terminal_size`), or `$COLUMNS`; None if neither says.
 fn terminal_width() -> Option<usize> {
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct passed, which lives on this
-    // stack frame for the whole call; on failure it writes nothing and returns -1.
-    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    let columns = if ok && size.ws_col > 0 {
-        Some(usize::from(size.ws_col))
-    } else {
-        std::env::var("COLUMNS")
+    let columns = match terminal_size::terminal_size_of(std::io::stdout()) {
+        Some((terminal_size::Width(w), _)) if w > 0 => Some(usize::from(w)),
+        _ => std::env::var("COLUMNS")
             .ok()
-            .and_then(|c| c.trim().parse().ok())
+            .and_then(|c| c.trim().parse().ok()),
     };
     columns.filter(|c| (20..=1000).contains(c))
 }

@@ -1,7 +1,8 @@
 //! The interactive console as a person meets it: `atlasbot console` in a real pseudo-terminal
 //! (driven by tests/it/console_tty.py through Python's `pty`), with a window of a given width.
 //! Tab completion from the core's autocomplete, answers wrapped at word boundaries, colour
-//! that `NO_COLOR`, `--color never` and pipes turn off, history kept between runs.
+//! that `NO_COLOR`, `CLICOLOR=0`, `TERM=dumb`, `--color never` and pipes turn off (and
+//! `CLICOLOR_FORCE` turns on even in a pipe), history kept between runs.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -29,12 +30,13 @@ fn session(
         .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
         .collect();
     vars.insert("XDG_DATA_HOME".into(), data.display().to_string().into());
-    vars.insert("TERM".into(), "xterm-256color".into());
-    let unset: Vec<&str> = if env.iter().any(|(k, _)| *k == "NO_COLOR") {
-        vec![]
-    } else {
-        vec!["NO_COLOR"]
-    };
+    vars.entry("TERM")
+        .or_insert_with(|| "xterm-256color".into());
+    // The colour conventions this session does not set are unset, whatever the test runner has.
+    let unset: Vec<&str> = ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"]
+        .into_iter()
+        .filter(|v| !env.iter().any(|(k, _)| k == v))
+        .collect();
     let spec = serde_json::json!({
         "cmd": cmd, "cols": cols, "rows": 50, "env": vars, "unset": unset, "keys": keys,
     });
@@ -182,6 +184,15 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
         &["/actor WIPO\r"],
     );
     assert!(!sgr().is_match(&never), "--color never still coloured");
+    // The other conventions: a terminal that says it has no colour, or a user who says so.
+    for env in [[("TERM", "dumb")], [("CLICOLOR", "0")]] {
+        let plain = session(&db, data.path(), 100, &env, &[], &["/actor WIPO\r"]);
+        assert!(screen(&plain).contains("World Intellectual Property Organization (WIPO)"));
+        assert!(
+            !sgr().is_match(&plain),
+            "{env:?} still coloured:\n{plain:?}"
+        );
+    }
     // Pipes: the console and ask print plain text, and --color always is what it says.
     let mut child = Command::new(env!("CARGO_BIN_EXE_atlasbot"))
         .args(db.args())
@@ -213,6 +224,18 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
         asked,
         "colour changes nothing else"
     );
+    // CLICOLOR_FORCE colours even a pipe; NO_COLOR wins over it.
+    let ask_with = |env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_atlasbot"));
+        cmd.args(db.args()).args(["ask", "/actor WIPO"]);
+        for v in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+            cmd.env_remove(v);
+        }
+        cmd.envs(env.iter().copied());
+        support::stdout(&cmd.output().unwrap())
+    };
+    assert!(sgr().is_match(&ask_with(&[("CLICOLOR_FORCE", "1")])));
+    assert!(!sgr().is_match(&ask_with(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")])));
 }
 
 #[test]
