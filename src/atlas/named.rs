@@ -29,6 +29,9 @@ pub struct Named {
     pub own_tool: bool,
     /// A year written in the title or its sentence.
     pub year: Option<i32>,
+    /// The name it had before, as the sources give it ("Information Economy Report until
+    /// 2017"), when they do.
+    pub former: Option<String>,
     /// The sentence (or the tool's description) and where it is.
     pub sentence: String,
     pub file: String,
@@ -127,6 +130,7 @@ impl Atlas {
                     actor_id: Some(id(item.actor)),
                     actor_name: actor.map(display_name),
                     own_tool: true,
+                    former: None,
                     year: year_in(&format!("{} {sentence}", item.name)),
                     sentence,
                     file: item.origin.file.clone(),
@@ -150,6 +154,12 @@ impl Atlas {
             let Some((start, end)) = name_span(&p.text, words) else {
                 continue;
             };
+            // A former name ("the Digital Economy Report (known as the Information Economy
+            // Report until 2017)") is found as the name it has now.
+            let (start, end, former) = match renamed_from(&p.text, start, end) {
+                Some((now_start, now_end, former)) => (now_start, now_end, Some(former)),
+                None => (start, end, former_of(&p.text, end)),
+            };
             let title = p.text[start..end].trim().to_string();
             let Some(kind) = kind_around(&p.text, start, end) else {
                 continue;
@@ -161,22 +171,27 @@ impl Atlas {
             let actor = p.actor.and_then(|a| self.rows.actors.get(a));
             // A year ending the title, or written right next to it ("Report 1994",
             // "(2023)", "In 1994 the … Report") — not one that is part of its name ("2030
-            // Agenda": a target, not a date of publication).
+            // Agenda": a target, not a date of publication), nor when it ended a former name.
             let after: String = p.text[end..].chars().take(8).collect();
             let before: String = {
                 let b: Vec<char> = p.text[..start].chars().rev().take(12).collect();
                 b.into_iter().rev().collect()
             };
             let last_word = title.rsplit(' ').next().unwrap_or_default();
+            let year = year_in(last_word).or_else(|| {
+                former
+                    .is_none()
+                    .then(|| year_in(&after).or_else(|| year_in(&before)))
+                    .flatten()
+            });
             out.push(Named {
                 kind,
-                year: year_in(last_word)
-                    .or_else(|| year_in(&after))
-                    .or_else(|| year_in(&before)),
+                year,
                 title,
                 actor_id: p.actor.map(id),
                 actor_name: actor.map(display_name),
                 own_tool: false,
+                former,
                 sentence,
                 file: p.origin.file.clone(),
                 line: p.origin.line as i64,
@@ -184,6 +199,58 @@ impl Atlas {
         }
         out
     }
+}
+
+/// "(known as the X until 2017)", "(formerly X)", "(previously the X)": a former name in
+/// brackets, and when it ended.
+static FORMERLY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(
+        r"^\s*\((?:known as|formerly|previously|formerly known as)\s+(?:the\s+)?([^()]{3,120}?)(?:\s+until\s+(\d{4}))?\s*\)",
+    )
+    .expect("a valid pattern")
+});
+
+/// The former name given in brackets right after the name ending at `end`.
+fn former_of(text: &str, end: usize) -> Option<String> {
+    let c = FORMERLY.captures(&text[end..])?;
+    Some(match c.get(2) {
+        Some(y) => format!("{} until {}", c[1].trim(), y.as_str()),
+        None => c[1].trim().to_string(),
+    })
+}
+
+/// When the name at `start..end` is the former one in such brackets: the span of the name
+/// it has now (written just before the bracket) and the former name as given.
+fn renamed_from(text: &str, start: usize, end: usize) -> Option<(usize, usize, String)> {
+    let open = text[..start].rfind('(')?;
+    let former = former_of(text, open)?;
+    // The former name must be the one typed: the bracket ends after it.
+    let close = open + text[open..].find(')')?;
+    if end > close {
+        return None;
+    }
+    let ws = words_of(&text[..open]);
+    let last = ws.len().checked_sub(1)?;
+    if !name_like(ws[last].text) {
+        return None;
+    }
+    let mut first = last;
+    while first > 0
+        && (name_like(ws[first - 1].text) || connector(ws[first - 1].text))
+        && text[ws[first - 1].end..ws[first].start]
+            .chars()
+            .all(char::is_whitespace)
+        && last - first < MAX_TITLE_WORDS
+    {
+        first -= 1;
+    }
+    while first < last && connector(ws[first].text) {
+        first += 1;
+    }
+    if first < last && sentence_start(text, ws[first].start) && !name_like(ws[first + 1].text) {
+        first += 1;
+    }
+    Some((ws[first].start, ws[last].end, former))
 }
 
 /// "World Economic Forum (WEF)": the name people know it by, with its acronym.
@@ -387,6 +454,21 @@ mod tests {
         assert_eq!(
             span(t, "global cybersecurity outlook").as_deref(),
             Some("Global Cybersecurity Outlook")
+        );
+    }
+
+    #[test]
+    fn a_former_name_in_brackets_is_found_as_the_name_it_has_now() {
+        let t = "in its flagship publication, the Digital Economy Report (known as the Information Economy Report until 2017), and";
+        let former = "Information Economy Report";
+        let at = t.find(former).unwrap();
+        let (a, b, was) = renamed_from(t, at, at + former.len()).unwrap();
+        assert_eq!(&t[a..b], "Digital Economy Report");
+        assert_eq!(was, "Information Economy Report until 2017");
+        let now = t.find("Digital").unwrap();
+        assert_eq!(
+            former_of(t, now + "Digital Economy Report".len()).as_deref(),
+            Some("Information Economy Report until 2017")
         );
     }
 

@@ -223,6 +223,7 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
             first.year.map(|y| y.to_string()).unwrap_or_default(),
             true,
         )
+        .field("Formerly", first.former.clone().unwrap_or_default(), true)
         .field(
             if first.own_tool {
                 "Listed by"

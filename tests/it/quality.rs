@@ -304,6 +304,16 @@ async fn publications_a_title_the_sources_write_is_found_with_whose_it_is_and_wh
     );
     let hdr = bot.ask_unmarked("/document Human Development Report").await;
     assert!(hdr.contains("Year: 1994"), "{hdr}");
+    // A former name is found as the name it has now, and said.
+    let former = bot
+        .ask_unmarked("/document Information Economy Report")
+        .await;
+    assert!(former.starts_with("Digital Economy Report"), "{former}");
+    assert!(
+        former.contains("Formerly: Information Economy Report until 2017"),
+        "{former}"
+    );
+    assert!(!former.contains("Year: 2017"), "{former}");
     let tool = bot.ask_unmarked("/document ABC Global Book Service").await;
     assert!(
         tool.contains("listed among World Intellectual Property Organization (WIPO)'s tools"),
