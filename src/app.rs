@@ -59,6 +59,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
+        #[cfg(feature = "matrix")]
         Command::Matrix(args) => match context(&db, timing).await {
             Some(ctx) => {
                 let settings = crate::platform::matrix::Settings {
@@ -82,14 +83,20 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
+        #[cfg(not(feature = "matrix"))]
+        Command::Matrix(_) => not_built("matrix"),
+        #[cfg(feature = "discord")]
         Command::Discord(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::discord::run_gateway(ctx, args).await),
             None => ExitCode::FAILURE,
         },
+        #[cfg(feature = "discord")]
         Command::DiscordHttp(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::discord::run_endpoint(ctx, args).await),
             None => ExitCode::FAILURE,
         },
+        #[cfg(not(feature = "discord"))]
+        Command::Discord(_) | Command::DiscordHttp(_) => not_built("discord"),
         Command::Serve(args) => match context(&db, timing).await {
             Some(ctx) => report(crate::platform::web::run(ctx, args.listen).await),
             None => ExitCode::FAILURE,
@@ -139,10 +146,15 @@ async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> 
             iterations,
             lines,
         } => crate::bench::commands::run(actors, iterations, &lines).await,
+        #[cfg(feature = "discord")]
         Bench::Interactions {
             requests,
             concurrency,
         } => crate::bench::interactions::run(requests, concurrency.max(1)).await,
+        #[cfg(not(feature = "discord"))]
+        Bench::Interactions { .. } => Err(anyhow::anyhow!(
+            "this build has no Discord support (build with --features discord)"
+        )),
         Bench::Feeds {
             requests,
             concurrency,
@@ -167,6 +179,15 @@ async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> 
             ExitCode::FAILURE
         }
     }
+}
+
+/// A platform this binary was built without: say how to build it, exit 1.
+#[cfg(not(all(feature = "matrix", feature = "discord")))]
+fn not_built(platform: &str) -> ExitCode {
+    eprintln!(
+        "atlasbot: this build has no {platform} support; build it with `cargo build --release --features {platform}` (or the default features)"
+    );
+    ExitCode::FAILURE
 }
 
 /// A service's outcome: its error on stderr, exit 1.

@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod feeds;
+#[cfg(feature = "discord")]
 pub mod interactions;
 pub mod planning;
 pub mod reminders;

@@ -2,8 +2,10 @@
 //! what it displays. They translate; the core (`commands`) decides.
 
 pub mod console;
+#[cfg(feature = "discord")]
 pub mod discord;
 pub mod http;
+#[cfg(feature = "matrix")]
 pub mod matrix;
 pub mod web;
 

@@ -39,6 +39,7 @@ pub mod discord;
 pub mod events;
 pub mod follows;
 pub mod matrix;
+#[cfg(feature = "matrix")]
 pub mod matrix_crypto;
 pub mod migrations;
 pub mod postgres;

@@ -24,11 +24,13 @@ mod claims;
 mod commands;
 mod console;
 pub(crate) mod crash;
+#[cfg(feature = "discord")]
 mod discord;
 mod events;
 mod hostile;
 mod import;
 mod import_errors;
+#[cfg(feature = "matrix")]
 mod matrix;
 mod postgres;
 mod quality;
