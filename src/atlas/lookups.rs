@@ -203,6 +203,17 @@ impl Atlas {
             .collect()
     }
 
+    /// Names the sources print for an actor in brackets after its name, with where:
+    /// "Géopolitique de la Datasphère (001:127)".
+    pub fn printed_names_of(&self, actor_id: i64) -> Vec<(String, String, i64)> {
+        self.rows
+            .printed_names
+            .iter()
+            .filter(|(a, _, _)| super::id(*a) == actor_id)
+            .map(|(_, name, o)| (name.clone(), o.file.clone(), o.line as i64))
+            .collect()
+    }
+
     pub fn count_mentions_of(&self, actor_id: i64) -> usize {
         self.of_actor(&self.by.mentions_of_actor, actor_id).len()
     }

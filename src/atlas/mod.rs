@@ -215,14 +215,24 @@ impl Atlas {
 fn name_index(rows: &rows::Atlas) -> NameIndex<i64> {
     let mut names: Vec<&(usize, String, String, &'static str)> = rows.actor_names.iter().collect();
     names.sort_by_key(|n| n.0);
-    NameIndex::new(names.into_iter().map(|(actor, name, _, kind)| {
-        let profiled = rows
-            .actors
-            .get(*actor)
-            .is_some_and(|a| a.kind == "profiled");
-        let weight = if profiled { 1.0 } else { 0.0 } + if *kind == "alias" { 0.0 } else { 0.5 };
-        (name.clone(), id(*actor), weight)
-    }))
+    NameIndex::new(
+        names
+            .into_iter()
+            .map(|(actor, name, _, kind)| {
+                let profiled = rows
+                    .actors
+                    .get(*actor)
+                    .is_some_and(|a| a.kind == "profiled");
+                let weight =
+                    if profiled { 1.0 } else { 0.0 } + if *kind == "alias" { 0.0 } else { 0.5 };
+                (name.clone(), id(*actor), weight)
+            })
+            .chain(
+                rows.printed_names
+                    .iter()
+                    .map(|(actor, name, _)| (name.clone(), id(*actor), 0.0)),
+            ),
+    )
 }
 
 fn glossary_view(t: &rows::TermRow) -> GlossaryRow {

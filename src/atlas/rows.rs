@@ -155,6 +155,8 @@ pub struct Atlas {
     pub glossary: Vec<TermRow>,
     /// (everyday phrase, the sources' term), from data/relatives.toml.
     pub relatives: Vec<(String, String)>,
+    /// (actor, a name the sources print for it in brackets after its name, where).
+    pub printed_names: Vec<(usize, String, Origin)>,
     /// Per topic, the actors working on it, ranked (see `ranking`).
     pub topic_actors: Vec<TopicActorRow>,
     pub data_hash: String,
@@ -188,6 +190,7 @@ impl Atlas {
             ("atlas events", self.events.len()),
             ("glossary terms", self.glossary.len()),
             ("everyday words for terms", self.relatives.len()),
+            ("names printed in brackets", self.printed_names.len()),
             ("topic rankings", self.topic_actors.len()),
         ]
     }

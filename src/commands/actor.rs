@@ -225,7 +225,8 @@ fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
             true,
         )
         .field("Address", a.address.clone().unwrap_or_default(), false)
-        .field("Website", a.website.clone().unwrap_or_default(), false);
+        .field("Website", a.website.clone().unwrap_or_default(), false)
+        .field("Also written", also_written(atlas, a.id), false);
     let issues = atlas.issues(a.id);
     let standards = atlas.standards_of_actor(a.id);
     let tools = atlas.items(a.id);
@@ -324,10 +325,22 @@ fn handle(h: &str) -> String {
     }
 }
 
+/// The names the sources print for it in brackets, each with where ("Géopolitique de la
+/// Datasphère [001:127]").
+fn also_written(atlas: &Atlas, id: i64) -> String {
+    atlas
+        .printed_names_of(id)
+        .into_iter()
+        .map(|(name, file, line)| format!("{name} [{}]", cite(&file, line)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
     let mut r = Reply::answer(title(a));
     r.subtitle = Some("Mentioned in the sources; no profile of its own".to_string());
     r.summary = a.description.as_ref().map(|d| Text::plain(d.clone()));
+    r = r.field("Also written", also_written(atlas, a.id), false);
     if let Some(parent) = a.parent_id {
         if let Some(p) = atlas.actor(parent) {
             r = r.field(

@@ -708,6 +708,15 @@ impl Stage<'_, '_> {
                     if Some(target) == p.actor {
                         continue; // an actor's own text does not "mention" it
                     }
+                    if let Some(other) = printed_after(sentence, &written) {
+                        let known = atlas
+                            .printed_names
+                            .iter()
+                            .any(|(t, n, _)| *t == target && *n == other);
+                        if !known {
+                            atlas.printed_names.push((target, other, p.origin.clone()));
+                        }
+                    }
                     if mention_seen.insert((target, pi, sentence.to_string())) {
                         atlas.actor_mentions.push(MentionRow {
                             target,
@@ -993,6 +1002,28 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     trace("glossary and rankings");
     stage.source_owners();
     stage.atlas
+}
+
+/// The name the sources print for an actor right after the name they call it by, in
+/// brackets, when it is a name in another language ("Geopolitics in the Datasphere[Géopolitique
+/// de la Datasphère]"): several words, with a letter outside ASCII or a French article, not
+/// an acronym or a year.
+fn printed_after(sentence: &str, written: &str) -> Option<String> {
+    static BRACKETED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\s*[\[(]([^\[\]()]{4,80})[\])]").expect("a valid pattern")
+    });
+    let at = sentence.find(written)? + written.len();
+    let inside = BRACKETED.captures(&sentence[at..])?[1].trim().to_string();
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    let french = words.iter().any(|w| {
+        matches!(
+            w.to_lowercase().as_str(),
+            "de" | "la" | "le" | "les" | "des" | "du" | "pour" | "et"
+        ) || w.starts_with("l'")
+            || w.starts_with("d'")
+    });
+    let accented = inside.chars().any(|c| c.is_alphabetic() && !c.is_ascii());
+    (words.len() >= 2 && (french || accented)).then_some(inside)
 }
 
 /// A matcher for every name the atlas's actors go by.
@@ -1455,5 +1486,26 @@ mod tests {
         )];
         let at = find_quote(&texts, "WIPO's work on AI").unwrap();
         assert_eq!((at.file.as_str(), at.line), ("000", 2));
+    }
+}
+
+#[cfg(test)]
+mod printed_name_tests {
+    use super::printed_after;
+
+    #[test]
+    fn a_bracketed_name_in_another_language_is_a_printed_name_an_acronym_is_not() {
+        let s = "with Geopolitics in the Datasphere[Géopolitique de la Datasphère] and HCSS";
+        assert_eq!(
+            printed_after(s, "Geopolitics in the Datasphere").as_deref(),
+            Some("Géopolitique de la Datasphère")
+        );
+        let s = "The Hague Centre for Strategic Studies (HCSS) and";
+        assert_eq!(
+            printed_after(s, "The Hague Centre for Strategic Studies"),
+            None
+        );
+        let s = "the Paris Peace Forum (2021 edition) in";
+        assert_eq!(printed_after(s, "Paris Peace Forum"), None);
     }
 }

@@ -29,6 +29,7 @@ fn id(i: usize) -> V {
 const ATLAS_TABLES: &[&str] = &[
     "topic_actors",
     "relatives",
+    "printed_names",
     "document_mentions",
     "standard_mentions",
     "standard_relations",
@@ -613,6 +614,23 @@ impl Store {
         .await?;
         insert(
             &mut tx,
+            "printed_names",
+            &["actor_id", "name", "file", "line"],
+            a.printed_names
+                .iter()
+                .map(|(i, n, o)| {
+                    vec![
+                        id(*i),
+                        V::T(n.clone()),
+                        V::T(o.file.clone()),
+                        V::I(o.line as i64),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert(
+            &mut tx,
             "relatives",
             &["said", "word"],
             a.relatives
@@ -930,6 +948,10 @@ mod read {
                 status: TermStatus::parse(&status).ok_or_else(|| bad("glossary", &status))?,
                 origin: file.map(|f| Origin::new(&f, line.unwrap_or(0).max(0) as usize)),
             });
+        }
+        for r in all(pool, "SELECT * FROM printed_names ORDER BY rowid").await? {
+            a.printed_names
+                .push((ix(&r, "actor_id")?, r.try_get("name")?, origin(&r)?));
         }
         for r in all(pool, "SELECT said, word FROM relatives ORDER BY rowid").await? {
             a.relatives.push((r.try_get(0)?, r.try_get(1)?));

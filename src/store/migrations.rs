@@ -39,6 +39,11 @@ pub const ATLAS: &[(i64, &str, &str)] = &[
         "atlas/0013_everyday_words.sql",
         include_str!("../../migrations/atlas/0013_everyday_words.sql"),
     ),
+    (
+        14,
+        "atlas/0014_printed_names.sql",
+        include_str!("../../migrations/atlas/0014_printed_names.sql"),
+    ),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.

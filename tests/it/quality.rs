@@ -425,3 +425,24 @@ async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_fren
         );
     }
 }
+
+#[tokio::test]
+async fn a_name_the_sources_print_in_another_language_is_drawn_at_import_and_cited() {
+    let bot = Bot::new().await;
+    // No curated alias: the importer read it from 001:127, "…Datasphere[Géopolitique de la
+    // Datasphère]". Accents optional, any case.
+    for typed in [
+        "Géopolitique de la Datasphère",
+        "geopolitique de la datasphere",
+    ] {
+        let card = bot.ask_unmarked(&format!("/actor {typed}")).await;
+        assert!(
+            card.starts_with("Geopolitics in the Datasphere"),
+            "{typed}: {card}"
+        );
+        assert!(
+            card.contains("Also written: Géopolitique de la Datasphère [001:127]"),
+            "{card}"
+        );
+    }
+}
