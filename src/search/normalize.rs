@@ -49,12 +49,13 @@ pub fn fold_typography(s: &str) -> String {
     out
 }
 
-/// The search copy of a text: typography folded, accents removed, lower case.
-/// "Varembé" → "varembe", "capacity‐building" (U+2010) → "capacity-building".
+/// The search copy of a text: typography folded, compatibility forms read as their letters,
+/// accents removed, lower case. "Varembé" → "varembe", "capacity‐building" (U+2010) →
+/// "capacity-building", "ﬁnance" → "finance", "ＷＩＰＯ" (full width) → "wipo".
 pub fn search_text(s: &str) -> String {
     let folded = fold_typography(s);
     folded
-        .nfd()
+        .nfkd()
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .collect()

@@ -30,7 +30,11 @@ pub struct StandardId {
 impl StandardId {
     /// Parses an identifier, or `None` when the text is not one ("27k1", "cybersecurity").
     pub fn parse(input: &str) -> Option<StandardId> {
-        let t = fold_typography(input).to_uppercase();
+        // Full-width or other compatibility digits and letters ("ＩＳＯ ２７００１") as theirs.
+        let t: String =
+            unicode_normalization::UnicodeNormalization::nfkc(fold_typography(input).as_str())
+                .collect::<String>()
+                .to_uppercase();
         let t = t.trim().trim_end_matches(['.', ',', ';']);
         let c = ID.captures(t)?;
         let prefix = c

@@ -346,6 +346,22 @@ async fn identifiers_and_spellings_are_read_as_classes() {
         possessive.starts_with("World Intellectual Property Organization"),
         "{possessive}"
     );
+    // Compatibility forms (full width, ligatures) read as their letters.
+    let wide = bot.ask_unmarked("/actor ＷＩＰＯ").await;
+    assert!(
+        wide.starts_with("World Intellectual Property Organization"),
+        "{wide}"
+    );
+    let listed = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with('•'))
+            .map(str::to_string)
+            .collect()
+    };
+    let ligature = bot.ask_unmarked("/who-works-on ﬁnance").await;
+    let plain = bot.ask_unmarked("/who-works-on finance").await;
+    assert!(!listed(&plain).is_empty(), "{plain}");
+    assert_eq!(listed(&ligature), listed(&plain), "{ligature}");
     let edition = bot.ask_unmarked("/standard ISO 27001-2013").await;
     assert!(edition.starts_with("ISO/IEC 27001"), "{edition}");
     // An acronym whose letters spell an ordinary word answers only in capitals.
