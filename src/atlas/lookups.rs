@@ -169,18 +169,6 @@ impl Atlas {
         }
     }
 
-    /// Sentences naming an actor in other actors' (or documents') text, in source order.
-    pub fn mentions_of(&self, actor_id: i64, limit: usize) -> Vec<MentionRow> {
-        self.of_actor(&self.by.mentions_of_actor, actor_id)
-            .iter()
-            .take(limit)
-            .map(|&i| {
-                let m = &self.rows.actor_mentions[i];
-                self.mention_view(m, m.written_as.clone())
-            })
-            .collect()
-    }
-
     /// The sentences most about an actor first: where it is what the sentence is about (named
     /// at the start: "UNDP launched AIDA") before where it is one name in a list ("Members
     /// include …, UNDP, UNICEF, …"); source order among equals. Each sentence once.

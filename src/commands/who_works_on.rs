@@ -322,16 +322,20 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     let ranked: Vec<Item> = spoken
         .actors
         .iter()
-        .filter(|(h, _)| crate::commands::evidence::covering(&h.text, &groups).1 == groups.len())
-        .map(|(h, _)| {
+        .filter_map(|(h, _)| {
+            let (sentence, said) = crate::commands::evidence::covering(&h.text, &groups);
+            if said < groups.len() {
+                return None;
+            }
             let name = h.actor_name.clone().unwrap_or_default();
             let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
-            Item::labelled(
+            let item = Item::labelled(
                 label(&name, h.actor_acronym.as_deref()),
-                hl.evidence_covering(&h.text, &groups),
+                hl.highlight(&shorten(sentence, 400)),
             )
             .more(format!("/actor {short}"))
-            .source(cite(&h.file, h.line))
+            .source(cite(&h.file, h.line));
+            Some(item)
         })
         .collect();
     if ranked.is_empty() {

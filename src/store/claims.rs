@@ -79,10 +79,7 @@ impl Store {
             return Ok(Vec::new());
         }
         // Dynamic only in how many placeholders: every key is bound.
-        let list = (3..3 + keys.len())
-            .map(|n| format!("${n}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = super::dialect::numbered_list(3, keys.len());
         let sql = format!(
             "UPDATE reminders SET lease_until = $1
              WHERE state = 'claimed' AND claimed_by = $2 AND key IN ({list}) RETURNING key"

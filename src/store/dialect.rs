@@ -71,3 +71,25 @@ pub(crate) const POSTGRES: Dialect = Dialect {
     skip_locked: " FOR UPDATE SKIP LOCKED",
     find: "strpos",
 };
+
+/// `rows` rows of `width` numbered placeholders each, and `tail` after them:
+/// "($1, $2, 'pending'), ($3, $4, 'pending')". Only counts are spliced in, never values.
+pub(crate) fn numbered_rows(rows: usize, width: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let mut cells: Vec<String> =
+                (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            cells.push(tail.to_string());
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n` numbered placeholders from `$first`: "$3, $4, $5" (a list bound value by value).
+pub(crate) fn numbered_list(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -109,7 +109,7 @@ impl Store {
         let sql =
             "SELECT DISTINCT space FROM events WHERE NOT cancelled AND space LIKE $1 ORDER BY space";
         let rows: Vec<(SpaceId,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(format!("{platform}:%"))
+            .bind(super::events::platform_pattern(platform))
             .fetch_all(pool)
             .await?);
         Ok(rows.into_iter().map(|(s,)| s).collect())

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
-use super::dialect::on_runtime;
+use super::dialect::{numbered_list, numbered_rows, on_runtime};
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
 use super::{Store, StoreError};
 use crate::events::Planned;
@@ -325,31 +325,9 @@ macro_rules! replace_exdates {
     }};
 }
 
-/// `rows` rows of `width` numbered placeholders each, and `tail` after them:
-/// "($1, $2, 'pending'), ($3, $4, 'pending')". Only counts are spliced in, never values.
-pub(crate) fn numbered_rows(rows: usize, width: usize, tail: &str) -> String {
-    (0..rows)
-        .map(|r| {
-            let mut cells: Vec<String> =
-                (1..=width).map(|c| format!("${}", r * width + c)).collect();
-            cells.push(tail.to_string());
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `n` numbered placeholders from `$first`: "$3, $4, $5" (a list bound value by value).
-pub(crate) fn numbered_list(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// `platform`'s spaces: "<platform>" itself or "<platform>:<id>" (a LIKE pattern: no
 /// wildcard can occur in a platform's name).
-fn platform_pattern(platform: Platform) -> String {
+pub(crate) fn platform_pattern(platform: Platform) -> String {
     format!("{platform}:%")
 }
 
