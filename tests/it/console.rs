@@ -187,7 +187,10 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
     // The other conventions: a terminal that says it has no colour, or a user who says so.
     for env in [[("TERM", "dumb")], [("CLICOLOR", "0")]] {
         let plain = session(&db, data.path(), 100, &env, &[], &["/actor WIPO\r"]);
-        assert!(screen(&plain).contains("World Intellectual Property Organization (WIPO)"));
+        assert!(
+            screen(&plain).contains("World Intellectual Property Organization (WIPO)"),
+            "{env:?} did not answer:\n{plain:?}"
+        );
         assert!(
             !sgr().is_match(&plain),
             "{env:?} still coloured:\n{plain:?}"

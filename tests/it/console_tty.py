@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import pty
+import re
 import select
 import struct
 import sys
@@ -43,12 +44,17 @@ def drain(quiet, limit):
             last = time.time()
 
 
-def prompt_after(mark, limit=60):
+# A prompt starts a line: after a newline (a dumb terminal) or after the line editor's
+# carriage return and erase-line (raw mode). A "> " inside an answer is not one.
+PROMPT = re.compile(rb"(\n|\r\x1b\[K)> ")
+
+
+def prompt_after(mark, limit=120):
     """Reads until the console shows its prompt again after byte `mark` (it has answered and
     waits for the next line), however long a loaded machine takes."""
     start = time.time()
     while time.time() - start < limit:
-        if b"> " in out[mark:]:
+        if PROMPT.search(out, mark):
             return
         drain(0.05, 0.2)
 
