@@ -57,21 +57,21 @@ const ATLAS_TABLES: &[&str] = &[
 async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
     table: &str,
-    columns: &[&str],
+    columns: &str,
     rows: Vec<Vec<V>>,
 ) -> Result<(), StoreError> {
+    let width = columns.split(", ").count();
     // SQLite allows 32766 bound variables per statement; stay well below.
-    let per_statement = (8000 / columns.len()).max(1);
-    let placeholders = format!("({})", vec!["?"; columns.len()].join(", "));
+    let per_statement = (8000 / width).max(1);
+    let placeholders = format!("({})", vec!["?"; width].join(", "));
     for chunk in rows.chunks(per_statement) {
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {}",
-            columns.join(", "),
+            "INSERT INTO {table} ({columns}) VALUES {}",
             vec![placeholders.as_str(); chunk.len()].join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(&*sql));
         for row in chunk {
-            debug_assert_eq!(row.len(), columns.len(), "{table}");
+            debug_assert_eq!(row.len(), width, "{table}");
             for v in row {
                 q = match v {
                     V::I(i) => q.bind(*i),
@@ -99,7 +99,7 @@ impl Store {
         insert(
             &mut tx,
             "atlas_meta",
-            &["key", "value"],
+            "key, value",
             vec![
                 vec![V::T("data_hash".into()), V::T(a.data_hash.clone())],
                 vec![V::T("origin".into()), V::T(origin.into())],
@@ -109,7 +109,7 @@ impl Store {
         insert(
             &mut tx,
             "sources",
-            &["slug", "file", "format", "title"],
+            "slug, file, format, title",
             a.sources
                 .iter()
                 .map(|(s, f, fo, t)| {
@@ -126,25 +126,7 @@ impl Store {
         insert(
             &mut tx,
             "actors",
-            &[
-                "id",
-                "slug",
-                "kind",
-                "name",
-                "full_name",
-                "acronym",
-                "founded",
-                "founded_evidence",
-                "address",
-                "website",
-                "stakeholder_group",
-                "summary",
-                "description",
-                "activities",
-                "tools_note",
-                "parent_id",
-                "provenance",
-            ],
+            "id, slug, kind, name, full_name, acronym, founded, founded_evidence, address, website, stakeholder_group, summary, description, activities, tools_note, parent_id, provenance",
             a.actors
                 .iter()
                 .enumerate()
@@ -175,7 +157,7 @@ impl Store {
         insert(
             &mut tx,
             "actor_names",
-            &["actor_id", "name", "key", "kind"],
+            "actor_id, name, key, kind",
             a.actor_names
                 .iter()
                 .map(|(i, n, k, kind)| {
@@ -192,7 +174,7 @@ impl Store {
         insert(
             &mut tx,
             "baskets",
-            &["slug", "name", "position"],
+            "slug, name, position",
             a.baskets
                 .iter()
                 .enumerate()
@@ -203,7 +185,7 @@ impl Store {
         insert(
             &mut tx,
             "topics",
-            &["id", "slug", "name", "basket", "position"],
+            "id, slug, name, basket, position",
             a.topics
                 .iter()
                 .enumerate()
@@ -222,7 +204,7 @@ impl Store {
         insert(
             &mut tx,
             "topic_terms",
-            &["key", "term", "topic_id"],
+            "key, term, topic_id",
             a.topic_terms
                 .iter()
                 .map(|(k, t, ti)| vec![V::T(k.clone()), V::T(t.clone()), id(*ti)])
@@ -232,17 +214,7 @@ impl Store {
         insert(
             &mut tx,
             "sections",
-            &[
-                "id",
-                "actor_id",
-                "parent_id",
-                "kind",
-                "heading",
-                "tagline",
-                "position",
-                "file",
-                "line",
-            ],
+            "id, actor_id, parent_id, kind, heading, tagline, position, file, line",
             a.sections
                 .iter()
                 .enumerate()
@@ -265,7 +237,7 @@ impl Store {
         insert(
             &mut tx,
             "section_topics",
-            &["section_id", "topic_id"],
+            "section_id, topic_id",
             a.section_topics
                 .iter()
                 .map(|(s, t)| vec![id(*s), id(*t)])
@@ -275,21 +247,7 @@ impl Store {
         insert(
             &mut tx,
             "documents",
-            &[
-                "id",
-                "slug",
-                "kind",
-                "symbol",
-                "symbol_key",
-                "title",
-                "subtitle",
-                "summary",
-                "owner_id",
-                "about_id",
-                "file",
-                "line",
-                "summary_curated",
-            ],
+            "id, slug, kind, symbol, symbol_key, title, subtitle, summary, owner_id, about_id, file, line, summary_curated",
             a.documents
                 .iter()
                 .enumerate()
@@ -316,18 +274,7 @@ impl Store {
         insert(
             &mut tx,
             "passages",
-            &[
-                "id",
-                "actor_id",
-                "section_id",
-                "document_id",
-                "position",
-                "text",
-                "search_text",
-                "truncated",
-                "file",
-                "line",
-            ],
+            "id, actor_id, section_id, document_id, position, text, search_text, truncated, file, line",
             a.passages
                 .iter()
                 .enumerate()
@@ -354,15 +301,7 @@ impl Store {
         insert(
             &mut tx,
             "actor_items",
-            &[
-                "id",
-                "actor_id",
-                "kind",
-                "name",
-                "description",
-                "file",
-                "line",
-            ],
+            "id, actor_id, kind, name, description, file, line",
             a.items
                 .iter()
                 .enumerate()
@@ -383,7 +322,7 @@ impl Store {
         insert(
             &mut tx,
             "channels",
-            &["id", "actor_id", "platform", "handle", "file", "line"],
+            "id, actor_id, platform, handle, file, line",
             a.channels
                 .iter()
                 .enumerate()
@@ -403,15 +342,7 @@ impl Store {
         insert(
             &mut tx,
             "actor_mentions",
-            &[
-                "id",
-                "actor_id",
-                "passage_id",
-                "written_as",
-                "sentence",
-                "file",
-                "line",
-            ],
+            "id, actor_id, passage_id, written_as, sentence, file, line",
             a.actor_mentions
                 .iter()
                 .enumerate()
@@ -432,23 +363,7 @@ impl Store {
         insert(
             &mut tx,
             "standards",
-            &[
-                "id",
-                "slug",
-                "identifier",
-                "key",
-                "base_number",
-                "body",
-                "type",
-                "series",
-                "covers",
-                "committee",
-                "family",
-                "domain",
-                "conformity",
-                "conformity_note",
-                "curated",
-            ],
+            "id, slug, identifier, key, base_number, body, type, series, covers, committee, family, domain, conformity, conformity_note, curated",
             a.standards
                 .iter()
                 .enumerate()
@@ -477,7 +392,7 @@ impl Store {
         insert(
             &mut tx,
             "standard_relations",
-            &["standard_id", "relation", "other_id"],
+            "standard_id, relation, other_id",
             a.standard_relations
                 .iter()
                 .map(|(s, r, o)| vec![id(*s), V::T((*r).into()), id(*o)])
@@ -487,16 +402,7 @@ impl Store {
         insert(
             &mut tx,
             "standard_mentions",
-            &[
-                "id",
-                "standard_id",
-                "actor_id",
-                "passage_id",
-                "written_as",
-                "sentence",
-                "file",
-                "line",
-            ],
+            "id, standard_id, actor_id, passage_id, written_as, sentence, file, line",
             a.standard_mentions
                 .iter()
                 .enumerate()
@@ -518,14 +424,7 @@ impl Store {
         insert(
             &mut tx,
             "document_mentions",
-            &[
-                "id",
-                "document_id",
-                "passage_id",
-                "sentence",
-                "file",
-                "line",
-            ],
+            "id, document_id, passage_id, sentence, file, line",
             a.document_mentions
                 .iter()
                 .enumerate()
@@ -545,20 +444,7 @@ impl Store {
         insert(
             &mut tx,
             "atlas_events",
-            &[
-                "id",
-                "slug",
-                "title",
-                "starts",
-                "ends",
-                "date_text",
-                "place",
-                "recurrence",
-                "organiser_id",
-                "description",
-                "file",
-                "line",
-            ],
+            "id, slug, title, starts, ends, date_text, place, recurrence, organiser_id, description, file, line",
             a.events
                 .iter()
                 .enumerate()
@@ -584,16 +470,7 @@ impl Store {
         insert(
             &mut tx,
             "glossary",
-            &[
-                "id",
-                "term",
-                "key",
-                "expansion",
-                "curated",
-                "status",
-                "file",
-                "line",
-            ],
+            "id, term, key, expansion, curated, status, file, line",
             a.glossary
                 .iter()
                 .enumerate()
@@ -615,7 +492,7 @@ impl Store {
         insert(
             &mut tx,
             "printed_names",
-            &["actor_id", "name", "file", "line"],
+            "actor_id, name, file, line",
             a.printed_names
                 .iter()
                 .map(|(i, n, o)| {
@@ -632,7 +509,7 @@ impl Store {
         insert(
             &mut tx,
             "relatives",
-            &["said", "word"],
+            "said, word",
             a.relatives
                 .iter()
                 .map(|(s, w)| vec![V::T(s.clone()), V::T(w.clone())])
@@ -642,9 +519,7 @@ impl Store {
         insert(
             &mut tx,
             "topic_actors",
-            &[
-                "topic_id", "actor_id", "rank", "score", "headings", "evidence", "file", "line",
-            ],
+            "topic_id, actor_id, rank, score, headings, evidence, file, line",
             a.topic_actors
                 .iter()
                 .map(|r| {

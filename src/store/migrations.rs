@@ -17,122 +17,49 @@ use std::pin::Pin;
 
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
+/// (version, file under migrations/, SQL): the file named once, its text embedded.
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        (
+            $version,
+            $file,
+            include_str!(concat!("../../migrations/", $file)),
+        )
+    };
+}
+
 /// (version, file under migrations/, SQL) of every atlas migration, in order.
 pub const ATLAS: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "atlas/0001_create_atlas.sql",
-        include_str!("../../migrations/atlas/0001_create_atlas.sql"),
-    ),
-    (
-        2,
-        "atlas/0002_index_lookups.sql",
-        include_str!("../../migrations/atlas/0002_index_lookups.sql"),
-    ),
-    (
-        7,
-        "atlas/0007_rank_topics_and_check_glossary.sql",
-        include_str!("../../migrations/atlas/0007_rank_topics_and_check_glossary.sql"),
-    ),
-    (
-        13,
-        "atlas/0013_everyday_words.sql",
-        include_str!("../../migrations/atlas/0013_everyday_words.sql"),
-    ),
-    (
-        14,
-        "atlas/0014_printed_names.sql",
-        include_str!("../../migrations/atlas/0014_printed_names.sql"),
-    ),
+    migration!(1, "atlas/0001_create_atlas.sql"),
+    migration!(2, "atlas/0002_index_lookups.sql"),
+    migration!(7, "atlas/0007_rank_topics_and_check_glossary.sql"),
+    migration!(13, "atlas/0013_everyday_words.sql"),
+    migration!(14, "atlas/0014_printed_names.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.
 pub const RUNTIME: &[(i64, &str, &str)] = &[
-    (
-        3,
-        "runtime/0003_create_events.sql",
-        include_str!("../../migrations/runtime/0003_create_events.sql"),
-    ),
-    (
-        4,
-        "runtime/0004_create_disabled_targets.sql",
-        include_str!("../../migrations/runtime/0004_create_disabled_targets.sql"),
-    ),
-    (
-        5,
-        "runtime/0005_create_matrix.sql",
-        include_str!("../../migrations/runtime/0005_create_matrix.sql"),
-    ),
-    (
-        6,
-        "runtime/0006_add_leases_and_rolling_plans.sql",
-        include_str!("../../migrations/runtime/0006_add_leases_and_rolling_plans.sql"),
-    ),
-    (
-        8,
-        "runtime/0008_count_event_revisions.sql",
-        include_str!("../../migrations/runtime/0008_count_event_revisions.sql"),
-    ),
-    (
-        9,
-        "runtime/0009_mirror_scheduled_events.sql",
-        include_str!("../../migrations/runtime/0009_mirror_scheduled_events.sql"),
-    ),
-    (
-        10,
-        "runtime/0010_matrix_reactions_and_undecryptable.sql",
-        include_str!("../../migrations/runtime/0010_matrix_reactions_and_undecryptable.sql"),
-    ),
-    (
-        11,
-        "runtime/0011_follows_and_feeds.sql",
-        include_str!("../../migrations/runtime/0011_follows_and_feeds.sql"),
-    ),
-    (
-        12,
-        "runtime/0012_keep_source_uids.sql",
-        include_str!("../../migrations/runtime/0012_keep_source_uids.sql"),
-    ),
+    migration!(3, "runtime/0003_create_events.sql"),
+    migration!(4, "runtime/0004_create_disabled_targets.sql"),
+    migration!(5, "runtime/0005_create_matrix.sql"),
+    migration!(6, "runtime/0006_add_leases_and_rolling_plans.sql"),
+    migration!(8, "runtime/0008_count_event_revisions.sql"),
+    migration!(9, "runtime/0009_mirror_scheduled_events.sql"),
+    migration!(10, "runtime/0010_matrix_reactions_and_undecryptable.sql"),
+    migration!(11, "runtime/0011_follows_and_feeds.sql"),
+    migration!(12, "runtime/0012_keep_source_uids.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
 /// A database of its own, so its versions start again at 1.
 pub const POSTGRES: &[(i64, &str, &str)] = &[
-    (
-        1,
-        "postgres/0001_create_runtime.sql",
-        include_str!("../../migrations/postgres/0001_create_runtime.sql"),
-    ),
-    (
-        2,
-        "postgres/0002_remember_interactions.sql",
-        include_str!("../../migrations/postgres/0002_remember_interactions.sql"),
-    ),
-    (
-        3,
-        "postgres/0003_count_event_revisions.sql",
-        include_str!("../../migrations/postgres/0003_count_event_revisions.sql"),
-    ),
-    (
-        4,
-        "postgres/0004_mirror_scheduled_events.sql",
-        include_str!("../../migrations/postgres/0004_mirror_scheduled_events.sql"),
-    ),
-    (
-        5,
-        "postgres/0005_matrix_reactions_and_undecryptable.sql",
-        include_str!("../../migrations/postgres/0005_matrix_reactions_and_undecryptable.sql"),
-    ),
-    (
-        6,
-        "postgres/0006_follows_and_feeds.sql",
-        include_str!("../../migrations/postgres/0006_follows_and_feeds.sql"),
-    ),
-    (
-        7,
-        "postgres/0007_keep_source_uids.sql",
-        include_str!("../../migrations/postgres/0007_keep_source_uids.sql"),
-    ),
+    migration!(1, "postgres/0001_create_runtime.sql"),
+    migration!(2, "postgres/0002_remember_interactions.sql"),
+    migration!(3, "postgres/0003_count_event_revisions.sql"),
+    migration!(4, "postgres/0004_mirror_scheduled_events.sql"),
+    migration!(5, "postgres/0005_matrix_reactions_and_undecryptable.sql"),
+    migration!(6, "postgres/0006_follows_and_feeds.sql"),
+    migration!(7, "postgres/0007_keep_source_uids.sql"),
 ];
 
 /// The embedded list as sqlx's migration source.
