@@ -4,7 +4,7 @@
 use sqlx::{Sqlite, Transaction};
 
 use super::{Store, StoreError};
-use crate::atlas::rows::Atlas;
+use crate::atlas::rows::{Atlas, Origin};
 
 /// A value bound into a bulk insert.
 enum V {
@@ -85,6 +85,61 @@ async fn insert(
     Ok(())
 }
 
+/// One row's values: each converted by `V::from`; after `;`, a source position as its
+/// `file, line` columns.
+macro_rules! row {
+    ($($v:expr),* $(; $origin:expr)?) => {{
+        #[allow(unused_mut)]
+        let mut values: Vec<V> = vec![$(V::from($v)),*];
+        $(let o: &Origin = $origin; values.extend([V::T(o.file.clone()), V::I(o.line as i64)]);)?
+        values
+    }};
+}
+
+impl From<&String> for V {
+    fn from(s: &String) -> V {
+        V::T(s.clone())
+    }
+}
+impl From<&str> for V {
+    fn from(s: &str) -> V {
+        V::T(s.to_string())
+    }
+}
+impl From<&Option<String>> for V {
+    fn from(s: &Option<String>) -> V {
+        opt_t(s)
+    }
+}
+impl From<i64> for V {
+    fn from(i: i64) -> V {
+        V::I(i)
+    }
+}
+impl From<Option<i64>> for V {
+    fn from(i: Option<i64>) -> V {
+        i.map_or(V::N, V::I)
+    }
+}
+impl From<bool> for V {
+    fn from(b: bool) -> V {
+        V::I(i64::from(b))
+    }
+}
+
+/// A position or count, stored as it is (ids are `id`: positions + 1).
+fn n(i: usize) -> V {
+    V::I(i as i64)
+}
+
+/// An optional source position's `file, line` columns.
+fn opt_origin(o: &Option<Origin>) -> [V; 2] {
+    match o {
+        Some(o) => [V::T(o.file.clone()), n(o.line)],
+        None => [V::N, V::N],
+    }
+}
+
 impl Store {
     /// Replaces the atlas with `atlas` in one transaction. `origin` records where it came from
     /// ("bundled" or a directory) so a newer binary knows whether to refresh it.
@@ -95,448 +150,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let a = atlas;
-        insert(
-            &mut tx,
-            "atlas_meta",
-            "key, value",
-            vec![
-                vec![V::T("data_hash".into()), V::T(a.data_hash.clone())],
-                vec![V::T("origin".into()), V::T(origin.into())],
-            ],
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "sources",
-            "slug, file, format, title",
-            a.sources
-                .iter()
-                .map(|(s, f, fo, t)| {
-                    vec![
-                        V::T(s.clone()),
-                        V::T(f.clone()),
-                        V::T(fo.clone()),
-                        V::T(t.clone()),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "actors",
-            "id, slug, kind, name, full_name, acronym, founded, founded_evidence, address, website, stakeholder_group, summary, description, activities, tools_note, parent_id, provenance",
-            a.actors
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    vec![
-                        id(i),
-                        V::T(r.slug.clone()),
-                        V::T(r.kind.into()),
-                        V::T(r.name.clone()),
-                        opt_t(&r.full_name),
-                        opt_t(&r.acronym),
-                        r.founded.map_or(V::N, V::I),
-                        opt_t(&r.founded_evidence),
-                        opt_t(&r.address),
-                        opt_t(&r.website),
-                        opt_t(&r.stakeholder_group),
-                        opt_t(&r.summary),
-                        opt_t(&r.description),
-                        opt_t(&r.activities),
-                        opt_t(&r.tools_note),
-                        opt_i(r.parent),
-                        V::T(r.provenance.clone()),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "actor_names",
-            "actor_id, name, key, kind",
-            a.actor_names
-                .iter()
-                .map(|(i, n, k, kind)| {
-                    vec![
-                        id(*i),
-                        V::T(n.clone()),
-                        V::T(k.clone()),
-                        V::T((*kind).into()),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "baskets",
-            "slug, name, position",
-            a.baskets
-                .iter()
-                .enumerate()
-                .map(|(i, (s, n))| vec![V::T(s.clone()), V::T(n.clone()), V::I(i as i64)])
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "topics",
-            "id, slug, name, basket, position",
-            a.topics
-                .iter()
-                .enumerate()
-                .map(|(i, (s, n, b))| {
-                    vec![
-                        id(i),
-                        V::T(s.clone()),
-                        V::T(n.clone()),
-                        V::T(b.clone()),
-                        V::I(i as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "topic_terms",
-            "key, term, topic_id",
-            a.topic_terms
-                .iter()
-                .map(|(k, t, ti)| vec![V::T(k.clone()), V::T(t.clone()), id(*ti)])
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "sections",
-            "id, actor_id, parent_id, kind, heading, tagline, position, file, line",
-            a.sections
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    vec![
-                        id(i),
-                        id(s.actor),
-                        opt_i(s.parent),
-                        V::T(s.kind.as_str().into()),
-                        opt_t(&s.heading),
-                        opt_t(&s.tagline),
-                        V::I(s.position as i64),
-                        V::T(s.origin.file.clone()),
-                        V::I(s.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "section_topics",
-            "section_id, topic_id",
-            a.section_topics
-                .iter()
-                .map(|(s, t)| vec![id(*s), id(*t)])
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "documents",
-            "id, slug, kind, symbol, symbol_key, title, subtitle, summary, owner_id, about_id, file, line, summary_curated",
-            a.documents
-                .iter()
-                .enumerate()
-                .map(|(i, d)| {
-                    vec![
-                        id(i),
-                        V::T(d.slug.clone()),
-                        V::T(d.kind.as_str().into()),
-                        opt_t(&d.symbol),
-                        opt_t(&d.symbol.as_ref().map(|s| s.to_lowercase())),
-                        V::T(d.title.clone()),
-                        opt_t(&d.subtitle),
-                        opt_t(&d.summary),
-                        opt_i(d.owner),
-                        opt_i(d.about),
-                        V::T(d.origin.file.clone()),
-                        V::I(d.origin.line as i64),
-                        V::I(i64::from(d.summary_curated)),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "passages",
-            "id, actor_id, section_id, document_id, position, text, search_text, truncated, file, line",
-            a.passages
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    vec![
-                        id(i),
-                        opt_i(p.actor),
-                        opt_i(p.section),
-                        opt_i(p.document),
-                        V::I(p.position as i64),
-                        V::T(p.text.clone()),
-                        V::T(p.search_text.clone()),
-                        V::I(i64::from(p.truncated)),
-                        V::T(p.origin.file.clone()),
-                        V::I(p.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        sqlx::query("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
-            .execute(&mut *tx)
-            .await?;
-        insert(
-            &mut tx,
-            "actor_items",
-            "id, actor_id, kind, name, description, file, line",
-            a.items
-                .iter()
-                .enumerate()
-                .map(|(i, it)| {
-                    vec![
-                        id(i),
-                        id(it.actor),
-                        V::T(it.kind.into()),
-                        V::T(it.name.clone()),
-                        opt_t(&it.description),
-                        V::T(it.origin.file.clone()),
-                        V::I(it.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "channels",
-            "id, actor_id, platform, handle, file, line",
-            a.channels
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    vec![
-                        id(i),
-                        id(c.actor),
-                        V::T(c.platform.clone()),
-                        V::T(c.handle.clone()),
-                        V::T(c.origin.file.clone()),
-                        V::I(c.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "actor_mentions",
-            "id, actor_id, passage_id, written_as, sentence, file, line",
-            a.actor_mentions
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    vec![
-                        id(i),
-                        id(m.target),
-                        id(m.passage),
-                        V::T(m.written_as.clone()),
-                        V::T(m.sentence.clone()),
-                        V::T(m.origin.file.clone()),
-                        V::I(m.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "standards",
-            "id, slug, identifier, key, base_number, body, type, series, covers, committee, family, domain, conformity, conformity_note, curated",
-            a.standards
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    vec![
-                        id(i),
-                        V::T(s.slug.clone()),
-                        V::T(s.identifier.clone()),
-                        V::T(s.key.clone()),
-                        V::T(s.base_number.clone()),
-                        V::T(s.body.clone()),
-                        V::T(s.kind.clone()),
-                        V::I(i64::from(s.series)),
-                        V::T(s.covers.clone()),
-                        opt_t(&s.committee),
-                        opt_t(&s.family),
-                        opt_t(&s.domain),
-                        opt_t(&s.conformity),
-                        opt_t(&s.conformity_note),
-                        V::I(i64::from(s.curated)),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "standard_relations",
-            "standard_id, relation, other_id",
-            a.standard_relations
-                .iter()
-                .map(|(s, r, o)| vec![id(*s), V::T((*r).into()), id(*o)])
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "standard_mentions",
-            "id, standard_id, actor_id, passage_id, written_as, sentence, file, line",
-            a.standard_mentions
-                .iter()
-                .enumerate()
-                .map(|(i, (s, actor, m))| {
-                    vec![
-                        id(i),
-                        id(*s),
-                        opt_i(*actor),
-                        id(m.passage),
-                        V::T(m.written_as.clone()),
-                        V::T(m.sentence.clone()),
-                        V::T(m.origin.file.clone()),
-                        V::I(m.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "document_mentions",
-            "id, document_id, passage_id, sentence, file, line",
-            a.document_mentions
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    vec![
-                        id(i),
-                        id(m.target),
-                        id(m.passage),
-                        V::T(m.sentence.clone()),
-                        V::T(m.origin.file.clone()),
-                        V::I(m.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "atlas_events",
-            "id, slug, title, starts, ends, date_text, place, recurrence, organiser_id, description, file, line",
-            a.events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    vec![
-                        id(i),
-                        V::T(e.slug.clone()),
-                        V::T(e.title.clone()),
-                        opt_t(&e.starts),
-                        opt_t(&e.ends),
-                        opt_t(&e.date_text),
-                        opt_t(&e.place),
-                        opt_t(&e.recurrence),
-                        opt_i(e.organiser),
-                        V::T(e.description.clone()),
-                        V::T(e.origin.file.clone()),
-                        V::I(e.origin.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "glossary",
-            "id, term, key, expansion, curated, status, file, line",
-            a.glossary
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    vec![
-                        id(i),
-                        V::T(t.term.clone()),
-                        V::T(t.key.clone()),
-                        V::T(t.expansion.clone()),
-                        V::I(i64::from(t.curated)),
-                        V::T(t.status.as_str().into()),
-                        opt_t(&t.origin.as_ref().map(|o| o.file.clone())),
-                        t.origin.as_ref().map_or(V::N, |o| V::I(o.line as i64)),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "printed_names",
-            "actor_id, name, file, line",
-            a.printed_names
-                .iter()
-                .map(|(i, n, o)| {
-                    vec![
-                        id(*i),
-                        V::T(n.clone()),
-                        V::T(o.file.clone()),
-                        V::I(o.line as i64),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "relatives",
-            "said, word",
-            a.relatives
-                .iter()
-                .map(|(s, w)| vec![V::T(s.clone()), V::T(w.clone())])
-                .collect(),
-        )
-        .await?;
-        insert(
-            &mut tx,
-            "topic_actors",
-            "topic_id, actor_id, rank, score, headings, evidence, file, line",
-            a.topic_actors
-                .iter()
-                .map(|r| {
-                    vec![
-                        id(r.topic),
-                        id(r.actor),
-                        V::I(r.rank as i64),
-                        V::I((r.score * 10.0).round() as i64),
-                        opt_t(&(!r.headings.is_empty()).then(|| r.headings.join("\n"))),
-                        opt_t(&r.evidence),
-                        opt_t(&r.origin.as_ref().map(|o| o.file.clone())),
-                        r.origin.as_ref().map_or(V::N, |o| V::I(o.line as i64)),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
+        let meta = vec![row!["data_hash", &atlas.data_hash], row!["origin", origin]];
+        insert(&mut tx, "atlas_meta", "key, value", meta).await?;
+        write::actors(&mut tx, atlas).await?;
+        write::taxonomy(&mut tx, atlas).await?;
+        write::sections_and_documents(&mut tx, atlas).await?;
+        write::text(&mut tx, atlas).await?;
+        write::standards(&mut tx, atlas).await?;
+        write::events_glossary_rankings(&mut tx, atlas).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -552,6 +173,254 @@ impl Store {
             out.push((table.to_string(), n));
         }
         Ok(out)
+    }
+}
+
+/// Writing each group of tables, in the order the reader reads them back (parents before the
+/// rows that point at them).
+mod write {
+    use sqlx::{Sqlite, Transaction};
+
+    use super::{id, insert, n, opt_i, opt_origin, V};
+    use crate::atlas::rows::{Atlas, Origin};
+    use crate::store::StoreError;
+
+    type Tx<'t> = Transaction<'t, Sqlite>;
+
+    pub(super) async fn actors(tx: &mut Tx<'_>, a: &Atlas) -> Result<(), StoreError> {
+        let sources = a.sources.iter().map(|(s, f, fo, t)| row![s, f, fo, t]);
+        insert(
+            tx,
+            "sources",
+            "slug, file, format, title",
+            sources.collect(),
+        )
+        .await?;
+        let actors = a.actors.iter().enumerate().map(|(i, r)| {
+            row![
+                id(i),
+                &r.slug,
+                r.kind,
+                &r.name,
+                &r.full_name,
+                &r.acronym,
+                r.founded,
+                &r.founded_evidence,
+                &r.address,
+                &r.website,
+                &r.stakeholder_group,
+                &r.summary,
+                &r.description,
+                &r.activities,
+                &r.tools_note,
+                opt_i(r.parent),
+                &r.provenance
+            ]
+        });
+        let columns = "id, slug, kind, name, full_name, acronym, founded, founded_evidence, address, website, stakeholder_group, summary, description, activities, tools_note, parent_id, provenance";
+        insert(tx, "actors", columns, actors.collect()).await?;
+        let names = a
+            .actor_names
+            .iter()
+            .map(|(i, name, key, kind)| row![id(*i), name, key, *kind]);
+        insert(
+            tx,
+            "actor_names",
+            "actor_id, name, key, kind",
+            names.collect(),
+        )
+        .await?;
+        let printed = a
+            .printed_names
+            .iter()
+            .map(|(i, name, o)| row![id(*i), name; o]);
+        insert(
+            tx,
+            "printed_names",
+            "actor_id, name, file, line",
+            printed.collect(),
+        )
+        .await
+    }
+
+    pub(super) async fn taxonomy(tx: &mut Tx<'_>, a: &Atlas) -> Result<(), StoreError> {
+        let baskets = a
+            .baskets
+            .iter()
+            .enumerate()
+            .map(|(i, (s, name))| row![s, name, n(i)]);
+        insert(tx, "baskets", "slug, name, position", baskets.collect()).await?;
+        let topics = a.topics.iter().enumerate();
+        let topics = topics.map(|(i, (s, name, b))| row![id(i), s, name, b, n(i)]);
+        insert(
+            tx,
+            "topics",
+            "id, slug, name, basket, position",
+            topics.collect(),
+        )
+        .await?;
+        let terms = a.topic_terms.iter().map(|(k, t, ti)| row![k, t, id(*ti)]);
+        insert(tx, "topic_terms", "key, term, topic_id", terms.collect()).await?;
+        let relatives = a.relatives.iter().map(|(said, word)| row![said, word]);
+        insert(tx, "relatives", "said, word", relatives.collect()).await
+    }
+
+    pub(super) async fn sections_and_documents(
+        tx: &mut Tx<'_>,
+        a: &Atlas,
+    ) -> Result<(), StoreError> {
+        let sections = a.sections.iter().enumerate().map(|(i, s)| {
+            row![
+                id(i), id(s.actor), opt_i(s.parent), s.kind.as_str(), &s.heading, &s.tagline,
+                n(s.position); &s.origin
+            ]
+        });
+        let columns = "id, actor_id, parent_id, kind, heading, tagline, position, file, line";
+        insert(tx, "sections", columns, sections.collect()).await?;
+        let pairs = a.section_topics.iter().map(|(s, t)| row![id(*s), id(*t)]);
+        insert(
+            tx,
+            "section_topics",
+            "section_id, topic_id",
+            pairs.collect(),
+        )
+        .await?;
+        let documents = a.documents.iter().enumerate().map(|(i, d)| {
+            let symbol_key = d.symbol.as_ref().map(|s| s.to_lowercase());
+            let mut values = row![
+                id(i), &d.slug, d.kind.as_str(), &d.symbol, &symbol_key, &d.title, &d.subtitle,
+                &d.summary, opt_i(d.owner), opt_i(d.about); &d.origin
+            ];
+            values.push(V::from(d.summary_curated));
+            values
+        });
+        let columns = "id, slug, kind, symbol, symbol_key, title, subtitle, summary, owner_id, about_id, file, line, summary_curated";
+        insert(tx, "documents", columns, documents.collect()).await
+    }
+
+    pub(super) async fn text(tx: &mut Tx<'_>, a: &Atlas) -> Result<(), StoreError> {
+        let passages = a.passages.iter().enumerate().map(|(i, p)| {
+            row![
+                id(i), opt_i(p.actor), opt_i(p.section), opt_i(p.document), n(p.position),
+                &p.text, &p.search_text, p.truncated; &p.origin
+            ]
+        });
+        let columns =
+            "id, actor_id, section_id, document_id, position, text, search_text, truncated, file, line";
+        insert(tx, "passages", columns, passages.collect()).await?;
+        sqlx::query("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
+            .execute(&mut **tx)
+            .await?;
+        let items = a.items.iter().enumerate().map(
+            |(i, it)| row![id(i), id(it.actor), it.kind, &it.name, &it.description; &it.origin],
+        );
+        let columns = "id, actor_id, kind, name, description, file, line";
+        insert(tx, "actor_items", columns, items.collect()).await?;
+        let channels = a
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| row![id(i), id(c.actor), &c.platform, &c.handle; &c.origin]);
+        let columns = "id, actor_id, platform, handle, file, line";
+        insert(tx, "channels", columns, channels.collect()).await?;
+        let mentions = a.actor_mentions.iter().enumerate().map(|(i, m)| {
+            row![id(i), id(m.target), id(m.passage), &m.written_as, &m.sentence; &m.origin]
+        });
+        let columns = "id, actor_id, passage_id, written_as, sentence, file, line";
+        insert(tx, "actor_mentions", columns, mentions.collect()).await?;
+        let cited = a
+            .document_mentions
+            .iter()
+            .enumerate()
+            .map(|(i, m)| row![id(i), id(m.target), id(m.passage), &m.sentence; &m.origin]);
+        let columns = "id, document_id, passage_id, sentence, file, line";
+        insert(tx, "document_mentions", columns, cited.collect()).await
+    }
+
+    pub(super) async fn standards(tx: &mut Tx<'_>, a: &Atlas) -> Result<(), StoreError> {
+        let standards = a.standards.iter().enumerate().map(|(i, s)| {
+            row![
+                id(i),
+                &s.slug,
+                &s.identifier,
+                &s.key,
+                &s.base_number,
+                &s.body,
+                &s.kind,
+                s.series,
+                &s.covers,
+                &s.committee,
+                &s.family,
+                &s.domain,
+                &s.conformity,
+                &s.conformity_note,
+                s.curated
+            ]
+        });
+        let columns = "id, slug, identifier, key, base_number, body, type, series, covers, committee, family, domain, conformity, conformity_note, curated";
+        insert(tx, "standards", columns, standards.collect()).await?;
+        let relations = a
+            .standard_relations
+            .iter()
+            .map(|(s, r, o)| row![id(*s), *r, id(*o)]);
+        let columns = "standard_id, relation, other_id";
+        insert(tx, "standard_relations", columns, relations.collect()).await?;
+        let mentions = a
+            .standard_mentions
+            .iter()
+            .enumerate()
+            .map(|(i, (s, actor, m))| {
+                row![
+                    id(i), id(*s), opt_i(*actor), id(m.passage), &m.written_as, &m.sentence;
+                    &m.origin
+                ]
+            });
+        let columns = "id, standard_id, actor_id, passage_id, written_as, sentence, file, line";
+        insert(tx, "standard_mentions", columns, mentions.collect()).await
+    }
+
+    pub(super) async fn events_glossary_rankings(
+        tx: &mut Tx<'_>,
+        a: &Atlas,
+    ) -> Result<(), StoreError> {
+        let events = a.events.iter().enumerate().map(|(i, e)| {
+            row![
+                id(i), &e.slug, &e.title, &e.starts, &e.ends, &e.date_text, &e.place,
+                &e.recurrence, opt_i(e.organiser), &e.description; &e.origin
+            ]
+        });
+        let columns = "id, slug, title, starts, ends, date_text, place, recurrence, organiser_id, description, file, line";
+        insert(tx, "atlas_events", columns, events.collect()).await?;
+        let glossary = a.glossary.iter().enumerate().map(|(i, t)| {
+            let mut values = row![
+                id(i),
+                &t.term,
+                &t.key,
+                &t.expansion,
+                t.curated,
+                t.status.as_str()
+            ];
+            values.extend(opt_origin(&t.origin));
+            values
+        });
+        let columns = "id, term, key, expansion, curated, status, file, line";
+        insert(tx, "glossary", columns, glossary.collect()).await?;
+        let ranked = a.topic_actors.iter().map(|r| {
+            let headings = (!r.headings.is_empty()).then(|| r.headings.join("\n"));
+            let score = (r.score * 10.0).round() as i64;
+            let mut values = row![
+                id(r.topic),
+                id(r.actor),
+                n(r.rank),
+                score,
+                &headings,
+                &r.evidence
+            ];
+            values.extend(opt_origin(&r.origin));
+            values
+        });
+        let columns = "topic_id, actor_id, rank, score, headings, evidence, file, line";
+        insert(tx, "topic_actors", columns, ranked.collect()).await
     }
 }
 

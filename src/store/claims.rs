@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::dialect::on_runtime;
+use super::dialect::{execute, fetch, on_runtime};
 use super::events::ts;
 use super::types::ReminderState;
 use super::{Store, StoreError};
@@ -109,16 +109,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "UPDATE reminders SET state = $1, late = $2, error = $3, done_at = $4
                    WHERE key = $5 AND state = 'claimed' AND claimed_by = $6";
-        let done = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(state)
-            .bind(late)
-            .bind(error)
-            .bind(ts(now))
-            .bind(key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let done = execute!(self, sql, state, late, error, ts(now), key, owner);
         Ok(done == 1)
     }
 
@@ -134,14 +125,7 @@ impl Store {
         let sql = "UPDATE reminders SET state = 'pending', due_utc = $1, error = $2,
                           claimed_by = NULL, lease_until = NULL
                    WHERE key = $3 AND state = 'claimed' AND claimed_by = $4";
-        let done = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(ts(retry_at))
-            .bind(error)
-            .bind(key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let done = execute!(self, sql, ts(retry_at), error, key, owner);
         // Not announced: a write made because a delivery failed must not wake the loop that
         // made it (it sleeps until the next due time, which it reads anyway).
         Ok(done == 1)
@@ -155,11 +139,7 @@ impl Store {
         target: &super::types::Target,
     ) -> Result<bool, StoreError> {
         let sql = "SELECT COUNT(*) FROM reminders WHERE event_id = $1 AND target = $2";
-        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(event)
-            .bind(target)
-            .fetch_one(pool)
-            .await?);
+        let (n,): (i64,) = fetch!(self, query_as.fetch_one, sql, event, target);
         Ok(n > 0)
     }
 
@@ -201,12 +181,7 @@ impl Store {
         let sql = "SELECT COUNT(*) FROM reminders
                    WHERE space = $1 AND target = $2 AND state = 'pending' AND key LIKE $3";
         let like = format!("%{}%", crate::events::SNOOZE_MARK);
-        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .bind(target)
-            .bind(&like)
-            .fetch_one(pool)
-            .await?);
+        let (n,): (i64,) = fetch!(self, query_as.fetch_one, sql, space, target, &like);
         Ok(n)
     }
 }

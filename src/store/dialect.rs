@@ -42,6 +42,32 @@ macro_rules! on_runtime {
 }
 pub(crate) use on_runtime;
 
+/// Runs one statement on the runtime database with `$bind`s bound in order: the number of rows
+/// it changed. The Rust around a statement (binds, run, count) is written once, here.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::store::dialect::on_runtime!($store, |pool| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(pool)
+            .await?
+            .rows_affected())
+    };
+}
+pub(crate) use execute;
+
+/// Reads with one statement on the runtime database, `$bind`s bound in order: `$query` is
+/// `query_as` (rows as tuples or `row!` structs) or `query_scalar` (one column), `$fetch` is
+/// `fetch_one`, `fetch_optional` or `fetch_all`.
+macro_rules! fetch {
+    ($store:expr, $query:ident . $fetch:ident, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::store::dialect::on_runtime!($store, |pool| sqlx::$query($sql)
+            $(.bind($bind))*
+            .$fetch(pool)
+            .await?)
+    };
+}
+pub(crate) use fetch;
+
 /// What the SQL of the two databases really differs in, for the few statements that need it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Dialect {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::dialect::on_runtime;
+use super::dialect::{execute, fetch};
 use super::events::ts;
 use super::types::{EventId, SpaceId};
 use super::{Store, StoreError};
@@ -26,18 +26,13 @@ impl Store {
     pub async fn mirrors_of_guild(&self, guild: &str) -> Result<Vec<MirrorRow>, StoreError> {
         let sql = "SELECT event_id, occurrence_utc, discord_id, shown, claimed_at
              FROM discord_scheduled_events WHERE guild = $1 ORDER BY occurrence_utc, event_id";
-        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(guild)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_as.fetch_all, sql, guild))
     }
 
     /// Guilds with mirrored events (some may have no live event left to mirror).
     pub async fn guilds_with_mirrors(&self) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT DISTINCT guild FROM discord_scheduled_events ORDER BY guild";
-        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_scalar.fetch_all, sql))
     }
 
     /// Claims the creation of one occurrence's Scheduled Event: false if another process (or
@@ -52,15 +47,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "INSERT INTO discord_scheduled_events (event_id, occurrence_utc, guild, shown, claimed_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
-        let added = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(event_id)
-            .bind(ts(occurrence))
-            .bind(guild)
-            .bind(shown)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let added = execute!(self, sql, event_id, ts(occurrence), guild, shown, ts(now));
         Ok(added == 1)
     }
 
@@ -74,14 +61,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "UPDATE discord_scheduled_events SET discord_id = $1, shown = $2
              WHERE event_id = $3 AND occurrence_utc = $4";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(discord_id)
-            .bind(shown)
-            .bind(event_id)
-            .bind(occurrence_utc)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, discord_id, shown, event_id, occurrence_utc);
         Ok(())
     }
 
@@ -92,12 +72,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql =
             "DELETE FROM discord_scheduled_events WHERE event_id = $1 AND occurrence_utc = $2";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(event_id)
-            .bind(occurrence_utc)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, event_id, occurrence_utc);
         Ok(())
     }
 
@@ -108,10 +83,12 @@ impl Store {
     ) -> Result<Vec<SpaceId>, StoreError> {
         let sql =
             "SELECT DISTINCT space FROM events WHERE NOT cancelled AND space LIKE $1 ORDER BY space";
-        let rows: Vec<(SpaceId,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(super::events::platform_pattern(platform))
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(SpaceId,)> = fetch!(
+            self,
+            query_as.fetch_all,
+            sql,
+            super::events::platform_pattern(platform)
+        );
         Ok(rows.into_iter().map(|(s,)| s).collect())
     }
 
@@ -123,13 +100,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let sql = "INSERT INTO notices_sent (space, what, sent_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let added = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(what)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let added = execute!(self, sql, space, what, ts(now));
         Ok(added == 1)
     }
 }

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 
-use super::dialect::{numbered_list, numbered_rows, on_runtime};
+use super::dialect::{execute, fetch, numbered_list, numbered_rows, on_runtime};
 use super::types::{EventId, Platform, ReminderState, SpaceId, Target};
 use super::{Store, StoreError};
 use crate::events::Planned;
@@ -362,10 +362,7 @@ impl Store {
     /// (a read never writes; `update_space` stores a space's first setting).
     pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
         let sql = "SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = $1";
-        let row: Option<SpaceRow> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<SpaceRow> = fetch!(self, query_as.fetch_optional, sql, id);
         Ok(row.unwrap_or_else(|| SpaceRow::defaults(id.clone())))
     }
 
@@ -416,23 +413,23 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let sql = "UPDATE events SET title = $1, description = $2, starts_local = $3, tz = $4, duration_min = $5, place = $6, organiser = $7, topics = $8, actors = $9, inferred = $10, rrule = $11, updated_at = $12, revision = revision + 1 WHERE id = $13";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(&e.title)
-            .bind(&e.description)
-            .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
-            .bind(&e.tz)
-            .bind(e.duration_min)
-            .bind(&e.place)
-            .bind(&e.organiser)
-            .bind(&e.topics)
-            .bind(&e.actors)
-            .bind(e.inferred)
-            .bind(&e.rrule)
-            .bind(ts(now))
-            .bind(id)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(
+            self,
+            sql,
+            &e.title,
+            &e.description,
+            e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            &e.tz,
+            e.duration_min,
+            &e.place,
+            &e.organiser,
+            &e.topics,
+            &e.actors,
+            e.inferred,
+            &e.rrule,
+            ts(now),
+            id
+        );
         // What it owes changes with the plan written after it (`replan` announces that).
         Ok(())
     }
@@ -529,10 +526,7 @@ impl Store {
 
     pub async fn exdates(&self, id: EventId) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let sql = "SELECT occurrence_utc FROM event_exdates WHERE event_id = $1";
-        let rows: Vec<(String,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(id)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(String,)> = fetch!(self, query_as.fetch_all, sql, id);
         Ok(rows.iter().filter_map(|(s,)| parse_ts(s)).collect())
     }
 
@@ -561,10 +555,7 @@ impl Store {
     /// How many live events a space has (the cap on events per space).
     pub async fn count_events(&self, space: &SpaceId) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM events WHERE space = $1 AND NOT cancelled";
-        let (n,): (i64,) = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .fetch_one(pool)
-            .await?);
+        let (n,): (i64,) = fetch!(self, query_as.fetch_one, sql, space);
         Ok(n)
     }
 
@@ -573,10 +564,7 @@ impl Store {
         event_id: EventId,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let sql = "SELECT user_id, offset_min FROM subscriptions WHERE event_id = $1 ORDER BY id";
-        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(event_id)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_as.fetch_all, sql, event_id))
     }
 
     /// Personal subscriptions in a space (one user's, or everyone's for moderators).
@@ -587,11 +575,7 @@ impl Store {
     ) -> Result<Vec<SubscriptionRow>, StoreError> {
         let sql = "SELECT s.id, s.event_id, e.title, s.user_id, s.offset_min FROM subscriptions s JOIN events e ON e.id = s.event_id
              WHERE s.space = $1 AND (CAST($2 AS TEXT) IS NULL OR s.user_id = $2) AND NOT e.cancelled ORDER BY s.id";
-        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .bind(user)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_as.fetch_all, sql, space, user))
     }
 
     /// Removes a subscription (and its pending reminders). Returns false when it is not the
@@ -714,13 +698,15 @@ impl Store {
              WHERE NOT cancelled AND (planned_until IS NULL OR planned_until < $1)
                AND (space = $2 OR space LIKE $3)
              ORDER BY planned_until NULLS FIRST LIMIT $4";
-        let rows: Vec<(EventId, Option<String>)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(ts(before))
-            .bind(platform)
-            .bind(platform_pattern(platform))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(EventId, Option<String>)> = fetch!(
+            self,
+            query_as.fetch_all,
+            sql,
+            ts(before),
+            platform,
+            platform_pattern(platform),
+            limit
+        );
         Ok(rows
             .into_iter()
             .map(|(id, until)| (id, until.as_deref().and_then(parse_ts)))
@@ -730,10 +716,7 @@ impl Store {
     /// How far an event's reminders are planned (None: never planned).
     pub async fn plan_mark(&self, event_id: EventId) -> Result<Option<DateTime<Utc>>, StoreError> {
         let sql = "SELECT planned_until FROM events WHERE id = $1";
-        let row: Option<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(event_id)
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<(Option<String>,)> = fetch!(self, query_as.fetch_optional, sql, event_id);
         Ok(row.and_then(|(t,)| t).as_deref().and_then(parse_ts))
     }
 
@@ -745,11 +728,13 @@ impl Store {
         let sql =
             "SELECT planned_until FROM events WHERE NOT cancelled AND (space = $1 OR space LIKE $2)
              ORDER BY planned_until NULLS FIRST LIMIT 1";
-        let row: Option<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(platform)
-            .bind(platform_pattern(platform))
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<(Option<String>,)> = fetch!(
+            self,
+            query_as.fetch_optional,
+            sql,
+            platform,
+            platform_pattern(platform)
+        );
         Ok(match row {
             None => None,
             // Never planned: due for planning now.
@@ -762,11 +747,13 @@ impl Store {
     pub async fn next_due(&self, platform: Platform) -> Result<Option<DateTime<Utc>>, StoreError> {
         let sql = "SELECT due_utc FROM reminders WHERE state = 'pending' AND (space = $1 OR space LIKE $2)
              ORDER BY due_utc LIMIT 1";
-        let row: Option<(String,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(platform)
-            .bind(platform_pattern(platform))
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<(String,)> = fetch!(
+            self,
+            query_as.fetch_optional,
+            sql,
+            platform,
+            platform_pattern(platform)
+        );
         Ok(row.and_then(|(s,)| parse_ts(&s)))
     }
 
@@ -812,11 +799,13 @@ impl Store {
     pub async fn claim_owners(&self, platform: Platform) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT DISTINCT claimed_by FROM reminders WHERE state = 'claimed'
              AND (space = $1 OR space LIKE $2)";
-        let rows: Vec<(Option<String>,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(platform)
-            .bind(platform_pattern(platform))
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(Option<String>,)> = fetch!(
+            self,
+            query_as.fetch_all,
+            sql,
+            platform,
+            platform_pattern(platform)
+        );
         Ok(rows.into_iter().filter_map(|(o,)| o).collect())
     }
 
@@ -877,15 +866,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql =
             "UPDATE reminders SET state = $1, late = $2, error = $3, done_at = $4 WHERE key = $5";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(state)
-            .bind(late)
-            .bind(error)
-            .bind(ts(now))
-            .bind(key)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, state, late, error, ts(now), key);
         Ok(())
     }
 
@@ -926,10 +907,7 @@ impl Store {
         event_id: EventId,
     ) -> Result<Vec<(String, ReminderState)>, StoreError> {
         let sql = "SELECT key, state FROM reminders WHERE event_id = $1 ORDER BY due_utc, key";
-        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(event_id)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_as.fetch_all, sql, event_id))
     }
 
     /// The pending snoozes of an event: (key, occurrence).
@@ -938,10 +916,7 @@ impl Store {
         event_id: EventId,
     ) -> Result<Vec<(String, String)>, StoreError> {
         let sql = "SELECT key, occurrence_utc FROM reminders WHERE event_id = $1 AND state = 'pending' AND key LIKE '%+snooze%'";
-        Ok(on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(event_id)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_as.fetch_all, sql, event_id))
     }
 
     /// One reminder by its key (a button names it).
@@ -989,25 +964,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO disabled_targets (space, target, reason, disabled_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (space, target) DO UPDATE SET reason = excluded.reason, disabled_at = excluded.disabled_at";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(target)
-            .bind(reason)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, space, target, reason, ts(now));
         Ok(())
     }
 
     pub async fn enable_target(&self, space: &SpaceId, target: &Target) -> Result<(), StoreError> {
         let sql = "DELETE FROM disabled_targets WHERE space = $1 AND target = $2";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(target)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, space, target);
         self.changed().await
     }
 
@@ -1017,10 +980,7 @@ impl Store {
         space: &SpaceId,
     ) -> Result<std::collections::HashMap<Target, String>, StoreError> {
         let sql = "SELECT target, reason FROM disabled_targets WHERE space = $1";
-        let rows: Vec<(Target, String)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(Target, String)> = fetch!(self, query_as.fetch_all, sql, space);
         Ok(rows.into_iter().collect())
     }
 }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::dialect::on_runtime;
+use super::dialect::{execute, fetch, on_runtime};
 use super::events::{ts, EventRow, EVENT_COLUMNS};
 use super::types::{EventId, SpaceId, Subject};
 use super::{Store, StoreError};
@@ -130,25 +130,14 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql =
             "DELETE FROM follows WHERE space = $1 AND user_id = $2 AND kind = $3 AND slug = $4";
-        let deleted = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(user)
-            .bind(subject.kind())
-            .bind(subject.slug())
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let deleted = execute!(self, sql, space, user, subject.kind(), subject.slug());
         Ok(deleted == 1)
     }
 
     /// What `user` follows in `space`, in the order they followed it.
     pub async fn follows(&self, space: &SpaceId, user: &str) -> Result<Vec<Subject>, StoreError> {
         let sql = "SELECT kind, slug FROM follows WHERE space = $1 AND user_id = $2 ORDER BY id";
-        let rows: Vec<(String, String)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .bind(user)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(String, String)> = fetch!(self, query_as.fetch_all, sql, space, user);
         Ok(rows
             .into_iter()
             .filter_map(|(k, s)| subject_of(k, s))
@@ -223,10 +212,7 @@ impl Store {
     /// The secret of a space's calendar feed, if it has one.
     pub async fn feed_secret(&self, space: &SpaceId) -> Result<Option<String>, StoreError> {
         let sql = "SELECT secret FROM feeds WHERE space = $1";
-        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
-            .bind(space)
-            .fetch_optional(pool)
-            .await?))
+        Ok(fetch!(self, query_scalar.fetch_optional, sql, space))
     }
 
     /// Gives a space's feed a new secret (the old link stops working), or its first one.
@@ -238,13 +224,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO feeds (space, secret, created_at) VALUES ($1, $2, $3)
              ON CONFLICT (space) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(secret)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, space, secret, ts(now));
         Ok(())
     }
 
@@ -257,13 +237,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<String, StoreError> {
         let sql = "INSERT INTO feeds (space, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(space)
-            .bind(secret)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, space, secret, ts(now));
         self.feed_secret(space)
             .await?
             .ok_or_else(|| StoreError::Sql(sqlx::Error::RowNotFound))
@@ -272,10 +246,7 @@ impl Store {
     /// The space whose feed has this secret.
     pub async fn feed_space(&self, secret: &str) -> Result<Option<SpaceId>, StoreError> {
         let sql = "SELECT space FROM feeds WHERE secret = $1";
-        let row: Option<(SpaceId,)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(secret)
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<(SpaceId,)> = fetch!(self, query_as.fetch_optional, sql, secret);
         Ok(row.map(|(s,)| s))
     }
 
@@ -285,10 +256,7 @@ impl Store {
         space: &SpaceId,
     ) -> Result<std::collections::HashMap<EventId, Vec<DateTime<Utc>>>, StoreError> {
         let sql = "SELECT x.event_id, x.occurrence_utc FROM event_exdates x JOIN events e ON e.id = x.event_id WHERE e.space = $1";
-        let rows: Vec<(EventId, String)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(space)
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(EventId, String)> = fetch!(self, query_as.fetch_all, sql, space);
         let mut out: std::collections::HashMap<EventId, Vec<DateTime<Utc>>> = Default::default();
         for (id, at) in rows {
             if let Some(at) = super::events::parse_ts(&at) {
@@ -310,11 +278,7 @@ impl Store {
         let sql = "SELECT COUNT(*), MAX(updated_at), CAST(SUM(revision) AS BIGINT) FROM events
              WHERE space = $1 AND (NOT cancelled OR updated_at >= $2)";
         let (n, last, revisions): (i64, Option<String>, Option<i64>) =
-            on_runtime!(self, |pool| sqlx::query_as(sql)
-                .bind(space)
-                .bind(&since)
-                .fetch_one(pool)
-                .await?);
+            fetch!(self, query_as.fetch_one, sql, space, &since);
         Ok(format!(
             "{n}/{}/{}",
             last.unwrap_or_default(),

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::dialect::on_runtime;
+use super::dialect::{execute, fetch, on_runtime};
 use super::events::ts;
 use super::types::EventId;
 use super::{Store, StoreError};
@@ -21,10 +21,7 @@ pub struct MatrixAccount {
 impl Store {
     pub async fn matrix_account(&self, user: &str) -> Result<MatrixAccount, StoreError> {
         let sql = "SELECT device_id, next_batch FROM matrix_accounts WHERE user_id = $1";
-        let row: Option<MatrixAccount> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(user)
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<MatrixAccount> = fetch!(self, query_as.fetch_optional, sql, user);
         Ok(row.unwrap_or_default())
     }
 
@@ -36,13 +33,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO matrix_accounts (user_id, device_id, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET device_id = excluded.device_id, updated_at = excluded.updated_at";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(device)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, user, device, ts(now));
         Ok(())
     }
 
@@ -55,13 +46,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO matrix_accounts (user_id, next_batch, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (user_id) DO UPDATE SET next_batch = excluded.next_batch, updated_at = excluded.updated_at";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(next_batch)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, user, next_batch, ts(now));
         Ok(())
     }
 
@@ -73,32 +58,18 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let sql = "INSERT INTO matrix_rooms (user_id, room_id, joined_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let added = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(room)
-            .bind(ts(now))
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let added = execute!(self, sql, user, room, ts(now));
         Ok(added == 1)
     }
 
     pub async fn matrix_rooms(&self, user: &str) -> Result<Vec<String>, StoreError> {
         let sql = "SELECT room_id FROM matrix_rooms WHERE user_id = $1 ORDER BY room_id";
-        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
-            .bind(user)
-            .fetch_all(pool)
-            .await?))
+        Ok(fetch!(self, query_scalar.fetch_all, sql, user))
     }
 
     pub async fn remove_matrix_room(&self, user: &str, room: &str) -> Result<(), StoreError> {
         let sql = "DELETE FROM matrix_rooms WHERE user_id = $1 AND room_id = $2";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(room)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, user, room);
         Ok(())
     }
 
@@ -112,14 +83,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let sql = "INSERT INTO matrix_reactions (user_id, reaction_id, person, event_id)
              VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(reaction)
-            .bind(person)
-            .bind(event.0)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        execute!(self, sql, user, reaction, person, event.0);
         Ok(())
     }
 
@@ -131,11 +95,7 @@ impl Store {
     ) -> Result<Option<(String, EventId)>, StoreError> {
         let sql = "DELETE FROM matrix_reactions WHERE user_id = $1 AND reaction_id = $2
              RETURNING person, event_id";
-        let row: Option<(String, i64)> = on_runtime!(self, |pool| sqlx::query_as(sql)
-            .bind(user)
-            .bind(reaction)
-            .fetch_optional(pool)
-            .await?);
+        let row: Option<(String, i64)> = fetch!(self, query_as.fetch_optional, sql, user, reaction);
         Ok(row.map(|(p, e)| (p, EventId(e))))
     }
 
@@ -149,13 +109,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let sql = "INSERT INTO matrix_undecryptable_notices (user_id, sender, session_id)
              VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        let added = on_runtime!(self, |pool| sqlx::query(sql)
-            .bind(user)
-            .bind(sender)
-            .bind(session)
-            .execute(pool)
-            .await?
-            .rows_affected());
+        let added = execute!(self, sql, user, sender, session);
         Ok(added == 1)
     }
 
@@ -165,11 +119,7 @@ impl Store {
         person: &str,
     ) -> Result<Option<String>, StoreError> {
         let sql = "SELECT room_id FROM matrix_direct_rooms WHERE user_id = $1 AND person = $2";
-        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
-            .bind(user)
-            .bind(person)
-            .fetch_optional(pool)
-            .await?))
+        Ok(fetch!(self, query_scalar.fetch_optional, sql, user, person))
     }
 
     /// The person whose direct room this is, if it is one the bot opened.
@@ -179,11 +129,7 @@ impl Store {
         room: &str,
     ) -> Result<Option<String>, StoreError> {
         let sql = "SELECT person FROM matrix_direct_rooms WHERE user_id = $1 AND room_id = $2";
-        Ok(on_runtime!(self, |pool| sqlx::query_scalar(sql)
-            .bind(user)
-            .bind(room)
-            .fetch_optional(pool)
-            .await?))
+        Ok(fetch!(self, query_scalar.fetch_optional, sql, user, room))
     }
 
     pub async fn set_matrix_direct_room(

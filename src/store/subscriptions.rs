@@ -48,6 +48,14 @@ const COUNTS: &str = "SELECT
     (SELECT COUNT(*) FROM subscriptions s JOIN events e ON e.id = s.event_id
       WHERE s.space = $2 AND s.user_id = $3 AND NOT e.cancelled)";
 
+/// One subscription per offset; an offset already subscribed keeps its row.
+const INSERT: &str = "INSERT INTO subscriptions (event_id, space, user_id, offset_min, created_at)
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+
+/// The number of the subscription for an offset, new or kept.
+const ID_OF: &str =
+    "SELECT id FROM subscriptions WHERE event_id = $1 AND user_id = $2 AND offset_min = $3";
+
 impl Store {
     /// Subscribes `user` to `event` once per offset in `offsets`, unless that would pass a cap
     /// of `caps`; the event's revision moves (its plan is stale; the caller plans the new
@@ -64,10 +72,6 @@ impl Store {
         let locks: &[&str] = if self.pg.is_some() { &PG_LOCKS } else { &[] };
         let keys = [event.0.to_string(), format!("{space}:{user}")];
         let adding = offsets.len() as i64;
-        let insert = "INSERT INTO subscriptions (event_id, space, user_id, offset_min, created_at)
-                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
-        let id_of =
-            "SELECT id FROM subscriptions WHERE event_id = $1 AND user_id = $2 AND offset_min = $3";
         let outcome = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             for (lock, key) in locks.iter().zip(&keys) {
@@ -94,7 +98,7 @@ impl Store {
                     .await?;
                 let mut ids = Vec::with_capacity(offsets.len());
                 for offset in offsets {
-                    sqlx::query(insert)
+                    sqlx::query(INSERT)
                         .bind(event)
                         .bind(space)
                         .bind(user)
@@ -102,7 +106,7 @@ impl Store {
                         .bind(ts(now))
                         .execute(&mut *tx)
                         .await?;
-                    let (id,): (i64,) = sqlx::query_as(id_of)
+                    let (id,): (i64,) = sqlx::query_as(ID_OF)
                         .bind(event)
                         .bind(user)
                         .bind(offset)
