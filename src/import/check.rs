@@ -24,8 +24,24 @@ fn line_containing(data: &DataDir, file: &str, needle: &str) -> usize {
 pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
     let (atlas, notes) = read_atlas(data)?;
     let mut problems = Problems::default();
-    let actors_file = data.label("actors.toml");
+    check_names_have_one_owner(data, &atlas, &mut problems);
+    check_standards_are_mentioned(data, &atlas, &mut problems);
+    let corpus = written_corpus(&atlas);
+    check_glossary_is_written(data, &atlas, &corpus, &mut problems);
+    check_descriptions_are_quoted(data, &corpus, &mut problems);
+    check_topics_are_used(data, &atlas, &mut problems);
 
+    if problems.has_errors() {
+        return Err(problems.into_sorted());
+    }
+    let mut notes = notes;
+    notes.extend(problems.into_sorted());
+    Ok(CheckReport { atlas, notes })
+}
+
+/// Every name points at one actor.
+fn check_names_have_one_owner(data: &DataDir, atlas: &Atlas, problems: &mut Problems) {
+    let actors_file = data.label("actors.toml");
     let mut owner: HashMap<&str, usize> = HashMap::new();
     for (actor, name, key, _) in &atlas.actor_names {
         match owner.get(key.as_str()) {
@@ -43,7 +59,10 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
             }
         }
     }
+}
 
+/// Every registry standard is mentioned in the sources.
+fn check_standards_are_mentioned(data: &DataDir, atlas: &Atlas, problems: &mut Problems) {
     let standards_file = data.label("standards.toml");
     for (i, s) in atlas.standards.iter().enumerate() {
         if !atlas.standard_mentions.iter().any(|(si, _, _)| *si == i) {
@@ -61,7 +80,10 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
             );
         }
     }
+}
 
+/// Everything the sources write, as name keys, for checking that a text is theirs.
+fn written_corpus(atlas: &Atlas) -> String {
     // Expansions may be written in any text of the sources: paragraphs, headings, names,
     // document titles, event blurbs.
     let texts = atlas
@@ -78,7 +100,11 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
         )
         .chain(atlas.documents.iter().map(|d| d.title.as_str()))
         .chain(atlas.events.iter().map(|e| e.description.as_str()));
-    let corpus: String = texts.map(name_key).collect::<Vec<_>>().join(" | ");
+    texts.map(name_key).collect::<Vec<_>>().join(" | ")
+}
+
+/// Every glossary expansion not marked `curated` is written in the sources.
+fn check_glossary_is_written(data: &DataDir, atlas: &Atlas, corpus: &str, problems: &mut Problems) {
     let glossary_file = data.label("glossary.toml");
     for t in atlas.glossary.iter().filter(|t| !t.curated) {
         if !corpus.contains(&name_key(&t.expansion)) {
@@ -96,10 +122,12 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
             );
         }
     }
+}
 
-    // Descriptions in the registry and in documents.toml are either the sources' words or
-    // marked as the curators' (`curated = true`, shown as such): never a paraphrase passed off
-    // as a quotation.
+/// Descriptions in the registry and in documents.toml are either the sources' words or
+/// marked as the curators' (`curated = true`, shown as such): never a paraphrase passed off
+/// as a quotation.
+fn check_descriptions_are_quoted(data: &DataDir, corpus: &str, problems: &mut Problems) {
     let quoted = |text: &str| corpus.contains(&name_key(text));
     let curated = super::curated::load(data, &mut Problems::default());
     for s in curated.standards.iter().filter(|s| !s.value.curated) {
@@ -128,7 +156,10 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
             );
         }
     }
+}
 
+/// A topic without a heading or a term can never be found: a warning.
+fn check_topics_are_used(data: &DataDir, atlas: &Atlas, problems: &mut Problems) {
     let topic_of_term: HashMap<&str, usize> = atlas
         .topic_terms
         .iter()
@@ -145,11 +176,4 @@ pub fn check_data(data: &DataDir) -> Result<CheckReport, Vec<Problem>> {
             );
         }
     }
-
-    if problems.has_errors() {
-        return Err(problems.into_sorted());
-    }
-    let mut notes = notes;
-    notes.extend(problems.into_sorted());
-    Ok(CheckReport { atlas, notes })
 }

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 pub use build::Atlas;
 pub use problem::{Problem, Severity};
 
-use model::Para;
+use model::{Document, Para, Profile};
 use problem::Problems;
 
 /// The data the binary carries, so that a new user needs no checkout and no setup step.
@@ -169,61 +169,11 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
         .collect();
 
     // Read every source first: quotes anywhere may point into any of them.
-    let mut texts: Vec<(String, String)> = Vec::new();
-    for s in &curated.sources {
-        match data.read(&s.value.file) {
-            Ok(content) => {
-                hashed.push((s.value.file.clone(), content.clone()));
-                texts.push((data.label(&s.value.file), content));
-            }
-            Err(e) => problems.error(
-                &s.file,
-                s.line,
-                format!("cannot read source '{}': {e}", s.value.file),
-            ),
-        }
-    }
+    let texts = read_sources(data, &curated, &mut hashed, &mut problems);
     check_source_entries(&curated, &mut problems);
 
     let claimed = claimed_lines(&curated, &texts, &mut problems);
-    let mut profiles = Vec::new();
-    let mut documents = Vec::new();
-    let mut extra_passages: Vec<(String, Para)> = Vec::new();
-    let mut profile_documents: HashMap<String, usize> = HashMap::new();
-    // Which profiles each atlas source produced, for `merge_into`.
-    let mut ranges: HashMap<String, std::ops::Range<usize>> = HashMap::new();
-    for s in &curated.sources {
-        let label = data.label(&s.value.file);
-        let Some((_, content)) = texts.iter().find(|(l, _)| *l == label) else {
-            continue;
-        };
-        let actor = s.value.actor.clone().unwrap_or_default();
-        match s.value.format.as_str() {
-            "atlas-profiles" => {
-                let start = profiles.len();
-                profiles.extend(atlas::parse_profiles(&label, content, &curated, &claimed, &mut problems));
-                ranges.insert(s.value.slug.clone(), start..profiles.len());
-            }
-            "atlas-scrape" => {
-                let targets = s.value.merge_into.as_ref().and_then(|m| ranges.get(m)).cloned().unwrap_or(0..0);
-                atlas::merge_scrape(&label, content, &mut profiles, targets, &curated, &claimed, &mut problems);
-            }
-            "un-list" => {
-                let parsed = unlist::parse(&label, content, &actor, &mut problems);
-                profiles.push(parsed.profile);
-                documents.extend(parsed.documents);
-            }
-            "news" => documents.extend(news::parse(&label, content, &actor, &mut problems)),
-            "report" => {
-                let parsed = report::parse(&label, content, &actor, &mut problems);
-                profiles.push(parsed.profile);
-                profile_documents.insert(actor.clone(), documents.len());
-                documents.push(parsed.document);
-                extra_passages.extend(parsed.footnotes.into_iter().map(|p| (actor.clone(), p)));
-            }
-            other => problems.error(&s.file, s.line, format!("unknown format '{other}' (expected atlas-profiles, atlas-scrape, un-list, news or report)")),
-        }
-    }
+    let parsed = parse_sources(data, &curated, &texts, &claimed, &mut problems);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "sources parsed"
@@ -231,10 +181,10 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
     let atlas = build::build(
         build::Inputs {
             curated: &curated,
-            profiles,
-            documents,
-            extra_passages,
-            profile_documents,
+            profiles: parsed.profiles,
+            documents: parsed.documents,
+            extra_passages: parsed.extra_passages,
+            profile_documents: parsed.profile_documents,
             texts,
             data_hash: fnv(&with_importer(hashed)),
         },
@@ -250,6 +200,132 @@ pub fn read_atlas(data: &DataDir) -> Result<(Atlas, Vec<Problem>), Vec<Problem>>
         return Err(all);
     }
     Ok((atlas, problems.into_sorted()))
+}
+
+/// The text of every source data/sources.toml lists, by label; each is also added to what the
+/// atlas version hashes. A source that cannot be read is an error at its entry.
+fn read_sources(
+    data: &DataDir,
+    curated: &curated::Curated,
+    hashed: &mut Vec<(String, String)>,
+    problems: &mut Problems,
+) -> Vec<(String, String)> {
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for s in &curated.sources {
+        match data.read(&s.value.file) {
+            Ok(content) => {
+                hashed.push((s.value.file.clone(), content.clone()));
+                texts.push((data.label(&s.value.file), content));
+            }
+            Err(e) => problems.error(
+                &s.file,
+                s.line,
+                format!("cannot read source '{}': {e}", s.value.file),
+            ),
+        }
+    }
+    texts
+}
+
+/// What the sources' parsers produced, in source order: `build`'s inputs.
+#[derive(Default)]
+struct Parsed {
+    profiles: Vec<Profile>,
+    documents: Vec<Document>,
+    extra_passages: Vec<(String, Para)>,
+    profile_documents: HashMap<String, usize>,
+    /// Which profiles each atlas source produced, for `merge_into`.
+    ranges: HashMap<String, std::ops::Range<usize>>,
+}
+
+/// Parses every source that could be read, each by its format, in the order listed.
+fn parse_sources(
+    data: &DataDir,
+    curated: &curated::Curated,
+    texts: &[(String, String)],
+    claimed: &atlas::Claimed,
+    problems: &mut Problems,
+) -> Parsed {
+    let mut parsed = Parsed::default();
+    for s in &curated.sources {
+        let label = data.label(&s.value.file);
+        let Some((_, content)) = texts.iter().find(|(l, _)| *l == label) else {
+            continue;
+        };
+        parsed.add(s, &label, content, curated, claimed, problems);
+    }
+    parsed
+}
+
+/// The source formats `Parsed::add` knows, for the error naming an unknown one.
+const FORMATS: &str = "atlas-profiles, atlas-scrape, un-list, news or report";
+
+impl Parsed {
+    /// One source, by its format.
+    fn add(
+        &mut self,
+        s: &curated::At<curated::SourceEntry>,
+        label: &str,
+        content: &str,
+        curated: &curated::Curated,
+        claimed: &atlas::Claimed,
+        problems: &mut Problems,
+    ) {
+        let actor = s.value.actor.clone().unwrap_or_default();
+        match s.value.format.as_str() {
+            "atlas-profiles" => {
+                let start = self.profiles.len();
+                self.profiles.extend(atlas::parse_profiles(
+                    label, content, curated, claimed, problems,
+                ));
+                self.ranges
+                    .insert(s.value.slug.clone(), start..self.profiles.len());
+            }
+            "atlas-scrape" => {
+                let targets = s
+                    .value
+                    .merge_into
+                    .as_ref()
+                    .and_then(|m| self.ranges.get(m))
+                    .cloned()
+                    .unwrap_or(0..0);
+                atlas::merge_scrape(
+                    label,
+                    content,
+                    &mut self.profiles,
+                    targets,
+                    curated,
+                    claimed,
+                    problems,
+                );
+            }
+            "un-list" => {
+                let parsed = unlist::parse(label, content, &actor, problems);
+                self.profiles.push(parsed.profile);
+                self.documents.extend(parsed.documents);
+            }
+            "news" => self
+                .documents
+                .extend(news::parse(label, content, &actor, problems)),
+            "report" => self.add_report(report::parse(label, content, &actor, problems), actor),
+            other => problems.error(
+                &s.file,
+                s.line,
+                format!("unknown format '{other}' (expected {FORMATS})"),
+            ),
+        }
+    }
+
+    /// A report is its actor's profile and a document whose text is that profile's; its
+    /// footnotes are search-only text of that document.
+    fn add_report(&mut self, parsed: report::Report, actor: String) {
+        self.profiles.push(parsed.profile);
+        self.profile_documents
+            .insert(actor.clone(), self.documents.len());
+        self.documents.push(parsed.document);
+        self.extra_passages
+            .extend(parsed.footnotes.into_iter().map(|p| (actor.clone(), p)));
+    }
 }
 
 fn check_source_entries(curated: &curated::Curated, problems: &mut Problems) {

@@ -11,6 +11,16 @@ pub struct Para {
     pub truncated: bool,
 }
 
+/// A whole paragraph at 000:7 (unit tests).
+#[cfg(test)]
+pub(crate) fn test_para(text: &str) -> Para {
+    Para {
+        text: text.into(),
+        origin: Origin::new("000", 7),
+        truncated: false,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Section {
     pub kind: SectionKind,

@@ -15,91 +15,123 @@ fn is_credit(text: &str) -> bool {
     t.starts_with("photo:") || t.starts_with("credit:") || t.contains(". credit:")
 }
 
+/// Stands in for a credit line among the paragraphs: it ends the story text before it and
+/// tells the next heading-like paragraph that it is a story title.
+const CREDIT_MARK: &str = "\u{1}credit";
+
 pub fn parse(file: &str, content: &str, owner: &str, problems: &mut Problems) -> Vec<Document> {
-    // Keep caption/credit lines separate: in this format they are not blank-line separated.
+    let lines = separate_credits(file, content, problems);
+    let paras = paragraphs(&lines);
+    let mut reader = StoryReader {
+        file,
+        owner,
+        stories: Vec::new(),
+        after_credit: true, // the file starts with a photo
+        seen: Vec::new(),
+    };
+    let mut i = 0;
+    while i < paras.len() {
+        i += reader.read(&paras[i], paras.get(i + 1), problems);
+    }
+    summarise(file, &mut reader.stories, problems);
+    reader.stories
+}
+
+/// Keep caption/credit lines separate: in this format they are not blank-line separated.
+/// Credits become a [`CREDIT_MARK`] paragraph, captions a blank line.
+fn separate_credits(file: &str, content: &str, problems: &mut Problems) -> Vec<Line> {
     let raw = prose::lines(content);
+    let blank = |number: usize| Line {
+        number,
+        text: String::new(),
+    };
     let mut lines: Vec<Line> = Vec::new();
     for (i, l) in raw.iter().enumerate() {
         let next_is_credit = raw.get(i + 1).is_some_and(|n| is_credit(&n.text));
         if is_credit(&l.text) {
             problems.removed(file, l.number, format!("photo credit: {}", l.text));
+            lines.push(blank(l.number));
             lines.push(Line {
                 number: l.number,
-                text: String::new(),
+                text: CREDIT_MARK.into(),
             });
-            lines.push(Line {
-                number: l.number,
-                text: "\u{1}credit".into(),
-            });
-            lines.push(Line {
-                number: l.number,
-                text: String::new(),
-            });
+            lines.push(blank(l.number));
         } else if next_is_credit
             && !l.text.is_empty()
             && !looks_like_attribution(&l.text)
             && prose::looks_like_heading(&l.text)
         {
             problems.removed(file, l.number, format!("image caption: {}", l.text));
-            lines.push(Line {
-                number: l.number,
-                text: String::new(),
-            });
+            lines.push(blank(l.number));
         } else {
             lines.push(l.clone());
             if next_is_credit {
-                lines.push(Line {
-                    number: l.number,
-                    text: String::new(),
-                });
+                lines.push(blank(l.number));
             }
         }
     }
-    let paras = paragraphs(&lines);
-    let mut stories: Vec<Document> = Vec::new();
-    let mut after_credit = true; // the file starts with a photo
-    let mut seen: Vec<(Fingerprint, Origin)> = Vec::new();
-    let mut i = 0;
-    while i < paras.len() {
-        let p = &paras[i];
-        if p.text == "\u{1}credit" {
-            after_credit = true;
-            i += 1;
-            continue;
+    lines
+}
+
+/// Reads the paragraphs of a news file into stories, one paragraph at a time.
+struct StoryReader<'a> {
+    file: &'a str,
+    owner: &'a str,
+    stories: Vec<Document>,
+    /// Just after a photo credit, a heading-like paragraph starts a new story.
+    after_credit: bool,
+    /// Paragraphs already kept, to drop repeats (the same quote in two stories).
+    seen: Vec<(Fingerprint, Origin)>,
+}
+
+impl StoryReader<'_> {
+    /// Reads one paragraph (`next` may be taken as its subtitle); returns how many were used.
+    fn read(&mut self, p: &Line, next: Option<&Line>, problems: &mut Problems) -> usize {
+        if p.text == CREDIT_MARK {
+            self.after_credit = true;
+            return 1;
         }
         if let Some(reason) = prose::junk_kind(&p.text) {
-            problems.removed(file, p.number, format!("{reason}: {}", p.text));
-            i += 1;
-            continue;
+            problems.removed(self.file, p.number, format!("{reason}: {}", p.text));
+            return 1;
         }
         let sub_heading = p.text.contains(" – ");
-        if after_credit && prose::looks_like_heading(&p.text) && !sub_heading {
-            let mut story = Document {
-                slug: String::new(),
-                kind: DocKind::News,
-                symbol: None,
-                title: p.text.clone(),
-                subtitle: None,
-                summary: None,
-                owner: Some(owner.to_string()),
-                about: None,
-                paras: vec![],
-                origin: Origin::new(file, p.number),
-            };
-            if let Some(next) = paras.get(i + 1).filter(|n| {
-                prose::looks_like_heading(&n.text)
-                    || (n.text.len() < 200 && !prose::ends_sentence(&n.text))
-            }) {
-                story.subtitle = Some(next.text.clone());
-                i += 1;
-            }
-            stories.push(story);
-            after_credit = false;
-            i += 1;
-            continue;
+        if self.after_credit && prose::looks_like_heading(&p.text) && !sub_heading {
+            return self.start_story(p, next);
         }
-        after_credit = false;
-        let Some(story) = stories.last_mut() else {
+        self.after_credit = false;
+        self.add_para(p, problems);
+        1
+    }
+
+    /// A story title, with the next paragraph as its subtitle when that is heading-like or a
+    /// short unfinished phrase.
+    fn start_story(&mut self, p: &Line, next: Option<&Line>) -> usize {
+        let mut story = Document {
+            slug: String::new(),
+            kind: DocKind::News,
+            symbol: None,
+            title: p.text.clone(),
+            subtitle: None,
+            summary: None,
+            owner: Some(self.owner.to_string()),
+            about: None,
+            paras: vec![],
+            origin: Origin::new(self.file, p.number),
+        };
+        let subtitle = next.filter(|n| {
+            prose::looks_like_heading(&n.text)
+                || (n.text.len() < 200 && !prose::ends_sentence(&n.text))
+        });
+        story.subtitle = subtitle.map(|n| n.text.clone());
+        self.stories.push(story);
+        self.after_credit = false;
+        1 + usize::from(subtitle.is_some())
+    }
+
+    fn add_para(&mut self, p: &Line, problems: &mut Problems) {
+        let file = self.file;
+        let Some(story) = self.stories.last_mut() else {
             problems.warn(
                 file,
                 p.number,
@@ -108,16 +140,14 @@ pub fn parse(file: &str, content: &str, owner: &str, problems: &mut Problems) ->
                     p.text
                 ),
             );
-            i += 1;
-            continue;
+            return;
         };
         let fp = Fingerprint::new(&p.text);
-        if let Some((_, o)) = seen.iter().find(|(f, _)| f.same_as(&fp)) {
+        if let Some((_, o)) = self.seen.iter().find(|(f, _)| f.same_as(&fp)) {
             problems.removed(file, p.number, format!("repeats {}:{}", o.file, o.line));
-            i += 1;
-            continue;
+            return;
         }
-        seen.push((fp, Origin::new(file, p.number)));
+        self.seen.push((fp, Origin::new(file, p.number)));
         let text = prose::strip_bullet(&p.text).unwrap_or(&p.text).to_string();
         let truncated = prose::is_truncated(&text);
         if truncated {
@@ -132,16 +162,16 @@ pub fn parse(file: &str, content: &str, owner: &str, problems: &mut Problems) ->
             origin: Origin::new(file, p.number),
             truncated,
         });
-        i += 1;
     }
-    for s in &mut stories {
-        s.summary = s.paras.first().map(|p| {
-            prose::sentences(&p.text)
-                .first()
-                .copied()
-                .unwrap_or(&p.text)
-                .to_string()
-        });
+}
+
+/// Each story's summary is the first sentence of its text; a story without text is reported.
+fn summarise(file: &str, stories: &mut [Document], problems: &mut Problems) {
+    for s in stories {
+        s.summary = s
+            .paras
+            .first()
+            .map(|p| prose::first_sentence(&p.text).to_string());
         if s.paras.is_empty() {
             problems.warn(
                 file,
@@ -150,7 +180,6 @@ pub fn parse(file: &str, content: &str, owner: &str, problems: &mut Problems) ->
             );
         }
     }
-    stories
 }
 
 /// "Laura Lopez, Director, Conference Affairs, UNFCCC": a quote's attribution line.

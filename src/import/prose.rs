@@ -166,21 +166,7 @@ pub fn sentences(text: &str) -> Vec<&str> {
         let (pos, c) = bytes[i];
         if matches!(c, '.' | '!' | '?') {
             let next = bytes.get(i + 1).map(|&(_, n)| n);
-            let prev_word: String = text[start..pos]
-                .rsplit(|ch: char| ch.is_whitespace() || ch == '(')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            // "6. Embrace quantum computing": a list number is not a sentence.
-            let list_number = c == '.'
-                && start_is_blank(&text[start..pos])
-                && !prev_word.is_empty()
-                && prev_word.chars().all(|d| d.is_ascii_digit());
-            let abbreviation = c == '.'
-                && (list_number
-                    || ABBREVIATIONS
-                        .iter()
-                        .any(|a| prev_word.eq_ignore_ascii_case(a)));
+            let abbreviation = c == '.' && ends_in_abbreviation(&text[start..pos]);
             let boundary = match next {
                 None => true,
                 Some(n) if n.is_whitespace() => {
@@ -222,6 +208,28 @@ pub fn sentences(text: &str) -> Vec<&str> {
         push_sentence(&mut out, &text[start..]);
     }
     out
+}
+
+/// Whether the period after `before` (the sentence so far) closes an abbreviation or a list
+/// number rather than the sentence.
+fn ends_in_abbreviation(before: &str) -> bool {
+    let prev_word = before
+        .rsplit(|ch: char| ch.is_whitespace() || ch == '(')
+        .next()
+        .unwrap_or("");
+    // "6. Embrace quantum computing": a list number is not a sentence.
+    let list_number = start_is_blank(before)
+        && !prev_word.is_empty()
+        && prev_word.chars().all(|d| d.is_ascii_digit());
+    list_number
+        || ABBREVIATIONS
+            .iter()
+            .any(|a| prev_word.eq_ignore_ascii_case(a))
+}
+
+/// The first sentence of a paragraph (the whole paragraph when it has none), for summaries.
+pub fn first_sentence(text: &str) -> &str {
+    sentences(text).first().copied().unwrap_or(text)
 }
 
 /// True when `s` holds a single word (what precedes a period at the start of a sentence).

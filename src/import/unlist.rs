@@ -13,6 +13,41 @@ use super::prose::{self, Line};
 static SYMBOL_AT_END: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\s*\((A/(?:[A-Z]+/)*\d+/\d+)\)\s*$").unwrap());
 
+/// Title cue words, tried in order: the first list with a word in the title decides the kind.
+const TITLE_CUES: &[(&[&str], DocKind)] = &[
+    (&["toolkit", "index"], DocKind::Tool),
+    (
+        &["programme", "program", "workshop series"],
+        DocKind::Programme,
+    ),
+    (&["conference", "forum", "meeting"], DocKind::Event),
+    (
+        &[
+            "working group",
+            "group of",
+            "groups of",
+            "expert group",
+            "group on",
+            "panel",
+        ],
+        DocKind::Process,
+    ),
+];
+
+/// Title words of a body (an office or organisation rather than something it does).
+const BODY_WORDS: &[&str] = &[
+    "office",
+    "union",
+    "institute",
+    "agency",
+    "organization",
+    "organisation",
+];
+
+fn has_any(s: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| s.contains(w))
+}
+
 /// Classifies an entry; `None` when no cue applies (it is then filed as a document, with a note).
 fn classify(title: &str, description: &str, symbol: Option<&str>) -> Option<DocKind> {
     let t = title.to_lowercase();
@@ -27,56 +62,28 @@ fn classify(title: &str, description: &str, symbol: Option<&str>) -> Option<DocK
     if t.starts_with("resolution") || d.starts_with("un resolution") {
         return Some(DocKind::Resolution);
     }
-    let has = |s: &str, words: &[&str]| words.iter().any(|w| s.contains(w));
-    if t.starts_with("report")
-        || t.starts_with("study")
-        || t.starts_with("comprehensive study")
-        || has(&t, &["compendium", "mapping of"])
-        || t.starts_with("resolutions and reports")
-    {
+    if is_study(&t) {
         return Some(DocKind::Document);
     }
-    if has(&t, &["toolkit", "index"]) {
-        return Some(DocKind::Tool);
+    if let Some(&(_, kind)) = TITLE_CUES.iter().find(|(words, _)| has_any(&t, words)) {
+        return Some(kind);
     }
-    if has(&t, &["programme", "program", "workshop series"]) {
-        return Some(DocKind::Programme);
-    }
-    if has(&t, &["conference", "forum", "meeting"]) {
-        return Some(DocKind::Event);
-    }
-    if has(
-        &t,
-        &[
-            "working group",
-            "group of",
-            "groups of",
-            "expert group",
-            "group on",
-            "panel",
-        ],
-    ) {
-        return Some(DocKind::Process);
-    }
-    if has(
-        &t,
-        &[
-            "office",
-            "union",
-            "institute",
-            "agency",
-            "organization",
-            "organisation",
-        ],
-    ) || d.starts_with("un department")
-        || d.starts_with("un internal")
-    {
+    if has_any(&t, BODY_WORDS) || d.starts_with("un department") || d.starts_with("un internal") {
         return Some(DocKind::Body);
     }
-    if has(&d, &["guide", "report", "document", "study"]) {
+    if has_any(&d, &["guide", "report", "document", "study"]) {
         return Some(DocKind::Document);
     }
     None
+}
+
+/// A (lower-case) title that names a report, study or compilation.
+fn is_study(t: &str) -> bool {
+    t.starts_with("report")
+        || t.starts_with("study")
+        || t.starts_with("comprehensive study")
+        || has_any(t, &["compendium", "mapping of"])
+        || t.starts_with("resolutions and reports")
 }
 
 pub struct UnList {
@@ -93,11 +100,24 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
         slug: actor.to_string(),
         ..Profile::default()
     };
-    let mut documents = Vec::new();
     let Some(name) = lines.first() else {
         problems.error(file, 1, "the UN list is empty: line 1 must name the actor");
-        return UnList { profile, documents };
+        return UnList {
+            profile,
+            documents: Vec::new(),
+        };
     };
+    describe_actor(&mut profile, file, name, &lines);
+    let entries = lines.get(2..).unwrap_or_default();
+    let documents = entries
+        .chunks(2)
+        .filter_map(|pair| entry(file, actor, pair, problems))
+        .collect();
+    UnList { profile, documents }
+}
+
+/// Line 1 names the actor, line 2 (if any) describes it; the profile spans the whole file.
+fn describe_actor(profile: &mut Profile, file: &str, name: &Line, lines: &[Line]) {
     profile.name = Some(Field {
         value: name.text.clone(),
         evidence: name.text.clone(),
@@ -120,57 +140,59 @@ pub fn parse(file: &str, content: &str, actor: &str, problems: &mut Problems) ->
             origin: Origin::new(file, desc.number),
         });
     }
-    let entries = lines.get(2..).unwrap_or_default();
-    for pair in entries.chunks(2) {
-        let title_line = &pair[0];
-        let Some(desc_line) = pair.get(1) else {
-            problems.error(file, title_line.number, format!("entry '{}' has no description line after it (titles and descriptions must alternate)", title_line.text));
-            continue;
-        };
-        let (title, symbol) = match SYMBOL_AT_END.captures(&title_line.text) {
-            Some(c) => (
-                title_line.text[..c.get(0).expect("whole match").start()].to_string(),
-                Some(c[1].to_string()),
-            ),
-            None => (title_line.text.clone(), None),
-        };
-        let title = title.trim_matches('"').replace("\" Toolkit", " Toolkit");
-        let kind = match classify(&title, &desc_line.text, symbol.as_deref()) {
-            Some(k) => k,
-            None => {
-                problems.warn(
-                    file,
-                    title_line.number,
-                    format!("cannot tell what '{title}' is; filed as a document"),
-                );
-                DocKind::Document
-            }
-        };
-        documents.push(Document {
-            slug: String::new(),
-            kind,
-            symbol,
-            title: prose::trim(&title).to_string(),
-            subtitle: None,
-            summary: Some(desc_line.text.clone()),
-            owner: Some(actor.to_string()),
-            about: None,
-            paras: vec![
-                Para {
-                    text: title_line.text.clone(),
-                    origin: Origin::new(file, title_line.number),
-                    truncated: false,
-                },
-                Para {
-                    text: desc_line.text.clone(),
-                    origin: Origin::new(file, desc_line.number),
-                    truncated: prose::is_truncated(&desc_line.text),
-                },
-            ],
-            origin: Origin::new(file, title_line.number),
-        });
+}
+
+/// One entry: a title line and its description line, as a document of the kind its words tell.
+fn entry(file: &str, actor: &str, pair: &[Line], problems: &mut Problems) -> Option<Document> {
+    let title_line = &pair[0];
+    let Some(desc_line) = pair.get(1) else {
+        problems.error(file, title_line.number, format!("entry '{}' has no description line after it (titles and descriptions must alternate)", title_line.text));
+        return None;
+    };
+    let (title, symbol) = split_symbol(&title_line.text);
+    let title = title.trim_matches('"').replace("\" Toolkit", " Toolkit");
+    let kind = classify(&title, &desc_line.text, symbol.as_deref()).unwrap_or_else(|| {
+        problems.warn(
+            file,
+            title_line.number,
+            format!("cannot tell what '{title}' is; filed as a document"),
+        );
+        DocKind::Document
+    });
+    Some(Document {
+        slug: String::new(),
+        kind,
+        symbol,
+        title: prose::trim(&title).to_string(),
+        subtitle: None,
+        summary: Some(desc_line.text.clone()),
+        owner: Some(actor.to_string()),
+        about: None,
+        paras: vec![
+            Para {
+                text: title_line.text.clone(),
+                origin: Origin::new(file, title_line.number),
+                truncated: false,
+            },
+            Para {
+                text: desc_line.text.clone(),
+                origin: Origin::new(file, desc_line.number),
+                truncated: prose::is_truncated(&desc_line.text),
+            },
+        ],
+        origin: Origin::new(file, title_line.number),
+    })
+}
+
+/// "ICT Strategy (A/69/517)" → the title without the symbol, and the symbol.
+fn split_symbol(text: &str) -> (String, Option<String>) {
+    match SYMBOL_AT_END.captures(text) {
+        Some(c) => (
+            text[..c.get(0).expect("whole match").start()].to_string(),
+            Some(c[1].to_string()),
+        ),
+        None => (text.to_string(), None),
     }
-    UnList { profile, documents }
 }
 
 #[cfg(test)]
