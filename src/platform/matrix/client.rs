@@ -158,6 +158,18 @@ pub struct Event {
     pub raw: Value,
 }
 
+/// A room message from `sender` with `content`, as a sync would bring it (unit tests).
+#[cfg(test)]
+pub(crate) fn test_message(sender: &str, content: serde_json::Value) -> Event {
+    Event {
+        kind: "m.room.message".into(),
+        sender: sender.into(),
+        event_id: "$e".into(),
+        content,
+        ..Event::default()
+    }
+}
+
 #[derive(Deserialize)]
 struct EventFields {
     #[serde(rename = "type")]
@@ -246,49 +258,19 @@ impl Client {
     ) -> Result<Value, MatrixError> {
         let mut attempt = 0;
         loop {
-            let mut req = self
-                .http
-                .request(method.clone(), url.clone())
-                .timeout(timeout);
-            if let Some(t) = &self.token {
-                req = req.bearer_auth(t.expose());
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let resp = req
+            let resp = self
+                .request(method.clone(), url.clone(), body, timeout)
                 .send()
                 .await
                 .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
-            let status = resp.status();
-            let header_wait = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
-            let value: Value = if bytes.is_empty() {
-                json!({})
-            } else {
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| MatrixError::Decode(format!("{status}: {e} (not JSON)")))?
-            };
+            let (status, header_wait, value) = read_answer(resp).await?;
             if status.is_success() {
                 return Ok(value);
             }
             let errcode = value["errcode"].as_str().unwrap_or("M_UNKNOWN").to_string();
             if status.as_u16() == 429 && attempt < RATE_LIMIT_RETRIES {
                 attempt += 1;
-                let wait = value["retry_after_ms"]
-                    .as_u64()
-                    .map(Duration::from_millis)
-                    .or(header_wait)
-                    .unwrap_or(Duration::from_secs(1))
-                    .min(MAX_RETRY_AFTER);
+                let wait = retry_wait(&value, header_wait);
                 tracing::info!(
                     wait_ms = wait.as_millis() as u64,
                     "rate limited by the homeserver"
@@ -302,6 +284,24 @@ impl Client {
                 message: value["error"].as_str().unwrap_or("").to_string(),
             });
         }
+    }
+
+    /// One attempt's request: authenticated with the token, if any, and carrying the body.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, url).timeout(timeout);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req
     }
 
     async fn get(&self, url: url::Url) -> Result<Value, MatrixError> {
@@ -659,6 +659,41 @@ impl Client {
             .map(str::to_string)
             .ok_or_else(|| MatrixError::Decode("no content_uri in the upload answer".into()))
     }
+}
+
+/// An answer's status, its `Retry-After` header (in seconds) and its JSON body (`{}` if empty).
+async fn read_answer(
+    resp: reqwest::Response,
+) -> Result<(reqwest::StatusCode, Option<Duration>, Value), MatrixError> {
+    let status = resp.status();
+    let header_wait = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
+    let value: Value = if bytes.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&bytes)
+            .map_err(|e| MatrixError::Decode(format!("{status}: {e} (not JSON)")))?
+    };
+    Ok((status, header_wait, value))
+}
+
+/// How long a rate-limited request waits: the answer's `retry_after_ms`, else its header,
+/// else a second — never more than `MAX_RETRY_AFTER`.
+fn retry_wait(value: &Value, header_wait: Option<Duration>) -> Duration {
+    value["retry_after_ms"]
+        .as_u64()
+        .map(Duration::from_millis)
+        .or(header_wait)
+        .unwrap_or(Duration::from_secs(1))
+        .min(MAX_RETRY_AFTER)
 }
 
 #[cfg(test)]
