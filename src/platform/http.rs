@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// A response on its way.
 pub type Answer<'a> = Pin<Box<dyn Future<Output = Response<Full<Bytes>>> + Send + 'a>>;
@@ -61,74 +62,142 @@ pub async fn serve<H: Handler + 'static>(
 ) {
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let per_address: Counts = Arc::default();
-    let max_per_address = limits.max_per_address;
     loop {
-        let (stream, peer) = tokio::select! {
+        let Some((stream, peer)) = accept(&listener, &mut shutdown).await else {
+            return;
+        };
+        let Some(admitted) = admit(&open, &per_address, peer, limits.max_per_address) else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(serve_connection(
+            stream,
+            peer,
+            admitted,
+            handler.clone(),
+            per_address.clone(),
+            limits.clone(),
+        ));
+    }
+}
+
+/// The next connection, or None at shutdown. A failed accept (out of file descriptors, say)
+/// is logged and tried again after a pause.
+async fn accept(
+    listener: &TcpListener,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+                Ok(a) => return Some(a),
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
             },
-            _ = shutdown.changed() => return,
-        };
-        // Over either cap, the connection is closed at once (dropped): it costs nothing more.
-        let Ok(permit) = open.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "too many open connections; one refused");
-            continue;
-        };
-        // A local proxy's connections are everybody's: they are bounded by `max_connections`
-        // only, and each request through them by its client's count below.
-        let proxied = is_local_proxy(peer.ip());
-        let slot = if proxied {
-            None
-        } else {
-            let Some(slot) =
-                AddressSlot::take(&per_address, counted_as(peer.ip()), max_per_address)
-            else {
-                tracing::warn!(%peer, "too many connections from one address; one refused");
-                continue;
-            };
-            Some(slot)
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        let header_timeout = limits.header_timeout;
-        let per_client = per_address.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let handler = handler.clone();
-                let per_client = per_client.clone();
-                async move {
-                    let client = client_address(&req, peer.ip());
-                    let _in_flight = if proxied {
-                        match AddressSlot::take(&per_client, counted_as(client), max_per_address) {
-                            Some(s) => Some(s),
-                            None => {
-                                tracing::warn!(%client, "too many requests at once from one client behind the proxy; one refused");
-                                return Ok::<_, Infallible>(too_many());
-                            }
-                        }
-                    } else {
-                        None
-                    };
-                    Ok::<_, Infallible>(handler.handle(req, client).await)
-                }
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .max_buf_size(64 * 1024)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-            drop((permit, slot));
-        });
+            _ = shutdown.changed() => return None,
+        }
     }
+}
+
+/// A connection let in: its place among the open connections and, unless it comes through a
+/// local proxy, among its address's. Both are given back when it is dropped.
+struct Admitted {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _slot: Option<AddressSlot>,
+    /// Whether it comes from a reverse proxy on this machine (`is_local_proxy`).
+    proxied: bool,
+}
+
+/// Lets a connection in, or None when it is over either cap.
+fn admit(
+    open: &Arc<tokio::sync::Semaphore>,
+    per_address: &Counts,
+    peer: SocketAddr,
+    max_per_address: usize,
+) -> Option<Admitted> {
+    // Over either cap, the connection is closed at once (dropped): it costs nothing more.
+    let Ok(permit) = open.clone().try_acquire_owned() else {
+        tracing::warn!(%peer, "too many open connections; one refused");
+        return None;
+    };
+    // A local proxy's connections are everybody's: they are bounded by `max_connections`
+    // only, and each request through them by its client's count below.
+    let proxied = is_local_proxy(peer.ip());
+    let slot = if proxied {
+        None
+    } else {
+        let Some(slot) = AddressSlot::take(per_address, counted_as(peer.ip()), max_per_address)
+        else {
+            tracing::warn!(%peer, "too many connections from one address; one refused");
+            return None;
+        };
+        Some(slot)
+    };
+    Some(Admitted {
+        _permit: permit,
+        _slot: slot,
+        proxied,
+    })
+}
+
+/// Serves one connection's requests until it ends, within its header timeout.
+async fn serve_connection<H: Handler + 'static>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    admitted: Admitted,
+    handler: Arc<H>,
+    per_client: Counts,
+    limits: Limits,
+) {
+    let proxied = admitted.proxied;
+    let max_per_address = limits.max_per_address;
+    let service = hyper::service::service_fn(move |req| {
+        answer_request(
+            handler.clone(),
+            per_client.clone(),
+            req,
+            peer.ip(),
+            proxied,
+            max_per_address,
+        )
+    });
+    if let Err(e) = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024)
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await
+    {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+    drop(admitted);
+}
+
+/// One request: through a local proxy, counted against the client the proxy names while it
+/// is in flight (refused over `max_per_address`); then answered by the handler.
+async fn answer_request<H: Handler + 'static>(
+    handler: Arc<H>,
+    per_client: Counts,
+    req: Request<Incoming>,
+    peer: std::net::IpAddr,
+    proxied: bool,
+    max_per_address: usize,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let client = client_address(&req, peer);
+    let _in_flight = if proxied {
+        match AddressSlot::take(&per_client, counted_as(client), max_per_address) {
+            Some(s) => Some(s),
+            None => {
+                tracing::warn!(%client, "too many requests at once from one client behind the proxy; one refused");
+                return Ok(too_many());
+            }
+        }
+    } else {
+        None
+    };
+    Ok(handler.handle(req, client).await)
 }
 
 /// Whether a connection comes from a reverse proxy on this machine: 127.0.0.1 or ::1 exactly,

@@ -195,38 +195,9 @@ pub fn fresh(timestamp: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
 
 impl Endpoint {
     async fn answer(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
-        if req.method() != hyper::Method::POST {
-            return respond(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "POST interactions here",
-                false,
-            );
-        }
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let (Some(signature), Some(timestamp)) = (
-            header("x-signature-ed25519"),
-            header("x-signature-timestamp"),
-        ) else {
-            return unauthorized();
-        };
-        let body = Limited::new(req.into_body(), MAX_BODY).collect();
-        let body = match tokio::time::timeout(self.limits.body_timeout, body).await {
-            Ok(Ok(b)) => b.to_bytes(),
-            Ok(Err(_)) => return respond(StatusCode::PAYLOAD_TOO_LARGE, "too large", false),
-            Err(_) => return respond(StatusCode::REQUEST_TIMEOUT, "too slow", false),
-        };
-        if !fresh(&timestamp, self.ctx.clock.now())
-            || !self.verifier.verify(&signature, &timestamp, &body)
-        {
-            return unauthorized();
-        }
-        let Ok(interaction) = serde_json::from_slice::<serde_json::Value>(&body) else {
-            return respond(StatusCode::BAD_REQUEST, "not JSON", false);
+        let interaction = match self.signed_interaction(req).await {
+            Ok(interaction) => interaction,
+            Err(refused) => return refused,
         };
         let id = interaction["id"].as_str().unwrap_or_default();
         let first = self
@@ -254,6 +225,46 @@ impl Endpoint {
             answers.keep(&atlas, line, body.clone());
         }
         respond(StatusCode::OK, body, true)
+    }
+
+    /// The interaction a request carries, once it is proven Discord's and recent: a POST,
+    /// signed, within `MAX_BODY` and `body_timeout`, fresh, JSON. Otherwise the refusal.
+    async fn signed_interaction(
+        &self,
+        req: Request<Incoming>,
+    ) -> Result<serde_json::Value, Response<Full<Bytes>>> {
+        if req.method() != hyper::Method::POST {
+            return Err(respond(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "POST interactions here",
+                false,
+            ));
+        }
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let (Some(signature), Some(timestamp)) = (
+            header("x-signature-ed25519"),
+            header("x-signature-timestamp"),
+        ) else {
+            return Err(unauthorized());
+        };
+        let body = Limited::new(req.into_body(), MAX_BODY).collect();
+        let body = match tokio::time::timeout(self.limits.body_timeout, body).await {
+            Ok(Ok(b)) => b.to_bytes(),
+            Ok(Err(_)) => return Err(respond(StatusCode::PAYLOAD_TOO_LARGE, "too large", false)),
+            Err(_) => return Err(respond(StatusCode::REQUEST_TIMEOUT, "too slow", false)),
+        };
+        if !fresh(&timestamp, self.ctx.clock.now())
+            || !self.verifier.verify(&signature, &timestamp, &body)
+        {
+            return Err(unauthorized());
+        }
+        serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|_| respond(StatusCode::BAD_REQUEST, "not JSON", false))
     }
 
     /// Whether no replica sharing this store has seen the interaction (replicas behind a load

@@ -308,75 +308,78 @@ impl Shard {
 
     /// A dispatch: remember its sequence number; answer interactions in their own task, so
     /// that a slow command never delays heartbeats.
-    fn dispatch(&mut self, payload: Value) {
+    fn dispatch(&mut self, mut payload: Value) {
         if let Some(s) = payload["s"].as_u64() {
             self.seq = Some(s);
         }
-        match payload["t"].as_str() {
-            Some("READY") => {
-                let d = &payload["d"];
-                if let (Some(id), Some(url)) =
-                    (d["session_id"].as_str(), d["resume_gateway_url"].as_str())
-                {
-                    self.session = Some(Session {
-                        id: id.to_string(),
-                        resume_url: url.to_string(),
-                    });
-                }
-                self.me = d["user"]["id"].as_str().map(str::to_string);
-                tracing::info!(
-                    shard = self.id,
-                    guilds = d["guilds"].as_array().map_or(0, Vec::len),
-                    "connected to Discord"
-                );
-            }
-            Some("RESUMED") => tracing::info!(shard = self.id, "resumed the Discord session"),
+        let event = payload["t"].as_str().unwrap_or_default().to_string();
+        match event.as_str() {
+            "READY" => self.ready(&payload["d"]),
+            "RESUMED" => tracing::info!(shard = self.id, "resumed the Discord session"),
             // The bot's permissions may have changed (a role granted or edited, the bot added
             // back): what Discord refused before is asked again once.
-            Some(
-                "GUILD_CREATE"
-                | "GUILD_UPDATE"
-                | "GUILD_ROLE_CREATE"
-                | "GUILD_ROLE_UPDATE"
-                | "GUILD_ROLE_DELETE"
-                | "GUILD_MEMBER_UPDATE"
-                | "CHANNEL_UPDATE",
-            ) => {
-                let d = &payload["d"];
-                // GUILD_UPDATE and GUILD_CREATE carry the guild as `id`, the others as
-                // `guild_id`; CHANNEL_UPDATE names its channel.
-                let event = payload["t"].as_str().unwrap_or_default();
-                let guild = d["guild_id"].as_str().or(d["id"]
-                    .as_str()
-                    .filter(|_| matches!(event, "GUILD_CREATE" | "GUILD_UPDATE")));
-                let channel = (event == "CHANNEL_UPDATE")
-                    .then(|| d["id"].as_str())
-                    .flatten();
-                if let Some(guild) = guild {
-                    self.rest.permissions_changed_in(guild, channel);
-                }
-            }
+            "GUILD_CREATE"
+            | "GUILD_UPDATE"
+            | "GUILD_ROLE_CREATE"
+            | "GUILD_ROLE_UPDATE"
+            | "GUILD_ROLE_DELETE"
+            | "GUILD_MEMBER_UPDATE"
+            | "CHANNEL_UPDATE" => self.permissions_may_have_changed(&event, &payload["d"]),
             // A message that mentions the bot, or a direct message: a question in plain words.
             // Discord gives the content of exactly these without the privileged Message
             // Content intent.
-            Some("MESSAGE_CREATE") => {
-                let Some(me) = self.me.clone() else { return };
-                let d = &payload["d"];
-                if let Some(question) = super::question_in(d, &me) {
-                    let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
-                    let message = d.clone();
-                    tokio::spawn(async move {
-                        super::answer_question(&ctx, &rest, &message, &question).await
-                    });
-                }
-            }
-            Some("INTERACTION_CREATE") => {
+            "MESSAGE_CREATE" => self.message_created(&payload["d"]),
+            "INTERACTION_CREATE" => {
                 let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
-                let mut interaction = payload;
-                let interaction = interaction["d"].take();
+                let interaction = payload["d"].take();
                 tokio::spawn(async move { answer(&ctx, &rest, interaction).await });
             }
             _ => {}
+        }
+    }
+
+    /// READY: the session to resume later, and who the bot is.
+    fn ready(&mut self, d: &Value) {
+        if let (Some(id), Some(url)) = (d["session_id"].as_str(), d["resume_gateway_url"].as_str())
+        {
+            self.session = Some(Session {
+                id: id.to_string(),
+                resume_url: url.to_string(),
+            });
+        }
+        self.me = d["user"]["id"].as_str().map(str::to_string);
+        tracing::info!(
+            shard = self.id,
+            guilds = d["guilds"].as_array().map_or(0, Vec::len),
+            "connected to Discord"
+        );
+    }
+
+    /// A guild, role, member or channel changed: the guild (and channel) whose refusals are
+    /// asked again.
+    fn permissions_may_have_changed(&self, event: &str, d: &Value) {
+        // GUILD_UPDATE and GUILD_CREATE carry the guild as `id`, the others as
+        // `guild_id`; CHANNEL_UPDATE names its channel.
+        let guild = d["guild_id"].as_str().or(d["id"]
+            .as_str()
+            .filter(|_| matches!(event, "GUILD_CREATE" | "GUILD_UPDATE")));
+        let channel = (event == "CHANNEL_UPDATE")
+            .then(|| d["id"].as_str())
+            .flatten();
+        if let Some(guild) = guild {
+            self.rest.permissions_changed_in(guild, channel);
+        }
+    }
+
+    /// A message the bot can read: answered in its own task if it asks the bot something.
+    fn message_created(&self, d: &Value) {
+        let Some(me) = self.me.clone() else { return };
+        if let Some(question) = super::question_in(d, &me) {
+            let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
+            let message = d.clone();
+            tokio::spawn(
+                async move { super::answer_question(&ctx, &rest, &message, &question).await },
+            );
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::commands::Context;
 use crate::domain::{EventId, SpaceId, Target};
 use crate::reply::{Reply, Text, Tone};
 use crate::scheduler::{occurrences_of, Delivery, Outbox};
+use crate::store::discord::MirrorRow;
 use crate::store::events::{parse_ts, ts, EventRow};
 use crate::store::StoreError;
 
@@ -67,18 +68,46 @@ pub async fn sync_guild(
     // Refused before (no Manage Events, or the bot is gone): nothing is asked, and nothing is
     // written, until a permission change is seen (`Rest::permissions_changed_in`) or the refusal
     // expires — a refused request repeated every second is how a bot gets its address banned.
-    if rest.is_refused(&reqwest::Method::POST, &creation_path(guild))
-        || rest.is_refused(
-            &reqwest::Method::GET,
-            &format!("/guilds/{guild}/scheduled-events"),
-        )
-    {
+    if was_refused(rest, guild) {
         return Ok(0);
     }
     let now = ctx.clock.now();
     let events: Vec<EventRow> = ctx.store.events_of_space(&space).await?;
-    let mut wanted: HashMap<(EventId, String), Wanted> = HashMap::new();
-    for e in &events {
+    let wanted = wanted(ctx, &events, now).await?;
+    let kept = ctx.store.mirrors_of_guild(guild).await?;
+    let mut pass = Pass {
+        ctx,
+        rest,
+        guild,
+        now,
+        on_discord: None,
+    };
+    let mut changed = 0;
+    for row in &kept {
+        changed += pass.bring_in_step(row, &wanted).await?;
+    }
+    let missing = missing(&wanted, &kept);
+    Ok(changed + pass.create(missing, outbox, &space).await?)
+}
+
+/// Whether Discord refused the guild's Scheduled Events before (creating or listing them).
+fn was_refused(rest: &Rest, guild: &str) -> bool {
+    rest.is_refused(&reqwest::Method::POST, &creation_path(guild))
+        || rest.is_refused(
+            &reqwest::Method::GET,
+            &format!("/guilds/{guild}/scheduled-events"),
+        )
+}
+
+/// What should be on the Events tab: the next `PER_EVENT` occurrences of each event within
+/// `WINDOW_DAYS`, by (event, occurrence).
+async fn wanted<'e>(
+    ctx: &Context,
+    events: &'e [EventRow],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(EventId, String), Wanted<'e>>, StoreError> {
+    let mut wanted = HashMap::new();
+    for e in events {
         let upcoming =
             occurrences_of(&ctx.store, e, now, now + Duration::days(WINDOW_DAYS)).await?;
         for occurrence in upcoming.into_iter().take(PER_EVENT) {
@@ -91,69 +120,14 @@ pub async fn sync_guild(
             );
         }
     }
-    let kept = ctx.store.mirrors_of_guild(guild).await?;
-    let mut changed = 0;
-    let mut on_discord: Option<HashMap<String, String>> = None;
-    for row in &kept {
-        let key = (row.event_id, row.occurrence_utc.clone());
-        match (wanted.get(&key), &row.discord_id) {
-            (Some(w), Some(id)) if row.shown != fingerprint(w) => {
-                rest.modify_scheduled_event(guild, id, &body(w, now))
-                    .await?;
-                ctx.store
-                    .set_mirror(row.event_id, &row.occurrence_utc, id, fingerprint(w))
-                    .await?;
-                changed += 1;
-            }
-            (Some(_), Some(_)) => {}
-            (wanted_now, None) => {
-                // A claim without an id: another process creating it now, or a crash.
-                let claimed = parse_ts(&row.claimed_at).unwrap_or(now);
-                if now - claimed < Duration::seconds(CLAIM_STALE_SECONDS) {
-                    continue;
-                }
-                let found = markers(rest, guild, &mut on_discord).await?;
-                match (
-                    found.get(&marker(row.event_id, &row.occurrence_utc)),
-                    wanted_now,
-                ) {
-                    (Some(id), Some(w)) => {
-                        // Created by a process that crashed before recording it: adopted, and
-                        // brought up to date (the event may have changed since).
-                        rest.modify_scheduled_event(guild, id, &body(w, now))
-                            .await?;
-                        ctx.store
-                            .set_mirror(row.event_id, &row.occurrence_utc, id, fingerprint(w))
-                            .await?;
-                        changed += 1;
-                    }
-                    (Some(id), None) => {
-                        cancel(rest, guild, id).await?;
-                        ctx.store
-                            .forget_mirror(row.event_id, &row.occurrence_utc)
-                            .await?;
-                    }
-                    // Never created: drop the claim, the creation below tries again.
-                    (None, _) => {
-                        ctx.store
-                            .forget_mirror(row.event_id, &row.occurrence_utc)
-                            .await?
-                    }
-                }
-            }
-            (None, Some(id)) => {
-                // Cancelled, moved or past: a past one Discord ends by itself.
-                let past = parse_ts(&row.occurrence_utc).is_some_and(|o| o <= now);
-                if !past {
-                    cancel(rest, guild, id).await?;
-                    changed += 1;
-                }
-                ctx.store
-                    .forget_mirror(row.event_id, &row.occurrence_utc)
-                    .await?;
-            }
-        }
-    }
+    Ok(wanted)
+}
+
+/// What is wanted and has no row yet, earliest first.
+fn missing<'w, 'e>(
+    wanted: &'w HashMap<(EventId, String), Wanted<'e>>,
+    kept: &[MirrorRow],
+) -> Vec<(&'w (EventId, String), &'w Wanted<'e>)> {
     let known: HashSet<(EventId, String)> = kept
         .iter()
         .map(|r| (r.event_id, r.occurrence_utc.clone()))
@@ -161,32 +135,142 @@ pub async fn sync_guild(
     let mut missing: Vec<(&(EventId, String), &Wanted)> =
         wanted.iter().filter(|(k, _)| !known.contains(*k)).collect();
     missing.sort_by_key(|(_, w)| (w.occurrence, w.event.id));
-    for ((event_id, occurrence_utc), w) in missing {
-        if !ctx
-            .store
-            .claim_mirror(*event_id, w.occurrence, guild, fingerprint(w), now)
-            .await?
-        {
-            continue;
-        }
-        match rest.create_scheduled_event(guild, &body(w, now)).await {
-            Ok(id) => {
-                ctx.store
-                    .set_mirror(*event_id, occurrence_utc, &id, fingerprint(w))
-                    .await?;
-                changed += 1;
+    missing
+}
+
+/// One pass over one guild: where it writes, as of when, and what the bot put on the guild's
+/// Events tab (fetched at most once, when a claim must be resolved).
+struct Pass<'a> {
+    ctx: &'a Context,
+    rest: &'a Rest,
+    guild: &'a str,
+    now: DateTime<Utc>,
+    on_discord: Option<HashMap<String, String>>,
+}
+
+impl Pass<'_> {
+    /// Makes Discord agree with one row the store keeps: update what changed, resolve a
+    /// claim left without an id, cancel what is no longer wanted. Returns the changes made.
+    async fn bring_in_step(
+        &mut self,
+        row: &MirrorRow,
+        wanted: &HashMap<(EventId, String), Wanted<'_>>,
+    ) -> Result<usize, MirrorError> {
+        let key = (row.event_id, row.occurrence_utc.clone());
+        match (wanted.get(&key), &row.discord_id) {
+            (Some(w), Some(id)) if row.shown != fingerprint(w) => {
+                self.update(row, id, w).await?;
+                Ok(1)
             }
-            Err(e) => {
-                ctx.store.forget_mirror(*event_id, occurrence_utc).await?;
-                if is_missing_permission(&e) {
-                    tell_moderators_once(ctx, outbox, &space, now).await?;
-                    return Ok(changed);
+            (Some(_), Some(_)) => Ok(0),
+            (wanted_now, None) => self.resolve_claim(row, wanted_now).await,
+            (None, Some(id)) => {
+                // Cancelled, moved or past: a past one Discord ends by itself.
+                let past = parse_ts(&row.occurrence_utc).is_some_and(|o| o <= self.now);
+                if !past {
+                    cancel(self.rest, self.guild, id).await?;
                 }
-                return Err(e.into());
+                self.ctx
+                    .store
+                    .forget_mirror(row.event_id, &row.occurrence_utc)
+                    .await?;
+                Ok(usize::from(!past))
             }
         }
     }
-    Ok(changed)
+
+    /// Brings the Scheduled Event `id` up to date with `w`, and records what it now says.
+    async fn update(&self, row: &MirrorRow, id: &str, w: &Wanted<'_>) -> Result<(), MirrorError> {
+        self.rest
+            .modify_scheduled_event(self.guild, id, &body(w, self.now))
+            .await?;
+        self.ctx
+            .store
+            .set_mirror(row.event_id, &row.occurrence_utc, id, fingerprint(w))
+            .await?;
+        Ok(())
+    }
+
+    /// A claim without an id: another process creating it now, or a crash — then the marker
+    /// says whether the crashed process created it.
+    async fn resolve_claim(
+        &mut self,
+        row: &MirrorRow,
+        wanted_now: Option<&Wanted<'_>>,
+    ) -> Result<usize, MirrorError> {
+        let claimed = parse_ts(&row.claimed_at).unwrap_or(self.now);
+        if self.now - claimed < Duration::seconds(CLAIM_STALE_SECONDS) {
+            return Ok(0);
+        }
+        let found = markers(self.rest, self.guild, &mut self.on_discord).await?;
+        match (
+            found
+                .get(&marker(row.event_id, &row.occurrence_utc))
+                .cloned(),
+            wanted_now,
+        ) {
+            (Some(id), Some(w)) => {
+                // Created by a process that crashed before recording it: adopted, and
+                // brought up to date (the event may have changed since).
+                self.update(row, &id, w).await?;
+                Ok(1)
+            }
+            (Some(id), None) => {
+                cancel(self.rest, self.guild, &id).await?;
+                self.ctx
+                    .store
+                    .forget_mirror(row.event_id, &row.occurrence_utc)
+                    .await?;
+                Ok(0)
+            }
+            // Never created: drop the claim, the creation below tries again.
+            (None, _) => {
+                self.ctx
+                    .store
+                    .forget_mirror(row.event_id, &row.occurrence_utc)
+                    .await?;
+                Ok(0)
+            }
+        }
+    }
+
+    /// Creates what is missing, each claimed in the store first. Without Manage Events the
+    /// moderators are told (once) and the pass ends there. Returns how many were created.
+    async fn create(
+        &self,
+        missing: Vec<(&(EventId, String), &Wanted<'_>)>,
+        outbox: &dyn Outbox,
+        space: &SpaceId,
+    ) -> Result<usize, MirrorError> {
+        let (ctx, guild, now) = (self.ctx, self.guild, self.now);
+        let mut created = 0;
+        for ((event_id, occurrence_utc), w) in missing {
+            if !ctx
+                .store
+                .claim_mirror(*event_id, w.occurrence, guild, fingerprint(w), now)
+                .await?
+            {
+                continue;
+            }
+            match self.rest.create_scheduled_event(guild, &body(w, now)).await {
+                Ok(id) => {
+                    ctx.store
+                        .set_mirror(*event_id, occurrence_utc, &id, fingerprint(w))
+                        .await?;
+                    created += 1;
+                }
+                Err(e) => {
+                    ctx.store.forget_mirror(*event_id, occurrence_utc).await?;
+                    if is_missing_permission(&e) {
+                        tell_moderators_once(ctx, outbox, space, now).await?;
+                        return Ok(created);
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+        Ok(created)
+    }
 }
 
 /// What the bot put on the guild's Events tab, by marker → Scheduled Event id (fetched once

@@ -67,6 +67,17 @@ pub struct Handled {
     pub reusable: bool,
 }
 
+impl Handled {
+    /// A response and nothing more: no follow-up, nothing to keep.
+    fn done(response: Value) -> Handled {
+        Handled {
+            response,
+            follow_up: None,
+            reusable: false,
+        }
+    }
+}
+
 /// The canonical line of a lookup command (`CommandName::is_lookup`): the key under which its
 /// rendered answer may be kept for the atlas it came from. None for anything else.
 pub fn lookup_line(i: &Value) -> Option<String> {
@@ -254,80 +265,14 @@ pub async fn handle(ctx: &Context, i: &Value) -> Handled {
 }
 
 async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
-    let done = |response| Handled {
-        response,
-        follow_up: None,
-        reusable: false,
-    };
+    let done = Handled::done;
     match i["type"].as_u64().unwrap_or(0) {
         kind::PING => done(json!({"type": kind::PONG})),
         kind::COMMAND if i["data"]["type"].as_u64() == Some(MESSAGE_MENU) => {
             done(look_up_message(ctx, &i["data"]).await)
         }
-        kind::COMMAND => {
-            let data = &i["data"];
-            let name = data["name"].as_str().unwrap_or_default();
-            let Some(command) = spec::find(name) else {
-                return done(reply_message(
-                    kind::MESSAGE,
-                    None,
-                    &notice("I no longer know that command; try /help."),
-                ));
-            };
-            let Options {
-                subcommand, values, ..
-            } = options_of(data);
-            let caller = caller_of(ctx, i, command.depends_on_role()).await;
-            if values.is_empty() {
-                if let Some(form) = form(command, subcommand.as_deref(), &caller) {
-                    return done(form);
-                }
-            }
-            if deferred(command, subcommand.as_deref()) {
-                let private =
-                    command == CommandName::Event && subcommand.as_deref() == Some("import");
-                let mut response = json!({"type": kind::DEFERRED_MESSAGE,
-                    "data": {"allowed_mentions": {"parse": []}}});
-                if private {
-                    response["data"]["flags"] = json!(EPHEMERAL);
-                }
-                let files = files_of(data, &values);
-                return Handled {
-                    response,
-                    reusable: false,
-                    follow_up: Some(FollowUp {
-                        files,
-                        application: i["application_id"].as_str().unwrap_or_default().to_string(),
-                        token: i["token"].as_str().unwrap_or_default().to_string(),
-                        caller,
-                        command,
-                        subcommand,
-                        values,
-                        received: std::time::Instant::now(),
-                    }),
-                };
-            }
-            let reply =
-                commands::answer_values(ctx, &caller, command, subcommand.as_deref(), &values)
-                    .await;
-            Handled {
-                response: reply_message(kind::MESSAGE, Some(command), &reply),
-                follow_up: None,
-                reusable: command.is_lookup() && reply.tone != Tone::Failure,
-            }
-        }
-        kind::AUTOCOMPLETE => {
-            let data = &i["data"];
-            let command = spec::find(data["name"].as_str().unwrap_or_default());
-            let focused = options_of(data).focused;
-            let choices = match (command, focused, ctx.atlas().await) {
-                (Some(c), Some((option, partial)), Ok(index)) => {
-                    commands::autocomplete::complete(&index, c, &option, &partial)
-                }
-                _ => vec![],
-            };
-            done(json!({"type": kind::CHOICES, "data": {"choices": choices}}))
-        }
+        kind::COMMAND => command_invoked(ctx, i).await,
+        kind::AUTOCOMPLETE => done(autocompleted(ctx, &i["data"]).await),
         kind::COMPONENT => done(clicked(ctx, i).await),
         kind::MODAL_SUBMIT => done(submitted(ctx, i).await),
         _ => done(reply_message(
@@ -336,6 +281,83 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
             &notice("I cannot handle that kind of interaction."),
         )),
     }
+}
+
+/// A slash command: its form when started bare, a deferred answer for the slow ones, else
+/// the answer itself.
+async fn command_invoked(ctx: &Context, i: &Value) -> Handled {
+    let data = &i["data"];
+    let name = data["name"].as_str().unwrap_or_default();
+    let Some(command) = spec::find(name) else {
+        return Handled::done(reply_message(
+            kind::MESSAGE,
+            None,
+            &notice("I no longer know that command; try /help."),
+        ));
+    };
+    let Options {
+        subcommand, values, ..
+    } = options_of(data);
+    let caller = caller_of(ctx, i, command.depends_on_role()).await;
+    if values.is_empty() {
+        if let Some(form) = form(command, subcommand.as_deref(), &caller) {
+            return Handled::done(form);
+        }
+    }
+    if deferred(command, subcommand.as_deref()) {
+        return deferral(i, caller, command, subcommand, values);
+    }
+    let reply =
+        commands::answer_values(ctx, &caller, command, subcommand.as_deref(), &values).await;
+    Handled {
+        response: reply_message(kind::MESSAGE, Some(command), &reply),
+        follow_up: None,
+        reusable: command.is_lookup() && reply.tone != Tone::Failure,
+    }
+}
+
+/// "Thinking…" now, and the command run as a follow-up (`follow_up`); private for an import.
+fn deferral(
+    i: &Value,
+    caller: Caller,
+    command: CommandName,
+    subcommand: Option<String>,
+    values: Vec<(String, String)>,
+) -> Handled {
+    let private = command == CommandName::Event && subcommand.as_deref() == Some("import");
+    let mut response = json!({"type": kind::DEFERRED_MESSAGE,
+        "data": {"allowed_mentions": {"parse": []}}});
+    if private {
+        response["data"]["flags"] = json!(EPHEMERAL);
+    }
+    let files = files_of(&i["data"], &values);
+    Handled {
+        response,
+        reusable: false,
+        follow_up: Some(FollowUp {
+            files,
+            application: i["application_id"].as_str().unwrap_or_default().to_string(),
+            token: i["token"].as_str().unwrap_or_default().to_string(),
+            caller,
+            command,
+            subcommand,
+            values,
+            received: std::time::Instant::now(),
+        }),
+    }
+}
+
+/// The choices for the option being typed.
+async fn autocompleted(ctx: &Context, data: &Value) -> Value {
+    let command = spec::find(data["name"].as_str().unwrap_or_default());
+    let focused = options_of(data).focused;
+    let choices = match (command, focused, ctx.atlas().await) {
+        (Some(c), Some((option, partial)), Ok(index)) => {
+            commands::autocomplete::complete(&index, c, &option, &partial)
+        }
+        _ => vec![],
+    };
+    json!({"type": kind::CHOICES, "data": {"choices": choices}})
 }
 
 /// The form of a subcommand started bare (`/event add` alone): Discord's modal, one text

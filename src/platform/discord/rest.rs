@@ -73,6 +73,14 @@ pub struct File {
     pub content: Vec<u8>,
 }
 
+/// Discord's answer to one attempt: its status, its JSON (Null when it had none), and the
+/// `Retry-After` header's seconds, if any.
+struct Answer {
+    status: reqwest::StatusCode,
+    value: Value,
+    header_wait: Option<f64>,
+}
+
 #[derive(Debug)]
 pub struct Rest {
     http: reqwest::Client,
@@ -283,89 +291,130 @@ impl Rest {
             attempt += 1;
             self.wait_for(&route).await;
             self.admit(&route, priority)?;
-            let mut req = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base));
-            if let Some(t) = &self.token {
-                req = req.header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("Bot {}", t.expose()),
-                );
+            let req = self.request(method.clone(), path, body, file)?;
+            let answer = self.send_once(&route, req).await?;
+            if answer.status.is_success() {
+                return Ok(answer.value);
             }
-            req = match (body, file) {
-                (Some(b), Some(f)) => {
-                    let part = reqwest::multipart::Part::bytes(f.content.clone())
-                        .file_name(f.name.clone())
-                        .mime_str(&f.media_type)
-                        .map_err(|e| RestError::Decode(e.to_string()))?;
-                    let mut payload = b.clone();
-                    payload["attachments"] = json!([{"id": 0, "filename": f.name}]);
-                    req.multipart(
-                        reqwest::multipart::Form::new()
-                            .text("payload_json", payload.to_string())
-                            .part("files[0]", part),
-                    )
-                }
-                (Some(b), None) => req.json(b),
-                _ => req,
-            };
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.settle(&route, None);
-                    return Err(RestError::Network(e.without_url().to_string()));
-                }
-            };
-            let status = resp.status();
-            self.note_bucket(&route, resp.headers());
-            let header_wait = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<f64>().ok());
-            let bytes = resp.bytes().await;
-            let value: Value = bytes
-                .as_ref()
-                .ok()
-                .and_then(|b| serde_json::from_slice(b).ok())
-                .unwrap_or(Value::Null);
-            let code = status.as_u16();
-            self.settle(&route, Some((code, value["code"].as_i64().unwrap_or(0))));
-            let bytes = bytes.map_err(|e| RestError::Network(e.without_url().to_string()))?;
-            if status.is_success() {
-                let _ = bytes;
-                return Ok(value);
-            }
-            if code == 429 {
-                let secs = value["retry_after"].as_f64().or(header_wait).unwrap_or(1.0);
-                let wait = Duration::from_secs_f64(secs.max(0.0));
-                if value["global"].as_bool() == Some(true) {
-                    *self.global.lock().expect("not poisoned") = Some(Instant::now() + wait);
-                }
-                if attempt >= ATTEMPTS || wait > MAX_WAIT {
-                    return Err(RestError::RateLimited(wait));
-                }
-                tracing::info!(%route, wait_ms = wait.as_millis() as u64, "rate limited by Discord");
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if status.is_server_error() && attempt < ATTEMPTS {
-                let wait = Duration::from_millis(250 << attempt);
-                tracing::warn!(%route, status = code, "Discord server error; retrying");
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            return Err(RestError::Status {
-                status: code,
-                code: value["code"].as_i64().unwrap_or(0),
-                message: value["message"]
-                    .as_str()
-                    .unwrap_or("")
-                    .chars()
-                    .take(300)
-                    .collect(),
-            });
+            let wait = self.retry_wait(&route, &answer, attempt)?;
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// The request for one attempt: the bot's token, and the body as JSON — or, with a file,
+    /// as multipart (`payload_json` naming the attachment, then the file).
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        file: Option<&File>,
+    ) -> Result<reqwest::RequestBuilder, RestError> {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.header(
+                reqwest::header::AUTHORIZATION,
+                format!("Bot {}", t.expose()),
+            );
+        }
+        Ok(match (body, file) {
+            (Some(b), Some(f)) => {
+                let part = reqwest::multipart::Part::bytes(f.content.clone())
+                    .file_name(f.name.clone())
+                    .mime_str(&f.media_type)
+                    .map_err(|e| RestError::Decode(e.to_string()))?;
+                let mut payload = b.clone();
+                payload["attachments"] = json!([{"id": 0, "filename": f.name}]);
+                req.multipart(
+                    reqwest::multipart::Form::new()
+                        .text("payload_json", payload.to_string())
+                        .part("files[0]", part),
+                )
+            }
+            (Some(b), None) => req.json(b),
+            _ => req,
+        })
+    }
+
+    /// Sends one attempt and reads Discord's answer, noting its rate-limit bucket and
+    /// settling it with the budget. A request that got no (whole) answer is an error.
+    async fn send_once(
+        &self,
+        route: &str,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Answer, RestError> {
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.settle(route, None);
+                return Err(RestError::Network(e.without_url().to_string()));
+            }
+        };
+        let status = resp.status();
+        self.note_bucket(route, resp.headers());
+        let header_wait = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<f64>().ok());
+        let bytes = resp.bytes().await;
+        let value: Value = bytes
+            .as_ref()
+            .ok()
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or(Value::Null);
+        let code = status.as_u16();
+        self.settle(route, Some((code, value["code"].as_i64().unwrap_or(0))));
+        if let Err(e) = bytes {
+            return Err(RestError::Network(e.without_url().to_string()));
+        }
+        Ok(Answer {
+            status,
+            value,
+            header_wait,
+        })
+    }
+
+    /// How long to wait before trying a refused request again — a 429 what Discord says, a
+    /// server error a growing backoff — or the error to give up with.
+    fn retry_wait(
+        &self,
+        route: &str,
+        answer: &Answer,
+        attempt: u32,
+    ) -> Result<Duration, RestError> {
+        let (status, value) = (answer.status, &answer.value);
+        let code = status.as_u16();
+        if code == 429 {
+            let secs = value["retry_after"]
+                .as_f64()
+                .or(answer.header_wait)
+                .unwrap_or(1.0);
+            let wait = Duration::from_secs_f64(secs.max(0.0));
+            if value["global"].as_bool() == Some(true) {
+                *self.global.lock().expect("not poisoned") = Some(Instant::now() + wait);
+            }
+            if attempt >= ATTEMPTS || wait > MAX_WAIT {
+                return Err(RestError::RateLimited(wait));
+            }
+            tracing::info!(%route, wait_ms = wait.as_millis() as u64, "rate limited by Discord");
+            return Ok(wait);
+        }
+        if status.is_server_error() && attempt < ATTEMPTS {
+            let wait = Duration::from_millis(250 << attempt);
+            tracing::warn!(%route, status = code, "Discord server error; retrying");
+            return Ok(wait);
+        }
+        Err(RestError::Status {
+            status: code,
+            code: value["code"].as_i64().unwrap_or(0),
+            message: value["message"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect(),
+        })
     }
 
     /// Posts a message in a channel. The nonce with `enforce_nonce` makes Discord keep only

@@ -1,0 +1,503 @@
+//! Delivery: a claimed reminder turned into its reply, handed to the platform's outbox with
+//! its key as idempotency handle, and its outcome recorded (sent with its batch, retried
+//! later, failed — and then the moderators told). What to say is decided here, how it looks
+//! is the platform's; whether a claim is still ours is `claim`'s fence, asked right before
+//! each send.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::{Delivery, DeliveryError, Outbox, Scheduler, ON_TIME_WITHIN};
+use crate::domain::{EventId, ReminderState, SpaceId, Target};
+use crate::events::{self, describe_offset, when};
+use crate::reply::{Action, Moment, Reply, Span, Text};
+use crate::store::events::{parse_ts, EventRow, ReminderRow};
+use crate::store::StoreError;
+
+/// Deliveries tried before a reminder is recorded as failed.
+const MAX_ATTEMPTS: i64 = 5;
+
+/// Failpoints for the crash and takeover tests: `ATLASBOT_TEST_PAUSE=after-claim:3000` (or
+/// `after-send:`) makes the scheduler stop that many milliseconds at that point, so that a
+/// test can kill (or freeze) the process there; in-process tests set the field. Unset — always,
+/// in use — they cost nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Failpoints {
+    pub after_claim: Option<StdDuration>,
+    pub after_send: Option<StdDuration>,
+}
+
+impl Failpoints {
+    pub fn from_env() -> Failpoints {
+        let spec = std::env::var("ATLASBOT_TEST_PAUSE").unwrap_or_default();
+        let at = |name: &str| {
+            spec.strip_prefix(name)
+                .and_then(|r| r.strip_prefix(':'))
+                .and_then(|m| m.parse::<u64>().ok())
+                .map(StdDuration::from_millis)
+        };
+        Failpoints {
+            after_claim: at("after-claim"),
+            after_send: at("after-send"),
+        }
+    }
+}
+
+async fn failpoint(at: &str, pause: Option<StdDuration>) {
+    if let Some(pause) = pause {
+        tracing::warn!(failpoint = at, ms = pause.as_millis() as u64, "test pause");
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// What one batch of deliveries looks up once: events, disabled targets; and the reminders
+/// sent, recorded together at the end of the batch.
+#[derive(Default)]
+pub(super) struct TickCache {
+    events: std::collections::HashMap<EventId, Option<EventRow>>,
+    /// Disabled targets by space: target → reason.
+    disabled: std::collections::HashMap<SpaceId, std::collections::HashMap<Target, String>>,
+    /// Sent and not yet recorded: shared with the renewal of leases, which reads it only
+    /// when it renews (a copy per delivery would cost as much as the sends).
+    sent: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+    /// The batch's keys in delivery order, and those proven still ours by the last fence
+    /// (`Scheduler::still_ours`), with when it was made.
+    pub(super) keys: Vec<String>,
+    pub(super) fenced: std::collections::HashSet<String>,
+    pub(super) fenced_at: Option<std::time::Instant>,
+}
+
+/// Sent reminders recorded together at most this many at a time (and at least every quarter
+/// lease): what a crash could make go out again stays bounded; until then their leases are
+/// renewed with the one in flight.
+const RECORD_EVERY: usize = 500;
+/// The longest one delivery may take (retries and a fan-out included) before it counts as
+/// failed and is tried again later: one hung send cannot hold its batch forever.
+const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(15 * 60);
+
+impl Scheduler {
+    /// Delivers claimed reminders, renewing the leases while a delivery takes long, and
+    /// records the sent ones together at the end.
+    pub(super) async fn deliver_batch(
+        &self,
+        outbox: &dyn Outbox,
+        batch: Vec<ReminderRow>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let started = std::time::Instant::now();
+        let mut cache = TickCache {
+            keys: batch.iter().map(|r| r.key.clone()).collect(),
+            ..TickCache::default()
+        };
+        let mut delivered = 0;
+        // One renewal clock for the whole batch: a batch of quick sends that outlasts the lease
+        // keeps renewing, as one slow send does.
+        let mut renewed = std::time::Instant::now();
+        let mut flushed = std::time::Instant::now();
+        for r in batch {
+            // What must stay ours while this one goes out: it, and those sent but not recorded.
+            let in_flight = r.key.clone();
+            let sent = cache.sent.clone();
+            let delivery = self.deliver(outbox, r, now, &mut cache);
+            if self
+                .renewing(delivery, &in_flight, &sent, &mut renewed)
+                .await?
+            {
+                delivered += 1;
+            }
+            let unrecorded = cache.sent.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if unrecorded >= RECORD_EVERY || flushed.elapsed() >= self.renew_every() {
+                self.record_sent(&mut cache).await?;
+                flushed = std::time::Instant::now();
+            }
+        }
+        self.record_sent(&mut cache).await?;
+        tracing::debug!(
+            delivered,
+            took_us = started.elapsed().as_micros() as u64,
+            "batch"
+        );
+        Ok(delivered)
+    }
+
+    /// Records the reminders sent so far as sent, in one statement.
+    async fn record_sent(&self, cache: &mut TickCache) -> Result<(), StoreError> {
+        let sent: Vec<(String, bool)> =
+            std::mem::take(&mut *cache.sent.lock().unwrap_or_else(|e| e.into_inner()));
+        if sent.is_empty() {
+            return Ok(());
+        }
+        self.store.finish_sent(&sent, self.clock.now()).await
+    }
+
+    /// Records how `r` ended, if the claim is still ours (a lost claim is its new owner's).
+    async fn finish(
+        &self,
+        r: &ReminderRow,
+        state: ReminderState,
+        late: bool,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ours = self
+            .store
+            .finish_claim(&r.key, self.owner.as_str(), state, late, error, now)
+            .await?;
+        if !ours {
+            tracing::info!(key = %r.key, "a claim was taken over before its outcome was recorded; left to its new owner");
+        }
+        Ok(())
+    }
+
+    /// Delivers one claimed reminder and records what happened.
+    async fn deliver(
+        &self,
+        outbox: &dyn Outbox,
+        r: ReminderRow,
+        now: DateTime<Utc>,
+        cache: &mut TickCache,
+    ) -> Result<bool, StoreError> {
+        let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
+        let planned_due = occurrence - Duration::try_minutes(r.offset_min).unwrap_or_default();
+        // Missed by more than the grace window (downtime): recorded, not spammed.
+        if now - planned_due > self.grace && r.attempts <= 1 {
+            tracing::info!(key = %r.key, "reminder missed while the bot was down");
+            self.finish(&r, ReminderState::Missed, false, None, now)
+                .await?;
+            return Ok(false);
+        }
+        let Some(event) = self.event_to_remind(&r, now, cache).await? else {
+            return Ok(false);
+        };
+        if r.target == Target::Followers {
+            self.expand_followers(&r, &event).await?;
+            return Ok(false);
+        }
+        failpoint("after-claim", self.failpoints.after_claim).await;
+        // Late by the time it goes out, not by when its batch began.
+        let now = self.clock.now().max(now);
+        let late = now - planned_due > ON_TIME_WITHIN;
+        let delivery = Delivery {
+            key: r.key.clone(),
+            space: r.space.clone(),
+            target: r.target.clone(),
+            reply: reminder_reply(&event, &r, now, late),
+            about: parse_ts(&r.occurrence_utc).map(|o| (r.event_id, o)),
+        };
+        // The fence: the claim is proven ours, and extended, right before the message leaves.
+        // A process that stalled past its lease finds it taken over and sends nothing.
+        if !self.still_ours(&r.key, cache).await? {
+            tracing::warn!(key = %r.key, "a claim was lost before sending (this process stalled past its lease); not sending it");
+            return Ok(false);
+        }
+        let outcome = match tokio::time::timeout(DELIVERY_TIMEOUT, outbox.deliver(&delivery)).await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(DeliveryError::Temporary(format!(
+                "no answer within {} minutes",
+                DELIVERY_TIMEOUT.as_secs() / 60
+            ))),
+        };
+        if outcome.is_ok() {
+            failpoint("after-send", self.failpoints.after_send).await;
+        }
+        self.record(outbox, &r, &event, outcome, late, now, cache)
+            .await
+    }
+
+    /// A followers' reminder fallen due becomes one reminder per person who follows what the
+    /// event is about now (`Store::followers_of_event`: not muted, no reminder of their own),
+    /// each under its own key — sent by this same pass, exactly once like any other. The
+    /// stand-in row is gone once they are in (only while the claim is ours; a key already in
+    /// the ledger is not added again, so expanding twice adds nothing).
+    async fn expand_followers(&self, r: &ReminderRow, e: &EventRow) -> Result<(), StoreError> {
+        let Some(occurrence) = parse_ts(&r.occurrence_utc) else {
+            return Ok(());
+        };
+        let due = parse_ts(&r.due_utc).unwrap_or(occurrence);
+        let people: Vec<events::Planned> = self
+            .store
+            .followers_of_event(e.id)
+            .await?
+            .into_iter()
+            .map(|user| {
+                let target = Target::User(user);
+                events::Planned {
+                    key: events::reminder_key(e.id, occurrence, r.offset_min, &target),
+                    event_id: e.id,
+                    occurrence,
+                    offset_min: r.offset_min,
+                    target,
+                    due,
+                }
+            })
+            .collect();
+        if !self
+            .store
+            .expand_claim(&r.key, self.owner.as_str(), &r.space, &people)
+            .await?
+        {
+            tracing::info!(key = %r.key, "a followers' reminder was taken over before it was expanded; left to its new owner");
+        }
+        Ok(())
+    }
+
+    /// The event a claimed reminder is about, or None when it owes nothing any more (the
+    /// event deleted or cancelled, its target disabled) — recorded as such.
+    async fn event_to_remind(
+        &self,
+        r: &ReminderRow,
+        now: DateTime<Utc>,
+        cache: &mut TickCache,
+    ) -> Result<Option<EventRow>, StoreError> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.events.entry(r.event_id) {
+            slot.insert(self.store.event(r.event_id).await?);
+        }
+        let Some(event) = cache.events[&r.event_id].clone() else {
+            self.finish(
+                r,
+                ReminderState::Cancelled,
+                false,
+                Some("event deleted"),
+                now,
+            )
+            .await?;
+            return Ok(None);
+        };
+        if event.cancelled {
+            self.finish(r, ReminderState::Cancelled, false, None, now)
+                .await?;
+            return Ok(None);
+        }
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            cache.disabled.entry(r.space.clone())
+        {
+            slot.insert(self.store.disabled_targets(&r.space).await?);
+        }
+        if let Some(reason) = cache.disabled[&r.space].get(&r.target).cloned() {
+            let why = format!("target disabled: {reason}");
+            self.finish(r, ReminderState::Failed, false, Some(&why), now)
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(event))
+    }
+
+    /// Records the outcome of a send: sent (with the batch), retried later, or failed.
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        outbox: &dyn Outbox,
+        r: &ReminderRow,
+        event: &EventRow,
+        outcome: Result<(), DeliveryError>,
+        late: bool,
+        now: DateTime<Utc>,
+        cache: &mut TickCache,
+    ) -> Result<bool, StoreError> {
+        match outcome {
+            // Recorded with the rest of the batch, in one transaction: a crash before that
+            // re-sends these under the same keys, which the platforms deduplicate.
+            Ok(()) => {
+                cache
+                    .sent
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((r.key.clone(), late));
+                Ok(true)
+            }
+            Err(DeliveryError::Gone(e)) => {
+                tracing::warn!(key = %r.key, error = %e, "reminder target is gone; disabling it");
+                self.finish(r, ReminderState::Failed, late, Some(&e), now)
+                    .await?;
+                self.store
+                    .disable_target(&r.space, &r.target, &e, now)
+                    .await?;
+                cache
+                    .disabled
+                    .entry(r.space.clone())
+                    .or_default()
+                    .insert(r.target.clone(), e.clone());
+                let why = format!("the target {} is gone ({e}); reminders to it are off until a moderator sets a new channel with /settings channel", r.target);
+                self.tell_moderators(outbox, r, event, &why).await;
+                Ok(false)
+            }
+            Err(DeliveryError::Temporary(e)) if r.attempts < MAX_ATTEMPTS => {
+                let backoff = Duration::seconds(5 * (1 << r.attempts.min(6)));
+                let due = parse_ts(&r.due_utc).unwrap_or(now);
+                tracing::warn!(key = %r.key, error = %e, attempt = r.attempts, "reminder delivery failed; will retry");
+                self.store
+                    .retry_claim(&r.key, self.owner.as_str(), due.max(now) + backoff, &e)
+                    .await?;
+                Ok(false)
+            }
+            Err(DeliveryError::Temporary(e)) => {
+                tracing::error!(key = %r.key, error = %e, "reminder delivery failed for good");
+                self.finish(r, ReminderState::Failed, late, Some(&e), now)
+                    .await?;
+                let why = format!(
+                    "it could not be delivered after {} attempts ({e})",
+                    r.attempts
+                );
+                self.tell_moderators(outbox, r, event, &why).await;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Best effort: a notice to the space's moderators that a reminder failed. Its own failure
+    /// is only logged (there is no one left to tell).
+    async fn tell_moderators(&self, outbox: &dyn Outbox, r: &ReminderRow, e: &EventRow, why: &str) {
+        let mut reply = Reply::answer(format!("A reminder for {} was not sent", e.title));
+        reply.summary = Some(Text::plain(format!(
+            "Reminder {} for event {} failed: {why}.",
+            r.key, e.id
+        )));
+        reply.visibility = crate::reply::Visibility::Private;
+        let notice = Delivery {
+            key: format!("{}-failed", r.key),
+            space: r.space.clone(),
+            target: Target::Moderators,
+            reply,
+            about: None,
+        };
+        if let Err(err) = outbox.deliver(&notice).await {
+            tracing::error!(key = %r.key, error = %err, "could not tell the moderators either");
+        }
+    }
+}
+
+/// The message of a reminder. Titles and descriptions are user text: renderers escape them
+/// and no platform message may ping anyone.
+pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: bool) -> Reply {
+    if r.offset_min == events::NOTE_OFFSET {
+        return new_event_reply(e, r, now);
+    }
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut reply = Reply::answer(format!("Reminder: {title}"));
+    reply.summary = Some(reminder_summary(e, r, &title, now, late));
+    let defang = |t: &Option<String>| {
+        t.as_deref()
+            .map(crate::reply::defang_mentions)
+            .unwrap_or_default()
+    };
+    reply =
+        reply
+            .field("Where", defang(&e.place), false)
+            .field("About", defang(&e.description), false);
+    reply.sources = Some(format!(
+        "Event {} · /event show {} · reminder {}",
+        e.id, e.id, r.key
+    ));
+    reply.actions = reminder_actions(e, r);
+    reply
+}
+
+/// "<title> starts in 15 minutes — <when>.", and a word on it if it is sent late.
+fn reminder_summary(
+    e: &EventRow,
+    r: &ReminderRow,
+    title: &str,
+    now: DateTime<Utc>,
+    late: bool,
+) -> Text {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let lead = when_it_starts(r, occurrence, now, late);
+    let mut summary = Text::of([
+        Span::Plain(format!("{title} {lead} — ")),
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(occurrence, tz)
+        }),
+        Span::Plain(".".into()),
+    ]);
+    if late {
+        summary.push(Span::Plain(
+            " (Sent late: the bot was offline when this reminder was due.)".into(),
+        ));
+    }
+    summary
+}
+
+/// How long until the occurrence starts, as the reminder says it.
+fn when_it_starts(
+    r: &ReminderRow,
+    occurrence: DateTime<Utc>,
+    now: DateTime<Utc>,
+    late: bool,
+) -> String {
+    // On time, the offset is the truth; sent late, only the time actually left is.
+    let left = if late {
+        (occurrence - now).num_minutes()
+    } else {
+        r.offset_min
+    };
+    match left {
+        m if m <= 0 && late && occurrence < now => "has started".to_string(),
+        m if m <= 0 => "starts now".to_string(),
+        m if late => format!("starts in about {}", events::describe_span(m)),
+        m => format!("starts in {}", describe_offset(m)),
+    }
+}
+
+/// The buttons under a reminder: the space's remind buttons, or a person's snoozes and stop.
+fn reminder_actions(e: &EventRow, r: &ReminderRow) -> Vec<Action> {
+    match &r.target {
+        Target::Space => Action::remind_buttons(e.id.0),
+        Target::User(_) => {
+            let snooze = |label: &str, minutes| Action::Snooze {
+                label: label.into(),
+                key: r.key.clone(),
+                minutes,
+            };
+            vec![
+                snooze("Snooze 15 min", 15),
+                snooze("Snooze 1 h", 60),
+                Action::StopReminding {
+                    label: "Stop reminding me".into(),
+                    event: e.id.0,
+                },
+            ]
+        }
+        Target::Moderators | Target::Followers => vec![],
+    }
+}
+
+/// The note to a follower that an event on something they follow was added.
+fn new_event_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>) -> Reply {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let first = parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut reply = Reply::answer(format!("New event: {title}"));
+    reply.summary = Some(Text::of([
+        Span::Plain(format!("{title} — first on ")),
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(first, tz)
+        }),
+        Span::Plain(format!(
+            ". It is about something you follow; I will remind you {} before each occurrence.",
+            describe_offset(events::FOLLOW_OFFSET_MIN)
+        )),
+    ]));
+    reply = reply.field(
+        "Where",
+        e.place
+            .as_deref()
+            .map(crate::reply::defang_mentions)
+            .unwrap_or_default(),
+        false,
+    );
+    reply.sources = Some(format!(
+        "Event {} · /event show {} · /following lists what you follow",
+        e.id, e.id
+    ));
+    reply.actions = vec![Action::StopReminding {
+        label: "Stop reminding me".into(),
+        event: e.id.0,
+    }];
+    reply
+}

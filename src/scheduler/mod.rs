@@ -1,0 +1,162 @@
+//! Reminders: plan what each event owes, then deliver each one exactly once, on time.
+//!
+//! The loop claims what is due (pending → claimed, atomically, in the database) before
+//! handing it to the platform's outbox with the reminder's key as idempotency handle, then
+//! records the outcome. It sleeps until the next due reminder, a change to the schedule or
+//! shutdown. Changes are the store's to announce (`Store::watch_changes`): at once for writes
+//! in this process, within a second for another process's (`atlasbot ask`). It is started
+//! once at start-up, never from a platform's "ready" event, and no single error ends it. It
+//! must not decide what to say: the message comes from `reminder_reply`, the rendering from
+//! the platform.
+//!
+//! The parts, in the order a reminder goes through them:
+//! - `plan`: what reminders each event owes, written ahead on a rolling horizon;
+//! - `claim`: taking due reminders under a lease (owner + lease), taking over a dead
+//!   process's, and the fence that proves a claim still ours right before its send;
+//! - `deliver`: turning a claim into a reply, handing it to the platform's outbox, recording
+//!   the outcome;
+//! - `outbox`: the one thing a platform implements to receive reminders.
+//!
+//! This file is the loop that drives them: sleep until the next due reminder, a change or
+//! shutdown.
+
+mod claim;
+mod deliver;
+mod outbox;
+mod plan;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
+
+use crate::domain::Platform;
+use crate::store::Store;
+
+pub use crate::clock::Clock;
+pub use claim::Owner;
+pub use deliver::{reminder_reply, Failpoints};
+pub use outbox::{Delivery, DeliveryError, Outbox, NOT_SENT};
+pub use plan::{extend_plans, occurrences_of, occurrences_without, plan_event, plan_subscription};
+
+/// How long a claim is someone's before another process may take it over, and how often
+/// the scheduler looks for claims to take over and plans to extend.
+pub const LEASE: Duration = Duration::minutes(2);
+const MAINTENANCE_EVERY: Duration = Duration::seconds(30);
+
+/// A reminder sent within this long of its due time is on time; later, it says it is late.
+const ON_TIME_WITHIN: Duration = Duration::minutes(1);
+
+/// The reminder loop of one platform: its store, its clock, and who it claims as.
+pub struct Scheduler {
+    /// Whose reminders this scheduler delivers: the spaces of this platform.
+    pub platform: Platform,
+    pub store: Store,
+    pub clock: Clock,
+    pub grace: Duration,
+    pub owner: Owner,
+    /// How long a claim is this scheduler's before another may take it over.
+    pub lease: Duration,
+    pub failpoints: Failpoints,
+    /// Whether this process's clock was last found to disagree with the lease clock (so that
+    /// it is said once when it starts and once when it ends, not on every pass).
+    skewed: std::sync::atomic::AtomicBool,
+}
+
+impl Scheduler {
+    pub fn new(platform: Platform, store: Store, clock: Clock, grace: Duration) -> Scheduler {
+        Scheduler {
+            platform,
+            store,
+            clock,
+            grace,
+            owner: Owner::this_process(),
+            lease: LEASE,
+            failpoints: Failpoints::from_env(),
+            skewed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// How often to look for claims to take over and plans to extend: at least twice per
+    /// lease, so that a dead process's reminders wait at most about one and a half leases.
+    fn maintenance_every(&self) -> Duration {
+        MAINTENANCE_EVERY.min(self.lease / 2)
+    }
+
+    /// The periodic part of the loop: take over orphaned claims, plan events further.
+    pub async fn maintain(&self, outbox: &dyn Outbox) {
+        if let Err(e) = self.recover(outbox).await {
+            tracing::error!(error = %e, "could not recover claimed reminders");
+        }
+        loop {
+            match extend_plans(&self.store, self.platform, self.clock.now(), self.grace).await {
+                Ok(n) if n as i64 == plan::PLAN_BATCH => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "could not plan reminders further");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Runs until `shutdown` turns true. Errors are logged and retried: none ends the loop.
+    pub async fn run(self, outbox: Arc<dyn Outbox>, mut shutdown: watch::Receiver<bool>) {
+        let mut changes = self.store.watch_changes().await;
+        let mut next_maintenance = DateTime::<Utc>::MIN_UTC;
+        let mut caught_up = false;
+        while !*shutdown.borrow() {
+            if self.clock.now() >= next_maintenance {
+                self.maintain(outbox.as_ref()).await;
+                next_maintenance = self.clock.now() + self.maintenance_every();
+            }
+            if let Err(e) = self.tick(outbox.as_ref()).await {
+                tracing::error!(error = %e, "scheduler tick failed");
+            }
+            if !caught_up {
+                // Tests (and people reading logs) wait for this: whatever was owed at
+                // start-up has been sent or handed over by now.
+                tracing::info!(platform = %self.platform, "scheduler caught up");
+                caught_up = true;
+            }
+            let next = self
+                .store
+                .next_due(self.platform)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "cannot read the next due reminder");
+                    None
+                });
+            let wake_at = next.map_or(next_maintenance, |n| n.min(next_maintenance));
+            if !self.sleep_until(wake_at, &mut changes, &mut shutdown).await {
+                break;
+            }
+        }
+    }
+
+    /// Sleeps until `wake_at`, a change to the schedule (true) or shutdown (false).
+    async fn sleep_until(
+        &self,
+        wake_at: DateTime<Utc>,
+        changes: &mut crate::store::ChangeWatch,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        loop {
+            let now = self.clock.now();
+            if wake_at <= now {
+                return true;
+            }
+            // In short steps, so that a clock moved by a test (or the system) is noticed.
+            let wait = (wake_at - now)
+                .to_std()
+                .unwrap_or(StdDuration::ZERO)
+                .min(StdDuration::from_secs(1));
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = changes.next() => return true,
+                _ = shutdown.changed() => return false,
+            }
+        }
+    }
+}
