@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use super::invocation::Args;
 use super::{cite, shorten};
-use crate::atlas::views::{ActorRow, IssueRow};
+use crate::atlas::views::{ActorRow, IssueRow, MentionRow};
 use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::import::prose;
@@ -199,39 +199,8 @@ fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
             return r;
         }
     }
-    let mut r = Reply::answer(title(a));
-    r.url = a.website.as_ref().map(|w| {
-        if w.starts_with("http") {
-            w.clone()
-        } else {
-            format!("https://{w}")
-        }
-    });
-    // Every paragraph the sources give: the description in full, the activities below.
-    r.summary = a
-        .description
-        .as_ref()
-        .or(a.summary.as_ref())
-        .map(|d| Text::plain(d.clone()));
-    r = r
-        .field(
-            "Founded",
-            a.founded.map(|y| y.to_string()).unwrap_or_default(),
-            true,
-        )
-        .field(
-            "Stakeholder group",
-            a.stakeholder_group.clone().unwrap_or_default(),
-            true,
-        )
-        .field("Address", a.address.clone().unwrap_or_default(), false)
-        .field("Website", a.website.clone().unwrap_or_default(), false)
-        .field("Also written", also_written(atlas, a.id), false);
+    let mut r = profile_head(atlas, a);
     let issues = atlas.issues(a.id);
-    let standards = atlas.standards_of_actor(a.id);
-    let tools = atlas.items(a.id);
-    let owned = atlas.documents_owned(a.id);
-    let channels = atlas.channels(a.id);
     let items: Vec<Item> = issues
         .iter()
         .map(|i| {
@@ -252,7 +221,48 @@ fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
     }
     r = r.section("Digital policy issues", items);
     r.paging = issue_paging(a, 1, issues.len());
+    r = holdings(atlas, a, r);
+    r.sources = Some(format!("Sources: {}", a.provenance));
+    r
+}
 
+/// The top of a profile: its name, website, description and the facts about it.
+fn profile_head(atlas: &Atlas, a: &ActorRow) -> Reply {
+    let mut r = Reply::answer(title(a));
+    r.url = a.website.as_ref().map(|w| {
+        if w.starts_with("http") {
+            w.clone()
+        } else {
+            format!("https://{w}")
+        }
+    });
+    // Every paragraph the sources give: the description in full, the activities below.
+    r.summary = a
+        .description
+        .as_ref()
+        .or(a.summary.as_ref())
+        .map(|d| Text::plain(d.clone()));
+    r.field(
+        "Founded",
+        a.founded.map(|y| y.to_string()).unwrap_or_default(),
+        true,
+    )
+    .field(
+        "Stakeholder group",
+        a.stakeholder_group.clone().unwrap_or_default(),
+        true,
+    )
+    .field("Address", a.address.clone().unwrap_or_default(), false)
+    .field("Website", a.website.clone().unwrap_or_default(), false)
+    .field("Also written", also_written(atlas, a.id), false)
+}
+
+/// What the atlas holds of the actor beyond its text: standards, tools, documents, channels.
+fn holdings(atlas: &Atlas, a: &ActorRow, mut r: Reply) -> Reply {
+    let standards = atlas.standards_of_actor(a.id);
+    let tools = atlas.items(a.id);
+    let owned = atlas.documents_owned(a.id);
+    let channels = atlas.channels(a.id);
     if !standards.is_empty() {
         r = r.field("Standards it refers to", standards.join(", "), false);
     }
@@ -283,7 +293,7 @@ fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
         );
     }
 
-    r = r.field(
+    r.field(
         "Channels",
         channels
             .iter()
@@ -291,9 +301,7 @@ fn profile(atlas: &Atlas, a: &ActorRow, page: u32) -> Reply {
             .collect::<Vec<_>>()
             .join(", "),
         false,
-    );
-    r.sources = Some(format!("Sources: {}", a.provenance));
-    r
+    )
 }
 
 fn plural(kind: &str, n: i64) -> String {
@@ -355,6 +363,28 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
     // Its own text comes first: what an event blurb or the UN list says of it (the
     // description, when there is one, is already the summary).
     let own = atlas.own_passages(a.id, 6);
+    r = what_the_sources_say(a, &own, &mentions, total, r);
+    let cites = sources_of(atlas, a, &own, &mentions);
+    if !cites.is_empty() {
+        r.sources = Some(format!("Sources: {}", cites.join(", ")));
+    }
+    if mentions.is_empty() && own.is_empty() && a.description.is_none() {
+        r.summary = Some(Text::plain(
+            "The sources name it, but say nothing more about it.",
+        ));
+    }
+    r
+}
+
+/// The actor's own passages, then the sentences most about it (its names highlighted), and
+/// how many more there are.
+fn what_the_sources_say(
+    a: &ActorRow,
+    own: &[(String, String, i64)],
+    mentions: &[MentionRow],
+    total: usize,
+    mut r: Reply,
+) -> Reply {
     let own_items = own
         .iter()
         .filter(|(text, _, _)| {
@@ -378,8 +408,6 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
             item
         }))
         .collect();
-    let mut by: Vec<String> = mentions.iter().filter_map(|m| m.by_name.clone()).collect();
-    by.dedup();
     r = r.section(
         if total > mentions.len() {
             "What the sources say (the sentences most about it)"
@@ -399,6 +427,16 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
             false,
         );
     }
+    r
+}
+
+/// Every place cited on the card: documents about the actor, its passages, its mentions.
+fn sources_of(
+    atlas: &Atlas,
+    a: &ActorRow,
+    own: &[(String, String, i64)],
+    mentions: &[MentionRow],
+) -> Vec<String> {
     let mut cites: Vec<String> = atlas
         .documents_about(a.id)
         .iter()
@@ -407,15 +445,7 @@ fn short_card(atlas: &Atlas, a: &ActorRow) -> Reply {
     cites.extend(own.iter().map(|(_, f, l)| cite(f, *l)));
     cites.extend(mentions.iter().map(|m| cite(&m.file, m.line)));
     cites.dedup();
-    if !cites.is_empty() {
-        r.sources = Some(format!("Sources: {}", cites.join(", ")));
-    }
-    if mentions.is_empty() && own.is_empty() && a.description.is_none() {
-        r.summary = Some(Text::plain(
-            "The sources name it, but say nothing more about it.",
-        ));
-    }
-    r
+    cites
 }
 
 fn not_found(atlas: &Atlas, query: &str, matches: &[(i64, f64, How)]) -> Reply {

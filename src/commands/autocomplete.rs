@@ -44,54 +44,15 @@ pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str
             .into_iter()
             .map(|e| choice(&e.display, &e.display))
             .collect(),
-        (CommandName::Standard, "identifier") => {
-            let key = StandardId::parse(&partial)
-                .map(|i| i.key())
-                .unwrap_or_else(|| partial.chars().filter(|c| c.is_ascii_digit()).collect());
-            atlas
-                .standards
-                .iter()
-                .filter(|s| {
-                    s.key.starts_with(&key)
-                        || s.identifier
-                            .to_lowercase()
-                            .contains(&partial.to_lowercase())
-                })
-                .map(|s| choice(&format!("{} — {}", s.identifier, s.covers), &s.identifier))
-                .collect()
-        }
+        (CommandName::Standard, "identifier") => standards(atlas, &partial),
         (
             CommandName::WhoWorksOn
             | CommandName::Follow
             | CommandName::Unfollow
             | CommandName::Event,
             "topic",
-        ) => {
-            let mut seen = std::collections::HashSet::new();
-            atlas
-                .topic_terms
-                .complete(&partial, MAX_CHOICES * 2)
-                .into_iter()
-                .filter(|e| seen.insert(e.payload))
-                .filter_map(|e| atlas.topic_names.get(&e.payload))
-                .map(|(_, n)| choice(n, n))
-                .collect()
-        }
-        (CommandName::Document, "query") => atlas
-            .document_titles
-            .complete(&partial, MAX_CHOICES)
-            .into_iter()
-            .map(|e| {
-                let d = &atlas.documents[e.payload];
-                let value = d.symbol.clone().unwrap_or_else(|| d.title.clone());
-                choice(
-                    &d.symbol
-                        .as_ref()
-                        .map_or(d.title.clone(), |s| format!("{s} — {}", d.title)),
-                    &value,
-                )
-            })
-            .collect(),
+        ) => topics(atlas, &partial),
+        (CommandName::Document, "query") => documents(atlas, &partial),
         (CommandName::Define, "term") => atlas
             .glossary_terms
             .complete(&partial, MAX_CHOICES)
@@ -107,6 +68,56 @@ pub fn complete(atlas: &Atlas, command: CommandName, option: &str, partial: &str
     out.dedup();
     out.truncate(MAX_CHOICES);
     out
+}
+
+/// Standards whose number starts with what was typed, or whose identifier contains it.
+fn standards(atlas: &Atlas, partial: &str) -> Vec<Choice> {
+    let key = StandardId::parse(partial)
+        .map(|i| i.key())
+        .unwrap_or_else(|| partial.chars().filter(|c| c.is_ascii_digit()).collect());
+    atlas
+        .standards
+        .iter()
+        .filter(|s| {
+            s.key.starts_with(&key)
+                || s.identifier
+                    .to_lowercase()
+                    .contains(&partial.to_lowercase())
+        })
+        .map(|s| choice(&format!("{} — {}", s.identifier, s.covers), &s.identifier))
+        .collect()
+}
+
+/// Topics by any of their terms, each topic once.
+fn topics(atlas: &Atlas, partial: &str) -> Vec<Choice> {
+    let mut seen = std::collections::HashSet::new();
+    atlas
+        .topic_terms
+        .complete(partial, MAX_CHOICES * 2)
+        .into_iter()
+        .filter(|e| seen.insert(e.payload))
+        .filter_map(|e| atlas.topic_names.get(&e.payload))
+        .map(|(_, n)| choice(n, n))
+        .collect()
+}
+
+/// Documents by title: shown with their symbol where they have one, which is what is filled in.
+fn documents(atlas: &Atlas, partial: &str) -> Vec<Choice> {
+    atlas
+        .document_titles
+        .complete(partial, MAX_CHOICES)
+        .into_iter()
+        .map(|e| {
+            let d = &atlas.documents[e.payload];
+            let value = d.symbol.clone().unwrap_or_else(|| d.title.clone());
+            choice(
+                &d.symbol
+                    .as_ref()
+                    .map_or(d.title.clone(), |s| format!("{s} — {}", d.title)),
+                &value,
+            )
+        })
+        .collect()
 }
 
 /// Completions of a typed line at its end (the console's Tab): replace from byte `start` of

@@ -81,59 +81,69 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 
 pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.query.trim(), 60);
-    // "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.
-    let number = RESOLUTION_NUMBER
-        .captures(&p.query)
-        .or_else(|| RESOLUTION_SYMBOL.captures(&p.query))
-        .map(|c| (c[1].to_string(), c[2].to_string()));
-    if let Some((session, n)) = &number {
-        let key = format!("a/res/{session}/{n}");
-        if let Some(d) = atlas.document_by_symbol(&key) {
-            return Ok(card(atlas, &d));
-        }
-        // No entry of its own: where the sources cite it, said as such (never another
-        // document's card in its place).
-        if let Some(r) = cited_resolution(atlas, session, n) {
-            return Ok(r);
-        }
-    }
-    if SYMBOL.is_match(&p.query) {
-        let key: String = p
-            .query
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_lowercase();
-        if let Some(d) = atlas.document_by_symbol(&key) {
-            return Ok(card(atlas, &d));
-        }
-        let mut r = Reply::not_found(format!(
-            "No document {} in the atlas.",
-            typed.to_uppercase()
-        ));
-        let mut near: Vec<(usize, &DocumentRow)> = atlas
-            .documents
-            .iter()
-            .filter_map(|d| {
-                d.symbol
-                    .as_ref()
-                    .map(|s| (strsim::levenshtein(&s.to_lowercase(), &key), d))
-            })
-            .filter(|(n, _)| *n <= 3)
-            .collect();
-        near.sort_by_key(|(n, _)| *n);
-        r.suggestions = near
-            .into_iter()
-            .take(3)
-            .filter_map(|(_, d)| d.symbol.clone())
-            .map(|s| format!("/document {s}"))
-            .collect();
+    if let Some(r) = by_resolution_number(atlas, &p.query) {
         return Ok(r);
     }
-    // Words: title matches first, then full-text search over documents.
+    if SYMBOL.is_match(&p.query) {
+        return Ok(by_symbol(atlas, &p.query, &typed));
+    }
+    Ok(by_words(atlas, &p.query, &typed))
+}
+
+/// "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.
+fn by_resolution_number(atlas: &Atlas, query: &str) -> Option<Reply> {
+    let (session, n) = RESOLUTION_NUMBER
+        .captures(query)
+        .or_else(|| RESOLUTION_SYMBOL.captures(query))
+        .map(|c| (c[1].to_string(), c[2].to_string()))?;
+    let key = format!("a/res/{session}/{n}");
+    if let Some(d) = atlas.document_by_symbol(&key) {
+        return Some(card(atlas, &d));
+    }
+    // No entry of its own: where the sources cite it, said as such (never another
+    // document's card in its place).
+    cited_resolution(atlas, &session, &n)
+}
+
+/// A UN symbol ("A/70/174"): that document, or the symbols within three edits of it.
+fn by_symbol(atlas: &Atlas, query: &str, typed: &str) -> Reply {
+    let key: String = query
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase();
+    if let Some(d) = atlas.document_by_symbol(&key) {
+        return card(atlas, &d);
+    }
+    let mut r = Reply::not_found(format!(
+        "No document {} in the atlas.",
+        typed.to_uppercase()
+    ));
+    let mut near: Vec<(usize, &DocumentRow)> = atlas
+        .documents
+        .iter()
+        .filter_map(|d| {
+            d.symbol
+                .as_ref()
+                .map(|s| (strsim::levenshtein(&s.to_lowercase(), &key), d))
+        })
+        .filter(|(n, _)| *n <= 3)
+        .collect();
+    near.sort_by_key(|(n, _)| *n);
+    r.suggestions = near
+        .into_iter()
+        .take(3)
+        .filter_map(|(_, d)| d.symbol.clone())
+        .map(|s| format!("/document {s}"))
+        .collect();
+    r
+}
+
+/// Words: title matches first, then full-text search over documents.
+fn by_words(atlas: &Atlas, query: &str, typed: &str) -> Reply {
     let mut found: Vec<i64> = atlas
         .document_titles
-        .lookup(&p.query, 5)
+        .lookup(query, 5)
         .into_iter()
         .filter(|m| m.score >= 0.8)
         .map(|m| atlas.documents[m.entry.payload].id)
@@ -141,13 +151,13 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     // Not a document of the UN list by title: a publication, programme or tool the sources
     // name, before any document that merely contains the words.
     // (An actor's name asks for the documents by or about it, not a title containing it.)
-    if found.is_empty() && atlas.actors.exact(&p.query).is_empty() {
-        let named = atlas.named(&p.query);
+    if found.is_empty() && atlas.actors.exact(query).is_empty() {
+        let named = atlas.named(query);
         if !named.is_empty() {
-            return Ok(named_card(&named));
+            return named_card(&named);
         }
     }
-    if let Some(fts) = fts_query(&[p.query.as_str()]) {
+    if let Some(fts) = fts_query(&[query]) {
         for h in atlas.search_passages(&fts, Passages::Documents, 30) {
             if let Some(d) = h.document_id {
                 if !found.contains(&d) {
@@ -156,12 +166,17 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
             }
         }
     }
-    let mut docs = Vec::new();
-    for id in found.into_iter().take(6) {
-        if let Some(d) = atlas.document(id) {
-            docs.push(d);
-        }
-    }
+    let docs: Vec<DocumentRow> = found
+        .into_iter()
+        .take(6)
+        .filter_map(|id| atlas.document(id))
+        .collect();
+    answer_found(atlas, query, typed, &docs)
+}
+
+/// The first document found as a card, the next ones as suggestions; none, a friendly
+/// not-found with the nearest titles.
+fn answer_found(atlas: &Atlas, query: &str, typed: &str, docs: &[DocumentRow]) -> Reply {
     match docs.len() {
         0 => {
             let mut r = Reply::not_found(format!(
@@ -169,13 +184,13 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
             ));
             r.suggestions = atlas
                 .document_titles
-                .suggest(&p.query, 3)
+                .suggest(query, 3)
                 .into_iter()
                 .map(|e| format!("/document {}", shorten(&e.display, 80)))
                 .collect();
-            Ok(r)
+            r
         }
-        1 => Ok(card(atlas, &docs[0])),
+        1 => card(atlas, &docs[0]),
         _ => {
             let mut r = card(atlas, &docs[0]);
             r.suggestions = docs[1..]
@@ -188,7 +203,7 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
                     )
                 })
                 .collect();
-            Ok(r)
+            r
         }
     }
 }

@@ -321,35 +321,7 @@ async fn add(
     }
     let space = ctx.store.space(&caller.space).await?;
     let tz = zone_of(args, &space.timezone)?;
-    let title = text(args, "title", MAX_TITLE)?.ok_or_else(|| usage("An event needs a title."))?;
-    let at = when::parse(args.get("when").unwrap_or_default(), now, tz)
-        .map_err(|e| usage(e.to_string()))?;
-    let rrule = recurrence(args)?;
-    check_occurs(at, rrule.as_deref())?;
-    let description = text(args, "description", MAX_TEXT)?;
-    let organiser = organiser(atlas, args)?;
-    let (topics, actors, inferred) = about(
-        atlas,
-        topics(atlas, args)?,
-        &title,
-        description.as_deref(),
-        organiser.as_deref(),
-    );
-    let input = EventInput {
-        space: caller.space.clone(),
-        title,
-        description,
-        starts_local: at.with_timezone(&tz).naive_local(),
-        tz: tz.name().to_string(),
-        duration_min: args.integer("duration"),
-        place: text(args, "place", MAX_TITLE)?,
-        organiser,
-        topics,
-        actors,
-        inferred,
-        rrule,
-        created_by: caller.user.clone(),
-    };
+    let input = new_event(atlas, caller, args, tz, now)?;
     let id = ctx.store.insert_event(&input, &new_uid(), now).await?;
     let adopted = adopt_channel(ctx, space, caller).await?;
     replan(ctx, id).await?;
@@ -369,6 +341,46 @@ async fn add(
         );
     }
     Ok(r)
+}
+
+/// The event `/event add` describes, every option checked (in the order the usage errors
+/// have always been reported).
+fn new_event(
+    atlas: &Atlas,
+    caller: &Caller,
+    args: &Args,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<EventInput, CommandError> {
+    let title = text(args, "title", MAX_TITLE)?.ok_or_else(|| usage("An event needs a title."))?;
+    let at = when::parse(args.get("when").unwrap_or_default(), now, tz)
+        .map_err(|e| usage(e.to_string()))?;
+    let rrule = recurrence(args)?;
+    check_occurs(at, rrule.as_deref())?;
+    let description = text(args, "description", MAX_TEXT)?;
+    let organiser = organiser(atlas, args)?;
+    let (topics, actors, inferred) = about(
+        atlas,
+        topics(atlas, args)?,
+        &title,
+        description.as_deref(),
+        organiser.as_deref(),
+    );
+    Ok(EventInput {
+        space: caller.space.clone(),
+        title,
+        description,
+        starts_local: at.with_timezone(&tz).naive_local(),
+        tz: tz.name().to_string(),
+        duration_min: args.integer("duration"),
+        place: text(args, "place", MAX_TITLE)?,
+        organiser,
+        topics,
+        actors,
+        inferred,
+        rrule,
+        created_by: caller.user.clone(),
+    })
 }
 
 /// A UID no other event has: the wall clock, this process and a counter. (It was the
@@ -409,6 +421,33 @@ async fn edit(
     let Some(e) = find(ctx, &caller.space, wanted).await? else {
         return Ok(not_found(wanted));
     };
+    let input = edited_event(atlas, args, &e, now)?;
+    let retagged =
+        (&input.topics, &input.actors, &input.organiser) != (&e.topics, &e.actors, &e.organiser);
+    ctx.store.update_event(e.id, &input, now).await?;
+    replan(ctx, e.id).await?;
+    // Retagged, it may now concern people who follow a topic: told once, like an addition.
+    // (Any other change tells nobody: followers are reminded of it as it is now.)
+    if retagged {
+        super::follow::notify_followers(ctx, e.id, &caller.user).await?;
+    }
+    let e = ctx
+        .store
+        .event(e.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event vanished"))?;
+    let mut r = card(ctx, atlas, &e).await?;
+    r.title = Some(format!("Updated: {}", defang_mentions(&e.title)));
+    Ok(r)
+}
+
+/// Event `e` with the options `/event edit` gives, every other field as it was.
+fn edited_event(
+    atlas: &Atlas,
+    args: &Args,
+    e: &EventRow,
+    now: DateTime<Utc>,
+) -> Result<EventInput, CommandError> {
     let tz = zone_of(args, &e.tz)?;
     let starts_local = match args.get("when") {
         Some(w) => when::parse(w, now, tz)
@@ -445,7 +484,7 @@ async fn edit(
         description.as_deref(),
         organiser.as_deref(),
     );
-    let input = EventInput {
+    Ok(EventInput {
         space: e.space.clone(),
         title,
         description,
@@ -459,24 +498,7 @@ async fn edit(
         inferred,
         rrule,
         created_by: e.created_by.clone(),
-    };
-    let retagged =
-        (&input.topics, &input.actors, &input.organiser) != (&e.topics, &e.actors, &e.organiser);
-    ctx.store.update_event(e.id, &input, now).await?;
-    replan(ctx, e.id).await?;
-    // Retagged, it may now concern people who follow a topic: told once, like an addition.
-    // (Any other change tells nobody: followers are reminded of it as it is now.)
-    if retagged {
-        super::follow::notify_followers(ctx, e.id, &caller.user).await?;
-    }
-    let e = ctx
-        .store
-        .event(e.id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("event vanished"))?;
-    let mut r = card(ctx, atlas, &e).await?;
-    r.title = Some(format!("Updated: {}", defang_mentions(&e.title)));
-    Ok(r)
+    })
 }
 
 async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, CommandError> {
@@ -821,6 +843,36 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
         .description
         .as_ref()
         .map(|d| Text::plain(defang_mentions(d)));
+    r = schedule_fields(e, tz, now, &upcoming, r);
+    r = subject_fields(atlas, e, r);
+    let items: Vec<Item> = upcoming
+        .iter()
+        .skip(1)
+        .take(4)
+        .map(|o| Item::new(Text::of([Span::Time(when::moment(*o, tz))])))
+        .collect();
+    r = r.section("Then", items);
+    r.sources = Some(format!(
+        "Event {} · reminders: /remind me {} · {}",
+        e.id,
+        e.id,
+        ics_hint(now, upcoming.first().copied())
+    ));
+    if !e.cancelled && !upcoming.is_empty() {
+        r.actions = crate::reply::Action::remind_buttons(e.id.0);
+    }
+    Ok(r)
+}
+
+/// When and where: the next occurrence (in the event's zone, and how far off), the
+/// recurrence, the place and the duration.
+fn schedule_fields(
+    e: &EventRow,
+    tz: Tz,
+    now: DateTime<Utc>,
+    upcoming: &[DateTime<Utc>],
+    mut r: Reply,
+) -> Reply {
     let next = upcoming.first().map(|o| {
         Text::of([Span::Time(Moment {
             zone: Some(tz.name().to_string()),
@@ -844,6 +896,11 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
     if let Some(d) = e.duration_min {
         r = r.field("Duration", format!("{d} minutes"), true);
     }
+    r
+}
+
+/// Who and what the event is about: its organiser, topics and the actors it names.
+fn subject_fields(atlas: &Atlas, e: &EventRow, mut r: Reply) -> Reply {
     if let Some(slug) = &e.organiser {
         if let Some(a) = atlas.actor_by_slug(slug) {
             r = r.field(
@@ -880,23 +937,7 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
             .collect();
         r = r.field("Actors named", names.join(", "), false);
     }
-    let items: Vec<Item> = upcoming
-        .iter()
-        .skip(1)
-        .take(4)
-        .map(|o| Item::new(Text::of([Span::Time(when::moment(*o, tz))])))
-        .collect();
-    r = r.section("Then", items);
-    r.sources = Some(format!(
-        "Event {} · reminders: /remind me {} · {}",
-        e.id,
-        e.id,
-        ics_hint(now, upcoming.first().copied())
-    ));
-    if !e.cancelled && !upcoming.is_empty() {
-        r.actions = crate::reply::Action::remind_buttons(e.id.0);
-    }
-    Ok(r)
+    r
 }
 
 fn ics_hint(now: DateTime<Utc>, next: Option<DateTime<Utc>>) -> String {

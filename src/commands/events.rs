@@ -11,6 +11,7 @@ use crate::error::CommandError;
 use crate::events::when;
 use crate::reply::{Item, Moment, Reply, Span, Text};
 use crate::scheduler::occurrences_of;
+use crate::store::events::EventRow;
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -83,43 +84,67 @@ pub async fn run(
     let space = ctx.store.space(&caller.space).await?;
     let tz: Tz = space.timezone.parse().unwrap_or(Tz::UTC);
     let until = now + Duration::days(days(p.range.as_deref())?);
-    let topic = match &p.topic {
-        Some(t) => Some(
-            super::who_works_on::resolve(atlas, t)
-                .and_then(|id| atlas.topic_names.get(&id))
-                .map(|(slug, _)| slug.clone())
-                .ok_or_else(|| {
-                    CommandError::usage(
-                        format!(
-                            "“{}” is not a topic I know; /topics lists them.",
-                            t.chars().take(40).collect::<String>()
-                        ),
-                        "/events topic:cybersecurity",
-                    )
-                })?,
-        ),
-        None => None,
+    let topic = topic_slug(atlas, p.topic.as_deref())?;
+    let actor = actor_subject(atlas, p.actor.as_deref())?;
+    let rows = upcoming(ctx, caller, topic.as_deref(), actor.as_ref(), now, until).await?;
+    if rows.is_empty() {
+        let mut r = Reply::not_found("No upcoming events in this space for that range. Moderators schedule them with /event add.");
+        r.suggestions.push("/event show COP26".into());
+        return Ok(r);
+    }
+    Ok(listing(rows, now, tz))
+}
+
+/// The slug of the topic asked for; an unknown topic is a usage error.
+fn topic_slug(atlas: &Atlas, topic: Option<&str>) -> Result<Option<String>, CommandError> {
+    let Some(t) = topic else {
+        return Ok(None);
     };
-    // The same rule as /actor: an unknown acronym is never taken for a neighbour's.
-    let actor = match &p.actor {
-        Some(a) => {
-            let found = super::actor::resolve(atlas, a).ok_or_else(|| {
-                let hint = super::actor::did_you_mean(atlas, a);
-                CommandError::usage(
-                    format!(
-                        "No actor called “{}”.{hint}",
-                        a.chars().take(40).collect::<String>()
-                    ),
-                    "/events actor:WIPO",
-                )
-            })?;
-            Some(Subject::Actor(found.slug))
-        }
-        None => None,
+    super::who_works_on::resolve(atlas, t)
+        .and_then(|id| atlas.topic_names.get(&id))
+        .map(|(slug, _)| Some(slug.clone()))
+        .ok_or_else(|| {
+            CommandError::usage(
+                format!(
+                    "“{}” is not a topic I know; /topics lists them.",
+                    t.chars().take(40).collect::<String>()
+                ),
+                "/events topic:cybersecurity",
+            )
+        })
+}
+
+/// The same rule as /actor: an unknown acronym is never taken for a neighbour's.
+fn actor_subject(atlas: &Atlas, actor: Option<&str>) -> Result<Option<Subject>, CommandError> {
+    let Some(a) = actor else {
+        return Ok(None);
     };
+    let found = super::actor::resolve(atlas, a).ok_or_else(|| {
+        let hint = super::actor::did_you_mean(atlas, a);
+        CommandError::usage(
+            format!(
+                "No actor called “{}”.{hint}",
+                a.chars().take(40).collect::<String>()
+            ),
+            "/events actor:WIPO",
+        )
+    })?;
+    Ok(Some(Subject::Actor(found.slug)))
+}
+
+/// Every occurrence until `until` of the space's events on the topic and concerning the
+/// actor (where asked), soonest first.
+async fn upcoming(
+    ctx: &Context,
+    caller: &Caller,
+    topic: Option<&str>,
+    actor: Option<&Subject>,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, EventRow)>, CommandError> {
     let mut rows = Vec::new();
     for e in ctx.store.events_of_space(&caller.space).await? {
-        if topic.as_ref().is_some_and(|t| {
+        if topic.is_some_and(|t| {
             !e.topics
                 .as_deref()
                 .unwrap_or("")
@@ -129,10 +154,7 @@ pub async fn run(
             continue;
         }
         // Organised by the actor or naming it, as for people following it.
-        if actor
-            .as_ref()
-            .is_some_and(|a| !crate::feeds::concerns(&e, a))
-        {
+        if actor.is_some_and(|a| !crate::feeds::concerns(&e, a)) {
             continue;
         }
         for occ in occurrences_of(&ctx.store, &e, now, until).await? {
@@ -140,11 +162,11 @@ pub async fn run(
         }
     }
     rows.sort_by_key(|(occ, e)| (*occ, e.id));
-    if rows.is_empty() {
-        let mut r = Reply::not_found("No upcoming events in this space for that range. Moderators schedule them with /event add.");
-        r.suggestions.push("/event show COP26".into());
-        return Ok(r);
-    }
+    Ok(rows)
+}
+
+/// The first 25 occurrences, each with its time in the space's zone and how far off it is.
+fn listing(rows: Vec<(DateTime<Utc>, EventRow)>, now: DateTime<Utc>, tz: Tz) -> Reply {
     let mut r = Reply::answer("Upcoming events");
     r.summary = Some(Text::plain(format!(
         "Times in {} (this space's time zone).",
@@ -166,7 +188,7 @@ pub async fn run(
                 .more(format!("/event show {}", e.id))
         })
         .collect();
-    r = r.section(
+    r.section(
         &format!(
             "Next {}",
             if total > 25 {
@@ -176,6 +198,5 @@ pub async fn run(
             }
         ),
         items,
-    );
-    Ok(r)
+    )
 }

@@ -277,6 +277,23 @@ pub fn bind_values(
     subcommand: Option<&str>,
     values: &[(String, String)],
 ) -> Result<Args, CommandError> {
+    let (target, sub) = named_target(manifest, subcommand)?;
+    let mut args = Args {
+        subcommand: sub,
+        ..Args::default()
+    };
+    for (name, value) in values {
+        bind_named(&target, &mut args, name, value)?;
+    }
+    check(&target, args)
+}
+
+/// The options the (sub)command takes, with its usage line, and the subcommand's name: the
+/// first subcommand where the command has some and none was named.
+fn named_target<'a>(
+    manifest: &'a Manifest,
+    subcommand: Option<&str>,
+) -> Result<(Target<'a>, Option<String>), CommandError> {
     let (options, usage, sub) = match subcommand {
         Some(name) => {
             let sub = manifest.subcommand(name).ok_or_else(|| {
@@ -309,38 +326,43 @@ pub fn bind_values(
         example: &manifest.examples[0],
         options,
     };
-    let mut args = Args {
-        subcommand: sub,
-        ..Args::default()
-    };
-    for (name, value) in values {
-        if !target.options.iter().any(|o| &o.name == name) {
-            return Err(CommandError::usage(
-                format!(
-                    "/{} has no option {}. Usage: {}",
-                    manifest.name,
-                    short(name),
-                    target.usage
-                ),
-                target.example.to_string(),
-            ));
-        }
-        let kind = target
-            .options
-            .iter()
-            .find(|o| &o.name == name)
-            .map(|o| o.kind);
-        // A file's content is kept as it is; typed text is normalised like a typed line.
-        let value = if kind == Some(OptionKind::Attachment) {
-            value.clone()
-        } else {
-            fold_typography(value).trim().to_string()
-        };
-        if !value.trim().is_empty() {
-            args.set(name, value);
-        }
+    Ok((target, sub))
+}
+
+/// One named value: refused if the (sub)command has no such option, kept otherwise unless
+/// it is blank.
+fn bind_named(
+    target: &Target<'_>,
+    args: &mut Args,
+    name: &str,
+    value: &str,
+) -> Result<(), CommandError> {
+    if !target.options.iter().any(|o| o.name == name) {
+        return Err(CommandError::usage(
+            format!(
+                "/{} has no option {}. Usage: {}",
+                target.command,
+                short(name),
+                target.usage
+            ),
+            target.example.to_string(),
+        ));
     }
-    check(&target, args)
+    let kind = target
+        .options
+        .iter()
+        .find(|o| o.name == name)
+        .map(|o| o.kind);
+    // A file's content is kept as it is; typed text is normalised like a typed line.
+    let value = if kind == Some(OptionKind::Attachment) {
+        value.to_string()
+    } else {
+        fold_typography(value).trim().to_string()
+    };
+    if !value.trim().is_empty() {
+        args.set(name, value);
+    }
+    Ok(())
 }
 
 /// The names of a command's (or subcommand's) file options.

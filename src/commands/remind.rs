@@ -215,10 +215,22 @@ pub async fn snooze(
             "You have {MAX_SNOOZES_PER_PERSON} snoozed reminders waiting already; let one come first."
         )));
     }
-    let now = ctx.clock.now();
+    let again = snoozed(key, &r, ctx.clock.now(), minutes);
+    let added = add_to_plan(ctx, &again).await?;
+    Ok(private(snooze_answer(added, minutes)))
+}
+
+/// The reminder `r` once more, `minutes` from now: same occurrence, its own key (one per
+/// minute, so clicks within the same minute snooze once).
+fn snoozed(
+    key: &str,
+    r: &crate::store::events::ReminderRow,
+    now: chrono::DateTime<chrono::Utc>,
+    minutes: i64,
+) -> crate::events::Planned {
     let due = now + chrono::Duration::minutes(minutes);
     let occurrence = crate::store::events::parse_ts(&r.occurrence_utc).unwrap_or(now);
-    let again = crate::events::Planned {
+    crate::events::Planned {
         key: format!(
             "{key}{}{}",
             crate::events::SNOOZE_MARK,
@@ -229,13 +241,15 @@ pub async fn snooze(
         offset_min: (occurrence - due).num_minutes(),
         target: r.target.clone(),
         due,
-    };
-    match add_to_plan(ctx, &again).await? {
+    }
+}
+
+/// What to tell the person, as the event's plan took the snooze.
+fn snooze_answer(added: Added, minutes: i64) -> Reply {
+    match added {
         Added::Yes => {}
         Added::Cancelled => {
-            return Ok(private(Reply::not_found(
-                "That event was cancelled: there is nothing to remind you of.",
-            )))
+            return Reply::not_found("That event was cancelled: there is nothing to remind you of.")
         }
         Added::Moved(e) => {
             let mut r = Reply::not_found(format!(
@@ -243,7 +257,7 @@ pub async fn snooze(
                 crate::reply::defang_mentions(&e.title)
             ));
             r.suggestions.push(format!("/event show {}", e.id));
-            return Ok(private(r));
+            return r;
         }
     }
     let mut reply = Reply::answer("Snoozed");
@@ -251,7 +265,7 @@ pub async fn snooze(
         "I will remind you again in {}.",
         describe_offset(minutes)
     )));
-    Ok(private(reply))
+    reply
 }
 
 /// What came of adding a snooze to its event's plan.

@@ -8,6 +8,7 @@ use crate::error::CommandError;
 use crate::events::{describe_offset, parse_offsets, when};
 use crate::reply::{Reply, Text};
 use crate::scheduler::plan_event;
+use crate::store::events::SpaceRow;
 
 #[derive(Debug, Clone)]
 pub struct Params {
@@ -53,8 +54,28 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
     let now = ctx.clock.now();
     let mut space = ctx.store.space(&caller.space).await?;
-    let a = &p.args;
-    match p.action {
+    change(ctx, caller, p.action, &p.args, &mut space).await?;
+    if p.action != Action::Show {
+        ctx.store.update_space(&space, now).await?;
+        if p.action == Action::Offsets {
+            for e in ctx.store.events_of_space(&caller.space).await? {
+                plan_event(&ctx.store, e.id, now).await?;
+            }
+        }
+    }
+    let channel = reminder_channel(ctx, caller, &space).await?;
+    Ok(settings_reply(p.action, &space, channel))
+}
+
+/// Applies the subcommand to the space's settings (in memory; `run` saves them).
+async fn change(
+    ctx: &Context,
+    caller: &Caller,
+    action: Action,
+    a: &Args,
+    space: &mut SpaceRow,
+) -> Result<(), CommandError> {
+    match action {
         Action::Timezone => {
             let tz = when::zone(a.get("zone").unwrap_or_default()).map_err(|e| {
                 CommandError::usage(e.to_string(), "/settings timezone Europe/Zurich")
@@ -79,52 +100,47 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 .collect::<Vec<_>>()
                 .join(",");
         }
-        Action::Moderators => {
-            if a.get("role").is_none() && a.integer("power").is_none() {
-                return Err(CommandError::usage(
-                    "Give role: (Discord) or power: (Matrix).",
-                    "/settings moderators power:50",
-                ));
-            }
-            if let Some(role) = a.get("role") {
-                space.moderator_role = Some(role.chars().take(100).collect());
-            }
-            if let Some(power) = a.integer("power") {
-                space.moderator_power = power;
-            }
-        }
-        Action::Interested => {
-            let how = a.get("how").unwrap_or_default().trim().to_ascii_lowercase();
-            if !matches!(how.as_str(), "mention" | "dm") {
-                return Err(CommandError::usage(
-                    "interested takes mention (named in the space's reminder) or dm (a direct message each).",
-                    "/settings interested dm",
-                ));
-            }
-            space.interested = how;
-        }
+        Action::Moderators => set_moderators(a, space)?,
+        Action::Interested => set_interested(a, space)?,
         Action::Show => {}
     }
-    if p.action != Action::Show {
-        ctx.store.update_space(&space, now).await?;
-        if p.action == Action::Offsets {
-            for e in ctx.store.events_of_space(&caller.space).await? {
-                plan_event(&ctx.store, e.id, now).await?;
-            }
-        }
+    Ok(())
+}
+
+fn set_moderators(a: &Args, space: &mut SpaceRow) -> Result<(), CommandError> {
+    if a.get("role").is_none() && a.integer("power").is_none() {
+        return Err(CommandError::usage(
+            "Give role: (Discord) or power: (Matrix).",
+            "/settings moderators power:50",
+        ));
     }
-    let offsets = parse_offsets(&space.offsets)
-        .unwrap_or_default()
-        .iter()
-        .map(|o| describe_offset(*o))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut r = Reply::answer(if p.action == Action::Show {
-        "Settings of this space"
-    } else {
-        "Settings updated"
-    });
-    r.summary = Some(Text::plain(format!("Space: {}", space.id)));
+    if let Some(role) = a.get("role") {
+        space.moderator_role = Some(role.chars().take(100).collect());
+    }
+    if let Some(power) = a.integer("power") {
+        space.moderator_power = power;
+    }
+    Ok(())
+}
+
+fn set_interested(a: &Args, space: &mut SpaceRow) -> Result<(), CommandError> {
+    let how = a.get("how").unwrap_or_default().trim().to_ascii_lowercase();
+    if !matches!(how.as_str(), "mention" | "dm") {
+        return Err(CommandError::usage(
+            "interested takes mention (named in the space's reminder) or dm (a direct message each).",
+            "/settings interested dm",
+        ));
+    }
+    space.interested = how;
+    Ok(())
+}
+
+/// Where reminders go, and whether they are off because that channel was found gone.
+async fn reminder_channel(
+    ctx: &Context,
+    caller: &Caller,
+    space: &SpaceRow,
+) -> Result<String, CommandError> {
     let mut channel = space
         .reminder_target
         .clone()
@@ -141,22 +157,27 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
             why.chars().take(200).collect::<String>()
         ));
     }
-    Ok(r.field("Time zone", space.timezone.clone(), true)
+    Ok(channel)
+}
+
+/// The space's settings as they now are.
+fn settings_reply(action: Action, space: &SpaceRow, channel: String) -> Reply {
+    let offsets = parse_offsets(&space.offsets)
+        .unwrap_or_default()
+        .iter()
+        .map(|o| describe_offset(*o))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut r = Reply::answer(if action == Action::Show {
+        "Settings of this space"
+    } else {
+        "Settings updated"
+    });
+    r.summary = Some(Text::plain(format!("Space: {}", space.id)));
+    r.field("Time zone", space.timezone.clone(), true)
         .field("Reminders", format!("{offsets} before each event"), true)
         .field("Reminder channel", channel, false)
-        .field(
-            "Moderators",
-            format!(
-                "{}Matrix power level ≥ {}",
-                space
-                    .moderator_role
-                    .as_ref()
-                    .map(|r| format!("Discord role {r}; "))
-                    .unwrap_or_default(),
-                space.moderator_power
-            ),
-            false,
-        )
+        .field("Moderators", describe_moderators(space), false)
         .field(
             "Interested on Discord",
             if space.interested == "dm" {
@@ -165,5 +186,17 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
                 "named in the space's reminder"
             },
             false,
-        ))
+        )
+}
+
+fn describe_moderators(space: &SpaceRow) -> String {
+    format!(
+        "{}Matrix power level ≥ {}",
+        space
+            .moderator_role
+            .as_ref()
+            .map(|r| format!("Discord role {r}; "))
+            .unwrap_or_default(),
+        space.moderator_power
+    )
 }

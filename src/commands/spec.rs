@@ -182,20 +182,62 @@ mod tests {
     use super::*;
     use regex::Regex;
 
-    #[test]
-    fn every_manifest_fits_discords_limits() {
+    // Discord's limits on application commands, one rule per test.
+
+    /// A name Discord accepts for a command, subcommand or option: 1–32 letters, digits,
+    /// `-` or `_`, lowercase.
+    fn is_discord_name(s: &str) -> bool {
         let name = Regex::new(r"^[-_\p{L}\p{N}]{1,32}$").unwrap();
+        name.is_match(s) && s.to_lowercase() == s
+    }
+
+    /// Where a manifest's option lists live: the command's own, then each subcommand's, each
+    /// with how the assertion messages name it ("event" or "event add").
+    fn option_lists(m: &Manifest) -> Vec<(String, &[OptionSpec])> {
+        let mut lists = vec![(m.name.clone(), m.options.as_slice())];
+        for sc in &m.subcommands {
+            lists.push((format!("{} {}", m.name, sc.name), sc.options.as_slice()));
+        }
+        lists
+    }
+
+    #[test]
+    fn command_and_subcommand_names_are_discord_names() {
         for (_, m) in manifests() {
-            assert!(
-                name.is_match(&m.name) && m.name.to_lowercase() == m.name,
-                "bad name {}",
-                m.name
-            );
+            assert!(is_discord_name(&m.name), "bad name {}", m.name);
+            for sc in &m.subcommands {
+                assert!(
+                    is_discord_name(&sc.name),
+                    "{}: bad subcommand name {}",
+                    m.name,
+                    sc.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_summary_is_1_to_100_characters() {
+        for (_, m) in manifests() {
             assert!(
                 (1..=100).contains(&m.summary.chars().count()),
                 "{}: summary must be 1–100 characters",
                 m.name
             );
+            for sc in &m.subcommands {
+                assert!(
+                    (1..=100).contains(&sc.summary.chars().count()),
+                    "{} {}: summary must be 1–100 characters",
+                    m.name,
+                    sc.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_command_has_at_most_25_options_or_subcommands_never_both() {
+        for (_, m) in manifests() {
             assert!(
                 m.options.len() <= 25 && m.subcommands.len() <= 25,
                 "{}: at most 25 options and subcommands",
@@ -207,100 +249,85 @@ mod tests {
                 m.name
             );
             for sc in &m.subcommands {
-                assert!(
-                    name.is_match(&sc.name) && sc.name.to_lowercase() == sc.name,
-                    "{}: bad subcommand name {}",
-                    m.name,
-                    sc.name
-                );
-                assert!(
-                    (1..=100).contains(&sc.summary.chars().count()),
-                    "{} {}: summary must be 1–100 characters",
-                    m.name,
-                    sc.name
-                );
                 assert!(sc.options.len() <= 25);
-                // A form is Discord's modal: at most five text fields, each a string option
-                // of the subcommand, and every option the command requires among them.
-                if !sc.form.is_empty() {
+            }
+        }
+    }
+
+    #[test]
+    fn every_option_has_a_discord_name_and_a_1_to_100_character_description() {
+        for (_, m) in manifests() {
+            for (owner, options) in option_lists(m) {
+                for o in options {
                     assert!(
-                        sc.form.len() <= 5,
-                        "{} {}: a form has at most 5 fields",
-                        m.name,
-                        sc.name
-                    );
-                    for f in &sc.form {
-                        let o = sc.options.iter().find(|o| &o.name == f);
-                        assert!(
-                            o.is_some_and(|o| o.kind == OptionKind::String),
-                            "{} {}: form field {f} is not a string option",
-                            m.name,
-                            sc.name
-                        );
-                    }
-                    for o in sc.options.iter().filter(|o| o.required) {
-                        assert!(
-                            sc.form.contains(&o.name),
-                            "{} {}: required option {} missing from the form",
-                            m.name,
-                            sc.name,
-                            o.name
-                        );
-                    }
-                }
-                for o in &sc.options {
-                    assert!(
-                        name.is_match(&o.name) && o.name.to_lowercase() == o.name,
-                        "{} {}: bad option name {}",
-                        m.name,
-                        sc.name,
+                        is_discord_name(&o.name),
+                        "{owner}: bad option name {}",
                         o.name
                     );
                     assert!(
                         (1..=100).contains(&o.description.chars().count()),
-                        "{} {}.{}: description must be 1–100 characters",
+                        "{owner}.{}: description must be 1–100 characters",
+                        o.name
+                    );
+                }
+            }
+        }
+    }
+
+    /// Discord requires required options before optional ones.
+    #[test]
+    fn required_options_come_before_optional_ones() {
+        for (_, m) in manifests() {
+            for (owner, options) in option_lists(m) {
+                let first_optional = options
+                    .iter()
+                    .position(|o| !o.required)
+                    .unwrap_or(options.len());
+                assert!(
+                    options[first_optional..].iter().all(|o| !o.required),
+                    "{owner}: required options come first"
+                );
+            }
+        }
+    }
+
+    /// A form is Discord's modal: at most five text fields, each a string option of the
+    /// subcommand, and every option the command requires among them.
+    #[test]
+    fn a_form_has_at_most_five_string_fields_and_every_required_option() {
+        for (_, m) in manifests() {
+            for sc in m.subcommands.iter().filter(|sc| !sc.form.is_empty()) {
+                assert!(
+                    sc.form.len() <= 5,
+                    "{} {}: a form has at most 5 fields",
+                    m.name,
+                    sc.name
+                );
+                for f in &sc.form {
+                    let o = sc.options.iter().find(|o| &o.name == f);
+                    assert!(
+                        o.is_some_and(|o| o.kind == OptionKind::String),
+                        "{} {}: form field {f} is not a string option",
+                        m.name,
+                        sc.name
+                    );
+                }
+                for o in sc.options.iter().filter(|o| o.required) {
+                    assert!(
+                        sc.form.contains(&o.name),
+                        "{} {}: required option {} missing from the form",
                         m.name,
                         sc.name,
                         o.name
                     );
                 }
-                let first_optional = sc
-                    .options
-                    .iter()
-                    .position(|o| !o.required)
-                    .unwrap_or(sc.options.len());
-                assert!(
-                    sc.options[first_optional..].iter().all(|o| !o.required),
-                    "{} {}: required options come first",
-                    m.name,
-                    sc.name
-                );
             }
-            for o in &m.options {
-                assert!(
-                    name.is_match(&o.name) && o.name.to_lowercase() == o.name,
-                    "{}: bad option name {}",
-                    m.name,
-                    o.name
-                );
-                assert!(
-                    (1..=100).contains(&o.description.chars().count()),
-                    "{}.{}: description must be 1–100 characters",
-                    m.name,
-                    o.name
-                );
-            }
-            // Discord requires required options before optional ones.
-            let first_optional = m
-                .options
-                .iter()
-                .position(|o| !o.required)
-                .unwrap_or(m.options.len());
-            assert!(
-                m.options[first_optional..].iter().all(|o| !o.required),
-                "{}: required options come first",
-                m.name
-            );
+        }
+    }
+
+    #[test]
+    fn every_manifest_has_examples_and_help() {
+        for (_, m) in manifests() {
             assert!(
                 !m.examples.is_empty() && !m.help.trim().is_empty(),
                 "{}: examples and help are required",

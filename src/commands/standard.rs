@@ -5,7 +5,7 @@ use regex::Regex;
 use super::cite;
 use super::invocation::Args;
 use super::shorten;
-use crate::atlas::views::StandardRow;
+use crate::atlas::views::{StandardMention, StandardRow};
 use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text};
@@ -78,80 +78,19 @@ fn family_members<'a>(atlas: &'a Atlas, id: &StandardId) -> Vec<&'a StandardRow>
 pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let typed = shorten(p.identifier.trim(), 60);
     let Some(id) = StandardId::parse(&p.identifier) else {
-        let mut r = Reply::not_found(format!("“{typed}” is not a standard identifier I know. Identifiers look like 62443, ISO/IEC 27001 or TR 24028."));
-        r.suggestions = closest(atlas, &p.identifier)
-            .into_iter()
-            .map(|s| format!("/standard {}", s.identifier))
-            .collect();
-        if r.suggestions.is_empty() {
-            r.suggestions.push(format!("/search {typed}"));
-        }
-        return Ok(r);
+        return Ok(not_an_identifier(atlas, &p.identifier, &typed));
     };
     if let Some(s) = atlas.standards.iter().find(|s| s.key == id.key()) {
         return Ok(card(atlas, s, None));
     }
-    // A part the atlas does not have: its series, saying so.
-    if id.part.is_some() {
-        if let Some(s) = atlas.standards.iter().find(|s| s.key == id.base_key()) {
-            let written = format!(
-                "{} {}",
-                if id.body.is_empty() {
-                    s.body.as_str()
-                } else {
-                    id.body.as_str()
-                },
-                id.key().to_uppercase()
-            );
-            let note = format!(
-                "{written} itself is not in the atlas; this is the {} it belongs to.",
-                display(s)
-            );
-            return Ok(card(atlas, s, Some(note)));
-        }
+    if let Some(r) = series_of_part(atlas, &id) {
+        return Ok(r);
     }
-    // A family ("ISO/IEC 27000", "27000 family"): its members in the atlas, never one of them
-    // in its place.
-    let members = family_members(atlas, &id);
-    if !members.is_empty() {
-        let family = members[0].family.clone().unwrap_or_default();
-        let mut r = Reply::answer(family.clone());
-        r.summary = Some(Text::plain(format!(
-            "{typed} itself is not in the atlas as a standard. These are the members of the {family} in the atlas (data/standards.toml):"
-        )));
-        let items = members
-            .iter()
-            .map(|s| {
-                Item::labelled(display(s), s.covers.clone())
-                    .more(format!("/standard {}", s.identifier))
-            })
-            .collect();
-        return Ok(r.section("Members", items));
+    if let Some(r) = family(atlas, &id, &typed) {
+        return Ok(r);
     }
-    // A bare number shared by several parts: list them.
-    let parts: Vec<&StandardRow> = atlas
-        .standards
-        .iter()
-        .filter(|s| s.base_number == id.number)
-        .collect();
-    if !parts.is_empty() {
-        if parts.len() == 1 {
-            return Ok(card(atlas, parts[0], None));
-        }
-        let mut r = Reply::answer(format!("Standards numbered {}", id.number));
-        r.summary = Some(Text::plain(format!(
-            "{} parts of {} are in the atlas:",
-            parts.len(),
-            id.number
-        )));
-        let items = parts
-            .iter()
-            .map(|s| {
-                Item::labelled(display(s), s.covers.clone())
-                    .more(format!("/standard {}", s.identifier))
-            })
-            .collect();
-        return Ok(r.section("Parts", items));
+    if let Some(r) = parts_numbered(atlas, &id) {
+        return Ok(r);
     }
     let mut r = Reply::not_found(format!("No standard {typed} in the atlas."));
     r.suggestions = closest(atlas, &id.key())
@@ -159,6 +98,84 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .map(|s| format!("/standard {}", s.identifier))
         .collect();
     Ok(r)
+}
+
+fn not_an_identifier(atlas: &Atlas, identifier: &str, typed: &str) -> Reply {
+    let mut r = Reply::not_found(format!("“{typed}” is not a standard identifier I know. Identifiers look like 62443, ISO/IEC 27001 or TR 24028."));
+    r.suggestions = closest(atlas, identifier)
+        .into_iter()
+        .map(|s| format!("/standard {}", s.identifier))
+        .collect();
+    if r.suggestions.is_empty() {
+        r.suggestions.push(format!("/search {typed}"));
+    }
+    r
+}
+
+/// A part the atlas does not have: its series, saying so.
+fn series_of_part(atlas: &Atlas, id: &StandardId) -> Option<Reply> {
+    // Only a part has a series to fall back on.
+    id.part.as_ref()?;
+    let s = atlas.standards.iter().find(|s| s.key == id.base_key())?;
+    let written = format!(
+        "{} {}",
+        if id.body.is_empty() {
+            s.body.as_str()
+        } else {
+            id.body.as_str()
+        },
+        id.key().to_uppercase()
+    );
+    let note = format!(
+        "{written} itself is not in the atlas; this is the {} it belongs to.",
+        display(s)
+    );
+    Some(card(atlas, s, Some(note)))
+}
+
+/// A family ("ISO/IEC 27000", "27000 family"): its members in the atlas, never one of them
+/// in its place.
+fn family(atlas: &Atlas, id: &StandardId, typed: &str) -> Option<Reply> {
+    let members = family_members(atlas, id);
+    let first = members.first()?;
+    let family = first.family.clone().unwrap_or_default();
+    let mut r = Reply::answer(family.clone());
+    r.summary = Some(Text::plain(format!(
+        "{typed} itself is not in the atlas as a standard. These are the members of the {family} in the atlas (data/standards.toml):"
+    )));
+    Some(r.section("Members", listed(&members)))
+}
+
+/// A bare number shared by several parts: list them.
+fn parts_numbered(atlas: &Atlas, id: &StandardId) -> Option<Reply> {
+    let parts: Vec<&StandardRow> = atlas
+        .standards
+        .iter()
+        .filter(|s| s.base_number == id.number)
+        .collect();
+    match parts.len() {
+        0 => None,
+        1 => Some(card(atlas, parts[0], None)),
+        _ => {
+            let mut r = Reply::answer(format!("Standards numbered {}", id.number));
+            r.summary = Some(Text::plain(format!(
+                "{} parts of {} are in the atlas:",
+                parts.len(),
+                id.number
+            )));
+            Some(r.section("Parts", listed(&parts)))
+        }
+    }
+}
+
+/// Standards as a list, each with what it covers and the command for its card.
+fn listed(standards: &[&StandardRow]) -> Vec<Item> {
+    standards
+        .iter()
+        .map(|s| {
+            Item::labelled(display(s), s.covers.clone()).more(format!("/standard {}", s.identifier))
+        })
+        .collect()
 }
 
 fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
@@ -177,28 +194,23 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
         Some(n) => format!("{n} {covers}"),
         None => covers,
     }));
-    r = r
-        .field(
-            "Developed by",
-            s.committee
-                .clone()
-                .map(|c| format!("{} ({c})", s.body))
-                .unwrap_or_else(|| s.body.clone()),
-            true,
-        )
-        .field("Type", type_name(&s.kind), true)
-        .field(
-            "Conformity assessment",
-            s.conformity_note
-                .clone()
-                .or_else(|| s.conformity.clone())
-                .unwrap_or_default(),
-            false,
-        )
-        .field("Domain", s.domain.clone().unwrap_or_default(), false)
-        .field("Family", s.family.clone().unwrap_or_default(), false);
-    let related = atlas.related_standards(s.id);
+    r = registry_facts(atlas, s, r);
     let mentions = atlas.standard_mentions(s.id);
+    let heading = format!(
+        "Who refers to it ({} mention{})",
+        mentions.len(),
+        if mentions.len() == 1 { "" } else { "s" }
+    );
+    r = r.section(&heading, who_refers_to_it(&mentions));
+    r.sources = Some(
+        "Sources: the standards registry (data/standards.toml) and the sentences cited".into(),
+    );
+    r
+}
+
+/// What the registry says of the standard: who develops it, its kind, and its relations.
+fn registry_facts(atlas: &Atlas, s: &StandardRow, r: Reply) -> Reply {
+    let related = atlas.related_standards(s.id);
     let list = |rel: &str| {
         related
             .iter()
@@ -207,10 +219,32 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    r = r
-        .field("Extends", list("extends"), false)
-        .field("Extended by", list("extended-by"), false)
-        .field("Other parts", list("sibling"), false);
+    r.field(
+        "Developed by",
+        s.committee
+            .clone()
+            .map(|c| format!("{} ({c})", s.body))
+            .unwrap_or_else(|| s.body.clone()),
+        true,
+    )
+    .field("Type", type_name(&s.kind), true)
+    .field(
+        "Conformity assessment",
+        s.conformity_note
+            .clone()
+            .or_else(|| s.conformity.clone())
+            .unwrap_or_default(),
+        false,
+    )
+    .field("Domain", s.domain.clone().unwrap_or_default(), false)
+    .field("Family", s.family.clone().unwrap_or_default(), false)
+    .field("Extends", list("extends"), false)
+    .field("Extended by", list("extended-by"), false)
+    .field("Other parts", list("sibling"), false)
+}
+
+/// The sentences that cite the standard, with who says them.
+fn who_refers_to_it(mentions: &[StandardMention]) -> Vec<Item> {
     let mut items = Vec::new();
     let mut per_actor: Vec<(Option<String>, usize)> = Vec::new();
     // One matcher for every way the sources write it (compiling one per sentence cost more
@@ -219,7 +253,7 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
     forms.sort();
     forms.dedup();
     let hl = super::evidence::Highlighter::new(&forms);
-    for m in &mentions {
+    for m in mentions {
         // At most two sentences per actor keep the card readable.
         let count = match per_actor.iter_mut().find(|(a, _)| *a == m.actor_name) {
             Some((_, n)) => {
@@ -246,14 +280,5 @@ fn card(atlas: &Atlas, s: &StandardRow, note: Option<String>) -> Reply {
         }
         items.push(item);
     }
-    let heading = format!(
-        "Who refers to it ({} mention{})",
-        mentions.len(),
-        if mentions.len() == 1 { "" } else { "s" }
-    );
-    r = r.section(&heading, items);
-    r.sources = Some(
-        "Sources: the standards registry (data/standards.toml) and the sentences cited".into(),
-    );
-    r
+    items
 }

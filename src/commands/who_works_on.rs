@@ -311,6 +311,15 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     if spoken.actors.is_empty() {
         return not_found(atlas, &p.topic);
     }
+    let ranked = speaking_actors(&spoken);
+    if ranked.is_empty() {
+        return not_found(atlas, &p.topic);
+    }
+    speaking_page(p, &spoken, ranked)
+}
+
+/// Each actor whose text speaks of the words, with the sentence that shows it.
+fn speaking_actors(spoken: &crate::atlas::Spoken) -> Vec<Item> {
     let hl = Highlighter::new(&spoken.marks);
     let groups: Vec<Highlighter> = spoken
         .required
@@ -319,7 +328,7 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
         .collect();
     // Listed only where one sentence says every required word: a line of the sources can
     // hold several sentences, and the claim is the sentence shown.
-    let ranked: Vec<Item> = spoken
+    spoken
         .actors
         .iter()
         .filter_map(|(h, _)| {
@@ -337,10 +346,12 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
             .source(cite(&h.file, h.line));
             Some(item)
         })
-        .collect();
-    if ranked.is_empty() {
-        return not_found(atlas, &p.topic);
-    }
+        .collect()
+}
+
+/// One page of the actors speaking of the words, under a title that claims no more than
+/// their sentences say.
+fn speaking_page(p: &Params, spoken: &crate::atlas::Spoken, ranked: Vec<Item>) -> Reply {
     let pages = ranked.len().div_ceil(PAGE) as u32;
     let page = last_page(p.page, ranked.len());
     let total = ranked.len();
@@ -361,7 +372,7 @@ fn mentions(atlas: &Atlas, p: &Params) -> Reply {
     reply.summary = Some(Text::plain(format!(
         "“{words}” is not one of the atlas's topics (/topics lists them). {total} {} own text speaks of it, those saying the most first; each line shows where.{}",
         if total == 1 { "actor's" } else { "actors'" },
-        reading(&spoken)
+        reading(spoken)
     )));
     reply = reply.section("Actors", shown);
     if pages > 1 {
