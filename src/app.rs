@@ -61,26 +61,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         },
         #[cfg(feature = "matrix")]
         Command::Matrix(args) => match context(&db, timing).await {
-            Some(ctx) => {
-                let settings = crate::platform::matrix::Settings {
-                    homeserver: args.homeserver,
-                    user: args.user,
-                    allowed_servers: args
-                        .allowed_servers
-                        .into_iter()
-                        .map(|s| s.trim().to_ascii_lowercase())
-                        .filter(|s| !s.is_empty())
-                        .collect(),
-                    password: crate::config::secret("MATRIX_PASSWORD"),
-                    access_token: crate::config::secret("MATRIX_ACCESS_TOKEN"),
-                    crypto_store: args.crypto_store.unwrap_or_else(|| {
-                        crate::platform::matrix::crypto::default_store_path(db.atlas_file())
-                    }),
-                    crypto_passphrase: crate::config::secret("MATRIX_CRYPTO_PASSPHRASE"),
-                    recovery_key: crate::config::secret("MATRIX_RECOVERY_KEY"),
-                };
-                crate::platform::matrix::run(ctx, settings).await
-            }
+            Some(ctx) => crate::platform::matrix::run(ctx, matrix_settings(args, &db)).await,
             None => ExitCode::FAILURE,
         },
         #[cfg(not(feature = "matrix"))]
@@ -108,6 +89,31 @@ pub async fn run(cli: Cli) -> ExitCode {
             Some(ctx) => run_eval(&ctx, questions.as_deref(), verbose).await,
             None => ExitCode::FAILURE,
         },
+    }
+}
+
+/// The Matrix bot's settings: the command line's, the secrets from the environment.
+#[cfg(feature = "matrix")]
+fn matrix_settings(
+    args: crate::config::MatrixArgs,
+    db: &crate::store::Location,
+) -> crate::platform::matrix::Settings {
+    crate::platform::matrix::Settings {
+        homeserver: args.homeserver,
+        user: args.user,
+        allowed_servers: args
+            .allowed_servers
+            .into_iter()
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        password: crate::config::secret("MATRIX_PASSWORD"),
+        access_token: crate::config::secret("MATRIX_ACCESS_TOKEN"),
+        crypto_store: args.crypto_store.unwrap_or_else(|| {
+            crate::platform::matrix::crypto::default_store_path(db.atlas_file())
+        }),
+        crypto_passphrase: crate::config::secret("MATRIX_CRYPTO_PASSPHRASE"),
+        recovery_key: crate::config::secret("MATRIX_RECOVERY_KEY"),
     }
 }
 
@@ -139,7 +145,22 @@ async fn run_eval(ctx: &Context, questions: Option<&std::path::Path>, verbose: b
 }
 
 async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> ExitCode {
-    let result = match bench {
+    match bench_result(bench, db, timing).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("benchmark failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one benchmark (each prints its own table).
+async fn bench_result(
+    bench: Bench,
+    db: crate::store::Location,
+    timing: Timing,
+) -> anyhow::Result<()> {
+    match bench {
         Bench::Import { scale, keep } => crate::bench::import(scale, keep.as_deref()).await,
         Bench::Commands {
             actors,
@@ -161,6 +182,27 @@ async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> 
             events,
         } => crate::bench::feeds::run(requests, concurrency.max(1), events.min(200)).await,
         Bench::Planning => crate::bench::planning::run().await,
+        #[cfg(feature = "discord")]
+        Bench::Delivery {
+            reminders,
+            channels,
+            direct,
+            per_event,
+            latency_ms,
+        } => {
+            crate::bench::delivery::run(crate::bench::delivery::Shape {
+                channel_reminders: reminders as usize,
+                channels: channels as usize,
+                direct: direct as usize,
+                per_event: per_event as usize,
+                latency: std::time::Duration::from_millis(latency_ms),
+            })
+            .await
+        }
+        #[cfg(not(feature = "discord"))]
+        Bench::Delivery { .. } => Err(anyhow::anyhow!(
+            "this build has no Discord support (build with --features discord)"
+        )),
         Bench::Reminders {
             count,
             burst,
@@ -170,13 +212,6 @@ async fn run_bench(bench: Bench, db: crate::store::Location, timing: Timing) -> 
         Bench::ReminderWorker => {
             let lease = chrono::Duration::seconds(i64::from(timing.lease_seconds));
             crate::bench::reminders::worker(db, lease).await
-        }
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("benchmark failed: {e:#}");
-            ExitCode::FAILURE
         }
     }
 }

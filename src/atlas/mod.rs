@@ -452,6 +452,62 @@ struct Found {
     general: bool,
 }
 
+/// Leaves out the concepts the sources never write and returns them as typed; None when that
+/// means nothing in the sources speaks of the question.
+fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
+    // A word the sources never write is how the question is put ("computerising customs"),
+    // not what it is about, only when a word of the curated vocabulary carries the
+    // question; otherwise nothing in the sources speaks of it.
+    let unwritten: Vec<String> = found
+        .iter()
+        .filter(|f| f.docs.is_empty())
+        .map(|f| f.typed.clone())
+        .collect();
+    if !unwritten.is_empty() {
+        let carried = found
+            .iter()
+            .any(|f| f.curated && !f.general && !f.docs.is_empty());
+        if !carried {
+            return None;
+        }
+        found.retain(|f| !f.docs.is_empty());
+    }
+    Some(unwritten)
+}
+
+/// The answer to `speaking_of`: the ranked actors and how the question was read.
+fn spoken(
+    found: &[Found],
+    unwritten: Vec<String>,
+    loosened: Vec<String>,
+    actors: Vec<(PassageHit, f64)>,
+) -> Spoken {
+    let marks = found
+        .iter()
+        .flat_map(|f| f.phrases.iter().map(|p| p.join(" ")))
+        .collect();
+    let related = found
+        .iter()
+        .filter(|f| !f.relatives.is_empty())
+        .map(|f| (f.typed.clone(), f.relatives.clone()))
+        .collect();
+    let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
+    let required = read
+        .iter()
+        .map(|f| f.phrases.iter().map(|p| p.join(" ")).collect())
+        .collect();
+    Spoken {
+        unwritten,
+        required,
+        related,
+        loosened,
+        read: read.iter().map(|f| f.typed.clone()).collect(),
+        general: general.iter().map(|f| f.typed.clone()).collect(),
+        marks,
+        actors,
+    }
+}
+
 impl Atlas {
     /// The atlas's words by stem (for reading questions), built once per atlas.
     fn vocabulary(&self) -> Arc<crate::search::concepts::Vocabulary> {
@@ -496,10 +552,25 @@ impl Atlas {
     /// the question (general ones only rank); an actor ranks by how much of its text does.
     /// None when the question has no word, or some specific word is nowhere in the atlas.
     pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
+        let mut found = self.find_concepts(text);
+        let unwritten = leave_out_unwritten(&mut found)?;
+        if found.is_empty() {
+            return None;
+        }
+        // All general: then they are what was asked, and all are required.
+        if found.iter().all(|f| f.general) {
+            found.iter_mut().for_each(|f| f.general = false);
+        }
+        let (actors, loosened) = self.rank_loosening(&mut found);
+        Some(spoken(&found, unwritten, loosened, actors))
+    }
+
+    /// The question's concepts, each with the passages that say it and how rare it is.
+    fn find_concepts(&self, text: &str) -> Vec<Found> {
         let concepts =
             crate::search::concepts::concepts(text, &self.vocabulary(), &self.relatives());
         let n = self.fulltext.len().max(1) as f64;
-        let mut found: Vec<Found> = concepts
+        concepts
             .into_iter()
             .map(|c| {
                 let mut docs: HashMap<u32, u32> = HashMap::new();
@@ -520,56 +591,7 @@ impl Atlas {
                     general,
                 }
             })
-            .collect();
-        // A word the sources never write is how the question is put ("computerising customs"),
-        // not what it is about, only when a word of the curated vocabulary carries the
-        // question; otherwise nothing in the sources speaks of it.
-        let unwritten: Vec<String> = found
-            .iter()
-            .filter(|f| f.docs.is_empty())
-            .map(|f| f.typed.clone())
-            .collect();
-        if !unwritten.is_empty() {
-            let carried = found
-                .iter()
-                .any(|f| f.curated && !f.general && !f.docs.is_empty());
-            if !carried {
-                return None;
-            }
-            found.retain(|f| !f.docs.is_empty());
-        }
-        if found.is_empty() {
-            return None;
-        }
-        // All general: then they are what was asked, and all are required.
-        if found.iter().all(|f| f.general) {
-            found.iter_mut().for_each(|f| f.general = false);
-        }
-        let (actors, loosened) = self.rank_loosening(&mut found);
-        let marks = found
-            .iter()
-            .flat_map(|f| f.phrases.iter().map(|p| p.join(" ")))
-            .collect();
-        let related = found
-            .iter()
-            .filter(|f| !f.relatives.is_empty())
-            .map(|f| (f.typed.clone(), f.relatives.clone()))
-            .collect();
-        let (general, read): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| f.general);
-        let required = read
-            .iter()
-            .map(|f| f.phrases.iter().map(|p| p.join(" ")).collect())
-            .collect();
-        Some(Spoken {
-            unwritten,
-            required,
-            related,
-            loosened,
-            read: read.iter().map(|f| f.typed.clone()).collect(),
-            general: general.iter().map(|f| f.typed.clone()).collect(),
-            marks,
-            actors,
-        })
+            .collect()
     }
 
     /// Ranks the speakers. When no passage says every required concept — a question in everyday

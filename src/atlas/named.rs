@@ -352,26 +352,45 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         .windows(typed.len())
         .position(|win| win.iter().map(|(_, s)| *s).eq(typed.iter()))?;
     let (first, last) = (flat[at].0, flat[at + typed.len() - 1].0);
-    let inside = &ws[first..=last];
-    if !inside
-        .iter()
-        .all(|w| name_like(w.text) || connector(w.text) || is_stop_word(&w.text.to_lowercase()))
-        || !inside.iter().any(|w| name_like(w.text))
-    {
+    if !reads_as_name(&ws[first..=last]) {
         return None;
     }
-    let joined = |a: &Word, b: &Word| text[a.end..b.start].chars().all(char::is_whitespace);
-    let (mut lo, mut hi) = (first, last);
+    let mut lo = first;
     while lo > 0
         && name_like(ws[lo - 1].text)
-        && joined(&ws[lo - 1], &ws[lo])
-        && hi - lo < MAX_TITLE_WORDS
+        && joined(text, &ws[lo - 1], &ws[lo])
+        && last - lo < MAX_TITLE_WORDS
     {
         lo -= 1;
     }
+    let hi = read_on_right(text, &ws, lo, last);
+    // A sentence's first word is capitalised anyway: it starts a name only when typed.
+    if lo < first && sentence_start(text, ws[lo].start) {
+        lo += 1;
+    }
+    Some((ws[lo].start, ws[hi].end))
+}
+
+/// Every word written as a name or a connecting word, and at least one a name.
+fn reads_as_name(inside: &[Word]) -> bool {
+    inside
+        .iter()
+        .all(|w| name_like(w.text) || connector(w.text) || is_stop_word(&w.text.to_lowercase()))
+        && inside.iter().any(|w| name_like(w.text))
+}
+
+/// Nothing but white space between two words.
+fn joined(text: &str, a: &Word, b: &Word) -> bool {
+    text[a.end..b.start].chars().all(char::is_whitespace)
+}
+
+/// The last word of the name that starts at `lo` and reaches at least `hi`: read on over name
+/// words, and connecting words followed by one.
+fn read_on_right(text: &str, ws: &[Word], lo: usize, mut hi: usize) -> usize {
     loop {
         let mut next = hi + 1;
-        while next < ws.len() && connector(ws[next].text) && joined(&ws[next - 1], &ws[next]) {
+        while next < ws.len() && connector(ws[next].text) && joined(text, &ws[next - 1], &ws[next])
+        {
             // "… Report and the UNCTADstat Data Centre": two names, not one.
             if ws[next].text.eq_ignore_ascii_case("the")
                 && ws[next - 1].text.eq_ignore_ascii_case("and")
@@ -389,7 +408,7 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         }
         if next < ws.len()
             && name_like(ws[next].text)
-            && joined(&ws[next - 1], &ws[next])
+            && joined(text, &ws[next - 1], &ws[next])
             && next - lo < MAX_TITLE_WORDS
         {
             hi = next;
@@ -397,11 +416,7 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
             break;
         }
     }
-    // A sentence's first word is capitalised anyway: it starts a name only when typed.
-    if lo < first && sentence_start(text, ws[lo].start) {
-        lo += 1;
-    }
-    Some((ws[lo].start, ws[hi].end))
+    hi
 }
 
 /// True when the word at `at` starts a sentence (nothing but space and a stop before it).

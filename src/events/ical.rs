@@ -216,15 +216,7 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         Some(Ok(r)) => Some(r.to_rrule()),
         Some(Err(why)) => return Err(skip(&format!("its repetition is not one I handle: {why}"))),
     };
-    let uid = match e.get_uid() {
-        Some(u) if u.chars().count() > MAX_UID => {
-            return Err(skip(&format!(
-                "its UID is longer than {MAX_UID} characters"
-            )))
-        }
-        Some(u) => identifier(u),
-        None => format!("imported-{}-{n}", start.format("%Y%m%dT%H%M")),
-    };
+    let uid = uid_of(n, e, start).map_err(|why| skip(&why))?;
     let exdates = exdates_of(e);
     if exdates.len() > MAX_EXDATES {
         return Err(skip(&format!(
@@ -251,6 +243,18 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         cancelled: false,
         url: None,
     })
+}
+
+/// The event's UID as an identifier, or one made from its place in the file and its start
+/// when it has none; Err says why a UID cannot be kept.
+fn uid_of(n: usize, e: &IcsEvent, start: NaiveDateTime) -> Result<String, String> {
+    match e.get_uid() {
+        Some(u) if u.chars().count() > MAX_UID => {
+            Err(format!("its UID is longer than {MAX_UID} characters"))
+        }
+        Some(u) => Ok(identifier(u)),
+        None => Ok(format!("imported-{}-{n}", start.format("%Y%m%dT%H%M"))),
+    }
 }
 
 /// Minutes from `start` to DTEND, if DTEND is a time within a week after it.

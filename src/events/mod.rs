@@ -59,6 +59,50 @@ fn ical_day(d: Weekday) -> &'static str {
 
 pub const REPEAT_EXAMPLES: &str = "daily, weekly, weekly on mon,thu, every 2 weeks, monthly";
 
+/// How often and every how many: "daily", "every 2 weeks" (the part before " on ").
+/// `repeat` is the whole text as typed, for the error.
+fn frequency(head: &str, repeat: &str) -> Result<(Freq, u32), String> {
+    let words: Vec<&str> = head.split_whitespace().collect();
+    Ok(match words.as_slice() {
+        ["daily"] | ["every", "day"] => (Freq::Daily, 1),
+        ["weekly"] | ["every", "week"] => (Freq::Weekly, 1),
+        ["monthly"] | ["every", "month"] => (Freq::Monthly, 1),
+        ["every", n, unit] => {
+            let n: u32 = n.parse().map_err(|_| {
+                format!("“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.")
+            })?;
+            let f = match unit.trim_end_matches('s') {
+                "day" => Freq::Daily,
+                "week" => Freq::Weekly,
+                "month" => Freq::Monthly,
+                _ => {
+                    return Err(format!(
+                        "“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}."
+                    ))
+                }
+            };
+            if n == 0 || n > 52 {
+                return Err("The interval must be between 1 and 52.".into());
+            }
+            (f, n)
+        }
+        _ => {
+            return Err(format!(
+                "“{}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.",
+                repeat.chars().take(40).collect::<String>()
+            ))
+        }
+    })
+}
+
+/// The weekdays after " on ": "mon,thu", "mon thu".
+fn weekdays(days: &str) -> Result<Vec<Weekday>, String> {
+    days.split([',', ' '])
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| weekday(s).ok_or_else(|| format!("“{s}” is not a weekday (mon, tue, …).")))
+        .collect()
+}
+
 impl Recurrence {
     /// Reads "daily", "weekly", "weekly on mon,thu", "every 2 weeks", "monthly".
     pub fn parse(
@@ -71,43 +115,9 @@ impl Recurrence {
             Some((h, d)) => (h.trim().to_string(), Some(d.to_string())),
             None => (r.clone(), None),
         };
-        let words: Vec<&str> = head.split_whitespace().collect();
-        let (freq, interval) = match words.as_slice() {
-            ["daily"] | ["every", "day"] => (Freq::Daily, 1),
-            ["weekly"] | ["every", "week"] => (Freq::Weekly, 1),
-            ["monthly"] | ["every", "month"] => (Freq::Monthly, 1),
-            ["every", n, unit] => {
-                let n: u32 = n.parse().map_err(|_| {
-                    format!("“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.")
-                })?;
-                let f = match unit.trim_end_matches('s') {
-                    "day" => Freq::Daily,
-                    "week" => Freq::Weekly,
-                    "month" => Freq::Monthly,
-                    _ => {
-                        return Err(format!(
-                            "“{repeat}” is not a repetition I know. Try: {REPEAT_EXAMPLES}."
-                        ))
-                    }
-                };
-                if n == 0 || n > 52 {
-                    return Err("The interval must be between 1 and 52.".into());
-                }
-                (f, n)
-            }
-            _ => {
-                return Err(format!(
-                    "“{}” is not a repetition I know. Try: {REPEAT_EXAMPLES}.",
-                    repeat.chars().take(40).collect::<String>()
-                ))
-            }
-        };
+        let (freq, interval) = frequency(&head, repeat)?;
         let by_day = match days {
-            Some(d) => d
-                .split([',', ' '])
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| weekday(s).ok_or_else(|| format!("“{s}” is not a weekday (mon, tue, …).")))
-                .collect::<Result<Vec<_>, _>>()?,
+            Some(d) => weekdays(&d)?,
             None => vec![],
         };
         if !by_day.is_empty() && freq != Freq::Weekly {

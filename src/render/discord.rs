@@ -8,7 +8,7 @@
 
 use serde_json::{json, Value};
 
-use crate::reply::{defang_mentions, Action, Moment, Reply, Span, Text, Tone};
+use crate::reply::{defang_mentions, Action, Moment, Paging, Reply, Section, Span, Text, Tone};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 pub mod limits {
@@ -285,6 +285,27 @@ fn action_button(a: &Action) -> Option<Value> {
 /// The message for a reply: embeds, paging buttons, no mentions. The caller adds flags
 /// (ephemeral) and attachments.
 pub fn message(r: &Reply) -> Value {
+    let mut embeds = vec![first_embed(r)];
+    embeds.extend(r.sections.iter().map(|s| section_embed(s, r.tone)));
+    let embeds = within_total(embeds);
+    let mut msg = json!({
+        "embeds": embeds,
+        "allowed_mentions": {"parse": []},
+    });
+    if let Some(p) = &r.paging {
+        let buttons = paging_buttons(p);
+        msg["components"] = if buttons.is_empty() {
+            json!([])
+        } else {
+            json!([{"type": 1, "components": buttons}])
+        };
+    }
+    add_action_row(&mut msg, &r.actions);
+    msg
+}
+
+/// The first embed: title, link, subtitle and summary, fields and footer.
+fn first_embed(r: &Reply) -> Value {
     let mut first = serde_json::Map::new();
     first.insert("color".into(), json!(colour(r.tone)));
     if let Some(t) = &r.title {
@@ -293,6 +314,28 @@ pub fn message(r: &Reply) -> Value {
     if let Some(u) = r.url.as_deref().filter(|u| is_web(u)) {
         first.insert("url".into(), json!(u));
     }
+    let description = description(r);
+    if !description.is_empty() {
+        first.insert(
+            "description".into(),
+            json!(description.fit(limits::DESCRIPTION)),
+        );
+    }
+    let fields = fields(r);
+    if !fields.is_empty() {
+        first.insert("fields".into(), json!(fields));
+    }
+    if let Some(footer) = footer(r) {
+        first.insert(
+            "footer".into(),
+            json!({"text": plain(&footer, limits::FOOTER)}),
+        );
+    }
+    Value::Object(first)
+}
+
+/// The subtitle in italics, then the summary.
+fn description(r: &Reply) -> Md {
     let mut description = Md::default();
     if let Some(s) = &r.subtitle {
         description.atom(format!("*{}*", Md::text(s).fit(300)));
@@ -301,12 +344,11 @@ pub fn message(r: &Reply) -> Value {
     if let Some(s) = &r.summary {
         description.append(spans(s));
     }
-    if !description.is_empty() {
-        first.insert(
-            "description".into(),
-            json!(description.fit(limits::DESCRIPTION)),
-        );
-    }
+    description
+}
+
+/// The reply's fields, then its links and suggestions as fields of their own, at most 25.
+fn fields(r: &Reply) -> Vec<Value> {
     let mut fields: Vec<Value> = r
         .fields
         .iter()
@@ -323,13 +365,7 @@ pub fn message(r: &Reply) -> Value {
         })
         .collect();
     if !r.links.is_empty() {
-        let mut m = Md::default();
-        for (i, l) in r.links.iter().enumerate() {
-            if i > 0 {
-                m.atom(" · ");
-            }
-            m.atom(link(&l.label, &l.url));
-        }
+        let m = joined(r.links.iter().map(|l| link(&l.label, &l.url)));
         fields.push(field("Links", &m, false));
     }
     if !r.suggestions.is_empty() {
@@ -338,19 +374,27 @@ pub fn message(r: &Reply) -> Value {
             Tone::Answer => "Also",
             _ => "Try",
         };
-        let mut m = Md::default();
-        for (i, s) in r.suggestions.iter().enumerate() {
-            if i > 0 {
-                m.atom(" · ");
-            }
-            m.atom(code(s));
-        }
+        let m = joined(r.suggestions.iter().map(|s| code(s)));
         fields.push(field(name, &m, false));
     }
     fields.truncate(limits::FIELDS);
-    if !fields.is_empty() {
-        first.insert("fields".into(), json!(fields));
+    fields
+}
+
+/// Atoms separated by " · ".
+fn joined(atoms: impl Iterator<Item = String>) -> Md {
+    let mut m = Md::default();
+    for (i, a) in atoms.enumerate() {
+        if i > 0 {
+            m.atom(" · ");
+        }
+        m.atom(a);
     }
+    m
+}
+
+/// "Page n of m" and the sources, if there is either.
+fn footer(r: &Reply) -> Option<String> {
     let mut footer = Vec::new();
     if let Some(p) = &r.paging {
         footer.push(format!("Page {} of {}", p.page, p.pages));
@@ -358,67 +402,58 @@ pub fn message(r: &Reply) -> Value {
     if let Some(s) = &r.sources {
         footer.push(s.clone());
     }
-    if !footer.is_empty() {
-        first.insert(
-            "footer".into(),
-            json!({"text": plain(&footer.join(" · "), limits::FOOTER)}),
-        );
-    }
-    let mut embeds = vec![Value::Object(first)];
-    // Each section is an embed of its own: a heading and its items, one per line.
-    for s in &r.sections {
-        let mut m = Md::default();
-        for (i, item) in s.items.iter().enumerate() {
-            if i > 0 {
-                m.atom("\n");
-            }
-            m.atom("• ");
-            if let Some(l) = &item.label {
-                m.atom(format!("**{}**", Md::text(l).fit(200)));
-                if !item.text.is_empty() {
-                    m.atom(" — ");
-                }
-            }
-            m.append(spans(&item.text));
-            if let Some(src) = &item.source {
-                m.atom(format!(" `{}`", src.replace('`', "")));
-            }
-            if let Some(more) = &item.more {
-                m.atom(" → ");
-                m.atom(code(more));
+    (!footer.is_empty()).then(|| footer.join(" · "))
+}
+
+// Each section is an embed of its own: a heading and its items, one per line.
+fn section_embed(s: &Section, tone: Tone) -> Value {
+    let mut m = Md::default();
+    for (i, item) in s.items.iter().enumerate() {
+        if i > 0 {
+            m.atom("\n");
+        }
+        m.atom("• ");
+        if let Some(l) = &item.label {
+            m.atom(format!("**{}**", Md::text(l).fit(200)));
+            if !item.text.is_empty() {
+                m.atom(" — ");
             }
         }
-        embeds.push(json!({
-            "color": colour(r.tone),
-            "title": plain(&s.heading, limits::TITLE),
-            "description": m.fit(limits::DESCRIPTION),
-        }));
-    }
-    let embeds = within_total(embeds);
-    let mut msg = json!({
-        "embeds": embeds,
-        "allowed_mentions": {"parse": []},
-    });
-    if let Some(p) = &r.paging {
-        let mut buttons = Vec::new();
-        if p.page > 1 {
-            if let Some(id) = page_button_id(&p.command_for(p.page - 1)) {
-                buttons
-                    .push(json!({"type": 2, "style": 2, "label": "◀ Previous", "custom_id": id}));
-            }
+        m.append(spans(&item.text));
+        if let Some(src) = &item.source {
+            m.atom(format!(" `{}`", src.replace('`', "")));
         }
-        if p.page < p.pages {
-            if let Some(id) = page_button_id(&p.command_for(p.page + 1)) {
-                buttons.push(json!({"type": 2, "style": 1, "label": "Next ▶", "custom_id": id}));
-            }
+        if let Some(more) = &item.more {
+            m.atom(" → ");
+            m.atom(code(more));
         }
-        msg["components"] = if buttons.is_empty() {
-            json!([])
-        } else {
-            json!([{"type": 1, "components": buttons}])
-        };
     }
-    let actions: Vec<Value> = r.actions.iter().filter_map(action_button).take(5).collect();
+    json!({
+        "color": colour(tone),
+        "title": plain(&s.heading, limits::TITLE),
+        "description": m.fit(limits::DESCRIPTION),
+    })
+}
+
+/// "◀ Previous" and "Next ▶", where there is such a page and its command fits a custom id.
+fn paging_buttons(p: &Paging) -> Vec<Value> {
+    let mut buttons = Vec::new();
+    if p.page > 1 {
+        if let Some(id) = page_button_id(&p.command_for(p.page - 1)) {
+            buttons.push(json!({"type": 2, "style": 2, "label": "◀ Previous", "custom_id": id}));
+        }
+    }
+    if p.page < p.pages {
+        if let Some(id) = page_button_id(&p.command_for(p.page + 1)) {
+            buttons.push(json!({"type": 2, "style": 1, "label": "Next ▶", "custom_id": id}));
+        }
+    }
+    buttons
+}
+
+/// Up to five action buttons, in a row after the paging row (if any).
+fn add_action_row(msg: &mut Value, actions: &[Action]) {
+    let actions: Vec<Value> = actions.iter().filter_map(action_button).take(5).collect();
     if !actions.is_empty() {
         let row = json!({"type": 1, "components": actions});
         match msg["components"].as_array_mut() {
@@ -426,7 +461,6 @@ pub fn message(r: &Reply) -> Value {
             None => msg["components"] = json!([row]),
         }
     }
-    msg
 }
 
 /// At most 10 embeds and 6000 characters in all: the embed that crosses the line loses its

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::reply::{defang_mentions, Reply, Span, Text, Tone};
+use crate::reply::{defang_mentions, Field, Paging, Reply, Section, Span, Text, Tone};
 
 /// Characters of HTML a reply may take. An event is at most 65 536 bytes of JSON, which also
 /// carries the plain body; this leaves room for both and for JSON escaping.
@@ -53,6 +53,41 @@ fn link(label: &str, url: &str) -> String {
 /// The reply's blocks, in order; each is one complete element.
 fn blocks(r: &Reply) -> Vec<String> {
     let mut out = Vec::new();
+    out.extend(head(r));
+    if let Some(s) = &r.summary {
+        out.push(format!("<p>{}</p>", text(s)));
+    }
+    if !r.fields.is_empty() {
+        out.push(fields(&r.fields));
+    }
+    for s in &r.sections {
+        out.push(format!("<h5>{}</h5>", escape(&s.heading)));
+        out.push(section_list(s));
+    }
+    if !r.links.is_empty() {
+        let links: Vec<String> = r.links.iter().map(|l| link(&l.label, &l.url)).collect();
+        out.push(format!("<p>{}</p>", links.join(" · ")));
+    }
+    if !r.suggestions.is_empty() {
+        out.push(suggestions(r));
+    }
+    if let Some(p) = &r.paging {
+        out.push(navigation(p));
+    }
+    if let Some(s) = &r.sources {
+        out.push(format!("<p><sub>{}</sub></p>", escape(s)));
+    }
+    if let Some(a) = &r.attachment {
+        out.push(format!(
+            "<p>Attached: <code>{}</code></p>",
+            escape(&a.filename)
+        ));
+    }
+    out
+}
+
+/// Title, subtitle and address (unless a field already shows it), one per line.
+fn head(r: &Reply) -> Option<String> {
     let mut head = String::new();
     if let Some(t) = &r.title {
         let _ = write!(head, "<strong>{}</strong>", escape(t));
@@ -71,106 +106,94 @@ fn blocks(r: &Reply) -> Vec<String> {
             head.push_str(&link(u, u));
         }
     }
-    if !head.is_empty() {
-        out.push(format!("<p>{head}</p>"));
-    }
-    if let Some(s) = &r.summary {
-        out.push(format!("<p>{}</p>", text(s)));
-    }
-    if !r.fields.is_empty() {
-        let mut lines = Vec::new();
-        let mut inline = Vec::new();
-        for f in &r.fields {
-            let value = f.value.to_plain();
-            let shown = if value.starts_with("http://") || value.starts_with("https://") {
-                link(&value, &value)
-            } else {
-                text(&f.value)
-            };
-            let entry = format!("<strong>{}</strong>: {shown}", escape(&f.name));
-            if f.inline {
-                inline.push(entry);
-            } else {
-                if !inline.is_empty() {
-                    lines.push(inline.join(" · "));
-                    inline.clear();
-                }
-                lines.push(entry);
-            }
-        }
-        if !inline.is_empty() {
-            lines.push(inline.join(" · "));
-        }
-        out.push(format!("<p>{}</p>", lines.join("<br>")));
-    }
-    for s in &r.sections {
-        out.push(format!("<h5>{}</h5>", escape(&s.heading)));
-        let mut list = String::from("<ul>");
-        for i in &s.items {
-            list.push_str("<li>");
-            if let Some(l) = &i.label {
-                let _ = write!(list, "<strong>{}</strong>", escape(l));
-                if !i.text.is_empty() {
-                    list.push_str(" — ");
-                }
-            }
-            list.push_str(&text(&i.text));
-            if let Some(src) = &i.source {
-                let _ = write!(list, " <sub>[{}]</sub>", escape(src));
-            }
-            if let Some(m) = &i.more {
-                let _ = write!(list, " → <code>{}</code>", escape(m));
-            }
-            list.push_str("</li>");
-        }
-        list.push_str("</ul>");
-        out.push(list);
-    }
-    if !r.links.is_empty() {
-        let links: Vec<String> = r.links.iter().map(|l| link(&l.label, &l.url)).collect();
-        out.push(format!("<p>{}</p>", links.join(" · ")));
-    }
-    if !r.suggestions.is_empty() {
-        let lead = match r.tone {
-            Tone::NotFound => "Did you mean",
-            Tone::Answer => "Also",
-            _ => "Try",
+    (!head.is_empty()).then(|| format!("<p>{head}</p>"))
+}
+
+/// The fields, one per line, except that consecutive inline fields share a line.
+fn fields(fields: &[Field]) -> String {
+    let mut lines = Vec::new();
+    let mut inline = Vec::new();
+    for f in fields {
+        let value = f.value.to_plain();
+        let shown = if value.starts_with("http://") || value.starts_with("https://") {
+            link(&value, &value)
+        } else {
+            text(&f.value)
         };
-        let items: Vec<String> = r
-            .suggestions
-            .iter()
-            .map(|s| format!("<code>{}</code>", escape(s)))
-            .collect();
-        out.push(format!("<p>{lead}: {}</p>", items.join(" · ")));
-    }
-    if let Some(p) = &r.paging {
-        let mut nav = format!("Page {} of {}", p.page, p.pages);
-        if p.page < p.pages {
-            let _ = write!(
-                nav,
-                " — next: <code>{}</code>",
-                escape(&p.command_for(p.page + 1))
-            );
+        let entry = format!("<strong>{}</strong>: {shown}", escape(&f.name));
+        if f.inline {
+            inline.push(entry);
+        } else {
+            if !inline.is_empty() {
+                lines.push(inline.join(" · "));
+                inline.clear();
+            }
+            lines.push(entry);
         }
-        if p.page > 1 {
-            let _ = write!(
-                nav,
-                " — previous: <code>{}</code>",
-                escape(&p.command_for(p.page - 1))
-            );
+    }
+    if !inline.is_empty() {
+        lines.push(inline.join(" · "));
+    }
+    format!("<p>{}</p>", lines.join("<br>"))
+}
+
+/// A section's items as a list.
+fn section_list(s: &Section) -> String {
+    let mut list = String::from("<ul>");
+    for i in &s.items {
+        list.push_str("<li>");
+        if let Some(l) = &i.label {
+            let _ = write!(list, "<strong>{}</strong>", escape(l));
+            if !i.text.is_empty() {
+                list.push_str(" — ");
+            }
         }
-        out.push(format!("<p><em>{nav}</em></p>"));
+        list.push_str(&text(&i.text));
+        if let Some(src) = &i.source {
+            let _ = write!(list, " <sub>[{}]</sub>", escape(src));
+        }
+        if let Some(m) = &i.more {
+            let _ = write!(list, " → <code>{}</code>", escape(m));
+        }
+        list.push_str("</li>");
     }
-    if let Some(s) = &r.sources {
-        out.push(format!("<p><sub>{}</sub></p>", escape(s)));
+    list.push_str("</ul>");
+    list
+}
+
+/// The suggestions as code, led by what they are to the reader.
+fn suggestions(r: &Reply) -> String {
+    let lead = match r.tone {
+        Tone::NotFound => "Did you mean",
+        Tone::Answer => "Also",
+        _ => "Try",
+    };
+    let items: Vec<String> = r
+        .suggestions
+        .iter()
+        .map(|s| format!("<code>{}</code>", escape(s)))
+        .collect();
+    format!("<p>{lead}: {}</p>", items.join(" · "))
+}
+
+/// "Page n of m" with the commands for the next and previous pages.
+fn navigation(p: &Paging) -> String {
+    let mut nav = format!("Page {} of {}", p.page, p.pages);
+    if p.page < p.pages {
+        let _ = write!(
+            nav,
+            " — next: <code>{}</code>",
+            escape(&p.command_for(p.page + 1))
+        );
     }
-    if let Some(a) = &r.attachment {
-        out.push(format!(
-            "<p>Attached: <code>{}</code></p>",
-            escape(&a.filename)
-        ));
+    if p.page > 1 {
+        let _ = write!(
+            nav,
+            " — previous: <code>{}</code>",
+            escape(&p.command_for(p.page - 1))
+        );
     }
-    out
+    format!("<p><em>{nav}</em></p>")
 }
 
 /// The whole reply as HTML, at most `MAX_HTML` bytes: whole blocks, then a marker if some

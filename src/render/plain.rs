@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use unicode_width::UnicodeWidthStr;
 
-use crate::reply::{Reply, Span, Text, Tone};
+use crate::reply::{Attachment, Reply, Span, Text, Tone};
 
 /// How a reply is shown: wrapped to a width, in colour, or neither (a pipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,17 +104,7 @@ pub fn render_with(r: &Reply, look: Look) -> String {
 fn lines(r: &Reply) -> Vec<Line> {
     let mut out: Vec<Line> = Vec::new();
     let blank = |out: &mut Vec<Line>| out.push(Line::default());
-    if let Some(t) = &r.title {
-        out.push(Line::of(Paint::Title, t));
-    }
-    if let Some(s) = &r.subtitle {
-        out.push(Line::of(Paint::Body, s));
-    }
-    if let Some(u) = &r.url {
-        if r.fields.iter().all(|f| text(&f.value) != *u) {
-            out.push(Line::of(Paint::Body, u));
-        }
-    }
+    head(r, &mut out);
     if let Some(s) = &r.summary {
         if !out.is_empty() {
             blank(&mut out);
@@ -140,21 +130,8 @@ fn lines(r: &Reply) -> Vec<Line> {
         out.push(line);
     }
     if !r.suggestions.is_empty() {
-        let lead = match r.tone {
-            Tone::NotFound => "Did you mean",
-            Tone::Answer => "Also",
-            _ => "Try",
-        };
         blank(&mut out);
-        let mut line = Line::of(Paint::Body, format!("{lead}: "));
-        for (n, s) in r.suggestions.iter().enumerate() {
-            if n > 0 {
-                line.push(Paint::Body, " · ");
-            }
-            line.push(Paint::Command, s);
-        }
-        line.hang = 2;
-        out.push(line);
+        out.push(suggestions(r));
     }
     if let Some(p) = &r.paging {
         blank(&mut out);
@@ -166,17 +143,55 @@ fn lines(r: &Reply) -> Vec<Line> {
     }
     if let Some(a) = &r.attachment {
         blank(&mut out);
-        out.push(Line::of(
-            Paint::Quiet,
-            format!("--- {} ({}) ---", a.filename, a.media_type),
-        ));
-        for l in a.content.trim_end().split('\n') {
-            let mut line = Line::of(Paint::Body, l);
-            line.verbatim = true;
-            out.push(line);
-        }
+        attachment(a, &mut out);
     }
     out
+}
+
+/// Title, subtitle and address (unless a field already shows it), one per line.
+fn head(r: &Reply, out: &mut Vec<Line>) {
+    if let Some(t) = &r.title {
+        out.push(Line::of(Paint::Title, t));
+    }
+    if let Some(s) = &r.subtitle {
+        out.push(Line::of(Paint::Body, s));
+    }
+    if let Some(u) = &r.url {
+        if r.fields.iter().all(|f| text(&f.value) != *u) {
+            out.push(Line::of(Paint::Body, u));
+        }
+    }
+}
+
+/// The suggestions as commands on one line, led by what they are to the reader.
+fn suggestions(r: &Reply) -> Line {
+    let lead = match r.tone {
+        Tone::NotFound => "Did you mean",
+        Tone::Answer => "Also",
+        _ => "Try",
+    };
+    let mut line = Line::of(Paint::Body, format!("{lead}: "));
+    for (n, s) in r.suggestions.iter().enumerate() {
+        if n > 0 {
+            line.push(Paint::Body, " · ");
+        }
+        line.push(Paint::Command, s);
+    }
+    line.hang = 2;
+    line
+}
+
+/// An attached file: a quiet header line, then its content verbatim.
+fn attachment(a: &Attachment, out: &mut Vec<Line>) {
+    out.push(Line::of(
+        Paint::Quiet,
+        format!("--- {} ({}) ---", a.filename, a.media_type),
+    ));
+    for l in a.content.trim_end().split('\n') {
+        let mut line = Line::of(Paint::Body, l);
+        line.verbatim = true;
+        out.push(line);
+    }
 }
 
 /// Fields one per line, inline ones side by side (joined by " · ").

@@ -207,90 +207,105 @@ impl<T: Clone> NameIndex<T> {
         }
         let qwords = words_of(&spelling_key(query));
         if !qwords.is_empty() && qwords.len() <= 12 {
-            let per_word: Vec<HashMap<u32, f64>> = qwords
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    self.similar_words(w, i + 1 == qwords.len())
-                        .into_iter()
-                        .collect()
-                })
-                .collect();
-            // Candidates: entries matching the rarest query word, narrowed by the other words
-            // while there are many (at 100 000 names one common word has thousands), and capped:
-            // scoring is the expensive part.
-            let mut order: Vec<&HashMap<u32, f64>> = per_word.iter().collect();
-            order.sort_by_key(|m| {
-                m.keys()
-                    .map(|&wid| self.postings[wid as usize].len())
-                    .sum::<usize>()
-            });
-            let mut candidates: Vec<u32> = order[0]
-                .keys()
-                .flat_map(|&wid| self.postings[wid as usize].iter().copied())
-                .collect();
-            candidates.sort_unstable();
-            candidates.dedup();
-            for m in &order[1..] {
-                if candidates.len() <= MAX_SCORED {
-                    break;
-                }
-                candidates.retain(|&id| {
-                    self.entries[id as usize]
-                        .words
-                        .iter()
-                        .any(|w| m.contains_key(w))
-                });
-            }
-            candidates.truncate(MAX_SCORED);
-            for id in candidates {
-                let entry = &self.entries[id as usize];
-                let mut used: Vec<u32> = Vec::new();
-                let mut total = 0.0;
-                let mut exactish = true;
-                for m in &per_word {
-                    let best = entry
-                        .words
-                        .iter()
-                        .filter(|w| !used.contains(w))
-                        .filter_map(|w| m.get(w).map(|s| (*w, *s)))
-                        .max_by(|a, b| a.1.total_cmp(&b.1));
-                    match best {
-                        Some((w, s)) => {
-                            used.push(w);
-                            total += s;
-                            exactish &= s >= 0.95;
-                        }
-                        None => {
-                            total = -1.0;
-                            break;
-                        }
-                    }
-                }
-                if total < 0.0 {
-                    continue;
-                }
-                let quality = total / per_word.len() as f64;
-                let coverage = used.len() as f64 / entry.words.len().max(1) as f64;
-                let score = quality * (0.75 + 0.2 * coverage);
-                let how = if exactish { How::Words } else { How::Fuzzy };
-                let e = scored.entry(id).or_insert((0.0, how));
-                if score > e.0 {
-                    *e = (score, how);
-                }
-            }
+            self.score_by_words(&qwords, &mut scored);
         }
         // Whole-string typos of one-word names and acronyms ("WIPOO", "UNICEFF").
         if qwords.len() == 1 && scored.is_empty() {
-            let q = &qwords[0];
-            for (wid, sim) in self.similar_words(q, false) {
-                for &id in self.postings[wid as usize].iter().take(200) {
-                    if self.entries[id as usize].words.len() == 1 {
-                        scored.entry(id).or_insert((sim * 0.95, How::Fuzzy));
-                    }
+            self.score_one_word_typos(&qwords[0], &mut scored);
+        }
+        self.ranked(scored, limit)
+    }
+
+    /// Scores the names whose words match every query word, keeping each name's best score.
+    fn score_by_words(&self, qwords: &[String], scored: &mut HashMap<u32, (f64, How)>) {
+        let per_word: Vec<HashMap<u32, f64>> = qwords
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                self.similar_words(w, i + 1 == qwords.len())
+                    .into_iter()
+                    .collect()
+            })
+            .collect();
+        for id in self.candidates(&per_word) {
+            let Some((score, how)) = self.score_entry(&self.entries[id as usize], &per_word) else {
+                continue;
+            };
+            let e = scored.entry(id).or_insert((0.0, how));
+            if score > e.0 {
+                *e = (score, how);
+            }
+        }
+    }
+
+    // Candidates: entries matching the rarest query word, narrowed by the other words
+    // while there are many (at 100 000 names one common word has thousands), and capped:
+    // scoring is the expensive part.
+    fn candidates(&self, per_word: &[HashMap<u32, f64>]) -> Vec<u32> {
+        let mut order: Vec<&HashMap<u32, f64>> = per_word.iter().collect();
+        order.sort_by_key(|m| {
+            m.keys()
+                .map(|&wid| self.postings[wid as usize].len())
+                .sum::<usize>()
+        });
+        let mut candidates: Vec<u32> = order[0]
+            .keys()
+            .flat_map(|&wid| self.postings[wid as usize].iter().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        for m in &order[1..] {
+            if candidates.len() <= MAX_SCORED {
+                break;
+            }
+            candidates.retain(|&id| {
+                self.entries[id as usize]
+                    .words
+                    .iter()
+                    .any(|w| m.contains_key(w))
+            });
+        }
+        candidates.truncate(MAX_SCORED);
+        candidates
+    }
+
+    /// Each query word takes the best still-unused word of the name; None if one finds none.
+    fn score_entry(&self, entry: &Entry<T>, per_word: &[HashMap<u32, f64>]) -> Option<(f64, How)> {
+        let mut used: Vec<u32> = Vec::new();
+        let mut total = 0.0;
+        let mut exactish = true;
+        for m in per_word {
+            let (w, s) = entry
+                .words
+                .iter()
+                .filter(|w| !used.contains(w))
+                .filter_map(|w| m.get(w).map(|s| (*w, *s)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            used.push(w);
+            total += s;
+            exactish &= s >= 0.95;
+        }
+        let quality = total / per_word.len() as f64;
+        let coverage = used.len() as f64 / entry.words.len().max(1) as f64;
+        let score = quality * (0.75 + 0.2 * coverage);
+        let how = if exactish { How::Words } else { How::Fuzzy };
+        Some((score, how))
+    }
+
+    /// One-word names close to the one query word, as a whole.
+    fn score_one_word_typos(&self, q: &str, scored: &mut HashMap<u32, (f64, How)>) {
+        for (wid, sim) in self.similar_words(q, false) {
+            for &id in self.postings[wid as usize].iter().take(200) {
+                if self.entries[id as usize].words.len() == 1 {
+                    scored.entry(id).or_insert((sim * 0.95, How::Fuzzy));
                 }
             }
         }
+    }
+
+    /// The scored names best first (weight breaks near-ties, then the shorter name), at most
+    /// `limit`.
+    fn ranked(&self, scored: HashMap<u32, (f64, How)>, limit: usize) -> Vec<Match<'_, T>> {
         let mut out: Vec<Match<'_, T>> = scored
             .into_iter()
             .map(|(id, (score, how))| Match {
@@ -391,81 +406,15 @@ impl<T: Clone> NameIndex<T> {
     /// starting with the text, then close matches.
     pub fn complete(&self, partial: &str, limit: usize) -> Vec<&Entry<T>> {
         let key = name_key(partial);
-        let mut seen: HashSet<u32> = HashSet::new();
-        let mut out: Vec<&Entry<T>> = Vec::new();
         if key.is_empty() {
-            let mut best: Vec<&Entry<T>> = self.entries.iter().collect();
-            best.sort_by(|a, b| {
-                b.weight
-                    .total_cmp(&a.weight)
-                    .then_with(|| a.display.cmp(&b.display))
-            });
-            best.truncate(limit);
-            return best;
+            return self.heaviest(limit);
         }
-        let start = self
-            .sorted_keys
-            .partition_point(|(k, _)| k.as_str() < key.as_str());
-        let mut prefixed: Vec<&Entry<T>> = Vec::new();
-        for (k, id) in &self.sorted_keys[start..] {
-            if !k.starts_with(&key) || prefixed.len() >= limit * 8 {
-                break;
-            }
-            if seen.insert(*id) {
-                prefixed.push(&self.entries[*id as usize]);
-            }
-        }
-        prefixed.sort_by(|a, b| {
-            b.weight
-                .total_cmp(&a.weight)
-                .then_with(|| a.display.len().cmp(&b.display.len()))
-        });
-        out.extend(prefixed);
-        // Names with a word for each typed word, the last one possibly unfinished
-        // ("intel prop" → "World Intellectual Property Organization"). Exact and prefix
-        // matches only: this runs on every keystroke.
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut out: Vec<&Entry<T>> = self.complete_key(&key, limit, &mut seen);
         if out.len() < limit {
-            let words = words_of(&spelling_key(partial));
-            if let Some((last, rest)) = words.split_last() {
-                let start = self
-                    .vocabulary
-                    .partition_point(|v| v.as_str() < last.as_str());
-                let mut found: Vec<u32> = Vec::new();
-                for (i, v) in self.vocabulary[start..].iter().enumerate().take(64) {
-                    if !v.starts_with(last.as_str()) {
-                        break;
-                    }
-                    for &id in self.postings[start + i].iter().take(limit * 8) {
-                        let entry = &self.entries[id as usize];
-                        let all = rest.iter().all(|w| {
-                            entry
-                                .words
-                                .iter()
-                                .any(|&ew| self.vocabulary[ew as usize].starts_with(w.as_str()))
-                        });
-                        if all && !seen.contains(&id) {
-                            found.push(id);
-                        }
-                    }
-                    if found.len() >= limit * 8 {
-                        break;
-                    }
-                }
-                found.sort_by(|a, b| {
-                    self.entries[*b as usize]
-                        .weight
-                        .total_cmp(&self.entries[*a as usize].weight)
-                        .then(
-                            self.entries[*a as usize]
-                                .display
-                                .len()
-                                .cmp(&self.entries[*b as usize].display.len()),
-                        )
-                });
-                for id in found {
-                    if seen.insert(id) {
-                        out.push(&self.entries[id as usize]);
-                    }
+            for id in self.complete_words(partial, limit, &seen) {
+                if seen.insert(id) {
+                    out.push(&self.entries[id as usize]);
                 }
             }
         }
@@ -479,6 +428,84 @@ impl<T: Clone> NameIndex<T> {
         }
         out.truncate(limit);
         out
+    }
+
+    /// Nothing typed yet: the heaviest names, then alphabetical.
+    fn heaviest(&self, limit: usize) -> Vec<&Entry<T>> {
+        let mut best: Vec<&Entry<T>> = self.entries.iter().collect();
+        best.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.display.cmp(&b.display))
+        });
+        best.truncate(limit);
+        best
+    }
+
+    /// Names whose whole key starts with `key`, heaviest then shortest first.
+    fn complete_key(&self, key: &str, limit: usize, seen: &mut HashSet<u32>) -> Vec<&Entry<T>> {
+        let start = self.sorted_keys.partition_point(|(k, _)| k.as_str() < key);
+        let mut prefixed: Vec<&Entry<T>> = Vec::new();
+        for (k, id) in &self.sorted_keys[start..] {
+            if !k.starts_with(key) || prefixed.len() >= limit * 8 {
+                break;
+            }
+            if seen.insert(*id) {
+                prefixed.push(&self.entries[*id as usize]);
+            }
+        }
+        prefixed.sort_by(|a, b| {
+            b.weight
+                .total_cmp(&a.weight)
+                .then_with(|| a.display.len().cmp(&b.display.len()))
+        });
+        prefixed
+    }
+
+    // Names with a word for each typed word, the last one possibly unfinished
+    // ("intel prop" → "World Intellectual Property Organization"). Exact and prefix
+    // matches only: this runs on every keystroke.
+    fn complete_words(&self, partial: &str, limit: usize, seen: &HashSet<u32>) -> Vec<u32> {
+        let words = words_of(&spelling_key(partial));
+        let Some((last, rest)) = words.split_last() else {
+            return Vec::new();
+        };
+        let start = self
+            .vocabulary
+            .partition_point(|v| v.as_str() < last.as_str());
+        let mut found: Vec<u32> = Vec::new();
+        for (i, v) in self.vocabulary[start..].iter().enumerate().take(64) {
+            if !v.starts_with(last.as_str()) {
+                break;
+            }
+            for &id in self.postings[start + i].iter().take(limit * 8) {
+                let entry = &self.entries[id as usize];
+                let all = rest.iter().all(|w| {
+                    entry
+                        .words
+                        .iter()
+                        .any(|&ew| self.vocabulary[ew as usize].starts_with(w.as_str()))
+                });
+                if all && !seen.contains(&id) {
+                    found.push(id);
+                }
+            }
+            if found.len() >= limit * 8 {
+                break;
+            }
+        }
+        found.sort_by(|a, b| {
+            self.entries[*b as usize]
+                .weight
+                .total_cmp(&self.entries[*a as usize].weight)
+                .then(
+                    self.entries[*a as usize]
+                        .display
+                        .len()
+                        .cmp(&self.entries[*b as usize].display.len()),
+                )
+        });
+        found
     }
 }
 
