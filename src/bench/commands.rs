@@ -59,49 +59,56 @@ fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
+/// Words synthetic names are built from: where (or how widely) the body works, what it is,
+/// and what it works on.
+const SCOPES: &[&str] = &[
+    "Geneva",
+    "Global",
+    "International",
+    "Regional",
+    "Swiss",
+    "European",
+    "African",
+    "Asian",
+    "Digital",
+    "Open",
+];
+const BODIES: &[&str] = &[
+    "Institute",
+    "Centre",
+    "Foundation",
+    "Alliance",
+    "Network",
+    "Council",
+    "Forum",
+    "Observatory",
+    "Lab",
+    "Initiative",
+];
+const SUBJECTS: &[&str] = &[
+    "Cyber Policy",
+    "Data Governance",
+    "Internet Rights",
+    "Quantum Security",
+    "AI Ethics",
+    "Trade Technology",
+    "Digital Health",
+    "Climate Data",
+    "Online Safety",
+    "Digital Identity",
+];
+
 /// Adds `n` synthetic organisations: names built from common words (so that fuzzy matching has
 /// many near neighbours), an acronym each, and for one in ten a profile with an issue section
 /// and two paragraphs (so that topics and full-text search grow too).
 pub fn add_synthetic_actors(atlas: &mut Atlas, n: usize) {
-    const A: &[&str] = &[
-        "Geneva",
-        "Global",
-        "International",
-        "Regional",
-        "Swiss",
-        "European",
-        "African",
-        "Asian",
-        "Digital",
-        "Open",
-    ];
-    const B: &[&str] = &[
-        "Institute",
-        "Centre",
-        "Foundation",
-        "Alliance",
-        "Network",
-        "Council",
-        "Forum",
-        "Observatory",
-        "Lab",
-        "Initiative",
-    ];
-    const C: &[&str] = &[
-        "Cyber Policy",
-        "Data Governance",
-        "Internet Rights",
-        "Quantum Security",
-        "AI Ethics",
-        "Trade Technology",
-        "Digital Health",
-        "Climate Data",
-        "Online Safety",
-        "Digital Identity",
-    ];
     let topics = atlas.topics.len().max(1);
     for i in 0..n {
-        let (a, b, c) = (A[i % 10], B[(i / 10) % 10], C[(i / 100) % 10]);
+        let (a, b, c) = (
+            SCOPES[i % 10],
+            BODIES[(i / 10) % 10],
+            SUBJECTS[(i / 100) % 10],
+        );
         let name = format!("{a} {b} for {c} {i}");
         let acronym = format!(
             "{}{}{}{}",
@@ -112,69 +119,87 @@ pub fn add_synthetic_actors(atlas: &mut Atlas, n: usize) {
         );
         let idx = atlas.actors.len();
         let profiled = i % 10 == 0;
-        atlas.actors.push(ActorRow {
-            slug: format!("synthetic-{i}"),
-            kind: if profiled { "profiled" } else { "mentioned" },
-            name: name.clone(),
-            full_name: Some(name.clone()),
-            acronym: Some(acronym.clone()),
-            founded: Some(1950 + (i % 70) as i64),
-            founded_evidence: Some("synthetic".into()),
-            address: Some(format!("Rue {i}, 1211 Geneva, Switzerland")),
-            website: Some(format!("https://example{i}.org/")),
-            stakeholder_group: Some("NGOs and associations".into()),
-            summary: Some(format!(
-                "The {name} works on {} in Geneva.",
-                c.to_lowercase()
-            )),
-            description: Some(format!(
-                "The {name} works on {} in Geneva.",
-                c.to_lowercase()
-            )),
-            activities: None,
-            tools_note: None,
-            parent: None,
-            provenance: "synthetic".into(),
-        });
+        atlas
+            .actors
+            .push(synthetic_actor(i, &name, &acronym, c, profiled));
         for (n, kind) in [(name.clone(), "name"), (acronym, "acronym")] {
             atlas
                 .actor_names
                 .push((idx, n.clone(), crate::search::normalize::name_key(&n), kind));
         }
         if profiled {
-            let topic = i % topics;
-            let section = atlas.sections.len();
-            atlas.sections.push(SectionRow {
-                actor: idx,
-                parent: None,
-                kind: SectionKind::Issue,
-                heading: Some(atlas.topics[topic].1.clone()),
-                tagline: None,
-                position: 0,
-                origin: Origin::new("synthetic", i),
-            });
-            atlas.section_topics.push((section, topic));
-            for (pos, text) in [
-                format!("The {name} supports capacity building on {} and publishes research on cybersecurity norms.", atlas.topics[topic].1.to_lowercase()),
-                format!("Its programme on {} brings together governments, companies and civil society in Geneva.", c.to_lowercase()),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                atlas.passages.push(PassageRow {
-                    actor: Some(idx),
-                    section: Some(section),
-                    document: None,
-                    position: pos,
-                    search_text: crate::search::normalize::search_copy(&text),
-                    text,
-                    truncated: false,
-                    origin: Origin::new("synthetic", i),
-                });
-            }
+            add_synthetic_profile(atlas, idx, i, &name, c, i % topics);
         }
     }
     atlas.data_hash = format!("synthetic-{n}");
+}
+
+/// The `i`th synthetic organisation's row, working on `subject`.
+fn synthetic_actor(i: usize, name: &str, acronym: &str, subject: &str, profiled: bool) -> ActorRow {
+    ActorRow {
+        slug: format!("synthetic-{i}"),
+        kind: if profiled { "profiled" } else { "mentioned" },
+        name: name.to_string(),
+        full_name: Some(name.to_string()),
+        acronym: Some(acronym.to_string()),
+        founded: Some(1950 + (i % 70) as i64),
+        founded_evidence: Some("synthetic".into()),
+        address: Some(format!("Rue {i}, 1211 Geneva, Switzerland")),
+        website: Some(format!("https://example{i}.org/")),
+        stakeholder_group: Some("NGOs and associations".into()),
+        summary: Some(format!(
+            "The {name} works on {} in Geneva.",
+            subject.to_lowercase()
+        )),
+        description: Some(format!(
+            "The {name} works on {} in Geneva.",
+            subject.to_lowercase()
+        )),
+        activities: None,
+        tools_note: None,
+        parent: None,
+        provenance: "synthetic".into(),
+    }
+}
+
+/// A profile for actor `idx`: an issue section under `topic` with two paragraphs.
+fn add_synthetic_profile(
+    atlas: &mut Atlas,
+    idx: usize,
+    i: usize,
+    name: &str,
+    subject: &str,
+    topic: usize,
+) {
+    let section = atlas.sections.len();
+    atlas.sections.push(SectionRow {
+        actor: idx,
+        parent: None,
+        kind: SectionKind::Issue,
+        heading: Some(atlas.topics[topic].1.clone()),
+        tagline: None,
+        position: 0,
+        origin: Origin::new("synthetic", i),
+    });
+    atlas.section_topics.push((section, topic));
+    for (pos, text) in [
+        format!("The {name} supports capacity building on {} and publishes research on cybersecurity norms.", atlas.topics[topic].1.to_lowercase()),
+        format!("Its programme on {} brings together governments, companies and civil society in Geneva.", subject.to_lowercase()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        atlas.passages.push(PassageRow {
+            actor: Some(idx),
+            section: Some(section),
+            document: None,
+            position: pos,
+            search_text: crate::search::normalize::search_copy(&text),
+            text,
+            truncated: false,
+            origin: Origin::new("synthetic", i),
+        });
+    }
 }
 
 /// Resident memory of this process, in MB (Linux; 0 elsewhere).
@@ -236,7 +261,29 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
         before,
         rss_mb()
     );
-    // The floor: one raw FTS5 BM25 query on the same atlas file, through the same driver.
+    let floor_mean = floor(&ctx, iterations).await;
+    let caller = Caller::console();
+    let lines: Vec<&str> = if only.is_empty() {
+        LINES.to_vec()
+    } else {
+        only.iter().map(String::as_str).collect()
+    };
+    each_line(&ctx, &caller, &lines, iterations, floor_mean).await;
+    if !only.is_empty() {
+        return Ok(());
+    }
+    every_topic(&ctx, &caller, &atlas, iterations).await;
+    autocompletion(&atlas, iterations);
+    console_tab(&atlas, iterations);
+    if actors == 0 {
+        start_up(tmp.path(), &caller).await?;
+    }
+    Ok(())
+}
+
+/// The floor: one raw FTS5 BM25 query on the same atlas file, through the same driver.
+/// Returns its mean, the unit of the command table's last column.
+async fn floor(ctx: &Context, iterations: usize) -> Duration {
     let mut floor = sample(iterations, || ctx.store.fts5_query("quantum", 10)).await;
     let floor_mean = mean(&floor);
     println!(
@@ -245,17 +292,22 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
         us(percentile(&mut floor, 0.5)),
         us(percentile(&mut floor, 0.99))
     );
+    floor_mean
+}
+
+/// The table of every measured line, against the floor.
+async fn each_line(
+    ctx: &Context,
+    caller: &Caller,
+    lines: &[&str],
+    iterations: usize,
+    floor_mean: Duration,
+) {
     println!();
     println!("| command | mean | p50 | p99 | mean ÷ floor |");
     println!("|---|---:|---:|---:|---:|");
-    let caller = Caller::console();
-    let lines: Vec<&str> = if only.is_empty() {
-        LINES.to_vec()
-    } else {
-        only.iter().map(String::as_str).collect()
-    };
-    for line in lines {
-        let mut samples = sample(iterations, || commands::answer(&ctx, &caller, line)).await;
+    for &line in lines {
+        let mut samples = sample(iterations, || commands::answer(ctx, caller, line)).await;
         let m = mean(&samples);
         println!(
             "| `{line}` | {} | {} | {} | {:.2} |",
@@ -265,10 +317,10 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
             m.as_secs_f64() / floor_mean.as_secs_f64()
         );
     }
-    if !only.is_empty() {
-        return Ok(());
-    }
-    every_topic(&ctx, &caller, &atlas, iterations).await;
+}
+
+/// `/actor name:` autocompletion of each partial name.
+fn autocompletion(atlas: &crate::atlas::Atlas, iterations: usize) {
     println!();
     println!("| autocomplete `/actor name:` | p50 | p99 |");
     println!("|---|---:|---:|");
@@ -276,7 +328,7 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
         let mut samples = Vec::with_capacity(iterations * 5);
         for _ in 0..iterations * 5 {
             let t = Instant::now();
-            let choices = autocomplete::complete(&atlas, CommandName::Actor, "name", partial);
+            let choices = autocomplete::complete(atlas, CommandName::Actor, "name", partial);
             samples.push(t.elapsed());
             std::hint::black_box(choices);
         }
@@ -286,11 +338,6 @@ pub async fn run(actors: usize, iterations: usize, only: &[String]) -> anyhow::R
             us(percentile(&mut samples, 0.99))
         );
     }
-    console_tab(&atlas, iterations);
-    if actors == 0 {
-        start_up(tmp.path(), &caller).await?;
-    }
-    Ok(())
 }
 
 /// `/who-works-on` for every topic of the taxonomy: the slowest topic's p99 (the target is

@@ -102,6 +102,31 @@ pub async fn run(requests: usize, concurrency: usize, events: usize) -> anyhow::
         Context::new(crate::database::open_store(&tmp.path().join("bench.db")).await?).await?;
     ctx.public_url = Some("http://bench.example".into());
     let secret = space_with_events(&ctx, events).await?;
+    // The server stops when `_stop` is dropped, at the end of the run.
+    let (address, _stop) = serve_calendars(&ctx).await?;
+    let feed = format!("/calendar/{secret}.ics");
+    let (tag, size) = fetch_once(address, &feed).await?;
+    println!("calendar server on {address}: {events} weekly series in {} zones, feed {} KB; {requests} requests per case, {concurrency} keep-alive connections", ZONES.len(), size / 1000);
+    let mut floor = None;
+    for (name, path, headers, status) in cases(&secret, &feed, tag) {
+        load(address, &path, &headers, status, requests / 10, concurrency).await?; // warm-up
+        let (rate, lat) = load(address, &path, &headers, status, requests, concurrency).await?;
+        let base = *floor.get_or_insert(rate);
+        println!(
+            "{name:<32} {rate:>8.0} req/s ({:>5.1} % of the floor)   p50 {}   p99 {}",
+            100.0 * rate / base,
+            at(&lat, 0.5),
+            at(&lat, 0.99)
+        );
+    }
+    Ok(())
+}
+
+/// Starts the calendar server on a loopback port, rate limit off; it runs until the returned
+/// sender is dropped.
+async fn serve_calendars(
+    ctx: &Context,
+) -> anyhow::Result<(std::net::SocketAddr, tokio::sync::watch::Sender<bool>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let calendars = Arc::new(crate::platform::web::Calendars::with_rate(
@@ -109,34 +134,38 @@ pub async fn run(requests: usize, concurrency: usize, events: usize) -> anyhow::
         "http://bench.example",
         u32::MAX,
     ));
-    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(crate::platform::http::serve(
         listener,
         crate::platform::http::Limits::default(),
         calendars,
         stopped,
     ));
-    let feed = format!("/calendar/{secret}.ics");
-    // The feed once, for its ETag and size.
-    let tag = {
-        let stream = tokio::net::TcpStream::connect(address).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        let resp = sender
-            .send_request(
-                hyper::Request::get(feed.as_str())
-                    .header("host", "bench")
-                    .body(Empty::<bytes::Bytes>::new())?,
-            )
-            .await?;
-        let tag = resp.headers()["etag"].to_str()?.to_string();
-        let size = resp.into_body().collect().await?.to_bytes().len();
-        println!("calendar server on {address}: {events} weekly series in {} zones, feed {} KB; {requests} requests per case, {concurrency} keep-alive connections", ZONES.len(), size / 1000);
-        tag
-    };
+    Ok((address, stop))
+}
+
+/// The feed once, for its ETag and size.
+async fn fetch_once(address: std::net::SocketAddr, feed: &str) -> anyhow::Result<(String, usize)> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let resp = sender
+        .send_request(
+            hyper::Request::get(feed)
+                .header("host", "bench")
+                .body(Empty::<bytes::Bytes>::new())?,
+        )
+        .await?;
+    let tag = resp.headers()["etag"].to_str()?.to_string();
+    let size = resp.into_body().collect().await?.to_bytes().len();
+    Ok((tag, size))
+}
+
+/// The cases measured, the floor first (the others are measured against it).
+fn cases(secret: &str, feed: &str, tag: String) -> Vec<Case> {
     let html = vec![("accept", "text/html".to_string())];
-    let cases: Vec<Case> = vec![
+    vec![
         (
             "floor: 404 from the path alone",
             "/calendar/nothing".into(),
@@ -145,11 +174,11 @@ pub async fn run(requests: usize, concurrency: usize, events: usize) -> anyhow::
         ),
         (
             "feed, not modified (304)",
-            feed.clone(),
+            feed.to_string(),
             vec![("if-none-match", tag)],
             304,
         ),
-        ("feed, whole (200)", feed.clone(), vec![], 200),
+        ("feed, whole (200)", feed.to_string(), vec![], 200),
         (
             "one topic's feed (200)",
             format!("/calendar/{secret}/topic/cybersecurity.ics"),
@@ -162,18 +191,5 @@ pub async fn run(requests: usize, concurrency: usize, events: usize) -> anyhow::
             html,
             200,
         ),
-    ];
-    let mut floor = None;
-    for (name, path, headers, status) in cases {
-        load(address, &path, &headers, status, requests / 10, concurrency).await?; // warm-up
-        let (rate, lat) = load(address, &path, &headers, status, requests, concurrency).await?;
-        let base = *floor.get_or_insert(rate);
-        println!(
-            "{name:<32} {rate:>8.0} req/s ({:>5.1} % of the floor)   p50 {}   p99 {}",
-            100.0 * rate / base,
-            at(&lat, 0.5),
-            at(&lat, 0.99)
-        );
-    }
-    Ok(())
+    ]
 }

@@ -110,49 +110,12 @@ pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
         Context::new(crate::database::open_store(&tmp.path().join("bench.db")).await?).await?;
     let key = SigningKey::from_bytes(&[7; 32]);
     let (_stop, stopped) = tokio::sync::watch::channel(false);
-    // Two endpoints on one atlas: as deployed, and one that answers every lookup afresh (what
-    // a question nobody asked before costs).
-    let mut addresses = Vec::new();
-    for keep_answers in [true, false] {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        addresses.push(listener.local_addr()?);
-        let mut ep = Endpoint::new(
-            ctx.clone(),
-            endpoint::verifier(&hex(key.verifying_key().as_bytes())).map_err(anyhow::Error::msg)?,
-            Arc::new(Rest::new("http://127.0.0.1:9", None)),
-        );
-        ep.keep_answers = keep_answers;
-        tokio::spawn(endpoint::serve(listener, Arc::new(ep), stopped.clone()));
-    }
-    let (address, afresh) = (addresses[0], addresses[1]);
-
-    let ping = || interaction(1, serde_json::json!(null));
-    let actor = |i: usize| {
-        let name = ["WIPO", "UNODC", "ITU"][i % 3];
-        interaction(
-            2,
-            serde_json::json!({"id": "1", "name": "actor", "type": 1,
-            "options": [{"name": "name", "type": 3, "value": name}]}),
-        )
-    };
-    let complete = |i: usize| {
-        let prefix = ["w", "wor", "intel", "un", "geneva in"][i % 5];
-        interaction(
-            4,
-            serde_json::json!({"id": "1", "name": "actor", "type": 1,
-            "options": [{"name": "name", "type": 3, "value": prefix, "focused": true}]}),
-        )
-    };
-    type Case<'a> = (
-        &'a str,
-        std::net::SocketAddr,
-        Box<dyn Fn(usize) -> String + 'a>,
-    );
+    let (address, afresh) = start_endpoints(&ctx, &key, &stopped).await?;
     let cases: Vec<Case> = vec![
-        ("PING", address, Box::new(|_| ping())),
-        ("/actor (WIPO, UNODC, ITU)", address, Box::new(actor)),
-        ("/actor, each answered afresh", afresh, Box::new(actor)),
-        ("autocomplete /actor name", address, Box::new(complete)),
+        ("PING", address, ping),
+        ("/actor (WIPO, UNODC, ITU)", address, actor),
+        ("/actor, each answered afresh", afresh, actor),
+        ("autocomplete /actor name", address, complete),
     ];
     println!("interactions endpoint on {address}: {requests} signed requests per case, {concurrency} keep-alive connections");
     for (name, address, body) in cases {
@@ -168,4 +131,54 @@ pub async fn run(requests: usize, concurrency: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A measured case: its name, the endpoint it is sent to, and its `i`th request.
+type Case<'a> = (&'a str, std::net::SocketAddr, fn(usize) -> String);
+
+// Two endpoints on one atlas: as deployed, and one that answers every lookup afresh (what
+// a question nobody asked before costs).
+async fn start_endpoints(
+    ctx: &Context,
+    key: &SigningKey,
+    stopped: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<(std::net::SocketAddr, std::net::SocketAddr)> {
+    let mut addresses = Vec::new();
+    for keep_answers in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addresses.push(listener.local_addr()?);
+        let mut ep = Endpoint::new(
+            ctx.clone(),
+            endpoint::verifier(&hex(key.verifying_key().as_bytes())).map_err(anyhow::Error::msg)?,
+            Arc::new(Rest::new("http://127.0.0.1:9", None)),
+        );
+        ep.keep_answers = keep_answers;
+        tokio::spawn(endpoint::serve(listener, Arc::new(ep), stopped.clone()));
+    }
+    Ok((addresses[0], addresses[1]))
+}
+
+/// A PING.
+fn ping(_: usize) -> String {
+    interaction(1, serde_json::json!(null))
+}
+
+/// `/actor` for one of three names in turn.
+fn actor(i: usize) -> String {
+    let name = ["WIPO", "UNODC", "ITU"][i % 3];
+    interaction(
+        2,
+        serde_json::json!({"id": "1", "name": "actor", "type": 1,
+        "options": [{"name": "name", "type": 3, "value": name}]}),
+    )
+}
+
+/// Autocompletion of `/actor name:` for one of five beginnings in turn.
+fn complete(i: usize) -> String {
+    let prefix = ["w", "wor", "intel", "un", "geneva in"][i % 5];
+    interaction(
+        4,
+        serde_json::json!({"id": "1", "name": "actor", "type": 1,
+        "options": [{"name": "name", "type": 3, "value": prefix, "focused": true}]}),
+    )
 }

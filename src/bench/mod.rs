@@ -2,6 +2,10 @@
 //! bot itself; tests never assert on speed.
 
 pub mod commands;
+#[cfg(feature = "discord")]
+pub mod delivery;
+#[cfg(feature = "discord")]
+pub mod fake_discord;
 pub mod feeds;
 #[cfg(feature = "discord")]
 pub mod interactions;
@@ -55,4 +59,27 @@ pub async fn import(scale: usize, keep: Option<&Path>) -> anyhow::Result<()> {
         size as f64 / 1e6
     );
     Ok(())
+}
+
+/// A one-off event of `space` starting at `starts` (UTC), made by the benchmark.
+fn event_input(
+    space: &crate::domain::SpaceId,
+    title: &str,
+    starts: chrono::DateTime<chrono::Utc>,
+) -> crate::store::events::EventInput {
+    crate::store::events::EventInput {
+        space: space.clone(),
+        title: title.into(),
+        description: None,
+        starts_local: starts.naive_utc(),
+        tz: "UTC".into(),
+        duration_min: None,
+        place: None,
+        organiser: None,
+        topics: None,
+        actors: None,
+        inferred: false,
+        rrule: None,
+        created_by: "bench".into(),
+    }
 }

@@ -19,7 +19,6 @@ use chrono::{DateTime, Duration, Utc};
 use crate::domain::{EventId, Platform, SpaceId, Target};
 use crate::events::Planned;
 use crate::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
-use crate::store::events::EventInput;
 use crate::store::{Location, Store};
 
 fn rss_mb() -> f64 {
@@ -44,24 +43,6 @@ fn forever() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_214_400, 0).expect("valid")
 }
 
-fn event_input(title: &str, now: DateTime<Utc>) -> EventInput {
-    EventInput {
-        space: SpaceId::console(),
-        title: title.into(),
-        description: None,
-        starts_local: now.naive_utc(),
-        tz: "UTC".into(),
-        duration_min: None,
-        place: None,
-        organiser: None,
-        topics: None,
-        actors: None,
-        inferred: false,
-        rrule: None,
-        created_by: "bench".into(),
-    }
-}
-
 /// One event owing `n` reminders to distinct people, the i-th due at `due(i)`, keys
 /// prefixed with `prefix`. Made before the worker processes start: planned for good at once,
 /// so that their scheduler never plans it itself.
@@ -74,7 +55,11 @@ async fn owe(
 ) -> anyhow::Result<EventId> {
     let now = Utc::now();
     let event = store
-        .insert_event(&event_input(title, now), &format!("{prefix}@atlasbot"), now)
+        .insert_event(
+            &super::event_input(&SpaceId::console(), title, now),
+            &format!("{prefix}@atlasbot"),
+            now,
+        )
         .await?;
     owe_again(store, event, n, prefix, due).await?;
     Ok(event)

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::import::curated::{self, Curated};
+use crate::import::curated::{self, Curated, SourceEntry};
 use crate::import::DataDir;
 
 /// Writes the synthetic directory into `out` (which must exist and be empty).
@@ -15,6 +15,26 @@ pub fn write(out: &Path, scale: usize) -> std::io::Result<()> {
     let mut problems = crate::import::problem::Problems::default();
     let c: Curated = curated::load(&bundled, &mut problems);
     std::fs::create_dir_all(out.join("sources"))?;
+    keep_curated(&bundled, out)?;
+    let mut sources = String::new();
+    let mut actors = bundled.read("actors.toml")?;
+    // Names of profiles in the clean atlas, to number them per copy.
+    let name_lines = profile_names(&bundled.read(&c.sources[0].value.file)?);
+    for k in 0..scale {
+        for s in &c.sources {
+            copy_source(&bundled, out, &s.value, k, &c, &name_lines, &mut sources)?;
+        }
+        if k > 0 {
+            register_actors(&mut actors, &c, k);
+        }
+    }
+    std::fs::write(out.join("sources.toml"), sources)?;
+    std::fs::write(out.join("actors.toml"), actors)?;
+    Ok(())
+}
+
+/// The curated taxonomy, registry, glossary, events, documents and relatives, as they are.
+fn keep_curated(bundled: &DataDir, out: &Path) -> std::io::Result<()> {
     for f in [
         "topics.toml",
         "standards.toml",
@@ -25,64 +45,76 @@ pub fn write(out: &Path, scale: usize) -> std::io::Result<()> {
     ] {
         std::fs::write(out.join(f), bundled.read(f)?)?;
     }
-    let mut sources = String::new();
-    let mut actors = bundled.read("actors.toml")?;
-    // Names of profiles in the clean atlas, to number them per copy.
-    let atlas_text = bundled.read(&c.sources[0].value.file)?;
-    let name_lines: Vec<String> = {
-        let lines: Vec<&str> = atlas_text.lines().collect();
-        (0..lines.len())
-            .filter(|&i| lines.get(i + 2).is_some_and(|l| l.starts_with("Acronym:")))
-            .map(|i| lines[i].to_string())
-            .collect()
+    Ok(())
+}
+
+/// The lines of the atlas text that name a profile (two lines above its "Acronym:").
+fn profile_names(atlas_text: &str) -> Vec<String> {
+    let lines: Vec<&str> = atlas_text.lines().collect();
+    (0..lines.len())
+        .filter(|&i| lines.get(i + 2).is_some_and(|l| l.starts_with("Acronym:")))
+        .map(|i| lines[i].to_string())
+        .collect()
+}
+
+/// Writes copy `k` of source `v` and lists it in `sources` (copy 0 is the source itself).
+fn copy_source(
+    bundled: &DataDir,
+    out: &Path,
+    v: &SourceEntry,
+    k: usize,
+    c: &Curated,
+    name_lines: &[String],
+    sources: &mut String,
+) -> std::io::Result<()> {
+    let content = bundled.read(&v.file)?;
+    let copy = if k == 0 {
+        content
+    } else {
+        transform(&content, k, c, name_lines)
     };
-    for k in 0..scale {
-        for s in &c.sources {
-            let v = &s.value;
-            let content = bundled.read(&v.file)?;
-            let copy = if k == 0 {
-                content
-            } else {
-                transform(&content, k, &c, &name_lines)
-            };
-            let file = if k == 0 {
-                v.file.clone()
-            } else {
-                v.file.replace(".txt", &format!("_{k}.txt"))
-            };
-            std::fs::write(out.join(&file), copy)?;
-            let suffix = |slug: &str| {
-                if k == 0 {
-                    slug.to_string()
-                } else {
-                    format!("{slug}-{k}")
-                }
-            };
-            let _ = writeln!(sources, "[[source]]\nslug = \"{}\"\nfile = \"{file}\"\nformat = \"{}\"\ntitle = \"{} (copy {k})\"", suffix(&v.slug), v.format, v.title);
-            if let Some(m) = &v.merge_into {
-                let _ = writeln!(sources, "merge_into = \"{}\"", suffix(m));
-            }
-            if let Some(a) = &v.actor {
-                let _ = writeln!(sources, "actor = \"{}\"", suffix(a));
-            }
-            sources.push('\n');
+    let file = if k == 0 {
+        v.file.clone()
+    } else {
+        v.file.replace(".txt", &format!("_{k}.txt"))
+    };
+    std::fs::write(out.join(&file), copy)?;
+    let suffix = |slug: &str| {
+        if k == 0 {
+            slug.to_string()
+        } else {
+            format!("{slug}-{k}")
         }
-        if k > 0 {
-            for a in &c.actors {
-                let v = &a.value;
-                let _ = write!(actors, "\n[[actor]]\nslug = \"{}-{k}\"\n", v.slug);
-                if let Some(w) = &v.website {
-                    let _ = writeln!(actors, "website = \"k{k}.{w}\"");
-                }
-                if let Some(n) = &v.name {
-                    let _ = writeln!(actors, "name = \"{n} {k}\"");
-                }
-            }
+    };
+    let _ = writeln!(
+        sources,
+        "[[source]]\nslug = \"{}\"\nfile = \"{file}\"\nformat = \"{}\"\ntitle = \"{} (copy {k})\"",
+        suffix(&v.slug),
+        v.format,
+        v.title
+    );
+    if let Some(m) = &v.merge_into {
+        let _ = writeln!(sources, "merge_into = \"{}\"", suffix(m));
+    }
+    if let Some(a) = &v.actor {
+        let _ = writeln!(sources, "actor = \"{}\"", suffix(a));
+    }
+    sources.push('\n');
+    Ok(())
+}
+
+/// Registers copy `k` of every curated actor: its slug, website and name made distinct.
+fn register_actors(actors: &mut String, c: &Curated, k: usize) {
+    for a in &c.actors {
+        let v = &a.value;
+        let _ = write!(actors, "\n[[actor]]\nslug = \"{}-{k}\"\n", v.slug);
+        if let Some(w) = &v.website {
+            let _ = writeln!(actors, "website = \"k{k}.{w}\"");
+        }
+        if let Some(n) = &v.name {
+            let _ = writeln!(actors, "name = \"{n} {k}\"");
         }
     }
-    std::fs::write(out.join("sources.toml"), sources)?;
-    std::fs::write(out.join("actors.toml"), actors)?;
-    Ok(())
 }
 
 /// Copy `k` of a source: distinct websites, names and document symbols.
