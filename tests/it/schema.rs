@@ -200,3 +200,86 @@ async fn both_migration_sets_describe_the_same_runtime_schema() {
         drift.join("\n")
     );
 }
+
+/// The same story told to a store on SQLite and to one on PostgreSQL: what each call answers,
+/// in order. One implementation serves both (`store::dialect`), so the transcripts are equal.
+async fn transcript(store: &atlasbot::store::Store) -> Vec<String> {
+    use atlasbot::domain::{Platform, SpaceId, Subject, Target};
+    use atlasbot::events::Planned;
+    use chrono::{Duration, TimeZone, Utc};
+    let now = Utc.with_ymd_and_hms(2030, 3, 1, 9, 0, 0).unwrap();
+    let space = SpaceId::console();
+    let mut said = Vec::new();
+    store.set_matrix_device("@bot:x", "DEV", now).await.unwrap();
+    store
+        .set_matrix_next_batch("@bot:x", "s42", now)
+        .await
+        .unwrap();
+    said.push(format!(
+        "{:?}",
+        store.matrix_account("@bot:x").await.unwrap()
+    ));
+    for _ in 0..2 {
+        let added = store.add_matrix_room("@bot:x", "!r:x", now).await.unwrap();
+        said.push(format!("room added: {added}"));
+    }
+    let topic = Subject::Topic("cybersecurity".into());
+    for _ in 0..2 {
+        let followed = store.follow(&space, "ann", &topic, now).await.unwrap();
+        said.push(format!("{followed:?}"));
+    }
+    let event = support::event_input("Study session", now + Duration::hours(2));
+    let id = store
+        .insert_event(&event, "same@atlasbot", now)
+        .await
+        .unwrap();
+    let row = store.event(id).await.unwrap().unwrap();
+    let occurrence = now + Duration::hours(2);
+    let planned: Vec<Planned> = [60, 10]
+        .into_iter()
+        .map(|offset| Planned {
+            key: format!("same-{offset}"),
+            event_id: id,
+            occurrence,
+            offset_min: offset,
+            target: Target::Space,
+            due: occurrence - Duration::minutes(offset),
+        })
+        .collect();
+    let written = store.replan(&row, &planned, occurrence).await.unwrap();
+    said.push(format!("{written:?}"));
+    let due = now + Duration::hours(1);
+    let claimed = store
+        .claim_due(due, 10, Platform::Console, "me", due + Duration::minutes(2))
+        .await
+        .unwrap();
+    said.push(format!(
+        "claimed {:?}",
+        claimed.iter().map(|r| &r.key).collect::<Vec<_>>()
+    ));
+    said.push(format!(
+        "followers {:?}",
+        store.followers_of_event(id).await.unwrap()
+    ));
+    said
+}
+
+#[tokio::test]
+async fn one_store_implementation_answers_alike_on_sqlite_and_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let lite = atlasbot::store::Store::open(&dir.path().join("s.db"))
+        .await
+        .unwrap();
+    let pg = atlasbot::store::Store::open_at(&atlasbot::store::Location::Postgres {
+        url: support::fresh_postgres_database("atlasbot_same_store"),
+        atlas: dir.path().join("atlas.db"),
+    })
+    .await
+    .unwrap();
+    let (a, b) = (transcript(&lite).await, transcript(&pg).await);
+    // It tells something: the answers differ from call to call, as the story says.
+    assert!(a.iter().any(|s| s.contains("s42")), "{a:?}");
+    assert_eq!(a[1..3], ["room added: true", "room added: false"]);
+    assert!(a.iter().any(|s| s == "claimed [\"same-60\"]"), "{a:?}");
+    assert_eq!(a, b, "SQLite and PostgreSQL answered differently");
+}

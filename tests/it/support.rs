@@ -337,28 +337,35 @@ impl Bot {
 /// due `k × spacing` from now. Written straight through the store (hundreds of `/event add`
 /// lines would dominate the test), planned for good so the scheduler's own planning leaves
 /// them alone.
+/// A one-off event of the console's space starting at `start` (UTC), made by a test.
+pub fn event_input(
+    title: &str,
+    start: chrono::DateTime<chrono::Utc>,
+) -> atlasbot::store::events::EventInput {
+    atlasbot::store::events::EventInput {
+        space: atlasbot::domain::SpaceId::console(),
+        title: title.into(),
+        description: None,
+        starts_local: start.naive_utc(),
+        tz: "UTC".into(),
+        duration_min: None,
+        place: None,
+        organiser: None,
+        topics: None,
+        actors: None,
+        inferred: false,
+        rrule: None,
+        created_by: "test".into(),
+    }
+}
+
 pub async fn meetings_due(store: &Store, n: usize, spacing: chrono::Duration) {
-    use atlasbot::domain::{SpaceId, Target};
-    use atlasbot::store::events::EventInput;
+    use atlasbot::domain::Target;
     let now = chrono::Utc::now();
     let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
     for k in 0..n {
         let start = now + chrono::Duration::minutes(60) + spacing * k as i32;
-        let input = EventInput {
-            space: SpaceId::console(),
-            title: format!("Meeting {k}"),
-            description: None,
-            starts_local: start.naive_utc(),
-            tz: "UTC".into(),
-            duration_min: None,
-            place: None,
-            organiser: None,
-            topics: None,
-            actors: None,
-            inferred: false,
-            rrule: None,
-            created_by: "test".into(),
-        };
+        let input = event_input(&format!("Meeting {k}"), start);
         let id = store
             .insert_event(&input, &format!("m{k}@test"), now)
             .await
