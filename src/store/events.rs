@@ -637,28 +637,8 @@ impl Store {
         planned: &[Planned],
         planned_until: DateTime<Utc>,
     ) -> Result<PlanWrite, StoreError> {
-        let written = on_runtime!(self, |pool, begin| {
-            let mut tx = pool.begin_with(begin).await?;
-            // Notes (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of
-            // a plan: a replan leaves them be (stale snoozes are dropped by `plan_event`).
-            if still_at_revision!(tx, event.id, event.revision, Some(planned_until)) {
-                sqlx::query(
-                    "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
-                )
-                .bind(event.id)
-                .execute(&mut *tx)
-                .await?;
-                insert_planned!(tx, &event.space, planned);
-                tx.commit().await?;
-                PlanWrite::Written
-            } else {
-                PlanWrite::EventChanged
-            }
-        });
-        if written == PlanWrite::Written {
-            self.changed().await?;
-        }
-        Ok(written)
+        self.write_plan(event, planned, Some(planned_until), true)
+            .await
     }
 
     /// Adds reminders to the plan of `event` (as read at its revision: a new subscription,
@@ -670,9 +650,31 @@ impl Store {
         planned: &[Planned],
         planned_until: Option<DateTime<Utc>>,
     ) -> Result<PlanWrite, StoreError> {
+        self.write_plan(event, planned, planned_until, false).await
+    }
+
+    /// Writes a plan in one transaction, first proving the event still at the revision it
+    /// was computed from; `replace`: its pending plan goes first. Notes
+    /// (`events::NOTE_OFFSET`) and snoozes (`events::is_snooze`) are not part of a plan: a
+    /// replan leaves them be (stale snoozes are dropped by `plan_event`).
+    async fn write_plan(
+        &self,
+        event: &EventRow,
+        planned: &[Planned],
+        planned_until: Option<DateTime<Utc>>,
+        replace: bool,
+    ) -> Result<PlanWrite, StoreError> {
         let written = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             if still_at_revision!(tx, event.id, event.revision, planned_until) {
+                if replace {
+                    sqlx::query(
+                        "DELETE FROM reminders WHERE event_id = $1 AND state = 'pending' AND offset_min >= 0 AND key NOT LIKE '%+snooze%'",
+                    )
+                    .bind(event.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 insert_planned!(tx, &event.space, planned);
                 tx.commit().await?;
                 PlanWrite::Written
