@@ -3,12 +3,11 @@
 //! and the fence — the claim proven still ours, and extended, right before its send. It must
 //! not send anything itself: claimed batches go to `deliver`.
 
-use std::future::Future;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::deliver::TickCache;
+use super::batch::TickCache;
 use super::{Outbox, Scheduler};
 use crate::store::StoreError;
 
@@ -142,35 +141,14 @@ impl Scheduler {
         Ok(delivered)
     }
 
-    /// Runs `work` (a delivery), renewing the leases of `held` whenever the batch's renewal
-    /// clock says so: a send that outlasts the lease (retries, `retry_after`, a long
-    /// fan-out), or a long run of quick ones, keeps its claims, so no other process takes them
-    /// over and sends them too. Claims not started yet are not renewed: if this batch hangs,
-    /// another process may take them over (the fence then keeps this one from sending them).
-    pub(super) async fn renewing<T>(
-        &self,
-        work: impl Future<Output = Result<T, StoreError>>,
-        in_flight: &str,
-        sent: &std::sync::Mutex<Vec<(String, bool)>>,
-        renewed: &mut std::time::Instant,
-    ) -> Result<T, StoreError> {
-        tokio::pin!(work);
+    /// Renews the leases of what the batch holds (`TickCache::held`) every quarter lease,
+    /// for as long as the batch runs: a send that outlasts the lease (retries,
+    /// `retry_after`, a long fan-out), or a long run of quick ones, keeps its claims, so no
+    /// other process takes them over and sends them too. Never ends by itself.
+    pub(super) async fn keep_renewed(&self, cache: &TickCache) -> std::convert::Infallible {
         loop {
-            let due = tokio::time::Instant::from_std(*renewed + self.renew_every());
-            tokio::select! {
-                done = &mut work => return done,
-                _ = tokio::time::sleep_until(due) => {
-                    let mut held: Vec<String> = sent
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .iter()
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    held.push(in_flight.to_string());
-                    self.renew(&held).await;
-                    *renewed = std::time::Instant::now();
-                }
-            }
+            tokio::time::sleep(self.renew_every()).await;
+            self.renew(&cache.held()).await;
         }
     }
 
@@ -198,29 +176,31 @@ impl Scheduler {
     pub(super) async fn still_ours(
         &self,
         key: &str,
-        cache: &mut TickCache,
+        cache: &TickCache,
     ) -> Result<bool, StoreError> {
         let valid_for = (self.lease / 4).to_std().unwrap_or_default();
-        let fresh = cache.fenced_at.is_some_and(|t| t.elapsed() < valid_for);
-        if !(fresh && cache.fenced.contains(key)) {
-            let from = cache.keys.iter().position(|k| k == key).unwrap_or(0);
-            let mut chunk: Vec<String> = cache.keys[from..]
-                .iter()
-                .take(FENCE_CHUNK)
-                .cloned()
-                .collect();
-            if chunk.first().map(String::as_str) != Some(key) {
-                chunk.insert(0, key.to_string());
-            }
-            let lease_until = self.store.lease_now().await? + self.lease;
-            let proven = self
-                .store
-                .fence_many(&chunk, self.owner.as_str(), lease_until)
-                .await?;
-            cache.fenced = proven.into_iter().collect();
-            cache.fenced_at = Some(std::time::Instant::now());
+        let proven = cache.lock(&cache.fenced).remove(key);
+        if proven.is_some_and(|at| at.elapsed() < valid_for) {
+            return Ok(true);
         }
-        Ok(cache.fenced.remove(key))
+        let from = cache.keys.iter().position(|k| k == key).unwrap_or(0);
+        let mut chunk: Vec<String> = cache.keys[from..]
+            .iter()
+            .take(FENCE_CHUNK)
+            .cloned()
+            .collect();
+        if chunk.first().map(String::as_str) != Some(key) {
+            chunk.insert(0, key.to_string());
+        }
+        let lease_until = self.store.lease_now().await? + self.lease;
+        let proven = self
+            .store
+            .fence_many(&chunk, self.owner.as_str(), lease_until)
+            .await?;
+        let at = std::time::Instant::now();
+        let mut fenced = cache.lock(&cache.fenced);
+        fenced.extend(proven.into_iter().map(|k| (k, at)));
+        Ok(fenced.remove(key).is_some())
     }
 
     /// Takes over claims nobody is delivering any more (a process that crashed, or stalled

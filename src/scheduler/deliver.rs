@@ -9,8 +9,9 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
+use super::batch::{lanes_of, TickCache};
 use super::{Delivery, DeliveryError, Outbox, Scheduler, ON_TIME_WITHIN};
-use crate::domain::{EventId, ReminderState, SpaceId, Target};
+use crate::domain::{EventId, ReminderState, Target};
 use crate::events::{self, describe_offset, when};
 use crate::reply::{Action, Moment, Reply, Span, Text};
 use crate::store::events::{parse_ts, EventRow, ReminderRow};
@@ -52,68 +53,35 @@ async fn failpoint(at: &str, pause: Option<StdDuration>) {
     }
 }
 
-/// What one batch of deliveries looks up once: events, disabled targets; and the reminders
-/// sent, recorded together at the end of the batch.
-#[derive(Default)]
-pub(super) struct TickCache {
-    events: std::collections::HashMap<EventId, Option<EventRow>>,
-    /// Disabled targets by space: target → reason.
-    disabled: std::collections::HashMap<SpaceId, std::collections::HashMap<Target, String>>,
-    /// Sent and not yet recorded: shared with the renewal of leases, which reads it only
-    /// when it renews (a copy per delivery would cost as much as the sends).
-    sent: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
-    /// The batch's keys in delivery order, and those proven still ours by the last fence
-    /// (`Scheduler::still_ours`), with when it was made.
-    pub(super) keys: Vec<String>,
-    pub(super) fenced: std::collections::HashSet<String>,
-    pub(super) fenced_at: Option<std::time::Instant>,
-}
-
-/// Sent reminders recorded together at most this many at a time (and at least every quarter
-/// lease): what a crash could make go out again stays bounded; until then their leases are
-/// renewed with the one in flight.
-const RECORD_EVERY: usize = 500;
 /// The longest one delivery may take (retries and a fan-out included) before it counts as
 /// failed and is tried again later: one hung send cannot hold its batch forever.
 const DELIVERY_TIMEOUT: StdDuration = StdDuration::from_secs(15 * 60);
 
 impl Scheduler {
-    /// Delivers claimed reminders, renewing the leases while a delivery takes long, and
-    /// records the sent ones together at the end.
+    /// Delivers claimed reminders: each destination's in order, up to `self.lanes`
+    /// destinations at once (the platform's client keeps its rate limits), so one slow or
+    /// failing destination never holds up the others. Leases are renewed while deliveries
+    /// take long, and the sent ones recorded together.
     pub(super) async fn deliver_batch(
         &self,
         outbox: &dyn Outbox,
         batch: Vec<ReminderRow>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
+        use futures_util::TryStreamExt;
         let started = std::time::Instant::now();
-        let mut cache = TickCache {
-            keys: batch.iter().map(|r| r.key.clone()).collect(),
-            ..TickCache::default()
-        };
-        let mut delivered = 0;
-        // One renewal clock for the whole batch: a batch of quick sends that outlasts the lease
-        // keeps renewing, as one slow send does.
-        let mut renewed = std::time::Instant::now();
-        let mut flushed = std::time::Instant::now();
-        for r in batch {
-            // What must stay ours while this one goes out: it, and those sent but not recorded.
-            let in_flight = r.key.clone();
-            let sent = cache.sent.clone();
-            let delivery = self.deliver(outbox, r, now, &mut cache);
-            if self
-                .renewing(delivery, &in_flight, &sent, &mut renewed)
-                .await?
-            {
-                delivered += 1;
-            }
-            let unrecorded = cache.sent.lock().unwrap_or_else(|e| e.into_inner()).len();
-            if unrecorded >= RECORD_EVERY || flushed.elapsed() >= self.renew_every() {
-                self.record_sent(&mut cache).await?;
-                flushed = std::time::Instant::now();
-            }
+        let cache = TickCache::new(batch.iter().map(|r| r.key.clone()).collect());
+        let delivered = std::sync::atomic::AtomicUsize::new(0);
+        let lanes = futures_util::stream::iter(lanes_of(batch).into_iter().map(Ok))
+            .try_for_each_concurrent(self.lanes.max(1), |lane| {
+                self.deliver_lane(outbox, lane, now, &cache, &delivered)
+            });
+        tokio::select! {
+            done = lanes => done?,
+            never = self.keep_renewed(&cache) => match never {},
         }
-        self.record_sent(&mut cache).await?;
+        self.record_sent(&cache).await?;
+        let delivered = delivered.into_inner();
         tracing::debug!(
             delivered,
             took_us = started.elapsed().as_micros() as u64,
@@ -122,10 +90,34 @@ impl Scheduler {
         Ok(delivered)
     }
 
+    /// One destination's reminders, in order; the sent ones recorded every `RECORD_EVERY`
+    /// (or quarter lease), whichever lane gets there.
+    async fn deliver_lane(
+        &self,
+        outbox: &dyn Outbox,
+        lane: Vec<ReminderRow>,
+        now: DateTime<Utc>,
+        cache: &TickCache,
+        delivered: &std::sync::atomic::AtomicUsize,
+    ) -> Result<(), StoreError> {
+        for r in lane {
+            let key = r.key.clone();
+            cache.lock(&cache.in_flight).insert(key.clone());
+            let done = self.deliver(outbox, r, now, cache).await;
+            cache.lock(&cache.in_flight).remove(&key);
+            if done? {
+                delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            if cache.due_for_recording(self.renew_every()) {
+                self.record_sent(cache).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records the reminders sent so far as sent, in one statement.
-    async fn record_sent(&self, cache: &mut TickCache) -> Result<(), StoreError> {
-        let sent: Vec<(String, bool)> =
-            std::mem::take(&mut *cache.sent.lock().unwrap_or_else(|e| e.into_inner()));
+    async fn record_sent(&self, cache: &TickCache) -> Result<(), StoreError> {
+        let sent: Vec<(String, bool)> = std::mem::take(&mut *cache.lock(&cache.sent));
         if sent.is_empty() {
             return Ok(());
         }
@@ -157,7 +149,7 @@ impl Scheduler {
         outbox: &dyn Outbox,
         r: ReminderRow,
         now: DateTime<Utc>,
-        cache: &mut TickCache,
+        cache: &TickCache,
     ) -> Result<bool, StoreError> {
         let occurrence = parse_ts(&r.occurrence_utc).unwrap_or(now);
         let planned_due = occurrence - Duration::try_minutes(r.offset_min).unwrap_or_default();
@@ -250,12 +242,9 @@ impl Scheduler {
         &self,
         r: &ReminderRow,
         now: DateTime<Utc>,
-        cache: &mut TickCache,
+        cache: &TickCache,
     ) -> Result<Option<EventRow>, StoreError> {
-        if let std::collections::hash_map::Entry::Vacant(slot) = cache.events.entry(r.event_id) {
-            slot.insert(self.store.event(r.event_id).await?);
-        }
-        let Some(event) = cache.events[&r.event_id].clone() else {
+        let Some(event) = self.cached_event(r.event_id, cache).await? else {
             self.finish(
                 r,
                 ReminderState::Cancelled,
@@ -271,18 +260,44 @@ impl Scheduler {
                 .await?;
             return Ok(None);
         }
-        if let std::collections::hash_map::Entry::Vacant(slot) =
-            cache.disabled.entry(r.space.clone())
-        {
-            slot.insert(self.store.disabled_targets(&r.space).await?);
-        }
-        if let Some(reason) = cache.disabled[&r.space].get(&r.target).cloned() {
+        if let Some(reason) = self.disabled_reason(r, cache).await? {
             let why = format!("target disabled: {reason}");
             self.finish(r, ReminderState::Failed, false, Some(&why), now)
                 .await?;
             return Ok(None);
         }
         Ok(Some(event))
+    }
+
+    /// The event `id` as the batch read it first (lanes may read it together; the same row).
+    async fn cached_event(
+        &self,
+        id: EventId,
+        cache: &TickCache,
+    ) -> Result<Option<EventRow>, StoreError> {
+        if let Some(known) = cache.lock(&cache.events).get(&id) {
+            return Ok(known.clone());
+        }
+        let event = self.store.event(id).await?;
+        cache.lock(&cache.events).insert(id, event.clone());
+        Ok(event)
+    }
+
+    /// Why the reminder's target is disabled, if it is (read once per space per batch).
+    async fn disabled_reason(
+        &self,
+        r: &ReminderRow,
+        cache: &TickCache,
+    ) -> Result<Option<String>, StoreError> {
+        if !cache.lock(&cache.disabled).contains_key(&r.space) {
+            let disabled = self.store.disabled_targets(&r.space).await?;
+            cache
+                .lock(&cache.disabled)
+                .insert(r.space.clone(), disabled);
+        }
+        Ok(cache.lock(&cache.disabled)[&r.space]
+            .get(&r.target)
+            .cloned())
     }
 
     /// Records the outcome of a send: sent (with the batch), retried later, or failed.
@@ -295,17 +310,13 @@ impl Scheduler {
         outcome: Result<(), DeliveryError>,
         late: bool,
         now: DateTime<Utc>,
-        cache: &mut TickCache,
+        cache: &TickCache,
     ) -> Result<bool, StoreError> {
         match outcome {
             // Recorded with the rest of the batch, in one transaction: a crash before that
             // re-sends these under the same keys, which the platforms deduplicate.
             Ok(()) => {
-                cache
-                    .sent
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((r.key.clone(), late));
+                cache.lock(&cache.sent).push((r.key.clone(), late));
                 Ok(true)
             }
             Err(DeliveryError::Gone(e)) => {
@@ -316,7 +327,7 @@ impl Scheduler {
                     .disable_target(&r.space, &r.target, &e, now)
                     .await?;
                 cache
-                    .disabled
+                    .lock(&cache.disabled)
                     .entry(r.space.clone())
                     .or_default()
                     .insert(r.target.clone(), e.clone());

@@ -13,6 +13,8 @@
 //! - `plan`: what reminders each event owes, written ahead on a rolling horizon;
 //! - `claim`: taking due reminders under a lease (owner + lease), taking over a dead
 //!   process's, and the fence that proves a claim still ours right before its send;
+//! - `batch`: a batch split into lanes, one per destination, delivered side by side (in
+//!   order within each), and what the lanes share;
 //! - `deliver`: turning a claim into a reply, handing it to the platform's outbox, recording
 //!   the outcome;
 //! - `outbox`: the one thing a platform implements to receive reminders.
@@ -20,6 +22,7 @@
 //! This file is the loop that drives them: sleep until the next due reminder, a change or
 //! shutdown.
 
+mod batch;
 mod claim;
 mod deliver;
 mod outbox;
@@ -49,6 +52,10 @@ const MAINTENANCE_EVERY: Duration = Duration::seconds(30);
 const ON_TIME_WITHIN: Duration = Duration::minutes(1);
 
 /// The reminder loop of one platform: its store, its clock, and who it claims as.
+/// Destinations a batch delivers to at once: enough to keep Discord's 50 requests a second
+/// busy at a few hundred milliseconds an answer, with room for destinations that are slow.
+pub const LANES: usize = 32;
+
 pub struct Scheduler {
     /// Whose reminders this scheduler delivers: the spaces of this platform.
     pub platform: Platform,
@@ -59,6 +66,9 @@ pub struct Scheduler {
     /// How long a claim is this scheduler's before another may take it over.
     pub lease: Duration,
     pub failpoints: Failpoints,
+    /// Destinations delivered to at once (`deliver_batch`): the platform's client keeps its
+    /// rate limits, so this only bounds what is in flight. 1 delivers one at a time.
+    pub lanes: usize,
     /// Whether this process's clock was last found to disagree with the lease clock (so that
     /// it is said once when it starts and once when it ends, not on every pass).
     skewed: std::sync::atomic::AtomicBool,
@@ -74,6 +84,7 @@ impl Scheduler {
             owner: Owner::this_process(),
             lease: LEASE,
             failpoints: Failpoints::from_env(),
+            lanes: LANES,
             skewed: std::sync::atomic::AtomicBool::new(false),
         }
     }

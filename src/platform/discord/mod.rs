@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod endpoint;
 pub mod gateway;
+pub mod limits;
 pub mod mirror;
 pub mod register;
 pub mod rest;
@@ -725,6 +726,9 @@ pub struct DiscordOutbox {
     pub rest: Arc<Rest>,
 }
 
+/// Direct messages of one reminder's fan-out in flight at once.
+const DIRECT_AT_ONCE: usize = 8;
+
 /// At most this many people "Interested" are named in one reminder: a message's content holds
 /// 2 000 characters, a mention up to 24.
 const MAX_MENTIONED: usize = 80;
@@ -794,23 +798,28 @@ impl DiscordOutbox {
     }
 
     /// A copy of the space's reminder, by direct message, to each Interested person (under a
-    /// nonce of its own per person); one who does not take direct messages is skipped.
+    /// nonce of its own per person), `DIRECT_AT_ONCE` at a time — the client keeps Discord's
+    /// limits, so 80 people take what the limits allow, not 160 answers one after another.
+    /// One who does not take direct messages is skipped.
     async fn tell_directly(&self, d: &Delivery, users: &[String]) {
+        use futures_util::StreamExt;
         let mut reply = d.reply.clone();
         // Its buttons act in the server; a direct message is not there.
         reply.actions.clear();
         let message = embeds::message(&reply);
-        for user in users {
-            let sent = async {
-                let channel = self.rest.create_dm(user).await?;
-                self.rest
-                    .send_message(&channel, &message, &nonce(&format!("{}/{user}", d.key)))
-                    .await
-            };
-            if let Err(e) = sent.await {
-                tracing::warn!(%user, error = %e, "cannot send an Interested person their reminder");
-            }
-        }
+        let message = &message;
+        futures_util::stream::iter(users)
+            .for_each_concurrent(DIRECT_AT_ONCE, |user| async move {
+                let sent = async {
+                    let channel = self.rest.create_dm(user).await?;
+                    let nonce = nonce(&format!("{}/{user}", d.key));
+                    self.rest.send_message(&channel, message, &nonce).await
+                };
+                if let Err(e) = sent.await {
+                    tracing::warn!(%user, error = %e, "cannot send an Interested person their reminder");
+                }
+            })
+            .await;
     }
 
     async fn deliver_one(&self, d: &Delivery) -> Result<(), DeliveryError> {

@@ -7,18 +7,20 @@
 //! then a 429 comes back as an error that no longer carries `retry_after`. Owning these few
 //! calls keeps one code path, tested over real HTTP against a fake API on loopback: a 429
 //! waits what Discord says (`retry_after`, global or per route), 5xx are retried with backoff,
-//! and a route whose bucket is empty (`X-RateLimit-Remaining: 0`) waits for its reset first.
+//! and no request leaves before Discord's limits allow it (`limits`: the global 50 a second,
+//! each route's bucket as Discord's answers describe it).
 //! Every request passes the invalid-request budget first (`budget`): what Discord refused is
 //! not asked again until something changes, and refusals never near the count at which
 //! Discord bans the bot's address.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use super::budget::{Budget, Held, Priority};
+use super::limits::{Limits, Ticket};
 
 /// Discord's API, version 10 (the default of DISCORD_API_BASE, kept with the settings).
 pub const DEFAULT_BASE: &str = crate::config::DISCORD_API_DEFAULT;
@@ -86,10 +88,8 @@ pub struct Rest {
     http: reqwest::Client,
     base: String,
     token: Option<crate::config::Secret>,
-    /// When each route (method + path) may be used again, from its rate-limit headers.
-    buckets: Mutex<HashMap<String, Instant>>,
-    /// A global rate limit: no request before this instant.
-    global: Mutex<Option<Instant>>,
+    /// Discord's rate limits, kept before each request leaves (`limits`).
+    limits: Limits,
     /// Invalid answers lately, and what Discord refused (`budget`).
     budget: Mutex<Budget>,
     /// Turns true when Discord refuses the token: the platform stops.
@@ -123,8 +123,7 @@ impl Rest {
                 .expect("a TLS backend is compiled in"),
             base: base.trim_end_matches('/').to_string(),
             token: token.map(crate::config::Secret::new),
-            buckets: Mutex::new(HashMap::new()),
-            global: Mutex::new(None),
+            limits: Limits::default(),
             budget: Mutex::new(Budget::default()),
             revoked: tokio::sync::watch::channel(false).0,
             permissions: tokio::sync::Notify::new(),
@@ -234,35 +233,6 @@ impl Rest {
         }
     }
 
-    async fn wait_for(&self, route: &str) {
-        let until = {
-            let buckets = self.buckets.lock().expect("not poisoned");
-            let global = *self.global.lock().expect("not poisoned");
-            buckets.get(route).copied().max(global)
-        };
-        if let Some(t) = until {
-            let now = Instant::now();
-            if t > now {
-                tokio::time::sleep(t - now).await;
-            }
-        }
-    }
-
-    fn note_bucket(&self, route: &str, headers: &reqwest::header::HeaderMap) {
-        let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
-        if header("x-ratelimit-remaining") == Some("0") {
-            if let Some(secs) =
-                header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok())
-            {
-                let wait = Duration::from_secs_f64(secs.clamp(0.0, MAX_WAIT.as_secs_f64()));
-                self.buckets
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(route.to_string(), Instant::now() + wait);
-            }
-        }
-    }
-
     /// One call with retries, essential (`Priority::Essential`).
     async fn call(
         &self,
@@ -289,10 +259,10 @@ impl Rest {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for(&route).await;
             self.admit(&route, priority)?;
             let req = self.request(method.clone(), path, body, file)?;
-            let answer = self.send_once(&route, req).await?;
+            let ticket = self.limits.admit(&route).await;
+            let answer = self.send_once(&route, ticket, req).await?;
             if answer.status.is_success() {
                 return Ok(answer.value);
             }
@@ -341,17 +311,19 @@ impl Rest {
     async fn send_once(
         &self,
         route: &str,
+        ticket: Ticket,
         req: reqwest::RequestBuilder,
     ) -> Result<Answer, RestError> {
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
+                self.limits.answered(ticket, None);
                 self.settle(route, None);
                 return Err(RestError::Network(e.without_url().to_string()));
             }
         };
         let status = resp.status();
-        self.note_bucket(route, resp.headers());
+        self.limits.answered(ticket, Some(resp.headers()));
         let header_wait = resp
             .headers()
             .get(reqwest::header::RETRY_AFTER)
@@ -392,7 +364,7 @@ impl Rest {
                 .unwrap_or(1.0);
             let wait = Duration::from_secs_f64(secs.max(0.0));
             if value["global"].as_bool() == Some(true) {
-                *self.global.lock().expect("not poisoned") = Some(Instant::now() + wait);
+                self.limits.globally_limited(wait);
             }
             if attempt >= ATTEMPTS || wait > MAX_WAIT {
                 return Err(RestError::RateLimited(wait));
