@@ -183,24 +183,9 @@ async fn bench_result(
         } => crate::bench::feeds::run(requests, concurrency.max(1), events.min(200)).await,
         Bench::Planning => crate::bench::planning::run().await,
         #[cfg(feature = "discord")]
-        Bench::Delivery {
-            reminders,
-            channels,
-            direct,
-            per_event,
-            latency_ms,
-        } => {
-            crate::bench::delivery::run(crate::bench::delivery::Shape {
-                channel_reminders: reminders as usize,
-                channels: channels as usize,
-                direct: direct as usize,
-                per_event: per_event as usize,
-                latency: std::time::Duration::from_millis(latency_ms),
-            })
-            .await
-        }
+        Bench::Delivery(shape) => crate::bench::delivery::run(shape.into()).await,
         #[cfg(not(feature = "discord"))]
-        Bench::Delivery { .. } => Err(anyhow::anyhow!(
+        Bench::Delivery(_) => Err(anyhow::anyhow!(
             "this build has no Discord support (build with --features discord)"
         )),
         Bench::Reminders {

@@ -253,23 +253,7 @@ pub enum Bench {
     /// Reminders due together, delivered through the scheduler and the Discord client to a
     /// stand-in Discord on loopback with Discord's latency and limits: lag against the floor
     /// the limits set, messages lost or sent twice.
-    Delivery {
-        /// Reminders to channels (one per event).
-        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-        reminders: u32,
-        /// Channels (one server each) they go to.
-        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-        channels: u32,
-        /// Direct messages to people Interested in the events, in all.
-        #[arg(long, default_value_t = 1_500, value_parser = clap::value_parser!(u32).range(0..=100_000))]
-        direct: u32,
-        /// People Interested per event (at most 80 are reminded per event).
-        #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u32).range(1..=80))]
-        per_event: u32,
-        /// How long the stand-in takes to answer each request, in milliseconds.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=5_000))]
-        latency_ms: u64,
-    },
+    Delivery(DeliveryBench),
     /// Signed interactions per second on the Discord HTTP endpoint, over loopback.
     Interactions {
         /// Requests per case.
@@ -304,6 +288,29 @@ pub enum Bench {
         #[arg(long = "line")]
         lines: Vec<String>,
     },
+}
+
+/// The shape of `bench delivery`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeliveryBench {
+    /// Reminders to channels (one per event).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub reminders: u32,
+    /// Channels (one server each) they go to.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub channels: u32,
+    /// Direct messages to people Interested in the events, in all.
+    #[arg(long, default_value_t = 1_500, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub direct: u32,
+    /// People Interested per event (at most 80 are reminded per event).
+    #[arg(long, default_value_t = 75, value_parser = clap::value_parser!(u32).range(1..=80))]
+    pub per_event: u32,
+    /// How long the stand-in takes to answer each request, in milliseconds.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=5_000))]
+    pub latency_ms: u64,
+    /// Destinations delivered to at once (1: one reminder after another).
+    #[arg(long, default_value_t = crate::scheduler::LANES as u32, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub lanes: u32,
 }
 
 /// A secret value (a token) whose Debug output never shows it, so that no `{:?}` of a client

@@ -33,20 +33,38 @@ pub struct Shape {
     /// People Interested per event with Interested people.
     pub per_event: usize,
     pub latency: StdDuration,
+    /// Destinations the scheduler delivers to at once (`Scheduler::lanes`).
+    pub lanes: usize,
+}
+
+impl From<crate::config::DeliveryBench> for Shape {
+    fn from(b: crate::config::DeliveryBench) -> Shape {
+        Shape {
+            channel_reminders: b.reminders as usize,
+            channels: b.channels as usize,
+            direct: b.direct as usize,
+            per_event: b.per_event as usize,
+            latency: StdDuration::from_millis(b.latency_ms),
+            lanes: b.lanes as usize,
+        }
+    }
 }
 
 /// What one run measured.
-struct Outcome {
-    lags: Vec<StdDuration>,
-    requests: u64,
+#[derive(Debug)]
+pub struct Outcome {
+    /// Each message's lag, from the scheduler starting on what is due to Discord accepting it.
+    pub lags: Vec<StdDuration>,
+    pub requests: u64,
     /// Requests the delivery cannot do without: each message, each direct-message channel
     /// opened, each list of Interested people read.
-    needed: usize,
-    expected: usize,
-    duplicates: u64,
-    late_global_429: usize,
-    route_429: u64,
-    took: StdDuration,
+    pub needed: usize,
+    pub expected: usize,
+    pub duplicates: u64,
+    pub global_429: usize,
+    pub late_global_429: usize,
+    pub route_429: u64,
+    pub took: StdDuration,
 }
 
 const GUILD_BASE: u64 = 100_000_000_000_000_000;
@@ -62,13 +80,13 @@ pub async fn run(shape: Shape) -> anyhow::Result<()> {
         shape.direct,
         shape.latency.as_millis()
     );
-    let outcome = once(&shape).await?;
-    report("delivery", &outcome);
+    let outcome = measure(&shape).await?;
+    report(&format!("{} lanes", shape.lanes), &outcome);
     Ok(())
 }
 
 /// One delivery of the whole shape into a fresh database and a fresh stand-in.
-async fn once(shape: &Shape) -> anyhow::Result<Outcome> {
+pub async fn measure(shape: &Shape) -> anyhow::Result<Outcome> {
     let tmp = tempfile::tempdir()?;
     let store = crate::database::open_store(&tmp.path().join("bench.db")).await?;
     let ctx = Context::new(store.clone()).await?;
@@ -81,12 +99,13 @@ async fn once(shape: &Shape) -> anyhow::Result<Outcome> {
     let owed = arrange(&store, &fake, shape, due).await?;
     let rest = Arc::new(Rest::new(&fake.base, Some("bench-token".into())));
     let outbox = DiscordOutbox { ctx, rest };
-    let scheduler = Scheduler::new(
+    let mut scheduler = Scheduler::new(
         Platform::Discord,
         store.clone(),
         Clock::System,
         Duration::hours(1),
     );
+    scheduler.lanes = shape.lanes;
     let started = Instant::now();
     scheduler.tick(&outbox).await?;
     let took = started.elapsed();
@@ -102,6 +121,7 @@ async fn once(shape: &Shape) -> anyhow::Result<Outcome> {
         needed: owed.messages + owed.direct + owed.lists,
         expected: owed.messages,
         duplicates: counts.duplicates,
+        global_429: counts.global_429.len(),
         late_global_429: counts.global_429.iter().filter(|t| **t > warm).count(),
         route_429: counts.route_429,
         took,

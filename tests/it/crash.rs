@@ -416,3 +416,136 @@ async fn a_process_frozen_past_its_lease_does_not_send_what_another_took_over() 
         "exactly once:\n{out1}\n---\n{out2}"
     );
 }
+
+/// One event owing `n` personal reminders due now, each to a person of its own (`p0`, `p1`,
+/// …): `n` destinations, which a batch delivers side by side.
+async fn reminders_to_people(db: &TempDb, n: usize) -> EventId {
+    use atlasbot::domain::Target;
+    use atlasbot::events::Planned;
+    let store = atlasbot::database::open_store(db.location()).await.unwrap();
+    let now = chrono::Utc::now();
+    let start = now + chrono::Duration::minutes(30);
+    let id = store
+        .insert_event(
+            &support::event_input("Study group", start),
+            "group@test",
+            now,
+        )
+        .await
+        .unwrap();
+    let planned: Vec<Planned> = (0..n)
+        .map(|i| Planned {
+            key: format!("p{i}"),
+            event_id: id,
+            occurrence: start,
+            offset_min: 30,
+            target: Target::User(format!("person{i}")),
+            due: now,
+        })
+        .collect();
+    let event = store.event(id).await.unwrap().unwrap();
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
+    let written = store.replan(&event, &planned, forever).await.unwrap();
+    assert_eq!(written, atlasbot::store::events::PlanWrite::Written);
+    store.close().await;
+    id
+}
+
+/// Each reminder of `event` and its state, as stored now.
+async fn state_of_event(db: &TempDb, event: EventId) -> std::collections::HashMap<String, String> {
+    let store = atlasbot::database::open_store(db.location()).await.unwrap();
+    let states = store.reminder_states(event).await.unwrap();
+    store.close().await;
+    states
+        .into_iter()
+        .map(|(k, s)| (k, s.to_string()))
+        .collect()
+}
+
+/// The reminder keys a console printed, in order.
+fn printed_keys(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("[reminder "))
+        .filter_map(|l| l.split(' ').next())
+        .map(String::from)
+        .collect()
+}
+
+/// Exactly once through a parallel batch (#29): a process killed (SIGKILL) while its lanes
+/// are sending loses no reminder, and the process that takes over sends again only what the
+/// dead one had sent but not yet recorded — under the same keys, which the platforms
+/// deduplicate — never one it had recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parallel_batch_killed_midway_loses_none_and_sends_nothing_recorded_again() {
+    let db = TempDb::new();
+    let event = reminders_to_people(&db, 200).await;
+    // Each send holds its lane 500 ms before the next: the batch takes seconds, lanes
+    // overlap, and sent reminders are recorded every quarter of the two-second lease.
+    let first = start_short_lease(&db, Some("after-send:500"));
+    assert!(
+        first.wait_for("[reminder p", Duration::from_secs(20)),
+        "the first process starts sending"
+    );
+    // Killed once some are recorded as sent (and, lanes being side by side, more are out).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !state_of_event(&db, event)
+        .await
+        .values()
+        .any(|s| s == "sent")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nothing was ever recorded as sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let sent_by_first = printed_keys(&first.kill());
+    let at_kill = state_of_event(&db, event).await;
+    let second = start_short_lease(&db, None);
+    assert!(
+        second.wait_for("[reminder p", Duration::from_secs(20)),
+        "the second process takes the rest over"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = printed_keys(&second.out.lock().unwrap());
+        seen.extend(sent_by_first.iter().cloned());
+        seen.sort();
+        seen.dedup();
+        if seen.len() >= 200 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Anything it would send twice comes right after.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent_by_second = printed_keys(&second.finish());
+    // Lanes ran side by side: more reminders went out in that time than one lane could send.
+    assert!(
+        sent_by_first.len() > 4 && sent_by_first.len() < 200,
+        "the first process sent {} before it was killed",
+        sent_by_first.len()
+    );
+    let recorded = at_kill.values().filter(|s| *s == "sent").count();
+    assert!(
+        recorded > 0,
+        "some were recorded before the kill: {at_kill:?}"
+    );
+    let mut all: Vec<&String> = sent_by_first.iter().chain(&sent_by_second).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 200, "none lost");
+    for key in &sent_by_second {
+        assert_ne!(
+            at_kill.get(key).map(String::as_str),
+            Some("sent"),
+            "{key} was recorded as sent, and sent again"
+        );
+    }
+    for keys in [&sent_by_first, &sent_by_second] {
+        let mut once = keys.clone();
+        once.sort();
+        once.dedup();
+        assert_eq!(once.len(), keys.len(), "a process sent a key twice");
+    }
+}

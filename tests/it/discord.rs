@@ -2631,3 +2631,39 @@ async fn hostile_a_400_on_creation_is_retried_every_second() {
     loops.finish().await;
     assert!(tried <= 2, "{tried} refused creations in 10 idle seconds");
 }
+
+/// Delivery at Discord's scale (#29): reminders due together — to many channels, and by
+/// direct message to the people Interested in some events — go out through the scheduler and
+/// the real client to a stand-in Discord that keeps Discord's limits (50 requests a second,
+/// 5 messages per channel per 5 s, with its headers and 429s). The client keeps the limits
+/// before sending, so Discord refuses nothing — 32 lanes at 40 ms an answer would otherwise
+/// ask 800 times a second — and every message arrives once. (How long it takes against the
+/// floor the limits set is `atlasbot bench delivery`'s to measure, not a test's.)
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_due_together_keep_discords_limits_and_go_out_once_each() {
+    use atlasbot::bench::delivery::{measure, Shape};
+    let shape = Shape {
+        channel_reminders: 60,
+        channels: 20,
+        direct: 90,
+        per_event: 30,
+        latency: Duration::from_millis(40),
+        lanes: atlasbot::scheduler::LANES,
+    };
+    let o = measure(&shape).await.unwrap();
+    assert_eq!(
+        o.expected, 150,
+        "60 channel messages and 90 direct ones owed"
+    );
+    assert_eq!(o.lags.len(), o.expected, "none lost");
+    assert_eq!(o.duplicates, 0, "none twice");
+    assert_eq!(o.global_429, 0, "the global limit was kept before sending");
+    assert_eq!(
+        o.route_429, 0,
+        "each channel's bucket was kept before sending"
+    );
+    assert_eq!(
+        o.requests as usize, o.needed,
+        "no request beyond those needed"
+    );
+}
