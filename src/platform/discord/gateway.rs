@@ -11,7 +11,8 @@
 //! documented protocol (https://discord.com/developers/docs/events/gateway) over
 //! tokio-tungstenite with the rustls stack reqwest already brings, and is tested against a
 //! stand-in gateway on loopback (tests/it/discord.rs): identify, dispatch, heartbeats, a
-//! zombied connection, reconnect with resume, an invalid session, a refused token.
+//! zombied connection, reconnect with resume, an invalid session, a refused token. When to
+//! connect again and when an IDENTIFY may be spent is `sessions`' to decide.
 //!
 //! Sharding: by default Discord says how many shards to run (`GET /gateway/bot`) and all run
 //! here. Large deployments run ranges in several processes (`--shards 0-3 --shard-total 8`
@@ -31,6 +32,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use self::stream::MaybeTls;
 use super::rest::Rest;
+use super::sessions::{keep_connected, Connection, Ended, Recount, StartLimit, Starts};
 use crate::commands::Context;
 
 /// Gateway opcodes used here.
@@ -48,8 +50,6 @@ mod op {
 /// The largest gateway message read. READY lists every guild's id, which stays far below this
 /// even for large bots; anything bigger is not Discord.
 const MAX_MESSAGE: usize = 16 << 20;
-/// Identifies in one rate-limit bucket are at least this far apart (Discord's rule).
-const IDENTIFY_SPACING: Duration = Duration::from_secs(5);
 /// A silent connection (no HELLO) is given up after this long.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -85,19 +85,6 @@ impl Shards {
     }
 }
 
-/// How a connection ended, and so what the shard does next.
-#[derive(Debug, PartialEq)]
-enum Ended {
-    /// Reconnect and resume the session (network trouble, op 7, a zombied connection).
-    Resume,
-    /// Start a new session (op 9 not resumable, session expired).
-    Identify,
-    /// Discord refused us for good (bad token, bad shard): the process stops with this.
-    Fatal(String),
-    /// We were asked to stop.
-    Shutdown,
-}
-
 /// A resumable session: what RESUME needs.
 #[derive(Debug, Clone)]
 struct Session {
@@ -118,7 +105,8 @@ struct Shard {
     seq: Option<u64>,
     ctx: Context,
     rest: Arc<Rest>,
-    identify: Arc<tokio::sync::Mutex<()>>,
+    /// The bot's session starts, shared by this process's shards.
+    starts: Arc<Starts<Arc<Rest>>>,
 }
 
 /// Runs shards until `shutdown` turns true (Ok) or Discord refuses the bot (Err).
@@ -137,7 +125,13 @@ pub async fn run(
         Shards::Auto => (0, info.shards.max(1) - 1, info.shards.max(1)),
         Shards::Range { first, last, total } => (first, last, total),
     };
-    let identify = Arc::new(tokio::sync::Mutex::new(()));
+    let limit = info.start_limit.unwrap_or(StartLimit {
+        total: 1000,
+        remaining: 1000,
+        reset_after: Duration::from_secs(86_400),
+        max_concurrency: 1,
+    });
+    let starts = Arc::new(Starts::new(limit, rest.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     for id in first..=last {
         let shard = Shard {
@@ -150,7 +144,7 @@ pub async fn run(
             seq: None,
             ctx: ctx.clone(),
             rest: rest.clone(),
-            identify: identify.clone(),
+            starts: starts.clone(),
         };
         tasks.spawn(shard.run(shutdown.clone()));
     }
@@ -165,40 +159,30 @@ pub async fn run(
     Ok(())
 }
 
+impl Connection for Shard {
+    async fn connect(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<Ended, String> {
+        self.connect_once(shutdown).await
+    }
+
+    fn forget_session(&mut self) {
+        self.session = None;
+        self.seq = None;
+    }
+
+    fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+impl Recount for Arc<Rest> {
+    async fn recount(&self) -> Option<StartLimit> {
+        self.gateway_bot().await.ok().and_then(|i| i.start_limit)
+    }
+}
+
 impl Shard {
-    async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), String> {
-        let mut failures: u32 = 0;
-        loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            let ended = match self.connect_once(&mut shutdown).await {
-                Ok(ended) => {
-                    failures = 0;
-                    ended
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::warn!(shard = self.id, error = %e, "gateway connection failed");
-                    Ended::Resume
-                }
-            };
-            match ended {
-                Ended::Shutdown => return Ok(()),
-                Ended::Fatal(why) => return Err(why),
-                Ended::Identify => {
-                    self.session = None;
-                    self.seq = None;
-                }
-                Ended::Resume => {}
-            }
-            // Back off while connections keep failing: 1 s, 2 s, 4 s … at most a minute.
-            let wait = Duration::from_secs(1 << failures.min(6)).min(Duration::from_secs(60));
-            tokio::select! {
-                _ = tokio::time::sleep(if failures == 0 { Duration::from_millis(500) } else { wait }) => {}
-                _ = shutdown.changed() => return Ok(()),
-            }
-        }
+    async fn run(mut self, shutdown: watch::Receiver<bool>) -> Result<(), String> {
+        keep_connected(&mut self, shutdown).await
     }
 
     /// One websocket connection, from HELLO until it ends.
@@ -225,7 +209,7 @@ impl Shard {
             Some(s) => json!({"op": op::RESUME, "d": {
                 "token": self.token.expose(), "session_id": s.id, "seq": self.seq}}),
             None => {
-                self.wait_identify_turn().await;
+                self.starts.identify_turn().await;
                 json!({"op": op::IDENTIFY, "d": {
                     "token": self.token.expose(),
                     "intents": INTENTS,
@@ -237,15 +221,6 @@ impl Shard {
         send(&mut ws, &greeting).await?;
         self.serve(&mut ws, Duration::from_millis(interval), shutdown)
             .await
-    }
-
-    /// Identifies are spaced by `IDENTIFY_SPACING` across this process's shards.
-    async fn wait_identify_turn(&self) {
-        let turn = self.identify.clone().lock_owned().await;
-        tokio::spawn(async move {
-            tokio::time::sleep(IDENTIFY_SPACING).await;
-            drop(turn);
-        });
     }
 
     /// Heartbeats and dispatches until the connection ends.
@@ -415,7 +390,7 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
 }
 
 /// A number in [0, 1) that differs between processes and calls (heartbeat jitter only).
-fn rand_fraction() -> f32 {
+pub(super) fn rand_fraction() -> f32 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

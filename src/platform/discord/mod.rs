@@ -14,6 +14,7 @@ pub mod limits;
 pub mod mirror;
 pub mod register;
 pub mod rest;
+pub mod sessions;
 
 use crate::domain::{Platform, SpaceId, Target};
 use std::future::Future;

@@ -690,6 +690,8 @@ fn route_of(method: &reqwest::Method, path: &str) -> String {
 pub struct GatewayInfo {
     pub url: String,
     pub shards: u32,
+    /// The budget of session starts, when Discord says it.
+    pub start_limit: Option<super::sessions::StartLimit>,
 }
 
 impl GatewayInfo {
@@ -697,6 +699,7 @@ impl GatewayInfo {
         Some(GatewayInfo {
             url: v["url"].as_str()?.to_string(),
             shards: v["shards"].as_u64().and_then(|n| u32::try_from(n).ok())?,
+            start_limit: super::sessions::StartLimit::from_json(&v["session_start_limit"]),
         })
     }
 }
