@@ -1,9 +1,9 @@
 //! `atlasbot discord`: the gateway connection, one websocket per shard. Interactions arrive as
 //! `INTERACTION_CREATE` dispatches — the same JSON the HTTP endpoint receives — and are answered
-//! through the same `handle`, over REST. One intent, `GUILDS` (not privileged): guild, role
+//! through the same `handle`, over REST. Intents (none privileged, see `INTENTS`): guild, role
 //! and member updates say that a permission may have changed, so that what Discord refused is
-//! asked again (`Rest::permissions_changed_in`). Interactions are delivered regardless; the bot
-//! reads no messages.
+//! asked again (`Rest::permissions_changed_in`); a message that mentions the bot, or a direct
+//! message, is a question (`/ask`). Interactions are delivered regardless.
 //!
 //! Why our own client instead of serenity's: the bot needs five opcodes of the gateway (hello,
 //! identify, heartbeat, resume, dispatch) and none of serenity's model, cache or framework, yet
