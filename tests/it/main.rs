@@ -12,6 +12,7 @@
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
+//! - `matrix_retries` — the Matrix client against a stand-in homeserver that throttles and fails.
 //! - `regressions`  — what a hostile review of #26 and #31 found, one test per defect.
 //! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
 //! - `schema`       — the two runtime migration sets describe the same tables, keys, indexes.
@@ -32,6 +33,8 @@ mod import;
 mod import_errors;
 #[cfg(feature = "matrix")]
 mod matrix;
+#[cfg(feature = "matrix")]
+mod matrix_retries;
 mod postgres;
 mod quality;
 mod regressions;

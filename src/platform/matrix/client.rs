@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 /// How often a rate-limited request is tried again before giving up.
 const RATE_LIMIT_RETRIES: u32 = 4;
+/// Tries of a repeatable request that meets server errors or network failures.
+const TRANSIENT_TRIES: u32 = 4;
 /// The longest wait we accept from a `retry_after_ms`.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
@@ -248,7 +250,11 @@ impl Client {
         url
     }
 
-    /// Sends a request, waiting out rate limits; decodes the JSON answer or the Matrix error.
+    /// Sends a request and decodes the JSON answer or the Matrix error. A 429 is tried again
+    /// after its `retry_after_ms`; a server error (5xx) or a network failure only when the
+    /// request is safe to repeat — a GET, or a PUT, whose path names what it writes (a
+    /// message's transaction id: the homeserver keeps the first and answers the same event for
+    /// the others, so a retry is never a second message) — after a growing, jittered wait.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -256,34 +262,58 @@ impl Client {
         body: Option<&Value>,
         timeout: Duration,
     ) -> Result<Value, MatrixError> {
+        let repeatable = method == reqwest::Method::GET || method == reqwest::Method::PUT;
         let mut attempt = 0;
         loop {
-            let resp = self
-                .request(method.clone(), url.clone(), body, timeout)
-                .send()
-                .await
-                .map_err(|e| MatrixError::Network(e.without_url().to_string()))?;
-            let (status, header_wait, value) = read_answer(resp).await?;
-            if status.is_success() {
-                return Ok(value);
-            }
-            let errcode = value["errcode"].as_str().unwrap_or("M_UNKNOWN").to_string();
-            if status.as_u16() == 429 && attempt < RATE_LIMIT_RETRIES {
-                attempt += 1;
-                let wait = retry_wait(&value, header_wait);
-                tracing::info!(
-                    wait_ms = wait.as_millis() as u64,
-                    "rate limited by the homeserver"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            return Err(MatrixError::Api {
-                status: status.as_u16(),
-                errcode,
-                message: value["error"].as_str().unwrap_or("").to_string(),
-            });
+            attempt += 1;
+            let answer = self
+                .attempt(method.clone(), url.clone(), body, timeout)
+                .await;
+            let wait = match answer {
+                Ok(value) => return Ok(value),
+                Err(e) if e.status() == Some(429) && attempt <= RATE_LIMIT_RETRIES => {
+                    let Failure { wait, .. } = e;
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited by the homeserver"
+                    );
+                    wait
+                }
+                Err(e) if repeatable && e.is_transient() && attempt < TRANSIENT_TRIES => {
+                    tracing::warn!(error = %e.error, attempt, "the homeserver failed; trying again");
+                    transient_wait(attempt)
+                }
+                Err(e) => return Err(e.error),
+            };
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// One attempt: the answer's JSON, or what went wrong and how long a 429 asks to wait.
+    async fn attempt(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<&Value>,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let resp = self
+            .request(method, url, body, timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::from(MatrixError::Network(e.without_url().to_string())))?;
+        let (status, header_wait, value) = read_answer(resp).await.map_err(Failure::from)?;
+        if status.is_success() {
+            return Ok(value);
+        }
+        Err(Failure {
+            wait: retry_wait(&value, header_wait),
+            error: MatrixError::Api {
+                status: status.as_u16(),
+                errcode: value["errcode"].as_str().unwrap_or("M_UNKNOWN").to_string(),
+                message: value["error"].as_str().unwrap_or("").to_string(),
+            },
+        })
     }
 
     /// One attempt's request: authenticated with the token, if any, and carrying the body.
@@ -679,10 +709,55 @@ async fn read_answer(
     let value: Value = if bytes.is_empty() {
         json!({})
     } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| MatrixError::Decode(format!("{status}: {e} (not JSON)")))?
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            // A proxy's error page in front of the homeserver: the status says what happened.
+            Err(_) if !status.is_success() => json!({"error": "an answer that is not JSON"}),
+            Err(e) => return Err(MatrixError::Decode(format!("{status}: {e} (not JSON)"))),
+        }
     };
     Ok((status, header_wait, value))
+}
+
+/// A failed attempt: the error, and how long its answer asked to wait (for a 429).
+#[derive(Debug)]
+struct Failure {
+    error: MatrixError,
+    wait: Duration,
+}
+
+impl From<MatrixError> for Failure {
+    fn from(error: MatrixError) -> Failure {
+        Failure {
+            error,
+            wait: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Failure {
+    fn status(&self) -> Option<u16> {
+        self.error.status()
+    }
+
+    /// A server error or no (whole) answer: worth another try. (A 4xx is an answer.)
+    fn is_transient(&self) -> bool {
+        match &self.error {
+            MatrixError::Network(_) => true,
+            MatrixError::Api { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// The wait before try `attempt + 1` after a transient failure: 0.5 s, 1 s, 2 s …, each
+/// between half and all of it, so that clients that failed together do not return together.
+fn transient_wait(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500) * (1 << attempt.saturating_sub(1).min(6));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base / 2 + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
 }
 
 /// How long a rate-limited request waits: the answer's `retry_after_ms`, else its header,
