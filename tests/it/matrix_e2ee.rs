@@ -66,9 +66,11 @@ impl Encrypting {
             .person
             .txn
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let members = self.client.members(room).await.unwrap();
+        let to = (members.as_slice(), Default::default());
         let encrypted = self
             .crypto
-            .encrypt(&self.client, room, kind, &content)
+            .encrypt(&self.client, room, to, kind, &content)
             .await
             .unwrap();
         self.client

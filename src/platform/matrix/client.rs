@@ -144,6 +144,9 @@ pub struct InvitedRoom {
 pub struct Events {
     #[serde(default)]
     pub events: Vec<Event>,
+    /// A timeline with a gap before its events (some were left out).
+    #[serde(default)]
+    pub limited: bool,
 }
 
 #[derive(Debug, Clone, Default)]

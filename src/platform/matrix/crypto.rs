@@ -119,6 +119,11 @@ impl Crypto {
     }
 
     /// This process syncs (and so hears of device changes from the sync).
+    /// Whether this process leads the sync (and so hears of every member change).
+    pub fn is_syncing(&self) -> bool {
+        self.syncing.load(Ordering::Relaxed)
+    }
+
     pub fn set_syncing(&self) {
         self.syncing.store(true, Ordering::Relaxed);
     }
@@ -267,19 +272,22 @@ impl Crypto {
         Ok(clear)
     }
 
-    /// `content` of type `kind`, encrypted for every device of the room's members: their
+    /// `content` of type `kind`, encrypted as the room's settings say for every device of
+    /// `to`'s members (the room's joined and invited, `members::Members`): their
     /// devices are looked up, Olm sessions opened where missing, and the room key shared
     /// with whoever lacks it, before the content is encrypted with it.
     pub async fn encrypt(
         &self,
         client: &Client,
         room: &str,
+        to: (&[String], EncryptionSettings),
         kind: &str,
         content: &Value,
     ) -> Result<Value, MatrixError> {
         let room_id = room_id(room)?;
+        let (members, settings) = to;
         let _one_at_a_time = self.sharing.lock().await;
-        let members = user_ids(&client.members(room).await?);
+        let members = user_ids(members);
         let users = || members.iter().map(as_user);
         self.olm
             .update_tracked_users(users())
@@ -306,7 +314,7 @@ impl Crypto {
         }
         let shares = self
             .olm
-            .share_room_key(&room_id, users(), EncryptionSettings::default())
+            .share_room_key(&room_id, users(), settings)
             .await
             .map_err(crypto_error)?;
         for share in shares {

@@ -141,11 +141,56 @@ impl Bot {
         if !self.is_encrypted(&client, room).await? {
             return client.send(room, "m.room.message", txn, content).await;
         }
+        let members = self.members_of(&client, room).await?;
+        let settings = self.encryption_of(&client, room).await?;
         let encrypted = self
             .crypto
-            .encrypt(&client, room, "m.room.message", content)
+            .encrypt(
+                &client,
+                room,
+                (&members, settings),
+                "m.room.message",
+                content,
+            )
             .await?;
         client.send(room, "m.room.encrypted", txn, &encrypted).await
+    }
+
+    /// Who a room's messages are encrypted for: as the sync keeps them, or read once.
+    async fn members_of(&self, client: &Client, room: &str) -> Result<Vec<String>, MatrixError> {
+        if let Some(members) = self.members.of(room, self.crypto.is_syncing()) {
+            return Ok(members);
+        }
+        let members = client.members(room).await?;
+        self.members.remember(room, &members);
+        Ok(members)
+    }
+
+    /// How a room's messages are encrypted: its `m.room.encryption` and history visibility,
+    /// read once (again when the sync says they changed).
+    async fn encryption_of(
+        &self,
+        client: &Client,
+        room: &str,
+    ) -> Result<matrix_sdk_crypto::EncryptionSettings, MatrixError> {
+        if let Some(known) = self.encryption.lock().expect("not poisoned").get(room) {
+            return Ok(known.clone());
+        }
+        let encryption = client.state_event(room, "m.room.encryption").await?;
+        let visibility = client
+            .state_event(room, "m.room.history_visibility")
+            .await?;
+        let settings = super::members::settings(
+            &encryption.unwrap_or_default(),
+            visibility
+                .as_ref()
+                .and_then(|v| v["history_visibility"].as_str()),
+        );
+        self.encryption
+            .lock()
+            .expect("not poisoned")
+            .insert(room.to_string(), settings.clone());
+        Ok(settings)
     }
 
     /// Whether a room is encrypted: seen in its sync, or else read from its state (after a

@@ -29,6 +29,7 @@ pub mod client;
 pub mod crypto;
 mod decryption;
 mod login;
+mod members;
 mod messages;
 mod outbox;
 mod power;
@@ -93,6 +94,10 @@ struct Bot {
     crypto: Arc<crypto::Crypto>,
     /// Whether each room seen is encrypted (once encrypted, a room stays so).
     encrypted: std::sync::Mutex<HashMap<String, bool>>,
+    /// Who each encrypted room's messages are encrypted for.
+    members: members::Members,
+    /// How each encrypted room's messages are encrypted (its rotation settings).
+    encryption: std::sync::Mutex<HashMap<String, matrix_sdk_crypto::EncryptionSettings>>,
     waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
@@ -114,6 +119,8 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
         recorded: Default::default(),
         crypto: Arc::new(crypto),
         encrypted: Default::default(),
+        members: Default::default(),
+        encryption: Default::default(),
         waiting: Default::default(),
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);

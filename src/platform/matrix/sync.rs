@@ -204,6 +204,12 @@ impl Bot {
                 .expect("not poisoned")
                 .insert(room.to_string(), true);
         }
+        if all().any(|e| e.kind == "m.room.encryption") {
+            // Its settings changed: read them again before the next message.
+            self.encryption.lock().expect("not poisoned").remove(room);
+        }
+        self.members
+            .follow(room, &joined.timeline.events, joined.timeline.limited);
         self.record_room(room).await;
         self.on_direct_room_left(room, &joined.timeline.events)
             .await;
