@@ -546,3 +546,76 @@ async fn an_established_encrypting_client_is_answered_encrypted_across_a_restart
     nothing_in_clear(&alice, &room).await;
     bot.stop();
 }
+
+/// The Megolm session of each encrypted message the bot sent in `room`, oldest first, as the
+/// homeserver holds them (ciphertext only).
+async fn bot_sessions(person: &Person, room: &str) -> Vec<String> {
+    let v = person
+        .call(
+            reqwest::Method::GET,
+            &format!("rooms/{room}/messages?dir=f&limit=500"),
+            None,
+        )
+        .await;
+    v["chunk"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sender"] == BOT && e["type"] == "m.room.encrypted")
+        .map(|e| e["content"]["session_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// #29: the bot encrypts as the room says — a room that rotates its session every two
+/// messages gets a new session on the third — and for whoever is in the room now: Bob, who
+/// joins after the bot last looked at the members, reads its next answer (the member cache
+/// follows the sync's joins; no member list is fetched per message).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bot_encrypts_with_the_rooms_rotation_settings_for_whoever_has_joined() {
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let bot = Bot::start(&hs, &db, None);
+    let mut alice = Encrypting::login(&hs, "alice", "alice-pw").await;
+    let room = alice
+        .person
+        .create_room(json!({
+            "invite": [BOT],
+            "initial_state": [{"type": "m.room.encryption", "state_key": "", "content": {
+                "algorithm": "m.megolm.v1.aes-sha2", "rotation_period_msgs": 2}}],
+        }))
+        .await;
+    wait_until_member(&alice.person, &room, BOT, &bot, true).await;
+    for question in ["!define OEWG", "!topics", "!standard 62443"] {
+        let asked = alice.say(&room, question).await;
+        alice.answer_to(&bot, &asked).await;
+    }
+    // Its greeting on joining, then the three answers: sessions change every two messages.
+    let sessions = bot_sessions(&alice.person, &room).await;
+    assert!(sessions.len() >= 3, "{sessions:?}");
+    for (i, pair) in sessions.chunks(2).enumerate() {
+        assert!(
+            pair.iter().all(|s| *s == pair[0]),
+            "two messages per session: {sessions:?}"
+        );
+        if i > 0 {
+            assert_ne!(
+                pair[0],
+                sessions[2 * i - 1],
+                "a new session every two: {sessions:?}"
+            );
+        }
+    }
+
+    let mut bob = Encrypting::login(&hs, "bob", "bob-pw").await;
+    alice.person.invite(&room, &bob.person.id).await;
+    bob.person.join(&room).await;
+    // The bot hears of the join through its sync before it answers the next question.
+    alice.keep_syncing(Duration::from_secs(2)).await;
+    let asked = alice.say(&room, "!actor WIPO").await;
+    alice.answer_to(&bot, &asked).await;
+    let answer = bob.answer_to(&bot, &asked).await;
+    assert_eq!(body(&answer), console(&db, "/actor WIPO"));
+    assert!(!bot.log().contains("cannot"), "{}", bot.log());
+    nothing_in_clear(&alice.person, &room).await;
+    bot.stop();
+}
