@@ -53,7 +53,9 @@ impl Default for Limits {
 }
 
 /// Serves `handler` until `shutdown` turns true: HTTP/1.1 with keep-alive, every
-/// connection within `limits`.
+/// connection within `limits`. At shutdown no connection is accepted any more, requests in
+/// flight are answered (their connections then close, idle ones at once), for at most
+/// `SHUTDOWN_GRACE`; then it returns.
 pub async fn serve<H: Handler + 'static>(
     listener: TcpListener,
     limits: Limits,
@@ -62,22 +64,45 @@ pub async fn serve<H: Handler + 'static>(
 ) {
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let per_address: Counts = Arc::default();
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Finished connections are forgotten as new ones come.
+        while connections.try_join_next().is_some() {}
         let Some((stream, peer)) = accept(&listener, &mut shutdown).await else {
-            return;
+            break;
         };
         let Some(admitted) = admit(&open, &per_address, peer, limits.max_per_address) else {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(serve_connection(
-            stream,
+        let connection = Connection {
             peer,
             admitted,
-            handler.clone(),
-            per_address.clone(),
-            limits.clone(),
-        ));
+            handler: handler.clone(),
+            per_client: per_address.clone(),
+            limits: limits.clone(),
+        };
+        connections.spawn(connection.serve(stream, shutdown.clone()));
+    }
+    drop(listener);
+    finish(connections).await;
+}
+
+/// How long requests in flight at shutdown may take to be answered.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits for the connections to finish their requests, at most `SHUTDOWN_GRACE`; the rest
+/// are cut (dropping the set aborts them).
+async fn finish(mut connections: tokio::task::JoinSet<()>) {
+    let open = connections.len();
+    let all = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, all).await.is_err() {
+        tracing::warn!(
+            open,
+            left = connections.len(),
+            "requests still unanswered {} s after shutdown; closing them",
+            SHUTDOWN_GRACE.as_secs()
+        );
     }
 }
 
@@ -142,37 +167,57 @@ fn admit(
     })
 }
 
-/// Serves one connection's requests until it ends, within its header timeout.
-async fn serve_connection<H: Handler + 'static>(
-    stream: TcpStream,
+/// One connection let in, and what serving it needs.
+struct Connection<H> {
     peer: SocketAddr,
     admitted: Admitted,
     handler: Arc<H>,
     per_client: Counts,
     limits: Limits,
-) {
-    let proxied = admitted.proxied;
-    let max_per_address = limits.max_per_address;
-    let service = hyper::service::service_fn(move |req| {
-        answer_request(
-            handler.clone(),
-            per_client.clone(),
-            req,
-            peer.ip(),
-            proxied,
-            max_per_address,
-        )
-    });
-    if let Err(e) = hyper::server::conn::http1::Builder::new()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(64 * 1024)
-        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-        .await
-    {
-        tracing::debug!(error = %e, "connection ended with an error");
+}
+
+impl<H: Handler + 'static> Connection<H> {
+    /// Serves the connection's requests until it ends, within its header timeout; at
+    /// shutdown, the request in flight is answered and the connection closed after it.
+    async fn serve(self, stream: TcpStream, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let (peer, proxied) = (self.peer, self.admitted.proxied);
+        let (handler, per_client) = (self.handler.clone(), self.per_client.clone());
+        let max_per_address = self.limits.max_per_address;
+        let service = hyper::service::service_fn(move |req| {
+            let (handler, per_client) = (handler.clone(), per_client.clone());
+            answer_request(
+                handler,
+                per_client,
+                req,
+                peer.ip(),
+                proxied,
+                max_per_address,
+            )
+        });
+        let builder = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.limits.header_timeout)
+            .max_buf_size(64 * 1024)
+            .clone();
+        let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let ended = tokio::select! {
+            ended = conn.as_mut() => ended,
+            () = stopping(&mut shutdown) => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+        drop(self.admitted);
     }
-    drop(admitted);
+}
+
+/// Returns when `shutdown` turns true, or its sender is gone (as `accept` stops then too).
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// One request: through a local proxy, counted against the client the proxy names while it

@@ -9,6 +9,7 @@
 //! - `discord`      — the interactions endpoint (signed, over HTTP) and a fake Discord REST API.
 //! - `events`       — events and reminders with an injected clock: DST, recurrence, exactly once.
 //! - `hostile`      — hostile calendar files and property tests of every parser people can feed.
+//! - `http`         — the HTTP server every listener runs on, at shutdown.
 //! - `import`       — the knowledge base built from the real sources: facts, merges, traps.
 //! - `import_errors`— broken data files: every problem reported as file:line, nothing written.
 //! - `matrix`       — `atlasbot matrix` against a real Synapse on loopback, driven as people.
@@ -29,6 +30,7 @@ pub(crate) mod crash;
 mod discord;
 mod events;
 mod hostile;
+mod http;
 mod import;
 mod import_errors;
 #[cfg(feature = "matrix")]
