@@ -141,8 +141,8 @@ async fn hostile_a_long_batch_of_quick_sends_is_sent_twice() {
     assert!(twice.is_empty(), "sent by both processes: {twice:?}");
 }
 
-/// Liveness: a send that hangs forever keeps every claim of its batch renewed, so reminders
-/// of other spaces claimed in the same batch are never sent by anyone.
+/// Liveness: a send that hangs forever kept every claim of its batch renewed, so reminders
+/// of other spaces claimed in the same batch were never sent by anyone.
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_one_hung_send_holds_its_whole_batch_forever() {
     let db = TempDb::new();
@@ -187,16 +187,20 @@ async fn hostile_one_hung_send_holds_its_whole_batch_forever() {
         b.tick(&out_b).await.unwrap();
     }
     hung.abort();
-    let b_keys = sent_b.lock().unwrap().clone();
-    eprintln!(
-        "after 6 s (5 leases): A sent {:?}, B sent {:?}",
-        sent_a.lock().unwrap(),
-        b_keys
+    let (a_keys, b_keys) = (
+        sent_a.lock().unwrap().clone(),
+        sent_b.lock().unwrap().clone(),
     );
-    assert!(
-        b_keys.len() >= 4,
-        "the other reminders of the batch are stuck behind the hung send"
-    );
+    eprintln!("after 6 s (5 leases): A sent {a_keys:?}, B sent {b_keys:?}");
+    // Since #29 the batch's other destinations go out beside the hung one, by A itself; what
+    // matters is that each is sent, once, by someone — never stuck behind the hung send.
+    for (key, _) in &rows[1..] {
+        let times = a_keys.iter().chain(&b_keys).filter(|k| *k == key).count();
+        assert_eq!(
+            times, 1,
+            "{key} is stuck behind the hung send, or sent twice: A {a_keys:?}, B {b_keys:?}"
+        );
+    }
 }
 
 #[test]

@@ -235,7 +235,7 @@ impl Shard {
     {
         // The first heartbeat comes after a random fraction of the interval (Discord asks
         // for jitter so that reconnecting shards do not beat in step).
-        let jitter = interval.mul_f64(f64::from(rand_fraction()));
+        let jitter = interval.mul_f64(f64::from(super::sessions::rand_fraction()));
         let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + jitter, interval);
         let mut acked = true;
         loop {
@@ -387,14 +387,6 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
         code: CloseCode::from(code),
         reason: reason.into(),
     }
-}
-
-/// A number in [0, 1) that differs between processes and calls (heartbeat jitter only).
-pub(super) fn rand_fraction() -> f32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos % 1000) as f32 / 1000.0
 }
 
 /// The close codes after which reconnecting cannot help.
