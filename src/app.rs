@@ -182,12 +182,7 @@ async fn bench_result(
             events,
         } => crate::bench::feeds::run(requests, concurrency.max(1), events.min(200)).await,
         Bench::Planning => crate::bench::planning::run().await,
-        #[cfg(feature = "discord")]
-        Bench::Delivery(shape) => crate::bench::delivery::run(shape.into()).await,
-        #[cfg(not(feature = "discord"))]
-        Bench::Delivery(_) => Err(anyhow::anyhow!(
-            "this build has no Discord support (build with --features discord)"
-        )),
+        Bench::Delivery(shape) => crate::bench::delivery(shape).await,
         Bench::Reminders {
             count,
             burst,

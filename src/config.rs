@@ -308,6 +308,16 @@ pub struct DeliveryBench {
     /// How long the stand-in takes to answer each request, in milliseconds.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=5_000))]
     pub latency_ms: u64,
+    /// Which platform's stand-in: `discord` (its global and per-channel limits) or `matrix` (a
+    /// homeserver that throttles and fails; `--reminders` to `--channels` rooms, no DMs).
+    #[arg(long, default_value = "discord", value_parser = ["discord", "matrix"])]
+    pub platform: String,
+    /// Matrix: messages a second the homeserver takes before `M_LIMIT_EXCEEDED`.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub matrix_rate: u32,
+    /// Matrix: one send in this many fails with a 5xx (0: none).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub fail_one_in: u64,
     /// Destinations delivered to at once (1: one reminder after another).
     #[arg(long, default_value_t = crate::scheduler::LANES as u32, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub lanes: u32,

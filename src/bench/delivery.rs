@@ -13,12 +13,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::fake_discord::{FakeDiscord, Limits};
 use crate::commands::Context;
-use crate::domain::{EventId, Platform, SpaceId, Target};
-use crate::events::Planned;
+use crate::domain::{EventId, Platform, SpaceId};
 use crate::platform::discord::rest::Rest;
 use crate::platform::discord::DiscordOutbox;
 use crate::scheduler::{Clock, Scheduler};
-use crate::store::events::PlanWrite;
 use crate::store::Store;
 
 /// The shape of one run.
@@ -166,7 +164,7 @@ async fn arrange(
             )
             .await?;
         let occurrence = due + Duration::hours(1);
-        owe(store, event, occurrence, due).await?;
+        super::owe_space(store, event, occurrence, due).await?;
         if k < with_interested {
             let n = shape.per_event.min(shape.direct - users);
             let people = (users..users + n)
@@ -185,33 +183,6 @@ async fn arrange(
 
 fn guild(c: usize) -> SpaceId {
     SpaceId::discord(&(GUILD_BASE + c as u64).to_string())
-}
-
-/// The event's one reminder to its space, due at `due`, planned for good (the scheduler's own
-/// planning leaves it alone).
-async fn owe(
-    store: &Store,
-    event: EventId,
-    occurrence: DateTime<Utc>,
-    due: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    let row = store
-        .event(event)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("event {event} is gone"))?;
-    let planned = [Planned {
-        key: format!("bench-{event}-{}", occurrence.timestamp()),
-        event_id: event,
-        occurrence,
-        offset_min: 60,
-        target: Target::Space,
-        due,
-    }];
-    let forever = DateTime::from_timestamp(253_402_214_400, 0).expect("valid");
-    match store.replan(&row, &planned, forever).await? {
-        PlanWrite::Written => Ok(()),
-        PlanWrite::EventChanged => anyhow::bail!("event {event} changed while it was planned"),
-    }
 }
 
 /// Mirrors the occurrence as a Scheduled Event that `people` are Interested in.
@@ -238,20 +209,12 @@ async fn interested(
     Ok(())
 }
 
-fn pct(v: &mut [StdDuration], p: f64) -> StdDuration {
-    if v.is_empty() {
-        return StdDuration::ZERO;
-    }
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
 /// One line of the table: lag percentiles against the floor the limits set.
 fn report(name: &str, o: &Outcome) {
     let mut lags = o.lags.clone();
     let floor = StdDuration::from_secs_f64(o.needed as f64 / 50.0);
-    let p50 = pct(&mut lags, 0.5);
-    let p99 = pct(&mut lags, 0.99);
+    let p50 = super::percentile(&mut lags, 0.5);
+    let p99 = super::percentile(&mut lags, 0.99);
     println!(
         "{name}: {} of {} messages in {:.1} s ({} requests made, {} needed: floor {:.1} s at 50/s); lag p50 {:.1} s, p99 {:.1} s = {:.2}x floor; {} lost, {} twice; global 429 after warm-up {}, route 429 {}",
         o.lags.len(),

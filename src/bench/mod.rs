@@ -4,8 +4,12 @@
 pub mod commands;
 #[cfg(feature = "discord")]
 pub mod delivery;
+#[cfg(feature = "matrix")]
+pub mod delivery_matrix;
 #[cfg(feature = "discord")]
 pub mod fake_discord;
+#[cfg(feature = "matrix")]
+pub mod fake_matrix;
 pub mod feeds;
 #[cfg(feature = "discord")]
 pub mod interactions;
@@ -81,5 +85,54 @@ fn event_input(
         inferred: false,
         rrule: None,
         created_by: "bench".into(),
+    }
+}
+
+/// `bench delivery`: the platform's stand-in, or why this build cannot run it.
+pub async fn delivery(shape: crate::config::DeliveryBench) -> anyhow::Result<()> {
+    match shape.platform.as_str() {
+        #[cfg(feature = "matrix")]
+        "matrix" => delivery_matrix::run(shape.into()).await,
+        #[cfg(feature = "discord")]
+        "discord" => self::delivery::run(shape.into()).await,
+        other => anyhow::bail!("this build has no {other} support (build with --features {other})"),
+    }
+}
+
+/// The `p` percentile (0–1) of `v` (sorted in place); zero for none.
+fn percentile(v: &mut [std::time::Duration], p: f64) -> std::time::Duration {
+    if v.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The event's one reminder to its space, an hour before `occurrence`, due at `due`, planned
+/// for good (the scheduler's own planning leaves it alone).
+#[cfg(any(feature = "discord", feature = "matrix"))]
+async fn owe_space(
+    store: &Store,
+    event: crate::domain::EventId,
+    occurrence: chrono::DateTime<chrono::Utc>,
+    due: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use crate::store::events::PlanWrite;
+    let row = store
+        .event(event)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event {event} is gone"))?;
+    let planned = [crate::events::Planned {
+        key: format!("bench-{event}-{}", occurrence.timestamp()),
+        event_id: event,
+        occurrence,
+        offset_min: 60,
+        target: crate::domain::Target::Space,
+        due,
+    }];
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).expect("valid");
+    match store.replan(&row, &planned, forever).await? {
+        PlanWrite::Written => Ok(()),
+        PlanWrite::EventChanged => anyhow::bail!("event {event} changed while it was planned"),
     }
 }

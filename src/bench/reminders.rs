@@ -33,11 +33,6 @@ fn rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn pct(v: &mut [StdDuration], p: f64) -> StdDuration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
 /// Marked planned for good, so that the scheduler's own planning leaves the rows alone.
 fn forever() -> DateTime<Utc> {
     DateTime::from_timestamp(253_402_214_400, 0).expect("valid")
@@ -172,8 +167,8 @@ async fn next_due_lookup(store: &Store, count: usize) -> anyhow::Result<()> {
     }
     println!(
         "next due lookup over {count} pending: p50 {:?}, p99 {:?}",
-        pct(&mut samples, 0.5),
-        pct(&mut samples, 0.99)
+        super::percentile(&mut samples, 0.5),
+        super::percentile(&mut samples, 0.99)
     );
     Ok(())
 }
@@ -197,9 +192,9 @@ fn report_burst(stamps: &[(String, DateTime<Utc>)], due: DateTime<Utc>, burst: u
         "{n} process(es): burst of {burst} due in the same second: {} delivered ({} distinct); lag p50 {:?}, p99 {:?}, max {:?}; {:.0} reminders/s from first to last delivery",
         lags.len(),
         distinct.len(),
-        pct(&mut lags, 0.5),
-        pct(&mut lags, 0.99),
-        pct(&mut lags, 1.0),
+        super::percentile(&mut lags, 0.5),
+        super::percentile(&mut lags, 0.99),
+        super::percentile(&mut lags, 1.0),
         lags.len() as f64 / span.max(1e-3),
     );
 }
@@ -223,9 +218,9 @@ async fn notice_latency(store: &Store, workers: &Workers, event: EventId) -> any
     }
     println!(
         "a reminder added by another process, due at once: delivered after p50 {:?}, p99 {:?}, max {:?} (20 rounds; includes the adding transaction)",
-        pct(&mut samples, 0.5),
-        pct(&mut samples, 0.99),
-        pct(&mut samples, 1.0)
+        super::percentile(&mut samples, 0.5),
+        super::percentile(&mut samples, 0.99),
+        super::percentile(&mut samples, 1.0)
     );
     Ok(())
 }

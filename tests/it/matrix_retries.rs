@@ -137,3 +137,31 @@ async fn a_request_that_is_not_safe_to_repeat_is_not_retried_on_a_server_error()
     assert_eq!(created.unwrap_err().status(), Some(500));
     assert_eq!(hs.seen.lock().unwrap().len(), 1, "one POST, not repeated");
 }
+
+/// Reminders due together in many rooms, through the scheduler and the Matrix client, to a
+/// homeserver that throttles the account (`M_LIMIT_EXCEEDED`) and fails one send in five —
+/// half before keeping the event, half after (the answer lost): every reminder arrives, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_through_a_throttling_failing_homeserver_arrive_once_each() {
+    use atlasbot::bench::delivery_matrix::{measure, MatrixShape};
+    use atlasbot::bench::fake_matrix::Trouble;
+    let shape = MatrixShape {
+        rooms: 12,
+        reminders: 60,
+        trouble: Trouble {
+            latency: Duration::from_millis(10),
+            per_second: 30,
+            fail_one_in: 5,
+        },
+        lanes: atlasbot::scheduler::LANES,
+    };
+    let o = measure(&shape).await.unwrap();
+    assert_eq!(o.lags.len(), 60, "every reminder arrived: {o:?}");
+    assert_eq!(o.twice, 0, "none twice: {o:?}");
+    assert!(o.limited > 0, "the homeserver did throttle: {o:?}");
+    assert!(o.failed > 0, "the homeserver did fail: {o:?}");
+    assert!(
+        o.repeated > 0,
+        "a lost answer was retried into the kept event: {o:?}"
+    );
+}

@@ -101,6 +101,39 @@ struct Bot {
     waiting: std::sync::Mutex<Vec<Waiting>>,
 }
 
+impl Bot {
+    /// The bot as `me`, logged in as `client`, with its device's `crypto` (invitations from
+    /// no server accepted until `allowed_servers` is set).
+    fn new(ctx: &Context, client: Client, me: &str, crypto: crypto::Crypto) -> Bot {
+        Bot {
+            ctx: ctx.clone(),
+            client: Shared(Arc::new(RwLock::new(client))),
+            me: me.to_string(),
+            allowed_servers: Vec::new(),
+            power: Default::default(),
+            recorded: Default::default(),
+            crypto: Arc::new(crypto),
+            encrypted: Default::default(),
+            members: Default::default(),
+            encryption: Default::default(),
+            waiting: Default::default(),
+        }
+    }
+}
+
+/// Where reminders leave through Matrix, for `me` logged in as `client`, without the sync
+/// loop: for `bench delivery --platform matrix` and tests (`run` builds the same).
+pub fn outbox(
+    ctx: &Context,
+    client: Client,
+    me: &str,
+    crypto: crypto::Crypto,
+) -> Arc<dyn crate::scheduler::Outbox> {
+    Arc::new(MatrixOutbox {
+        bot: Arc::new(Bot::new(ctx, client, me, crypto)),
+    })
+}
+
 /// `atlasbot matrix`: logs in, starts the scheduler once, then syncs until SIGINT/SIGTERM.
 pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
     let (client, crypto) = match start(&ctx.store, &settings).await {
@@ -110,18 +143,10 @@ pub async fn run(ctx: Context, settings: Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let bot = Bot::new(&ctx, client, &settings.user, crypto);
     let bot = Arc::new(Bot {
-        ctx: ctx.clone(),
-        client: Shared(Arc::new(RwLock::new(client))),
-        me: settings.user.clone(),
         allowed_servers: settings.allowed_servers.clone(),
-        power: Default::default(),
-        recorded: Default::default(),
-        crypto: Arc::new(crypto),
-        encrypted: Default::default(),
-        members: Default::default(),
-        encryption: Default::default(),
-        waiting: Default::default(),
+        ..bot
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(shutdown_on_signal(stop));
