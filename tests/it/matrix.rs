@@ -910,3 +910,94 @@ async fn a_follower_is_told_of_a_new_event_on_the_topic_in_a_direct_room() {
     let notes = bob.messages(&dm).await.into_iter().filter(is_note).count();
     assert_eq!(notes, 1, "told once");
 }
+
+/// #29 against a real Synapse: reminders due together in several rooms go out side by side
+/// (lanes), and each room gets each of its reminders exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn reminders_due_together_in_several_rooms_arrive_once_each() {
+    use atlasbot::domain::{SpaceId, Target};
+    let hs = Homeserver::start();
+    let db = TempDb::new();
+    let alice = Person::login(&hs, "alice", "alice-pw").await;
+    let bot = Bot::start(&hs, &db, None);
+    let mut rooms = Vec::new();
+    for _ in 0..3 {
+        let room = alice.create_room(json!({"invite": [BOT]})).await;
+        wait_until_member(&alice, &room, BOT, &bot, true).await;
+        rooms.push(room);
+    }
+    // Ten reminders per room, all due now, written by another process (the bot hears of them).
+    let store = db.store().await;
+    let now = chrono::Utc::now();
+    let occurrence = now + chrono::Duration::minutes(30);
+    let forever = chrono::DateTime::from_timestamp(253_402_214_400, 0).unwrap();
+    for (r, room) in rooms.iter().enumerate() {
+        for k in 0..10 {
+            let mut input = support::event_input(&format!("Session {r}-{k}"), occurrence);
+            input.space = SpaceId::matrix(room);
+            let id = store
+                .insert_event(&input, &format!("s{r}-{k}@test"), now)
+                .await
+                .unwrap();
+            let owed = atlasbot::events::plan(id, &[occurrence], &[(30, Target::Space)]);
+            let event = store.event(id).await.unwrap().unwrap();
+            let planned: Vec<_> = owed
+                .into_iter()
+                .map(|p| atlasbot::events::Planned { due: now, ..p })
+                .collect();
+            store.replan(&event, &planned, forever).await.unwrap();
+        }
+    }
+    store.close().await;
+    let is_reminder = |e: &Value| {
+        e["sender"] == BOT
+            && e["content"]["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("Reminder: Session"))
+    };
+    let start = Instant::now();
+    loop {
+        let mut arrived = 0;
+        for room in &rooms {
+            arrived += alice
+                .messages(room)
+                .await
+                .iter()
+                .filter(|e| is_reminder(e))
+                .count();
+        }
+        if arrived >= 30 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{arrived} of 30 arrived; bot log:\n{}",
+            bot.log()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for (r, room) in rooms.iter().enumerate() {
+        let bodies: Vec<String> = alice
+            .messages(room)
+            .await
+            .iter()
+            .filter(|e| is_reminder(e))
+            .map(|e| {
+                e["content"]["body"]
+                    .as_str()
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        for k in 0..10 {
+            let title = format!("Reminder: Session {r}-{k}");
+            let n = bodies.iter().filter(|b| b.starts_with(&title)).count();
+            assert_eq!(n, 1, "{title} arrived {n} times in room {r}: {bodies:?}");
+        }
+    }
+    bot.stop();
+}
