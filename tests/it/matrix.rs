@@ -945,7 +945,8 @@ async fn reminders_due_together_in_several_rooms_arrive_once_each() {
                 .into_iter()
                 .map(|p| atlasbot::events::Planned { due: now, ..p })
                 .collect();
-            store.replan(&event, &planned, forever).await.unwrap();
+            let written = store.replan(&event, &planned, forever).await.unwrap();
+            assert_eq!(written, atlasbot::store::events::PlanWrite::Written);
         }
     }
     store.close().await;
