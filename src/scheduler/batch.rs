@@ -74,19 +74,20 @@ impl TickCache {
     }
 }
 
-/// The batch split by destination, in claim order within each and lanes in the order of
-/// their first reminder: messages to one channel (or one person) leave in the order they fell
-/// due, and different destinations need not wait for each other.
+/// The batch split by destination — a space's channel, its moderators, a person (whichever
+/// space reminds them: their direct messages are one place) — in claim order within each and
+/// lanes in the order of their first reminder: messages to one destination leave in the order
+/// they fell due, and different destinations need not wait for each other.
 pub(super) fn lanes_of(batch: Vec<ReminderRow>) -> Vec<Vec<ReminderRow>> {
-    let mut index: HashMap<(SpaceId, Target), usize> = HashMap::new();
+    let mut index: HashMap<(Option<SpaceId>, Target), usize> = HashMap::new();
     let mut lanes: Vec<Vec<ReminderRow>> = Vec::new();
     for r in batch {
-        let lane = *index
-            .entry((r.space.clone(), r.target.clone()))
-            .or_insert_with(|| {
-                lanes.push(Vec::new());
-                lanes.len() - 1
-            });
+        // A person is one destination whichever space reminds them (one direct room).
+        let space = (!matches!(r.target, Target::User(_))).then(|| r.space.clone());
+        let lane = *index.entry((space, r.target.clone())).or_insert_with(|| {
+            lanes.push(Vec::new());
+            lanes.len() - 1
+        });
         lanes[lane].push(r);
     }
     lanes
@@ -120,6 +121,7 @@ mod tests {
             reminder("a2", "discord:1", Target::Space),
             reminder("m1", "discord:1", Target::Moderators),
             reminder("b2", "discord:2", Target::Space),
+            reminder("u2", "discord:2", Target::User("9".into())),
         ];
         let lanes: Vec<Vec<String>> = lanes_of(batch)
             .into_iter()
@@ -127,7 +129,13 @@ mod tests {
             .collect();
         assert_eq!(
             lanes,
-            [vec!["a1", "a2"], vec!["b1", "b2"], vec!["u1"], vec!["m1"]]
+            [
+                vec!["a1", "a2"],
+                vec!["b1", "b2"],
+                vec!["u1", "u2"],
+                vec!["m1"]
+            ],
+            "one person is one destination, whichever space reminds them"
         );
     }
 

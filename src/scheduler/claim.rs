@@ -149,6 +149,11 @@ impl Scheduler {
         loop {
             tokio::time::sleep(self.renew_every()).await;
             self.renew(&cache.held()).await;
+            // Recorded as they go too, so that one hung lane does not keep the others' sent
+            // reminders unrecorded (and so re-sendable by a crash) for as long as it hangs.
+            if let Err(e) = self.record_sent(cache).await {
+                tracing::warn!(error = %e, "could not record sent reminders yet");
+            }
         }
     }
 
@@ -192,12 +197,13 @@ impl Scheduler {
         if chunk.first().map(String::as_str) != Some(key) {
             chunk.insert(0, key.to_string());
         }
+        // The proof counts from before the lease it gives was computed, never after.
+        let at = std::time::Instant::now();
         let lease_until = self.store.lease_now().await? + self.lease;
         let proven = self
             .store
             .fence_many(&chunk, self.owner.as_str(), lease_until)
             .await?;
-        let at = std::time::Instant::now();
         let mut fenced = cache.lock(&cache.fenced);
         fenced.extend(proven.into_iter().map(|k| (k, at)));
         Ok(fenced.remove(key).is_some())

@@ -68,16 +68,24 @@ impl Scheduler {
         batch: Vec<ReminderRow>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        use futures_util::TryStreamExt;
+        use futures_util::StreamExt;
         let started = std::time::Instant::now();
         let cache = TickCache::new(batch.iter().map(|r| r.key.clone()).collect());
         let delivered = std::sync::atomic::AtomicUsize::new(0);
-        let lanes = futures_util::stream::iter(lanes_of(batch).into_iter().map(Ok))
-            .try_for_each_concurrent(self.lanes.max(1), |lane| {
-                self.deliver_lane(outbox, lane, now, &cache, &delivered)
-            });
+        let failed: std::sync::Mutex<Option<StoreError>> = std::sync::Mutex::new(None);
+        // A lane never cuts the others short: a store error stops its own lane (its claims are
+        // taken over, in order, once their lease runs out) and is returned once all are done.
+        let lanes = futures_util::stream::iter(lanes_of(batch)).for_each_concurrent(
+            self.lanes.max(1),
+            |lane| async {
+                if let Err(e) = self.deliver_lane(outbox, lane, now, &cache, &delivered).await {
+                    tracing::error!(error = %e, "a lane of reminders stopped; its claims go back when their lease runs out");
+                    cache.lock(&failed).get_or_insert(e);
+                }
+            },
+        );
         tokio::select! {
-            done = lanes => done?,
+            () = lanes => {}
             never = self.keep_renewed(&cache) => match never {},
         }
         self.record_sent(&cache).await?;
@@ -87,7 +95,10 @@ impl Scheduler {
             took_us = started.elapsed().as_micros() as u64,
             "batch"
         );
-        Ok(delivered)
+        match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some(e) => Err(e),
+            None => Ok(delivered),
+        }
     }
 
     /// One destination's reminders, in order; the sent ones recorded every `RECORD_EVERY`
@@ -109,19 +120,27 @@ impl Scheduler {
                 delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
             if cache.due_for_recording(self.renew_every()) {
-                self.record_sent(cache).await?;
+                if let Err(e) = self.record_sent(cache).await {
+                    // Kept (`record_sent` put them back) and renewed: recorded next time.
+                    tracing::warn!(error = %e, "could not record sent reminders yet");
+                }
             }
         }
         Ok(())
     }
 
-    /// Records the reminders sent so far as sent, in one statement.
-    async fn record_sent(&self, cache: &TickCache) -> Result<(), StoreError> {
+    /// Records the reminders sent so far as sent, in one statement. If that fails they are
+    /// put back, to be renewed with the batch and recorded next time.
+    pub(super) async fn record_sent(&self, cache: &TickCache) -> Result<(), StoreError> {
         let sent: Vec<(String, bool)> = std::mem::take(&mut *cache.lock(&cache.sent));
         if sent.is_empty() {
             return Ok(());
         }
-        self.store.finish_sent(&sent, self.clock.now()).await
+        let recorded = self.store.finish_sent(&sent, self.clock.now()).await;
+        if recorded.is_err() {
+            cache.lock(&cache.sent).extend(sent);
+        }
+        recorded
     }
 
     /// Records how `r` ended, if the claim is still ours (a lost claim is its new owner's).

@@ -190,6 +190,15 @@ impl Shard {
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Ended, String> {
+        if self.session.is_none() {
+            // The turn to identify is taken before connecting: waiting for it (spacing, or a
+            // spent budget's reset) holds no socket open, and gives way to a shutdown.
+            let starts = self.starts.clone();
+            tokio::select! {
+                () = starts.identify_turn() => {}
+                _ = shutdown.changed() => return Ok(Ended::Shutdown),
+            }
+        }
         let base = self
             .session
             .as_ref()
@@ -209,7 +218,6 @@ impl Shard {
             Some(s) => json!({"op": op::RESUME, "d": {
                 "token": self.token.expose(), "session_id": s.id, "seq": self.seq}}),
             None => {
-                self.starts.identify_turn().await;
                 json!({"op": op::IDENTIFY, "d": {
                     "token": self.token.expose(),
                     "intents": INTENTS,

@@ -16,7 +16,7 @@
 //! It decides only when a request may leave; what a refusal means is `rest`'s.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -38,6 +38,10 @@ struct Bucket {
     /// What is left until `reset_at`, counting requests this process has sent since.
     remaining: u32,
     reset_at: Option<Instant>,
+    /// How long its window lasts, as the last answer said: a window restarted here (after
+    /// a reset, before any answer describes it) is believed to last as long, so a known
+    /// bucket always has a reset to wait for.
+    period: Duration,
     /// Requests sent and not yet answered.
     in_flight: u32,
 }
@@ -56,18 +60,44 @@ struct State {
 /// The rate limits of one bot token.
 #[derive(Debug)]
 pub struct Limits {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     per_second: usize,
     state: Mutex<State>,
     /// Told whenever an answer may have made room.
     changed: tokio::sync::Notify,
 }
 
-/// Leave to send one request on a route; handed back with its answer (`Limits::answered`).
+impl Inner {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn settle(&self, ticket: &Ticket, described: Option<&Described>) {
+        self.state().settle(ticket, described, Instant::now());
+        self.changed.notify_waiters();
+    }
+}
+
+/// Leave to send one request on a route; handed back with its answer (`Limits::answered`) —
+/// or, if the request is dropped on its way (a timeout, a cancelled delivery), when it is
+/// dropped, so that its place is never held for good.
 #[derive(Debug)]
-#[must_use = "a ticket not handed back keeps its bucket's place taken"]
 pub struct Ticket {
     key: String,
     route: String,
+    limits: Option<Arc<Inner>>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(limits) = self.limits.take() {
+            limits.settle(self, None);
+        }
+    }
 }
 
 impl Default for Limits {
@@ -79,27 +109,36 @@ impl Default for Limits {
 impl Limits {
     pub fn new(per_second: usize) -> Limits {
         Limits {
-            per_second: per_second.max(1),
-            state: Mutex::new(State::default()),
-            changed: tokio::sync::Notify::new(),
+            inner: Arc::new(Inner {
+                per_second: per_second.max(1),
+                state: Mutex::new(State::default()),
+                changed: tokio::sync::Notify::new(),
+            }),
         }
     }
 
+    #[cfg(test)]
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.state()
     }
 
     /// Waits until `route` ("METHOD /path", no query) may send a request, and takes its place.
     pub async fn admit(&self, route: &str) -> Ticket {
+        let route = template(route);
         loop {
             // Registered before looking, so that an answer between the look and the wait
             // still wakes this one.
-            let changed = self.changed.notified();
-            let wait = match self.state().take(route, self.per_second, Instant::now()) {
+            let changed = self.inner.changed.notified();
+            let taken = self
+                .inner
+                .state()
+                .take(&route, self.inner.per_second, Instant::now());
+            let wait = match taken {
                 Ok(key) => {
                     return Ticket {
                         key,
-                        route: route.to_string(),
+                        route,
+                        limits: Some(self.inner.clone()),
                     }
                 }
                 Err(wait) => wait,
@@ -117,17 +156,17 @@ impl Limits {
     }
 
     /// Hands a ticket back with the answer's headers (None: no answer came).
-    pub fn answered(&self, ticket: Ticket, headers: Option<&reqwest::header::HeaderMap>) {
+    pub fn answered(&self, mut ticket: Ticket, headers: Option<&reqwest::header::HeaderMap>) {
         let described = headers.and_then(Described::read);
-        self.state()
-            .settle(&ticket, described.as_ref(), Instant::now());
-        self.changed.notify_waiters();
+        if let Some(limits) = ticket.limits.take() {
+            limits.settle(&ticket, described.as_ref());
+        }
     }
 
     /// A global 429: nothing leaves for `wait`.
     pub fn globally_limited(&self, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut s = self.state();
+        let mut s = self.inner.state();
         s.global_until = Some(s.global_until.map_or(until, |t| t.max(until)));
     }
 }
@@ -163,6 +202,11 @@ impl State {
         per_second: usize,
         now: Instant,
     ) -> Result<String, Option<Instant>> {
+        if is_interaction_answer(route) {
+            // Answers to interactions are Discord's own to pace (one per interaction, within
+            // its three seconds): never held back here.
+            return Ok(String::new());
+        }
         let key = self.key_of(route);
         let counted = counts_globally(route);
         if counted {
@@ -216,6 +260,9 @@ impl State {
 
     /// Books an answer: the place it held is free, and its bucket is as the answer says.
     fn settle(&mut self, ticket: &Ticket, described: Option<&Described>, now: Instant) {
+        if ticket.key.is_empty() {
+            return;
+        }
         if let Some(b) = self.buckets.get_mut(&ticket.key) {
             b.in_flight = b.in_flight.saturating_sub(1);
         }
@@ -223,7 +270,12 @@ impl State {
             return;
         };
         if self.buckets.len() >= MAX_BUCKETS {
-            self.buckets.retain(|_, b| b.in_flight > 0);
+            // Forgotten: buckets at rest (nothing in flight, their window over).
+            self.buckets
+                .retain(|_, b| b.in_flight > 0 || b.reset_at.is_some_and(|t| t > now));
+        }
+        if self.bucket_of.len() >= MAX_BUCKETS {
+            self.bucket_of.clear();
         }
         self.bucket_of
             .insert(ticket.route.clone(), d.bucket.clone());
@@ -235,9 +287,9 @@ impl State {
 
 impl Bucket {
     fn reset_if_due(&mut self, now: Instant) {
-        if self.known && self.reset_at.is_some_and(|t| t <= now) {
+        if self.known && self.reset_at.is_none_or(|t| t <= now) {
             self.remaining = self.limit;
-            self.reset_at = None;
+            self.reset_at = Some(now + self.period.max(Duration::from_millis(100)));
         }
     }
 
@@ -254,6 +306,7 @@ impl Bucket {
             d.remaining.saturating_sub(self.in_flight)
         };
         self.limit = d.limit.max(1);
+        self.period = self.period.max(d.reset_after);
         self.reset_at = Some(if same_window {
             self.reset_at.unwrap_or(reset_at).max(reset_at)
         } else {
@@ -261,6 +314,33 @@ impl Bucket {
         });
         self.known = true;
     }
+}
+
+/// A route as its bucket sees it: the top-level resource kept (`channels/123`,
+/// `webhooks/ID/TOKEN`), every other id a placeholder (`/channels/123/messages/:id`), so
+/// that routes are few and a message id never makes one of its own.
+fn template(route: &str) -> String {
+    let (method, path) = route.split_once(' ').unwrap_or(("", route));
+    let mut out = Vec::new();
+    for (i, part) in path.trim_start_matches('/').split('/').enumerate() {
+        let top = out.first().map(String::as_str);
+        let major = (i == 1 && matches!(top, Some("channels" | "guilds" | "webhooks")))
+            || (i == 2 && top == Some("webhooks"));
+        let id_like =
+            part.len() >= 32 || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+        out.push(if id_like && !major {
+            ":id".into()
+        } else {
+            part.to_string()
+        });
+    }
+    format!("{method} /{}", out.join("/"))
+}
+
+/// An interaction's answer (`POST /interactions/ID/TOKEN/callback`).
+fn is_interaction_answer(route: &str) -> bool {
+    let path = route.split_once(' ').map_or(route, |(_, p)| p);
+    path.starts_with("/interactions/")
 }
 
 /// Interaction answers and follow-ups are not counted against the global limit.
@@ -302,6 +382,7 @@ mod tests {
         let ticket = Ticket {
             key,
             route: route.into(),
+            limits: None,
         };
         s.settle(&ticket, d.as_ref(), now);
     }
@@ -406,5 +487,64 @@ mod tests {
             .take("GET /gateway/bot", 50, now)
             .unwrap_err();
         assert!(wait.is_some_and(|t| t >= now + Duration::from_millis(1900)));
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_on_its_way_gives_its_place_back() {
+        let limits = Limits::default();
+        let route = "POST /users/@me/channels";
+        let first = limits.admit(route).await;
+        drop(first); // a timeout, a cancelled delivery: no answer will come
+        let second = tokio::time::timeout(Duration::from_secs(1), limits.admit(route)).await;
+        assert!(
+            second.is_ok(),
+            "the route stayed held by a request that was dropped"
+        );
+    }
+
+    #[test]
+    fn a_bucket_spent_by_answers_without_headers_still_resets() {
+        let mut s = State::default();
+        let now = Instant::now();
+        let route = "POST /channels/1/messages";
+        let t = s.take(route, 50, now).unwrap();
+        answer(&mut s, t, route, Some(described("msg", 2, 2, 1000)), now);
+        let later = now + Duration::from_secs(2);
+        for _ in 0..2 {
+            let t = s.take(route, 50, later).unwrap();
+            answer(&mut s, t, route, None, later); // a network error, a proxy's page
+        }
+        let wait = s.take(route, 50, later).unwrap_err();
+        assert!(
+            wait.is_some_and(|t| t <= later + Duration::from_secs(1)),
+            "a spent bucket with no reset to wait for: {wait:?}"
+        );
+    }
+
+    #[test]
+    fn routes_keep_their_top_level_resource_and_lose_other_ids() {
+        assert_eq!(
+            template("POST /channels/123456789012345678/messages/223456789012345678/reactions"),
+            "POST /channels/123456789012345678/messages/:id/reactions"
+        );
+        assert_eq!(
+            template("PATCH /webhooks/42/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OnRva2Vu/messages/@original"),
+            "PATCH /webhooks/42/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OnRva2Vu/messages/@original"
+        );
+        assert_eq!(
+            template("GET /guilds/7/scheduled-events/823456789012345678/users"),
+            "GET /guilds/7/scheduled-events/:id/users"
+        );
+    }
+
+    #[test]
+    fn interaction_answers_are_never_held_back() {
+        let mut s = State::default();
+        let now = Instant::now();
+        let route = "POST /interactions/:id/:id/callback";
+        for _ in 0..100 {
+            assert!(s.take(route, 50, now).is_ok());
+        }
+        assert!(s.buckets.is_empty() && s.recent.is_empty());
     }
 }

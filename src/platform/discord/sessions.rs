@@ -40,6 +40,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 pub const IDENTIFY_SPACING: Duration = Duration::from_secs(5);
 /// Session starts never spent by a running bot: left for an operator's restart.
 pub const RESERVE: u32 = 10;
+/// Discord's window for session starts.
+const DAY: Duration = Duration::from_secs(86_400);
+/// The shortest window believed (a `reset_after` of 0 would make every identify a new one).
+const MIN_WINDOW: Duration = Duration::from_secs(60);
 
 /// What `GET /gateway/bot` says of the session-start budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,8 +110,13 @@ impl<R: Recount> Starts<R> {
         let mut known = self.known.lock().await;
         loop {
             let now = Instant::now();
-            if now >= known.reset_at && known.remaining < known.total {
-                known.remaining = known.total;
+            if now >= known.reset_at {
+                // A new window: Discord's count, if it answers; else a whole day's budget for
+                // a day from now (a window is a day; this one cannot have started earlier).
+                let limit = self.recount.recount().await;
+                known.remaining = limit.map_or(known.total, |l| l.remaining);
+                known.total = limit.map_or(known.total, |l| l.total);
+                known.reset_at = now + limit.map_or(DAY, |l| l.reset_after.max(MIN_WINDOW));
             }
             if known.remaining > RESERVE {
                 break;
@@ -127,7 +136,7 @@ impl<R: Recount> Starts<R> {
         if let Some(limit) = self.recount.recount().await {
             known.remaining = limit.remaining;
             known.total = limit.total;
-            known.reset_at = Instant::now() + limit.reset_after;
+            known.reset_at = Instant::now() + limit.reset_after.max(MIN_WINDOW);
             if known.remaining > RESERVE {
                 known.said_waiting = false;
                 return;
@@ -222,21 +231,53 @@ pub async fn keep_connected<C: Connection>(
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
 
-    /// Discord as the budget's keeper: what is left, and when it resets (a day at a time).
-    struct Keeper {
-        left: Arc<AtomicU32>,
+    /// Discord as the budget's keeper: 1 000 session starts a window, the window a day from
+    /// the first start in it.
+    #[derive(Default)]
+    struct Budget {
+        left: u32,
+        window_end: Option<Instant>,
+    }
+
+    impl Budget {
+        fn renewed(&mut self) {
+            if self.window_end.is_none_or(|end| Instant::now() >= end) {
+                self.left = 1000;
+                self.window_end = None;
+            }
+        }
+    }
+
+    #[derive(Clone, Default)]
+    struct Keeper(Arc<Mutex<Budget>>);
+
+    impl Keeper {
+        /// An IDENTIFY, as Discord counts it; going over would reset the token.
+        fn spend(&self) {
+            let mut b = self.0.lock().unwrap();
+            b.renewed();
+            assert!(b.left > 0, "identified with no session starts left");
+            b.left -= 1;
+            b.window_end
+                .get_or_insert(Instant::now() + Duration::from_secs(86_400));
+        }
     }
 
     impl Recount for Keeper {
         async fn recount(&self) -> Option<StartLimit> {
+            let mut b = self.0.lock().unwrap();
+            b.renewed();
+            let reset_after = b.window_end.map_or(Duration::from_secs(86_400), |end| {
+                end.saturating_duration_since(Instant::now())
+            });
             Some(StartLimit {
                 total: 1000,
-                remaining: self.left.load(Ordering::SeqCst),
-                reset_after: Duration::from_secs(86_400),
+                remaining: b.left,
+                reset_after,
                 max_concurrency: 1,
             })
         }
@@ -247,7 +288,7 @@ mod tests {
         starts: Arc<Starts<Keeper>>,
         session: bool,
         identified: Arc<AtomicU32>,
-        left: Arc<AtomicU32>,
+        discord: Keeper,
     }
 
     impl Connection for Invalidating {
@@ -255,9 +296,7 @@ mod tests {
             if !self.session {
                 self.starts.identify_turn().await;
                 self.identified.fetch_add(1, Ordering::SeqCst);
-                // Discord counts it too; going over would reset the token.
-                let before = self.left.fetch_sub(1, Ordering::SeqCst);
-                assert!(before > 0, "identified with no session starts left");
+                self.discord.spend();
                 self.session = true;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -273,34 +312,34 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_token_whose_sessions_are_always_invalidated_stays_within_a_days_budget() {
-        let left = Arc::new(AtomicU32::new(1000));
-        let limit = StartLimit {
-            total: 1000,
-            remaining: 1000,
-            reset_after: Duration::from_secs(86_400),
-            max_concurrency: 1,
-        };
-        let starts = Arc::new(Starts::new(limit, Keeper { left: left.clone() }));
+        let discord = Keeper::default();
+        let limit = discord.recount().await.unwrap();
+        let starts = Arc::new(Starts::new(limit, discord.clone()));
         let identified = Arc::new(AtomicU32::new(0));
         let (stop, shutdown) = watch::channel(false);
         let mut conn = Invalidating {
             starts,
             session: false,
             identified: identified.clone(),
-            left: left.clone(),
+            discord,
         };
-        let day = Duration::from_secs(86_400) - Duration::from_secs(60);
+        // Two days and more: the budget's reset at the end of the first must not make the
+        // second unlimited.
+        let days = Duration::from_secs(2 * 86_400 + 3_600);
         let run = keep_connected(&mut conn, shutdown);
         tokio::select! {
             done = run => panic!("the shard stopped by itself: {done:?}"),
-            _ = tokio::time::sleep(day) => {}
+            _ = tokio::time::sleep(days) => {}
         }
         drop(stop);
         let n = identified.load(Ordering::SeqCst);
-        // It kept trying all day (back-off capped at a minute), never past the budget and
-        // never into the reserve.
-        assert!(n > 500, "only {n} identifies in a day");
-        assert!(n <= 1000 - RESERVE, "{n} identifies spent the reserve");
+        // It kept trying (back-off capped at a minute), never past a day's budget and never
+        // into its reserve: at most two days' worth and the first hour of a third.
+        assert!(n > 1000, "only {n} identifies in two days");
+        assert!(
+            n <= 3 * (1000 - RESERVE),
+            "{n} identifies in two days and an hour"
+        );
     }
 
     #[test]

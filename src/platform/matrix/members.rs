@@ -30,6 +30,9 @@ struct Room {
 #[derive(Debug, Default)]
 pub(super) struct Members {
     rooms: Mutex<HashMap<String, Room>>,
+    /// Member changes the sync has told of, per room, known or not: a list read from the
+    /// homeserver while one arrived may predate it, and is not kept (`remember`).
+    changes: Mutex<HashMap<String, u64>>,
 }
 
 impl Members {
@@ -50,8 +53,36 @@ impl Members {
         Some(members)
     }
 
-    /// Remembers the members read from the homeserver.
-    pub(super) fn remember(&self, room: &str, members: &[String]) {
+    /// How many member changes of `room` the sync has told of: taken before reading the
+    /// members, handed to `remember`.
+    pub(super) fn changes(&self, room: &str) -> u64 {
+        let changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        changes.get(room).copied().unwrap_or(0)
+    }
+
+    /// Forgets a room (the bot left it).
+    pub(super) fn forget(&self, room: &str) {
+        self.rooms().remove(room);
+        self.bump(room);
+    }
+
+    fn bump(&self, room: &str) {
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        if changes.len() >= MAX_ROOMS && !changes.contains_key(room) {
+            // Forgetting the counts only makes lists read before it be kept: clear the lists
+            // too, so nothing read before a change survives it.
+            changes.clear();
+            self.rooms().clear();
+        }
+        *changes.entry(room.to_string()).or_default() += 1;
+    }
+
+    /// Remembers the members read from the homeserver — unless the sync told of a member
+    /// change since `changes_before` (then the list may be older than what the sync said).
+    pub(super) fn remember(&self, room: &str, members: &[String], changes_before: u64) {
+        if self.changes(room) != changes_before {
+            return;
+        }
         let mut rooms = self.rooms();
         if rooms.len() >= MAX_ROOMS && !rooms.contains_key(room) {
             rooms.clear();
@@ -68,6 +99,10 @@ impl Members {
     /// A sync's events of `room`: member changes applied to a room it knows; a gap in the
     /// timeline (`limited`) may have hidden some, so the room is read again when needed.
     pub(super) fn follow(&self, room: &str, events: &[Event], limited: bool) {
+        let members_changed = events.iter().any(|e| e.kind == "m.room.member");
+        if limited || members_changed {
+            self.bump(room);
+        }
         let mut rooms = self.rooms();
         if limited {
             rooms.remove(room);
@@ -127,7 +162,11 @@ mod tests {
     fn members_follow_the_sync_and_a_gap_forgets_the_room() {
         let m = Members::default();
         assert_eq!(m.of("!r:x", true), None, "never read");
-        m.remember("!r:x", &["@ann:x".into(), "@bob:x".into()]);
+        m.remember(
+            "!r:x",
+            &["@ann:x".into(), "@bob:x".into()],
+            m.changes("!r:x"),
+        );
         m.follow(
             "!r:x",
             &[
@@ -146,6 +185,20 @@ mod tests {
         assert!(!m.of("!r:x", true).unwrap().contains(&"@ann:x".to_string()));
         m.follow("!r:x", &[], true);
         assert_eq!(m.of("!r:x", true), None, "a gap: read the room again");
+    }
+
+    #[test]
+    fn a_list_read_while_the_sync_told_of_a_leave_is_not_kept() {
+        let m = Members::default();
+        let before = m.changes("!r:x");
+        // The read is on its way; meanwhile the sync says Bob left (the room not known yet).
+        m.follow("!r:x", &[member("@bob:x", "leave")], false);
+        m.remember("!r:x", &["@ann:x".into(), "@bob:x".into()], before);
+        assert_eq!(
+            m.of("!r:x", true),
+            None,
+            "read again, not trusted with Bob in it"
+        );
     }
 
     #[test]

@@ -161,8 +161,9 @@ impl Bot {
         if let Some(members) = self.members.of(room, self.crypto.is_syncing()) {
             return Ok(members);
         }
+        let changes = self.members.changes(room);
         let members = client.members(room).await?;
-        self.members.remember(room, &members);
+        self.members.remember(room, &members, changes);
         Ok(members)
     }
 

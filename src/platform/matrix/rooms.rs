@@ -86,6 +86,9 @@ impl Bot {
     pub(super) async fn forget_room(&self, room: &str) {
         self.power.lock().await.remove(room);
         self.recorded.lock().expect("not poisoned").remove(room);
+        // If the bot comes back, who is there and how the room encrypts are read afresh.
+        self.members.forget(room);
+        self.encryption.lock().expect("not poisoned").remove(room);
         if let Err(e) = self.ctx.store.remove_matrix_room(&self.me, room).await {
             tracing::error!(%room, error = %e, "cannot forget a room");
         }

@@ -12,7 +12,7 @@ use super::{Bot, Settings};
 
 /// Only what the bot reacts to: no presence, receipts, typing or account data; state and
 /// timeline limited to the event types it reads.
-const FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"state":{"types":["m.room.create","m.room.power_levels","m.room.encryption"]},"timeline":{"limit":50,"types":["m.room.message","m.room.member","m.room.encrypted","m.room.encryption","m.room.power_levels","m.room.create","m.reaction","m.room.redaction"]}}}"#;
+const FILTER: &str = r#"{"presence":{"types":[]},"account_data":{"types":[]},"room":{"ephemeral":{"types":[]},"account_data":{"types":[]},"state":{"types":["m.room.create","m.room.power_levels","m.room.encryption","m.room.history_visibility"]},"timeline":{"limit":50,"types":["m.room.message","m.room.member","m.room.encrypted","m.room.encryption","m.room.history_visibility","m.room.power_levels","m.room.create","m.reaction","m.room.redaction"]}}}"#;
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the sync returns while messages wait for their keys.
 const KEY_WAIT_SYNC: Duration = Duration::from_secs(2);
@@ -204,7 +204,12 @@ impl Bot {
                 .expect("not poisoned")
                 .insert(room.to_string(), true);
         }
-        if all().any(|e| e.kind == "m.room.encryption") {
+        if all().any(|e| {
+            matches!(
+                e.kind.as_str(),
+                "m.room.encryption" | "m.room.history_visibility"
+            )
+        }) {
             // Its settings changed: read them again before the next message.
             self.encryption.lock().expect("not poisoned").remove(room);
         }
