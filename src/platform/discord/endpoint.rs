@@ -44,6 +44,9 @@ pub struct Endpoint {
     pub keep_answers: bool,
     /// Calendar feeds and pages, served on the same listener when the bot has a public URL.
     pub calendars: Option<Arc<crate::platform::web::Calendars>>,
+    /// Follow-ups of deferred answers still being worked on: finished at shutdown, within
+    /// the listener's grace, so that nobody is left with "thinking…".
+    follow_ups: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// Rendered answers to lookups (`discord::lookup_line`), for the atlas they came from.
@@ -124,6 +127,28 @@ impl Endpoint {
             answers: std::sync::Mutex::new(Answers::default()),
             keep_answers: true,
             calendars: None,
+            follow_ups: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Works on a deferred answer's follow-up beside the request that deferred it.
+    fn follow_up(&self, f: super::FollowUp) {
+        let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
+        let mut tasks = self.follow_ups.lock().expect("not poisoned");
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move { super::follow_up(&ctx, &rest, f).await });
+    }
+
+    /// Waits for the follow-ups in progress, at most `SHUTDOWN_GRACE`.
+    async fn finish_follow_ups(&self) {
+        let mut tasks = std::mem::take(&mut *self.follow_ups.lock().expect("not poisoned"));
+        let all = async { while tasks.join_next().await.is_some() {} };
+        let grace = crate::platform::http::SHUTDOWN_GRACE;
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(
+                "follow-ups still unfinished {} s after shutdown",
+                grace.as_secs()
+            );
         }
     }
 }
@@ -216,8 +241,7 @@ impl Endpoint {
         super::note_moderator_action(&self.rest, &interaction);
         let handled = super::handle(&self.ctx, &interaction).await;
         if let Some(f) = handled.follow_up {
-            let (ctx, rest) = (self.ctx.clone(), self.rest.clone());
-            tokio::spawn(async move { super::follow_up(&ctx, &rest, f).await });
+            self.follow_up(f);
         }
         let body = Bytes::from(handled.response.to_string());
         if let (Some((atlas, line, None)), true) = (kept, handled.reusable) {
@@ -320,7 +344,8 @@ pub async fn serve(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let limits = endpoint.limits.clone();
-    crate::platform::http::serve(listener, limits, endpoint, shutdown).await;
+    crate::platform::http::serve(listener, limits, endpoint.clone(), shutdown).await;
+    endpoint.finish_follow_ups().await;
 }
 
 impl crate::platform::http::Handler for Endpoint {
