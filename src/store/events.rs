@@ -85,9 +85,17 @@ impl SpaceRow {
     }
 }
 
+/// How a wall-clock start is stored beside its zone (`starts_local`): ISO local time.
+const STARTS_LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
+
+/// A wall-clock start as stored.
+fn starts_text(t: &NaiveDateTime) -> String {
+    t.format(STARTS_LOCAL).to_string()
+}
+
 impl EventRow {
     pub fn start(&self) -> Option<NaiveDateTime> {
-        NaiveDateTime::parse_from_str(&self.starts_local, "%Y-%m-%dT%H:%M:%S").ok()
+        NaiveDateTime::parse_from_str(&self.starts_local, STARTS_LOCAL).ok()
     }
 }
 
@@ -169,7 +177,7 @@ macro_rules! insert_event_on {
         .bind(&e.space)
         .bind(&e.title)
         .bind(&e.description)
-        .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+        .bind(starts_text(&e.starts_local))
         .bind(&e.tz)
         .bind(e.duration_min)
         .bind(&e.place)
@@ -268,7 +276,7 @@ macro_rules! upsert_imported {
                      WHERE id = $12")
                     .bind(&e.title)
                     .bind(&e.description)
-                    .bind(e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string())
+                    .bind(starts_text(&e.starts_local))
                     .bind(&e.tz)
                     .bind(e.duration_min)
                     .bind(&e.place)
@@ -418,7 +426,7 @@ impl Store {
             sql,
             &e.title,
             &e.description,
-            e.starts_local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            starts_text(&e.starts_local),
             &e.tz,
             e.duration_min,
             &e.place,
