@@ -316,53 +316,61 @@ impl Bucket {
     }
 }
 
+/// The path of a route ("METHOD /path").
+fn path_of(route: &str) -> &str {
+    route.split_once(' ').map_or(route, |(_, p)| p)
+}
+
+/// A route's path segments, and how many of them name the top-level resource within which
+/// Discord counts a bucket: `channels/ID` and `guilds/ID` two, `webhooks/ID/TOKEN` three,
+/// none for the others.
+fn segments(route: &str) -> (Vec<&str>, usize) {
+    let parts: Vec<&str> = path_of(route).trim_start_matches('/').split('/').collect();
+    let major = match parts[0] {
+        "channels" | "guilds" => 2,
+        "webhooks" => 3,
+        _ => 0,
+    };
+    (parts, major)
+}
+
 /// A route as its bucket sees it: the top-level resource kept (`channels/123`,
 /// `webhooks/ID/TOKEN`), every other id a placeholder (`/channels/123/messages/:id`), so
 /// that routes are few and a message id never makes one of its own.
 fn template(route: &str) -> String {
-    let (method, path) = route.split_once(' ').unwrap_or(("", route));
-    let mut out = Vec::new();
-    for (i, part) in path.trim_start_matches('/').split('/').enumerate() {
-        let top = out.first().map(String::as_str);
-        let major = (i == 1 && matches!(top, Some("channels" | "guilds" | "webhooks")))
-            || (i == 2 && top == Some("webhooks"));
-        let id_like =
-            part.len() >= 32 || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
-        out.push(if id_like && !major {
-            ":id".into()
-        } else {
-            part.to_string()
-        });
-    }
-    format!("{method} /{}", out.join("/"))
+    let method = route.split_once(' ').map_or("", |(m, _)| m);
+    let (parts, major) = segments(route);
+    let kept: Vec<&str> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let id_like =
+                part.len() >= 32 || (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+            if id_like && i >= major {
+                ":id"
+            } else {
+                part
+            }
+        })
+        .collect();
+    format!("{method} /{}", kept.join("/"))
+}
+
+/// The top-level resource of a route (`segments`); empty for the others.
+fn resource(route: &str) -> String {
+    let (parts, major) = segments(route);
+    parts[..major.min(parts.len())].join("/")
 }
 
 /// An interaction's answer (`POST /interactions/ID/TOKEN/callback`).
 fn is_interaction_answer(route: &str) -> bool {
-    let path = route.split_once(' ').map_or(route, |(_, p)| p);
-    path.starts_with("/interactions/")
+    path_of(route).starts_with("/interactions/")
 }
 
-/// Interaction answers and follow-ups are not counted against the global limit.
+/// Interaction follow-ups (webhooks) are not counted against the global limit. (Answers are
+/// not held at all: `is_interaction_answer`.)
 fn counts_globally(route: &str) -> bool {
-    let path = route.split_once(' ').map_or(route, |(_, p)| p);
-    !(path.starts_with("/interactions/") || path.starts_with("/webhooks/"))
-}
-
-/// The top-level resource of a route — `channels/ID`, `guilds/ID`, `webhooks/ID/TOKEN` —
-/// within which Discord counts a bucket; empty for the others.
-fn resource(route: &str) -> String {
-    let path = route.split_once(' ').map_or(route, |(_, p)| p);
-    let mut parts = path.trim_start_matches('/').split('/');
-    match parts.next() {
-        Some(top @ ("channels" | "guilds")) => format!("{top}/{}", parts.next().unwrap_or("")),
-        Some("webhooks") => format!(
-            "webhooks/{}/{}",
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or("")
-        ),
-        _ => String::new(),
-    }
+    !path_of(route).starts_with("/webhooks/")
 }
 
 #[cfg(test)]
