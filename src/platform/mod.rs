@@ -9,6 +9,22 @@ pub mod http;
 pub mod matrix;
 pub mod web;
 
+/// A number in [0, 1) that differs between processes and calls: for jitter only.
+#[cfg(any(feature = "discord", feature = "matrix"))]
+pub(crate) fn rand_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// Between half and all of `base`, so that clients that failed together do not return
+/// together.
+#[cfg(any(feature = "discord", feature = "matrix"))]
+pub(crate) fn jittered(base: std::time::Duration) -> std::time::Duration {
+    base / 2 + base.mul_f64(rand_fraction() / 2.0)
+}
+
 /// Completes on SIGINT (Ctrl-C) or SIGTERM (a service manager stopping the bot).
 pub async fn shutdown_signal() {
     #[cfg(unix)]

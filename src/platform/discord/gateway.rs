@@ -243,7 +243,7 @@ impl Shard {
     {
         // The first heartbeat comes after a random fraction of the interval (Discord asks
         // for jitter so that reconnecting shards do not beat in step).
-        let jitter = interval.mul_f64(f64::from(super::sessions::rand_fraction()));
+        let jitter = interval.mul_f64(crate::platform::rand_fraction());
         let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + jitter, interval);
         let mut acked = true;
         loop {

@@ -174,17 +174,8 @@ impl Backoff {
             self.failures = self.failures.saturating_add(1);
         }
         let base = (Duration::from_millis(500) * (1 << self.failures.min(7))).min(MAX_BACKOFF);
-        // Full jitter in the upper half: shards that failed together do not return together.
-        base / 2 + base.mul_f64(f64::from(rand_fraction()) / 2.0)
+        crate::platform::jittered(base)
     }
-}
-
-/// A number in [0, 1) that differs between processes and calls (jitter only).
-pub fn rand_fraction() -> f32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    (nanos % 1000) as f32 / 1000.0
 }
 
 /// One shard's side of a connection, as `keep_connected` drives it.

@@ -756,11 +756,7 @@ impl Failure {
 /// The wait before try `attempt + 1` after a transient failure: 0.5 s, 1 s, 2 s …, each
 /// between half and all of it, so that clients that failed together do not return together.
 fn transient_wait(attempt: u32) -> Duration {
-    let base = Duration::from_millis(500) * (1 << attempt.saturating_sub(1).min(6));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    base / 2 + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+    crate::platform::jittered(Duration::from_millis(500) * (1 << attempt.saturating_sub(1).min(6)))
 }
 
 /// How long a rate-limited request waits: the answer's `retry_after_ms`, else its header,
