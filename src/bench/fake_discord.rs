@@ -9,7 +9,6 @@
 //! whatever the client believed.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -97,7 +96,7 @@ impl FakeDiscord {
             state: Mutex::new(State::default()),
             base,
         });
-        tokio::spawn(serve(listener, fake.clone()));
+        super::serve_stand_in(listener, fake.clone());
         Ok(fake)
     }
 
@@ -308,18 +307,12 @@ fn json_response(status: u16, body: &Value) -> hyper::Response<Full<Bytes>> {
     r
 }
 
-/// Accepts connections until the process ends (a bench runs once).
-async fn serve(listener: tokio::net::TcpListener, fake: Arc<FakeDiscord>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let fake = fake.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let fake = fake.clone();
-                async move { Ok::<_, Infallible>(fake.answer(req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+impl crate::platform::http::Handler for FakeDiscord {
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        _: std::net::IpAddr,
+    ) -> crate::platform::http::Answer<'_> {
+        Box::pin(self.answer(req))
     }
 }

@@ -6,7 +6,6 @@
 //! twice under two ids is counted. Rooms are unencrypted (their encryption state is 404).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -59,7 +58,7 @@ impl FakeHomeserver {
             state: Mutex::default(),
             base,
         });
-        tokio::spawn(serve(listener, hs.clone()));
+        super::serve_stand_in(listener, hs.clone());
         Ok(hs)
     }
 
@@ -154,23 +153,17 @@ fn send_target(path: &str) -> Option<(String, String)> {
     Some((decode(room), decode(txn)))
 }
 
-async fn serve(listener: tokio::net::TcpListener, hs: Arc<FakeHomeserver>) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let hs = hs.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let hs = hs.clone();
-                async move {
-                    let (status, body) = hs.answer(req).await;
-                    let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
-                    *r.status_mut() =
-                        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
-                    Ok::<_, Infallible>(r)
-                }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+impl crate::platform::http::Handler for FakeHomeserver {
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        _: std::net::IpAddr,
+    ) -> crate::platform::http::Answer<'_> {
+        Box::pin(async move {
+            let (status, body) = self.answer(req).await;
+            let mut r = hyper::Response::new(Full::new(Bytes::from(body)));
+            *r.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+            r
+        })
     }
 }

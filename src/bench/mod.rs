@@ -99,6 +99,27 @@ pub async fn delivery(shape: crate::config::DeliveryBench) -> anyhow::Result<()>
     }
 }
 
+/// Serves a stand-in platform on `listener` with the bot's own HTTP server
+/// (`platform::http`) for as long as the process runs, its bounds opened wide: the benchmark
+/// is its only client and must not be refused by them.
+#[cfg(any(feature = "discord", feature = "matrix"))]
+fn serve_stand_in<H: crate::platform::http::Handler + 'static>(
+    listener: tokio::net::TcpListener,
+    handler: std::sync::Arc<H>,
+) {
+    let limits = crate::platform::http::Limits {
+        max_connections: 100_000,
+        max_per_address: 100_000,
+        ..Default::default()
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        // Kept by the task: the server stops only with the process.
+        let _stop = stop;
+        crate::platform::http::serve(listener, limits, handler, shutdown).await;
+    });
+}
+
 /// The `p` percentile (0–1) of `v` (sorted in place); zero for none.
 fn percentile(v: &mut [std::time::Duration], p: f64) -> std::time::Duration {
     if v.is_empty() {

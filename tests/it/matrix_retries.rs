@@ -4,10 +4,10 @@
 //! request that is not safe to repeat (a POST that creates a room) is not retried on a 5xx.
 
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use atlasbot::platform::http::{serve, Answer, Handler, Limits};
 use bytes::Bytes;
 use http_body_util::Full;
 use serde_json::{json, Value};
@@ -34,25 +34,17 @@ impl Homeserver {
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        // Served by the bot's own HTTP server until the test ends (the sender kept by the task).
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
         let server = hs.clone();
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let server = server.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let server = server.clone();
-                        async move { Ok::<_, Infallible>(server.answer(req)) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
+            let _stop = stop;
+            serve(listener, Limits::default(), server, shutdown).await;
         });
         (hs, base)
     }
 
-    fn answer(&self, req: hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
+    fn answer(&self, req: &hyper::Request<hyper::body::Incoming>) -> hyper::Response<Full<Bytes>> {
         let (method, path) = (req.method().to_string(), req.uri().path().to_string());
         self.seen
             .lock()
@@ -78,6 +70,17 @@ impl Homeserver {
             .entry(txn.to_string())
             .or_insert_with(|| format!("$event{n}"));
         json!({"event_id": id})
+    }
+}
+
+impl Handler for Homeserver {
+    fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        _: std::net::IpAddr,
+    ) -> Answer<'_> {
+        let answer = self.answer(&req);
+        Box::pin(async move { answer })
     }
 }
 
