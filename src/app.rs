@@ -13,7 +13,7 @@ use crate::store::Store;
 pub fn main() -> ExitCode {
     use clap::Parser;
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.color());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,13 +27,17 @@ pub fn main() -> ExitCode {
     runtime.block_on(run(cli))
 }
 
-pub fn init_tracing() {
+/// Logs go to stderr so that stdout stays the bot's answers (the console contract), coloured
+/// by the same conventions as the answers (`--color`, `NO_COLOR`, `CLICOLOR`, `TERM=dumb`, a
+/// pipe) decided for stderr: tracing's own default colours whenever `NO_COLOR` is unset, so a
+/// warning in a console on a dumb terminal came out with escapes.
+pub fn init_tracing(color: crate::config::ColorChoice) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ATLASBOT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Logs go to stderr so that stdout stays the bot's answers (the console contract).
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(crate::platform::console::colours(color, &std::io::stderr()))
         .init();
 }
 

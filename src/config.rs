@@ -16,6 +16,14 @@ impl Cli {
     pub fn location(&self) -> crate::store::Location {
         crate::store::Location::parse(&self.db, Some(self.atlas.clone()))
     }
+
+    /// The `--color` of the commands that take one (`auto` for the others): logs follow it too.
+    pub fn color(&self) -> ColorChoice {
+        match &self.command {
+            Command::Ask { color, .. } | Command::Console { color, .. } => *color,
+            _ => ColorChoice::Auto,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]

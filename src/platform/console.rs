@@ -82,26 +82,32 @@ pub struct Display {
     pub terminal: bool,
 }
 
+/// Whether text written to `stream` is coloured: `always` and `never` are what they say; `auto`
+/// follows the ecosystem's conventions as `anstream` (clap's) reads them — a terminal that
+/// supports it, never under `NO_COLOR`, `CLICOLOR=0` or `TERM=dumb`, even a pipe under
+/// `CLICOLOR_FORCE`. The answers (stdout) and the logs (stderr) are decided alike.
+pub fn colours(
+    choice: crate::config::ColorChoice,
+    stream: &impl anstream::stream::RawStream,
+) -> bool {
+    use crate::config::ColorChoice;
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => matches!(
+            anstream::AutoStream::choice(stream),
+            anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
+        ),
+    }
+}
+
 impl Display {
-    /// Colour by the ecosystem's conventions, as `anstream` (clap's) reads them: `auto`
-    /// colours a terminal that supports it, never under `NO_COLOR` or `CLICOLOR=0` or
-    /// `TERM=dumb`, and even a pipe under `CLICOLOR_FORCE`; `always` and `never` are what they
-    /// say.
+    /// Answers coloured as [`colours`] decides for stdout (never as JSON).
     pub fn new(json: bool, color: crate::config::ColorChoice) -> Display {
-        use crate::config::ColorChoice;
-        let terminal = std::io::stdout().is_terminal();
-        let color = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => matches!(
-                anstream::AutoStream::choice(&std::io::stdout()),
-                anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
-            ),
-        };
         Display {
             json,
-            color: color && !json,
-            terminal,
+            color: colours(color, &std::io::stdout()) && !json,
+            terminal: std::io::stdout().is_terminal(),
         }
     }
 

@@ -162,38 +162,33 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
         coloured.contains("\x1b[1;36mWorld Intellectual Property Organization (WIPO)\x1b[0m"),
         "no coloured title on a terminal:\n{coloured:?}"
     );
-    let no_color = session(
-        &db,
-        data.path(),
-        100,
-        &[("NO_COLOR", "1")],
-        &[],
-        &["/actor WIPO\r"],
-    );
-    assert!(screen(&no_color).contains("World Intellectual Property Organization (WIPO)"));
-    assert!(
-        !sgr().is_match(&no_color),
-        "NO_COLOR=1 still coloured:\n{no_color:?}"
-    );
-    let never = session(
-        &db,
-        data.path(),
-        100,
-        &[],
-        &["--color", "never"],
-        &["/actor WIPO\r"],
-    );
-    assert!(!sgr().is_match(&never), "--color never still coloured");
-    // The other conventions: a terminal that says it has no colour, or a user who says so.
-    for env in [[("TERM", "dumb")], [("CLICOLOR", "0")]] {
-        let plain = session(&db, data.path(), 100, &env, &[], &["/actor WIPO\r"]);
+    // Without colour, nothing on the terminal is coloured: neither the answers nor the logs
+    // (which share it, on stderr; `info` makes sure there is one to see).
+    let sessions: [(&[(&str, &str)], &[&str]); 4] = [
+        (&[("NO_COLOR", "1")], &[]),
+        (&[], &["--color", "never"]),
+        (&[("TERM", "dumb")], &[]),
+        (&[("CLICOLOR", "0")], &[]),
+    ];
+    for (env, args) in sessions {
+        let env: Vec<(&str, &str)> = env
+            .iter()
+            .copied()
+            .chain([("ATLASBOT_LOG", "info")])
+            .collect();
+        let plain = session(&db, data.path(), 100, &env, args, &["/actor WIPO\r"]);
+        let shown = screen(&plain);
         assert!(
-            screen(&plain).contains("World Intellectual Property Organization (WIPO)"),
-            "{env:?} did not answer:\n{plain:?}"
+            shown.contains("World Intellectual Property Organization (WIPO)"),
+            "{env:?} {args:?} did not answer:\n{plain:?}"
+        );
+        assert!(
+            shown.contains("INFO"),
+            "{env:?} {args:?}: no log line to check:\n{plain:?}"
         );
         assert!(
             !sgr().is_match(&plain),
-            "{env:?} still coloured:\n{plain:?}"
+            "{env:?} {args:?} still coloured:\n{plain:?}"
         );
     }
     // Pipes: the console and ask print plain text, and --color always is what it says.
