@@ -164,7 +164,8 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
     );
     // Without colour, nothing on the terminal is coloured: neither the answers nor the logs
     // (which share it, on stderr; `info` makes sure there is one to see).
-    let sessions: [(&[(&str, &str)], &[&str]); 4] = [
+    type Session<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let sessions: [Session; 4] = [
         (&[("NO_COLOR", "1")], &[]),
         (&[], &["--color", "never"]),
         (&[("TERM", "dumb")], &[]),
