@@ -47,6 +47,11 @@ pub async fn run(cli: Cli) -> ExitCode {
         grace_minutes: cli.grace_minutes,
         lease_seconds: cli.claim_lease_seconds,
         public_url: cli.public_url.clone(),
+        sync_policy: crate::sync::fetch::Policy {
+            allow_private: cli.sync_allow_private,
+            allow_http: cli.sync_allow_http,
+            ..crate::sync::fetch::Policy::default()
+        },
     };
     match cli.command {
         Command::Ask { line, json, color } => match context(&db, timing).await {
@@ -228,6 +233,7 @@ struct Timing {
     grace_minutes: i64,
     lease_seconds: u32,
     public_url: Option<String>,
+    sync_policy: crate::sync::fetch::Policy,
 }
 
 async fn context(db: &crate::store::Location, timing: Timing) -> Option<Context> {
@@ -246,6 +252,7 @@ async fn context(db: &crate::store::Location, timing: Timing) -> Option<Context>
                 .public_url
                 .map(|u| u.trim().trim_end_matches('/').to_string())
                 .filter(|u| !u.is_empty());
+            c.sync_policy = timing.sync_policy;
             Some(c)
         }
         Err(e) => {

@@ -71,6 +71,16 @@ pub struct Cli {
     #[arg(long, global = true, env = "ATLASBOT_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Followed calendars (`/event sync add`) may be on private, loopback and link-local
+    /// addresses (a calendar server on the bot's own network). Off: such addresses are
+    /// refused, checked on every connection, redirects included.
+    #[arg(long, global = true, env = "ATLASBOT_SYNC_ALLOW_PRIVATE")]
+    pub sync_allow_private: bool,
+
+    /// Followed calendars may be plain http:// (off: https only).
+    #[arg(long, global = true, env = "ATLASBOT_SYNC_ALLOW_HTTP")]
+    pub sync_allow_http: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -42,3 +42,4 @@ pub mod reply;
 pub mod scheduler;
 pub mod search;
 pub mod store;
+pub mod sync;

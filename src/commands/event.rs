@@ -1,6 +1,8 @@
 //! /event show|add|edit|cancel: one event. Moderators add, edit and cancel (enforced in the
 //! core before this runs); every change re-plans the event's reminders (the store tells the scheduler).
 
+mod sync;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
@@ -35,6 +37,7 @@ pub enum Action {
     Export,
     Subscribe,
     RotateFeed,
+    Sync,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
@@ -47,6 +50,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
         Some("export") => Action::Export,
         Some("subscribe") => Action::Subscribe,
         Some("rotate-feed") => Action::RotateFeed,
+        Some("sync") => Action::Sync,
         Some(other) => {
             return Err(CommandError::usage(
                 format!("/event has no subcommand “{}”.", super::shorten(other, 40)),
@@ -230,7 +234,15 @@ fn organiser(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError>
 }
 
 fn topics(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
-    let Some(list) = args.get("topics") else {
+    topic_list(atlas, args.get("topics"))
+}
+
+/// Topic names, comma-separated, as the atlas's slugs (each must be a topic).
+pub(crate) fn topic_list(
+    atlas: &Atlas,
+    list: Option<&str>,
+) -> Result<Option<String>, CommandError> {
+    let Some(list) = list else {
         return Ok(None);
     };
     let mut slugs = Vec::new();
@@ -249,12 +261,12 @@ fn topics(atlas: &Atlas, args: &Args) -> Result<Option<String>, CommandError> {
 }
 
 /// What an event is about, as stored: (topics, actors, inferred).
-type About = (Option<String>, Option<String>, bool);
+pub(crate) type About = (Option<String>, Option<String>, bool);
 
 /// What an event is about: the topics the moderator gave (`given`), or else those its title
 /// and description name in the atlas's terms (`inferred`); and the actors they name besides
 /// its organiser. The card says which topics were inferred.
-fn about(
+pub(crate) fn about(
     atlas: &Atlas,
     given: Option<String>,
     title: &str,
@@ -292,6 +304,7 @@ pub async fn run(
         Action::Export => export(ctx, caller).await,
         Action::Subscribe => subscribe(ctx, atlas, caller, &p.args).await,
         Action::RotateFeed => rotate_feed(ctx, caller).await,
+        Action::Sync => sync::run(ctx, atlas, caller, &p.args).await,
         Action::Show => show(ctx, atlas, caller, &p.args).await,
     }
 }
@@ -665,7 +678,7 @@ fn calendar_content(file: &str, example: &str) -> Result<String, CommandError> {
 
 /// Why an imported event cannot be added, if it cannot: it never occurs from now on (a
 /// one-off in the past or in a clock-change gap, a series that has ended).
-fn never_occurs(it: &ical::IcsItem, tz: Tz, now: DateTime<Utc>) -> Option<&'static str> {
+pub(crate) fn never_occurs(it: &ical::IcsItem, tz: Tz, now: DateTime<Utc>) -> Option<&'static str> {
     match &it.rrule {
         None => match when::resolve(it.start, tz) {
             Err(when::WhenError::Gap { .. }) => {
@@ -706,6 +719,13 @@ fn importable(
         let Ok(tz) = it.tz.parse::<Tz>() else {
             continue;
         };
+        if it.cancelled {
+            skipped.push(format!(
+                "“{}”: skipped, it is cancelled (STATUS:CANCELLED)",
+                shorten(&it.title, 60)
+            ));
+            continue;
+        }
         if let Some(why) = never_occurs(&it, tz, now) {
             skipped.push(format!("“{}”: skipped, {why}", shorten(&it.title, 60)));
             continue;

@@ -15,10 +15,10 @@ mod actor;
 pub mod ask;
 mod define;
 mod document;
-mod event;
+pub(crate) mod event;
 mod events;
 mod evidence;
-mod follow;
+pub(crate) mod follow;
 mod help;
 mod remind;
 mod reminders;
@@ -233,6 +233,8 @@ pub struct Context {
     pub lease: chrono::Duration,
     /// Where the bot's calendar feeds and pages are reached (`--public-url`), if anywhere.
     pub public_url: Option<String>,
+    /// What followed calendars may be fetched from (`--sync-allow-private`, `--sync-allow-http`).
+    pub sync_policy: crate::sync::fetch::Policy,
     atlas: Arc<RwLock<Arc<Atlas>>>,
     /// When the atlas version was last compared with the database's.
     checked: Arc<std::sync::Mutex<std::time::Instant>>,
@@ -268,6 +270,7 @@ impl Context {
             grace: chrono::Duration::minutes(10),
             lease: crate::scheduler::LEASE,
             public_url: None,
+            sync_policy: crate::sync::fetch::Policy::default(),
             checked: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
             changes: Arc::default(),
             store,

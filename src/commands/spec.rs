@@ -45,6 +45,10 @@ pub struct OptionSpec {
     /// The largest, if there is one (power levels stop at 100).
     #[serde(default)]
     pub max: Option<i64>,
+    /// The values a string option takes, when it takes only these (`/event sync add|list|remove`):
+    /// Discord offers them as a list; the command's own parser refuses others.
+    #[serde(default)]
+    pub choices: Vec<String>,
 }
 
 fn one() -> i64 {

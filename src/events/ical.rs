@@ -200,13 +200,6 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         format!("“{}”", title.chars().take(60).collect::<String>())
     };
     let skip = |why: &str| format!("{label}: skipped, {why}");
-    // An override of one occurrence shares its series' UID: taken as an event, it would
-    // replace the whole series (RFC 5545 §3.8.4.4).
-    if e.property_value("RECURRENCE-ID").is_some() {
-        return Err(skip(
-            "it changes one occurrence of a series (RECURRENCE-ID); the series is imported as it repeats, without this change",
-        ));
-    }
     let (start, tz) = start_of(e).map_err(|why| skip(&why))?;
     if title.is_empty() {
         return Err(skip("it has no SUMMARY (title)"));
@@ -217,7 +210,7 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         Some(Err(why)) => return Err(skip(&format!("its repetition is not one I handle: {why}"))),
     };
     let uid = uid_of(n, e, start).map_err(|why| skip(&why))?;
-    let exdates = exdates_of(e);
+    let exdates = exdates_of(e, start, &tz);
     if exdates.len() > MAX_EXDATES {
         return Err(skip(&format!(
             "it cancels more than {MAX_EXDATES} dates (EXDATE)"
@@ -240,9 +233,16 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         rrule,
         exdates,
         revision: Revision::default(),
-        cancelled: false,
+        cancelled: is_cancelled(e),
         url: None,
     })
+}
+
+/// STATUS:CANCELLED: the organiser called it off (a calendar service keeps such events in its
+/// feed for a while rather than dropping them).
+fn is_cancelled(e: &IcsEvent) -> bool {
+    e.property_value("STATUS")
+        .is_some_and(|s| s.trim().eq_ignore_ascii_case("CANCELLED"))
 }
 
 /// The event's UID as an identifier, or one made from its place in the file and its start
@@ -269,17 +269,46 @@ fn duration_of(e: &IcsEvent, start: NaiveDateTime) -> Option<i64> {
 }
 
 /// The cancelled occurrences (EXDATE, UTC form).
-fn exdates_of(e: &IcsEvent) -> Vec<DateTime<Utc>> {
+fn exdates_of(e: &IcsEvent, start: NaiveDateTime, tz: &str) -> Vec<DateTime<Utc>> {
     e.multi_properties()
         .get("EXDATE")
         .map(|ps| {
             ps.iter()
-                .flat_map(|p| p.value().split(','))
-                .filter_map(|v| NaiveDateTime::parse_from_str(v.trim(), "%Y%m%dT%H%M%SZ").ok())
-                .map(|n| Utc.from_utc_datetime(&n))
+                .flat_map(|p| {
+                    let zone = p.params().get("TZID").map(|z| z.value().to_string());
+                    p.value()
+                        .split(',')
+                        .filter_map(move |v| {
+                            instant(v, zone.as_deref().unwrap_or(tz), start.time())
+                        })
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// A date-time of the file as an instant, in every form RFC 5545 allows for EXDATE and
+/// RECURRENCE-ID: UTC (`…Z`), local in `zone` (its TZID, or the event's own zone when floating),
+/// or a date alone (then at `time` of day, the series' start). None when unreadable, or when
+/// the local time does not exist in the zone (a DST gap).
+fn instant(value: &str, zone: &str, time: chrono::NaiveTime) -> Option<DateTime<Utc>> {
+    let v = value.trim();
+    if let Some(utc) = v.strip_suffix('Z') {
+        let t = NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
+        return Some(Utc.from_utc_datetime(&t));
+    }
+    let local = NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S")
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y%m%d")
+                .ok()
+                .map(|d| d.and_time(time))
+        })?;
+    let tz: Tz = zone.trim_matches('"').parse().ok()?;
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Checks nesting and size before the file reaches the parser, in one pass with no recursion:
@@ -370,13 +399,62 @@ pub fn parse(content: &str) -> Result<Parsed, String> {
         ));
     }
     let mut out = Parsed::default();
-    for (n, e) in events.into_iter().enumerate() {
+    // Series first, then the overrides of their occurrences (which may come before them).
+    let (overrides, series): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .enumerate()
+        .partition(|(_, e)| e.get_recurrence_id().is_some());
+    for (n, e) in series {
         match read_event(n, e) {
             Ok(item) => out.items.push(item),
             Err(why) => out.skipped.push(why),
         }
     }
+    for (n, e) in overrides {
+        apply_override(&mut out, n, e);
+    }
     Ok(out)
+}
+
+/// An override of one occurrence of a series (same UID, RECURRENCE-ID; RFC 5545 §3.8.4.4), as
+/// calendar services write a moved or cancelled occurrence: the series skips that occurrence
+/// (an EXDATE), and unless the override is cancelled, it becomes an event of its own at its
+/// new time, with a UID made from the series' and the occurrence's. Taken as an event itself,
+/// it would replace the whole series.
+fn apply_override(out: &mut Parsed, n: usize, e: &IcsEvent) {
+    let uid = e.get_uid().map(identifier);
+    let series = out
+        .items
+        .iter_mut()
+        .find(|it| Some(&it.uid) == uid.as_ref() && it.rrule.is_some());
+    let zone = series.as_ref().map(|s| s.tz.clone());
+    let time = series.as_ref().map(|s| s.start.time()).unwrap_or_default();
+    let rid = e.properties().get("RECURRENCE-ID").and_then(|p| {
+        let tz = p.params().get("TZID").map(|z| z.value().to_string());
+        instant(p.value(), tz.or(zone).as_deref().unwrap_or("UTC"), time)
+    });
+    let Some(rid) = rid else {
+        out.skipped.push(format!(
+            "event {}: skipped, its RECURRENCE-ID is not a time I read",
+            n + 1
+        ));
+        return;
+    };
+    if let Some(series) = series {
+        series.exdates.push(rid);
+    }
+    if is_cancelled(e) {
+        return;
+    }
+    match read_event(n, e) {
+        Ok(mut item) => {
+            item.uid = format!("{}/{}", item.uid, rid.format("%Y%m%dT%H%M%SZ"));
+            // A THISANDFUTURE range is not modelled: the moved occurrence stands alone.
+            item.rrule = None;
+            out.items.push(item);
+        }
+        Err(why) => out.skipped.push(why),
+    }
 }
 
 #[cfg(test)]

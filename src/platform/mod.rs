@@ -72,6 +72,14 @@ pub fn start_reminders(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     let ctx = ctx.clone();
+    // Followed calendars are polled beside the reminders, by every platform's process for its
+    // own spaces (a panic in a poll ends only that pass's task; the loop is not restarted).
+    tokio::spawn(crate::sync::poll::run(
+        ctx.clone(),
+        platform,
+        outbox.clone(),
+        shutdown.clone(),
+    ));
     // Supervised: a panic in the scheduler (a bug) is logged and the loop starts again, so
     // that one bad reminder cannot stop every later one.
     tokio::spawn(async move {

@@ -89,7 +89,7 @@ impl SpaceRow {
 const STARTS_LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
 
 /// A wall-clock start as stored.
-fn starts_text(t: &NaiveDateTime) -> String {
+pub(crate) fn starts_text(t: &NaiveDateTime) -> String {
     t.format(STARTS_LOCAL).to_string()
 }
 
@@ -194,6 +194,8 @@ macro_rules! insert_event_on {
         id.map(|(id,)| EventId(id))
     }};
 }
+
+pub(crate) use insert_event_on;
 
 /// Writes planned reminders. A key seen before keeps its row — sent, failed or missed
 /// reminders are never planned again — unless it was cancelled (a person unsubscribed, then
@@ -314,6 +316,8 @@ macro_rules! upsert_imported {
     }};
 }
 
+pub(crate) use upsert_imported;
+
 /// An imported event's cancelled occurrences are the file's, no more and no less.
 macro_rules! replace_exdates {
     ($conn:expr, $id:expr, $exdates:expr) => {{
@@ -332,6 +336,8 @@ macro_rules! replace_exdates {
         }
     }};
 }
+
+pub(crate) use replace_exdates;
 
 /// `platform`'s spaces: "<platform>" itself or "<platform>:<id>" (a LIKE pattern: no
 /// wildcard can occur in a platform's name).

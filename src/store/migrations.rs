@@ -48,6 +48,7 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
     migration!(10, "runtime/0010_matrix_reactions_and_undecryptable.sql"),
     migration!(11, "runtime/0011_follows_and_feeds.sql"),
     migration!(12, "runtime/0012_keep_source_uids.sql"),
+    migration!(15, "runtime/0015_follow_calendars.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -60,6 +61,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     migration!(5, "postgres/0005_matrix_reactions_and_undecryptable.sql"),
     migration!(6, "postgres/0006_follows_and_feeds.sql"),
     migration!(7, "postgres/0007_keep_source_uids.sql"),
+    migration!(8, "postgres/0008_follow_calendars.sql"),
 ];
 
 /// The embedded list as sqlx's migration source.

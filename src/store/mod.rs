@@ -44,6 +44,7 @@ pub mod matrix_crypto;
 pub mod migrations;
 pub mod postgres;
 pub mod subscriptions;
+pub mod syncs;
 pub mod types;
 
 pub use types::{EventId, Platform, ReminderState, SpaceId, Target};

@@ -17,6 +17,7 @@
 //! - `regressions`  — what a hostile review of #26 and #31 found, one test per defect.
 //! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
 //! - `schema`       — the two runtime migration sets describe the same tables, keys, indexes.
+//! - `sync`         — followed calendars against a calendar service on loopback that changes.
 
 mod support;
 
@@ -41,3 +42,4 @@ mod postgres;
 mod quality;
 mod regressions;
 mod schema;
+mod sync;

@@ -21,8 +21,18 @@ fn option(o: &OptionSpec) -> Value {
     match o.kind {
         OptionKind::String => {
             v["type"] = json!(3);
-            v["autocomplete"] = json!(o.autocomplete);
             v["max_length"] = json!(crate::commands::MAX_INPUT_CHARS);
+            if o.choices.is_empty() {
+                v["autocomplete"] = json!(o.autocomplete);
+            } else {
+                // Discord refuses choices together with autocomplete.
+                let choices: Vec<Value> = o
+                    .choices
+                    .iter()
+                    .map(|c| json!({"name": c, "value": c}))
+                    .collect();
+                v["choices"] = json!(choices);
+            }
         }
         OptionKind::Integer => {
             v["type"] = json!(4);

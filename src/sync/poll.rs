@@ -1,0 +1,310 @@
+//! One pass over the followed feeds that are due, and the loop that makes passes.
+//!
+//! Each feed is claimed before it is fetched (`Store::claim_due_sync`: one process per poll,
+//! however many run), fetched through the one safe client (`fetch`), read with the importer's
+//! bounds (`events::ical`), mirrored while the claim is still ours, and its outcome recorded
+//! with the next poll's time. Moderators hear of a feed once when it starts failing, once when
+//! it recovers, and once when it is paused after a week of failures — never on every poll.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::fetch::{Fetched, Fetcher, Validators};
+use crate::commands::Context;
+use crate::domain::{Platform, Target};
+use crate::events::ical;
+use crate::reply::{Reply, Text, Tone, Visibility};
+use crate::scheduler::{plan_event, Delivery, Outbox};
+use crate::store::syncs::{Mirrored, PollOutcome, SyncRow};
+use crate::store::StoreError;
+
+/// How long a poll is one process's: the fetch's own time limit, the mirror, and margin.
+pub const POLL_LEASE: Duration = Duration::minutes(2);
+/// Feeds polled at most per pass, so that a pass ends (the next one takes the rest).
+const MAX_POLLS_PER_PASS: usize = 50;
+/// How often the loop looks for due feeds when none is due sooner (a feed just added is due
+/// at once; the loop hears of it within this long).
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Polls the feeds of `platform`'s spaces that are due, one after another: how many.
+pub async fn poll_due(
+    ctx: &Context,
+    platform: Platform,
+    owner: &str,
+    fetcher: &Fetcher,
+    outbox: &dyn Outbox,
+) -> Result<usize, StoreError> {
+    let mut polled = 0;
+    while polled < MAX_POLLS_PER_PASS {
+        let now = ctx.store.lease_now().await?;
+        let claimed = ctx
+            .store
+            .claim_due_sync(platform, owner, now, now + POLL_LEASE)
+            .await?;
+        let Some(sync) = claimed else { break };
+        poll_one(ctx, &sync, owner, fetcher, outbox).await?;
+        polled += 1;
+    }
+    Ok(polled)
+}
+
+/// Fetches, mirrors and records one claimed feed, then tells its moderators what changed in
+/// its health.
+async fn poll_one(
+    ctx: &Context,
+    sync: &SyncRow,
+    owner: &str,
+    fetcher: &Fetcher,
+    outbox: &dyn Outbox,
+) -> Result<(), StoreError> {
+    let since = Validators {
+        etag: sync.etag.clone(),
+        last_modified: sync.last_modified.clone(),
+    };
+    let outcome = match fetcher.fetch(&sync.url, &since).await {
+        Ok(Fetched::Unchanged) => PollOutcome::Ok {
+            etag: None,
+            last_modified: None,
+            mirrored: None,
+        },
+        Ok(Fetched::Body { text, validators }) => match mirror(ctx, sync, owner, text).await? {
+            // The validators are kept only with a mirrored feed: a feed that could not be
+            // taken is fetched whole again next time.
+            Ok(counts) => PollOutcome::Ok {
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                mirrored: Some(counts),
+            },
+            Err(why) => PollOutcome::Failed(why),
+        },
+        Err(e) => PollOutcome::Failed(e.to_string()),
+    };
+    if let PollOutcome::Failed(why) = &outcome {
+        tracing::warn!(sync = sync.id, space = %sync.space, error = %why, "calendar feed poll failed");
+    }
+    let now = ctx.store.lease_now().await?;
+    if ctx.store.record_poll(sync, owner, &outcome, now).await? {
+        tell_moderators(ctx, sync, &outcome, now, outbox).await?;
+    }
+    Ok(())
+}
+
+/// Reads a fetched feed and mirrors it: Ok((live events it mirrors, events skipped)), or
+/// Err(why the feed cannot be taken) for its moderators.
+async fn mirror(
+    ctx: &Context,
+    sync: &SyncRow,
+    owner: &str,
+    text: String,
+) -> Result<Result<(i64, i64), String>, StoreError> {
+    // CPU work on untrusted input: off the async workers; a panic in it fails this poll only.
+    let parsed = match tokio::task::spawn_blocking(move || ical::parse(&text)).await {
+        Ok(Ok(parsed)) => parsed,
+        Ok(Err(why)) => return Ok(Err(format!("the feed was refused: {why}"))),
+        Err(_) => return Ok(Err("the feed could not be read".into())),
+    };
+    let now = ctx.clock.now();
+    let atlas = ctx.atlas().await?;
+    let (items, present, skipped) = mirrorable(&atlas, sync, parsed, now);
+    let max = crate::commands::event::MAX_EVENTS_PER_SPACE;
+    let Some(result) = ctx
+        .store
+        .mirror_sync(sync, owner, &items, &present, now, max)
+        .await?
+    else {
+        return Ok(Err("another process took this poll over".into()));
+    };
+    if result.too_many {
+        return Ok(Err(format!(
+            "the feed would bring this space past {max} events; nothing was changed"
+        )));
+    }
+    for id in &result.changed {
+        plan_event(&ctx.store, *id, now).await?;
+    }
+    for id in &result.added {
+        // Followers of its topics hear of a new event as they would of one added by hand.
+        if let Err(e) = crate::commands::follow::notify_followers(ctx, *id, "").await {
+            tracing::warn!(error = %e, event = id.0, "could not tell followers of a synced event");
+        }
+    }
+    let live = items.len() as i64;
+    Ok(Ok((live, skipped + result.not_owned.len() as i64)))
+}
+
+/// The feed's events as they are to be mirrored, the UIDs of every event it still carries
+/// (a past one too: it is over, not cancelled), and how many it carries that cannot be taken.
+fn mirrorable(
+    atlas: &crate::atlas::Atlas,
+    sync: &SyncRow,
+    parsed: ical::Parsed,
+    now: DateTime<Utc>,
+) -> (Vec<Mirrored>, HashSet<String>, i64) {
+    let mut skipped = parsed.skipped.len() as i64;
+    let mut present = HashSet::new();
+    let mut items = Vec::new();
+    for it in parsed.items {
+        if it.cancelled {
+            continue;
+        }
+        present.insert(it.uid.clone());
+        let Ok(tz) = it.tz.parse::<Tz>() else {
+            skipped += 1;
+            continue;
+        };
+        if crate::commands::event::never_occurs(&it, tz, now).is_some() {
+            continue;
+        }
+        items.push(mirrored(atlas, sync, it));
+    }
+    (items, present, skipped)
+}
+
+/// One feed event as an event of the space, about the sync's topics (or what its text names).
+fn mirrored(atlas: &crate::atlas::Atlas, sync: &SyncRow, it: ical::IcsItem) -> Mirrored {
+    let (topics, actors, inferred) = crate::commands::event::about(
+        atlas,
+        sync.topics.clone(),
+        &it.title,
+        it.description.as_deref(),
+        None,
+    );
+    let input = crate::store::events::EventInput {
+        space: sync.space.clone(),
+        title: it.title,
+        description: it.description,
+        starts_local: it.start,
+        tz: it.tz,
+        duration_min: it.duration_min,
+        place: it.place,
+        organiser: None,
+        topics,
+        actors,
+        inferred,
+        rrule: it.rrule,
+        created_by: format!("sync:{}", sync.id),
+    };
+    let digest = digest(&input, &it.exdates);
+    Mirrored {
+        source_uid: it.uid,
+        input,
+        exdates: it.exdates,
+        digest,
+    }
+}
+
+/// What the feed says of an event, as a short digest: equal digests, nothing to rewrite.
+fn digest(e: &crate::store::events::EventInput, exdates: &[DateTime<Utc>]) -> String {
+    let mut exdates: Vec<String> = exdates.iter().map(|x| x.to_rfc3339()).collect();
+    exdates.sort();
+    let text = format!(
+        "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{}",
+        e.title,
+        e.description,
+        e.starts_local,
+        e.tz,
+        e.duration_min,
+        e.place,
+        e.rrule,
+        e.topics,
+        exdates.join(",")
+    );
+    let hash = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    hash.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Tells the moderators of `sync`'s space that it started failing, recovered or was paused —
+/// each once per run of failures, whichever process polled (a notice is recorded before it
+/// is sent).
+async fn tell_moderators(
+    ctx: &Context,
+    sync: &SyncRow,
+    outcome: &PollOutcome,
+    now: DateTime<Utc>,
+    outbox: &dyn Outbox,
+) -> Result<(), StoreError> {
+    let (what, title, text) = match (outcome, &sync.failing_since) {
+        (PollOutcome::Failed(why), None) => (
+            format!("sync-failing:{}:{}", sync.id, crate::store::events::ts(now)),
+            "A followed calendar is failing",
+            format!(
+                "I could not read {} ({why}). I keep trying at each interval and will say when it works again; its events stay as they were. /event sync list shows its state.",
+                sync.url
+            ),
+        ),
+        (PollOutcome::Failed(why), Some(since)) if paused_now(since, now) => (
+            format!("sync-paused:{}:{since}", sync.id),
+            "A followed calendar is paused",
+            format!(
+                "{} has failed for {} days ({why}); I stopped polling it. /event sync add with the same address resumes it.",
+                sync.url,
+                crate::store::syncs::PAUSE_AFTER_DAYS
+            ),
+        ),
+        (PollOutcome::Ok { .. }, Some(since)) => (
+            format!("sync-recovered:{}:{since}", sync.id),
+            "A followed calendar works again",
+            format!("{} answers again; its events are up to date.", sync.url),
+        ),
+        _ => return Ok(()),
+    };
+    if !ctx.store.first_notice(&sync.space, &what, now).await? {
+        return Ok(());
+    }
+    let mut reply = Reply::new(Tone::Refusal);
+    reply.title = Some(title.into());
+    reply.summary = Some(Text::plain(text));
+    reply.visibility = Visibility::Private;
+    let delivery = Delivery {
+        key: what,
+        space: sync.space.clone(),
+        target: Target::Moderators,
+        reply,
+        about: None,
+    };
+    if let Err(e) = outbox.deliver(&delivery).await {
+        tracing::warn!(error = %e, sync = sync.id, "could not tell the moderators about a followed calendar");
+    }
+    Ok(())
+}
+
+/// Whether a feed failing since `since` is paused by a failure at `now`.
+fn paused_now(since: &str, now: DateTime<Utc>) -> bool {
+    crate::store::events::parse_ts(since)
+        .is_some_and(|s| now - s >= Duration::days(crate::store::syncs::PAUSE_AFTER_DAYS))
+}
+
+/// Polls `platform`'s feeds until `shutdown`: a pass, then a sleep until the next feed is
+/// due (at most `LOOK_EVERY`, so that a feed added by another process is seen). No error ends
+/// it.
+pub async fn run(
+    ctx: Context,
+    platform: Platform,
+    outbox: Arc<dyn Outbox>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let fetcher = Fetcher::new(ctx.sync_policy.clone());
+    let owner = crate::scheduler::Owner::this_process();
+    while !*shutdown.borrow() {
+        if let Err(e) = poll_due(&ctx, platform, owner.as_str(), &fetcher, outbox.as_ref()).await {
+            tracing::error!(error = %e, "calendar feed pass failed");
+        }
+        let wait = match ctx.store.next_sync_due(platform).await {
+            Ok(Some(next)) => (next - ctx.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(LOOK_EVERY),
+            _ => LOOK_EVERY,
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait.max(std::time::Duration::from_millis(200))) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
