@@ -67,6 +67,10 @@ pub struct EventRow {
     /// subscriptions, its space's offsets): a plan is written only for the revision it was
     /// computed from (`Store::replan`), so a planner that read an older one never wins.
     pub revision: i64,
+    /// At most this many Going (beyond: the waitlist); None: no limit.
+    pub capacity: Option<i64>,
+    /// The card and /event show give counts only, no names.
+    pub hide_names: bool,
 }
 }
 
@@ -1001,6 +1005,6 @@ impl Store {
     }
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision";
+pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision, capacity, hide_names";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";

@@ -49,6 +49,7 @@ pub const RUNTIME: &[(i64, &str, &str)] = &[
     migration!(11, "runtime/0011_follows_and_feeds.sql"),
     migration!(12, "runtime/0012_keep_source_uids.sql"),
     migration!(15, "runtime/0015_follow_calendars.sql"),
+    migration!(16, "runtime/0016_rsvps_and_agendas.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration on PostgreSQL, in order.
@@ -62,6 +63,7 @@ pub const POSTGRES: &[(i64, &str, &str)] = &[
     migration!(6, "postgres/0006_follows_and_feeds.sql"),
     migration!(7, "postgres/0007_keep_source_uids.sql"),
     migration!(8, "postgres/0008_follow_calendars.sql"),
+    migration!(9, "postgres/0009_rsvps_and_agendas.sql"),
 ];
 
 /// The embedded list as sqlx's migration source.

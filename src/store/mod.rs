@@ -43,6 +43,7 @@ pub mod matrix;
 pub mod matrix_crypto;
 pub mod migrations;
 pub mod postgres;
+pub mod rsvps;
 pub mod subscriptions;
 pub mod syncs;
 pub mod types;
