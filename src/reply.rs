@@ -39,6 +39,9 @@ pub enum Span {
     /// An instant as the space reads it; platforms that can show each reader their own zone
     /// add that (Discord's timestamp markup).
     Time(Moment),
+    /// A member, by their platform id: Discord names them (a mention, which the bot's
+    /// messages never let ping); elsewhere the id is shown as it is.
+    Person(String),
 }
 
 /// An instant: `local` is its wall-clock time in the space's zone ("Thu 3 Dec 2026 14:00"),
@@ -84,7 +87,7 @@ impl Text {
 
     pub fn is_empty(&self) -> bool {
         self.0.iter().all(|s| match s {
-            Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.is_empty(),
+            Span::Plain(t) | Span::Strong(t) | Span::Code(t) | Span::Person(t) => t.is_empty(),
             Span::Time(_) => false,
         })
     }
@@ -94,7 +97,7 @@ impl Text {
         self.0
             .iter()
             .map(|s| match s {
-                Span::Plain(t) | Span::Strong(t) | Span::Code(t) => t.clone(),
+                Span::Plain(t) | Span::Strong(t) | Span::Code(t) | Span::Person(t) => t.clone(),
                 Span::Time(m) => m.plain(),
             })
             .collect()
@@ -218,6 +221,17 @@ pub struct Reply {
 }
 
 impl Action {
+    /// The RSVP buttons of an event's card: each answers for whoever clicks (`/rsvp`).
+    pub fn rsvp_buttons(event: i64) -> Vec<Action> {
+        [("Going", "going"), ("Maybe", "maybe"), ("Can't go", "cant")]
+            .into_iter()
+            .map(|(label, answer)| Action::Run {
+                label: label.into(),
+                line: format!("/rsvp {event} {answer}"),
+            })
+            .collect()
+    }
+
     /// The buttons of an event's card and of a reminder to everyone: subscribe or
     /// unsubscribe whoever clicks (`/remind me`, and their own reminders removed).
     pub fn remind_buttons(event: i64) -> Vec<Action> {

@@ -336,6 +336,7 @@ async fn add(
     let tz = zone_of(args, &space.timezone)?;
     let input = new_event(atlas, caller, args, tz, now)?;
     let id = ctx.store.insert_event(&input, &new_uid(), now).await?;
+    attendance_options(ctx, id, args, (None, false), now).await?;
     let adopted = adopt_channel(ctx, space, caller).await?;
     replan(ctx, id).await?;
     super::follow::notify_followers(ctx, id, &caller.user).await?;
@@ -438,6 +439,7 @@ async fn edit(
     let retagged =
         (&input.topics, &input.actors, &input.organiser) != (&e.topics, &e.actors, &e.organiser);
     ctx.store.update_event(e.id, &input, now).await?;
+    attendance_options(ctx, e.id, args, (e.capacity, e.hide_names), now).await?;
     replan(ctx, e.id).await?;
     // Retagged, it may now concern people who follow a topic: told once, like an addition.
     // (Any other change tells nobody: followers are reminded of it as it is now.)
@@ -872,16 +874,95 @@ async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, Comma
         .map(|o| Item::new(Text::of([Span::Time(when::moment(*o, tz))])))
         .collect();
     r = r.section("Then", items);
+    r = attendance(ctx, e, r).await?;
     r.sources = Some(format!(
-        "Event {} · reminders: /remind me {} · {}",
+        "Event {} · coming? /rsvp {} going · reminders: /remind me {} · {}",
+        e.id,
         e.id,
         e.id,
         ics_hint(now, upcoming.first().copied())
     ));
     if !e.cancelled && !upcoming.is_empty() {
-        r.actions = crate::reply::Action::remind_buttons(e.id.0);
+        r.actions = crate::reply::Action::rsvp_buttons(e.id.0);
+        r.actions
+            .extend(crate::reply::Action::remind_buttons(e.id.0));
     }
     Ok(r)
+}
+
+/// `capacity:` (0: no limit) and `names:` (shown, hidden), over what the event had (`was`);
+/// a capacity raised lets the first waiting in.
+async fn attendance_options(
+    ctx: &Context,
+    id: EventId,
+    args: &Args,
+    was: (Option<i64>, bool),
+    now: DateTime<Utc>,
+) -> Result<(), CommandError> {
+    let capacity = match args.get("capacity").map(|c| c.trim().parse::<i64>()) {
+        None => was.0,
+        Some(Ok(0)) => None,
+        Some(Ok(n)) if (1..=10_000).contains(&n) => Some(n),
+        Some(_) => {
+            return Err(usage(
+                "capacity: is a number of places from 1 to 10000, or 0 for no limit.",
+            ))
+        }
+    };
+    let hide_names = match args.get("names").map(|n| n.trim().to_lowercase()) {
+        None => was.1,
+        Some(n) if n == "hidden" => true,
+        Some(n) if n == "shown" => false,
+        Some(_) => return Err(usage("names: is shown or hidden.")),
+    };
+    if (capacity, hide_names) == was {
+        return Ok(());
+    }
+    let promoted = ctx
+        .store
+        .set_attendance(id, capacity, hide_names, now)
+        .await?;
+    if let Some(e) = ctx.store.event(id).await? {
+        super::rsvp::let_in(ctx, &e, &promoted, now).await?;
+    }
+    Ok(())
+}
+
+/// Who is coming: the counts (and the capacity and waitlist, if it has one), and the names
+/// of those going unless the moderators chose counts only.
+async fn attendance(ctx: &Context, e: &EventRow, r: Reply) -> Result<Reply, CommandError> {
+    let answers = ctx.store.rsvps_of(e.id).await?;
+    let count = |a: &str| answers.iter().filter(|(_, x)| x == a).count();
+    let (going, maybe, cant, waiting) = (
+        count("going"),
+        count("maybe"),
+        count("cant"),
+        count("waiting"),
+    );
+    let mut counts = format!("{going} going · {maybe} maybe · {cant} can't");
+    if let Some(c) = e.capacity {
+        counts.push_str(&format!(" · {c} place{}", if c == 1 { "" } else { "s" }));
+        if going as i64 >= c {
+            counts.push_str(" (full)");
+        }
+    }
+    if waiting > 0 {
+        counts.push_str(&format!(" · {waiting} waiting"));
+    }
+    let r = r.field("Coming", counts, false);
+    if e.hide_names {
+        return Ok(r);
+    }
+    let names = |a: &str| -> Vec<Item> {
+        answers
+            .iter()
+            .filter(|(_, x)| x == a)
+            .take(50)
+            .map(|(u, _)| Item::new(Text::of([Span::Person(u.clone())])))
+            .collect()
+    };
+    Ok(r.section("Going", names("going"))
+        .section("Waitlist", names("waiting")))
 }
 
 /// When and where: the next occurrence (in the event's zone, and how far off), the

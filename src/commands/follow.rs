@@ -132,7 +132,7 @@ fn unknown(message: &str, close: &[String], otherwise: &str) -> Box<Reply> {
 }
 
 /// An event's next occurrence from `now`, however far ahead.
-async fn next_occurrence(
+pub(crate) async fn next_occurrence(
     ctx: &Context,
     e: &crate::store::events::EventRow,
     now: DateTime<Utc>,

@@ -22,6 +22,7 @@ pub(crate) mod follow;
 mod help;
 mod remind;
 mod reminders;
+pub(crate) mod rsvp;
 mod search;
 mod settings;
 mod standard;
@@ -61,6 +62,7 @@ pub enum CommandName {
     Follow,
     Unfollow,
     Following,
+    Rsvp,
     Ask,
 }
 
@@ -82,6 +84,7 @@ impl CommandName {
         CommandName::Follow,
         CommandName::Unfollow,
         CommandName::Following,
+        CommandName::Rsvp,
         CommandName::Ask,
     ];
 
@@ -103,6 +106,7 @@ impl CommandName {
             CommandName::Follow => "follow.toml",
             CommandName::Unfollow => "unfollow.toml",
             CommandName::Following => "following.toml",
+            CommandName::Rsvp => "rsvp.toml",
             CommandName::Ask => "ask.toml",
         }
     }
@@ -125,6 +129,7 @@ impl CommandName {
             CommandName::Follow => include_str!("../../commands/follow.toml"),
             CommandName::Unfollow => include_str!("../../commands/unfollow.toml"),
             CommandName::Following => include_str!("../../commands/following.toml"),
+            CommandName::Rsvp => include_str!("../../commands/rsvp.toml"),
             CommandName::Ask => include_str!("../../commands/ask.toml"),
         }
     }
@@ -154,6 +159,7 @@ impl CommandName {
             | CommandName::Follow
             | CommandName::Unfollow
             | CommandName::Following
+            | CommandName::Rsvp
             // It may route to any command (the events, a reminder).
             | CommandName::Ask => false,
         }
@@ -191,6 +197,7 @@ pub enum Request {
     Reminders(reminders::Params),
     Settings(settings::Params),
     Follow(follow::Params),
+    Rsvp(rsvp::Params),
     Ask(ask::Params),
 }
 
@@ -416,6 +423,7 @@ fn request(command: CommandName, args: &invocation::Args) -> Result<Request, Com
         CommandName::Events => Request::Events(events::parse(args)?),
         CommandName::Event => Request::Event(event::parse(args)?),
         CommandName::Remind => Request::Remind(remind::parse(args)?),
+        CommandName::Rsvp => Request::Rsvp(rsvp::parse(args)?),
         CommandName::Reminders => Request::Reminders(reminders::parse(args)?),
         CommandName::Settings => Request::Settings(settings::parse(args)?),
         CommandName::Follow | CommandName::Unfollow | CommandName::Following => {
@@ -465,6 +473,7 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
         Request::Events(p) => events::run(ctx, &atlas, caller, p).await,
         Request::Event(p) => event::run(ctx, &atlas, caller, p).await,
         Request::Remind(p) => remind::run(ctx, caller, p).await,
+        Request::Rsvp(p) => rsvp::run(ctx, caller, p).await,
         Request::Reminders(p) => reminders::run(ctx, caller, p).await,
         Request::Settings(p) => settings::run(ctx, caller, p).await,
         Request::Follow(p) => follow::run(ctx, &atlas, caller, p).await,

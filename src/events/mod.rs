@@ -544,6 +544,37 @@ pub fn new_event_note(
     }
 }
 
+/// What the key of a note that someone left the waitlist carries.
+pub const PROMOTED_MARK: &str = "-promoted-";
+
+/// Whether a note is a waitlist promotion's (else it tells of a new event).
+pub fn is_promotion(key: &str) -> bool {
+    key.contains(PROMOTED_MARK)
+}
+
+/// A note to `user` that a place opened up for them at event `event_id` (next occurring at
+/// `first`): once per promotion (its time is in the key — someone who drops out, waits and
+/// is let in again is told again).
+pub fn promoted_note(
+    event_id: EventId,
+    first: DateTime<Utc>,
+    user: &str,
+    now: DateTime<Utc>,
+) -> Planned {
+    let target = Target::User(user.to_string());
+    Planned {
+        key: format!(
+            "ev{event_id}{PROMOTED_MARK}{}-{target}",
+            now.format("%Y%m%dT%H%M%S%.3f")
+        ),
+        event_id,
+        occurrence: first,
+        offset_min: NOTE_OFFSET,
+        target,
+        due: now,
+    }
+}
+
 pub fn reminder_key(
     event_id: EventId,
     occurrence: DateTime<Utc>,

@@ -14,17 +14,24 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::atlas::Atlas;
 use crate::commands::Context;
 use crate::domain::{EventId, SpaceId, Subject};
+use crate::events::Recurrence;
 use crate::feeds::{self, Listed};
 use crate::render::html::escape;
+use crate::store::events::EventRow;
+use crate::store::rsvps::RsvpCounts;
 
 /// Where calendars live under the bot's public URL.
 pub const PREFIX: &str = "/calendar/";
@@ -373,6 +380,9 @@ impl Calendars {
         Ok((body, tag))
     }
 
+    /// The events page: one entry per event (a series once, with its next dates), grouped by
+    /// the week of its next occurrence in the space's zone, each with what it is about (from
+    /// the atlas) and how many answered.
     async fn page(
         &self,
         space: &SpaceId,
@@ -388,8 +398,21 @@ impl Calendars {
             None => "Upcoming events".to_string(),
             Some(s) => format!("Upcoming events on {}", atlas.subject_name(s)),
         };
-        let event_link = |id: EventId| format!("{}{PREFIX}{secret}/event/{id}.ics", self.base,);
-        Ok(render_page(&heading, &zone, &listed, &links, &event_link))
+        let entries = group_by_event(&listed);
+        // One query for the answers of every event on the page, however many there are.
+        let ids: Vec<EventId> = entries.iter().map(|e| e.event.id).collect();
+        let counts = self.ctx.store.rsvp_counts(&ids).await?;
+        // Weeks are the space's: a Sunday-evening meeting in its zone belongs to that week
+        // even when it is Monday in UTC.
+        let weeks = group_by_week(entries, zone.parse().unwrap_or(Tz::UTC), now);
+        let event_link = |id: EventId| format!("{}{PREFIX}{secret}/event/{id}.ics", self.base);
+        let shown = Shown {
+            atlas: &atlas,
+            counts: &counts,
+            space_page: feeds::links(&self.base, secret, None).page,
+            event_link: &event_link,
+        };
+        Ok(render_page(&heading, &zone, &weeks, &links, &shown))
     }
 }
 
@@ -400,48 +423,282 @@ const SCRIPT: &str = "document.querySelectorAll('time[datetime]').forEach(functi
 /// Only the page's own style and script run; nothing is loaded from elsewhere.
 const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}h1{font-size:1.6rem}ol{list-style:none;padding:0}li{border-top:1px solid #ccc;padding:.8rem 0}h2{font-size:1.15rem;margin:0}.when{font-weight:600}.zone,.note{color:#555}a{color:#0645ad}";
+/// Greys are #555 or darker on white (7:1 and more), links #0645ad (8:1).
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;background:#fff}h1{font-size:1.6rem}h2{font-size:1.3rem;margin:2rem 0 .3rem}h3{font-size:1.1rem;margin:0}ol{list-style:none;padding:0;margin:0}ol>li{border-top:1px solid #ccc;padding:.8rem 0}p{margin:.3rem 0}.when{font-weight:600}.zone,.note{color:#555}.then{margin:.2rem 0;padding-left:1.2rem;color:#333}.answers{font-weight:600;color:#1a1a1a}a{color:#0645ad}";
+
+/// How many dates after the next one an entry lists; the rest are counted ("and 4 more").
+const THEN_SHOWN: usize = 5;
+
+/// One event on the page: its occurrences there, soonest first (the first is its next).
+struct Entry<'a> {
+    event: &'a EventRow,
+    tz: Tz,
+    dates: Vec<DateTime<Utc>>,
+}
+
+/// What rendering needs besides the entries: the atlas for names, the answers counted, the
+/// space's page (subject links hang below it) and each event's "add to calendar" link.
+struct Shown<'a> {
+    atlas: &'a Atlas,
+    counts: &'a HashMap<EventId, RsvpCounts>,
+    space_page: String,
+    event_link: &'a dyn Fn(EventId) -> String,
+}
+
+/// Occurrences gathered under their event, so that a weekly series is one entry rather than
+/// one per week. `listed` is soonest first, so entries come in order of their next
+/// occurrence and each entry's dates stay in order. Bounded by `listed` (`feeds::PAGE_MAX`).
+fn group_by_event(listed: &[Listed]) -> Vec<Entry<'_>> {
+    let mut index: HashMap<EventId, usize> = HashMap::new();
+    let mut entries: Vec<Entry> = Vec::new();
+    for l in listed {
+        let i = *index.entry(l.event.id).or_insert_with(|| {
+            entries.push(Entry {
+                event: &l.event,
+                tz: l.tz,
+                dates: Vec::new(),
+            });
+            entries.len() - 1
+        });
+        entries[i].dates.push(l.at);
+    }
+    entries
+}
+
+/// The Monday that starts the week of `at` in `zone` (weeks as the space's members live them).
+fn week_of(at: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    let day = at.with_timezone(&zone).date_naive();
+    day - chrono::Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// Entries by the week of their next occurrence, weeks in order. Entries arrive soonest
+/// first, so each week's entries are consecutive and one pass suffices.
+fn group_by_week(entries: Vec<Entry<'_>>, zone: Tz, now: DateTime<Utc>) -> Vec<Week<'_>> {
+    let this_week = week_of(now, zone);
+    let mut weeks: Vec<Week> = Vec::new();
+    for entry in entries {
+        // Never before this week: an occurrence is listed only from now on.
+        let monday = week_of(entry.dates[0], zone).max(this_week);
+        match weeks.last_mut() {
+            Some(w) if w.monday == monday => w.entries.push(entry),
+            _ => weeks.push(Week {
+                monday,
+                heading: week_heading(monday, this_week),
+                entries: vec![entry],
+            }),
+        }
+    }
+    weeks
+}
+
+/// A week's section on the page.
+struct Week<'a> {
+    monday: NaiveDate,
+    heading: String,
+    entries: Vec<Entry<'a>>,
+}
+
+/// "This week", "Next week", then "Week of 4 January" (with the year when it is not this
+/// one's).
+fn week_heading(monday: NaiveDate, this_week: NaiveDate) -> String {
+    match (monday - this_week).num_days() / 7 {
+        0 => "This week".into(),
+        1 => "Next week".into(),
+        _ if monday.year() == this_week.year() => format!("Week of {}", monday.format("%-d %B")),
+        _ => format!("Week of {}", monday.format("%-d %B %Y")),
+    }
+}
 
 fn render_page(
     heading: &str,
     zone: &str,
-    listed: &[Listed],
+    weeks: &[Week],
     links: &feeds::Links,
-    event_link: &dyn Fn(EventId) -> String,
+    shown: &Shown,
 ) -> String {
-    let mut items = String::new();
-    let mut anchored = std::collections::HashSet::new();
-    for l in listed {
-        let e = &l.event;
-        // The first occurrence of each event carries its anchor (feeds link to it).
-        let id = if anchored.insert(e.id) {
-            format!(" id=\"{}\"", feeds::event_anchor(e.id))
-        } else {
-            String::new()
-        };
-        let local = l.at.with_timezone(&l.tz);
-        items.push_str(&format!(
-            "<li{id}><article><h2>{title}</h2><p class=\"when\"><time datetime=\"{utc}\">{space_time}</time> <span class=\"zone\">({local} {tz})</span></p>{place}{about}<p><a href=\"{add}\" download aria-label=\"Add {title} to your calendar\">Add to calendar</a></p></article></li>\n",
-            title = escape(&e.title),
-            utc = l.at.format("%Y-%m-%dT%H:%M:%SZ"),
-            space_time = local.format("%a %-d %b %Y, %H:%M"),
-            local = local.format("%H:%M"),
-            tz = escape(l.tz.name()),
-            place = e.place.as_deref().map(|p| format!("<p>{}</p>", escape(p))).unwrap_or_default(),
-            about = e.description.as_deref().map(|d| format!("<p>{}</p>", escape(d))).unwrap_or_default(),
-            add = escape(&event_link(e.id)),
-        ));
-    }
-    if listed.is_empty() {
-        items.push_str("<li>No upcoming events.</li>\n");
+    let mut sections: String = weeks.iter().map(|w| render_week(w, shown)).collect();
+    if weeks.is_empty() {
+        sections.push_str("<p>No upcoming events.</p>\n");
     }
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head>\n<body><main><h1>{title}</h1><p class=\"note\">Times are shown in your time zone (<span id=\"viewer-zone\">{zone}</span>); in brackets, the event's own zone. This space's zone is {zone}.</p><p><a href=\"{webcal}\">Subscribe in your calendar app</a> · <a href=\"{https}\">iCalendar feed</a></p><ol>\n{items}</ol></main><script>{SCRIPT}</script></body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head>\n<body><main><h1>{title}</h1><p class=\"note\">Times are shown in your time zone (<span id=\"viewer-zone\">{zone}</span>); in brackets, the event's own zone. This space's zone is {zone}; its weeks start on Monday.</p><p><a href=\"{webcal}\" aria-label=\"Subscribe to these events in your calendar app\">Subscribe in your calendar app</a> · <a href=\"{https}\" aria-label=\"These events as an iCalendar feed\">iCalendar feed</a></p>\n{sections}</main><script>{SCRIPT}</script></body></html>\n",
         title = escape(heading),
         zone = escape(zone),
         webcal = escape(&links.webcal),
         https = escape(&links.https),
     )
+}
+
+/// A week: its heading (h2, naming the section) and its events as a list.
+fn render_week(week: &Week, shown: &Shown) -> String {
+    let id = format!("week-{}", week.monday.format("%Y-%m-%d"));
+    let items: String = week
+        .entries
+        .iter()
+        .map(|e| render_entry(e, shown))
+        .collect();
+    format!(
+        "<section aria-labelledby=\"{id}\"><h2 id=\"{id}\">{heading}</h2><ol>\n{items}</ol></section>\n",
+        heading = escape(&week.heading),
+    )
+}
+
+/// One event: its title, next occurrence, how it repeats, where, what about, who answered,
+/// its following dates and its "add to calendar" link. It carries the event's anchor, which
+/// feeds link to.
+fn render_entry(entry: &Entry, shown: &Shown) -> String {
+    let e = entry.event;
+    let title = escape(&e.title);
+    let repeats = e
+        .rrule
+        .as_deref()
+        .and_then(Recurrence::from_rrule)
+        .map(|r| format!("<p class=\"note\">Repeats {}</p>", escape(&r.to_string())))
+        .unwrap_or_default();
+    let paragraph = |t: &Option<String>| {
+        t.as_deref()
+            .map(|t| format!("<p>{}</p>", escape(t)))
+            .unwrap_or_default()
+    };
+    let answers = render_answers(
+        shown.counts.get(&e.id).copied().unwrap_or_default(),
+        e.capacity,
+    );
+    format!(
+        "<li id=\"{anchor}\"><article><h3>{title}</h3>{next}{repeats}{place}{about}{subjects}{answers}{then}<p><a href=\"{add}\" download aria-label=\"Add {title} to your calendar\">Add to calendar</a></p></article></li>\n",
+        anchor = feeds::event_anchor(e.id),
+        next = render_next(entry),
+        place = paragraph(&e.place),
+        about = paragraph(&e.description),
+        subjects = render_subjects(e, shown),
+        then = render_then(entry),
+        add = escape(&(shown.event_link)(e.id)),
+    )
+}
+
+/// The next occurrence, prominent: in the event's zone until the script puts it in the
+/// viewer's, the event's own wall-clock time kept beside it.
+fn render_next(entry: &Entry) -> String {
+    let at = entry.dates[0];
+    let local = at.with_timezone(&entry.tz);
+    format!(
+        "<p class=\"when\">{time} <span class=\"zone\">({local} {tz})</span></p>",
+        time = render_time(at, entry.tz),
+        local = local.format("%H:%M"),
+        tz = escape(entry.tz.name()),
+    )
+}
+
+/// A `<time>` the script rewrites in the viewer's zone; its text reads in `tz` without it.
+fn render_time(at: DateTime<Utc>, tz: Tz) -> String {
+    format!(
+        "<time datetime=\"{utc}\">{text}</time>",
+        utc = at.format("%Y-%m-%dT%H:%M:%SZ"),
+        text = at.with_timezone(&tz).format("%a %-d %b %Y, %H:%M"),
+    )
+}
+
+/// The dates after the next: a few listed, the rest counted, so a long series stays short.
+fn render_then(entry: &Entry) -> String {
+    let later = &entry.dates[1..];
+    if later.is_empty() {
+        return String::new();
+    }
+    let items: String = later
+        .iter()
+        .take(THEN_SHOWN)
+        .map(|at| format!("<li>{}</li>", render_time(*at, entry.tz)))
+        .collect();
+    let more = match later.len().saturating_sub(THEN_SHOWN) {
+        0 => String::new(),
+        n => format!("<p class=\"note\">and {n} more</p>"),
+    };
+    format!("<p class=\"note\">Then:</p><ul class=\"then\" aria-label=\"Following dates\">{items}</ul>{more}")
+}
+
+/// Topics and actors by their atlas names, as `/event show` gives them (slugs the atlas no
+/// longer knows are left out), each a link to the space's events on it. Topics the bot read
+/// from the event's own words are said to be inferred, as on the card.
+fn render_subjects(e: &EventRow, shown: &Shown) -> String {
+    let slugs = |list: &Option<String>| -> Vec<String> {
+        list.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let topics: Vec<(String, String)> = slugs(&e.topics)
+        .into_iter()
+        .filter_map(|s| {
+            let name = shown
+                .atlas
+                .topics
+                .iter()
+                .find(|t| t.slug == s)?
+                .name
+                .clone();
+            Some((s, name))
+        })
+        .collect();
+    let actors: Vec<(String, String)> = slugs(&e.actors)
+        .into_iter()
+        .filter_map(|s| shown.atlas.actor_by_slug(&s))
+        .map(|a| (a.slug, a.acronym.unwrap_or(a.name)))
+        .collect();
+    let label = if e.inferred {
+        "Topics (inferred from the title and description)"
+    } else {
+        "Topics"
+    };
+    let mut out = String::new();
+    for (label, kind, named) in [(label, "topic", &topics), ("Actors", "actor", &actors)] {
+        if !named.is_empty() {
+            let links = subject_links(&shown.space_page, kind, named);
+            out.push_str(&format!("<p class=\"about\">{label}: {links}</p>"));
+        }
+    }
+    out
+}
+
+/// Names as links to the space's events on each (`/calendar/{secret}/{kind}/{slug}`).
+fn subject_links(space_page: &str, kind: &str, named: &[(String, String)]) -> String {
+    named
+        .iter()
+        .map(|(slug, name)| {
+            let name = escape(name);
+            format!(
+                "<a href=\"{}/{kind}/{}\" aria-label=\"Events on {name}\">{name}</a>",
+                escape(space_page),
+                escape(slug)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// "3 going · 1 maybe · 2 waiting · 17 of 20 places left" (or "full"): counts only, never
+/// names; nothing when nobody answered and there is no limit.
+fn render_answers(c: RsvpCounts, capacity: Option<i64>) -> String {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (c.going, "going"),
+        (c.maybe, "maybe"),
+        (c.waiting, "waiting"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    match capacity {
+        Some(cap) if c.going >= cap => parts.push("full".into()),
+        Some(cap) => parts.push(format!("{} of {cap} places left", cap - c.going)),
+        None => {}
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!("<p class=\"answers\">{}</p>", parts.join(" · "))
 }
 
 impl crate::platform::http::Handler for Calendars {
@@ -543,6 +800,53 @@ mod tests {
                 Some(Route::Event { secret, id: EventId(id) })
             );
         }
+    }
+
+    #[test]
+    fn weeks_start_on_monday_in_the_spaces_zone() {
+        let la: Tz = "America/Los_Angeles".parse().unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // Monday 04:00 UTC is still Sunday evening in Los Angeles: the week before.
+        assert_eq!(week_of(at("2026-11-30T04:00:00Z"), la), day("2026-11-23"));
+        assert_eq!(
+            week_of(at("2026-11-30T04:00:00Z"), Tz::UTC),
+            day("2026-11-30")
+        );
+        let this = day("2026-12-28");
+        assert_eq!(week_heading(this, this), "This week");
+        assert_eq!(week_heading(day("2027-01-04"), this), "Next week");
+        assert_eq!(
+            week_heading(day("2027-01-11"), this),
+            "Week of 11 January 2027"
+        );
+        assert_eq!(
+            week_heading(day("2026-12-14"), day("2026-11-23")),
+            "Week of 14 December"
+        );
+    }
+
+    #[test]
+    fn answers_are_counted_and_nothing_is_said_when_there_are_none() {
+        let c = |going, maybe, waiting| RsvpCounts {
+            going,
+            maybe,
+            cant: 4,
+            waiting,
+        };
+        assert_eq!(render_answers(c(0, 0, 0), None), "");
+        assert_eq!(
+            render_answers(c(3, 1, 0), None),
+            "<p class=\"answers\">3 going · 1 maybe</p>"
+        );
+        assert_eq!(
+            render_answers(c(3, 0, 0), Some(20)),
+            "<p class=\"answers\">3 going · 17 of 20 places left</p>"
+        );
+        assert_eq!(
+            render_answers(c(2, 0, 2), Some(2)),
+            "<p class=\"answers\">2 going · 2 waiting · full</p>"
+        );
     }
 
     #[test]

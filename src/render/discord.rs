@@ -118,6 +118,12 @@ fn spans(t: &Text) -> Md {
             Span::Plain(p) => m.push_text(p),
             Span::Strong(p) => m.atom(format!("**{}**", Md::text(p).fit(200))),
             Span::Code(p) => m.atom(code(p)),
+            // Discord's ids are numbers: a mention shows the name (and pings nobody: the
+            // bot's messages allow no mentions). Anything else is text.
+            Span::Person(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                m.atom(format!("<@{p}>"))
+            }
+            Span::Person(p) => m.push_text(p),
             Span::Time(t) => m.append(moment(t)),
         }
     }

@@ -34,6 +34,7 @@ fn text(t: &Text) -> String {
             Span::Plain(p) => escape(p),
             Span::Strong(p) => format!("<strong>{}</strong>", escape(p)),
             Span::Code(p) => format!("<code>{}</code>", escape(p)),
+            Span::Person(p) => escape(p),
             Span::Time(m) => escape(&m.plain()),
         })
         .collect()

@@ -71,7 +71,9 @@ impl Line {
     fn text(&mut self, t: &Text, body: Paint) -> &mut Line {
         for s in &t.0 {
             match s {
-                Span::Plain(p) | Span::Code(p) => self.parts.push((body, p.clone())),
+                Span::Plain(p) | Span::Code(p) | Span::Person(p) => {
+                    self.parts.push((body, p.clone()))
+                }
                 Span::Strong(p) => self.parts.push((Paint::Strong, format!("*{p}*"))),
                 Span::Time(m) => self.parts.push((body, m.plain())),
             }

@@ -403,6 +403,9 @@ impl Scheduler {
 /// and no platform message may ping anyone.
 pub fn reminder_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>, late: bool) -> Reply {
     if r.offset_min == events::NOTE_OFFSET {
+        if events::is_promotion(&r.key) {
+            return promoted_reply(e, r, now);
+        }
         return new_event_reply(e, r, now);
     }
     let title = crate::reply::defang_mentions(&e.title);
@@ -497,6 +500,30 @@ fn reminder_actions(e: &EventRow, r: &ReminderRow) -> Vec<Action> {
 }
 
 /// The note to a follower that an event on something they follow was added.
+/// The note that a place opened up: the person is now Going and will be reminded.
+fn promoted_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>) -> Reply {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let next = parse_ts(&r.occurrence_utc).unwrap_or(now);
+    let title = crate::reply::defang_mentions(&e.title);
+    let mut reply = Reply::answer(format!("You're in: {title}"));
+    reply.summary = Some(Text::of([
+        Span::Plain(format!(
+            "A place opened up and you were first on the waitlist: you are Going to {title}, next on "
+        )),
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(next, tz)
+        }),
+        Span::Plain(". I will remind you before it. Can't make it? /rsvp with can't frees the place for the next person.".into()),
+    ]));
+    reply.sources = Some(format!("Event {} · /event show {}", e.id, e.id));
+    reply.actions = vec![Action::Run {
+        label: "Can't go".into(),
+        line: format!("/rsvp {} cant", e.id),
+    }];
+    reply
+}
+
 fn new_event_reply(e: &EventRow, r: &ReminderRow, now: DateTime<Utc>) -> Reply {
     let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
     let first = parse_ts(&r.occurrence_utc).unwrap_or(now);

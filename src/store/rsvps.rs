@@ -130,13 +130,12 @@ impl Store {
                     .bind(event)
                     .fetch_one(&mut *tx)
                     .await?;
-            let was: Option<String> = sqlx::query_scalar(
-                "SELECT answer FROM rsvps WHERE event_id = $1 AND user_id = $2",
-            )
-            .bind(event)
-            .bind(user)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let was: Option<String> =
+                sqlx::query_scalar("SELECT answer FROM rsvps WHERE event_id = $1 AND user_id = $2")
+                    .bind(event)
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             let going: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND answer = 'going'",
             )

@@ -9,10 +9,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use atlasbot::commands::{self, Caller, Context};
-use atlasbot::domain::{Platform, SpaceId};
+use atlasbot::domain::{EventId, Platform, SpaceId};
 use atlasbot::platform::{http, web};
 use atlasbot::render::plain;
 use atlasbot::scheduler::{occurrences_of, Clock};
+use atlasbot::store::rsvps::Answer;
 use chrono::{DateTime, TimeZone, Utc};
 
 use crate::support::TempDb;
@@ -393,11 +394,9 @@ async fn one_address_is_held_to_its_requests_per_minute() {
     assert_eq!(spoofed.status(), 429, "only the proxy's own entry counts");
 }
 
-#[tokio::test]
-async fn the_events_page_lists_the_spaces_events_in_the_viewers_zone_in_a_real_browser() {
-    let s = Served::with_events(1000).await;
-    let secret = s.secret(&s.a).await;
-    let url = format!("{}/calendar/{secret}", s.base);
+/// The page at `url` as Debian's headless Chromium leaves it after its script ran, the viewer
+/// in New York.
+async fn browse(url: String) -> String {
     let profile = tempfile::tempdir().unwrap();
     let run = tokio::task::spawn_blocking(move || {
         Command::new("chromium")
@@ -418,10 +417,21 @@ async fn the_events_page_lists_the_spaces_events_in_the_viewers_zone_in_a_real_b
         .await
         .unwrap()
         .expect("chromium did not run: scripts/calendars install");
-    let dom = String::from_utf8_lossy(&out.stdout).to_string();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[tokio::test]
+async fn the_events_page_lists_the_spaces_events_in_the_viewers_zone_in_a_real_browser() {
+    let s = Served::with_events(1000).await;
+    let secret = s.secret(&s.a).await;
+    let url = format!("{}/calendar/{secret}", s.base);
+    let dom = browse(url).await;
     assert!(dom.contains("<h1>Upcoming events</h1>"), "{dom}");
     for title in ["Weekly seminar", "NY briefing", "Long series"] {
         assert!(dom.contains(title), "{title} missing: {dom}");
+        // Each series is one entry, however many of its weeks the page spans.
+        let heading = format!("<h3>{title}</h3>");
+        assert_eq!(dom.matches(&heading).count(), 1, "{title}: {dom}");
     }
     assert!(
         !dom.contains("Secret B meeting"),
@@ -449,4 +459,237 @@ async fn the_events_page_lists_the_spaces_events_in_the_viewers_zone_in_a_real_b
         .to_str()
         .unwrap()
         .starts_with("text/calendar"));
+}
+
+/// The policy the page is served with: its own style and one inline script, nothing else.
+const PAGE_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// One event's entry on the page: from its heading to the end of its article.
+fn entry<'a>(dom: &'a str, title: &str) -> &'a str {
+    let start = dom
+        .find(&format!("<h3>{title}</h3>"))
+        .unwrap_or_else(|| panic!("no entry {title}: {dom}"));
+    let end = start + dom[start..].find("</article>").unwrap();
+    &dom[start..end]
+}
+
+/// The week heading (h2) an event's entry is under.
+fn week_of<'a>(dom: &'a str, title: &str) -> &'a str {
+    let at = dom.find(&format!("<h3>{title}</h3>")).unwrap();
+    let h2 = dom[..at].rfind("<h2").expect("an entry outside any week");
+    let text = h2 + dom[h2..].find('>').unwrap() + 1;
+    &dom[text..text + dom[text..].find("</h2>").unwrap()]
+}
+
+async fn event_id(s: &Served, space: &SpaceId, title: &str) -> EventId {
+    s.ctx
+        .store
+        .events_of_space(space)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.title == title)
+        .unwrap_or_else(|| panic!("no event {title}"))
+        .id
+}
+
+/// A space in Los Angeles (UTC-8 in November; the clock is Monday 23 November, 07:00 there):
+/// a weekly series of ten, a Sunday-evening event that is Monday in UTC, one next Monday, a
+/// briefing three weeks on naming an actor, a title that is markup; answers to two of them.
+#[tokio::test]
+async fn the_events_page_shows_each_series_once_by_week_with_its_subjects_and_answers() {
+    let s = Served::start(1000).await;
+    let c = caller("console:c", "mod-c", true);
+    for line in [
+        "/settings timezone America/Los_Angeles",
+        "/event add title:\"Policy clinic\" when:\"2026-11-25 12:00\" repeat:weekly times:10 topics:cybersecurity",
+        "/event add title:\"Sunday wrap-up\" when:\"2026-11-29 20:00\"",
+        "/event add title:\"Monday kickoff\" when:\"2026-11-30 09:00\"",
+        "/event add title:\"Briefing with WIPO\" when:\"2026-12-16 10:00\" description:\"On cybersecurity\"",
+        "/event add title:\"<script>document.title='pwned'</script>\" when:\"2026-12-02 10:00\"",
+    ] {
+        s.say(&c, line).await;
+    }
+    let now = s.ctx.clock.now();
+    let clinic = event_id(&s, &c.space, "Policy clinic").await;
+    let kickoff = event_id(&s, &c.space, "Monday kickoff").await;
+    for (event, user, answer) in [
+        (clinic, "member-ana", Answer::Going),
+        (clinic, "member-bo", Answer::Going),
+        (clinic, "member-cy", Answer::Maybe),
+        (kickoff, "member-ana", Answer::Going),
+        (kickoff, "member-bo", Answer::Going),
+    ] {
+        if event == kickoff && user == "member-ana" {
+            // One place: the second Going waits.
+            s.ctx
+                .store
+                .set_attendance(kickoff, Some(1), false, now)
+                .await
+                .unwrap();
+        }
+        s.ctx
+            .store
+            .set_rsvp(event, &c.space, user, answer, now)
+            .await
+            .unwrap();
+    }
+    let secret = s.secret(&c).await;
+    let page = format!("/calendar/{secret}");
+    let served = s.get(&page, &[("accept", "text/html")]).await;
+    assert_eq!(served.headers()["content-security-policy"], PAGE_POLICY);
+    assert_eq!(served.headers()["referrer-policy"], "no-referrer");
+    let html = served.text().await.unwrap();
+    let dom = browse(format!("{}{page}", s.base)).await;
+
+    // The series is one entry: its title once as a heading (and once more only in its
+    // link's spoken label), its next date, five more, the rest counted.
+    assert_eq!(dom.matches("<h3>Policy clinic</h3>").count(), 1, "{dom}");
+    assert_eq!(html.matches("Policy clinic").count(), 2, "{html}");
+    let clinic_entry = entry(&dom, "Policy clinic");
+    assert!(
+        clinic_entry.contains("<time datetime=\"2026-11-25T20:00:00Z\">"),
+        "{clinic_entry}"
+    );
+    assert!(
+        clinic_entry.contains("(12:00 America/Los_Angeles)"),
+        "{clinic_entry}"
+    );
+    assert!(
+        clinic_entry.contains("03:00 PM EST"),
+        "not in the viewer's zone: {clinic_entry}"
+    );
+    assert!(
+        clinic_entry.contains("2026-12-30T20:00:00Z"),
+        "{clinic_entry}"
+    );
+    assert!(
+        !clinic_entry.contains("2027-01-06T20:00:00Z"),
+        "{clinic_entry}"
+    );
+    assert_eq!(clinic_entry.matches("<time ").count(), 6, "{clinic_entry}");
+    assert!(clinic_entry.contains("and 4 more"), "{clinic_entry}");
+    assert!(
+        clinic_entry.contains("Repeats every week, 10 times"),
+        "{clinic_entry}"
+    );
+    assert!(
+        dom.contains(&format!("<li id=\"event-{clinic}\">")),
+        "no anchor: {dom}"
+    );
+    assert!(
+        clinic_entry.contains(&format!("{secret}/event/{clinic}.ics")),
+        "{clinic_entry}"
+    );
+
+    // Weeks are the space's, starting Monday: 20:00 on Sunday in Los Angeles is already
+    // Monday in UTC, and still this week.
+    assert!(
+        dom.contains("<time datetime=\"2026-11-30T04:00:00Z\">"),
+        "{dom}"
+    );
+    assert_eq!(week_of(&dom, "Policy clinic"), "This week");
+    assert_eq!(week_of(&dom, "Sunday wrap-up"), "This week");
+    assert_eq!(week_of(&dom, "Monday kickoff"), "Next week");
+    assert_eq!(week_of(&dom, "Briefing with WIPO"), "Week of 14 December");
+    let (this, next, later) = (
+        dom.find(">This week</h2>").unwrap(),
+        dom.find(">Next week</h2>").unwrap(),
+        dom.find(">Week of 14 December</h2>").unwrap(),
+    );
+    assert!(dom.find("<h1>").unwrap() < this && this < next && next < later);
+    assert!(dom.contains("<section aria-labelledby=\"week-2026-11-23\"><h2 id=\"week-2026-11-23\">This week</h2>"), "{dom}");
+
+    // Topics and actors by the atlas's names, linked to the space's events on each.
+    let atlas = s.ctx.atlas().await.unwrap();
+    let cyber = &atlas
+        .topics
+        .iter()
+        .find(|t| t.slug == "cybersecurity")
+        .unwrap()
+        .name;
+    assert!(
+        clinic_entry.contains(&format!("Topics: <a href=\"{}{page}/topic/cybersecurity\" aria-label=\"Events on {cyber}\">{cyber}</a>", s.base)),
+        "{clinic_entry}"
+    );
+    let briefing = s
+        .ctx
+        .store
+        .event(event_id(&s, &c.space, "Briefing with WIPO").await)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = atlas
+        .actor_by_slug(
+            briefing
+                .actors
+                .as_deref()
+                .expect("WIPO is named")
+                .split(',')
+                .next()
+                .unwrap(),
+        )
+        .unwrap();
+    let actor_name = actor.acronym.clone().unwrap_or(actor.name.clone());
+    let briefing_entry = entry(&dom, "Briefing with WIPO");
+    assert!(
+        briefing_entry.contains(&format!(
+            "Actors: <a href=\"{}{page}/actor/{}\"",
+            s.base, actor.slug
+        )),
+        "{briefing_entry}"
+    );
+    assert!(
+        briefing_entry.contains(&format!(">{actor_name}</a>")),
+        "{briefing_entry}"
+    );
+    assert!(
+        briefing_entry.contains("Topics (inferred from the title and description): "),
+        "{briefing_entry}"
+    );
+    assert!(
+        briefing_entry.contains(&format!(">{cyber}</a>")),
+        "{briefing_entry}"
+    );
+
+    // Answers counted, never named; nothing for an event nobody answered.
+    assert!(
+        clinic_entry.contains("<p class=\"answers\">2 going · 1 maybe</p>"),
+        "{clinic_entry}"
+    );
+    assert!(
+        entry(&dom, "Monday kickoff")
+            .contains("<p class=\"answers\">1 going · 1 waiting · full</p>"),
+        "{dom}"
+    );
+    assert!(!entry(&dom, "Sunday wrap-up").contains("answers"), "{dom}");
+    assert!(!dom.contains("member-"), "a name on the page: {dom}");
+
+    // A title that is markup is shown as text: served escaped, never run.
+    assert!(
+        html.contains("<h3>&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;</h3>"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>document.title"), "{html}");
+    assert!(
+        dom.contains("<title>Upcoming events</title>"),
+        "the title's script ran: {dom}"
+    );
+
+    // A topic's page lists only that topic's events.
+    let topic = s
+        .get(
+            &format!("{page}/topic/cybersecurity"),
+            &[("accept", "text/html")],
+        )
+        .await;
+    let topic = topic.text().await.unwrap();
+    assert!(
+        topic.contains("<h3>Policy clinic</h3>") && topic.contains("<h3>Briefing with WIPO</h3>"),
+        "{topic}"
+    );
+    assert!(
+        !topic.contains("Monday kickoff") && !topic.contains("Sunday wrap-up"),
+        "{topic}"
+    );
 }

@@ -1739,6 +1739,58 @@ async fn event_cards_have_remind_me_buttons_that_work_for_whoever_clicks_after_a
     );
 }
 
+/// Going / Maybe / Can't on a card: the click updates the card in place for everyone (its
+/// counts and who is going) and tells the clicker alone where they stand, in a follow-up.
+#[tokio::test(flavor = "multi_thread")]
+async fn rsvp_buttons_update_the_card_for_everyone_and_answer_the_clicker_alone() {
+    let ep = Endpoint::start().await;
+    let card = ep
+        .post(&command_from_line(
+            "/event add title:\"Study group\" when:\"2030-03-04 18:00\" capacity:1",
+            MANAGE_EVENTS,
+        ))
+        .await;
+    let going = button(&card["data"], "Going");
+    assert!(button(&card["data"], "Maybe").contains("/rsvp"));
+    assert!(button(&card["data"], "Can't go").contains("/rsvp"));
+    // Discord sends the message the button is on with the click.
+    let on_card = |who: Option<&str>| {
+        let mut i = click(&going, who);
+        i["message"] = card["data"].clone();
+        i
+    };
+    let v = ep.post(&on_card(None)).await;
+    assert_eq!(v["type"], 7, "the card itself is updated: {v}");
+    let counts = v["data"]["embeds"][0].to_string();
+    assert!(
+        counts.contains("1 going · 0 maybe · 0 can't · 1 place (full)"),
+        "{counts}"
+    );
+    let names = v["data"]["embeds"].to_string();
+    assert!(
+        names.contains(&format!("<@{MEMBER}>")),
+        "who is going, named: {names}"
+    );
+    check_limits(&v["data"]).unwrap();
+    let start = std::time::Instant::now();
+    while ep.fake.seen_at("/webhooks/").is_empty() && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let follow = ep.fake.seen_at("/webhooks/");
+    assert_eq!(follow.len(), 1, "{:#?}", ep.fake.seen());
+    assert!(
+        follow[0].body.contains("Going: Study group"),
+        "{}",
+        follow[0].body
+    );
+    assert_eq!(follow[0].json()["flags"], 64, "for the clicker alone");
+    check_limits(&follow[0].json()).unwrap();
+    // The same button without its card (a forwarded click): answered alone, nothing updated.
+    let v = ep.post(&click(&going, None)).await;
+    assert_eq!(v["type"], 4);
+    assert_eq!(v["data"]["flags"], 64);
+}
+
 /// Reminders carry buttons: the channel's "Remind me" / "Stop reminding me", a personal one's
 /// "Snooze 15 min / 1 h" — which sends it again once, later, only for its own person.
 #[tokio::test(flavor = "multi_thread")]

@@ -16,6 +16,7 @@
 //! - `matrix_retries` — the Matrix client against a stand-in homeserver that throttles and fails.
 //! - `regressions`  — what a hostile review of #26 and #31 found, one test per defect.
 //! - `quality`      — answer quality: one test per class of wrong answer, and the eval set.
+//! - `rsvp`         — Going / Maybe / Can't, capacity and waitlist, names hidden.
 //! - `schema`       — the two runtime migration sets describe the same tables, keys, indexes.
 //! - `sync`         — followed calendars against a calendar service on loopback that changes.
 
@@ -41,5 +42,6 @@ mod matrix_retries;
 mod postgres;
 mod quality;
 mod regressions;
+mod rsvp;
 mod schema;
 mod sync;

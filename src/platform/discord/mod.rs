@@ -113,6 +113,9 @@ pub struct FollowUp {
     /// When the interaction arrived: its token lasts 15 minutes, after which a follow-up is
     /// refused (and counted against the bot's address), so none is sent.
     pub received: std::time::Instant,
+    /// An answer already made (an RSVP button updates the card in its response and tells
+    /// the clicker privately here): sent as it is instead of running the command.
+    pub ready: Option<Reply>,
 }
 
 /// How long an interaction's token may still be used for a follow-up (Discord: 15 minutes).
@@ -275,7 +278,10 @@ async fn handle_unguarded(ctx: &Context, i: &Value) -> Handled {
         }
         kind::COMMAND => command_invoked(ctx, i).await,
         kind::AUTOCOMPLETE => done(autocompleted(ctx, &i["data"]).await),
-        kind::COMPONENT => done(clicked(ctx, i).await),
+        kind::COMPONENT => match rsvp_on_card(ctx, i).await {
+            Some(handled) => handled,
+            None => done(clicked(ctx, i).await),
+        },
         kind::MODAL_SUBMIT => done(submitted(ctx, i).await),
         _ => done(reply_message(
             kind::MESSAGE,
@@ -345,6 +351,7 @@ fn deferral(
             subcommand,
             values,
             received: std::time::Instant::now(),
+            ready: None,
         }),
     }
 }
@@ -436,6 +443,62 @@ async fn submitted(ctx: &Context, i: &Value) -> Value {
     let caller = caller_of(ctx, i, command.depends_on_role()).await;
     let reply = commands::answer_values(ctx, &caller, command, Some(subcommand), &values).await;
     reply_message(kind::MESSAGE, Some(command), &reply)
+}
+
+/// Going / Maybe / Can't on an event's card: the answer is recorded, the card is updated in
+/// place for everyone (its counts and who is going), and the clicker alone is told where they
+/// stand (a follow-up: "number 2 on the waitlist"). None: not an RSVP button on a card.
+async fn rsvp_on_card(ctx: &Context, i: &Value) -> Option<Handled> {
+    let id = i["data"]["custom_id"].as_str().unwrap_or_default();
+    let Some(embeds::Button::Run(line)) = embeds::button_of(id) else {
+        return None;
+    };
+    let event = line.strip_prefix("/rsvp ")?.split_whitespace().next()?;
+    if !on_a_card(&i["message"]) {
+        return None;
+    }
+    let answered = run_as_clicker(ctx, i, line).await;
+    if answered.tone != Tone::Answer {
+        return Some(Handled::done(private_message(&answered)));
+    }
+    let card = run_as_clicker(ctx, i, &format!("/event show {event}")).await;
+    let response = json!({"type": kind::UPDATE_MESSAGE, "data": embeds::message(&card)});
+    let caller = caller_of(ctx, i, false).await;
+    Some(Handled {
+        response,
+        reusable: false,
+        follow_up: Some(FollowUp {
+            files: vec![],
+            application: i["application_id"].as_str().unwrap_or_default().to_string(),
+            token: i["token"].as_str().unwrap_or_default().to_string(),
+            caller,
+            command: CommandName::Rsvp,
+            subcommand: None,
+            values: vec![],
+            received: std::time::Instant::now(),
+            ready: Some(answered),
+        }),
+    })
+}
+
+/// Whether a message is an event's card: it carries all three RSVP buttons (a note with a
+/// single "Can't go" is not one, and is not turned into a card).
+fn on_a_card(message: &Value) -> bool {
+    let rsvps = message["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().into_iter().flatten())
+        .filter_map(|b| b["custom_id"].as_str())
+        .filter(|c| matches!(embeds::button_of(c), Some(embeds::Button::Run(l)) if l.starts_with("/rsvp ")))
+        .count();
+    rsvps >= 3
+}
+
+fn private_message(reply: &Reply) -> Value {
+    let mut m = embeds::message(reply);
+    m["flags"] = json!(EPHEMERAL);
+    json!({"type": kind::MESSAGE, "data": m})
 }
 
 /// A button: another page replaces the message; anything else acts for the clicker and
@@ -532,6 +595,20 @@ pub async fn follow_up(ctx: &Context, rest: &Rest, f: FollowUp) {
 }
 
 async fn follow_up_unguarded(ctx: &Context, rest: &Rest, mut f: FollowUp) {
+    if let Some(reply) = f.ready.take() {
+        let mut message = message(Some(f.command), &reply);
+        message["allowed_mentions"] = json!({"parse": []});
+        if reply.visibility == crate::reply::Visibility::Private {
+            message["flags"] = json!(EPHEMERAL);
+        }
+        if let Err(e) = rest
+            .follow_up(&f.application, &f.token, &message, None)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot send a follow-up");
+        }
+        return;
+    }
     // Refused before anything is downloaded for someone who may not run the command.
     let refused = commands::refusal(f.command, f.subcommand.as_deref(), &f.caller);
     let fetched = match refused {

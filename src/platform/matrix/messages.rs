@@ -45,7 +45,14 @@ pub fn message_content(reply: &Reply, msgtype: &str, in_reply_to: Option<&Event>
     if let Some(event) = remind_event(reply) {
         // Buttons, as Matrix has them: a reaction.
         content[EVENT_MARKER] = json!(event);
-        let hint = "React 👍 to be reminded personally; remove it to stop.";
+        let rsvp = reply.actions.iter().any(
+            |a| matches!(a, crate::reply::Action::Run { line, .. } if line.starts_with("/rsvp ")),
+        );
+        let hint = if rsvp {
+            "React ✅ going, 🤔 maybe, ❌ can't go; 👍 to be reminded personally (remove it to stop)."
+        } else {
+            "React 👍 to be reminded personally; remove it to stop."
+        };
         content["body"] = json!(format!(
             "{}\n\n{hint}",
             content["body"].as_str().unwrap_or("")

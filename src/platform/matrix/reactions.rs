@@ -1,6 +1,7 @@
 //! Reactions as buttons: a 👍 on the bot's event card or reminder subscribes the person who
-//! reacted to personal reminders for that event; taking it back unsubscribes. The answer goes
-//! to their direct room, not in front of everyone.
+//! reacted to personal reminders for that event; taking it back unsubscribes. ✅, 🤔 and ❌
+//! answer the RSVP (going, maybe, can't) as `/rsvp` does; the last one given counts. The
+//! answer goes to their direct room, not in front of everyone.
 
 use super::client::Event;
 use super::messages::{message_content, EVENT_MARKER};
@@ -14,13 +15,27 @@ fn is_thumbs_up(key: &str) -> bool {
     key.starts_with('\u{1F44D}')
 }
 
+/// The command a reaction stands for on the card of `event`: 👍 reminders, ✅ 🤔 ❌ an RSVP.
+fn reaction_line(key: &str, event: i64) -> Option<String> {
+    if is_thumbs_up(key) {
+        return Some(format!("/remind me {event}"));
+    }
+    let answer = match key.trim_end_matches('\u{FE0F}') {
+        "\u{2705}" | "\u{2714}" => "going",
+        "\u{1F914}" => "maybe",
+        "\u{274C}" | "\u{274E}" => "cant",
+        _ => return None,
+    };
+    Some(format!("/rsvp {event} {answer}"))
+}
+
 impl Bot {
     /// A 👍 on the bot's event card or reminder: personal reminders for that event, for the
     /// person who reacted (told in their direct room, not in front of everyone).
     pub(super) async fn on_reaction(&self, room: &str, e: &Event) {
         let relation = &e.content["m.relates_to"];
-        if relation["rel_type"].as_str() != Some("m.annotation")
-            || !relation["key"].as_str().is_some_and(is_thumbs_up)
+        let key = relation["key"].as_str().unwrap_or_default();
+        if relation["rel_type"].as_str() != Some("m.annotation") || reaction_line(key, 0).is_none()
         {
             return;
         }
@@ -41,9 +56,13 @@ impl Bot {
             moderator: false,
             channel: None,
         };
-        let line = format!("/remind me {}", event.0);
+        let Some(line) = reaction_line(key, event.0) else {
+            return;
+        };
         let reply = commands::answer(&self.ctx, &caller, &line).await;
-        if reply.tone == Tone::Answer {
+        // Only a 👍 is remembered: taking it back unsubscribes. An RSVP stands until the
+        // person gives another.
+        if reply.tone == Tone::Answer && is_thumbs_up(key) {
             if let Err(err) = store
                 .add_matrix_reaction(&self.me, &e.event_id, &e.sender, event)
                 .await
@@ -116,6 +135,18 @@ mod tests {
         }
         for key in ["👎", "+1", "", "❤️"] {
             assert!(!is_thumbs_up(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn check_thinking_and_cross_answer_the_rsvp_and_nothing_else_does() {
+        assert_eq!(reaction_line("✅", 3).as_deref(), Some("/rsvp 3 going"));
+        assert_eq!(reaction_line("✔️", 3).as_deref(), Some("/rsvp 3 going"));
+        assert_eq!(reaction_line("🤔", 3).as_deref(), Some("/rsvp 3 maybe"));
+        assert_eq!(reaction_line("❌", 3).as_deref(), Some("/rsvp 3 cant"));
+        assert_eq!(reaction_line("👍🏽", 3).as_deref(), Some("/remind me 3"));
+        for key in ["❤️", "🎉", "", "x"] {
+            assert_eq!(reaction_line(key, 3), None, "{key}");
         }
     }
 }

@@ -1,0 +1,157 @@
+//! /rsvp <event> going|maybe|cant: whether the person is coming. Going is reminded (the person
+//! is subscribed as `/remind me` does) unless the event is full — then the waitlist; a place
+//! given up goes to the first person waiting, who is subscribed and told once (a note through
+//! the reminder ledger). The buttons of a Discord card and the reactions of a Matrix card run
+//! this command as the person who clicks.
+
+use chrono::{DateTime, Utc};
+
+use super::invocation::Args;
+use super::{shorten, Caller, Context};
+use crate::error::CommandError;
+use crate::reply::{Reply, Text, Visibility};
+use crate::store::events::EventRow;
+use crate::store::rsvps::{Answer, Standing};
+
+const EXAMPLE: &str = "/rsvp 3 going";
+
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub event: String,
+    pub answer: Answer,
+}
+
+/// The event and the answer; "/rsvp study session maybe" reads the last word as the answer
+/// when the words were bound the other way.
+pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let event = args.get("event").unwrap_or_default().trim().to_string();
+    let given = args.get("answer").unwrap_or_default().trim().to_string();
+    if let Some(answer) = Answer::parse(&given) {
+        return Ok(Params { event, answer });
+    }
+    let all = format!("{event} {given}");
+    let (words, last) = all.trim().rsplit_once(' ').unwrap_or(("", all.trim()));
+    match Answer::parse(last) {
+        Some(answer) if !words.trim().is_empty() => Ok(Params {
+            event: words.trim().to_string(),
+            answer,
+        }),
+        _ => Err(CommandError::usage(
+            format!(
+                "Answer going, maybe or cant, not “{}”.",
+                shorten(&given, 40)
+            ),
+            EXAMPLE,
+        )),
+    }
+}
+
+pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
+    let Some(e) = super::event::find(ctx, &caller.space, &p.event).await? else {
+        let mut r = Reply::not_found(format!(
+            "No event “{}” in this space.",
+            shorten(&p.event, 60)
+        ));
+        r.suggestions.push("/events".into());
+        r.visibility = Visibility::Private;
+        return Ok(r);
+    };
+    let now = ctx.clock.now();
+    let answered = ctx
+        .store
+        .set_rsvp(e.id, &caller.space, &caller.user, p.answer, now)
+        .await?;
+    follow_reminders(ctx, caller, &e, answered.standing).await?;
+    let_in(ctx, &e, &answered.promoted, now).await?;
+    Ok(confirmation(&e, answered.standing))
+}
+
+/// Going is reminded; Can't is not (its reminders for the event go); Maybe and the waitlist
+/// leave what the person asked for themselves.
+async fn follow_reminders(
+    ctx: &Context,
+    caller: &Caller,
+    e: &EventRow,
+    standing: Standing,
+) -> Result<(), CommandError> {
+    match standing {
+        Standing::Going => {
+            let me = super::remind::Params::Me {
+                event: e.id.to_string(),
+                before: None,
+            };
+            // A person at a cap of personal reminders is still Going; the refusal is theirs
+            // to read in /reminders, not a reason to refuse the answer.
+            let _ = super::remind::run(ctx, caller, me).await?;
+        }
+        Standing::Cant => {
+            super::remind::stop_for(ctx, caller, e.id).await?;
+        }
+        Standing::Maybe | Standing::Waiting(_) => {}
+    }
+    Ok(())
+}
+
+/// The people let in from the waitlist: subscribed, and told once.
+pub(crate) async fn let_in(
+    ctx: &Context,
+    e: &EventRow,
+    promoted: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), CommandError> {
+    if promoted.is_empty() {
+        return Ok(());
+    }
+    let next = super::follow::next_occurrence(ctx, e, now).await?;
+    let mut notes = Vec::new();
+    for user in promoted {
+        let them = Caller {
+            platform: e.space.platform(),
+            space: e.space.clone(),
+            user: user.clone(),
+            moderator: false,
+            channel: None,
+        };
+        let me = super::remind::Params::Me {
+            event: e.id.to_string(),
+            before: None,
+        };
+        let _ = super::remind::run(ctx, &them, me).await?;
+        if let Some(first) = next {
+            notes.push(crate::events::promoted_note(e.id, first, user, now));
+        }
+    }
+    if !notes.is_empty() {
+        ctx.store.add_notes(&e.space, &notes).await?;
+    }
+    Ok(())
+}
+
+fn confirmation(e: &EventRow, standing: Standing) -> Reply {
+    let title = crate::reply::defang_mentions(&e.title);
+    let (head, text) = match standing {
+        Standing::Going => (
+            format!("Going: {title}"),
+            "You are counted as going; I will remind you before each occurrence.".to_string(),
+        ),
+        Standing::Waiting(n) => (
+            format!("Waitlisted: {title}"),
+            format!(
+                "It is full; you are number {n} on the waitlist. If a place opens up it is yours, and I will tell you."
+            ),
+        ),
+        Standing::Maybe => (
+            format!("Maybe: {title}"),
+            "You are counted as maybe.".to_string(),
+        ),
+        Standing::Cant => (
+            format!("Can't go: {title}"),
+            "You are counted as not going, and I will not remind you of it.".to_string(),
+        ),
+    };
+    let mut r = Reply::answer(head);
+    r.summary = Some(Text::plain(text));
+    r.sources = Some(format!("Event {} · /event show {}", e.id, e.id));
+    r.visibility = Visibility::Private;
+    r
+}
