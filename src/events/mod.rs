@@ -3,6 +3,7 @@
 //! occurrences in a window, reminder offsets, and the reminder plan with one unique key per
 //! (occurrence, offset, target). Pure: callers pass `now`; SQL lives in `store::events`.
 
+pub mod agenda;
 pub mod ical;
 pub mod text;
 pub mod vtimezone;
