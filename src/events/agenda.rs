@@ -79,7 +79,10 @@ fn at(day: NaiveDate, time: NaiveTime, tz: Tz) -> Option<DateTime<Utc>> {
     let local = day.and_time(time);
     tz.from_local_datetime(&local)
         .earliest()
-        .or_else(|| tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
+        .or_else(|| {
+            tz.from_local_datetime(&(local + Duration::hours(1)))
+                .earliest()
+        })
         .map(|t| t.with_timezone(&Utc))
 }
 
@@ -163,7 +166,13 @@ mod tests {
             d.last_post(utc("2027-03-28T12:00:00Z"), zurich),
             utc("2027-03-28T01:30:00Z")
         );
-        for bad in ["weekly", "weekly funday 09:00", "daily 25:00", "monthly 1 09:00", ""] {
+        for bad in [
+            "weekly",
+            "weekly funday 09:00",
+            "daily 25:00",
+            "monthly 1 09:00",
+            "",
+        ] {
             assert!(Agenda::parse(bad).is_err(), "{bad}");
         }
     }

@@ -105,6 +105,87 @@ macro_rules! promote {
     }};
 }
 
+/// What an answer is decided on, read under the event's lock: (capacity, the person's answer
+/// so far, how many are going).
+macro_rules! state_of {
+    ($tx:expr, $event:expr, $user:expr) => {{
+        let capacity: Option<i64> = sqlx::query_scalar("SELECT capacity FROM events WHERE id = $1")
+            .bind($event)
+            .fetch_one(&mut *$tx)
+            .await?;
+        let was: Option<String> =
+            sqlx::query_scalar("SELECT answer FROM rsvps WHERE event_id = $1 AND user_id = $2")
+                .bind($event)
+                .bind($user)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        let going: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND answer = 'going'",
+        )
+        .bind($event)
+        .fetch_one(&mut *$tx)
+        .await?;
+        (capacity, was, going)
+    }};
+}
+
+/// Writes a changed answer at the back of the line (arrival order is the waitlist's order).
+macro_rules! write_answer {
+    ($tx:expr, $event:expr, $space:expr, $user:expr, $stored:expr, $now:expr) => {{
+        let seq: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM rsvps WHERE event_id = $1")
+                .bind($event)
+                .fetch_one(&mut *$tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO rsvps (event_id, space, user_id, answer, seq, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (event_id, user_id) DO UPDATE SET answer = $4, seq = $5, updated_at = $6",
+        )
+        .bind($event)
+        .bind($space)
+        .bind($user)
+        .bind($stored)
+        .bind(seq)
+        .bind(ts($now))
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+
+/// Where the person now stands (their place on the waitlist counted from the front).
+macro_rules! standing_of {
+    ($tx:expr, $event:expr, $user:expr, $stored:expr) => {
+        match $stored {
+            "going" => Standing::Going,
+            "waiting" => {
+                let ahead: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND answer = 'waiting'
+                     AND seq <= (SELECT seq FROM rsvps WHERE event_id = $1 AND user_id = $2)",
+                )
+                .bind($event)
+                .bind($user)
+                .fetch_one(&mut *$tx)
+                .await?;
+                Standing::Waiting(ahead)
+            }
+            "maybe" => Standing::Maybe,
+            _ => Standing::Cant,
+        }
+    };
+}
+
+/// The answer to store: Going within the capacity, else waiting; someone already in (or
+/// already waiting) who says Going again stays where they are.
+fn decide(answer: Answer, was: Option<&str>, capacity: Option<i64>, going: i64) -> &'static str {
+    match (answer, was) {
+        (Answer::Going, Some("going")) => "going",
+        (Answer::Going, Some("waiting")) => "waiting",
+        (Answer::Going, _) if capacity.is_some_and(|c| going >= c) => "waiting",
+        (a, _) => a.stored(),
+    }
+}
+
 impl Store {
     /// Records `user`'s answer to `event`: Going within the capacity, else the waitlist; a
     /// Going (or waiting) person who answers otherwise frees a place for the first waiting.
@@ -125,68 +206,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            let capacity: Option<i64> =
-                sqlx::query_scalar("SELECT capacity FROM events WHERE id = $1")
-                    .bind(event)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let was: Option<String> =
-                sqlx::query_scalar("SELECT answer FROM rsvps WHERE event_id = $1 AND user_id = $2")
-                    .bind(event)
-                    .bind(user)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let going: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND answer = 'going'",
-            )
-            .bind(event)
-            .fetch_one(&mut *tx)
-            .await?;
-            let stored = match (answer, was.as_deref()) {
-                // Already in (or already waiting): where they are.
-                (Answer::Going, Some(w @ ("going" | "waiting"))) => w.to_string(),
-                (Answer::Going, _) if capacity.is_some_and(|c| going >= c) => "waiting".into(),
-                (a, _) => a.stored().to_string(),
-            };
-            // Arrival order: a new answer (or a change of it) goes to the back of the line.
-            let seq: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM rsvps WHERE event_id = $1",
-            )
-            .bind(event)
-            .fetch_one(&mut *tx)
-            .await?;
-            if was.as_deref() != Some(stored.as_str()) {
-                sqlx::query(
-                    "INSERT INTO rsvps (event_id, space, user_id, answer, seq, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (event_id, user_id) DO UPDATE SET answer = $4, seq = $5, updated_at = $6",
-                )
-                .bind(event)
-                .bind(space)
-                .bind(user)
-                .bind(&stored)
-                .bind(seq)
-                .bind(ts(now))
-                .execute(&mut *tx)
-                .await?;
+            let (capacity, was, going) = state_of!(tx, event, user);
+            let stored = decide(answer, was.as_deref(), capacity, going);
+            if was.as_deref() != Some(stored) {
+                write_answer!(tx, event, space, user, stored, now);
             }
             let promoted = promote!(tx, event, capacity, now);
-            let standing = match stored.as_str() {
-                "going" => Standing::Going,
-                "waiting" => {
-                    let ahead: i64 = sqlx::query_scalar(
-                        "SELECT COUNT(*) FROM rsvps WHERE event_id = $1 AND answer = 'waiting'
-                         AND seq <= (SELECT seq FROM rsvps WHERE event_id = $1 AND user_id = $2)",
-                    )
-                    .bind(event)
-                    .bind(user)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    Standing::Waiting(ahead)
-                }
-                "maybe" => Standing::Maybe,
-                _ => Standing::Cant,
-            };
+            let standing = standing_of!(tx, event, user, stored);
             tx.commit().await?;
             Answered { standing, promoted }
         });
