@@ -1,4 +1,4 @@
-//! /settings show|timezone|channel|offsets|moderators|interested: a space's settings (moderators change
+//! /settings show|timezone|channel|offsets|moderators|interested|agenda: a space's settings (moderators change
 //! them; changed offsets re-plan every event of the space).
 
 use super::invocation::Args;
@@ -25,6 +25,7 @@ pub enum Action {
     Offsets,
     Moderators,
     Interested,
+    Agenda,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
@@ -35,6 +36,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
         Some("offsets") => Action::Offsets,
         Some("moderators") => Action::Moderators,
         Some("interested") => Action::Interested,
+        Some("agenda") => Action::Agenda,
         Some(other) => {
             return Err(CommandError::usage(
                 format!(
@@ -102,6 +104,7 @@ async fn change(
         }
         Action::Moderators => set_moderators(a, space)?,
         Action::Interested => set_interested(a, space)?,
+        Action::Agenda => set_agenda(a, space)?,
         Action::Show => {}
     }
     Ok(())
@@ -120,6 +123,20 @@ fn set_moderators(a: &Args, space: &mut SpaceRow) -> Result<(), CommandError> {
     if let Some(power) = a.integer("power") {
         space.moderator_power = power;
     }
+    Ok(())
+}
+
+/// `weekly monday 09:00`, `daily 08:00` (in the space's zone), or `off`.
+fn set_agenda(a: &Args, space: &mut SpaceRow) -> Result<(), CommandError> {
+    use crate::events::agenda::{Agenda, EXAMPLE};
+    let when = a.get("when").unwrap_or_default().trim();
+    if when.eq_ignore_ascii_case("off") || when.eq_ignore_ascii_case("none") {
+        space.agenda = None;
+        return Ok(());
+    }
+    let agenda =
+        Agenda::parse(when).map_err(|why| CommandError::usage(format!("{why}."), EXAMPLE))?;
+    space.agenda = Some(agenda.stored());
     Ok(())
 }
 
@@ -178,6 +195,7 @@ fn settings_reply(action: Action, space: &SpaceRow, channel: String) -> Reply {
         .field("Reminders", format!("{offsets} before each event"), true)
         .field("Reminder channel", channel, false)
         .field("Moderators", describe_moderators(space), false)
+        .field("Agenda", describe_agenda(space), false)
         .field(
             "Interested on Discord",
             if space.interested == "dm" {
@@ -187,6 +205,16 @@ fn settings_reply(action: Action, space: &SpaceRow, channel: String) -> Reply {
             },
             false,
         )
+}
+
+fn describe_agenda(space: &SpaceRow) -> String {
+    match &space.agenda {
+        None => "not posted (/settings agenda weekly monday 09:00)".into(),
+        Some(a) => format!(
+            "{a} ({}): the coming period's events, in the reminder channel; nothing when nothing is on",
+            space.timezone
+        ),
+    }
 }
 
 fn describe_moderators(space: &SpaceRow) -> String {

@@ -22,6 +22,7 @@
 //! This file is the loop that drives them: sleep until the next due reminder, a change or
 //! shutdown.
 
+mod agenda;
 mod batch;
 mod claim;
 mod deliver;
@@ -38,6 +39,7 @@ use crate::domain::Platform;
 use crate::store::Store;
 
 pub use crate::clock::Clock;
+pub use agenda::agenda_reply;
 pub use claim::Owner;
 pub use deliver::{reminder_reply, Failpoints};
 pub use outbox::{Delivery, DeliveryError, Outbox, NOT_SENT};
@@ -95,10 +97,14 @@ impl Scheduler {
         MAINTENANCE_EVERY.min(self.lease / 2)
     }
 
-    /// The periodic part of the loop: take over orphaned claims, plan events further.
+    /// The periodic part of the loop: take over orphaned claims, post the agendas that are
+    /// due, plan events further.
     pub async fn maintain(&self, outbox: &dyn Outbox) {
         if let Err(e) = self.recover(outbox).await {
             tracing::error!(error = %e, "could not recover claimed reminders");
+        }
+        if let Err(e) = self.post_agendas(outbox).await {
+            tracing::error!(error = %e, "could not post the agendas");
         }
         loop {
             match extend_plans(&self.store, self.platform, self.clock.now(), self.grace).await {

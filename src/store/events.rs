@@ -35,6 +35,8 @@ pub struct SpaceRow {
     pub moderator_power: i64,
     /// How people "Interested" in a Discord Scheduled Event are reminded: "mention" or "dm".
     pub interested: String,
+    /// When the coming period's events are posted (`events::agenda`): "weekly mon 09:00".
+    pub agenda: Option<String>,
 }
 }
 
@@ -85,6 +87,7 @@ impl SpaceRow {
             moderator_role: None,
             moderator_power: 50,
             interested: "mention".into(),
+            agenda: None,
         }
     }
 }
@@ -379,7 +382,7 @@ impl Store {
     /// The settings of a space: as stored, or the defaults for a space nobody has set up
     /// (a read never writes; `update_space` stores a space's first setting).
     pub async fn space(&self, id: &SpaceId) -> Result<SpaceRow, StoreError> {
-        let sql = "SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested FROM spaces WHERE id = $1";
+        let sql = "SELECT id, timezone, reminder_target, offsets, moderator_role, moderator_power, interested, agenda FROM spaces WHERE id = $1";
         let row: Option<SpaceRow> = fetch!(self, query_as.fetch_optional, sql, id);
         Ok(row.unwrap_or_else(|| SpaceRow::defaults(id.clone())))
     }
@@ -389,10 +392,10 @@ impl Store {
         on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             sqlx::query(
-                "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                "INSERT INTO spaces (id, timezone, reminder_target, offsets, moderator_role, moderator_power, updated_at, interested, agenda)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (id) DO UPDATE SET timezone = $2, reminder_target = $3, offsets = $4,
-                     moderator_role = $5, moderator_power = $6, updated_at = $7, interested = $8",
+                     moderator_role = $5, moderator_power = $6, updated_at = $7, interested = $8, agenda = $9",
             )
             .bind(&s.id)
             .bind(&s.timezone)
@@ -402,6 +405,7 @@ impl Store {
             .bind(s.moderator_power)
             .bind(ts(now))
             .bind(&s.interested)
+            .bind(&s.agenda)
             .execute(&mut *tx)
             .await?;
             // The offsets are part of what every event of the space owes.

@@ -32,6 +32,7 @@ macro_rules! row {
     };
 }
 
+pub mod agenda;
 pub mod atlas;
 pub mod claims;
 pub mod dialect;

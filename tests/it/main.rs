@@ -1,5 +1,6 @@
 //! The one integration-test binary. Modules:
 //! - `support`      — temporary databases and data directories, the CLI, table dumps.
+//! - `agenda`       — the weekly or daily agenda post, once per period, nothing when empty.
 //! - `architecture` — the shape of the code: dependency direction, SQL in store/, module docs.
 //! - `calendars`    — feeds read by two independent calendar libraries; the page in Chromium.
 //! - `claims`       — the claim protocol as a property: claim, renew, stall, crash, take over.
@@ -22,6 +23,7 @@
 
 mod support;
 
+mod agenda;
 mod architecture;
 mod calendars;
 mod claims;
