@@ -279,7 +279,7 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
     let asked = alice.say(&room, "!event show 1").await;
     let card = alice.answer_to(&bot, &asked).await;
     assert!(
-        body(&card).contains("React 👍 to be reminded personally"),
+        body(&card).contains("React ✅ going, 🤔 maybe, ❌ can't go; 👍 to be reminded personally"),
         "{}",
         body(&card)
     );
@@ -358,6 +358,35 @@ async fn a_thumbs_up_subscribes_taking_it_back_unsubscribes_and_unreadable_messa
             r == dm && body(e).starts_with("No more reminders")
         })
         .await;
+
+    // ✅ on the card: Alice is going, the card is edited in place with the count, and she is
+    // told in her direct room.
+    alice
+        .send(
+            &room,
+            "m.reaction",
+            json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": card.event_id, "key": "✅"}}),
+        )
+        .await;
+    let (edit, encrypted) = alice
+        .wait_for(&bot, |r, e| {
+            r == room
+                && e.content["m.relates_to"]["rel_type"] == "m.replace"
+                && body(e).contains("1 going")
+        })
+        .await;
+    assert!(encrypted, "{edit:?}");
+    assert_eq!(
+        edit.content["m.relates_to"]["event_id"],
+        card.event_id.as_str()
+    );
+    alice
+        .wait_for(&bot, |r, e| r == dm && body(e).starts_with("Going:"))
+        .await;
+    let store = db.store().await;
+    let answers = store.rsvps_of(EventId(1)).await.unwrap();
+    store.close().await;
+    assert_eq!(answers, [(alice_id.clone(), "going".to_string())]);
 
     // The unreadable messages have waited for their key long enough by now.
     let unreadable = |e: &Event| e.sender == BOT && body(e).contains("could not decrypt");

@@ -70,7 +70,38 @@ impl Bot {
                 tracing::error!(error = %err, "cannot remember a reaction");
             }
         }
+        if reply.tone == Tone::Answer && line.starts_with("/rsvp ") {
+            self.refresh_card(room, target, &caller, event, &e.event_id)
+                .await;
+        }
         self.tell_privately(&e.sender, &format!("reaction-{}", e.event_id), &reply)
+            .await;
+    }
+
+    /// After an RSVP, the card is edited in place (`m.replace`) with its counts as they now
+    /// are, so the room sees who is coming without asking.
+    async fn refresh_card(
+        &self,
+        room: &str,
+        card: &str,
+        caller: &Caller,
+        event: crate::domain::EventId,
+        reaction: &str,
+    ) {
+        let line = format!("/event show {}", event.0);
+        let fresh = commands::answer(&self.ctx, caller, &line).await;
+        if fresh.tone != Tone::Answer {
+            return;
+        }
+        let content = message_content(&fresh, "m.notice", None);
+        let edit = serde_json::json!({
+            "msgtype": "m.notice",
+            "body": format!("* {}", content["body"].as_str().unwrap_or_default()),
+            "m.new_content": content,
+            "m.relates_to": {"rel_type": "m.replace", "event_id": card},
+            "m.mentions": {},
+        });
+        self.send(room, &format!("card-edit-{reaction}"), &edit)
             .await;
     }
 
