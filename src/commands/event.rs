@@ -1,6 +1,7 @@
 //! /event show|add|edit|cancel: one event. Moderators add, edit and cancel (enforced in the
 //! core before this runs); every change re-plans the event's reminders (the store tells the scheduler).
 
+pub(crate) mod rsvp;
 mod sync;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -923,7 +924,7 @@ async fn attendance_options(
         .set_attendance(id, capacity, hide_names, now)
         .await?;
     if let Some(e) = ctx.store.event(id).await? {
-        super::rsvp::let_in(ctx, &e, &promoted, now).await?;
+        rsvp::let_in(ctx, &e, &promoted, now).await?;
     }
     Ok(())
 }

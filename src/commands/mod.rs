@@ -22,7 +22,6 @@ pub(crate) mod follow;
 mod help;
 mod remind;
 mod reminders;
-pub(crate) mod rsvp;
 mod search;
 mod settings;
 mod standard;
@@ -197,7 +196,7 @@ pub enum Request {
     Reminders(reminders::Params),
     Settings(settings::Params),
     Follow(follow::Params),
-    Rsvp(rsvp::Params),
+    Rsvp(event::rsvp::Params),
     Ask(ask::Params),
 }
 
@@ -423,7 +422,7 @@ fn request(command: CommandName, args: &invocation::Args) -> Result<Request, Com
         CommandName::Events => Request::Events(events::parse(args)?),
         CommandName::Event => Request::Event(event::parse(args)?),
         CommandName::Remind => Request::Remind(remind::parse(args)?),
-        CommandName::Rsvp => Request::Rsvp(rsvp::parse(args)?),
+        CommandName::Rsvp => Request::Rsvp(event::rsvp::parse(args)?),
         CommandName::Reminders => Request::Reminders(reminders::parse(args)?),
         CommandName::Settings => Request::Settings(settings::parse(args)?),
         CommandName::Follow | CommandName::Unfollow | CommandName::Following => {
@@ -473,7 +472,7 @@ async fn run(ctx: &Context, caller: &Caller, request: Request) -> Result<Reply, 
         Request::Events(p) => events::run(ctx, &atlas, caller, p).await,
         Request::Event(p) => event::run(ctx, &atlas, caller, p).await,
         Request::Remind(p) => remind::run(ctx, caller, p).await,
-        Request::Rsvp(p) => rsvp::run(ctx, caller, p).await,
+        Request::Rsvp(p) => event::rsvp::run(ctx, caller, p).await,
         Request::Reminders(p) => reminders::run(ctx, caller, p).await,
         Request::Settings(p) => settings::run(ctx, caller, p).await,
         Request::Follow(p) => follow::run(ctx, &atlas, caller, p).await,

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::invocation::Args;
-use super::{shorten, Caller, Context};
+use crate::commands::invocation::Args;
+use crate::commands::{shorten, Caller, Context};
 use crate::error::CommandError;
 use crate::reply::{Reply, Text, Visibility};
 use crate::store::events::EventRow;
@@ -47,7 +47,7 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
 }
 
 pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, CommandError> {
-    let Some(e) = super::event::find(ctx, &caller.space, &p.event).await? else {
+    let Some(e) = super::find(ctx, &caller.space, &p.event).await? else {
         let mut r = Reply::not_found(format!(
             "No event “{}” in this space.",
             shorten(&p.event, 60)
@@ -76,16 +76,16 @@ async fn follow_reminders(
 ) -> Result<(), CommandError> {
     match standing {
         Standing::Going => {
-            let me = super::remind::Params::Me {
+            let me = crate::commands::remind::Params::Me {
                 event: e.id.to_string(),
                 before: None,
             };
             // A person at a cap of personal reminders is still Going; the refusal is theirs
             // to read in /reminders, not a reason to refuse the answer.
-            let _ = super::remind::run(ctx, caller, me).await?;
+            let _ = crate::commands::remind::run(ctx, caller, me).await?;
         }
         Standing::Cant => {
-            super::remind::stop_for(ctx, caller, e.id).await?;
+            crate::commands::remind::stop_for(ctx, caller, e.id).await?;
         }
         Standing::Maybe | Standing::Waiting(_) => {}
     }
@@ -102,7 +102,7 @@ pub(crate) async fn let_in(
     if promoted.is_empty() {
         return Ok(());
     }
-    let next = super::follow::next_occurrence(ctx, e, now).await?;
+    let next = crate::commands::follow::next_occurrence(ctx, e, now).await?;
     let mut notes = Vec::new();
     for user in promoted {
         let them = Caller {
@@ -112,11 +112,11 @@ pub(crate) async fn let_in(
             moderator: false,
             channel: None,
         };
-        let me = super::remind::Params::Me {
+        let me = crate::commands::remind::Params::Me {
             event: e.id.to_string(),
             before: None,
         };
-        let _ = super::remind::run(ctx, &them, me).await?;
+        let _ = crate::commands::remind::run(ctx, &them, me).await?;
         if let Some(first) = next {
             notes.push(crate::events::promoted_note(e.id, first, user, now));
         }
