@@ -17,6 +17,8 @@ CREATE TABLE calendar_syncs (
     last_ok       TEXT,                         -- last poll that answered (200 or 304)
     last_error    TEXT,
     failing_since TEXT,                         -- first failure of the current run of them
+    told_failing  TEXT,                         -- the run of failures moderators were told of
+    told_at       TEXT,                         -- when they were last told one started
     paused        BOOLEAN NOT NULL DEFAULT FALSE,  -- after 7 days of failures
     events        BIGINT NOT NULL DEFAULT 0,  -- live events it mirrors
     skipped       BIGINT NOT NULL DEFAULT 0,  -- events of the feed it could not take

@@ -436,6 +436,7 @@ async fn edit(
     let Some(e) = find(ctx, &caller.space, wanted).await? else {
         return Ok(not_found(wanted));
     };
+    followed_elsewhere(&e)?;
     let input = edited_event(atlas, args, &e, now)?;
     let retagged =
         (&input.topics, &input.actors, &input.organiser) != (&e.topics, &e.actors, &e.organiser);
@@ -523,6 +524,7 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
     let Some(e) = find(ctx, &caller.space, wanted).await? else {
         return Ok(not_found(wanted));
     };
+    followed_elsewhere(&e)?;
     match args.get("occurrence") {
         None => {
             ctx.store.cancel_event(e.id, now).await?;
@@ -532,50 +534,58 @@ async fn cancel(ctx: &Context, caller: &Caller, args: &Args) -> Result<Reply, Co
             ));
             Ok(r)
         }
-        Some(occ) => {
-            let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
-            let at = when::parse(occ, now, tz).map_err(|err| usage(err.to_string()))?;
-            let upcoming = occurrences_of(&ctx.store, &e, now, all_ahead(now)).await?;
-            if !upcoming.contains(&at) {
-                let mut message = Text::of([
-                    Span::Plain(format!("{} has no occurrence at ", e.title)),
-                    Span::Time(when::moment(at, tz)),
-                    Span::Plain(". Its next ones: ".into()),
-                ]);
-                for (i, o) in upcoming.iter().take(3).enumerate() {
-                    if i > 0 {
-                        message.push(Span::Plain("; ".into()));
-                    }
-                    message.push(Span::Time(when::moment(*o, tz)));
-                }
-                message.push(Span::Plain(".".into()));
-                return Err(CommandError::usage(
-                    message,
-                    format!(
-                        "/event cancel {} occurrence:\"{}\"",
-                        e.id,
-                        upcoming
-                            .first()
-                            .map(|o| o.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-                            .unwrap_or_default()
-                    ),
-                ));
-            }
-            ctx.store.cancel_occurrence(e.id, at, now).await?;
-            let mut r = Reply::answer(format!(
-                "Cancelled one occurrence of {}",
-                defang_mentions(&e.title)
-            ));
-            r.summary = Some(Text::of([
-                Span::Time(Moment {
-                    zone: Some(tz.name().to_string()),
-                    ..when::moment(at, tz)
-                }),
-                Span::Plain(" is cancelled; the rest of the series goes on.".into()),
-            ]));
-            Ok(r)
-        }
+        Some(occ) => cancel_one(ctx, &e, occ, now).await,
     }
+}
+
+/// `/event cancel N occurrence:…`: one date of a series, which must be one of its own.
+async fn cancel_one(
+    ctx: &Context,
+    e: &EventRow,
+    occ: &str,
+    now: DateTime<Utc>,
+) -> Result<Reply, CommandError> {
+    let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
+    let at = when::parse(occ, now, tz).map_err(|err| usage(err.to_string()))?;
+    let upcoming = occurrences_of(&ctx.store, e, now, all_ahead(now)).await?;
+    if !upcoming.contains(&at) {
+        let mut message = Text::of([
+            Span::Plain(format!("{} has no occurrence at ", e.title)),
+            Span::Time(when::moment(at, tz)),
+            Span::Plain(". Its next ones: ".into()),
+        ]);
+        for (i, o) in upcoming.iter().take(3).enumerate() {
+            if i > 0 {
+                message.push(Span::Plain("; ".into()));
+            }
+            message.push(Span::Time(when::moment(*o, tz)));
+        }
+        message.push(Span::Plain(".".into()));
+        return Err(CommandError::usage(
+            message,
+            format!(
+                "/event cancel {} occurrence:\"{}\"",
+                e.id,
+                upcoming
+                    .first()
+                    .map(|o| o.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    ctx.store.cancel_occurrence(e.id, at, now).await?;
+    let mut r = Reply::answer(format!(
+        "Cancelled one occurrence of {}",
+        defang_mentions(&e.title)
+    ));
+    r.summary = Some(Text::of([
+        Span::Time(Moment {
+            zone: Some(tz.name().to_string()),
+            ..when::moment(at, tz)
+        }),
+        Span::Plain(" is cancelled; the rest of the series goes on.".into()),
+    ]));
+    Ok(r)
 }
 
 async fn export(ctx: &Context, caller: &Caller) -> Result<Reply, CommandError> {
@@ -772,13 +782,21 @@ async fn import(
         .map_err(|why| {
             CommandError::usage(format!("Rejected: {why}. Nothing was imported."), example)
         })?;
-    let (batch, skipped) = importable(atlas, parsed, caller, now);
+    let (batch, mut skipped) = importable(atlas, parsed, caller, now);
     let results = match ctx
         .store
         .import_events(&batch, now, MAX_EVENTS_PER_SPACE)
         .await?
     {
-        Imported::Done(results) => results,
+        Imported::Done(results, followed) => {
+            skipped.extend(followed.iter().map(|uid| {
+                format!(
+                    "UID {}: skipped, a followed calendar owns that event (change it there)",
+                    shorten(uid, 60)
+                )
+            }));
+            results
+        }
         Imported::TooMany { existing, adding } => {
             return Err(CommandError::Refused(format!(
                 "This space has {existing} events and the file would add {adding}; a space can have at most {MAX_EVENTS_PER_SPACE}. Nothing was imported."
@@ -799,6 +817,18 @@ async fn import(
         skipped.len()
     )));
     Ok(r.section("Skipped", skipped.into_iter().map(Item::new).collect()))
+}
+
+/// An event a followed calendar owns is changed there: a change made here would be undone
+/// (or a cancelled event brought back) at the feed's next change.
+fn followed_elsewhere(e: &EventRow) -> Result<(), CommandError> {
+    match e.sync_id {
+        Some(sync) => Err(CommandError::Refused(format!(
+            "“{}” comes from followed calendar {sync}: change or cancel it there, and it changes here at the next poll. /event sync remove {sync} stops following it.",
+            defang_mentions(&e.title)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn not_found(wanted: &str) -> Reply {

@@ -209,7 +209,7 @@ fn read_event(n: usize, e: &IcsEvent) -> Result<IcsItem, String> {
         Some(Ok(r)) => Some(r.to_rrule()),
         Some(Err(why)) => return Err(skip(&format!("its repetition is not one I handle: {why}"))),
     };
-    let uid = uid_of(n, e, start).map_err(|why| skip(&why))?;
+    let uid = uid_of(e, start).map_err(|why| skip(&why))?;
     let exdates = exdates_of(e, start, &tz);
     if exdates.len() > MAX_EXDATES {
         return Err(skip(&format!(
@@ -247,13 +247,23 @@ fn is_cancelled(e: &IcsEvent) -> bool {
 
 /// The event's UID as an identifier, or one made from its place in the file and its start
 /// when it has none; Err says why a UID cannot be kept.
-fn uid_of(n: usize, e: &IcsEvent, start: NaiveDateTime) -> Result<String, String> {
+fn uid_of(e: &IcsEvent, start: NaiveDateTime) -> Result<String, String> {
     match e.get_uid() {
         Some(u) if u.chars().count() > MAX_UID => {
             Err(format!("its UID is longer than {MAX_UID} characters"))
         }
         Some(u) => Ok(identifier(u)),
-        None => Ok(format!("imported-{}-{n}", start.format("%Y%m%dT%H%M"))),
+        // Made from what the event is, not where it is in the file: an event added above it
+        // must not give it another UID (a followed feed would cancel and re-add every one).
+        None => {
+            let title = e.get_summary().unwrap_or_default();
+            let digest = ring::digest::digest(&ring::digest::SHA256, title.as_bytes());
+            let short: String = digest.as_ref()[..6]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            Ok(format!("imported-{}-{short}", start.format("%Y%m%dT%H%M")))
+        }
     }
 }
 
@@ -373,7 +383,11 @@ pub fn parse(content: &str) -> Result<Parsed, String> {
             MAX_BYTES / 1000
         ));
     }
-    if !content.trim_start().starts_with("BEGIN:VCALENDAR") {
+    // A byte-order mark (some servers send one) and the case of the first line are no reason
+    // to refuse a calendar.
+    let content = content.trim_start_matches('\u{FEFF}');
+    let head = content.trim_start().get(..15).unwrap_or_default();
+    if !head.eq_ignore_ascii_case("BEGIN:VCALENDAR") {
         return Err("this is not an iCalendar file (it must start with BEGIN:VCALENDAR)".into());
     }
     check_shape(content)?;
@@ -512,5 +526,20 @@ mod tests {
                 "“Mars”: skipped, time zone Mars/Olympus is not an IANA zone"
             ]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_or_a_lowercase_first_line_is_still_a_calendar() {
+        let cal = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:a\r\nSUMMARY:A\r\nDTSTART:20270101T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert_eq!(parse(&format!("\u{FEFF}{cal}")).unwrap().items.len(), 1);
+        assert!(
+            parse(&cal.replacen("BEGIN:VCALENDAR", "begin:vcalendar", 1)).is_ok()
+                || parse(&cal.replacen("BEGIN:VCALENDAR", "begin:vcalendar", 1))
+                    .unwrap_err()
+                    .contains("not valid iCalendar")
+        );
+        assert!(parse("\u{FEFF}hello")
+            .unwrap_err()
+            .contains("not an iCalendar file"));
     }
 }

@@ -73,6 +73,8 @@ pub struct EventRow {
     pub capacity: Option<i64>,
     /// The card and /event show give counts only, no names.
     pub hide_names: bool,
+    /// The followed calendar that owns it (`/event sync`): changed there, not here.
+    pub sync_id: Option<i64>,
 }
 }
 
@@ -154,8 +156,13 @@ pub struct SubscriptionRow {
 /// the space would have too many events.
 #[derive(Debug)]
 pub enum Imported {
-    Done(Vec<(EventId, bool)>),
-    TooMany { existing: i64, adding: i64 },
+    /// (event, added?) for each event written, and the UIDs left alone because a followed
+    /// calendar owns the event (it is changed there).
+    Done(Vec<(EventId, bool)>, Vec<String>),
+    TooMany {
+        existing: i64,
+        adding: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -520,7 +527,19 @@ impl Store {
         let imported = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let mut out = Vec::new();
+            let mut followed = Vec::new();
             for (uid, e, exdates) in items {
+                let owner: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT sync_id FROM events WHERE space = $1 AND source_uid = $2",
+                )
+                .bind(&e.space)
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(Some(_)) = owner {
+                    followed.push(uid.clone());
+                    continue;
+                }
                 let (id, added) = upsert_imported!(tx, uid, e, now);
                 replace_exdates!(tx, id, exdates);
                 out.push((id, added));
@@ -539,7 +558,7 @@ impl Store {
                 }
             } else {
                 tx.commit().await?;
-                Imported::Done(out)
+                Imported::Done(out, followed)
             }
         });
         // The plans written after it announce the change.
@@ -1009,6 +1028,6 @@ impl Store {
     }
 }
 
-pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision, capacity, hide_names";
+pub(crate) const EVENT_COLUMNS: &str = "id, uid, space, title, description, starts_local, tz, duration_min, place, organiser, topics, actors, inferred, rrule, cancelled, created_by, created_at, updated_at, revision, capacity, hide_names, sync_id";
 const REMINDER_COLUMNS: &str =
     "key, event_id, space, occurrence_utc, offset_min, target, due_utc, state, attempts";

@@ -20,6 +20,9 @@ use super::{EventId, Platform, SpaceId, Store, StoreError};
 pub const MAX_SYNCS_PER_SPACE: i64 = 10;
 /// A feed failing this long is paused (its moderators add it again to resume).
 pub const PAUSE_AFTER_DAYS: i64 = 7;
+/// Events one feed may have made here, cancelled ones included: a feed whose events change
+/// their UIDs at every poll would otherwise add rows (and new-event notes) for ever.
+pub const MAX_ROWS_PER_SYNC: i64 = 1000;
 
 row! {
 /// A followed feed as stored.
@@ -36,6 +39,8 @@ pub struct SyncRow {
     pub last_ok: Option<String>,
     pub last_error: Option<String>,
     pub failing_since: Option<String>,
+    pub told_failing: Option<String>,
+    pub told_at: Option<String>,
     pub paused: bool,
     pub events: i64,
     pub skipped: i64,
@@ -43,7 +48,7 @@ pub struct SyncRow {
 }
 }
 
-const SYNC_COLUMNS: &str = "id, space, url, topics, interval_min, etag, last_modified, next_poll, last_ok, last_error, failing_since, paused, events, skipped, created_at";
+const SYNC_COLUMNS: &str = "id, space, url, topics, interval_min, etag, last_modified, next_poll, last_ok, last_error, failing_since, told_failing, told_at, paused, events, skipped, created_at";
 
 /// What `/event sync add` came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +69,9 @@ pub enum PollOutcome {
         last_modified: Option<String>,
         mirrored: Option<(i64, i64)>,
     },
-    Failed(String),
+    /// The poll failed, saying why; `permanent` when retrying cannot help (the address is
+    /// refused): the feed is paused at once.
+    Failed { why: String, permanent: bool },
 }
 
 /// One event of a feed as it is to be mirrored: its UID in the feed, the event, its cancelled
@@ -87,6 +94,8 @@ pub struct MirrorResult {
     pub not_owned: Vec<String>,
     /// The space would pass its cap of live events: nothing was written.
     pub too_many: bool,
+    /// The feed would pass `MAX_ROWS_PER_SYNC` events made: nothing was written.
+    pub too_many_rows: bool,
 }
 
 /// Pending reminders of a cancelled event are cancelled with it.
@@ -173,7 +182,8 @@ impl Store {
     ) -> Result<SyncAdded, StoreError> {
         let find = "SELECT id FROM calendar_syncs WHERE space = $1 AND url = $2";
         if let Some(id) = fetch!(self, query_scalar.fetch_optional, find, space, url) {
-            let resume = "UPDATE calendar_syncs SET paused = FALSE, next_poll = $1, interval_min = $2, topics = $3 WHERE id = $4";
+            let resume = "UPDATE calendar_syncs SET paused = FALSE, next_poll = $1, interval_min = $2, topics = $3,
+                              failing_since = NULL, last_error = NULL, told_failing = NULL WHERE id = $4";
             execute!(self, resume, ts(now), interval_min, topics, id);
             return Ok(SyncAdded::Already(id));
         }
@@ -225,7 +235,10 @@ impl Store {
         let removed = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
             let owned: Vec<EventId> = sqlx::query_scalar(
-                "UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1, sync_id = NULL
+                // Detached whole (its source UID too): the same feed added again, or another
+                // one with the same UIDs, makes its events anew instead of finding these.
+                "UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1, sync_id = NULL,
+                        source_uid = NULL
                  WHERE sync_id = $2 AND space = $3 RETURNING id",
             )
             .bind(ts(now))
@@ -317,7 +330,7 @@ impl Store {
                 mirrored,
             } => {
                 let (events, skipped) = mirrored.unwrap_or((sync.events, sync.skipped));
-                let sql = "UPDATE calendar_syncs SET last_ok = $1, last_error = NULL, failing_since = NULL,
+                let sql = "UPDATE calendar_syncs SET last_ok = $1, last_error = NULL, failing_since = NULL, told_failing = NULL,
                                etag = COALESCE($2, etag), last_modified = COALESCE($3, last_modified),
                                events = $4, skipped = $5, next_poll = $6, claimed_by = NULL, lease_until = NULL
                            WHERE id = $7 AND claimed_by = $8";
@@ -334,10 +347,11 @@ impl Store {
                     owner
                 )
             }
-            PollOutcome::Failed(why) => {
+            PollOutcome::Failed { why, permanent } => {
                 let since = sync.failing_since.clone().unwrap_or_else(|| ts(now));
-                let paused = super::events::parse_ts(&since)
-                    .is_some_and(|s| now - s >= Duration::days(PAUSE_AFTER_DAYS));
+                let paused = *permanent
+                    || super::events::parse_ts(&since)
+                        .is_some_and(|s| now - s >= Duration::days(PAUSE_AFTER_DAYS));
                 let sql =
                     "UPDATE calendar_syncs SET last_error = $1, failing_since = $2, paused = $3,
                                next_poll = $4, claimed_by = NULL, lease_until = NULL
@@ -346,6 +360,18 @@ impl Store {
             }
         };
         Ok(done == 1)
+    }
+
+    /// Remembers that the moderators were told of the run of failures since `since`.
+    pub async fn mark_told(
+        &self,
+        sync: i64,
+        since: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE calendar_syncs SET told_failing = $1, told_at = $2 WHERE id = $3";
+        execute!(self, sql, since, ts(now), sync);
+        Ok(())
     }
 
     /// Mirrors a feed's events into its space, in one transaction, while `owner` still holds
@@ -384,10 +410,20 @@ impl Store {
                 .bind(&sync.space)
                 .fetch_one(&mut *tx)
                 .await?;
+                let made: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE sync_id = $1")
+                        .bind(sync.id)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if live > max_live && !out.added.is_empty() {
                     // Dropping the transaction rolls the whole feed back.
                     out = MirrorResult {
                         too_many: true,
+                        ..MirrorResult::default()
+                    };
+                } else if made > MAX_ROWS_PER_SYNC && !out.added.is_empty() {
+                    out = MirrorResult {
+                        too_many_rows: true,
                         ..MirrorResult::default()
                     };
                 } else {

@@ -25,11 +25,17 @@ use crate::store::StoreError;
 pub const POLL_LEASE: Duration = Duration::minutes(2);
 /// Feeds polled at most per pass, so that a pass ends (the next one takes the rest).
 const MAX_POLLS_PER_PASS: usize = 50;
+/// Feeds fetched at once.
+const AT_ONCE: usize = 4;
+/// New events of one poll that their topics' followers hear of; a poll that adds more (a
+/// feed's first poll, or one whose UIDs changed) tells nobody — they are reminded all the same.
+const NOTES_PER_POLL: usize = 5;
 /// How often the loop looks for due feeds when none is due sooner (a feed just added is due
 /// at once; the loop hears of it within this long).
 const LOOK_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Polls the feeds of `platform`'s spaces that are due, one after another: how many.
+/// Polls the feeds of `platform`'s spaces that are due, a few at once (a slow feed holds only
+/// its own place): how many.
 pub async fn poll_due(
     ctx: &Context,
     platform: Platform,
@@ -39,14 +45,28 @@ pub async fn poll_due(
 ) -> Result<usize, StoreError> {
     let mut polled = 0;
     while polled < MAX_POLLS_PER_PASS {
-        let now = ctx.store.lease_now().await?;
-        let claimed = ctx
-            .store
-            .claim_due_sync(platform, owner, now, now + POLL_LEASE)
-            .await?;
-        let Some(sync) = claimed else { break };
-        poll_one(ctx, &sync, owner, fetcher, outbox).await?;
-        polled += 1;
+        let mut claimed = Vec::new();
+        while claimed.len() < AT_ONCE {
+            let now = ctx.store.lease_now().await?;
+            match ctx
+                .store
+                .claim_due_sync(platform, owner, now, now + POLL_LEASE)
+                .await?
+            {
+                Some(sync) => claimed.push(sync),
+                None => break,
+            }
+        }
+        if claimed.is_empty() {
+            break;
+        }
+        polled += claimed.len();
+        let polls = claimed
+            .iter()
+            .map(|sync| poll_one(ctx, sync, owner, fetcher, outbox));
+        for done in futures_util::future::join_all(polls).await {
+            done?;
+        }
     }
     Ok(polled)
 }
@@ -78,11 +98,17 @@ async fn poll_one(
                 last_modified: validators.last_modified,
                 mirrored: Some(counts),
             },
-            Err(why) => PollOutcome::Failed(why),
+            Err(why) => PollOutcome::Failed {
+                why,
+                permanent: false,
+            },
         },
-        Err(e) => PollOutcome::Failed(e.to_string()),
+        Err(e) => PollOutcome::Failed {
+            why: e.to_string(),
+            permanent: !e.is_transient(),
+        },
     };
-    if let PollOutcome::Failed(why) = &outcome {
+    if let PollOutcome::Failed { why, .. } = &outcome {
         tracing::warn!(sync = sync.id, space = %sync.space, error = %why, "calendar feed poll failed");
     }
     let now = ctx.store.lease_now().await?;
@@ -122,17 +148,26 @@ async fn mirror(
             "the feed would bring this space past {max} events; nothing was changed"
         )));
     }
+    if result.too_many_rows {
+        return Ok(Err(format!(
+            "the feed has made more than {} events here (do its events change their UIDs at every change?); nothing was changed",
+            crate::store::syncs::MAX_ROWS_PER_SYNC
+        )));
+    }
     for id in &result.changed {
         plan_event(&ctx.store, *id, now).await?;
     }
-    for id in &result.added {
-        // Followers of its topics hear of a new event as they would of one added by hand.
-        if let Err(e) = crate::commands::follow::notify_followers(ctx, *id, "").await {
-            tracing::warn!(error = %e, event = id.0, "could not tell followers of a synced event");
+    // Followers of its topics hear of a new event as they would of one added by hand — but
+    // not of a whole calendar at once (its first poll), nor of a feed that renews everything.
+    if sync.last_ok.is_some() && result.added.len() <= NOTES_PER_POLL {
+        for id in &result.added {
+            if let Err(e) = crate::commands::follow::notify_followers(ctx, *id, "").await {
+                tracing::warn!(error = %e, event = id.0, "could not tell followers of a synced event");
+            }
         }
     }
-    let live = items.len() as i64;
-    Ok(Ok((live, skipped + result.not_owned.len() as i64)))
+    let not_owned = result.not_owned.len() as i64;
+    Ok(Ok((items.len() as i64 - not_owned, skipped + not_owned)))
 }
 
 /// The feed's events as they are to be mirrored, the UIDs of every event it still carries
@@ -150,7 +185,11 @@ fn mirrorable(
         if it.cancelled {
             continue;
         }
-        present.insert(it.uid.clone());
+        // A UID the feed gives twice is taken once (else each poll would rewrite it twice).
+        if !present.insert(it.uid.clone()) {
+            skipped += 1;
+            continue;
+        }
         let Ok(tz) = it.tz.parse::<Tz>() else {
             skipped += 1;
             continue;
@@ -219,8 +258,10 @@ fn digest(e: &crate::store::events::EventInput, exdates: &[DateTime<Utc>]) -> St
         .collect()
 }
 
-/// Tells the moderators of `sync`'s space that it started failing, recovered or was paused —
-/// each once per run of failures, whichever process polled (a notice is recorded before it
+/// What the moderators of a feed's space hear of its health: that it is failing (at its
+/// second failure in a row, so a feed that fails once now and then is not news — and at most
+/// once a day), that it works again (only if they were told it failed), that it is paused.
+/// Each once per run of failures, whichever process polled (a notice is recorded before it
 /// is sent).
 async fn tell_moderators(
     ctx: &Context,
@@ -229,31 +270,13 @@ async fn tell_moderators(
     now: DateTime<Utc>,
     outbox: &dyn Outbox,
 ) -> Result<(), StoreError> {
-    let (what, title, text) = match (outcome, &sync.failing_since) {
-        (PollOutcome::Failed(why), None) => (
-            format!("sync-failing:{}:{}", sync.id, crate::store::events::ts(now)),
-            "A followed calendar is failing",
-            format!(
-                "I could not read {} ({why}). I keep trying at each interval and will say when it works again; its events stay as they were. /event sync list shows its state.",
-                sync.url
-            ),
-        ),
-        (PollOutcome::Failed(why), Some(since)) if paused_now(since, now) => (
-            format!("sync-paused:{}:{since}", sync.id),
-            "A followed calendar is paused",
-            format!(
-                "{} has failed for {} days ({why}); I stopped polling it. /event sync add with the same address resumes it.",
-                sync.url,
-                crate::store::syncs::PAUSE_AFTER_DAYS
-            ),
-        ),
-        (PollOutcome::Ok { .. }, Some(since)) => (
-            format!("sync-recovered:{}:{since}", sync.id),
-            "A followed calendar works again",
-            format!("{} answers again; its events are up to date.", sync.url),
-        ),
-        _ => return Ok(()),
+    let Some((what, title, text)) = news(sync, outcome, now) else {
+        return Ok(());
     };
+    if what.starts_with("sync-failing:") {
+        let since = sync.failing_since.as_deref().unwrap_or_default();
+        ctx.store.mark_told(sync.id, since, now).await?;
+    }
     if !ctx.store.first_notice(&sync.space, &what, now).await? {
         return Ok(());
     }
@@ -272,6 +295,61 @@ async fn tell_moderators(
         tracing::warn!(error = %e, sync = sync.id, "could not tell the moderators about a followed calendar");
     }
     Ok(())
+}
+
+/// The notice a poll's outcome is news for, if any: (its once-only key, title, text).
+fn news(
+    sync: &SyncRow,
+    outcome: &PollOutcome,
+    now: DateTime<Utc>,
+) -> Option<(String, &'static str, String)> {
+    let days = crate::store::syncs::PAUSE_AFTER_DAYS;
+    match (outcome, &sync.failing_since) {
+        (PollOutcome::Failed { why, permanent: true }, _) => Some((
+            format!("sync-refused:{}:{}", sync.id, crate::store::events::ts(now)),
+            "A followed calendar is paused",
+            format!(
+                "I stopped polling {}: {why} Retrying cannot help; /event sync remove it, or add the address it should be.",
+                sync.url
+            ),
+        )),
+        (PollOutcome::Failed { why, .. }, Some(since)) if paused_now(since, now) => Some((
+            format!("sync-paused:{}:{since}", sync.id),
+            "A followed calendar is paused",
+            format!(
+                "{} has failed for {days} days ({why}); I stopped polling it. /event sync add with the same address resumes it.",
+                sync.url
+            ),
+        )),
+        (PollOutcome::Failed { why, .. }, Some(since))
+            if sync.told_failing.is_none() && !told_lately(sync, now) =>
+        {
+            Some((
+                format!("sync-failing:{}:{since}", sync.id),
+                "A followed calendar is failing",
+                format!(
+                    "I could not read {} ({why}). I keep trying at each interval and will say when it works again; its events stay as they were. /event sync list shows its state.",
+                    sync.url
+                ),
+            ))
+        }
+        (PollOutcome::Ok { .. }, _) => sync.told_failing.as_ref().map(|since| {
+            (
+                format!("sync-recovered:{}:{since}", sync.id),
+                "A followed calendar works again",
+                format!("{} answers again; its events are up to date.", sync.url),
+            )
+        }),
+        _ => None,
+    }
+}
+
+/// Whether the moderators heard that this feed was failing within the last day.
+fn told_lately(sync: &SyncRow, now: DateTime<Utc>) -> bool {
+    sync.told_at
+        .as_deref()
+        .and_then(crate::store::events::parse_ts)
+        .is_some_and(|t| now - t < Duration::days(1))
 }
 
 /// Whether a feed failing since `since` is paused by a failure at `now`.

@@ -228,3 +228,54 @@ async fn simultaneous_answers_never_pass_the_capacity() {
     places.sort();
     assert_eq!(places, (1..=20).collect::<Vec<i64>>());
 }
+
+/// A person at the cap of personal reminders is still Going (and told they will not be
+/// reminded), and one let in from the waitlist is told even so — as is everyone let in with
+/// them.
+#[tokio::test]
+async fn the_reminder_caps_never_undo_an_answer_or_a_promotion() {
+    let w = World::new().await;
+    w.say(
+        "mod",
+        "/event add title:\"Seminar\" when:\"2026-12-01 18:00\" capacity:1",
+    )
+    .await;
+    w.say("ana", "/rsvp 1 going").await;
+    // Cy asked for the most reminders one person may have for an event, then waits.
+    let many = w.say("cy", "/remind me 1 before:10m,20m,30m,40m,50m").await;
+    assert!(many.contains("I will remind you"), "{many}");
+    w.say("dee", "/remind me 1 before:10m,20m,30m,40m,50m")
+        .await;
+    assert!(w.say("cy", "/rsvp 1 going").await.contains("number 1"));
+    assert!(w.say("dee", "/rsvp 1 going").await.contains("number 2"));
+    // Ana leaves, and a moderator makes room for one more: both are let in, both told.
+    let left = w.say("ana", "/rsvp 1 cant").await;
+    assert!(left.contains("Can't go: Seminar"), "{left}");
+    let edited = w.say("mod", "/event edit 1 capacity:2").await;
+    assert!(edited.contains("Updated: Seminar"), "{edited}");
+    let outbox = Arc::new(Recorder::default());
+    let told: Vec<Target> = w
+        .deliver(&outbox)
+        .await
+        .into_iter()
+        .filter(|d| {
+            d.reply
+                .title
+                .as_deref()
+                .is_some_and(|t| t.starts_with("You're in"))
+        })
+        .map(|d| d.target)
+        .collect();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        told.contains(&Target::User("cy".into())) && told.contains(&Target::User("dee".into()))
+    );
+
+    // Someone at the cap who answers Going is counted, and told they will not be reminded.
+    w.say("mod", "/event edit 1 capacity:0").await;
+    w.say("eve", "/remind me 1 before:10m,20m,30m,40m,50m")
+        .await;
+    let going = w.say("eve", "/rsvp 1 going").await;
+    assert!(going.contains("Going: Seminar"), "{going}");
+    assert!(going.contains("cannot remind you"), "{going}");
+}

@@ -595,6 +595,14 @@ async fn hostile_feeds_and_addresses_are_refused_and_change_nothing() {
         assert_eq!(w.occurrences().await, mirrored, "{what} changed the events");
         let listed = w.say("/event sync list").await;
         assert!(listed.contains("failing since"), "{what}: {listed}");
+        // A refused address pauses the feed at once (retrying cannot help); adding it again
+        // resumes it.
+        assert_eq!(
+            listed.contains("paused"),
+            what != "50 MB",
+            "{what}: {listed}"
+        );
+        w.say(&format!("/event sync add url:{}", service.url)).await;
     }
 
     // Addresses refused as they enter: not https, private, userinfo, not a URL at all.
@@ -722,4 +730,251 @@ async fn three_processes_on_postgresql_poll_each_feed_once_per_interval() {
         .filter(|o| !o.starts_with("The feed's copy"))
         .collect();
     assert_eq!(mirrored, expanded_by_python(&first_feed()));
+}
+
+/// What a hostile review found, one test per class: a feed removed and added again, a
+/// flapping feed, a resumed feed that fails once more, an address refused at fetch time, a
+/// feed with a UID twice, moderators' changes to a mirrored event.
+#[tokio::test]
+async fn a_feed_added_again_flapping_or_refused_behaves_and_mirrored_events_are_changed_at_the_source(
+) {
+    let w = World::new(Policy::permissive()).await;
+    let service = Service::start(&first_feed()).await;
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    assert_eq!(w.poll("p").await, 1);
+    let mirrored = w.occurrences().await;
+
+    // Edited, cancelled or imported over here, a mirrored event would be undone by the feed:
+    // refused, with where to change it.
+    let kickoff = w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.title == "Kick-off")
+        .unwrap();
+    for line in [
+        format!("/event edit {} when:\"2027-01-20 10:00\"", kickoff.id),
+        format!("/event cancel {}", kickoff.id),
+    ] {
+        let out = w.say(&line).await;
+        assert!(
+            out.contains("comes from followed calendar 1"),
+            "{line}: {out}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("k.ics");
+    std::fs::write(
+        &file,
+        calendar(&[vevent(&[
+            "UID:kickoff@example.org",
+            "SUMMARY:Hijacked",
+            "DTSTART:20270125T100000Z",
+        ])]),
+    )
+    .unwrap();
+    let out = plain::render(
+        &atlasbot::platform::console::answer_line(
+            &w.ctx,
+            &w.moderator,
+            &format!("/event import file:{}", file.display()),
+        )
+        .await,
+    );
+    assert!(out.contains("a followed calendar owns that event"), "{out}");
+    assert_eq!(w.occurrences().await, mirrored);
+
+    // Removed and added again: its events come back.
+    w.say("/event sync remove 1").await;
+    assert!(w.occurrences().await.is_empty());
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    w.later(1);
+    assert_eq!(w.poll("p").await, 1);
+    assert_eq!(
+        w.occurrences().await,
+        mirrored,
+        "the same feed, followed again"
+    );
+
+    // Flapping (one failure, then fine, again and again) is not news.
+    for k in 0..8 {
+        service.with(|f| f.status = if k % 2 == 0 { 500 } else { 200 });
+        w.later(15);
+        assert_eq!(w.poll("p").await, 1);
+    }
+    assert!(
+        w.outbox.told_moderators().is_empty(),
+        "{:?}",
+        w.outbox.told_moderators()
+    );
+
+    // A UID given twice is taken once, and an unchanged feed rewrites nothing.
+    let mut twice = first_feed();
+    twice = twice.replace(
+        "END:VCALENDAR",
+        &format!(
+            "{}END:VCALENDAR",
+            vevent(&[
+                "UID:kickoff@example.org",
+                "SUMMARY:Kick-off (copy)",
+                "DTSTART:20270126T100000Z"
+            ])
+        ),
+    );
+    service.with(|f| f.status = 200);
+    service.change(&twice);
+    let revisions = || async {
+        w.ctx
+            .store
+            .events_of_space(&w.moderator.space)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| (e.id, e.revision))
+            .collect::<Vec<_>>()
+    };
+    w.later(15);
+    w.poll("p").await;
+    let before = revisions().await;
+    for _ in 0..3 {
+        service.change(&twice); // a new ETag, the same events
+        w.later(15);
+        w.poll("p").await;
+    }
+    assert_eq!(revisions().await, before, "rewritten at every poll");
+    assert_eq!(w.occurrences().await, mirrored);
+}
+
+#[tokio::test]
+async fn an_address_refused_when_fetched_pauses_at_once_and_a_resumed_feed_is_not_paused_by_one_failure(
+) {
+    // https only is off, private addresses refused: `localhost` passes the check at add (its
+    // name is not resolved then) and is refused on the connection.
+    let policy = Policy {
+        allow_http: true,
+        ..Policy::default()
+    };
+    let w = World::new(policy).await;
+    let service = Service::start(&first_feed()).await;
+    let local = service.url.replace("127.0.0.1", "localhost");
+    let added = w.say(&format!("/event sync add url:{local}")).await;
+    assert!(added.contains("Following calendar"), "{added}");
+    assert_eq!(w.poll("p").await, 1);
+    assert_eq!(
+        service.with(|f| f.hits),
+        0,
+        "nothing reached the private address"
+    );
+    assert_eq!(
+        w.outbox.told_moderators(),
+        ["A followed calendar is paused"]
+    );
+    assert!(w.say("/event sync list").await.contains("paused"));
+
+    // A feed paused after a week of failures and resumed is not paused again by one failure.
+    let w = World::new(Policy::permissive()).await;
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    service.with(|f| f.status = 500);
+    for _ in 0..(7 * 24 * 4 + 2) {
+        w.later(15);
+        w.poll("p").await;
+    }
+    assert!(w.say("/event sync list").await.contains("paused"));
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    w.later(1);
+    assert_eq!(w.poll("p").await, 1);
+    assert!(!w.say("/event sync list").await.contains("paused"));
+}
+
+/// A feed whose events have no UID, or new ones at every change: followers are not flooded,
+/// and an event added above another does not renew it.
+#[tokio::test]
+async fn a_feed_that_renews_its_uids_floods_no_one() {
+    let w = World::new(Policy::permissive()).await;
+    let member = Caller {
+        moderator: false,
+        user: "ana".into(),
+        ..w.moderator.clone()
+    };
+    commands::answer(&w.ctx, &member, "/follow cybersecurity").await;
+    let talks = |n: usize, tag: &str| {
+        calendar(
+            &(0..n)
+                .map(|k| {
+                    vevent(&[
+                        &format!("UID:{tag}-{k}@example.org"),
+                        "SUMMARY:Cybersecurity talk",
+                        &format!("DTSTART:202701{:02}T100000Z", 10 + k),
+                    ])
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let service = Service::start(&talks(12, "a")).await;
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    w.poll("p").await;
+    for tag in ["b", "c"] {
+        service.change(&talks(12, tag));
+        w.later(15);
+        w.poll("p").await;
+    }
+    let mut notes = 0;
+    for e in w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap()
+    {
+        let states = w.ctx.store.reminder_states(e.id).await.unwrap();
+        notes += states.iter().filter(|(k, _)| k.contains("-new-")).count();
+    }
+    assert_eq!(
+        notes, 0,
+        "a whole calendar at once, or renewed, is not a note each"
+    );
+
+    // No UIDs at all: an event added at the top does not renew the others.
+    let no_uids = |events: &[(&str, u32)]| {
+        calendar(
+            &events
+                .iter()
+                .map(|(t, day)| {
+                    vevent(&[
+                        &format!("SUMMARY:{t}"),
+                        &format!("DTSTART:202702{day:02}T100000Z"),
+                    ])
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    service.change(&no_uids(&[("One", 15), ("Two", 16)]));
+    w.later(15);
+    w.poll("p").await;
+    let ids = |es: Vec<atlasbot::store::events::EventRow>| {
+        let mut v: Vec<_> = es.into_iter().map(|e| (e.title, e.id)).collect();
+        v.sort();
+        v
+    };
+    let before = ids(w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap());
+    service.change(&no_uids(&[("Zero", 14), ("One", 15), ("Two", 16)]));
+    w.later(15);
+    w.poll("p").await;
+    let after = ids(w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap());
+    for kept in &before {
+        assert!(after.contains(kept), "{kept:?} was renewed: {after:?}");
+    }
 }

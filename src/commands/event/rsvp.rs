@@ -61,35 +61,52 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         .store
         .set_rsvp(e.id, &caller.space, &caller.user, p.answer, now)
         .await?;
-    follow_reminders(ctx, caller, &e, answered.standing).await?;
+    let not_reminded = follow_reminders(ctx, caller, &e, answered.standing).await?;
     let_in(ctx, &e, &answered.promoted, now).await?;
-    Ok(confirmation(&e, answered.standing))
+    let mut r = confirmation(&e, answered.standing);
+    if let Some(why) = not_reminded {
+        r.summary = Some(Text::plain(format!(
+            "You are counted as going, but I cannot remind you of it: {why}"
+        )));
+    }
+    Ok(r)
 }
 
 /// Going is reminded; Can't is not (its reminders for the event go); Maybe and the waitlist
-/// leave what the person asked for themselves.
+/// leave what the person asked for themselves. A Going person the reminder caps refuse is still
+/// Going: the refusal is returned to be said, never the answer's failure.
 async fn follow_reminders(
     ctx: &Context,
     caller: &Caller,
     e: &EventRow,
     standing: Standing,
-) -> Result<(), CommandError> {
+) -> Result<Option<String>, CommandError> {
     match standing {
-        Standing::Going => {
-            let me = crate::commands::remind::Params::Me {
-                event: e.id.to_string(),
-                before: None,
-            };
-            // A person at a cap of personal reminders is still Going; the refusal is theirs
-            // to read in /reminders, not a reason to refuse the answer.
-            let _ = crate::commands::remind::run(ctx, caller, me).await?;
-        }
+        Standing::Going => remind(ctx, caller, e).await,
         Standing::Cant => {
             crate::commands::remind::stop_for(ctx, caller, e.id).await?;
+            Ok(None)
         }
-        Standing::Maybe | Standing::Waiting(_) => {}
+        Standing::Maybe | Standing::Waiting(_) => Ok(None),
     }
-    Ok(())
+}
+
+/// Subscribes `caller` to `e` as `/remind me` does: None when done, else why not (a cap).
+async fn remind(
+    ctx: &Context,
+    caller: &Caller,
+    e: &EventRow,
+) -> Result<Option<String>, CommandError> {
+    let me = crate::commands::remind::Params::Me {
+        event: e.id.to_string(),
+        before: None,
+    };
+    match crate::commands::remind::run(ctx, caller, me).await {
+        Ok(_) => Ok(None),
+        Err(CommandError::Refused(why)) => Ok(Some(why)),
+        Err(CommandError::Usage { message, .. }) => Ok(Some(message.to_plain())),
+        Err(other) => Err(other),
+    }
 }
 
 /// The people let in from the waitlist: subscribed, and told once.
@@ -112,11 +129,11 @@ pub(crate) async fn let_in(
             moderator: false,
             channel: None,
         };
-        let me = crate::commands::remind::Params::Me {
-            event: e.id.to_string(),
-            before: None,
-        };
-        let _ = crate::commands::remind::run(ctx, &them, me).await?;
+        // Let in whatever the reminder caps say: the note tells them, and each one of a
+        // batch is let in (a refusal for one is not the others' failure).
+        if let Some(why) = remind(ctx, &them, e).await? {
+            tracing::info!(event = e.id.0, %why, "a person let in from the waitlist is not reminded");
+        }
         if let Some(first) = next {
             notes.push(crate::events::promoted_note(e.id, first, user, now));
         }

@@ -78,7 +78,7 @@ async fn add(
     };
     let checked = Fetcher::new(ctx.sync_policy.clone())
         .check_url(url.trim())
-        .map_err(|e| CommandError::usage(format!("I cannot follow that address: {e}."), EXAMPLE))?;
+        .map_err(|e| CommandError::usage(format!("I cannot follow that address. {e}"), EXAMPLE))?;
     let topics = super::topic_list(atlas, args.get("topic"))?;
     let every = args
         .get("every")
@@ -155,10 +155,15 @@ async fn remove(
         ));
     };
     let wanted = target.trim().trim_start_matches('#');
+    // An address as it was stored: written any way `add` accepts (webcal://, any case).
+    let normal = Fetcher::new(ctx.sync_policy.clone())
+        .check_url(wanted)
+        .map(|u| u.to_string())
+        .ok();
     let syncs = ctx.store.syncs_of_space(&caller.space).await?;
     let found = syncs
         .iter()
-        .find(|s| s.id.to_string() == wanted || s.url == wanted);
+        .find(|s| s.id.to_string() == wanted || s.url == wanted || Some(&s.url) == normal.as_ref());
     let Some(sync) = found else {
         let mut r = Reply::not_found(format!(
             "This space follows no calendar “{}”.",
