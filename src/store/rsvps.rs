@@ -302,3 +302,48 @@ impl Store {
         Ok(answered.promoted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn answers_are_read_in_the_words_people_use() {
+        for (said, meant) in [
+            ("going", Answer::Going),
+            ("Yes", Answer::Going),
+            ("✅", Answer::Going),
+            ("maybe", Answer::Maybe),
+            ("🤔", Answer::Maybe),
+            ("cant", Answer::Cant),
+            ("Can\u{2019}t", Answer::Cant),
+            ("no", Answer::Cant),
+        ] {
+            assert_eq!(Answer::parse(said), Some(meant), "{said}");
+        }
+        for said in ["", "nope", "perhaps", "going going"] {
+            assert_eq!(Answer::parse(said), None, "{said}");
+        }
+    }
+
+    #[test]
+    fn going_beyond_the_capacity_waits_and_saying_it_again_keeps_ones_place() {
+        assert_eq!(decide(Answer::Going, None, Some(2), 1), "going");
+        assert_eq!(decide(Answer::Going, None, Some(2), 2), "waiting");
+        assert_eq!(decide(Answer::Going, Some("going"), Some(1), 5), "going");
+        assert_eq!(
+            decide(Answer::Going, Some("waiting"), Some(9), 0),
+            "waiting"
+        );
+        assert_eq!(decide(Answer::Going, Some("maybe"), None, 10_000), "going");
+        assert_eq!(decide(Answer::Cant, Some("going"), Some(1), 1), "cant");
+    }
+
+    proptest! {
+        #[test]
+        fn any_answer_text_is_read_or_refused_never_a_panic(text in "\\PC{0,80}") {
+            let _ = Answer::parse(&text);
+        }
+    }
+}
