@@ -160,9 +160,11 @@ pub fn concerns(e: &EventRow, s: &Subject) -> bool {
     }
 }
 
-/// How far ahead the page lists occurrences, and how many at most.
+/// How far ahead the page lists occurrences, and how many of one event's at most (its next
+/// one and the dates shown after it): every event of the space is on the page (a space has at
+/// most 200), however many times the others occur.
 pub const PAGE_DAYS: i64 = 120;
-pub const PAGE_MAX: usize = 200;
+pub const PAGE_PER_EVENT: usize = 6;
 
 /// One occurrence on the events page.
 #[derive(Debug, Clone)]
@@ -170,6 +172,8 @@ pub struct Listed {
     pub at: DateTime<Utc>,
     pub tz: Tz,
     pub event: EventRow,
+    /// How many times its event occurs within the page's window (more than are listed).
+    pub in_window: usize,
 }
 
 /// The upcoming occurrences of a space's events (or one subject's), soonest first.
@@ -187,15 +191,16 @@ pub async fn upcoming(
         }
         let tz: Tz = e.tz.parse().unwrap_or(Tz::UTC);
         let cancelled = exdates.get(&e.id).map_or(&[][..], Vec::as_slice);
-        for at in occurrences_without(&e, cancelled, now, now + Duration::days(PAGE_DAYS)) {
+        let all = occurrences_without(&e, cancelled, now, now + Duration::days(PAGE_DAYS));
+        for at in all.iter().take(PAGE_PER_EVENT) {
             out.push(Listed {
-                at,
+                at: *at,
                 tz,
                 event: e.clone(),
+                in_window: all.len(),
             });
         }
     }
     out.sort_by_key(|l| (l.at, l.event.id.0));
-    out.truncate(PAGE_MAX);
     Ok(out)
 }

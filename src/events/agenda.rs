@@ -39,12 +39,25 @@ impl Agenda {
         }
     }
 
-    /// How long a post looks ahead: the period until the next post.
+    /// How long a period is, nominally (a day or a week; a clock change makes one an hour
+    /// longer or shorter — `next_post` knows).
     pub fn length(&self) -> Duration {
         match self {
             Agenda::Daily(_) => Duration::days(1),
             Agenda::Weekly(..) => Duration::weeks(1),
         }
+    }
+
+    /// The first post time after `after`, in `tz`: where the period that starts at `after`
+    /// ends, so that consecutive posts cover time without a gap or an overlap.
+    pub fn next_post(&self, after: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+        let day = after.with_timezone(&tz).date_naive();
+        (0..=9)
+            .filter_map(|ahead| day.checked_add_signed(Duration::days(ahead)))
+            .filter(|d| self.posts_on(*d))
+            .filter_map(|d| at(d, self.time(), tz))
+            .find(|t| *t > after)
+            .unwrap_or(after + self.length())
     }
 
     /// The latest post time at or before `now`, in the space's zone `tz` (a time the clocks
@@ -202,6 +215,9 @@ mod tests {
                 let last = a.last_post(now, tz);
                 prop_assert!(last <= now);
                 prop_assert!(now - last <= a.length() + Duration::days(1));
+                let next = a.next_post(last, tz);
+                prop_assert!(next > last && next > now - Duration::hours(2));
+                prop_assert!(next - last <= a.length() + Duration::days(1));
             }
         }
     }

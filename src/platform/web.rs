@@ -305,6 +305,13 @@ impl Calendars {
                 let Some(space) = store.feed_space(&secret).await? else {
                     return Ok(not_found());
                 };
+                // A topic or actor the atlas does not know has no page (nor a feed): the path
+                // is not text to show back.
+                if let Some(s) = &subject {
+                    if !knows(&*self.ctx.atlas().await?, s) {
+                        return Ok(not_found());
+                    }
+                }
                 let links = feeds::links(&self.base, &secret, subject.as_ref());
                 if ics || !wants_html(req) {
                     let (body, tag) = self.feed(&space, &secret, subject, &links, now).await?;
@@ -416,6 +423,14 @@ impl Calendars {
     }
 }
 
+/// Whether the atlas has this topic or actor.
+fn knows(atlas: &Atlas, subject: &Subject) -> bool {
+    match subject {
+        Subject::Topic(slug) => atlas.topics.iter().any(|t| &t.slug == slug),
+        Subject::Actor(slug) => atlas.actor_by_slug(slug).is_some(),
+    }
+}
+
 /// The page's one script: each time in the viewer's own zone (the server cannot know it),
 /// the space's zone kept beside it. Without it, times read in the space's zone.
 const SCRIPT: &str = "document.querySelectorAll('time[datetime]').forEach(function(t){var f=new Intl.DateTimeFormat(undefined,{weekday:'short',day:'numeric',month:'short',year:'numeric',hour:'2-digit',minute:'2-digit',timeZoneName:'short'});t.textContent=f.format(new Date(t.getAttribute('datetime')));});var z=document.getElementById('viewer-zone');if(z){z.textContent=Intl.DateTimeFormat().resolvedOptions().timeZone;}";
@@ -434,6 +449,8 @@ struct Entry<'a> {
     event: &'a EventRow,
     tz: Tz,
     dates: Vec<DateTime<Utc>>,
+    /// How many times it occurs within the page's window (`dates` are the first of them).
+    in_window: usize,
 }
 
 /// What rendering needs besides the entries: the atlas for names, the answers counted, the
@@ -447,7 +464,8 @@ struct Shown<'a> {
 
 /// Occurrences gathered under their event, so that a weekly series is one entry rather than
 /// one per week. `listed` is soonest first, so entries come in order of their next
-/// occurrence and each entry's dates stay in order. Bounded by `listed` (`feeds::PAGE_MAX`).
+/// occurrence and each entry's dates stay in order. Bounded by `listed` (`feeds::PAGE_PER_EVENT`
+/// per event).
 fn group_by_event(listed: &[Listed]) -> Vec<Entry<'_>> {
     let mut index: HashMap<EventId, usize> = HashMap::new();
     let mut entries: Vec<Entry> = Vec::new();
@@ -457,6 +475,7 @@ fn group_by_event(listed: &[Listed]) -> Vec<Entry<'_>> {
                 event: &l.event,
                 tz: l.tz,
                 dates: Vec::new(),
+                in_window: l.in_window,
             });
             entries.len() - 1
         });
@@ -609,7 +628,10 @@ fn render_then(entry: &Entry) -> String {
         .take(THEN_SHOWN)
         .map(|at| format!("<li>{}</li>", render_time(*at, entry.tz)))
         .collect();
-    let more = match later.len().saturating_sub(THEN_SHOWN) {
+    let more = match entry
+        .in_window
+        .saturating_sub(1 + THEN_SHOWN.min(later.len()))
+    {
         0 => String::new(),
         n => format!("<p class=\"note\">and {n} more</p>"),
     };

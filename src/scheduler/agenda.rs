@@ -29,6 +29,15 @@ impl Scheduler {
             };
             let tz: Tz = zone.parse().unwrap_or(Tz::UTC);
             let now = self.clock.now();
+            // A channel found gone stays off until a moderator sets one (as for reminders).
+            if self
+                .store
+                .disabled_targets(&space)
+                .await?
+                .contains_key(&Target::Space)
+            {
+                continue;
+            }
             let due = agenda.last_post(now, tz);
             if now - due > self.grace.max(Duration::minutes(1)) {
                 continue;
@@ -60,7 +69,7 @@ impl Scheduler {
             return Ok(false);
         }
         let now = self.clock.now();
-        let Some(reply) = agenda_reply(&self.store, space, agenda, due, tz, now).await? else {
+        let Some(reply) = agenda_reply(&self.store, space, agenda, due, tz).await? else {
             self.store
                 .finish_agenda(&key, owner, AgendaState::Empty, now)
                 .await?;
@@ -82,10 +91,22 @@ impl Scheduler {
             reply,
             about: None,
         };
-        if let Err(e) = outbox.deliver(&delivery).await {
-            tracing::warn!(%key, error = %e, "agenda post failed; trying again at the next pass");
-            self.store.release_agenda(&key, owner).await?;
-            return Ok(false);
+        match outbox.deliver(&delivery).await {
+            Ok(()) => {}
+            // The channel is gone: not tried again every pass (the reminders' path disables
+            // it and tells the moderators; the agenda waits for a new channel).
+            Err(crate::scheduler::DeliveryError::Gone(e)) => {
+                tracing::warn!(%key, error = %e, "agenda post: the space's channel is gone");
+                self.store
+                    .finish_agenda(&key, owner, AgendaState::Failed, self.clock.now())
+                    .await?;
+                return Ok(false);
+            }
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "agenda post failed; trying again at the next pass");
+                self.store.release_agenda(&key, owner).await?;
+                return Ok(false);
+            }
         }
         self.store
             .finish_agenda(&key, owner, AgendaState::Sent, self.clock.now())
@@ -100,12 +121,13 @@ pub async fn agenda_reply(
     agenda: Agenda,
     from: DateTime<Utc>,
     tz: Tz,
-    now: DateTime<Utc>,
 ) -> Result<Option<Reply>, StoreError> {
-    let to = from + agenda.length();
+    // From the post's own time (an event at that minute is this period's, even if the post
+    // leaves a little later) to the next post's.
+    let to = agenda.next_post(from, tz);
     let mut on: Vec<(DateTime<Utc>, String, i64)> = Vec::new();
     for e in store.events_of_space(space).await? {
-        for at in occurrences_of(store, &e, from.max(now), to).await? {
+        for at in occurrences_of(store, &e, from, to).await? {
             on.push((at, crate::reply::defang_mentions(&e.title), e.id.0));
         }
     }
@@ -114,8 +136,8 @@ pub async fn agenda_reply(
     }
     on.sort();
     let title = match agenda {
-        Agenda::Daily(_) => "Today's events",
-        Agenda::Weekly(..) => "This week's events",
+        Agenda::Daily(_) => "The day ahead",
+        Agenda::Weekly(..) => "The week ahead",
     };
     let items = on
         .iter()

@@ -14,6 +14,8 @@ pub enum AgendaState {
     Sent,
     /// Nothing on in the period: nothing was posted.
     Empty,
+    /// The space's channel is gone: not posted, not tried again.
+    Failed,
 }
 
 impl Store {
@@ -80,6 +82,7 @@ impl Store {
         let state = match state {
             AgendaState::Sent => "sent",
             AgendaState::Empty => "empty",
+            AgendaState::Failed => "failed",
         };
         let sql = "UPDATE agenda_posts SET state = $1, done_at = $2
                    WHERE key = $3 AND state = 'claimed' AND claimed_by = $4";

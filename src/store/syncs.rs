@@ -20,8 +20,9 @@ use super::{EventId, Platform, SpaceId, Store, StoreError};
 pub const MAX_SYNCS_PER_SPACE: i64 = 10;
 /// A feed failing this long is paused (its moderators add it again to resume).
 pub const PAUSE_AFTER_DAYS: i64 = 7;
-/// Events one feed may have made here, cancelled ones included: a feed whose events change
-/// their UIDs at every poll would otherwise add rows (and new-event notes) for ever.
+/// Events one feed may have made here in a week, cancelled ones included: a feed whose events
+/// change their UIDs at every poll would otherwise add rows for ever (a calendar that adds a
+/// few events a week, and lets old ones go, never comes near).
 pub const MAX_ROWS_PER_SYNC: i64 = 1000;
 
 row! {
@@ -362,6 +363,13 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// The live events sync `id` owns: (event, its UID in the feed).
+    pub async fn synced_live(&self, id: i64) -> Result<Vec<(EventId, String)>, StoreError> {
+        let sql = "SELECT id, source_uid FROM events
+                   WHERE sync_id = $1 AND NOT cancelled AND source_uid IS NOT NULL";
+        Ok(fetch!(self, query_as.fetch_all, sql, id))
+    }
+
     /// Remembers that the moderators were told of the run of failures since `since`.
     pub async fn mark_told(
         &self,
@@ -410,11 +418,13 @@ impl Store {
                 .bind(&sync.space)
                 .fetch_one(&mut *tx)
                 .await?;
-                let made: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE sync_id = $1")
-                        .bind(sync.id)
-                        .fetch_one(&mut *tx)
-                        .await?;
+                let made: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM events WHERE sync_id = $1 AND created_at >= $2",
+                )
+                .bind(sync.id)
+                .bind(ts(now - Duration::days(7)))
+                .fetch_one(&mut *tx)
+                .await?;
                 if live > max_live && !out.added.is_empty() {
                     // Dropping the transaction rolls the whole feed back.
                     out = MirrorResult {

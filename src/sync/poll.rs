@@ -134,7 +134,8 @@ async fn mirror(
     };
     let now = ctx.clock.now();
     let atlas = ctx.atlas().await?;
-    let (items, present, skipped) = mirrorable(&atlas, sync, parsed, now);
+    let (items, mut present, skipped) = mirrorable(&atlas, sync, parsed, now);
+    keep_what_is_over(ctx, sync, &mut present, now).await?;
     let max = crate::commands::event::MAX_EVENTS_PER_SPACE;
     let Some(result) = ctx
         .store
@@ -150,7 +151,7 @@ async fn mirror(
     }
     if result.too_many_rows {
         return Ok(Err(format!(
-            "the feed has made more than {} events here (do its events change their UIDs at every change?); nothing was changed",
+            "the feed has made more than {} events here in a week (do its events change their UIDs at every change?); nothing was changed",
             crate::store::syncs::MAX_ROWS_PER_SYNC
         )));
     }
@@ -159,7 +160,9 @@ async fn mirror(
     }
     // Followers of its topics hear of a new event as they would of one added by hand — but
     // not of a whole calendar at once (its first poll), nor of a feed that renews everything.
-    if sync.last_ok.is_some() && result.added.len() <= NOTES_PER_POLL {
+    // A poll that also cancelled events is a feed renewing its UIDs: no one is told.
+    let renewed = !result.cancelled.is_empty();
+    if sync.last_ok.is_some() && !renewed && result.added.len() <= NOTES_PER_POLL {
         for id in &result.added {
             if let Err(e) = crate::commands::follow::notify_followers(ctx, *id, "").await {
                 tracing::warn!(error = %e, event = id.0, "could not tell followers of a synced event");
@@ -168,6 +171,31 @@ async fn mirror(
     }
     let not_owned = result.not_owned.len() as i64;
     Ok(Ok((items.len() as i64 - not_owned, skipped + not_owned)))
+}
+
+/// An event that is over and then leaves the feed (a calendar publishing a rolling window)
+/// is not cancelled: it happened. Its UID counts as present.
+async fn keep_what_is_over(
+    ctx: &Context,
+    sync: &SyncRow,
+    present: &mut HashSet<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (id, uid) in ctx.store.synced_live(sync.id).await? {
+        if present.contains(&uid) {
+            continue;
+        }
+        let Some(e) = ctx.store.event(id).await? else {
+            continue;
+        };
+        let ahead =
+            crate::scheduler::occurrences_of(&ctx.store, &e, now, now + Duration::days(100 * 366))
+                .await?;
+        if ahead.is_empty() {
+            present.insert(uid);
+        }
+    }
+    Ok(())
 }
 
 /// The feed's events as they are to be mirrored, the UIDs of every event it still carries

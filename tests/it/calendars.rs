@@ -693,3 +693,49 @@ async fn the_events_page_shows_each_series_once_by_week_with_its_subjects_and_an
         "{topic}"
     );
 }
+
+/// Every event of a space is on its page, however often the others occur: each lists its
+/// next few dates and knows how many more fall in the page's window (a cap on occurrences
+/// once dropped whole events behind two daily series).
+#[tokio::test]
+async fn the_page_lists_every_event_however_often_the_others_occur() {
+    let db = TempDb::new();
+    let mut ctx = db.context().await;
+    let now: chrono::DateTime<chrono::Utc> = "2026-12-07T08:00:00Z".parse().unwrap();
+    ctx.set_clock(atlasbot::scheduler::Clock::fixed(now));
+    let moderator = Caller {
+        platform: atlasbot::domain::Platform::Console,
+        space: SpaceId::parse("console:page").unwrap(),
+        user: "mod".into(),
+        moderator: true,
+        channel: None,
+    };
+    for line in [
+        "/event add title:\"Daily A\" when:\"2026-12-08 09:00\" repeat:daily times:200",
+        "/event add title:\"Daily B\" when:\"2026-12-08 10:00\" repeat:daily times:200",
+        "/event add title:\"Far one-off\" when:\"2027-03-10 10:00\"",
+    ] {
+        let out = plain::render(&commands::answer(&ctx, &moderator, line).await);
+        assert!(out.starts_with("Scheduled"), "{out}");
+    }
+    let listed = atlasbot::feeds::upcoming(&ctx.store, &moderator.space, None, now)
+        .await
+        .unwrap();
+    let of = |title: &str| {
+        listed
+            .iter()
+            .filter(|l| l.event.title == title)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        of("Far one-off").len(),
+        1,
+        "the one-off 93 days out is on the page"
+    );
+    let daily = of("Daily A");
+    assert_eq!(daily.len(), atlasbot::feeds::PAGE_PER_EVENT);
+    assert_eq!(
+        daily[0].in_window, 119,
+        "every date in the 120 days is counted"
+    );
+}

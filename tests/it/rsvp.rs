@@ -184,6 +184,15 @@ async fn hidden_names_show_counts_only_and_bad_answers_are_explained() {
     assert!(out.contains("going, maybe or cant"), "{out}");
     let out = w.say("ana", "/rsvp 99 going").await;
     assert!(out.contains("No event"), "{out}");
+    // Something that is over takes no answers.
+    w.say(
+        "mod",
+        "/event add title:\"Soon over\" when:\"in 2 minutes\" capacity:1",
+    )
+    .await;
+    w.ctx.clock.set(now() + Duration::hours(1));
+    let out = w.say("ana", "/rsvp soon over going").await;
+    assert!(out.contains("no occurrence ahead"), "{out}");
     let out = w.say("mod", "/event edit 1 capacity:-3").await;
     assert!(out.contains("capacity"), "{out}");
     w.say("mod", "/event edit 1 names:shown").await;

@@ -936,6 +936,27 @@ async fn a_feed_that_renews_its_uids_floods_no_one() {
         notes, 0,
         "a whole calendar at once, or renewed, is not a note each"
     );
+    // Renewed UIDs on a small feed too: still no one told.
+    for tag in ["d", "e", "f"] {
+        service.change(&talks(2, tag));
+        w.later(15);
+        w.poll("p").await;
+    }
+    let mut notes = 0;
+    for e in w
+        .ctx
+        .store
+        .events_of_space(&w.moderator.space)
+        .await
+        .unwrap()
+    {
+        let states = w.ctx.store.reminder_states(e.id).await.unwrap();
+        notes += states.iter().filter(|(k, _)| k.contains("-new-")).count();
+    }
+    assert_eq!(
+        notes, 0,
+        "a small feed renewing its UIDs is not news either"
+    );
 
     // No UIDs at all: an event added at the top does not renew the others.
     let no_uids = |events: &[(&str, u32)]| {
@@ -977,4 +998,38 @@ async fn a_feed_that_renews_its_uids_floods_no_one() {
     for kept in &before {
         assert!(after.contains(kept), "{kept:?} was renewed: {after:?}");
     }
+}
+
+/// A calendar that publishes a rolling window lets past events go: they happened, and are not
+/// cancelled here when they leave the feed.
+#[tokio::test]
+async fn an_event_that_is_over_and_leaves_the_feed_is_not_cancelled() {
+    let w = World::new(Policy::permissive()).await;
+    let service = Service::start(&first_feed()).await;
+    w.say(&format!("/event sync add url:{}", service.url)).await;
+    w.poll("p").await;
+    let lab = |w: &World| {
+        let ctx = w.ctx.clone();
+        let space = w.moderator.space.clone();
+        async move {
+            ctx.store
+                .events_of_space(&space)
+                .await
+                .unwrap()
+                .into_iter()
+                .any(|e| e.title == "Lab visit")
+        }
+    };
+    assert!(lab(&w).await);
+    // After the lab visit (15 January), the feed drops it.
+    w.ctx.clock.set(utc("2027-01-20T08:00:00Z"));
+    let without_lab = first_feed()
+        .replace("UID:lab@example.org", "UID:lab-gone@example.org")
+        .replace("SUMMARY:Lab visit", "SUMMARY:Lab visit (old)");
+    service.change(&without_lab);
+    w.poll("p").await;
+    assert!(
+        lab(&w).await,
+        "an event that is over is not cancelled when it leaves the feed"
+    );
 }

@@ -57,6 +57,16 @@ pub async fn run(ctx: &Context, caller: &Caller, p: Params) -> Result<Reply, Com
         return Ok(r);
     };
     let now = ctx.clock.now();
+    // A place on something that is over would be taken from nobody and count for nothing.
+    if crate::commands::follow::next_occurrence(ctx, &e, now)
+        .await?
+        .is_none()
+    {
+        return Err(CommandError::Refused(format!(
+            "{} has no occurrence ahead; there is nothing to answer for.",
+            crate::reply::defang_mentions(&e.title)
+        )));
+    }
     let answered = ctx
         .store
         .set_rsvp(e.id, &caller.space, &caller.user, p.answer, now)
