@@ -307,10 +307,8 @@ impl Calendars {
                 };
                 // A topic or actor the atlas does not know has no page (nor a feed): the path
                 // is not text to show back.
-                if let Some(s) = &subject {
-                    if !knows(&*self.ctx.atlas().await?, s) {
-                        return Ok(not_found());
-                    }
+                if !self.knows(subject.as_ref()).await? {
+                    return Ok(not_found());
                 }
                 let links = feeds::links(&self.base, &secret, subject.as_ref());
                 if ics || !wants_html(req) {
@@ -334,25 +332,46 @@ impl Calendars {
                     )],
                 ))
             }
-            Route::Event { secret, id } => {
-                let Some(space) = store.feed_space(&secret).await? else {
-                    return Ok(not_found());
-                };
-                let page = feeds::links(&self.base, &secret, None).page;
-                match feeds::one_event(store, &space, id, Some(&page)).await? {
-                    Some(body) => Ok(content(
-                        req,
-                        body,
-                        "text/calendar; charset=utf-8",
-                        &[(
-                            header::CONTENT_DISPOSITION,
-                            HeaderValue::from_static("attachment; filename=\"event.ics\""),
-                        )],
-                    )),
-                    None => Ok(not_found()),
-                }
-            }
+            Route::Event { secret, id } => self.one_event(req, &secret, id).await,
         }
+    }
+
+    /// `/calendar/{secret}/event/{id}.ics`: one event of the secret's space, as a file.
+    async fn one_event(
+        &self,
+        req: &Request<Incoming>,
+        secret: &str,
+        id: EventId,
+    ) -> Result<Response<Full<Bytes>>, crate::store::StoreError> {
+        let store = &self.ctx.store;
+        let Some(space) = store.feed_space(secret).await? else {
+            return Ok(not_found());
+        };
+        let page = feeds::links(&self.base, secret, None).page;
+        Ok(
+            match feeds::one_event(store, &space, id, Some(&page)).await? {
+                Some(body) => content(
+                    req,
+                    body,
+                    "text/calendar; charset=utf-8",
+                    &[(
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_static("attachment; filename=\"event.ics\""),
+                    )],
+                ),
+                None => not_found(),
+            },
+        )
+    }
+
+    /// Whether the atlas has this topic or actor (no subject: the whole space, always).
+    async fn knows(&self, subject: Option<&Subject>) -> Result<bool, crate::store::StoreError> {
+        let atlas = self.ctx.atlas().await?;
+        Ok(match subject {
+            None => true,
+            Some(Subject::Topic(slug)) => atlas.topics.iter().any(|t| &t.slug == slug),
+            Some(Subject::Actor(slug)) => atlas.actor_by_slug(slug).is_some(),
+        })
     }
 
     /// A feed and its ETag: as rendered for the events' current version if it was (calendar
@@ -420,14 +439,6 @@ impl Calendars {
             event_link: &event_link,
         };
         Ok(render_page(&heading, &zone, &weeks, &links, &shown))
-    }
-}
-
-/// Whether the atlas has this topic or actor.
-fn knows(atlas: &Atlas, subject: &Subject) -> bool {
-    match subject {
-        Subject::Topic(slug) => atlas.topics.iter().any(|t| &t.slug == slug),
-        Subject::Actor(slug) => atlas.actor_by_slug(slug).is_some(),
     }
 }
 

@@ -91,25 +91,35 @@ impl Scheduler {
             reply,
             about: None,
         };
-        match outbox.deliver(&delivery).await {
+        self.send_agenda(outbox, &delivery).await
+    }
+
+    /// Sends a claimed post and records how it went: true when it was sent. A gone channel
+    /// is recorded (not tried again every pass); anything else gives the claim back for the
+    /// next pass.
+    async fn send_agenda(
+        &self,
+        outbox: &dyn Outbox,
+        delivery: &Delivery,
+    ) -> Result<bool, StoreError> {
+        let (key, owner) = (&delivery.key, self.owner.as_str());
+        match outbox.deliver(delivery).await {
             Ok(()) => {}
-            // The channel is gone: not tried again every pass (the reminders' path disables
-            // it and tells the moderators; the agenda waits for a new channel).
             Err(crate::scheduler::DeliveryError::Gone(e)) => {
                 tracing::warn!(%key, error = %e, "agenda post: the space's channel is gone");
                 self.store
-                    .finish_agenda(&key, owner, AgendaState::Failed, self.clock.now())
+                    .finish_agenda(key, owner, AgendaState::Failed, self.clock.now())
                     .await?;
                 return Ok(false);
             }
             Err(e) => {
                 tracing::warn!(%key, error = %e, "agenda post failed; trying again at the next pass");
-                self.store.release_agenda(&key, owner).await?;
+                self.store.release_agenda(key, owner).await?;
                 return Ok(false);
             }
         }
         self.store
-            .finish_agenda(&key, owner, AgendaState::Sent, self.clock.now())
+            .finish_agenda(key, owner, AgendaState::Sent, self.clock.now())
             .await
     }
 }
