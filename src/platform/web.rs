@@ -674,8 +674,12 @@ fn render_subjects(e: &EventRow, shown: &Shown) -> String {
             Some((s, name))
         })
         .collect();
-    let actors: Vec<(String, String)> = slugs(&e.actors)
-        .into_iter()
+    // The organiser first (an actor of the event as much as those it names), then the rest.
+    let actors: Vec<(String, String)> = e
+        .organiser
+        .iter()
+        .cloned()
+        .chain(slugs(&e.actors))
         .filter_map(|s| shown.atlas.actor_by_slug(&s))
         .map(|a| (a.slug, a.acronym.unwrap_or(a.name)))
         .collect();

@@ -213,3 +213,45 @@ async fn nothing_is_posted_for_a_period_with_nothing_on_and_a_crashed_post_goes_
     let bad = w.say("/settings agenda weekly someday 9").await;
     assert!(bad.contains("not a day like monday"), "{bad}");
 }
+
+/// Four weeks walked half an hour at a time, with a restart (a new scheduler) in the middle:
+/// one post for each week with something on, none for the empty week.
+#[tokio::test]
+async fn four_weeks_and_a_restart_give_one_post_a_week_and_none_for_an_empty_week() {
+    let w = World::new().await;
+    w.say("/settings agenda weekly monday 09:00").await;
+    for (title, when) in [
+        ("Week one talk", "2026-12-02 18:00"),
+        ("Week three talk", "2026-12-16 18:00"),
+        ("Week four talk", "2026-12-22 18:00"),
+    ] {
+        let out = w
+            .say(&format!("/event add title:\"{title}\" when:\"{when}\""))
+            .await;
+        assert!(out.starts_with("Scheduled"), "{out}");
+    }
+    let outbox = Recorder::default();
+    let mut scheduler = w.scheduler(1_000_001);
+    let mut at = utc("2026-11-30T00:00:00Z");
+    let end = utc("2026-12-27T00:00:00Z");
+    while at < end {
+        w.at(&at.to_rfc3339());
+        if at == utc("2026-12-15T12:00:00Z") {
+            scheduler = w.scheduler(1_000_002); // a restart
+        }
+        scheduler.maintain(&outbox).await;
+        at += Duration::minutes(30);
+    }
+    let posts: Vec<String> = outbox
+        .agendas()
+        .iter()
+        .map(|d| plain::render(&d.reply))
+        .collect();
+    assert_eq!(posts.len(), 3, "{posts:#?}");
+    assert!(posts[0].contains("Week one talk"));
+    assert!(posts[1].contains("Week three talk") && !posts[1].contains("Week four"));
+    assert!(posts[2].contains("Week four talk"));
+    let ledger = w.ctx.store.agenda_posts(&space()).await.unwrap();
+    let states: Vec<&str> = ledger.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(states, ["sent", "empty", "sent", "sent"], "{ledger:?}");
+}

@@ -541,6 +541,13 @@ async fn the_events_page_shows_each_series_once_by_week_with_its_subjects_and_an
     assert_eq!(served.headers()["referrer-policy"], "no-referrer");
     let html = served.text().await.unwrap();
     let dom = browse(format!("{}{page}", s.base)).await;
+    // A screenshot for people to look at: target/test-output/events-page.png.
+    let shot = screenshot(format!("{}{page}", s.base), "events-page.png").await;
+    assert!(
+        shot.starts_with(b"\x89PNG") && shot.len() > 10_000,
+        "no screenshot of the page ({} bytes)",
+        shot.len()
+    );
 
     // The series is one entry: its title once as a heading (and once more only in its
     // link's spoken label), its next date, five more, the rest counted.
@@ -738,4 +745,36 @@ async fn the_page_lists_every_event_however_often_the_others_occur() {
         daily[0].in_window, 119,
         "every date in the 120 days is counted"
     );
+}
+
+/// A screenshot of the page at `url` in headless Chromium (the viewer in New York), saved as
+/// `target/test-output/{name}` for people to look at; its bytes.
+async fn screenshot(url: String, name: &str) -> Vec<u8> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-output");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    let profile = tempfile::tempdir().unwrap();
+    let target = path.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new("chromium")
+            .env("TZ", "America/New_York")
+            .env("LANG", "en_US.UTF-8")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--lang=en-US",
+                "--window-size=1000,2400",
+                &format!("--user-data-dir={}", profile.path().display()),
+                &format!("--screenshot={}", target.display()),
+                &url,
+            ])
+            .output()
+    });
+    run.await
+        .unwrap()
+        .expect("chromium did not run: scripts/calendars install");
+    std::fs::read(&path).unwrap_or_default()
 }

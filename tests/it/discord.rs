@@ -2719,3 +2719,48 @@ async fn reminders_due_together_keep_discords_limits_and_go_out_once_each() {
         "no request beyond those needed"
     );
 }
+
+/// The waitlist on Discord: a full event's card takes a second member onto the waitlist; when
+/// the first clicks Can't go, the card is updated and the second, let in, is told once by
+/// direct message through Discord's REST API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_member_who_drops_out_lets_the_first_waiting_in_who_is_told_by_direct_message() {
+    const OTHER: &str = "700000000000000042";
+    let r = Reminders::new().await;
+    let card =
+        r.ep.post(&command_from_line(
+            "/event add title:\"Workshop\" when:\"2026-12-03 10:00\" capacity:1",
+            MANAGE_EVENTS,
+        ))
+        .await;
+    let press = |label: &str, who: &str| {
+        let mut i = click(&button(&card["data"], label), None);
+        i["member"]["user"]["id"] = json!(who);
+        i["message"] = card["data"].clone();
+        i
+    };
+    let first = r.ep.post(&press("Going", MEMBER)).await;
+    assert_eq!(first["type"], 7);
+    let second = r.ep.post(&press("Going", OTHER)).await;
+    let shown = second["data"]["embeds"].to_string();
+    assert!(
+        shown.contains("1 going · 0 maybe · 0 can't · 1 place (full) · 1 waiting"),
+        "{shown}"
+    );
+    let dropped = r.ep.post(&press("Can't go", MEMBER)).await;
+    let shown = dropped["data"]["embeds"].to_string();
+    assert!(shown.contains("1 going · 0 maybe · 1 can't"), "{shown}");
+    assert!(shown.contains(&format!("<@{OTHER}>")), "{shown}");
+    // The promotion note goes out through the reminder ledger, once.
+    r.tick().await;
+    r.tick().await;
+    let told: Vec<_> = r
+        .fake
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.contains("/messages") && s.body.contains("You're in: Workshop"))
+        .collect();
+    assert_eq!(told.len(), 1, "{:#?}", r.fake.seen());
+    let opened = r.fake.seen_at("/users/@me/channels");
+    assert!(opened.iter().any(|s| s.body.contains(OTHER)), "{opened:#?}");
+}
