@@ -2,45 +2,21 @@
 //! the space's channel at the space's time, once per period however many schedulers run and
 //! whatever crashes between claim and send, and nothing when nothing is on.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Mutex;
-
 use atlasbot::commands::{self, Caller, Context};
 use atlasbot::domain::{Platform, SpaceId, Target};
 use atlasbot::render::plain;
-use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox, Owner, Scheduler};
+use atlasbot::scheduler::{Clock, Delivery, Owner, Scheduler};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::support::TempDb;
+use crate::support::{Recorder, TempDb};
 
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<Delivery>>,
-}
-
-impl Outbox for Recorder {
-    fn deliver<'a>(
-        &'a self,
-        d: &'a Delivery,
-    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(async move {
-            self.sent.lock().unwrap().push(d.clone());
-            Ok(())
-        })
-    }
-}
-
-impl Recorder {
-    fn agendas(&self) -> Vec<Delivery> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|d| d.key.starts_with("agenda:"))
-            .cloned()
-            .collect()
-    }
+/// The agenda posts among what `outbox` was given.
+fn agendas(outbox: &Recorder) -> Vec<Delivery> {
+    outbox
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.key.starts_with("agenda:"))
+        .collect()
 }
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -112,12 +88,12 @@ async fn the_weeks_agenda_is_posted_once_at_the_spaces_time_with_that_weeks_even
     // Monday 30 November, 08:59 in Zurich: not yet.
     w.at("2026-11-30T07:59:00Z");
     a.maintain(&outbox).await;
-    assert!(outbox.agendas().is_empty());
+    assert!(agendas(&outbox).is_empty());
     // 09:00 in Zurich (08:00 UTC): two schedulers at once, one post.
     w.at("2026-11-30T08:00:20Z");
     tokio::join!(a.maintain(&outbox), b.maintain(&outbox));
     a.maintain(&outbox).await;
-    let posts = outbox.agendas();
+    let posts = agendas(&outbox);
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0].target, Target::Space);
     assert_eq!(posts[0].key, "agenda:console:cohort:20261130T0800Z");
@@ -140,11 +116,11 @@ async fn the_weeks_agenda_is_posted_once_at_the_spaces_time_with_that_weeks_even
     // Later that week, and after a restart (a new scheduler): nothing more.
     w.at("2026-12-03T10:00:00Z");
     w.scheduler(1_000_003).maintain(&outbox).await;
-    assert_eq!(outbox.agendas().len(), 1);
+    assert_eq!(agendas(&outbox).len(), 1);
     // The next Monday: next week's post, with the panel.
     w.at("2026-12-07T08:00:10Z");
     b.maintain(&outbox).await;
-    let posts = outbox.agendas();
+    let posts = agendas(&outbox);
     assert_eq!(posts.len(), 2);
     assert!(plain::render(&posts[1].reply).contains("Next week's panel"));
 }
@@ -157,7 +133,7 @@ async fn nothing_is_posted_for_a_period_with_nothing_on_and_a_crashed_post_goes_
     // Nothing on: nothing posted, and the period is recorded as empty.
     w.at("2026-11-28T07:00:30Z");
     w.scheduler(1_000_001).maintain(&outbox).await;
-    assert!(outbox.agendas().is_empty());
+    assert!(agendas(&outbox).is_empty());
     let posts = w.ctx.store.agenda_posts(&space()).await.unwrap();
     assert_eq!(
         posts,
@@ -193,13 +169,13 @@ async fn nothing_is_posted_for_a_period_with_nothing_on_and_a_crashed_post_goes_
     let survivor = w.scheduler(1_000_002);
     survivor.maintain(&outbox).await;
     assert!(
-        outbox.agendas().is_empty(),
+        agendas(&outbox).is_empty(),
         "not while the claim's lease runs"
     );
     w.at("2026-11-29T07:02:30Z");
     survivor.maintain(&outbox).await;
     survivor.maintain(&outbox).await;
-    let posts = outbox.agendas();
+    let posts = agendas(&outbox);
     assert_eq!(posts.len(), 1, "{posts:?}");
     let text = plain::render(&posts[0].reply);
     assert!(text.starts_with("The day ahead"), "{text}");
@@ -242,8 +218,7 @@ async fn four_weeks_and_a_restart_give_one_post_a_week_and_none_for_an_empty_wee
         scheduler.maintain(&outbox).await;
         at += Duration::minutes(30);
     }
-    let posts: Vec<String> = outbox
-        .agendas()
+    let posts: Vec<String> = agendas(&outbox)
         .iter()
         .map(|d| plain::render(&d.reply))
         .collect();

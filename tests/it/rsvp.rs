@@ -2,34 +2,15 @@
 //! with a waitlist whose first person is let in — and told once — when someone drops out;
 //! names hidden when the moderators say so. Run on whichever backend the suite runs on.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use atlasbot::commands::{self, Caller, Context};
 use atlasbot::domain::{EventId, Platform, SpaceId, Target};
 use atlasbot::render::plain;
-use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox, Scheduler};
+use atlasbot::scheduler::{Clock, Delivery, Scheduler};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::support::TempDb;
-
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<Delivery>>,
-}
-
-impl Outbox for Recorder {
-    fn deliver<'a>(
-        &'a self,
-        d: &'a Delivery,
-    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(async move {
-            self.sent.lock().unwrap().push(d.clone());
-            Ok(())
-        })
-    }
-}
+use crate::support::{Recorder, TempDb};
 
 struct World {
     _db: TempDb,
@@ -72,7 +53,7 @@ impl World {
             self.ctx.grace,
         );
         s.tick(outbox.as_ref()).await.unwrap();
-        std::mem::take(&mut *outbox.sent.lock().unwrap())
+        outbox.take()
     }
 }
 

@@ -376,3 +376,40 @@ pub async fn meetings_due(store: &Store, n: usize, spacing: chrono::Duration) {
         assert_eq!(written, atlasbot::store::events::PlanWrite::Written);
     }
 }
+
+/// An outbox that keeps what it is given (the scheduler's deliveries, a poller's notices), for
+/// the tests that run them without a platform.
+#[derive(Default)]
+pub struct Recorder {
+    pub sent: std::sync::Mutex<Vec<atlasbot::scheduler::Delivery>>,
+}
+
+impl atlasbot::scheduler::Outbox for Recorder {
+    fn deliver<'a>(
+        &'a self,
+        d: &'a atlasbot::scheduler::Delivery,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<(), atlasbot::scheduler::DeliveryError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async move {
+            self.sent.lock().unwrap().push(d.clone());
+            Ok(())
+        })
+    }
+}
+
+impl Recorder {
+    /// What it was given, in order.
+    pub fn deliveries(&self) -> Vec<atlasbot::scheduler::Delivery> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    /// What it was given, taken (the next call starts afresh).
+    pub fn take(&self) -> Vec<atlasbot::scheduler::Delivery> {
+        std::mem::take(&mut *self.sent.lock().unwrap())
+    }
+}

@@ -4,20 +4,18 @@
 //! Python's icalendar and recurring-ical-events expand from the same feed.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use atlasbot::commands::{self, Caller, Context};
 use atlasbot::domain::{Platform, SpaceId, Target};
 use atlasbot::render::plain;
-use atlasbot::scheduler::{Clock, Delivery, DeliveryError, Outbox};
+use atlasbot::scheduler::Clock;
 use atlasbot::sync::fetch::{Fetcher, Policy};
 use atlasbot::sync::poll::poll_due;
 use chrono::{DateTime, Duration, Utc};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::TempDb;
+use crate::support::{Recorder, TempDb};
 
 /// What the calendar service serves now, and what it saw.
 struct Feed {
@@ -120,35 +118,14 @@ async fn answer(mut conn: tokio::net::TcpStream, feed: Arc<Mutex<Feed>>) {
     }
 }
 
-/// An outbox that records what it is given.
-#[derive(Default)]
-struct Recorder {
-    sent: Mutex<Vec<Delivery>>,
-}
-
-impl Outbox for Recorder {
-    fn deliver<'a>(
-        &'a self,
-        d: &'a Delivery,
-    ) -> Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>> {
-        Box::pin(async move {
-            self.sent.lock().unwrap().push(d.clone());
-            Ok(())
-        })
-    }
-}
-
-impl Recorder {
-    /// The titles of what the moderators were told.
-    fn told_moderators(&self) -> Vec<String> {
-        self.sent
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|d| d.target == Target::Moderators)
-            .filter_map(|d| d.reply.title.clone())
-            .collect()
-    }
+/// The titles of what the moderators were told.
+fn told_moderators(outbox: &Recorder) -> Vec<String> {
+    outbox
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.target == Target::Moderators)
+        .filter_map(|d| d.reply.title)
+        .collect()
 }
 
 const ZURICH: &str = "BEGIN:VTIMEZONE\r\nTZID:Europe/Zurich\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\nRRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nBEGIN:DAYLIGHT\r\nDTSTART:19700329T020000\r\nRRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n";
@@ -279,8 +256,13 @@ struct World {
 impl World {
     async fn new(policy: Policy) -> World {
         let db = TempDb::new();
-        let mut ctx = db.context().await;
-        ctx.set_clock(Clock::fixed(utc(FROM)));
+        let ctx = db.context().await;
+        World::on(db, ctx, Clock::fixed(utc(FROM)), policy)
+    }
+
+    /// A world on `ctx` (its store wherever it is), at `clock`, fetching under `policy`.
+    fn on(db: TempDb, mut ctx: Context, clock: Clock, policy: Policy) -> World {
+        ctx.set_clock(clock);
         ctx.sync_policy = policy;
         World {
             _db: db,
@@ -298,6 +280,33 @@ impl World {
 
     async fn say(&self, line: &str) -> String {
         plain::render(&commands::answer(&self.ctx, &self.moderator, line).await)
+    }
+
+    /// `/event import` of a file holding `events`, as the console's moderator: the answer.
+    async fn import(&self, events: &[String]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("import.ics");
+        std::fs::write(&file, calendar(events)).unwrap();
+        let line = format!("/event import file:{}", file.display());
+        plain::render(
+            &atlasbot::platform::console::answer_line(&self.ctx, &self.moderator, &line).await,
+        )
+    }
+
+    /// How many "new event" notes the space's events owe or sent.
+    async fn new_event_notes(&self) -> usize {
+        let mut notes = 0;
+        for e in self
+            .ctx
+            .store
+            .events_of_space(&self.moderator.space)
+            .await
+            .unwrap()
+        {
+            let states = self.ctx.store.reminder_states(e.id).await.unwrap();
+            notes += states.iter().filter(|(k, _)| k.contains("-new-")).count();
+        }
+        notes
     }
 
     /// One pass of the poller as `owner`: how many feeds it polled.
@@ -392,25 +401,13 @@ async fn a_followed_calendar_is_mirrored_and_kept_in_step_with_its_changes() {
     let w = World::new(Policy::permissive()).await;
     let service = Service::start(&first_feed()).await;
     // A moderator's own event, imported earlier with a UID the feed uses too.
-    let dir = tempfile::tempdir().unwrap();
-    let own = dir.path().join("own.ics");
-    std::fs::write(
-        &own,
-        calendar(&[vevent(&[
+    let imported = w
+        .import(&[vevent(&[
             "UID:mine@example.org",
             "SUMMARY:My own event",
             "DTSTART:20270121T100000Z",
-        ])]),
-    )
-    .unwrap();
-    let imported = plain::render(
-        &atlasbot::platform::console::answer_line(
-            &w.ctx,
-            &w.moderator,
-            &format!("/event import file:{}", own.display()),
-        )
-        .await,
-    );
+        ])])
+        .await;
     assert!(imported.contains("1 added"), "{imported}");
 
     let added = w
@@ -477,7 +474,7 @@ async fn a_followed_calendar_is_mirrored_and_kept_in_step_with_its_changes() {
         "{listed}"
     );
     assert!(
-        w.outbox.told_moderators().is_empty(),
+        told_moderators(&w.outbox).is_empty(),
         "a healthy feed is not news"
     );
 
@@ -513,7 +510,7 @@ async fn a_failing_feed_is_told_once_when_it_fails_once_when_it_recovers_and_pau
         assert_eq!(w.poll("p").await, 1);
     }
     assert_eq!(
-        w.outbox.told_moderators(),
+        told_moderators(&w.outbox),
         ["A followed calendar is failing"]
     );
     assert_eq!(
@@ -533,7 +530,7 @@ async fn a_failing_feed_is_told_once_when_it_fails_once_when_it_recovers_and_pau
     w.later(15);
     assert_eq!(w.poll("p").await, 1);
     assert_eq!(
-        w.outbox.told_moderators(),
+        told_moderators(&w.outbox),
         [
             "A followed calendar is failing",
             "A followed calendar works again"
@@ -551,7 +548,7 @@ async fn a_failing_feed_is_told_once_when_it_fails_once_when_it_recovers_and_pau
     assert_eq!(w.poll("p").await, 0, "a paused feed is not polled");
     assert_eq!(service.with(|f| f.hits), hits);
     assert_eq!(
-        w.outbox.told_moderators(),
+        told_moderators(&w.outbox),
         [
             "A followed calendar is failing",
             "A followed calendar works again",
@@ -699,21 +696,8 @@ async fn three_processes_on_postgresql_poll_each_feed_once_per_interval() {
             atlas: db.path.clone(),
         };
         let store = atlasbot::store::Store::open_at(&location).await.unwrap();
-        let mut ctx = Context::new(store).await.unwrap();
-        ctx.set_clock(clock.clone());
-        ctx.sync_policy = Policy::permissive();
-        worlds.push(World {
-            _db: db,
-            ctx,
-            moderator: Caller {
-                platform: Platform::Console,
-                space: SpaceId::parse("console:course").unwrap(),
-                user: "mod".into(),
-                moderator: true,
-                channel: None,
-            },
-            outbox: Recorder::default(),
-        });
+        let ctx = Context::new(store).await.unwrap();
+        worlds.push(World::on(db, ctx, clock.clone(), Policy::permissive()));
     }
     worlds[0]
         .say(&format!("/event sync add url:{}", service.url))
@@ -783,25 +767,13 @@ async fn a_feed_added_again_flapping_or_refused_behaves_and_mirrored_events_are_
             "{line}: {out}"
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("k.ics");
-    std::fs::write(
-        &file,
-        calendar(&[vevent(&[
+    let out = w
+        .import(&[vevent(&[
             "UID:kickoff@example.org",
             "SUMMARY:Hijacked",
             "DTSTART:20270125T100000Z",
-        ])]),
-    )
-    .unwrap();
-    let out = plain::render(
-        &atlasbot::platform::console::answer_line(
-            &w.ctx,
-            &w.moderator,
-            &format!("/event import file:{}", file.display()),
-        )
-        .await,
-    );
+        ])])
+        .await;
     assert!(out.contains("a followed calendar owns that event"), "{out}");
     assert_eq!(w.occurrences().await, mirrored);
 
@@ -824,9 +796,9 @@ async fn a_feed_added_again_flapping_or_refused_behaves_and_mirrored_events_are_
         assert_eq!(w.poll("p").await, 1);
     }
     assert!(
-        w.outbox.told_moderators().is_empty(),
+        told_moderators(&w.outbox).is_empty(),
         "{:?}",
-        w.outbox.told_moderators()
+        told_moderators(&w.outbox)
     );
 
     // A UID given twice is taken once, and an unchanged feed rewrites nothing.
@@ -887,7 +859,7 @@ async fn an_address_refused_when_fetched_pauses_at_once_and_a_resumed_feed_is_no
         "nothing reached the private address"
     );
     assert_eq!(
-        w.outbox.told_moderators(),
+        told_moderators(&w.outbox),
         ["A followed calendar is paused"]
     );
     assert!(w.say("/event sync list").await.contains("paused"));
@@ -939,17 +911,7 @@ async fn a_feed_that_renews_its_uids_floods_no_one() {
         w.later(15);
         w.poll("p").await;
     }
-    let mut notes = 0;
-    for e in w
-        .ctx
-        .store
-        .events_of_space(&w.moderator.space)
-        .await
-        .unwrap()
-    {
-        let states = w.ctx.store.reminder_states(e.id).await.unwrap();
-        notes += states.iter().filter(|(k, _)| k.contains("-new-")).count();
-    }
+    let notes = w.new_event_notes().await;
     assert_eq!(
         notes, 0,
         "a whole calendar at once, or renewed, is not a note each"
@@ -960,17 +922,7 @@ async fn a_feed_that_renews_its_uids_floods_no_one() {
         w.later(15);
         w.poll("p").await;
     }
-    let mut notes = 0;
-    for e in w
-        .ctx
-        .store
-        .events_of_space(&w.moderator.space)
-        .await
-        .unwrap()
-    {
-        let states = w.ctx.store.reminder_states(e.id).await.unwrap();
-        notes += states.iter().filter(|(k, _)| k.contains("-new-")).count();
-    }
+    let notes = w.new_event_notes().await;
     assert_eq!(
         notes, 0,
         "a small feed renewing its UIDs is not news either"
