@@ -743,26 +743,39 @@ fn importable(
             skipped.push(format!("“{}”: skipped, {why}", shorten(&it.title, 60)));
             continue;
         }
-        let (topics, actors, inferred) =
-            about(atlas, None, &it.title, it.description.as_deref(), None);
-        let input = EventInput {
-            space: caller.space.clone(),
-            title: it.title,
-            description: it.description,
-            starts_local: it.start,
-            tz: it.tz,
-            duration_min: it.duration_min,
-            place: it.place,
-            organiser: None,
-            topics,
-            actors,
-            inferred,
-            rrule: it.rrule,
-            created_by: caller.user.clone(),
-        };
-        batch.push((it.uid, input, it.exdates));
+        let (uid, exdates) = (it.uid.clone(), it.exdates.clone());
+        let input = from_calendar(atlas, it, &caller.space, None, &caller.user);
+        batch.push((uid, input, exdates));
     }
     (batch, skipped)
+}
+
+/// An event read from a calendar file or feed as an event of `space`: about the `topics`
+/// given, or what its words name in the atlas (and the actors they name either way).
+pub(crate) fn from_calendar(
+    atlas: &Atlas,
+    it: ical::IcsItem,
+    space: &SpaceId,
+    topics: Option<String>,
+    by: &str,
+) -> EventInput {
+    let (topics, actors, inferred) =
+        about(atlas, topics, &it.title, it.description.as_deref(), None);
+    EventInput {
+        space: space.clone(),
+        title: it.title,
+        description: it.description,
+        starts_local: it.start,
+        tz: it.tz,
+        duration_min: it.duration_min,
+        place: it.place,
+        organiser: None,
+        topics,
+        actors,
+        inferred,
+        rrule: it.rrule,
+        created_by: by.to_string(),
+    }
 }
 
 async fn import(

@@ -105,6 +105,19 @@ macro_rules! promote {
     }};
 }
 
+/// Holds `$event`'s answers for the rest of the transaction (PostgreSQL: its advisory lock;
+/// SQLite: the write lock the transaction took).
+macro_rules! lock_event {
+    ($tx:expr, $pg:expr, $event:expr) => {
+        if $pg {
+            sqlx::query(PG_LOCK)
+                .bind($event.0.to_string())
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 /// What an answer is decided on, read under the event's lock: (capacity, the person's answer
 /// so far, how many are going).
 macro_rules! state_of {
@@ -200,12 +213,7 @@ impl Store {
         let pg = self.pg.is_some();
         let answered = on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            if pg {
-                sqlx::query(PG_LOCK)
-                    .bind(event.0.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            lock_event!(tx, pg, event);
             let (capacity, was, going) = state_of!(tx, event, user);
             let stored = decide(answer, was.as_deref(), capacity, going);
             if was.as_deref() != Some(stored) {
@@ -231,12 +239,7 @@ impl Store {
         let pg = self.pg.is_some();
         Ok(on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            if pg {
-                sqlx::query(PG_LOCK)
-                    .bind(event.0.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            lock_event!(tx, pg, event);
             sqlx::query("UPDATE events SET capacity = $1, hide_names = $2 WHERE id = $3")
                 .bind(capacity)
                 .bind(hide_names)

@@ -232,33 +232,15 @@ fn mirrorable(
 
 /// One feed event as an event of the space, about the sync's topics (or what its text names).
 fn mirrored(atlas: &crate::atlas::Atlas, sync: &SyncRow, it: ical::IcsItem) -> Mirrored {
-    let (topics, actors, inferred) = crate::commands::event::about(
-        atlas,
-        sync.topics.clone(),
-        &it.title,
-        it.description.as_deref(),
-        None,
-    );
-    let input = crate::store::events::EventInput {
-        space: sync.space.clone(),
-        title: it.title,
-        description: it.description,
-        starts_local: it.start,
-        tz: it.tz,
-        duration_min: it.duration_min,
-        place: it.place,
-        organiser: None,
-        topics,
-        actors,
-        inferred,
-        rrule: it.rrule,
-        created_by: format!("sync:{}", sync.id),
-    };
-    let digest = digest(&input, &it.exdates);
+    let (source_uid, exdates) = (it.uid.clone(), it.exdates.clone());
+    let by = format!("sync:{}", sync.id);
+    let input =
+        crate::commands::event::from_calendar(atlas, it, &sync.space, sync.topics.clone(), &by);
+    let digest = digest(&input, &exdates);
     Mirrored {
-        source_uid: it.uid,
+        source_uid,
         input,
-        exdates: it.exdates,
+        exdates,
         digest,
     }
 }
