@@ -534,9 +534,21 @@ pub fn new_event_note(
     user: &str,
     now: DateTime<Utc>,
 ) -> Planned {
+    note(event_id, first, user, now, "-new-")
+}
+
+/// A note to `user` about event `event_id`, due `now`, told with `first` as its occurrence:
+/// its key is the event, `what` (what the note is about, the same for a retry) and the person.
+fn note(
+    event_id: EventId,
+    first: DateTime<Utc>,
+    user: &str,
+    now: DateTime<Utc>,
+    what: &str,
+) -> Planned {
     let target = Target::User(user.to_string());
     Planned {
-        key: format!("ev{event_id}-new-{target}"),
+        key: format!("ev{event_id}{what}{target}"),
         event_id,
         occurrence: first,
         offset_min: NOTE_OFFSET,
@@ -562,18 +574,14 @@ pub fn promoted_note(
     user: &str,
     now: DateTime<Utc>,
 ) -> Planned {
-    let target = Target::User(user.to_string());
-    Planned {
-        key: format!(
-            "ev{event_id}{PROMOTED_MARK}{}-{target}",
-            now.format("%Y%m%dT%H%M%S%.3f")
-        ),
+    let when = now.format("%Y%m%dT%H%M%S%.3f");
+    note(
         event_id,
-        occurrence: first,
-        offset_min: NOTE_OFFSET,
-        target,
-        due: now,
-    }
+        first,
+        user,
+        now,
+        &format!("{PROMOTED_MARK}{when}-"),
+    )
 }
 
 pub fn reminder_key(

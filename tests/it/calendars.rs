@@ -394,9 +394,9 @@ async fn one_address_is_held_to_its_requests_per_minute() {
     assert_eq!(spoofed.status(), 429, "only the proxy's own entry counts");
 }
 
-/// The page at `url` as Debian's headless Chromium leaves it after its script ran, the viewer
-/// in New York.
-async fn browse(url: String) -> String {
+/// Debian's headless Chromium on `url`, the viewer in New York, with `how` (what to leave:
+/// the DOM, a screenshot): what it printed.
+async fn chromium(how: Vec<String>, url: String) -> Vec<u8> {
     let profile = tempfile::tempdir().unwrap();
     let run = tokio::task::spawn_blocking(move || {
         Command::new("chromium")
@@ -408,16 +408,20 @@ async fn browse(url: String) -> String {
                 "--disable-gpu",
                 "--lang=en-US",
                 &format!("--user-data-dir={}", profile.path().display()),
-                "--dump-dom",
-                &url,
             ])
+            .args(&how)
+            .arg(&url)
             .output()
     });
-    let out = run
-        .await
+    run.await
         .unwrap()
-        .expect("chromium did not run: scripts/calendars install");
-    String::from_utf8_lossy(&out.stdout).to_string()
+        .expect("chromium did not run: scripts/calendars install")
+        .stdout
+}
+
+/// The page at `url` as Chromium leaves it after its script ran.
+async fn browse(url: String) -> String {
+    String::from_utf8_lossy(&chromium(vec!["--dump-dom".into()], url).await).to_string()
 }
 
 #[tokio::test]
@@ -754,27 +758,11 @@ async fn screenshot(url: String, name: &str) -> Vec<u8> {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     let _ = std::fs::remove_file(&path);
-    let profile = tempfile::tempdir().unwrap();
-    let target = path.clone();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new("chromium")
-            .env("TZ", "America/New_York")
-            .env("LANG", "en_US.UTF-8")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                "--lang=en-US",
-                "--window-size=1000,2400",
-                &format!("--user-data-dir={}", profile.path().display()),
-                &format!("--screenshot={}", target.display()),
-                &url,
-            ])
-            .output()
-    });
-    run.await
-        .unwrap()
-        .expect("chromium did not run: scripts/calendars install");
+    let how = vec![
+        "--hide-scrollbars".to_string(),
+        "--window-size=1000,2400".to_string(),
+        format!("--screenshot={}", path.display()),
+    ];
+    chromium(how, url).await;
     std::fs::read(&path).unwrap_or_default()
 }
