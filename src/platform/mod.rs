@@ -71,35 +71,79 @@ pub fn start_reminders(
     outbox: std::sync::Arc<dyn crate::scheduler::Outbox>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let ctx = ctx.clone();
     // Followed calendars are polled beside the reminders, by every platform's process for its
-    // own spaces (a panic in a poll ends only that pass's task; the loop is not restarted).
-    tokio::spawn(crate::sync::poll::run(
-        ctx.clone(),
-        platform,
-        outbox.clone(),
-        shutdown.clone(),
-    ));
-    // Supervised: a panic in the scheduler (a bug) is logged and the loop starts again, so
-    // that one bad reminder cannot stop every later one.
+    // own spaces.
+    let (c, o) = (ctx.clone(), outbox.clone());
+    supervise("calendar poller", shutdown.clone(), move |stop| {
+        crate::sync::poll::run(c.clone(), platform, o.clone(), stop)
+    });
+    let ctx = ctx.clone();
+    supervise("reminder scheduler", shutdown, move |stop| {
+        let mut scheduler = crate::scheduler::Scheduler::new(
+            platform,
+            ctx.store.clone(),
+            ctx.clock.clone(),
+            ctx.grace,
+        );
+        scheduler.lease = ctx.lease;
+        scheduler.run(outbox.clone(), stop)
+    })
+}
+
+/// Runs the loop `start` makes until shutdown, starting it again after a panic (a bug): it is
+/// logged with an incident id, and one bad reminder or feed cannot stop every later one.
+fn supervise<F, Fut>(
+    what: &'static str,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    start: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(tokio::sync::watch::Receiver<bool>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     tokio::spawn(async move {
         loop {
-            let mut scheduler = crate::scheduler::Scheduler::new(
-                platform,
-                ctx.store.clone(),
-                ctx.clock.clone(),
-                ctx.grace,
-            );
-            scheduler.lease = ctx.lease;
-            let run = tokio::spawn(scheduler.run(outbox.clone(), shutdown.clone())).await;
-            match run {
+            match tokio::spawn(start(shutdown.clone())).await {
                 Err(e) if e.is_panic() && !*shutdown.borrow() => {
                     let id = crate::error::incident_id();
-                    tracing::error!(incident = %id, "the reminder scheduler panicked; restarting it");
+                    tracing::error!(incident = %id, "the {what} panicked; restarting it");
                     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
                 _ => return,
             }
         }
     })
+}
+
+#[cfg(test)]
+mod supervision {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A loop that panics (a bug) is started again; one that ends at shutdown is not.
+    #[tokio::test]
+    async fn a_loop_that_panics_is_started_again_until_shutdown() {
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let starts = Arc::new(AtomicUsize::new(0));
+        let counted = starts.clone();
+        let task = super::supervise("test loop", shutdown, move |mut stop| {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    panic!("a bug in the first run");
+                }
+                let _ = stop.changed().await;
+            }
+        });
+        while starts.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        assert_eq!(
+            starts.load(Ordering::SeqCst),
+            2,
+            "started again once, then ended"
+        );
+    }
 }
