@@ -1561,13 +1561,8 @@ async fn replicas_sharing_a_postgres_store_refuse_a_request_another_replica_answ
     let url = support::fresh_postgres_database("t_replicas");
     let mut replicas = Vec::new();
     for _ in 0..2 {
-        let db = TempDb::new();
-        let location = atlasbot::store::Location::Postgres {
-            url: url.clone(),
-            atlas: db.path.clone(),
-        };
-        let store = atlasbot::store::Store::open_at(&location).await.unwrap();
-        let ctx = Context::new(store).await.unwrap();
+        let db = TempDb::sharing_postgres(&url);
+        let ctx = db.context().await;
         replicas.push(Endpoint::start_on(db, ctx, endpoint::Limits::default()).await);
     }
     let body = command_from_line(

@@ -41,6 +41,20 @@ impl TempDb {
         db
     }
 
+    /// A process's state on the shared PostgreSQL database `url` (another replica, another
+    /// host), with its own copy of the bundled atlas.
+    pub fn sharing_postgres(url: &str) -> TempDb {
+        let db = TempDb::new();
+        let shared = atlasbot::store::Location::Postgres {
+            url: url.to_string(),
+            atlas: db.path.clone(),
+        };
+        db.location
+            .set(shared)
+            .expect("a fresh database has no location yet");
+        db
+    }
+
     /// A path where no database exists yet.
     pub fn empty() -> TempDb {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -690,13 +690,8 @@ async fn three_processes_on_postgresql_poll_each_feed_once_per_interval() {
     let clock = Clock::fixed(utc(FROM));
     let mut worlds = Vec::new();
     for _ in 0..3 {
-        let db = TempDb::new();
-        let location = atlasbot::store::Location::Postgres {
-            url: url.clone(),
-            atlas: db.path.clone(),
-        };
-        let store = atlasbot::store::Store::open_at(&location).await.unwrap();
-        let ctx = Context::new(store).await.unwrap();
+        let db = TempDb::sharing_postgres(&url);
+        let ctx = db.context().await;
         worlds.push(World::on(db, ctx, clock.clone(), Policy::permissive()));
     }
     worlds[0]
