@@ -16,7 +16,7 @@ use crate::domain::{EventId, SpaceId};
 use crate::error::CommandError;
 use crate::events::{ical, when, Recurrence, REPEAT_EXAMPLES};
 use crate::reply::{defang_mentions, Attachment, Item, Moment, Reply, Span, Text};
-use crate::scheduler::{occurrences_of, plan_event};
+use crate::scheduler::{all_ahead, occurrences_of, plan_event};
 use crate::search::names::NameIndex;
 use crate::store::events::{EventInput, EventRow, Imported, SpaceRow};
 
@@ -308,13 +308,6 @@ pub async fn run(
         Action::Sync => sync::run(ctx, atlas, caller, &p.args).await,
         Action::Show => show(ctx, atlas, caller, &p.args).await,
     }
-}
-
-/// The end of "every occurrence from now": a series is expanded a bounded number of
-/// occurrences at most (`occurrences_of`), so no horizon needs to cut it — an event two years
-/// ahead still has a next occurrence, and its occurrences can be cancelled.
-fn all_ahead(now: DateTime<Utc>) -> DateTime<Utc> {
-    now + Duration::days(100 * 366)
 }
 
 async fn replan(ctx: &Context, id: EventId) -> Result<(), CommandError> {

@@ -14,7 +14,7 @@ use crate::domain::{EventId, Subject};
 use crate::error::CommandError;
 use crate::events::{describe_offset, new_event_note, when, FOLLOW_OFFSET_MIN};
 use crate::reply::{Item, Moment, Reply, Span, Text, Visibility};
-use crate::scheduler::{occurrences_of, occurrences_without};
+use crate::scheduler::occurrences_without;
 use crate::store::follows::{Followed, MAX_FOLLOWERS_PER_SUBJECT, MAX_FOLLOWS_PER_PERSON};
 
 /// A topic or an actor in the person's own words.
@@ -137,11 +137,7 @@ pub(crate) async fn next_occurrence(
     e: &crate::store::events::EventRow,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, CommandError> {
-    let horizon = now + chrono::Duration::days(100 * 366);
-    Ok(occurrences_of(&ctx.store, e, now, horizon)
-        .await?
-        .into_iter()
-        .next())
+    Ok(crate::scheduler::next_occurrence(&ctx.store, e, now).await?)
 }
 
 async fn follow(
@@ -213,7 +209,7 @@ async fn space_events(ctx: &Context, caller: &Caller) -> Result<SpaceEvents, Com
 }
 
 fn upcoming_items(all: &SpaceEvents, s: &Subject, now: DateTime<Utc>) -> Vec<Item> {
-    let horizon = now + chrono::Duration::days(100 * 366);
+    let horizon = crate::scheduler::all_ahead(now);
     let mut items = Vec::new();
     for e in &all.events {
         if !crate::feeds::concerns(e, s) {

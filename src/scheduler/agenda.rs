@@ -29,17 +29,18 @@ impl Scheduler {
             };
             let tz: Tz = zone.parse().unwrap_or(Tz::UTC);
             let now = self.clock.now();
-            // A channel found gone stays off until a moderator sets one (as for reminders).
+            let due = agenda.last_post(now, tz);
+            if now - due > self.grace.max(Duration::minutes(1)) {
+                continue;
+            }
+            // A channel found gone stays off until a moderator sets one (as for reminders);
+            // asked only of a space whose post is due, not of every space at every pass.
             if self
                 .store
                 .disabled_targets(&space)
                 .await?
                 .contains_key(&Target::Space)
             {
-                continue;
-            }
-            let due = agenda.last_post(now, tz);
-            if now - due > self.grace.max(Duration::minutes(1)) {
                 continue;
             }
             if self.post_agenda(outbox, &space, agenda, due, tz).await? {

@@ -43,7 +43,10 @@ pub use agenda::agenda_reply;
 pub use claim::Owner;
 pub use deliver::{reminder_reply, Failpoints};
 pub use outbox::{Delivery, DeliveryError, Outbox, NOT_SENT};
-pub use plan::{extend_plans, occurrences_of, occurrences_without, plan_event, plan_subscription};
+pub use plan::{
+    all_ahead, extend_plans, next_occurrence, occurrences_of, occurrences_without, plan_event,
+    plan_subscription,
+};
 
 /// How long a claim is someone's before another process may take it over, and how often
 /// the scheduler looks for claims to take over and plans to extend.

@@ -236,6 +236,25 @@ pub async fn extend_plans(
     Ok(due.len())
 }
 
+/// The end of "every occurrence from now": a series is expanded a bounded number of
+/// occurrences at most (`occurrences_without`), so no horizon needs to cut it — an event two
+/// years ahead still has a next occurrence, and its occurrences can be cancelled.
+pub fn all_ahead(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + Duration::days(100 * 366)
+}
+
+/// A stored event's next occurrence from `now`, however far ahead (None: it is over).
+pub async fn next_occurrence(
+    store: &Store,
+    e: &EventRow,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(occurrences_of(store, e, now, all_ahead(now))
+        .await?
+        .into_iter()
+        .next())
+}
+
 /// Occurrences of a stored event in [from, to), without cancelled ones.
 pub async fn occurrences_of(
     store: &Store,

@@ -332,6 +332,31 @@ macro_rules! upsert_imported {
 
 pub(crate) use upsert_imported;
 
+/// Pending reminders of a cancelled event are cancelled with it.
+macro_rules! cancel_pending {
+    ($tx:expr, $event:expr, $now:expr) => {
+        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND state = 'pending'")
+            .bind($crate::store::events::ts($now))
+            .bind($event)
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+pub(crate) use cancel_pending;
+
+/// Cancels an event (a change to what it owes) and its pending reminders, inside `$tx`.
+macro_rules! cancel_event_on {
+    ($tx:expr, $event:expr, $now:expr) => {
+        sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1 WHERE id = $2")
+            .bind($crate::store::events::ts($now))
+            .bind($event)
+            .execute(&mut *$tx)
+            .await?;
+        $crate::store::events::cancel_pending!($tx, $event, $now);
+    };
+}
+pub(crate) use cancel_event_on;
+
 /// An imported event's cancelled occurrences are the file's, no more and no less.
 macro_rules! replace_exdates {
     ($conn:expr, $id:expr, $exdates:expr) => {{
@@ -466,16 +491,7 @@ impl Store {
     pub async fn cancel_event(&self, id: EventId, now: DateTime<Utc>) -> Result<(), StoreError> {
         on_runtime!(self, |pool, begin| {
             let mut tx = pool.begin_with(begin).await?;
-            sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1 WHERE id = $2")
-                .bind(ts(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND state = 'pending'")
-                .bind(ts(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            cancel_event_on!(tx, id, now);
             tx.commit().await?;
         });
         self.changed().await

@@ -11,8 +11,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::dialect::{execute, fetch, on_runtime};
 use super::events::{
-    insert_event_on, platform_pattern, replace_exdates, starts_text, ts, uid_candidates,
-    upsert_imported, EventInput,
+    cancel_event_on, cancel_pending, insert_event_on, platform_pattern, replace_exdates,
+    starts_text, ts, uid_candidates, upsert_imported, EventInput,
 };
 use super::{EventId, Platform, SpaceId, Store, StoreError};
 
@@ -99,17 +99,6 @@ pub struct MirrorResult {
     pub too_many_rows: bool,
 }
 
-/// Pending reminders of a cancelled event are cancelled with it.
-macro_rules! cancel_pending {
-    ($tx:expr, $event:expr, $now:expr) => {
-        sqlx::query("UPDATE reminders SET state = 'cancelled', done_at = $1 WHERE event_id = $2 AND state = 'pending'")
-            .bind(ts($now))
-            .bind($event)
-            .execute(&mut *$tx)
-            .await?;
-    };
-}
-
 /// Adds or rewrites each item the sync may own (see `Store::mirror_sync`).
 macro_rules! mirror_items {
     ($tx:expr, $sync:expr, $items:expr, $now:expr, $out:expr) => {
@@ -159,12 +148,7 @@ macro_rules! cancel_gone {
             if $present.contains(&uid) {
                 continue;
             }
-            sqlx::query("UPDATE events SET cancelled = TRUE, updated_at = $1, revision = revision + 1 WHERE id = $2")
-                .bind(ts($now))
-                .bind(id)
-                .execute(&mut *$tx)
-                .await?;
-            cancel_pending!($tx, id, $now);
+            cancel_event_on!($tx, id, $now);
             $out.cancelled.push(id);
         }
     };

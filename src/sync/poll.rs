@@ -188,10 +188,10 @@ async fn keep_what_is_over(
         let Some(e) = ctx.store.event(id).await? else {
             continue;
         };
-        let ahead =
-            crate::scheduler::occurrences_of(&ctx.store, &e, now, now + Duration::days(100 * 366))
-                .await?;
-        if ahead.is_empty() {
+        if crate::scheduler::next_occurrence(&ctx.store, &e, now)
+            .await?
+            .is_none()
+        {
             present.insert(uid);
         }
     }

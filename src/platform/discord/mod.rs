@@ -457,13 +457,15 @@ async fn rsvp_on_card(ctx: &Context, i: &Value) -> Option<Handled> {
     if !on_a_card(&i["message"]) {
         return None;
     }
-    let answered = run_as_clicker(ctx, i, line).await;
+    // The clicker read once: the card they are shown again is an /event command, whose answer
+    // may depend on their role.
+    let caller = caller_of(ctx, i, CommandName::Event.depends_on_role()).await;
+    let answered = commands::answer(ctx, &caller, line).await;
     if answered.tone != Tone::Answer {
         return Some(Handled::done(private_message(&answered)));
     }
-    let card = run_as_clicker(ctx, i, &format!("/event show {event}")).await;
+    let card = commands::answer(ctx, &caller, &format!("/event show {event}")).await;
     let response = json!({"type": kind::UPDATE_MESSAGE, "data": embeds::message(&card)});
-    let caller = caller_of(ctx, i, false).await;
     Some(Handled {
         response,
         reusable: false,
