@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::dialect::{execute, fetch, on_runtime};
+use super::dialect::{fetch, on_runtime};
 use super::events::ts;
 use super::types::{EventId, SpaceId};
 use super::{Store, StoreError};
@@ -288,21 +288,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// Forgets `user`'s answer to `event` (a Matrix reaction taken back): like Can't, a
-    /// place given up goes to the first waiting — their ids.
-    pub async fn clear_rsvp(
-        &self,
-        event: EventId,
-        space: &SpaceId,
-        user: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<String>, StoreError> {
-        let answered = self.set_rsvp(event, space, user, Answer::Cant, now).await?;
-        let sql = "DELETE FROM rsvps WHERE event_id = $1 AND user_id = $2 AND answer = 'cant'";
-        execute!(self, sql, event, user);
-        Ok(answered.promoted)
     }
 }
 

@@ -423,10 +423,6 @@ impl Fetcher {
         Fetcher { policy, client }
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     /// Checks a URL as given by a moderator before it is stored: parses it, the scheme (https
     /// unless `allow_http`; `webcal://` is read as https), no user name or password, a host, no
     /// bad port, and a literal IP address against the policy. Does NOT resolve DNS (that
