@@ -92,6 +92,62 @@ impl Default for Policy {
 }
 
 impl Policy {
+    /// Checks a URL as given by a moderator before it is stored (and every URL fetched):
+    /// parses it, the scheme (https unless `allow_http`; `webcal://` is read as https), no
+    /// user name or password, a host, no bad port, and a literal IP address against the
+    /// policy. Does NOT resolve DNS (that happens, checked, on every connection), and needs
+    /// no client. Returns the normalised URL (no fragment).
+    pub fn check_url(&self, url: &str) -> Result<Url, FetchError> {
+        let parsed = parse(url.trim())?;
+        self.vet(parsed)
+    }
+
+    /// The checks every URL gets, typed or reached by a redirect.
+    fn vet(&self, mut url: Url) -> Result<Url, FetchError> {
+        self.check_scheme(&url)?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(not_allowed(
+                "the address must not contain a user name or password",
+            ));
+        }
+        let port = url.port_or_known_default().unwrap_or(0);
+        if BAD_PORTS.contains(&port) {
+            return Err(FetchError::NotAllowed(format!(
+                "port {port} is not allowed"
+            )));
+        }
+        self.check_literal(&url)?;
+        url.set_fragment(None);
+        Ok(url)
+    }
+
+    fn check_scheme(&self, url: &Url) -> Result<(), FetchError> {
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if self.allow_http => Ok(()),
+            _ if self.allow_http => Err(not_allowed(
+                "only http:// and https:// addresses are accepted",
+            )),
+            _ => Err(not_allowed("only https:// addresses are accepted")),
+        }
+    }
+
+    /// A host that is an IP address never reaches the resolver, so it is checked here.
+    fn check_literal(&self, url: &Url) -> Result<(), FetchError> {
+        let ip = match url.host() {
+            None => return Err(not_allowed("the address has no host")),
+            Some(Host::Domain(_)) => return Ok(()),
+            Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
+            Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
+        };
+        match self.refusal(ip) {
+            None => Ok(()),
+            Some(class) => Err(FetchError::NotAllowed(format!(
+                "{ip} is not a public address ({class})"
+            ))),
+        }
+    }
+
     /// Tests: loopback (and every other private address) and plain http allowed.
     pub fn permissive() -> Policy {
         Policy {
@@ -423,13 +479,9 @@ impl Fetcher {
         Fetcher { policy, client }
     }
 
-    /// Checks a URL as given by a moderator before it is stored: parses it, the scheme (https
-    /// unless `allow_http`; `webcal://` is read as https), no user name or password, a host, no
-    /// bad port, and a literal IP address against the policy. Does NOT resolve DNS (that
-    /// happens, checked, on every connection). Returns the normalised URL (no fragment).
+    /// `Policy::check_url` under this fetcher's policy.
     pub fn check_url(&self, url: &str) -> Result<Url, FetchError> {
-        let parsed = parse(url.trim())?;
-        self.vet(parsed)
+        self.policy.check_url(url)
     }
 
     /// Fetches a feed: 304 → `Unchanged`, 2xx → its body and new validators.
@@ -484,53 +536,7 @@ impl Fetcher {
     /// The URL a `Location` leads to from `current`, vetted.
     fn next_hop(&self, current: &Url, location: &str) -> Result<Url, FetchError> {
         let next = current.join(location).map_err(|_| invalid_redirect())?;
-        self.vet(next)
-    }
-
-    /// The checks every URL gets, typed or reached by a redirect.
-    fn vet(&self, mut url: Url) -> Result<Url, FetchError> {
-        self.check_scheme(&url)?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(not_allowed(
-                "the address must not contain a user name or password",
-            ));
-        }
-        let port = url.port_or_known_default().unwrap_or(0);
-        if BAD_PORTS.contains(&port) {
-            return Err(FetchError::NotAllowed(format!(
-                "port {port} is not allowed"
-            )));
-        }
-        self.check_literal(&url)?;
-        url.set_fragment(None);
-        Ok(url)
-    }
-
-    fn check_scheme(&self, url: &Url) -> Result<(), FetchError> {
-        match url.scheme() {
-            "https" => Ok(()),
-            "http" if self.policy.allow_http => Ok(()),
-            _ if self.policy.allow_http => Err(not_allowed(
-                "only http:// and https:// addresses are accepted",
-            )),
-            _ => Err(not_allowed("only https:// addresses are accepted")),
-        }
-    }
-
-    /// A host that is an IP address never reaches the resolver, so it is checked here.
-    fn check_literal(&self, url: &Url) -> Result<(), FetchError> {
-        let ip = match url.host() {
-            None => return Err(not_allowed("the address has no host")),
-            Some(Host::Domain(_)) => return Ok(()),
-            Some(Host::Ipv4(v4)) => IpAddr::V4(v4),
-            Some(Host::Ipv6(v6)) => IpAddr::V6(v6),
-        };
-        match self.policy.refusal(ip) {
-            None => Ok(()),
-            Some(class) => Err(FetchError::NotAllowed(format!(
-                "{ip} is not a public address ({class})"
-            ))),
-        }
+        self.policy.vet(next)
     }
 
     /// The final answer: 304, a 2xx body within the cap, or the status as an error.

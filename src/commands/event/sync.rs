@@ -8,7 +8,6 @@ use crate::commands::{shorten, Caller, Context};
 use crate::error::CommandError;
 use crate::reply::{Item, Reply, Text, Visibility};
 use crate::store::syncs::{SyncAdded, SyncRow, MAX_SYNCS_PER_SPACE};
-use crate::sync::fetch::Fetcher;
 
 /// Minutes between polls unless `every:` says otherwise (the manifest bounds it to 5–1440).
 pub const DEFAULT_EVERY_MIN: i64 = 15;
@@ -76,7 +75,8 @@ async fn add(
             EXAMPLE,
         ));
     };
-    let checked = Fetcher::new(ctx.sync_policy.clone())
+    let checked = ctx
+        .sync_policy
         .check_url(url.trim())
         .map_err(|e| CommandError::usage(format!("I cannot follow that address. {e}"), EXAMPLE))?;
     let topics = super::topic_list(atlas, args.get("topic"))?;
@@ -156,7 +156,8 @@ async fn remove(
     };
     let wanted = target.trim().trim_start_matches('#');
     // An address as it was stored: written any way `add` accepts (webcal://, any case).
-    let normal = Fetcher::new(ctx.sync_policy.clone())
+    let normal = ctx
+        .sync_policy
         .check_url(wanted)
         .map(|u| u.to_string())
         .ok();
