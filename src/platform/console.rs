@@ -83,22 +83,31 @@ pub struct Display {
 }
 
 /// Whether text written to `stream` is coloured: `always` and `never` are what they say; `auto`
-/// follows the ecosystem's conventions as `anstream` (clap's) reads them — a terminal that
-/// supports it, never under `NO_COLOR`, `CLICOLOR=0` or `TERM=dumb`, even a pipe under
-/// `CLICOLOR_FORCE`. The answers (stdout) and the logs (stderr) are decided alike.
-pub fn colours(
-    choice: crate::config::ColorChoice,
-    stream: &impl anstream::stream::RawStream,
-) -> bool {
+/// follows the conventions (read by `anstyle-query`, clap's) — never under `NO_COLOR`, even a
+/// pipe under `CLICOLOR_FORCE`, never under `CLICOLOR=0`, else only a terminal whose `TERM`
+/// is not `dumb`. Not `anstream`'s own choice: it colours a dumb terminal whenever `CI` is set,
+/// which is how CI saw escapes that a person on that terminal would. The answers (stdout) and
+/// the logs (stderr) are decided alike.
+pub fn colours(choice: crate::config::ColorChoice, stream: &impl std::io::IsTerminal) -> bool {
     use crate::config::ColorChoice;
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => matches!(
-            anstream::AutoStream::choice(stream),
-            anstream::ColorChoice::Always | anstream::ColorChoice::AlwaysAnsi
-        ),
+        ColorChoice::Auto => auto_colours(stream.is_terminal()),
     }
+}
+
+fn auto_colours(terminal: bool) -> bool {
+    if anstyle_query::no_color() {
+        return false;
+    }
+    if anstyle_query::clicolor_force() {
+        return true;
+    }
+    if anstyle_query::clicolor() == Some(false) {
+        return false;
+    }
+    terminal && anstyle_query::term_supports_color()
 }
 
 impl Display {

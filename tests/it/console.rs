@@ -175,7 +175,9 @@ fn colour_on_a_terminal_and_none_with_no_color_never_or_a_pipe() {
         let env: Vec<(&str, &str)> = env
             .iter()
             .copied()
-            .chain([("ATLASBOT_LOG", "info")])
+            // `CI` set, as on a CI runner: a heuristic that colours anyway (anstream's) must
+            // not win over what the person's terminal says.
+            .chain([("ATLASBOT_LOG", "info"), ("CI", "true")])
             .collect();
         let plain = session(&db, data.path(), 100, &env, args, &["/actor WIPO\r"]);
         let shown = screen(&plain);
