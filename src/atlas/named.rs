@@ -66,6 +66,8 @@ const KINDS: &[&str] = &[
     "programme",
     "program",
     "book",
+    "publication",
+    "textbook",
     "database",
     "dataset",
     "nowcast",
@@ -98,12 +100,29 @@ impl Atlas {
         if words.iter().map(String::len).sum::<usize>() < 2 || words.len() > MAX_TITLE_WORDS {
             return Vec::new();
         }
-        let mut out = self.named_tools(&words);
+        let found = self.named_by(&words);
+        if !found.is_empty() {
+            return found;
+        }
+        // "Young Faces programme", "future of jobs report": people add what the thing is,
+        // where the source writes it apart ("the Young Faces research and mentoring
+        // programme", "reports on the Future of Jobs"). The name alone is looked for; it is
+        // still taken only where a kind word stands in or next to it.
+        match words.split_last() {
+            Some((last, name)) if !name.is_empty() && KINDS.contains(&last.as_str()) => {
+                self.named_by(name)
+            }
+            _ => found,
+        }
+    }
+
+    fn named_by(&self, words: &[String]) -> Vec<Named> {
+        let mut out = self.named_tools(words);
         let mut seen: HashSet<(String, Option<i64>)> = out
             .iter()
             .map(|n| (n.title.to_lowercase(), n.actor_id))
             .collect();
-        for n in self.named_in_passages(&words) {
+        for n in self.named_in_passages(words) {
             if out.len() >= MAX_NAMED {
                 break;
             }
@@ -111,7 +130,36 @@ impl Atlas {
                 out.push(n);
             }
         }
+        for n in out.iter_mut().filter(|n| !n.own_tool) {
+            self.cite_who_made_it(n);
+        }
         out
+    }
+
+    /// The sentence of the same actor's text that says who made the named thing ("iVerify was
+    /// developed by UNDP"), cited instead of a passing mention, when there is one.
+    fn cite_who_made_it(&self, n: &mut Named) {
+        if says_who_made_it(&n.sentence) {
+            return;
+        }
+        let title = tokens(&n.title);
+        let better = self
+            .fulltext
+            .occurrences(&title)
+            .into_iter()
+            .take(MAX_PASSAGES)
+            .map(|(doc, _)| &self.rows.passages[doc as usize])
+            .filter(|p| p.actor.map(id) == n.actor_id)
+            .find_map(|p| {
+                let at = p.text.find(&n.title)?;
+                let sentence = sentence_at(&p.text, at);
+                says_who_made_it(sentence).then(|| (sentence.to_string(), p))
+            });
+        if let Some((sentence, p)) = better {
+            n.sentence = sentence;
+            n.file = p.origin.file.clone();
+            n.line = p.origin.line as i64;
+        }
     }
 
     /// Tools and programmes whose name contains the words in order.
@@ -160,7 +208,13 @@ impl Atlas {
                 Some((now_start, now_end, former)) => (now_start, now_end, Some(former)),
                 None => (start, end, former_of(&p.text, end)),
             };
-            let title = p.text[start..end].trim().to_string();
+            // "the iVerify’s initiative": the name is iVerify.
+            let title = p.text[start..end].trim();
+            let title = title
+                .strip_suffix("’s")
+                .or_else(|| title.strip_suffix("'s"))
+                .unwrap_or(title)
+                .to_string();
             let Some(kind) = kind_around(&p.text, start, end) else {
                 continue;
             };
@@ -199,6 +253,17 @@ impl Atlas {
         }
         out
     }
+}
+
+/// True when a sentence says who made a thing ("developed by UNDP", "published by the Forum").
+fn says_who_made_it(sentence: &str) -> bool {
+    static MADE_BY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)\b(?:developed|published|launched|created|produced|deployed|released|issued|run|led|built|designed|initiated)\s+by\b",
+        )
+        .expect("a valid pattern")
+    });
+    MADE_BY.is_match(sentence)
 }
 
 /// "(known as the X until 2017)", "(formerly X)", "(previously the X)": a former name in
@@ -269,7 +334,16 @@ fn publication_like(title: &str) -> bool {
         .split_whitespace()
         .next()
         .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()));
-    tokens(title).len() >= 2 && !starts_with_number
+    (tokens(title).len() >= 2 || coined(title)) && !starts_with_number
+}
+
+/// One coined word, written with a capital inside it and small letters (iVerify,
+/// UNCTADstat): a product's name, never a common word or a bare acronym.
+fn coined(title: &str) -> bool {
+    let word = title.trim();
+    !word.contains(char::is_whitespace)
+        && word.chars().skip(1).any(char::is_uppercase)
+        && word.chars().any(char::is_lowercase)
 }
 
 /// What the sources say the name at `start..end` is: a kind word in the name ("Handbook of
@@ -286,6 +360,16 @@ fn kind_around(text: &str, start: usize, end: usize) -> Option<String> {
         .find(|w| KINDS.contains(&w.as_str()))
         .or_else(|| kind_in(before))
         .or_else(|| kind_in(after))
+        .map(|kind| one_of(&kind))
+}
+
+/// A kind said of one thing: "reports on the Future of Jobs" names a report.
+fn one_of(kind: &str) -> String {
+    match kind {
+        "treaties" => "treaty".into(),
+        "reports" | "assessments" => kind[..kind.len() - 1].into(),
+        _ => kind.to_string(),
+    }
 }
 
 /// True when `run` occurs in `words` in order, contiguously.
@@ -353,7 +437,9 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         .position(|win| win.iter().map(|(_, s)| *s).eq(typed.iter()))?;
     let (first, last) = (flat[at].0, flat[at + typed.len() - 1].0);
     if !reads_as_name(&ws[first..=last]) {
-        return None;
+        // A title the source quotes is a name however it is capitalised ("its flagship
+        // publication ‘An Introduction to Internet governance’").
+        return quoted_around(text, ws[first].start, ws[last].end);
     }
     let mut lo = first;
     while lo > 0
@@ -369,6 +455,38 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         lo += 1;
     }
     Some((ws[lo].start, ws[hi].end))
+}
+
+/// The quoted title that holds `start..end`: the span inside ‘…’, “…” or "…" when the
+/// quote opens before `start` and closes after `end` in the same sentence, at most
+/// `MAX_TITLE_WORDS` words, its first word written as a name.
+fn quoted_around(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    const PAIRS: [(char, char); 3] = [('‘', '’'), ('“', '”'), ('"', '"')];
+    let before = &text[..start];
+    let (open_at, close) = PAIRS.iter().find_map(|&(open, close)| {
+        let at = before.rfind(open)? + open.len_utf8();
+        let inside = &before[at..];
+        (closing(inside, close).is_none() && !inside.contains(['.', '!', '?']))
+            .then_some((at, close))
+    })?;
+    let close_at = start + closing(&text[start..], close)?;
+    let title = &text[open_at..close_at];
+    let words = words_of(title);
+    (close_at + close.len_utf8() >= end
+        && title.len() < 200
+        && !title.contains(['.', '!', '?'])
+        && !words.is_empty()
+        && words.len() <= MAX_TITLE_WORDS
+        && name_like(words[0].text))
+    .then_some((open_at, close_at))
+}
+
+/// Where `close` closes a quote in `text`: not an apostrophe (’ followed by a letter).
+fn closing(text: &str, close: char) -> Option<usize> {
+    text.char_indices().find_map(|(i, c)| {
+        let next = text[i + c.len_utf8()..].chars().next();
+        (c == close && !next.is_some_and(char::is_alphanumeric)).then_some(i)
+    })
 }
 
 /// Every word written as a name or a connecting word, and at least one a name.
@@ -412,11 +530,42 @@ fn read_on_right(text: &str, ws: &[Word], lo: usize, mut hi: usize) -> usize {
             && next - lo < MAX_TITLE_WORDS
         {
             hi = next;
+        } else if let Some(after) = over_bracketed_acronym(text, ws, hi, next - lo) {
+            hi = after;
         } else {
             break;
         }
     }
     hi
+}
+
+/// "Central Bank Digital Currency (CBDC) Policy-Makers Toolkit": the name goes on over its
+/// acronym in brackets when the name words after it say what it is (a kind word); the index
+/// of the first of them. Not "UN Environment Programme (UNEP) Greening the Blue": a body's
+/// name, then another thing's.
+fn over_bracketed_acronym(text: &str, ws: &[Word], hi: usize, len: usize) -> Option<usize> {
+    let (acronym, after) = (ws.get(hi + 1)?, ws.get(hi + 2)?);
+    let acronym_ok = acronym
+        .text
+        .chars()
+        .all(|c| c.is_uppercase() || c.is_ascii_digit());
+    let opens = text[ws[hi].end..acronym.start].trim() == "(";
+    let closes = text[acronym.end..after.start].trim() == ")";
+    if !(acronym_ok && opens && closes && name_like(after.text) && len + 2 < MAX_TITLE_WORDS) {
+        return None;
+    }
+    let mut run = vec![after];
+    for pair in ws[hi + 2..].windows(2).take(5) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if !(joined(text, a, b) && (name_like(b.text) || connector(b.text))) {
+            break;
+        }
+        run.push(b);
+    }
+    run.iter()
+        .filter(|w| name_like(w.text))
+        .any(|w| tokens(w.text).iter().any(|t| KINDS.contains(&t.as_str())))
+        .then_some(hi + 2)
 }
 
 /// True when the word at `at` starts a sentence (nothing but space and a stop before it).
@@ -453,6 +602,52 @@ mod tests {
             span(t, "blockchain development").as_deref(),
             Some("Blockchain Development Toolkit")
         );
+    }
+
+    #[test]
+    fn a_quoted_title_is_a_name_however_it_is_capitalised() {
+        let t = "Diplo’s flagship publication ‘An Introduction to Internet governance’ is among the most used.";
+        assert_eq!(
+            span(t, "an introduction to internet governance").as_deref(),
+            Some("An Introduction to Internet governance")
+        );
+        // Quotes around other words do not make running prose a name.
+        let t = "the ‘best’ handbook of statistics work";
+        assert_eq!(span(t, "handbook of statistics"), None);
+    }
+
+    #[test]
+    fn a_name_goes_on_over_its_bracketed_acronym() {
+        let t =
+            "The Central Bank Digital Currency (CBDC) Policy-Makers Toolkit, published in 2020, is";
+        assert_eq!(
+            span(t, "central bank digital currency").as_deref(),
+            Some("Central Bank Digital Currency (CBDC) Policy-Makers Toolkit")
+        );
+        // An acronym closing a name is not a reason to read on into the sentence, nor into
+        // another thing's name.
+        let t = "The World Health Report (WHR) said";
+        assert_eq!(
+            span(t, "world health report").as_deref(),
+            Some("World Health Report")
+        );
+        let t = "the UN Environment Programme (UNEP) Greening the Blue initiative";
+        assert_eq!(
+            span(t, "environment programme").as_deref(),
+            Some("UN Environment Programme")
+        );
+    }
+
+    #[test]
+    fn a_coined_word_is_a_name_and_a_common_one_is_not() {
+        assert!(coined("iVerify") && coined("UNCTADstat"));
+        assert!(!coined("WIPO") && !coined("Geneva") && !coined("privacy"));
+        assert!(says_who_made_it(
+            "iVerify was developed by UNDP through the Task Force"
+        ));
+        assert!(!says_who_made_it(
+            "iVerify, piloted during Zambia elections"
+        ));
     }
 
     #[test]

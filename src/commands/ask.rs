@@ -93,11 +93,20 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Actor,
         ),
         shape(
+            r"(?:depuis quand|depuis combien de temps) (?:existe|existent|travaille|œuvre|oeuvre)(?:-t-(?:il|elle))? (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(r"how old is (?P<x>.+)", To::Actor),
+        shape(
+            r"how long has (?P<x>.+?) (?:existed|been around|been working|been active)(?: for)?",
+            To::Actor,
+        ),
+        shape(
             r"combien (?:de |d['’])\S+(?: \S+)? (?:compte|a|possède) (?P<x>.+)",
             To::Actor,
         ),
         shape(
-            r"(?:where is|where are|what is the address of|address of|how (?:do i|can i) (?:contact|reach)) (?P<x>.+)",
+            r"(?:where (?:is|are)(?: the)? (?:office|offices|headquarters|seat|hq) of|where is|where are|where (?:can|do|could|should|would) (?:i|we|you|one) (?:find|visit|meet|reach|go to see)|what is the address of|address of|how (?:do i|can i) (?:contact|reach|find)) (?P<x>.+)",
             To::Actor,
         ),
         shape(
@@ -123,7 +132,7 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape(r"que fait (?P<x>.+)", To::Actor),
         shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
         shape(
-            r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| mean| cover| covers| about| do| does| used for| for)?",
+            r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie|couvre|concerne|dit|traite)|qu['’]est-ce que (?:couvre|dit)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| short for| an abbreviation for| an acronym for| the acronym for| mean| cover| covers| about| do| does| used for| for)?",
             To::WhatIs,
         ),
         shape(r"remind me (?:about|of|for)? ?(?P<x>.+)", To::RemindMe),
@@ -229,8 +238,26 @@ fn without_place(x: &str) -> &str {
     x
 }
 
+/// "the World Economic Forum's office": whose it is, when the owner is an actor's name.
+fn owner_named<'x>(atlas: &Atlas, x: &'x str) -> &'x str {
+    // "X's office" (the owner is before the apostrophe), "the United Nations' office" (the
+    // owner keeps its s), or "X's" at the end.
+    let owner = [("'s ", 0), ("’s ", 0), ("s' ", 1), ("s’ ", 1)]
+        .iter()
+        .find_map(|(sep, keep)| x.find(sep).map(|at| &x[..at + keep]))
+        .or_else(|| x.strip_suffix("'s").or_else(|| x.strip_suffix("’s")));
+    match owner.map(str::trim) {
+        Some(o) if names_an_actor(atlas, o) => o,
+        _ => x,
+    }
+}
+
 fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
+    let x = match to {
+        To::Actor => owner_named(atlas, x),
+        _ => x,
+    };
     match to {
         To::WhoWorksOn if !x.is_empty() => Some(format!("/who-works-on topic:{}", quoted(x))),
         // Not an actor's name ("where is the first node of the UNICC cloud"): searched.
@@ -262,6 +289,15 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
 /// card says what it is and does), a term of the glossary, a topic, a document of the UN list,
 /// a publication the sources name by that title — else a search.
 fn what_is(atlas: &Atlas, x: &str) -> String {
+    // "the standard ISO/IEC 27701", "la norme ISO 27001": the standard's number.
+    let x = ["standard ", "norme ", "the standard ", "la norme "]
+        .iter()
+        .find_map(|w| {
+            let rest = x.get(w.len()..)?;
+            (x[..w.len()].eq_ignore_ascii_case(w) && StandardId::parse(rest).is_some())
+                .then_some(rest)
+        })
+        .unwrap_or(x);
     let quoted = format!("\"{}\"", x.replace('"', ""));
     if StandardId::parse(x).is_some() {
         return format!("/standard identifier:{quoted}");

@@ -830,6 +830,29 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
             "Chemin des Colombettes",
         ),
         ("who works on hate speech", "/who-works-on", "hate speech"),
+        // Whose office: the owner's card (a possessive, a plural possessive).
+        (
+            "/ask where is the World Intellectual Property Organization's office?",
+            "/actor",
+            "Chemin des Colombettes",
+        ),
+        (
+            "/ask where can I find WIPO in Geneva?",
+            "/actor",
+            "Chemin des Colombettes",
+        ),
+        ("/ask what is OEWG short for?", "/define", "OEWG"),
+        (
+            "/ask que couvre la norme ISO/IEC 27001 ?",
+            "/standard",
+            "ISO/IEC 27001",
+        ),
+        (
+            "/ask depuis quand existe l'OMPI ?",
+            "/actor",
+            "Founded: 1967",
+        ),
+        ("/ask how long has WIPO existed?", "/actor", "Founded: 1967"),
     ] {
         let out = bot.ask(question).await;
         assert!(

@@ -319,6 +319,36 @@ async fn publications_a_title_the_sources_write_is_found_with_whose_it_is_and_wh
         tool.contains("listed among World Intellectual Property Organization (WIPO)'s tools"),
         "{tool}"
     );
+    // What people add to a name ("… programme", "… report") where the source writes it
+    // apart; a quoted title however it is capitalised; a name that goes on over its
+    // bracketed acronym; a coined one-word name, with the sentence that says who made it.
+    let young = bot.ask_unmarked("/document Young Faces programme").await;
+    assert!(
+        young.starts_with("Young Faces") && young.contains("Named by: DCAF"),
+        "{young}"
+    );
+    let jobs = bot.ask_unmarked("/document future of jobs report").await;
+    assert!(
+        jobs.starts_with("Future of Jobs") && jobs.contains("Kind: report "),
+        "{jobs}"
+    );
+    let intro = bot
+        .ask_unmarked("/document an introduction to internet governance")
+        .await;
+    assert!(
+        intro.starts_with("An Introduction to Internet governance") && intro.contains("Diplo"),
+        "{intro}"
+    );
+    let cbdc = bot
+        .ask_unmarked("/document central bank digital currency")
+        .await;
+    assert!(
+        cbdc.starts_with("Central Bank Digital Currency (CBDC) Policy-Makers Toolkit"),
+        "{cbdc}"
+    );
+    let coined = bot.ask_unmarked("/document iVerify").await;
+    assert!(coined.starts_with("iVerify\n"), "{coined}");
+    assert!(coined.contains("developed by UNDP"), "{coined}");
     // Words the sources only write in running prose are not a title.
     let prose = bot.reply("/document the effects of ICT").await;
     let title = prose.title.clone().unwrap_or_default();
