@@ -437,9 +437,11 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         .position(|win| win.iter().map(|(_, s)| *s).eq(typed.iter()))?;
     let (first, last) = (flat[at].0, flat[at + typed.len() - 1].0);
     if !reads_as_name(&ws[first..=last]) {
-        // A title the source quotes is a name however it is capitalised ("its flagship
-        // publication ‘An Introduction to Internet governance’").
-        return quoted_around(text, ws[first].start, ws[last].end);
+        // A title the source quotes or announces is a name however it is capitalised ("its
+        // flagship publication ‘An Introduction to Internet governance’", "our report titled
+        // The impact of 5G: Creating new value …").
+        return quoted_around(text, ws[first].start, ws[last].end)
+            .or_else(|| titled_around(text, &ws, first, last));
     }
     let mut lo = first;
     while lo > 0
@@ -479,6 +481,29 @@ fn quoted_around(text: &str, start: usize, end: usize) -> Option<(usize, usize)>
         && words.len() <= MAX_TITLE_WORDS
         && name_like(words[0].text))
     .then_some((open_at, close_at))
+}
+
+/// The title after "titled" / "entitled" that holds words `first..=last`: from the word after
+/// it (at most three words before `first`, written as a name) to the first colon, comma,
+/// semicolon, bracket or sentence end, at most `MAX_TITLE_WORDS` words.
+fn titled_around(text: &str, ws: &[Word], first: usize, last: usize) -> Option<(usize, usize)> {
+    let announce = (first.saturating_sub(4)..first)
+        .rev()
+        .find(|&i| matches!(ws[i].text.to_lowercase().as_str(), "titled" | "entitled"))?;
+    let start = announce + 1;
+    if !name_like(ws[start].text) {
+        return None;
+    }
+    let stop = text[ws[start].start..]
+        .find([':', ',', ';', '(', '.', '!', '?'])
+        .map_or(text.len(), |i| ws[start].start + i);
+    let end = ws[start..]
+        .iter()
+        .take(MAX_TITLE_WORDS)
+        .take_while(|w| w.end <= stop)
+        .last()?
+        .end;
+    (end >= ws[last].end).then_some((ws[start].start, end))
 }
 
 /// Where `close` closes a quote in `text`: not an apostrophe (’ followed by a letter).
@@ -614,6 +639,19 @@ mod tests {
         // Quotes around other words do not make running prose a name.
         let t = "the ‘best’ handbook of statistics work";
         assert_eq!(span(t, "handbook of statistics"), None);
+    }
+
+    #[test]
+    fn a_title_announced_by_titled_is_a_name_to_its_colon() {
+        let t =
+            "In our report titled The impact of 5G: Creating new value across industries, we note";
+        assert_eq!(span(t, "impact of 5g").as_deref(), Some("The impact of 5G"));
+        assert_eq!(
+            span(t, "the impact of 5g").as_deref(),
+            Some("The impact of 5G")
+        );
+        let t = "he was entitled to enable muted viewing";
+        assert_eq!(span(t, "muted viewing"), None);
     }
 
     #[test]
