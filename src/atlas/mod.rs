@@ -345,6 +345,8 @@ fn standards_of_actor(r: &rows::Atlas) -> Vec<Vec<usize>> {
 }
 
 mod lookups;
+mod standards_about;
+pub use standards_about::asks_about_a_standard;
 mod subjects;
 pub use subjects::Subjects;
 

@@ -56,6 +56,8 @@ enum To {
     Events,
     RemindMe,
     Search,
+    /// "Which standard …": the registry standard it describes, else a search of the words.
+    Standard,
 }
 
 static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
@@ -129,6 +131,10 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             r"(?:quand|où|ou) (?:a lieu|aura lieu|est) (?:le |la )?(?:prochain|prochaine) (?P<x>.*)",
             To::Events,
         ),
+        shape(
+            r"(?P<x>(?:which|what)(?: is| are)?(?: the)?(?: \w+)? (?:standards?|norms?) .+)",
+            To::Standard,
+        ),
         shape(r"que fait (?P<x>.+)", To::Actor),
         shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
         shape(
@@ -140,7 +146,6 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             r"who (?:is|are) (?:the )?(?P<x>(?:president|director|head|chair|founder|ceo|secretary-general|director-general)s? (?:of|at) .+)",
             To::Search,
         ),
-        shape(r"(?:which|what) standards? (?:\w+ )?(?P<x>.+)", To::Search),
     ]
 });
 
@@ -281,8 +286,20 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
         }
         To::RemindMe if !x.is_empty() => Some(format!("/remind me event:{}", quoted(x))),
         To::Search if !x.is_empty() => Some(format!("/search words:{}", quoted(x))),
+        To::Standard => Some(match atlas.standard_about(x) {
+            Some(id) => format!("/standard identifier:{}", quoted(&id)),
+            None => format!("/search words:{}", quoted(&about_standard(x))),
+        }),
         _ => None,
     }
+}
+
+/// "which standard protects X" searched as "protects X": without the words that ask.
+fn about_standard(x: &str) -> String {
+    x.split_whitespace()
+        .filter(|w| !crate::atlas::asks_about_a_standard(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// "What is X": the kind of thing the atlas knows X as — a standard's number, an actor (its

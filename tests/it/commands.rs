@@ -853,6 +853,29 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
             "Founded: 1967",
         ),
         ("/ask how long has WIPO existed?", "/actor", "Founded: 1967"),
+        // A standard by what it covers: the one the registry describes so, clearly.
+        (
+            "/ask which standard secures industrial automation?",
+            "/standard",
+            "IEC 62443",
+        ),
+        (
+            "/ask what is the main standard for managing AI systems?",
+            "/standard",
+            "ISO/IEC 42001",
+        ),
+        // None clearly (two say as much, or none): the words are searched, without the ones
+        // that ask.
+        (
+            "/ask what standard is used for information security management?",
+            "/search",
+            "words:\"information security management\"",
+        ),
+        (
+            "/ask which standard covers cooking pasta?",
+            "/search",
+            "words:\"cooking pasta\"",
+        ),
     ] {
         let out = bot.ask(question).await;
         assert!(
