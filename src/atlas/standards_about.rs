@@ -50,8 +50,7 @@ impl Atlas {
         if asked.is_empty() {
             return None;
         }
-        let texts: Vec<HashSet<String>> =
-            self.standards.iter().map(|s| described_stems(s)).collect();
+        let texts: Vec<HashSet<String>> = self.standards.iter().map(described_stems).collect();
         let n = texts.len() as f64;
         let weight = |s: &String| {
             let df = texts.iter().filter(|t| t.contains(s)).count() as f64;
