@@ -78,6 +78,9 @@ pub fn start_reminders(
         crate::sync::poll::run(c.clone(), platform, o.clone(), stop)
     });
     let ctx = ctx.clone();
+    // One ledger of sent-but-unrecorded reminders for the process: a scheduler started again
+    // after a panic knows what the one before it sent.
+    let sent = crate::scheduler::SentLedger::default();
     supervise("reminder scheduler", shutdown, move |stop| {
         let mut scheduler = crate::scheduler::Scheduler::new(
             platform,
@@ -86,6 +89,7 @@ pub fn start_reminders(
             ctx.grace,
         );
         scheduler.lease = ctx.lease;
+        scheduler.sent = sent.clone();
         scheduler.run(outbox.clone(), stop)
     })
 }

@@ -137,10 +137,23 @@ impl Scheduler {
             return Ok(());
         }
         let recorded = self.store.finish_sent(&sent, self.clock.now()).await;
-        if recorded.is_err() {
-            cache.lock(&cache.sent).extend(sent);
+        match recorded {
+            Ok(()) => self.sent.recorded(&sent),
+            Err(_) => cache.lock(&cache.sent).extend(sent),
         }
         recorded
+    }
+
+    /// Records what the process's ledger holds (sends of a batch that ended before it could
+    /// record them).
+    pub(super) async fn record_ledger(&self) -> Result<(), StoreError> {
+        let sent = self.sent.all();
+        if sent.is_empty() {
+            return Ok(());
+        }
+        self.store.finish_sent(&sent, self.clock.now()).await?;
+        self.sent.recorded(&sent);
+        Ok(())
     }
 
     /// Records how `r` ended, if the claim is still ours (a lost claim is its new owner's).
@@ -197,6 +210,13 @@ impl Scheduler {
             reply: reminder_reply(&event, &r, now, late),
             about: parse_ts(&r.occurrence_utc).map(|o| (r.event_id, o)),
         };
+        // Sent already by this process, and its record lost with the batch that sent it: it
+        // is recorded now, never sent twice.
+        if let Some(was_late) = self.sent.sent(&r.key) {
+            tracing::info!(key = %r.key, "a reminder this process had sent was claimed again; recording it, not sending it again");
+            cache.lock(&cache.sent).push((r.key.clone(), was_late));
+            return Ok(false);
+        }
         // The fence: the claim is proven ours, and extended, right before the message leaves.
         // A process that stalled past its lease finds it taken over and sends nothing.
         if !self.still_ours(&r.key, cache).await? {
@@ -212,6 +232,8 @@ impl Scheduler {
             ))),
         };
         if outcome.is_ok() {
+            // Noted the moment it has gone out, before anything else can end this batch.
+            self.sent.note(&r.key, late);
             failpoint("after-send", self.failpoints.after_send).await;
         }
         self.record(outbox, &r, &event, outcome, late, now, cache)

@@ -77,6 +77,43 @@ pub struct Scheduler {
     /// Whether this process's clock was last found to disagree with the lease clock (so that
     /// it is said once when it starts and once when it ends, not on every pass).
     skewed: std::sync::atomic::AtomicBool,
+    /// What this process has sent and not yet recorded as sent, shared by every scheduler the
+    /// process starts for this platform (`start_reminders` hands it to a restarted one).
+    pub sent: SentLedger,
+}
+
+/// The reminders a process has sent but not yet recorded as sent (key → late), kept until the
+/// record is written. A batch that ends before recording (a store error, a panic) loses its
+/// own list, not this one: the process records them at its next pass and, if it ever takes
+/// one of their claims again (its lease ran out meanwhile), records it instead of sending it
+/// a second time.
+#[derive(Clone, Debug, Default)]
+pub struct SentLedger(Arc<std::sync::Mutex<std::collections::HashMap<String, bool>>>);
+
+impl SentLedger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, bool>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note(&self, key: &str, late: bool) {
+        self.lock().insert(key.to_string(), late);
+    }
+
+    /// Whether `key` was sent by this process (and not yet recorded), and if so how late.
+    fn sent(&self, key: &str) -> Option<bool> {
+        self.lock().get(key).copied()
+    }
+
+    fn recorded(&self, keys: &[(String, bool)]) {
+        let mut ledger = self.lock();
+        for (k, _) in keys {
+            ledger.remove(k);
+        }
+    }
+
+    fn all(&self) -> Vec<(String, bool)> {
+        self.lock().iter().map(|(k, l)| (k.clone(), *l)).collect()
+    }
 }
 
 impl Scheduler {
@@ -91,6 +128,7 @@ impl Scheduler {
             failpoints: Failpoints::from_env(),
             lanes: LANES,
             skewed: std::sync::atomic::AtomicBool::new(false),
+            sent: SentLedger::default(),
         }
     }
 
@@ -103,6 +141,11 @@ impl Scheduler {
     /// The periodic part of the loop: take over orphaned claims, post the agendas that are
     /// due, plan events further.
     pub async fn maintain(&self, outbox: &dyn Outbox) {
+        // First what this process sent and could not record yet: recorded, it is never
+        // taken over (by this process or another) and sent again.
+        if let Err(e) = self.record_ledger().await {
+            tracing::warn!(error = %e, "could not record sent reminders yet");
+        }
         if let Err(e) = self.recover(outbox).await {
             tracing::error!(error = %e, "could not recover claimed reminders");
         }

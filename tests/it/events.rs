@@ -423,6 +423,48 @@ async fn a_reminder_claimed_before_a_crash_is_sent_once_with_the_same_key() {
     assert_eq!(out.keys(), ["ev1-20261125T1000Z-1440m-space"]);
 }
 
+/// Regression (CI, PostgreSQL under load: "a process sent a key twice"): a batch that ends
+/// after a send and before its record (cancelled here; a store error or a panic in use) lost
+/// the only note that the reminder had gone out. Its claim, still this process's, ran out and
+/// this process took it over and sent it again. The process's ledger of sends keeps it: taken
+/// again, it is recorded, not sent; and the next pass records what the ledger holds.
+#[tokio::test]
+async fn a_send_whose_batch_ended_before_recording_it_is_never_sent_again_by_its_process() {
+    for record_first in [false, true] {
+        let w = World::new().await;
+        w.say(
+            &w.moderator,
+            "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+        )
+        .await;
+        w.at("2026-11-24 10:00");
+        let out = Recorder::default();
+        let mut s = w.scheduler();
+        // Sent, then the batch is dropped while it waits to record.
+        s.failpoints.after_send = Some(std::time::Duration::from_secs(30));
+        let cut = tokio::time::timeout(std::time::Duration::from_secs(1), s.tick(&out)).await;
+        assert!(cut.is_err(), "the batch was cut short");
+        assert_eq!(out.keys().len(), 1, "it was sent");
+        s.failpoints.after_send = None;
+        // Its lease runs out; the same process looks for claims to take over.
+        w.at("2026-11-24 10:05");
+        if record_first {
+            s.maintain(&out).await;
+        } else {
+            s.recover(&out).await.unwrap();
+        }
+        s.tick(&out).await.unwrap();
+        assert_eq!(out.keys().len(), 1, "sent once: {:?}", out.keys());
+        let states = w.ctx.store.reminder_states(EventId(1)).await.unwrap();
+        let day_before: Vec<_> = states
+            .iter()
+            .filter(|(k, _)| k.contains("-1440m-"))
+            .collect();
+        assert_eq!(day_before.len(), 1);
+        assert_eq!(day_before[0].1, ReminderState::Sent, "recorded as sent");
+    }
+}
+
 #[tokio::test]
 async fn a_claim_of_a_live_process_is_left_alone_until_its_lease_runs_out() {
     let w = World::new().await;
