@@ -109,6 +109,10 @@ impl Vocabulary {
 #[derive(Debug, Default)]
 pub struct Relatives {
     by_key: HashMap<String, Vec<String>>,
+    /// The everyday phrases of two or more words, as words, with their key in `by_key`: a
+    /// question may say them in another order or form ("protecting shoppers" for "shopper
+    /// protection", "data scrambling" for "scrambling data").
+    phrases: Vec<(Vec<String>, String)>,
     /// Keys of the sources' terms themselves ("children"): curated words of the domain too.
     terms: std::collections::HashSet<String>,
     longest: usize,
@@ -122,6 +126,7 @@ impl Relatives {
     pub fn new<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Relatives {
         let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
         let mut terms = std::collections::HashSet::new();
+        let mut phrases = Vec::new();
         let mut longest = 0;
         for (said, word) in pairs {
             terms.insert(key(&content_words(word)));
@@ -130,6 +135,9 @@ impl Relatives {
                 continue;
             }
             longest = longest.max(words.len());
+            if words.len() >= 2 && !by_key.contains_key(&key(&words)) {
+                phrases.push((words.clone(), key(&words)));
+            }
             let list = by_key.entry(key(&words)).or_default();
             if !list.iter().any(|w| w == word) {
                 list.push(word.to_string());
@@ -137,6 +145,7 @@ impl Relatives {
         }
         Relatives {
             by_key,
+            phrases,
             terms,
             longest,
         }
@@ -147,9 +156,21 @@ impl Relatives {
         self.terms.contains(&key(words))
     }
 
-    /// The sources' terms for these (content) words, if the table has them.
+    /// The sources' terms for these (content) words, if the table has them: as written, or —
+    /// for two words or more — each word an inflection of one of a phrase's words, in any
+    /// order ("protecting shoppers" is "shopper protection").
     fn of(&self, words: &[String]) -> Option<&[String]> {
-        self.by_key.get(&key(words)).map(Vec::as_slice)
+        if let Some(terms) = self.by_key.get(&key(words)) {
+            return Some(terms);
+        }
+        if words.len() < 2 {
+            return None;
+        }
+        self.phrases
+            .iter()
+            .find(|(said, _)| said.len() == words.len() && same_words_any_order(words, said))
+            .and_then(|(_, k)| self.by_key.get(k))
+            .map(Vec::as_slice)
     }
 }
 
@@ -165,6 +186,17 @@ fn key(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// True when each of `typed` is an inflection of a different word of `said` (same count):
+/// the same stem and an inflection's spelling, as `Vocabulary::family` reads them.
+fn same_words_any_order(typed: &[String], said: &[String]) -> bool {
+    let mut used = vec![false; said.len()];
+    typed.iter().all(|t| {
+        let at = (0..said.len())
+            .find(|&i| !used[i] && stem(t) == stem(&said[i]) && inflection_of(t, &said[i]));
+        at.map(|i| used[i] = true).is_some()
+    })
 }
 
 fn inflection_of(a: &str, b: &str) -> bool {
@@ -408,6 +440,26 @@ mod tests {
         assert!(c[0]
             .phrases
             .contains(&vec!["digital".to_string(), "currencies".to_string()]));
+    }
+
+    #[test]
+    fn an_everyday_phrase_is_known_in_another_order_or_form() {
+        let r = Relatives::new(
+            [
+                ("shopper protection", "consumer protection"),
+                ("scrambling data", "encryption"),
+            ]
+            .into_iter(),
+        );
+        let words = |t: &str| content_words(t);
+        assert!(r.of(&words("protecting shoppers")).is_some());
+        assert!(r.of(&words("data scrambling")).is_some());
+        // Every word must be one of the phrase's: not half of it, nor another phrase, nor a
+        // short word that merely starts alike.
+        assert!(r.of(&words("protecting data")).is_none());
+        let short = Relatives::new([("5g networks", "future networks")].into_iter());
+        assert!(short.of(&words("3d networks")).is_none());
+        assert!(r.of(&words("shoppers")).is_none());
     }
 
     #[test]
