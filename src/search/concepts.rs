@@ -109,10 +109,11 @@ impl Vocabulary {
 #[derive(Debug, Default)]
 pub struct Relatives {
     by_key: HashMap<String, Vec<String>>,
-    /// The everyday phrases of two or more words, as words, with their key in `by_key`: a
-    /// question may say them in another order or form ("protecting shoppers" for "shopper
-    /// protection", "data scrambling" for "scrambling data").
-    phrases: Vec<(Vec<String>, String)>,
+    /// The everyday phrases of two or more words by their stems in order of the stems (a
+    /// question may say them in another order or form: "protecting shoppers" for "shopper
+    /// protection", "data scrambling" for "scrambling data"): the words, and their key in
+    /// `by_key`.
+    phrases: HashMap<String, Vec<(Vec<String>, String)>>,
     /// Keys of the sources' terms themselves ("children"): curated words of the domain too.
     terms: std::collections::HashSet<String>,
     longest: usize,
@@ -126,7 +127,7 @@ impl Relatives {
     pub fn new<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Relatives {
         let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
         let mut terms = std::collections::HashSet::new();
-        let mut phrases = Vec::new();
+        let mut phrases: HashMap<String, Vec<(Vec<String>, String)>> = HashMap::new();
         let mut longest = 0;
         for (said, word) in pairs {
             terms.insert(key(&content_words(word)));
@@ -136,7 +137,10 @@ impl Relatives {
             }
             longest = longest.max(words.len());
             if words.len() >= 2 && !by_key.contains_key(&key(&words)) {
-                phrases.push((words.clone(), key(&words)));
+                phrases
+                    .entry(stems_key(&words))
+                    .or_default()
+                    .push((words.clone(), key(&words)));
             }
             let list = by_key.entry(key(&words)).or_default();
             if !list.iter().any(|w| w == word) {
@@ -167,8 +171,9 @@ impl Relatives {
             return None;
         }
         self.phrases
+            .get(&stems_key(words))?
             .iter()
-            .find(|(said, _)| said.len() == words.len() && same_words_any_order(words, said))
+            .find(|(said, _)| same_words_any_order(words, said))
             .and_then(|(_, k)| self.by_key.get(k))
             .map(Vec::as_slice)
     }
@@ -186,6 +191,13 @@ fn key(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Words by their stems, in the stems' order: the same for a phrase said in any order or form.
+fn stems_key(words: &[String]) -> String {
+    let mut stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
+    stems.sort();
+    stems.join(" ")
 }
 
 /// True when each of `typed` is an inflection of a different word of `said` (same count):
