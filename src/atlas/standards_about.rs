@@ -50,7 +50,13 @@ impl Atlas {
         if asked.is_empty() {
             return None;
         }
-        let texts: Vec<HashSet<String>> = self.standards.iter().map(described_stems).collect();
+        // Stemmed once per atlas, not per question.
+        let texts = self.memo(("standard description stems", 0), || {
+            self.standards
+                .iter()
+                .map(described_stems)
+                .collect::<Vec<HashSet<String>>>()
+        });
         let n = texts.len() as f64;
         let weight = |s: &String| {
             let df = texts.iter().filter(|t| t.contains(s)).count() as f64;
