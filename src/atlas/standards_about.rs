@@ -92,9 +92,11 @@ impl Atlas {
             if is_stop_word(&w) || ASKING.contains(&w.as_str()) {
                 continue;
             }
-            let expanded = self.glossary.iter().find(|g| {
-                g.key == crate::search::normalize::name_key(&w) && !g.expansion.is_empty()
-            });
+            let key = crate::search::normalize::name_key(&w);
+            let expanded = self
+                .glossary
+                .iter()
+                .find(|g| g.key == key && !g.expansion.is_empty());
             match expanded {
                 Some(g) => out.extend(tokens(&g.expansion).iter().map(|t| stem(t))),
                 None => out.push(stem(&w)),
