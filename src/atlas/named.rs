@@ -68,6 +68,12 @@ const KINDS: &[&str] = &[
     "book",
     "publication",
     "textbook",
+    "guidebook",
+    "playbook",
+    "primer",
+    "paper",
+    "whitepaper",
+    "roadmap",
     "database",
     "dataset",
     "nowcast",
@@ -441,7 +447,8 @@ fn name_span(text: &str, typed: &[String]) -> Option<(usize, usize)> {
         // flagship publication ‘An Introduction to Internet governance’", "our report titled
         // The impact of 5G: Creating new value …").
         return quoted_around(text, ws[first].start, ws[last].end)
-            .or_else(|| titled_around(text, &ws, first, last));
+            .or_else(|| titled_around(text, &ws, first, last))
+            .or_else(|| kind_led_title(text, &ws, first, last));
     }
     let mut lo = first;
     while lo > 0
@@ -494,6 +501,27 @@ fn titled_around(text: &str, ws: &[Word], first: usize, last: usize) -> Option<(
     if !name_like(ws[start].text) {
         return None;
     }
+    titled_span(text, ws, start, last)
+}
+
+/// A title in sentence case that starts with its kind, capitalised inside a sentence ("a
+/// Blueprint for equity and inclusion in AI, a briefing paper …"): from that word to the next
+/// comma, semicolon, colon, bracket or sentence end, when it holds words `first..=last`.
+fn kind_led_title(text: &str, ws: &[Word], first: usize, last: usize) -> Option<(usize, usize)> {
+    let head = &ws[first];
+    let is_kind = tokens(head.text)
+        .first()
+        .is_some_and(|t| KINDS.contains(&t.as_str()));
+    let capital = head.text.chars().next().is_some_and(char::is_uppercase);
+    if !(is_kind && capital) || sentence_start(text, head.start) {
+        return None;
+    }
+    titled_span(text, ws, first, last)
+}
+
+/// From word `start` to the first colon, comma, semicolon, bracket or sentence end (at most
+/// `MAX_TITLE_WORDS` words), when that reaches word `last`.
+fn titled_span(text: &str, ws: &[Word], start: usize, last: usize) -> Option<(usize, usize)> {
     let stop = text[ws[start].start..]
         .find([':', ',', ';', '(', '.', '!', '?'])
         .map_or(text.len(), |i| ws[start].start + i);
@@ -652,6 +680,20 @@ mod tests {
         );
         let t = "he was entitled to enable muted viewing";
         assert_eq!(span(t, "muted viewing"), None);
+    }
+
+    #[test]
+    fn a_sentence_case_title_led_by_its_capitalised_kind_runs_to_its_comma() {
+        let t = "publications include a Blueprint for equity and inclusion in AI, a briefing paper on Data";
+        assert_eq!(
+            span(t, "blueprint for equity and inclusion in ai").as_deref(),
+            Some("Blueprint for equity and inclusion in AI")
+        );
+        // A kind word in lower case, or starting the sentence, leads no title.
+        let t = "we drew a blueprint for equity and inclusion in AI, with partners";
+        assert_eq!(span(t, "blueprint for equity"), None);
+        let t = "Blueprint for equity is what we want, said the Forum";
+        assert_eq!(span(t, "blueprint for equity"), None);
     }
 
     #[test]
