@@ -92,11 +92,12 @@ impl Atlas {
             if is_stop_word(&w) || ASKING.contains(&w.as_str()) {
                 continue;
             }
-            let key = crate::search::normalize::name_key(&w);
             let expanded = self
-                .glossary
-                .iter()
-                .find(|g| g.key == key && !g.expansion.is_empty());
+                .glossary_terms
+                .exact(&w)
+                .into_iter()
+                .map(|e| &self.glossary[e.payload])
+                .find(|g| !g.expansion.is_empty());
             match expanded {
                 Some(g) => out.extend(tokens(&g.expansion).iter().map(|t| stem(t))),
                 None => out.push(stem(&w)),

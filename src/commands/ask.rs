@@ -306,8 +306,9 @@ fn about_standard(x: &str) -> String {
 /// card says what it is and does), a term of the glossary, a topic, a document of the UN list,
 /// a publication the sources name by that title — else a search.
 fn what_is(atlas: &Atlas, x: &str) -> String {
-    // "the standard ISO/IEC 27701", "la norme ISO 27001": the standard's number.
-    let x = ["standard ", "norme ", "the standard ", "la norme "]
+    // "(the) standard ISO/IEC 27701", "(la) norme ISO 27001" (the article is gone already):
+    // the standard's number.
+    let x = ["standard ", "norme "]
         .iter()
         .find_map(|w| {
             let rest = x.get(w.len()..)?;
