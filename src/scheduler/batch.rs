@@ -1,8 +1,7 @@
 //! One batch of claimed reminders as it is delivered: split into lanes — one per destination
 //! (a space's channel, its moderators, one person), each delivered in order while lanes run
 //! side by side — and what its lanes share: the events and disabled targets read once, the
-//! claims proven ours by the last fences, those in flight (those sent but not recorded are the
-//! process's `SentLedger`).
+//! claims proven ours by the last fences, those in flight and those sent but not recorded.
 //! Locks here are held for a lookup, never across an await.
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +21,8 @@ pub(super) struct TickCache {
     pub(super) events: Mutex<HashMap<EventId, Option<EventRow>>>,
     /// Disabled targets by space: target → reason.
     pub(super) disabled: Mutex<HashMap<SpaceId, HashMap<Target, String>>>,
+    /// Sent and not yet recorded (key, late).
+    pub(super) sent: Mutex<Vec<(String, bool)>>,
     /// Claims being delivered right now: renewed with the sent ones while they take long.
     pub(super) in_flight: Mutex<HashSet<String>>,
     /// The batch's keys in claim order (a fence proves the next ones together).
@@ -38,6 +39,7 @@ impl TickCache {
         TickCache {
             events: Mutex::default(),
             disabled: Mutex::default(),
+            sent: Mutex::default(),
             in_flight: Mutex::default(),
             keys,
             fenced: Mutex::default(),
@@ -52,18 +54,17 @@ impl TickCache {
     }
 
     /// What must stay ours while the batch runs: the claims in flight and those sent but not
-    /// recorded (`sent`). (Claims not started are not: if the batch hangs, another process may
-    /// take them over, and the fence keeps this one from sending them.)
-    pub(super) fn held(&self, sent: &super::SentLedger) -> Vec<String> {
+    /// recorded. (Claims not started are not: if the batch hangs, another process may take
+    /// them over, and the fence keeps this one from sending them.)
+    pub(super) fn held(&self) -> Vec<String> {
         let mut held: Vec<String> = self.lock(&self.in_flight).iter().cloned().collect();
-        held.extend(sent.keys());
+        held.extend(self.lock(&self.sent).iter().map(|(k, _)| k.clone()));
         held
     }
 
-    /// Whether the `unrecorded` sent ones are due to be recorded (and, if so, the clock
-    /// restarted).
-    pub(super) fn due_for_recording(&self, every: std::time::Duration, unrecorded: usize) -> bool {
-        let many = unrecorded >= RECORD_EVERY;
+    /// Whether the sent ones are due to be recorded (and, if so, the clock restarted).
+    pub(super) fn due_for_recording(&self, every: std::time::Duration) -> bool {
+        let many = self.lock(&self.sent).len() >= RECORD_EVERY;
         let mut recorded = self.lock(&self.recorded);
         let due = many || recorded.elapsed() >= every;
         if due {
@@ -142,9 +143,8 @@ mod tests {
     fn what_is_held_is_what_is_in_flight_and_sent_but_not_recorded() {
         let cache = TickCache::new(vec!["a".into(), "b".into(), "c".into()]);
         cache.lock(&cache.in_flight).insert("b".into());
-        let sent = crate::scheduler::SentLedger::default();
-        sent.note("a", false);
-        let mut held = cache.held(&sent);
+        cache.lock(&cache.sent).push(("a".into(), false));
+        let mut held = cache.held();
         held.sort();
         assert_eq!(held, ["a", "b"]);
     }

@@ -148,10 +148,10 @@ impl Scheduler {
     pub(super) async fn keep_renewed(&self, cache: &TickCache) -> std::convert::Infallible {
         loop {
             tokio::time::sleep(self.renew_every()).await;
-            self.renew(&cache.held(&self.sent)).await;
+            self.renew(&cache.held()).await;
             // Recorded as they go too, so that one hung lane does not keep the others' sent
             // reminders unrecorded (and so re-sendable by a crash) for as long as it hangs.
-            if let Err(e) = self.record_sent().await {
+            if let Err(e) = self.record_sent(cache).await {
                 tracing::warn!(error = %e, "could not record sent reminders yet");
             }
         }

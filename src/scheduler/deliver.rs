@@ -88,7 +88,7 @@ impl Scheduler {
             () = lanes => {}
             never = self.keep_renewed(&cache) => match never {},
         }
-        self.record_sent().await?;
+        self.record_sent(&cache).await?;
         let delivered = delivered.into_inner();
         tracing::debug!(
             delivered,
@@ -119,9 +119,9 @@ impl Scheduler {
             if done? {
                 delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            if cache.due_for_recording(self.renew_every(), self.sent.len()) {
-                if let Err(e) = self.record_sent().await {
-                    // Kept in the ledger and renewed: recorded next time.
+            if cache.due_for_recording(self.renew_every()) {
+                if let Err(e) = self.record_sent(cache).await {
+                    // Kept (`record_sent` put them back) and renewed: recorded next time.
                     tracing::warn!(error = %e, "could not record sent reminders yet");
                 }
             }
@@ -129,11 +129,24 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Records what this process has sent and not yet recorded (`SentLedger`) as sent, in one
-    /// statement per lateness. If that fails they stay in the ledger, renewed with the batch
-    /// and recorded next time.
-    pub(super) async fn record_sent(&self) -> Result<(), StoreError> {
-        let _one_at_a_time = self.sent.0.recording.lock().await;
+    /// Records the reminders sent so far as sent, in one statement. If that fails they are
+    /// put back, to be renewed with the batch and recorded next time.
+    pub(super) async fn record_sent(&self, cache: &TickCache) -> Result<(), StoreError> {
+        let sent: Vec<(String, bool)> = std::mem::take(&mut *cache.lock(&cache.sent));
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let recorded = self.store.finish_sent(&sent, self.clock.now()).await;
+        match recorded {
+            Ok(()) => self.sent.recorded(&sent),
+            Err(_) => cache.lock(&cache.sent).extend(sent),
+        }
+        recorded
+    }
+
+    /// Records what the process's ledger holds (sends of a batch that ended before it could
+    /// record them).
+    pub(super) async fn record_ledger(&self) -> Result<(), StoreError> {
         let sent = self.sent.all();
         if sent.is_empty() {
             return Ok(());
@@ -199,8 +212,9 @@ impl Scheduler {
         };
         // Sent already by this process, and its record lost with the batch that sent it: it
         // is recorded now, never sent twice.
-        if self.sent.holds(&r.key) {
+        if let Some(was_late) = self.sent.sent(&r.key) {
             tracing::info!(key = %r.key, "a reminder this process had sent was claimed again; recording it, not sending it again");
+            cache.lock(&cache.sent).push((r.key.clone(), was_late));
             return Ok(false);
         }
         // The fence: the claim is proven ours, and extended, right before the message leaves.
@@ -340,9 +354,12 @@ impl Scheduler {
         cache: &TickCache,
     ) -> Result<bool, StoreError> {
         match outcome {
-            // In the ledger since it went out, recorded with the rest of the batch: a crash
-            // before that re-sends these under the same keys, which the platforms deduplicate.
-            Ok(()) => Ok(true),
+            // Recorded with the rest of the batch, in one transaction: a crash before that
+            // re-sends these under the same keys, which the platforms deduplicate.
+            Ok(()) => {
+                cache.lock(&cache.sent).push((r.key.clone(), late));
+                Ok(true)
+            }
             Err(DeliveryError::Gone(e)) => {
                 tracing::warn!(key = %r.key, error = %e, "reminder target is gone; disabling it");
                 self.finish(r, ReminderState::Failed, late, Some(&e), now)

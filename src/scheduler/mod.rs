@@ -83,44 +83,25 @@ pub struct Scheduler {
 }
 
 /// The reminders a process has sent but not yet recorded as sent (key → late), kept until the
-/// record is written: the one list of them, which a batch records as it goes and a batch that
-/// ends before recording (a store error, a panic, a cancelled future) leaves to the next pass.
-/// If the process ever takes one of their claims again (its lease ran out meanwhile), it
-/// records it instead of sending it a second time.
+/// record is written. A batch that ends before recording (a store error, a panic) loses its
+/// own list, not this one: the process records them at its next pass and, if it ever takes
+/// one of their claims again (its lease ran out meanwhile), records it instead of sending it
+/// a second time.
 #[derive(Clone, Debug, Default)]
-pub struct SentLedger(Arc<Ledger>);
-
-#[derive(Debug, Default)]
-struct Ledger {
-    sent: std::sync::Mutex<std::collections::HashMap<String, bool>>,
-    /// Held while a record is written: two lanes never write the same keys at once.
-    recording: tokio::sync::Mutex<()>,
-}
+pub struct SentLedger(Arc<std::sync::Mutex<std::collections::HashMap<String, bool>>>);
 
 impl SentLedger {
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, bool>> {
-        self.0.sent.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn note(&self, key: &str, late: bool) {
         self.lock().insert(key.to_string(), late);
     }
 
-    /// Whether `key` was sent by this process and is not yet recorded.
-    fn holds(&self, key: &str) -> bool {
-        self.lock().contains_key(key)
-    }
-
-    fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn keys(&self) -> Vec<String> {
-        self.lock().keys().cloned().collect()
-    }
-
-    fn all(&self) -> Vec<(String, bool)> {
-        self.lock().iter().map(|(k, l)| (k.clone(), *l)).collect()
+    /// Whether `key` was sent by this process (and not yet recorded), and if so how late.
+    fn sent(&self, key: &str) -> Option<bool> {
+        self.lock().get(key).copied()
     }
 
     fn recorded(&self, keys: &[(String, bool)]) {
@@ -128,6 +109,10 @@ impl SentLedger {
         for (k, _) in keys {
             ledger.remove(k);
         }
+    }
+
+    fn all(&self) -> Vec<(String, bool)> {
+        self.lock().iter().map(|(k, l)| (k.clone(), *l)).collect()
     }
 }
 
@@ -158,7 +143,7 @@ impl Scheduler {
     pub async fn maintain(&self, outbox: &dyn Outbox) {
         // First what this process sent and could not record yet: recorded, it is never
         // taken over (by this process or another) and sent again.
-        if let Err(e) = self.record_sent().await {
+        if let Err(e) = self.record_ledger().await {
             tracing::warn!(error = %e, "could not record sent reminders yet");
         }
         if let Err(e) = self.recover(outbox).await {
