@@ -173,7 +173,8 @@ impl Scheduler {
     }
 
     /// Whether the claim of `key` is still this process's, right before it is sent. One fence
-    /// statement proves it for the next `FENCE_CHUNK` claims of the batch and extends their
+    /// statement proves it for the `FENCE_CHUNK` first claims of the batch that have not yet
+    /// passed their fence (lanes reach theirs in any order) and extends their
     /// leases by a whole lease; that proof is used only for sends that start within a quarter
     /// of a lease of it (by this process's monotonic clock, which runs on while it is stopped
     /// or stalled), so no other process can have taken a claim over before its send starts —
@@ -184,29 +185,39 @@ impl Scheduler {
         cache: &TickCache,
     ) -> Result<bool, StoreError> {
         let valid_for = (self.lease / 4).to_std().unwrap_or_default();
-        let proven = cache.lock(&cache.fenced).remove(key);
-        if proven.is_some_and(|at| at.elapsed() < valid_for) {
+        let proven_now = || {
+            let proven = cache.lock(&cache.fenced).remove(key);
+            proven.is_some_and(|at| at.elapsed() < valid_for)
+        };
+        if proven_now() {
+            cache.pass(key);
             return Ok(true);
         }
-        let from = cache.keys.iter().position(|k| k == key).unwrap_or(0);
-        let mut chunk: Vec<String> = cache.keys[from..]
-            .iter()
-            .take(FENCE_CHUNK)
-            .cloned()
-            .collect();
-        if chunk.first().map(String::as_str) != Some(key) {
-            chunk.insert(0, key.to_string());
+        // One fence at a time per batch; the lane that waited may find its claim proven by it.
+        let _fencing = cache.fencing.lock().await;
+        if proven_now() {
+            cache.pass(key);
+            return Ok(true);
         }
+        let chunk = cache.to_fence(key, FENCE_CHUNK);
         // The proof counts from before the lease it gives was computed, never after.
         let at = std::time::Instant::now();
         let lease_until = self.store.lease_now().await? + self.lease;
+        self.fences
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let proven = self
             .store
             .fence_many(&chunk, self.owner.as_str(), lease_until)
             .await?;
-        let mut fenced = cache.lock(&cache.fenced);
-        fenced.extend(proven.into_iter().map(|k| (k, at)));
-        Ok(fenced.remove(key).is_some())
+        let ours = {
+            let mut fenced = cache.lock(&cache.fenced);
+            fenced.extend(proven.into_iter().map(|k| (k, at)));
+            fenced.remove(key).is_some()
+        };
+        if ours {
+            cache.pass(key);
+        }
+        Ok(ours)
     }
 
     /// Takes over claims nobody is delivering any more (a process that crashed, or stalled

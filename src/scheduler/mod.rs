@@ -80,6 +80,9 @@ pub struct Scheduler {
     /// What this process has sent and not yet recorded as sent, shared by every scheduler the
     /// process starts for this platform (`start_reminders` hands it to a restarted one).
     pub sent: SentLedger,
+    /// Fence statements this scheduler has run (each proves up to 500 claims): a measure of
+    /// what a batch costs the database, read by tests and `bench`.
+    fences: std::sync::atomic::AtomicUsize,
 }
 
 /// The reminders a process has sent but not yet recorded as sent (key → late), kept until the
@@ -129,7 +132,13 @@ impl Scheduler {
             lanes: LANES,
             skewed: std::sync::atomic::AtomicBool::new(false),
             sent: SentLedger::default(),
+            fences: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many fence statements this scheduler has run.
+    pub fn fences_run(&self) -> usize {
+        self.fences.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How often to look for claims to take over and plans to extend: at least twice per

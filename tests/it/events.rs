@@ -465,6 +465,48 @@ async fn a_send_whose_batch_ended_before_recording_it_is_never_sent_again_by_its
     }
 }
 
+/// Regression (bench reminders: a 10 000-reminder burst six times slower after #29): the
+/// lanes of a batch that start together each found their claim unproven and each ran a fence
+/// over the same 500 claims. One fence proves the batch's next claims for all of them; lanes
+/// that need it at the same moment wait for it.
+#[tokio::test]
+async fn lanes_starting_together_share_one_fence() {
+    let w = World::new().await;
+    w.say(
+        &w.moderator,
+        "/event add title:\"Town hall\" when:\"2026-11-25 10:00\"",
+    )
+    .await;
+    let event = w.ctx.store.event(EventId(1)).await.unwrap().unwrap();
+    let occurrence = t("2026-11-25 10:00");
+    // 200 people, each a destination (a lane) of their own, all due now.
+    let owed: Vec<(i64, Target)> = (0..200)
+        .map(|i| (30, Target::User(format!("u{i}"))))
+        .collect();
+    let planned: Vec<_> = atlasbot::events::plan(EventId(1), &[occurrence], &owed)
+        .into_iter()
+        .map(|p| atlasbot::events::Planned {
+            due: w.ctx.clock.now(),
+            ..p
+        })
+        .collect();
+    let forever = DateTime::from_timestamp(253_402_214_400, 0).unwrap();
+    w.ctx.store.replan(&event, &planned, forever).await.unwrap();
+    let out = Recorder::default();
+    let s = w.scheduler();
+    assert_eq!(s.tick(&out).await.unwrap(), 200);
+    let mut keys = out.keys();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 200, "each sent once");
+    assert_eq!(
+        s.fences_run(),
+        1,
+        "one fence proved the batch's claims for all {} lanes",
+        s.lanes
+    );
+}
+
 #[tokio::test]
 async fn a_claim_of_a_live_process_is_left_alone_until_its_lease_runs_out() {
     let w = World::new().await;
