@@ -555,6 +555,9 @@ impl Atlas {
     /// None when the question has no word, or some specific word is nowhere in the atlas.
     pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
         let mut found = self.find_concepts(text);
+        for f in &found {
+            tracing::debug!(typed = %f.typed, phrases = ?f.phrases, passages = f.docs.len(), general = f.general, curated = f.curated, "concept");
+        }
         let unwritten = leave_out_unwritten(&mut found)?;
         if found.is_empty() {
             return None;

@@ -63,6 +63,145 @@ const QUESTION_WORDS: &[&str] = &[
     "where",
 ];
 
+/// English function words — pronouns, determiners and quantifiers, prepositions,
+/// auxiliaries, conjunctions: the grammar of a question, never what it is about ("weapons
+/// that decide on *their own*", "one login for *every* employee", "data *across* borders").
+/// A closed class, so a list; "one" and "us" are left out (a "one login", the US).
+const FUNCTION_WORDS: &[&str] = &[
+    "my",
+    "mine",
+    "we",
+    "our",
+    "ours",
+    "you",
+    "your",
+    "yours",
+    "he",
+    "him",
+    "his",
+    "she",
+    "her",
+    "hers",
+    "they",
+    "them",
+    "theirs",
+    "itself",
+    "themselves",
+    "ourselves",
+    "myself",
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "everyone",
+    "everybody",
+    "nobody",
+    "something",
+    "anything",
+    "everything",
+    "nothing",
+    "each",
+    "every",
+    "all",
+    "both",
+    "either",
+    "neither",
+    "few",
+    "many",
+    "much",
+    "more",
+    "most",
+    "less",
+    "least",
+    "several",
+    "other",
+    "others",
+    "another",
+    "such",
+    "own",
+    "same",
+    "above",
+    "across",
+    "after",
+    "against",
+    "along",
+    "among",
+    "amongst",
+    "around",
+    "before",
+    "behind",
+    "below",
+    "beneath",
+    "beside",
+    "besides",
+    "between",
+    "beyond",
+    "but",
+    "despite",
+    "during",
+    "except",
+    "inside",
+    "into",
+    "like",
+    "off",
+    "onto",
+    "out",
+    "outside",
+    "over",
+    "past",
+    "since",
+    "than",
+    "through",
+    "throughout",
+    "toward",
+    "towards",
+    "under",
+    "underneath",
+    "unlike",
+    "until",
+    "upon",
+    "via",
+    "within",
+    "without",
+    "am",
+    "was",
+    "were",
+    "been",
+    "being",
+    "have",
+    "has",
+    "had",
+    "having",
+    "did",
+    "doing",
+    "would",
+    "shall",
+    "should",
+    "might",
+    "must",
+    "could",
+    "if",
+    "so",
+    "then",
+    "because",
+    "while",
+    "whether",
+    "though",
+    "although",
+    "nor",
+    "yet",
+    "also",
+    "just",
+    "very",
+    "really",
+    "too",
+    "only",
+    "even",
+    "still",
+    "whose",
+    "whom",
+];
+
 /// The English stem of a folded word.
 pub fn stem(word: &str) -> String {
     thread_local! {
@@ -90,9 +229,8 @@ impl Vocabulary {
     }
 
     /// The atlas's words that share `word`'s stem and are one of its inflections rather than
-    /// a word derived from it: at most three letters longer or shorter, and written the same
-    /// but for the shorter one's last two letters ("attack", "attacks", "attacking"; not
-    /// "exploits" for "exploitation", nor "minorities" for "minor").
+    /// a word derived from it (`inflection_of`: "attack", "attacks", "attacking"; not
+    /// "exploits" for "exploitation", nor "minorities" for "minor", "customer" for "customs").
     pub fn family(&self, word: &str) -> Vec<String> {
         let Some(all) = self.by_stem.get(&stem(word)) else {
             return Vec::new();
@@ -200,22 +338,66 @@ fn stems_key(words: &[String]) -> String {
     stems.join(" ")
 }
 
-/// True when each of `typed` is an inflection of a different word of `said` (same count):
-/// the same stem and an inflection's spelling, as `Vocabulary::family` reads them.
+/// True when each of `typed` is a form of a different word of `said` (same count): the same
+/// stem, spelt alike but for the shorter one's last two letters — looser than an inflection
+/// ("protecting shoppers" says "shopper protection"): every word of a curated phrase must
+/// match, which a single word's family has no such check for.
 fn same_words_any_order(typed: &[String], said: &[String]) -> bool {
+    let alike = |a: &str, b: &str| {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+        a.len().abs_diff(b.len()) <= 3 && shared + 2 >= a.len().min(b.len())
+    };
     let mut used = vec![false; said.len()];
     typed.iter().all(|t| {
-        let at = (0..said.len())
-            .find(|&i| !used[i] && stem(t) == stem(&said[i]) && inflection_of(t, &said[i]));
+        let at =
+            (0..said.len()).find(|&i| !used[i] && stem(t) == stem(&said[i]) && alike(t, &said[i]));
         at.map(|i| used[i] = true).is_some()
     })
 }
 
+/// True when `a` and `b` are forms of one word: they come down to the same base once an
+/// inflection's ending is taken off ("attack", "attacks", "attacked", "attacking"; "policy",
+/// "policies"; "use", "using"; "run", "running") — never a word derived from the other
+/// ("customs" and "customer", "care" and "careful", "emerge" and "emergency", "nation" and
+/// "national", "weapons" and "weaponized"), which the stemmer makes one.
 fn inflection_of(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let shorter = a.len().min(b.len());
-    let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    a.len().abs_diff(b.len()) <= 3 && shared + 2 >= shorter
+    if a == b {
+        return true;
+    }
+    let bases_of_b = bases(b);
+    bases(a).iter().any(|x| bases_of_b.contains(x))
+}
+
+/// The words `w` may be an inflection of, itself included: without a plural's or a verb's
+/// ending, the "e" or doubled consonant that ending took or left.
+fn bases(w: &str) -> Vec<String> {
+    let mut out = vec![w.to_string()];
+    let mut add = |stem: &str| {
+        if stem.chars().count() >= 2 {
+            out.push(stem.to_string());
+            out.push(format!("{stem}e"));
+            let mut chars = stem.chars().rev();
+            if let (Some(last), Some(before)) = (chars.next(), chars.next()) {
+                if last == before && !"aeiou".contains(last) {
+                    out.push(stem[..stem.len() - last.len_utf8()].to_string());
+                }
+            }
+        }
+    };
+    for ending in ["s", "es", "ed", "d", "ing", "'s"] {
+        if let Some(stem) = w.strip_suffix(ending) {
+            add(stem);
+        }
+    }
+    for ending in ["ies", "ied"] {
+        // Not for three-letter words ("lies" is not "ly", which "lying" also comes down to).
+        match w.strip_suffix(ending) {
+            Some(stem) if stem.chars().count() >= 2 => out.push(format!("{stem}y")),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// One thing a question is about, and the phrases of the atlas that say it.
@@ -236,7 +418,11 @@ pub struct Concept {
 fn content_words(text: &str) -> Vec<String> {
     tokens(text)
         .into_iter()
-        .filter(|w| !is_stop_word(w) && !QUESTION_WORDS.contains(&w.as_str()))
+        .filter(|w| {
+            !is_stop_word(w)
+                && !QUESTION_WORDS.contains(&w.as_str())
+                && !FUNCTION_WORDS.contains(&w.as_str())
+        })
         .take(MAX_WORDS)
         .collect()
 }
@@ -488,6 +674,39 @@ mod tests {
         let v = Vocabulary::new(["exploits", "exploitation", "minor", "minorities"].into_iter());
         assert_eq!(v.family("exploitation"), ["exploitation"]);
         assert_eq!(v.family("minor"), ["minor"]);
+        let v = Vocabulary::new(
+            [
+                "customer",
+                "customized",
+                "customs",
+                "care",
+                "careful",
+                "cares",
+                "emerge",
+                "emergency",
+                "nations",
+                "national",
+                "weapons",
+                "weaponized",
+                "policies",
+                "uses",
+                "using",
+                "running",
+                "run",
+            ]
+            .into_iter(),
+        );
+        assert_eq!(v.family("custom"), ["customs"]);
+        assert_eq!(v.family("care"), ["care", "cares"]);
+        assert_eq!(v.family("emergencies"), ["emergency"]);
+        assert_eq!(v.family("nation"), ["nations"]);
+        assert_eq!(v.family("weapon"), ["weapons"]);
+        assert_eq!(v.family("policy"), ["policies"]);
+        assert_eq!(v.family("use"), ["uses", "using"]);
+        assert_eq!(v.family("runs"), ["run", "running"]);
+        let v = Vocabulary::new(["lying", "lie", "studies", "studying"].into_iter());
+        assert_eq!(v.family("lies"), ["lie"]);
+        assert_eq!(v.family("study"), ["studies", "studying"]);
     }
 
     #[test]
