@@ -53,6 +53,15 @@ fn entry_is_sound(e: &At<RelativeEntry>, written: &Written, problems: &mut Probl
             fail(format!("'{s}' must be 1 to {MAX_WORDS} words"));
         }
     }
+    for s in &e.value.said {
+        if let Some(one) = crate::search::concepts::collapses(s) {
+            problems.warn(
+                &e.file,
+                e.line,
+                format!("'{s}' is read as the one word '{one}' once its grammar is dropped, so it is ignored: say the word alone if that is meant"),
+            );
+        }
+    }
     sound
 }
 

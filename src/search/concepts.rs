@@ -257,6 +257,15 @@ pub struct Relatives {
     longest: usize,
 }
 
+/// The one word a phrase of several comes down to once its grammar and question words are
+/// dropped, if it does: such a phrase is not read at all — "sign-in" is not "sign", "IT
+/// support" not "support", "who is behind cyberattacks" not "cyberattacks" (`check-data`
+/// warns of them).
+pub fn collapses(said: &str) -> Option<String> {
+    let mut words = content_words(said);
+    (words.len() == 1 && tokens(said).len() > 1).then(|| words.remove(0))
+}
+
 /// The longest everyday phrase looked up, in words.
 const MAX_SAID_WORDS: usize = 4;
 
@@ -271,6 +280,9 @@ impl Relatives {
             terms.insert(key(&content_words(word)));
             let words = content_words(said);
             if words.is_empty() || words.len() > MAX_SAID_WORDS {
+                continue;
+            }
+            if collapses(said).is_some() {
                 continue;
             }
             longest = longest.max(words.len());
@@ -638,6 +650,25 @@ mod tests {
         assert!(c[0]
             .phrases
             .contains(&vec!["digital".to_string(), "currencies".to_string()]));
+    }
+
+    #[test]
+    fn a_phrase_that_leaves_one_word_once_grammar_is_dropped_is_not_that_word() {
+        let r = Relatives::new(
+            [
+                ("sign-in", "authentication"),
+                ("IT support", "service desk"),
+                ("who is behind cyberattacks", "attribution"),
+                ("the unconnected", "digital divides"),
+                ("unconnected", "digital divides"),
+            ]
+            .into_iter(),
+        );
+        let one = |w: &str| vec![w.to_string()];
+        for w in ["sign", "support", "cyberattacks"] {
+            assert!(r.of(&one(w)).is_none(), "{w}");
+        }
+        assert!(r.of(&one("unconnected")).is_some(), "said on its own too");
     }
 
     #[test]
