@@ -477,6 +477,25 @@ fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
     Some(unwritten)
 }
 
+/// True when one sentence of `text` says each of `required` (a line of the sources may hold
+/// several sentences, and what an answer shows and claims is one): words a line says apart
+/// ("… for Palestine Refugees. … a mobile application for refugee …") are not said together.
+fn one_sentence_says_all(text: &str, required: &[&Found]) -> bool {
+    if required.len() < 2 {
+        return true;
+    }
+    crate::import::prose::sentences(text)
+        .iter()
+        .any(|sentence| {
+            let t = crate::search::tokens(sentence);
+            required.iter().all(|f| {
+                f.phrases
+                    .iter()
+                    .any(|p| !p.is_empty() && t.windows(p.len()).any(|w| w == p.as_slice()))
+            })
+        })
+}
+
 /// The answer to `speaking_of`: the ranked actors and how the question was read.
 fn spoken(
     found: &[Found],
@@ -658,6 +677,9 @@ impl Atlas {
             }
             let p = &self.rows.passages[doc as usize];
             let Some(actor) = p.actor else { continue };
+            if !one_sentence_says_all(&p.text, &required) {
+                continue;
+            }
             // The same sentence in two places (a profile and a list) says it once.
             if !seen_texts.insert((actor, p.search_text.as_str())) {
                 continue;
@@ -684,5 +706,38 @@ impl Atlas {
                 .then(a.0.passage_id.cmp(&b.0.passage_id))
         });
         ranked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn concept(phrases: &[&[&str]]) -> Found {
+        Found {
+            typed: String::new(),
+            relatives: Vec::new(),
+            curated: false,
+            docs: HashMap::new(),
+            phrases: phrases
+                .iter()
+                .map(|p| p.iter().map(|w| w.to_string()).collect())
+                .collect(),
+            idf: 1.0,
+            general: false,
+        }
+    }
+
+    #[test]
+    fn words_a_line_says_in_different_sentences_are_not_said_together() {
+        let app = concept(&[&["mobile", "application"]]);
+        let palestine = concept(&[&["palestine"]]);
+        let refugees = concept(&[&["refugee"], &["refugees"]]);
+        let line = "It helped the Agency for Palestine Refugees build a hub. \
+                    It made a mobile application for refugee services.";
+        assert!(one_sentence_says_all(line, &[&app, &refugees]));
+        assert!(one_sentence_says_all(line, &[&palestine, &refugees]));
+        assert!(!one_sentence_says_all(line, &[&app, &palestine]));
+        assert!(one_sentence_says_all(line, &[&app]), "one concept needs no sentence check");
     }
 }
