@@ -477,22 +477,25 @@ fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
     Some(unwritten)
 }
 
-/// True when one sentence of `text` says each of `required` (a line of the sources may hold
-/// several sentences, and what an answer shows and claims is one): words a line says apart
-/// ("… for Palestine Refugees. … a mobile application for refugee …") are not said together.
-fn one_sentence_says_all(text: &str, required: &[&Found]) -> bool {
-    if required.len() < 2 {
+/// True when one sentence of `text` says each of `required` and at least `support` of
+/// `others` (a line of the sources may hold several sentences, and what an answer shows and
+/// claims is one): words a line says apart ("… for Palestine Refugees. … a mobile application
+/// for refugee …") are not said together.
+fn sentence_says(text: &str, required: &[&Found], others: &[&Found], support: usize) -> bool {
+    if required.len() < 2 && support == 0 {
         return true;
     }
+    let says = |t: &[String], f: &Found| {
+        f.phrases
+            .iter()
+            .any(|p| !p.is_empty() && t.windows(p.len()).any(|w| w == p.as_slice()))
+    };
     crate::import::prose::sentences(text)
         .iter()
         .any(|sentence| {
             let t = crate::search::tokens(sentence);
-            required.iter().all(|f| {
-                f.phrases
-                    .iter()
-                    .any(|p| !p.is_empty() && t.windows(p.len()).any(|w| w == p.as_slice()))
-            })
+            required.iter().all(|f| says(&t, f))
+                && others.iter().filter(|f| says(&t, f)).count() >= support
         })
 }
 
@@ -623,11 +626,13 @@ impl Atlas {
     /// of them stop being required (they still rank): of the ways to leave them out, the one
     /// whose remaining words the sources say together the most. At least half of the concepts
     /// stay required, and a single one only when it is a word of the curated table (an
-    /// everyday word or a term of the sources, not how the question is asked): two unrelated
-    /// words ("climate and computers") are never read as one of them.
+    /// everyday word or a term of the sources, not how the question is asked) or its sentence
+    /// says half of the question's other words too ("national emergency teams": "emergency"
+    /// with "national" and "teams"): two unrelated words ("climate and computers") are never
+    /// read as one of them.
     /// Returns the ranking and the words left out, as typed.
     fn rank_loosening(&self, found: &mut [Found]) -> (Vec<(PassageHit, f64)>, Vec<String>) {
-        let actors = self.rank_speakers(found);
+        let actors = self.rank_speakers(found, 0);
         let required: Vec<usize> = (0..found.len()).filter(|&i| !found[i].general).collect();
         if !actors.is_empty() || required.len() < 2 {
             return (actors, Vec::new());
@@ -640,11 +645,15 @@ impl Atlas {
                 .copied()
                 .filter(|i| !left_out.contains(i))
                 .collect();
-            if kept.len() == 1 && !found[kept[0]].curated {
-                continue;
-            }
+            // One word not of the curated table stands for the question only where the
+            // same sentence says half of the question's other words as well.
+            let support = if kept.len() == 1 && !found[kept[0]].curated {
+                found.len().div_ceil(2).saturating_sub(1).max(1)
+            } else {
+                0
+            };
             left_out.iter().for_each(|&i| found[i].general = true);
-            let ranked = self.rank_speakers(found);
+            let ranked = self.rank_speakers(found, support);
             left_out.iter().for_each(|&i| found[i].general = false);
             let total: f64 = ranked.iter().map(|(_, s)| s).sum();
             if !ranked.is_empty() && best.as_ref().is_none_or(|b| total > b.0) {
@@ -664,8 +673,8 @@ impl Atlas {
     /// Actors' passages saying every required concept, scored as BM25 would (general concepts
     /// add to a passage's score, never make it count); each actor's score is the sum over its
     /// passages, shown with its best one.
-    fn rank_speakers(&self, found: &[Found]) -> Vec<(PassageHit, f64)> {
-        let required: Vec<&Found> = found.iter().filter(|f| !f.general).collect();
+    fn rank_speakers(&self, found: &[Found], support: usize) -> Vec<(PassageHit, f64)> {
+        let (required, others): (Vec<&Found>, Vec<&Found>) = found.iter().partition(|f| !f.general);
         let Some(rarest) = required.iter().min_by_key(|f| f.docs.len()) else {
             return Vec::new();
         };
@@ -677,7 +686,7 @@ impl Atlas {
             }
             let p = &self.rows.passages[doc as usize];
             let Some(actor) = p.actor else { continue };
-            if !one_sentence_says_all(&p.text, &required) {
+            if !sentence_says(&p.text, &required, &others, support) {
                 continue;
             }
             // The same sentence in two places (a profile and a list) says it once.
@@ -735,9 +744,15 @@ mod tests {
         let refugees = concept(&[&["refugee"], &["refugees"]]);
         let line = "It helped the Agency for Palestine Refugees build a hub. \
                     It made a mobile application for refugee services.";
-        assert!(one_sentence_says_all(line, &[&app, &refugees]));
-        assert!(one_sentence_says_all(line, &[&palestine, &refugees]));
-        assert!(!one_sentence_says_all(line, &[&app, &palestine]));
-        assert!(one_sentence_says_all(line, &[&app]), "one concept needs no sentence check");
+        assert!(sentence_says(line, &[&app, &refugees], &[], 0));
+        assert!(sentence_says(line, &[&palestine, &refugees], &[], 0));
+        assert!(!sentence_says(line, &[&app, &palestine], &[], 0));
+        assert!(
+            sentence_says(line, &[&app], &[], 0),
+            "one concept needs no sentence check"
+        );
+        // A word standing alone for the question needs others of it in its sentence.
+        assert!(sentence_says(line, &[&app], &[&refugees, &palestine], 1));
+        assert!(!sentence_says(line, &[&app], &[&refugees, &palestine], 2));
     }
 }
