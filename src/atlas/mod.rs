@@ -418,8 +418,9 @@ pub struct Spoken {
     pub actors: Vec<(PassageHit, f64)>,
 }
 
-/// A way of leaving words out: (total score, the concepts left out, the ranking).
-type Loosened = (f64, Vec<usize>, Vec<(PassageHit, f64)>);
+/// A way of leaving words out: (how specific the kept words are, the ranking's total score,
+/// the concepts left out, the ranking).
+type Loosened = (f64, f64, Vec<usize>, Vec<(PassageHit, f64)>);
 
 /// The ways to leave one or two of `required` out (two only for questions of up to six
 /// concepts: the work stays bounded), keeping at least `keep`.
@@ -624,7 +625,7 @@ impl Atlas {
     /// Ranks the speakers. When no passage says every required concept — a question in everyday
     /// words ("hackers demanding ransom") rarely has all its words in one sentence — one or two
     /// of them stop being required (they still rank): of the ways to leave them out, the one
-    /// whose remaining words the sources say together the most. At least half of the concepts
+    /// that keeps the most specific words. At least half of the concepts
     /// stay required, and a single one only when it is a word of the curated table (an
     /// everyday word or a term of the sources, not how the question is asked) or its sentence
     /// says half of the question's other words too ("national emergency teams": "emergency"
@@ -655,12 +656,17 @@ impl Atlas {
             left_out.iter().for_each(|&i| found[i].general = true);
             let ranked = self.rank_speakers(found, support);
             left_out.iter().for_each(|&i| found[i].general = false);
+            // The reading that keeps the most specific words (the rarest in the sources), not
+            // the one whose words are said together the most — common words always are
+            // ("software" before "customs"); on a tie, the one said the most.
+            let specific: f64 = kept.iter().map(|&i| found[i].idf).sum();
             let total: f64 = ranked.iter().map(|(_, s)| s).sum();
-            if !ranked.is_empty() && best.as_ref().is_none_or(|b| total > b.0) {
-                best = Some((total, left_out, ranked));
+            let better = |b: &Loosened| (specific, total) > (b.0, b.1);
+            if !ranked.is_empty() && best.as_ref().is_none_or(better) {
+                best = Some((specific, total, left_out, ranked));
             }
         }
-        let Some((_, left_out, ranked)) = best else {
+        let Some((_, _, left_out, ranked)) = best else {
             return (actors, Vec::new());
         };
         left_out.iter().for_each(|&i| found[i].general = true);
