@@ -458,18 +458,23 @@ struct Found {
 /// Leaves out the concepts the sources never write and returns them as typed; None when that
 /// means nothing in the sources speaks of the question.
 fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
-    // A word the sources never write is how the question is put ("computerising customs"),
-    // not what it is about, only when a word of the curated vocabulary carries the
-    // question; otherwise nothing in the sources speaks of it.
+    // A word the sources never write is how the question is put ("computerising customs",
+    // "sending data across borders"), not what it is about, only when a word of the curated
+    // vocabulary carries the question, or written words outnumber unwritten ones two to one
+    // and one of them is specific; otherwise nothing in the sources speaks of it
+    // ("horoscopes and star signs").
     let unwritten: Vec<String> = found
         .iter()
         .filter(|f| f.docs.is_empty())
         .map(|f| f.typed.clone())
         .collect();
     if !unwritten.is_empty() {
+        let written = found.iter().filter(|f| !f.docs.is_empty()).count();
         let carried = found
             .iter()
-            .any(|f| f.curated && !f.general && !f.docs.is_empty());
+            .any(|f| f.curated && !f.general && !f.docs.is_empty())
+            || (written >= 2 * unwritten.len()
+                && found.iter().any(|f| !f.general && !f.docs.is_empty()));
         if !carried {
             return None;
         }
@@ -741,6 +746,34 @@ mod tests {
             idf: 1.0,
             general: false,
         }
+    }
+
+    fn with_passages(mut f: Found, n: u32, general: bool) -> Found {
+        f.docs = (0..n).map(|d| (d, 1)).collect();
+        f.general = general;
+        f
+    }
+
+    #[test]
+    fn unwritten_words_are_left_out_only_when_written_ones_carry_the_question() {
+        let unwritten = || concept(&[]);
+        let specific = || with_passages(concept(&[&["borders"]]), 5, false);
+        let general = || with_passages(concept(&[&["data"]]), 60, true);
+        // "sending data across borders": one unwritten word, two written, one specific.
+        let mut found = vec![unwritten(), general(), specific()];
+        assert_eq!(leave_out_unwritten(&mut found).map(|u| u.len()), Some(1));
+        assert_eq!(found.len(), 2);
+        // "horoscopes and star signs": two unwritten, one written.
+        let mut found = vec![unwritten(), unwritten(), specific()];
+        assert_eq!(leave_out_unwritten(&mut found), None);
+        // Written words that are all too common carry nothing.
+        let mut found = vec![unwritten(), general(), general()];
+        assert_eq!(leave_out_unwritten(&mut found), None);
+        // A curated word carries the question on its own ("computerising customs").
+        let mut customs = specific();
+        customs.curated = true;
+        let mut found = vec![unwritten(), customs];
+        assert!(leave_out_unwritten(&mut found).is_some());
     }
 
     #[test]
