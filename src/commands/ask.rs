@@ -108,6 +108,22 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Actor,
         ),
         shape(
+            r"(?:where|in which city|in what city|in which country) (?:is|are) (?P<x>.+?) (?:based|located|headquartered|situated|seated|found)(?: in| at)?",
+            To::Actor,
+        ),
+        shape(
+            r"where (?:does|do) (?P<x>.+?) (?:have (?:its|their) (?:office|offices|headquarters|seat|hq)|sit|live)",
+            To::Actor,
+        ),
+        shape(
+            r"(?:où|ou) (?:est|sont) (?:basée?s?|située?s?|installée?s?|implantée?s?) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
+            r"(?:où|ou) (?:se situe|se situent|siège|siege) (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(
             r"(?:where (?:is|are)(?: the)? (?:office|offices|headquarters|seat|hq) of|where is|where are|where (?:can|do|could|should|would) (?:i|we|you|one) (?:find|visit|meet|reach|go to see)|what is the address of|address of|how (?:do i|can i) (?:contact|reach|find)) (?P<x>.+)",
             To::Actor,
         ),
