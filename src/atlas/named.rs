@@ -36,6 +36,9 @@ pub struct Named {
     pub sentence: String,
     pub file: String,
     pub line: i64,
+    /// The sentence of the same actor's text that says what it is ("iVerify is a
+    /// fact-checking initiative …"), and where, when there is one besides `sentence`.
+    pub defined: Option<(String, String, i64)>,
 }
 
 /// Most passages looked at for one title (the rarest word's), and most names returned.
@@ -138,8 +141,36 @@ impl Atlas {
         }
         for n in out.iter_mut().filter(|n| !n.own_tool) {
             self.cite_who_made_it(n);
+            n.defined = self.what_it_is(n);
         }
         out
+    }
+
+    /// The sentence of the same actor's text that says what the named thing is — its name
+    /// then "is a/an/the …" or ", a/an …" — when it is not the sentence already cited.
+    fn what_it_is(&self, n: &Named) -> Option<(String, String, i64)> {
+        let title = tokens(&n.title);
+        self.fulltext
+            .occurrences(&title)
+            .into_iter()
+            .take(MAX_PASSAGES)
+            .map(|(doc, _)| &self.rows.passages[doc as usize])
+            .filter(|p| p.actor.map(id) == n.actor_id)
+            .find_map(|p| {
+                let at = p.text.find(&n.title)?;
+                let after = &p.text[at + n.title.len()..];
+                let defines = [" is a ", " is an ", " is the ", ", a ", ", an "]
+                    .iter()
+                    .any(|lead| after.starts_with(lead));
+                let sentence = sentence_at(&p.text, at);
+                (defines && sentence != n.sentence).then(|| {
+                    (
+                        sentence.to_string(),
+                        p.origin.file.clone(),
+                        p.origin.line as i64,
+                    )
+                })
+            })
     }
 
     /// The sentence of the same actor's text that says who made the named thing ("iVerify was
@@ -185,6 +216,7 @@ impl Atlas {
                     actor_name: actor.map(display_name),
                     own_tool: true,
                     former: None,
+                    defined: None,
                     year: year_in(&format!("{} {sentence}", item.name)),
                     sentence,
                     file: item.origin.file.clone(),
@@ -255,6 +287,7 @@ impl Atlas {
                 sentence,
                 file: p.origin.file.clone(),
                 line: p.origin.line as i64,
+                defined: None,
             });
         }
         out

@@ -249,15 +249,19 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
             true,
         );
     let hl = super::evidence::Highlighter::new(std::slice::from_ref(&first.title));
-    let items = same
-        .iter()
-        .take(5)
-        .map(|n| {
+    // What it is first, when a sentence says so; then where each source names it.
+    let defined = first.defined.iter().map(|(sentence, file, line)| {
+        let mut item = Item::new(hl.highlight(&shorten(sentence, 400))).source(cite(file, *line));
+        item.label = first.actor_name.clone();
+        item
+    });
+    let items = defined
+        .chain(same.iter().take(5).map(|n| {
             let mut item =
                 Item::new(hl.highlight(&shorten(&n.sentence, 400))).source(cite(&n.file, n.line));
             item.label = n.actor_name.clone();
             item
-        })
+        }))
         .collect();
     r = r.section("Where the sources name it", items);
     r.suggestions = named

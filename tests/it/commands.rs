@@ -849,7 +849,11 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
             "Chemin des Colombettes",
         ),
         ("/ask où est basé le DCAF ?", "/actor", "Maison de la Paix"),
-        ("/ask où se situe l'OMPI ?", "/actor", "Chemin des Colombettes"),
+        (
+            "/ask où se situe l'OMPI ?",
+            "/actor",
+            "Chemin des Colombettes",
+        ),
         ("/ask what is OEWG short for?", "/define", "OEWG"),
         (
             "/ask que couvre la norme ISO/IEC 27001 ?",

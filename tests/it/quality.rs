@@ -349,6 +349,12 @@ async fn publications_a_title_the_sources_write_is_found_with_whose_it_is_and_wh
     let coined = bot.ask_unmarked("/document iVerify").await;
     assert!(coined.starts_with("iVerify\n"), "{coined}");
     assert!(coined.contains("developed by UNDP"), "{coined}");
+    // What it is comes first, from the sentence that says so.
+    let what = coined.find("is a fact-checking initiative");
+    assert!(
+        what.is_some_and(|at| coined.find("developed by UNDP").is_some_and(|by| at < by)),
+        "{coined}"
+    );
     // Words the sources only write in running prose are not a title.
     let prose = bot.reply("/document the effects of ICT").await;
     let title = prose.title.clone().unwrap_or_default();
