@@ -251,14 +251,13 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
     let hl = super::evidence::Highlighter::new(std::slice::from_ref(&first.title));
     // What it is first, when a sentence says so; then where each source names it.
     let defined = first.defined.iter().map(|(sentence, file, line)| {
-        let mut item = Item::new(hl.highlight(&shorten(sentence, 400))).source(cite(file, *line));
+        let mut item = Item::new(hl.excerpt(sentence, 400)).source(cite(file, *line));
         item.label = first.actor_name.clone();
         item
     });
     let items = defined
         .chain(same.iter().take(5).map(|n| {
-            let mut item =
-                Item::new(hl.highlight(&shorten(&n.sentence, 400))).source(cite(&n.file, n.line));
+            let mut item = Item::new(hl.excerpt(&n.sentence, 400)).source(cite(&n.file, n.line));
             item.label = n.actor_name.clone();
             item
         }))
@@ -294,8 +293,7 @@ fn card(atlas: &Atlas, d: &DocumentRow) -> Reply {
         .iter()
         .take(5)
         .map(|m| {
-            let mut item =
-                Item::new(hl.highlight(&shorten(&m.sentence, 400))).source(cite(&m.file, m.line));
+            let mut item = Item::new(hl.excerpt(&m.sentence, 400)).source(cite(&m.file, m.line));
             item.label = m.by_name.clone();
             item
         })

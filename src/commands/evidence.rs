@@ -41,6 +41,27 @@ impl Highlighter {
         Text(spans)
     }
 
+    /// `text` cut to about `max` characters around its first match, marked: a long sentence
+    /// whose matching words come late is shown from a little before them ("…"), never cut
+    /// before the words that made it evidence.
+    pub fn excerpt(&self, text: &str, max: usize) -> Text {
+        let s = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let Some(m) = self.terms.find_iter(&s).next() else {
+            return self.highlight(&shorten(&s, max));
+        };
+        if s[..m.end].chars().count() + 20 <= max || s.chars().count() <= max {
+            return self.highlight(&shorten(&s, max));
+        }
+        // From a third of the window before the match, at the start of a word.
+        let lead = s[..m.start].chars().count().saturating_sub(max / 3);
+        let at = s.char_indices().nth(lead).map_or(0, |(b, _)| b);
+        let from = match s[at..m.start].find(' ') {
+            Some(space) => at + space + 1,
+            None => at,
+        };
+        self.highlight(&format!("…{}", shorten(&s[from..], max)))
+    }
+
     /// The sentence of `text` that best shows the terms (the first containing one), marked.
     pub fn evidence(&self, text: &str) -> Text {
         let sentences = prose::sentences(text);
@@ -50,13 +71,13 @@ impl Highlighter {
             .or(sentences.first())
             .copied()
             .unwrap_or(text);
-        self.highlight(&shorten(chosen, 400))
+        self.excerpt(chosen, 400)
     }
 
     /// The sentence of `text` that says the most of `groups` (each a concept's spellings; the
     /// first such sentence on a tie), marked with this highlighter's terms.
     pub fn evidence_covering(&self, text: &str, groups: &[Highlighter]) -> Text {
-        self.highlight(&shorten(covering(text, groups).0, 400))
+        self.excerpt(covering(text, groups).0, 400)
     }
 }
 
@@ -85,5 +106,23 @@ mod tests {
         assert!(h.is_match("supports capacity\u{2010}building of both"));
         assert_eq!(h.highlight("AI and more").to_plain(), "AI and more");
         assert_eq!(h.highlight("AI and more").0[0], Span::Strong("AI".into()));
+    }
+
+    #[test]
+    fn a_long_sentence_is_cut_around_its_match_never_before_it() {
+        let h = Highlighter::new(&["Sporting Events".into()]);
+        let long = format!("{} and the Sporting Events programme.", "word ".repeat(200));
+        let shown = h.excerpt(&long, 120).to_plain();
+        assert!(
+            shown.starts_with('…') && shown.contains("Sporting Events"),
+            "{shown}"
+        );
+        assert!(shown.chars().count() <= 122, "{shown}");
+        // Early matches keep the sentence's start.
+        let early = format!("Sporting Events {}", "word ".repeat(200));
+        assert!(h
+            .excerpt(&early, 120)
+            .to_plain()
+            .starts_with("Sporting Events"));
     }
 }

@@ -268,8 +268,7 @@ fn who_refers_to_it(mentions: &[StandardMention]) -> Vec<Item> {
         if count > 2 {
             continue;
         }
-        let mut item =
-            Item::new(hl.highlight(&shorten(&m.sentence, 400))).source(cite(&m.file, m.line));
+        let mut item = Item::new(hl.excerpt(&m.sentence, 400)).source(cite(&m.file, m.line));
         item.label = m.actor_name.clone();
         if m.actor_slug.is_some() {
             item.more = m

@@ -239,7 +239,7 @@ fn ranked_item(r: &RankedActorRow, hl: &Highlighter, instead: Option<&(String, S
             Some(at.clone())
         }
         (None, Some(e)) => {
-            text.0.extend(hl.highlight(&shorten(e, 400)).0);
+            text.0.extend(hl.excerpt(e, 400).0);
             r.file.as_ref().zip(r.line).map(|(f, l)| cite(f, l))
         }
         (None, None) => None,
@@ -340,7 +340,7 @@ fn speaking_actors(spoken: &crate::atlas::Spoken) -> Vec<Item> {
             let short = h.actor_acronym.clone().unwrap_or_else(|| name.clone());
             let item = Item::labelled(
                 label(&name, h.actor_acronym.as_deref()),
-                hl.highlight(&shorten(sentence, 400)),
+                hl.excerpt(sentence, 400),
             )
             .more(format!("/actor {short}"))
             .source(cite(&h.file, h.line));
