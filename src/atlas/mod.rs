@@ -489,7 +489,11 @@ fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
 /// claims is one): words a line says apart ("… for Palestine Refugees. … a mobile application
 /// for refugee …") are not said together.
 fn sentence_says(text: &str, required: &[&Found], others: &[&Found], support: usize) -> bool {
-    if required.len() < 2 && support == 0 {
+    static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(?:https?://|www\.)\S+").expect("a valid pattern")
+    });
+    let linked = text.contains("://") || text.contains("www.");
+    if required.len() < 2 && support == 0 && !linked {
         return true;
     }
     let says = |t: &[String], f: &Found| {
@@ -500,7 +504,8 @@ fn sentence_says(text: &str, required: &[&Found], others: &[&Found], support: us
     crate::import::prose::sentences(text)
         .iter()
         .any(|sentence| {
-            let t = crate::search::tokens(sentence);
+            // Words only in a link's address are not said ("net" in …itu.int/net/wsis/…).
+            let t = crate::search::tokens(&LINK.replace_all(sentence, " "));
             required.iter().all(|f| says(&t, f))
                 && others.iter().filter(|f| says(&t, f)).count() >= support
         })
@@ -584,6 +589,13 @@ impl Atlas {
     /// None when the question has no word, or some specific word is nowhere in the atlas.
     pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
         let mut found = self.find_concepts(text);
+        // Numbers alone are no subject ("4" found footnote marks and dates).
+        if found
+            .iter()
+            .all(|f| f.typed.chars().all(|c| c.is_ascii_digit() || c == ' '))
+        {
+            return None;
+        }
         for f in &found {
             tracing::debug!(typed = %f.typed, phrases = ?f.phrases, passages = f.docs.len(), general = f.general, curated = f.curated, "concept");
         }
@@ -799,5 +811,10 @@ mod tests {
         // A word standing alone for the question needs others of it in its sentence.
         assert!(sentence_says(line, &[&app], &[&refugees, &palestine], 1));
         assert!(!sentence_says(line, &[&app], &[&refugees, &palestine], 2));
+        // A word only in a link's address is not said.
+        let net = concept(&[&["net"]]);
+        let linked = "See http://www.itu.int/net/wsis/docs for the outcome.";
+        assert!(!sentence_says(linked, &[&net], &[], 0));
+        assert!(sentence_says("The net result is a list.", &[&net], &[], 0));
     }
 }
