@@ -443,6 +443,7 @@ fn leave_outs(required: &[usize], keep: usize) -> Vec<Vec<usize>> {
 /// A concept found in more than this share of passages is too general to require on its own
 /// ("online", "technology", "digital"): it ranks, it does not decide.
 const GENERAL_SHARE: f64 = 0.02;
+const CURATED_GENERAL_SHARE: f64 = 0.05;
 
 /// One concept's passages: passage → occurrences, and its weight.
 struct Found {
@@ -626,7 +627,10 @@ impl Atlas {
                     }
                 }
                 let idf = self.fulltext.idf(docs.len());
-                let general = docs.len() as f64 / n > GENERAL_SHARE;
+                // A word of the curated table is what the question is about: its relatives
+                // widen it, so it is too general to require only when far more common.
+                let share = if c.curated { CURATED_GENERAL_SHARE } else { GENERAL_SHARE };
+                let general = docs.len() as f64 / n > share;
                 Found {
                     typed: c.typed,
                     relatives: c.relatives,
