@@ -281,9 +281,17 @@ async fn own_words_an_everyday_word_is_read_as_the_sources_term_and_says_so() {
             && r.contains("The sources never write “music”: left out."),
         "{r}"
     );
+    let r = bot.ask_unmarked("/who-works-on hospitals and taxes").await;
+    assert!(
+        r.starts_with("Actors whose text speaks of “hospitals” (asked: “hospitals and taxes”)")
+            && r.contains("The sources never write “taxes”: left out."),
+        "{r}"
+    );
     // Nothing of the curated vocabulary carries it: no one, rather than half an answer.
-    let r = bot.reply("/who-works-on hospitals and taxes").await;
-    assert_eq!(r.tone, Tone::NotFound, "{:?}", r.title);
+    for q in ["taxes and horoscopes", "online yoga classes", "pet adoption"] {
+        let r = bot.reply(&format!("/who-works-on {q}")).await;
+        assert_eq!(r.tone, Tone::NotFound, "{q}: {:?}", r.title);
+    }
 }
 
 #[tokio::test]
