@@ -629,7 +629,11 @@ impl Atlas {
                 let idf = self.fulltext.idf(docs.len());
                 // A word of the curated table is what the question is about: its relatives
                 // widen it, so it is too general to require only when far more common.
-                let share = if c.curated { CURATED_GENERAL_SHARE } else { GENERAL_SHARE };
+                let share = if c.curated {
+                    CURATED_GENERAL_SHARE
+                } else {
+                    GENERAL_SHARE
+                };
                 let general = docs.len() as f64 / n > share;
                 Found {
                     typed: c.typed,

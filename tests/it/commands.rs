@@ -324,11 +324,17 @@ async fn topics_are_listed_by_basket_with_counts() {
         "Infrastructure",
         "Security",
         "New technologies",
-        "  • Artificial intelligence — 6 actors → /who-works-on Artificial intelligence",
-        "  • Cybercrime — 1 actor",
+        "  • Artificial intelligence — 8 actors, 6 with a profile section on it → /who-works-on Artificial intelligence",
+        "  • Cybercrime — 5 actors, 1 with a profile section on it",
     ] {
         assert!(out.contains(expected), "missing {expected:?}:\n{out}");
     }
+    // The count is what the topic's own answer lists.
+    let cyber = bot.ask("/who-works-on Cybersecurity").await;
+    assert!(
+        out.contains("Cybersecurity — 11 actors,") && cyber.contains("11 actors"),
+        "{cyber}"
+    );
 }
 
 #[tokio::test]

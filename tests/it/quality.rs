@@ -288,7 +288,11 @@ async fn own_words_an_everyday_word_is_read_as_the_sources_term_and_says_so() {
         "{r}"
     );
     // Nothing of the curated vocabulary carries it: no one, rather than half an answer.
-    for q in ["taxes and horoscopes", "online yoga classes", "pet adoption"] {
+    for q in [
+        "taxes and horoscopes",
+        "online yoga classes",
+        "pet adoption",
+    ] {
         let r = bot.reply(&format!("/who-works-on {q}")).await;
         assert_eq!(r.tone, Tone::NotFound, "{q}: {:?}", r.title);
     }
