@@ -485,31 +485,37 @@ fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
     Some(unwritten)
 }
 
-/// True when one sentence of `text` says each of `required` and at least `support` of
-/// `others` (a line of the sources may hold several sentences, and what an answer shows and
-/// claims is one): words a line says apart ("… for Palestine Refugees. … a mobile application
-/// for refugee …") are not said together.
-fn sentence_says(text: &str, required: &[&Found], others: &[&Found], support: usize) -> bool {
+/// A passage's sentences as tokens (kept with the atlas once read: bounded by its passages):
+/// words only in a link's address are not said ("net" in …itu.int/net/wsis/…).
+fn sentence_tokens(text: &str) -> Vec<Vec<String>> {
     static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"(?i)\b(?:https?://|www\.)\S+").expect("a valid pattern")
     });
-    let linked = text.contains("://") || text.contains("www.");
-    if required.len() < 2 && support == 0 && !linked {
-        return true;
-    }
+    crate::import::prose::sentences(text)
+        .iter()
+        .map(|sentence| crate::search::tokens(&LINK.replace_all(sentence, " ")))
+        .collect()
+}
+
+/// True when one of `sentences` says each of `required` and at least `support` of `others`
+/// (a line of the sources may hold several sentences, and what an answer shows and claims is
+/// one): words a line says apart ("… for Palestine Refugees. … a mobile application for
+/// refugee …") are not said together.
+fn sentence_says(
+    sentences: &[Vec<String>],
+    required: &[&Found],
+    others: &[&Found],
+    support: usize,
+) -> bool {
     let says = |t: &[String], f: &Found| {
         f.phrases
             .iter()
             .any(|p| !p.is_empty() && t.windows(p.len()).any(|w| w == p.as_slice()))
     };
-    crate::import::prose::sentences(text)
-        .iter()
-        .any(|sentence| {
-            // Words only in a link's address are not said ("net" in …itu.int/net/wsis/…).
-            let t = crate::search::tokens(&LINK.replace_all(sentence, " "));
-            required.iter().all(|f| says(&t, f))
-                && others.iter().filter(|f| says(&t, f)).count() >= support
-        })
+    sentences.iter().any(|t| {
+        required.iter().all(|f| says(t, f))
+            && others.iter().filter(|f| says(t, f)).count() >= support
+    })
 }
 
 /// The answer to `speaking_of`: the ranked actors and how the question was read.
@@ -718,7 +724,18 @@ impl Atlas {
             }
             let p = &self.rows.passages[doc as usize];
             let Some(actor) = p.actor else { continue };
-            if !sentence_says(&p.text, &required, &others, support) {
+            // One concept alone is said by any sentence that says it, unless only a link does.
+            let linked = p.text.contains("://") || p.text.contains("www.");
+            if (required.len() > 1 || support > 0 || linked)
+                && !sentence_says(
+                    &self.memo(("sentence tokens", i64::from(doc)), || {
+                        sentence_tokens(&p.text)
+                    }),
+                    &required,
+                    &others,
+                    support,
+                )
+            {
                 continue;
             }
             // The same sentence in two places (a profile and a list) says it once.
@@ -809,20 +826,47 @@ mod tests {
         let refugees = concept(&[&["refugee"], &["refugees"]]);
         let line = "It helped the Agency for Palestine Refugees build a hub. \
                     It made a mobile application for refugee services.";
-        assert!(sentence_says(line, &[&app, &refugees], &[], 0));
-        assert!(sentence_says(line, &[&palestine, &refugees], &[], 0));
-        assert!(!sentence_says(line, &[&app, &palestine], &[], 0));
-        assert!(
-            sentence_says(line, &[&app], &[], 0),
-            "one concept needs no sentence check"
-        );
+        assert!(sentence_says(
+            &sentence_tokens(line),
+            &[&app, &refugees],
+            &[],
+            0
+        ));
+        assert!(sentence_says(
+            &sentence_tokens(line),
+            &[&palestine, &refugees],
+            &[],
+            0
+        ));
+        assert!(!sentence_says(
+            &sentence_tokens(line),
+            &[&app, &palestine],
+            &[],
+            0
+        ));
+        assert!(sentence_says(&sentence_tokens(line), &[&app], &[], 0));
         // A word standing alone for the question needs others of it in its sentence.
-        assert!(sentence_says(line, &[&app], &[&refugees, &palestine], 1));
-        assert!(!sentence_says(line, &[&app], &[&refugees, &palestine], 2));
+        assert!(sentence_says(
+            &sentence_tokens(line),
+            &[&app],
+            &[&refugees, &palestine],
+            1
+        ));
+        assert!(!sentence_says(
+            &sentence_tokens(line),
+            &[&app],
+            &[&refugees, &palestine],
+            2
+        ));
         // A word only in a link's address is not said.
         let net = concept(&[&["net"]]);
         let linked = "See http://www.itu.int/net/wsis/docs for the outcome.";
-        assert!(!sentence_says(linked, &[&net], &[], 0));
-        assert!(sentence_says("The net result is a list.", &[&net], &[], 0));
+        assert!(!sentence_says(&sentence_tokens(linked), &[&net], &[], 0));
+        assert!(sentence_says(
+            &sentence_tokens("The net result is a list."),
+            &[&net],
+            &[],
+            0
+        ));
     }
 }

@@ -218,17 +218,21 @@ pub fn stem(word: &str) -> String {
     STEMMER.with(|s| s.stem(word).into_owned())
 }
 
-/// The atlas's words by stem.
+/// The atlas's words by stem, each with the bases it may be an inflection of (`bases`),
+/// worked out once: a question asks for dozens of families.
 #[derive(Debug, Default)]
 pub struct Vocabulary {
-    by_stem: HashMap<String, Vec<String>>,
+    by_stem: HashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 impl Vocabulary {
     pub fn new<'a>(words: impl Iterator<Item = &'a str>) -> Vocabulary {
-        let mut by_stem: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_stem: HashMap<String, Vec<(String, Vec<String>)>> = HashMap::new();
         for w in words {
-            by_stem.entry(stem(w)).or_default().push(w.to_string());
+            by_stem
+                .entry(stem(w))
+                .or_default()
+                .push((w.to_string(), bases(w)));
         }
         for list in by_stem.values_mut() {
             list.sort();
@@ -237,15 +241,16 @@ impl Vocabulary {
     }
 
     /// The atlas's words that share `word`'s stem and are one of its inflections rather than
-    /// a word derived from it (`inflection_of`: "attack", "attacks", "attacking"; not
+    /// a word derived from it (their `bases` meet: "attack", "attacks", "attacking"; not
     /// "exploits" for "exploitation", nor "minorities" for "minor", "customer" for "customs").
     pub fn family(&self, word: &str) -> Vec<String> {
         let Some(all) = self.by_stem.get(&stem(word)) else {
             return Vec::new();
         };
+        let mine = bases(word);
         all.iter()
-            .filter(|w| inflection_of(word, w))
-            .cloned()
+            .filter(|(w, theirs)| w == word || theirs.iter().any(|b| mine.contains(b)))
+            .map(|(w, _)| w.clone())
             .collect()
     }
 }
@@ -376,21 +381,12 @@ fn same_words_any_order(typed: &[String], said: &[String]) -> bool {
     })
 }
 
-/// True when `a` and `b` are forms of one word: they come down to the same base once an
-/// inflection's ending is taken off ("attack", "attacks", "attacked", "attacking"; "policy",
-/// "policies"; "use", "using"; "run", "running") — never a word derived from the other
-/// ("customs" and "customer", "care" and "careful", "emerge" and "emergency", "nation" and
-/// "national", "weapons" and "weaponized"), which the stemmer makes one.
-fn inflection_of(a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
-    }
-    let bases_of_b = bases(b);
-    bases(a).iter().any(|x| bases_of_b.contains(x))
-}
-
 /// The words `w` may be an inflection of, itself included: without a plural's or a verb's
-/// ending, the "e" or doubled consonant that ending took or left.
+/// ending, the "e" or doubled consonant that ending took or left. Two words are forms of one
+/// when their bases meet ("attack", "attacks", "attacked", "attacking"; "policy", "policies";
+/// "use", "using"; "run", "running") — never a word derived from the other ("customs" and
+/// "customer", "care" and "careful", "emerge" and "emergency", "nation" and "national",
+/// "weapons" and "weaponized"), which the stemmer makes one.
 fn bases(w: &str) -> Vec<String> {
     let mut out = vec![w.to_string()];
     let mut add = |stem: &str| {
