@@ -491,7 +491,8 @@ async fn lanes_starting_together_share_one_fence() {
         })
         .collect();
     let forever = DateTime::from_timestamp(253_402_214_400, 0).unwrap();
-    w.ctx.store.replan(&event, &planned, forever).await.unwrap();
+    let written = w.ctx.store.replan(&event, &planned, forever).await.unwrap();
+    assert_eq!(written, atlasbot::store::events::PlanWrite::Written);
     let out = Recorder::default();
     let s = w.scheduler();
     assert_eq!(s.tick(&out).await.unwrap(), 200);
