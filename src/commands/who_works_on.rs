@@ -448,8 +448,22 @@ fn not_found(atlas: &Atlas, words: &str) -> Reply {
     let mut r = Reply::not_found(format!(
         "No one in the atlas works on “{shown}”. /topics lists the topics I know."
     ));
+    // A suggestion shares a word with the question (by stem): a topic whose name is only
+    // spelt alike ("resolution" for "pollution", "gender" for "geneva") means something
+    // else, and a misspelt topic name was already read as the topic before this point.
+    let stems = |t: &str| -> HashSet<String> {
+        crate::search::tokens(t)
+            .iter()
+            .filter(|w| w.chars().count() >= 3)
+            .map(|w| crate::search::concepts::stem(w))
+            .collect()
+    };
+    let asked = stems(words);
     let mut seen = HashSet::new();
     for e in atlas.topic_terms.suggest(words, 6) {
+        if stems(&e.display).is_disjoint(&asked) {
+            continue;
+        }
         if let Some((_, name)) = atlas.topic_names.get(&e.payload) {
             if seen.insert(name.clone()) {
                 r.suggestions.push(format!("/who-works-on {name}"));

@@ -810,6 +810,18 @@ async fn an_actor_is_listed_for_words_only_with_a_sentence_that_says_them() {
     }
     let out = bot.ask("/who-works-on quantum basket weaving").await;
     assert!(out.starts_with("No one in the atlas works on"), "{out}");
+    // The topics suggested under "no one" share a word with the question, not just letters.
+    let out = bot.reply("/who-works-on river pollution").await;
+    assert_eq!(out.tone, Tone::NotFound);
+    assert!(out.suggestions.is_empty(), "{:?}", out.suggestions);
+    let out = bot.reply("/who-works-on cyber stuff").await;
+    assert!(
+        out.suggestions
+            .iter()
+            .any(|s| s == "/who-works-on Cybersecurity"),
+        "{:?}",
+        out.suggestions
+    );
 }
 
 /// Plain questions are routed to the command that answers them, which the answer names; a
