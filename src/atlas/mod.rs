@@ -507,11 +507,8 @@ fn sentence_says(
     others: &[&Found],
     support: usize,
 ) -> bool {
-    let says = |t: &[String], f: &Found| {
-        f.phrases
-            .iter()
-            .any(|p| !p.is_empty() && t.windows(p.len()).any(|w| w == p.as_slice()))
-    };
+    let says =
+        |t: &[String], f: &Found| f.phrases.iter().any(|p| crate::search::contains_run(t, p));
     sentences.iter().any(|t| {
         required.iter().all(|f| says(t, f))
             && others.iter().filter(|f| says(t, f)).count() >= support

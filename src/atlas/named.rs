@@ -11,9 +11,10 @@
 
 use std::collections::HashSet;
 
+use super::rows::PassageRow;
 use super::{id, Atlas};
 use crate::import::prose::sentence_at;
-use crate::search::{is_stop_word, tokens};
+use crate::search::{contains_run, is_stop_word, tokens};
 
 /// A publication, programme or tool the sources name.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,28 +150,19 @@ impl Atlas {
     /// The sentence of the same actor's text that says what the named thing is — its name
     /// then "is a/an/the …" or ", a/an …" — when it is not the sentence already cited.
     fn what_it_is(&self, n: &Named) -> Option<(String, String, i64)> {
-        let title = tokens(&n.title);
-        self.fulltext
-            .occurrences(&title)
-            .into_iter()
-            .take(MAX_PASSAGES)
-            .map(|(doc, _)| &self.rows.passages[doc as usize])
-            .filter(|p| p.actor.map(id) == n.actor_id)
-            .find_map(|p| {
-                let at = p.text.find(&n.title)?;
-                let after = &p.text[at + n.title.len()..];
-                let defines = [" is a ", " is an ", " is the ", ", a ", ", an "]
-                    .iter()
-                    .any(|lead| after.starts_with(lead));
-                let sentence = sentence_at(&p.text, at);
-                (defines && sentence != n.sentence).then(|| {
-                    (
-                        sentence.to_string(),
-                        p.origin.file.clone(),
-                        p.origin.line as i64,
-                    )
-                })
-            })
+        let defines = |after: &str| {
+            [" is a ", " is an ", " is the ", ", a ", ", an "]
+                .iter()
+                .any(|lead| after.starts_with(lead))
+        };
+        let (sentence, p) = self.sentence_naming(n, |after, sentence| {
+            defines(after) && sentence != n.sentence
+        })?;
+        Some((
+            sentence.to_string(),
+            p.origin.file.clone(),
+            p.origin.line as i64,
+        ))
     }
 
     /// The sentence of the same actor's text that says who made the named thing ("iVerify was
@@ -179,10 +171,22 @@ impl Atlas {
         if says_who_made_it(&n.sentence) {
             return;
         }
-        let title = tokens(&n.title);
-        let better = self
-            .fulltext
-            .occurrences(&title)
+        if let Some((sentence, p)) = self.sentence_naming(n, |_, s| says_who_made_it(s)) {
+            n.sentence = sentence.to_string();
+            n.file = p.origin.file.clone();
+            n.line = p.origin.line as i64;
+        }
+    }
+
+    /// The first sentence of the named thing's actor's text that names it and that `wanted`
+    /// accepts (given the text right after the name, and the sentence), with its passage.
+    fn sentence_naming<'a>(
+        &'a self,
+        n: &Named,
+        wanted: impl Fn(&str, &str) -> bool,
+    ) -> Option<(&'a str, &'a PassageRow)> {
+        self.fulltext
+            .occurrences(&tokens(&n.title))
             .into_iter()
             .take(MAX_PASSAGES)
             .map(|(doc, _)| &self.rows.passages[doc as usize])
@@ -190,13 +194,8 @@ impl Atlas {
             .find_map(|p| {
                 let at = p.text.find(&n.title)?;
                 let sentence = sentence_at(&p.text, at);
-                says_who_made_it(sentence).then(|| (sentence.to_string(), p))
-            });
-        if let Some((sentence, p)) = better {
-            n.sentence = sentence;
-            n.file = p.origin.file.clone();
-            n.line = p.origin.line as i64;
-        }
+                wanted(&p.text[at + n.title.len()..], sentence).then_some((sentence, p))
+            })
     }
 
     /// Tools and programmes whose name contains the words in order.
@@ -409,11 +408,6 @@ fn one_of(kind: &str) -> String {
         "reports" | "assessments" => kind[..kind.len() - 1].into(),
         _ => kind.to_string(),
     }
-}
-
-/// True when `run` occurs in `words` in order, contiguously.
-fn contains_run(words: &[String], run: &[String]) -> bool {
-    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
 }
 
 /// A word of the text with its byte span.

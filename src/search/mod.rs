@@ -12,6 +12,11 @@ use normalize::{fold_spelling, search_text};
 
 pub use crate::atlas::fulltext::Query;
 
+/// True when `run` (tokens) occurs in `words` (tokens) as it is, word after word.
+pub fn contains_run(words: &[String], run: &[String]) -> bool {
+    !run.is_empty() && words.windows(run.len()).any(|w| w == run)
+}
+
 /// Words of a text as the FTS5 index sees them (letters and digits, folded, one spelling:
 /// the index holds `normalize::search_copy`).
 pub fn tokens(text: &str) -> Vec<String> {
