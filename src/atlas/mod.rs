@@ -416,6 +416,8 @@ pub struct Spoken {
     pub required: Vec<Vec<String>>,
     /// Actors, those whose text says the most first, each with its best passage.
     pub actors: Vec<(PassageHit, f64)>,
+    /// Misspelt words and the written words they were read as ("chidren", "children").
+    pub corrected: Vec<(String, String)>,
 }
 
 /// A way of leaving words out: (how specific the kept words are, the ranking's total score,
@@ -545,6 +547,7 @@ fn spoken(
         general: general.iter().map(|f| f.typed.clone()).collect(),
         marks,
         actors,
+        corrected: Vec::new(),
     }
 }
 
@@ -554,6 +557,40 @@ impl Atlas {
         self.memo(("vocabulary", 0), || {
             crate::search::concepts::Vocabulary::new(self.fulltext.words().map(|(w, _)| w))
         })
+    }
+
+    /// The atlas's words for reading misspelt ones (`search::spelling`), built once per atlas
+    /// when a question first has a word the sources never write.
+    fn speller(&self) -> Arc<crate::search::spelling::Speller> {
+        self.memo(("speller", 0), || {
+            crate::search::spelling::Speller::new(self.fulltext.words())
+        })
+    }
+
+    /// The misspelt words among `words` (folded tokens) and the written word each is read as:
+    /// words the sources never write in any form, that the curated table does not know, one
+    /// edit from a written word (`Speller::correct`).
+    pub fn misspelt<'w>(
+        &self,
+        words: impl Iterator<Item = &'w str>,
+        shortest: usize,
+    ) -> Vec<(String, String)> {
+        let (vocabulary, relatives) = (self.vocabulary(), self.relatives());
+        let unknown: Vec<&str> = words
+            .filter(|w| {
+                w.chars().count() >= shortest
+                    && vocabulary.family(w).is_empty()
+                    && !relatives.knows(w)
+            })
+            .collect();
+        if unknown.is_empty() {
+            return Vec::new();
+        }
+        let speller = self.speller();
+        unknown
+            .into_iter()
+            .filter_map(|w| Some((w.to_string(), speller.correct(w, shortest)?.to_string())))
+            .collect()
     }
 
     /// Everyday words for the sources' terms (data/relatives.toml), built once per atlas.
@@ -592,7 +629,7 @@ impl Atlas {
     /// the question (general ones only rank); an actor ranks by how much of its text does.
     /// None when the question has no word, or some specific word is nowhere in the atlas.
     pub fn speaking_of(&self, text: &str) -> Option<Spoken> {
-        let mut found = self.find_concepts(text);
+        let (mut found, corrected) = self.find_concepts_spelled(text);
         // Numbers alone are no subject ("4" found footnote marks and dates).
         if found
             .iter()
@@ -612,7 +649,31 @@ impl Atlas {
             found.iter_mut().for_each(|f| f.general = false);
         }
         let (actors, loosened) = self.rank_loosening(&mut found);
-        Some(spoken(&found, unwritten, loosened, actors))
+        let mut answer = spoken(&found, unwritten, loosened, actors);
+        answer.corrected = corrected;
+        Some(answer)
+    }
+
+    /// The question's concepts (`find_concepts`), its misspelt words read as the words the
+    /// sources write ("chidren" → "children"), with those readings.
+    fn find_concepts_spelled(&self, text: &str) -> (Vec<Found>, Vec<(String, String)>) {
+        let found = self.find_concepts(text);
+        let unwritten = found
+            .iter()
+            .filter(|f| f.docs.is_empty() && !f.curated && !f.typed.contains(' '))
+            .map(|f| f.typed.as_str());
+        let corrected = self.misspelt(unwritten, crate::search::spelling::MIN_LETTERS);
+        if corrected.is_empty() {
+            return (found, corrected);
+        }
+        let respelt: Vec<String> = crate::search::tokens(text)
+            .into_iter()
+            .map(|w| match corrected.iter().find(|(typo, _)| *typo == w) {
+                Some((_, word)) => word.clone(),
+                None => w,
+            })
+            .collect();
+        (self.find_concepts(&respelt.join(" ")), corrected)
     }
 
     /// The question's concepts, each with the passages that say it and how rare it is.

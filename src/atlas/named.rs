@@ -100,6 +100,9 @@ const KINDS: &[&str] = &[
     "charter",
     "agenda",
     "declaration",
+    "app",
+    "apps",
+    "application",
 ];
 
 impl Atlas {
@@ -118,12 +121,59 @@ impl Atlas {
         // where the source writes it apart ("the Young Faces research and mentoring
         // programme", "reports on the Future of Jobs"). The name alone is looked for; it is
         // still taken only where a kind word stands in or next to it.
-        match words.split_last() {
-            Some((last, name)) if !name.is_empty() && KINDS.contains(&last.as_str()) => {
-                self.named_by(name)
+        if let Some((last, name)) = words.split_last() {
+            if !name.is_empty() && KINDS.contains(&last.as_str()) {
+                let found = self.named_by(name);
+                if !found.is_empty() {
+                    return found;
+                }
             }
-            _ => found,
         }
+        self.named_with_more(&words)
+    }
+
+    /// Names the sources write for the leading words of `query` when not for all of them
+    /// ("Global Cybersecurity Outlook 2023" → Global Cybersecurity Outlook): what a "did you
+    /// mean" offers, at most `limit` titles.
+    pub fn named_leading(&self, query: &str, limit: usize) -> Vec<String> {
+        let words = tokens(query);
+        if words.len() > MAX_TITLE_WORDS {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for len in (2..words.len()).rev() {
+            for n in self.named_by(&words[..len]) {
+                if out.len() < limit && !out.iter().any(|t| t.eq_ignore_ascii_case(&n.title)) {
+                    out.push(n.title);
+                }
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        out
+    }
+
+    /// "Cyber Incident Tracer #Health": a name the sources write with something between it
+    /// and the rest of what was typed ("the Cyber Incident Tracer (CIT) #Health platform").
+    /// The longest leading run of two words or more that names something, taken where its
+    /// sentence also says every word typed after it.
+    fn named_with_more(&self, words: &[String]) -> Vec<Named> {
+        for len in (2..words.len()).rev() {
+            let (name, rest) = words.split_at(len);
+            let found: Vec<Named> = self
+                .named_by(name)
+                .into_iter()
+                .filter(|n| {
+                    let said = tokens(&n.sentence);
+                    rest.iter().all(|w| said.contains(w))
+                })
+                .collect();
+            if !found.is_empty() {
+                return found;
+            }
+        }
+        Vec::new()
     }
 
     fn named_by(&self, words: &[String]) -> Vec<Named> {
@@ -405,7 +455,7 @@ fn kind_around(text: &str, start: usize, end: usize) -> Option<String> {
 fn one_of(kind: &str) -> String {
     match kind {
         "treaties" => "treaty".into(),
-        "reports" | "assessments" => kind[..kind.len() - 1].into(),
+        "reports" | "assessments" | "apps" => kind[..kind.len() - 1].into(),
         _ => kind.to_string(),
     }
 }

@@ -11,7 +11,7 @@ use crate::atlas::views::DocumentRow;
 use crate::atlas::{Atlas, Passages};
 use crate::error::CommandError;
 use crate::import::prose;
-use crate::reply::{Item, Reply, Text};
+use crate::reply::{Item, Reply, Text, Tone};
 use crate::search::fts_query;
 
 static SYMBOL: LazyLock<Regex> =
@@ -139,8 +139,46 @@ fn by_symbol(atlas: &Atlas, query: &str, typed: &str) -> Reply {
     r
 }
 
-/// Words: title matches first, then full-text search over documents.
+/// Words: as typed, or — when nothing matches them — with their misspelt words read as the
+/// words the sources write ("Global Cybersecurity Outlok"), said in the answer.
 fn by_words(atlas: &Atlas, query: &str, typed: &str) -> Reply {
+    let reply = by_words_as_typed(atlas, query, typed);
+    if reply.tone != Tone::NotFound {
+        return reply;
+    }
+    let words = crate::search::tokens(query);
+    let corrected = atlas.misspelt(
+        words.iter().map(String::as_str),
+        crate::search::spelling::MIN_TITLE_LETTERS,
+    );
+    if corrected.is_empty() {
+        return reply;
+    }
+    let respelt: Vec<String> = words
+        .into_iter()
+        .map(|w| match corrected.iter().find(|(typo, _)| *typo == w) {
+            Some((_, word)) => word.clone(),
+            None => w,
+        })
+        .collect();
+    let mut again = by_words_as_typed(atlas, &respelt.join(" "), typed);
+    if again.tone == Tone::NotFound {
+        return reply;
+    }
+    let read: Vec<String> = corrected
+        .iter()
+        .map(|(typo, word)| format!("“{typo}” read as “{word}”."))
+        .collect();
+    let mut summary = Text::plain(format!("{} ", read.join(" ")));
+    for span in again.summary.take().map(|t| t.0).unwrap_or_default() {
+        summary.push(span);
+    }
+    again.summary = Some(summary);
+    again
+}
+
+/// Title matches first, then full-text search over documents.
+fn by_words_as_typed(atlas: &Atlas, query: &str, typed: &str) -> Reply {
     let mut found: Vec<i64> = atlas
         .document_titles
         .lookup(query, 5)
@@ -182,11 +220,20 @@ fn answer_found(atlas: &Atlas, query: &str, typed: &str, docs: &[DocumentRow]) -
             let mut r = Reply::not_found(format!(
                 "No document matches “{typed}”. Try a UN symbol such as A/70/174, or other words."
             ));
+            // A name the sources write for the leading words first ("Global Cybersecurity
+            // Outlook 2023"), then the UN list's nearest titles.
             r.suggestions = atlas
-                .document_titles
-                .suggest(query, 3)
+                .named_leading(query, 2)
                 .into_iter()
-                .map(|e| format!("/document {}", shorten(&e.display, 80)))
+                .chain(
+                    atlas
+                        .document_titles
+                        .suggest(query, 3)
+                        .into_iter()
+                        .map(|e| e.display.clone()),
+                )
+                .take(3)
+                .map(|t| format!("/document {}", shorten(&t, 80)))
                 .collect();
             r
         }

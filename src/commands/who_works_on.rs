@@ -390,6 +390,9 @@ fn speaking_page(p: &Params, spoken: &crate::atlas::Spoken, ranked: Vec<Item>) -
 /// sources' terms, and which were too general to require.
 fn reading(s: &crate::atlas::Spoken) -> String {
     let mut out = String::new();
+    for (typo, word) in &s.corrected {
+        out.push_str(&format!(" “{typo}” read as “{word}”."));
+    }
     for (typed, terms) in &s.related {
         out.push_str(&format!(
             " “{typed}” also read as the sources' {}.",

@@ -319,6 +319,13 @@ impl Relatives {
     }
 
     /// True when these words are one of the sources' terms the table relates to.
+    /// True when the table knows `word` as an everyday word or one of the sources' terms
+    /// (what it reads is no typo, even where the sources never write it).
+    pub fn knows(&self, word: &str) -> bool {
+        let words = [word.to_string()];
+        self.is_term(&words) || self.of(&words).is_some()
+    }
+
     fn is_term(&self, words: &[String]) -> bool {
         self.terms.contains(&key(words))
     }

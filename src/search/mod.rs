@@ -5,6 +5,7 @@
 pub mod concepts;
 pub mod names;
 pub mod normalize;
+pub mod spelling;
 pub mod standard_id;
 pub mod terms;
 

@@ -510,3 +510,73 @@ async fn a_name_the_sources_print_in_another_language_is_drawn_at_import_and_cit
         );
     }
 }
+
+#[tokio::test]
+async fn own_words_a_misspelt_word_is_read_as_the_written_word_and_says_so() {
+    let bot = Bot::new().await;
+    let r = bot
+        .ask_unmarked("/who-works-on protectoin of chidlren online")
+        .await;
+    assert!(
+        r.contains("“protectoin” read as “protection”.")
+            && r.contains("“chidlren” read as “children”."),
+        "{r}"
+    );
+    assert!(r.contains("[002:21]"), "the children's study is found: {r}");
+    // A word a letter away from a written one is not a slip of the finger: "readers" is not
+    // "leaders" (r and l lie far apart), and a short word is as likely another word.
+    let r = bot
+        .ask_unmarked("/who-works-on braille for blind readers")
+        .await;
+    assert!(!r.contains("leaders"), "{r}");
+    for q in ["wine tasting", "horoscopes"] {
+        let r = bot.reply(&format!("/who-works-on {q}")).await;
+        assert_eq!(r.tone, Tone::NotFound, "{q}: {:?}", r.title);
+    }
+}
+
+#[tokio::test]
+async fn a_misspelt_or_longer_publication_title_finds_the_named_one() {
+    let bot = Bot::new().await;
+    let r = bot
+        .ask_unmarked("/document Global Cybersecurity Outlok")
+        .await;
+    assert!(
+        r.starts_with("Global Cybersecurity Outlook\n")
+            && r.contains("“outlok” read as “outlook”.")
+            && r.contains("World Economic Forum"),
+        "{r}"
+    );
+    let r = bot
+        .ask_unmarked("/document Handbook on effective use of social media in cybersecurity awarness-raising campaigns")
+        .await;
+    assert!(
+        r.contains("“awarness” read as “awareness”.") && r.contains("DCAF"),
+        "{r}"
+    );
+    // Words the source writes beside the name: the name, where its sentence says them.
+    let r = bot
+        .ask_unmarked("/document Cyber Incident Tracer #Health")
+        .await;
+    assert!(
+        r.starts_with("Cyber Incident Tracer\n") && r.contains("CyberPeace Institute"),
+        "{r}"
+    );
+    // Words it does not say there: no card, but the name is offered.
+    let r = bot
+        .ask_unmarked("/document Global Cybersecurity Outlook 2031")
+        .await;
+    assert!(
+        r.starts_with("No document matches")
+            && r.contains("Did you mean: /document Global Cybersecurity Outlook"),
+        "{r}"
+    );
+    // An app is a named thing too.
+    let r = bot
+        .ask_unmarked("/document Crisis Communications App")
+        .await;
+    assert!(
+        r.starts_with("Crisis Communications App\n") && r.contains("UNICC"),
+        "{r}"
+    );
+}
