@@ -155,17 +155,22 @@ pub async fn run(ctx: &Context, set: &QuestionSet) -> Report {
 
 /// What is wrong with `reply` as an answer to `q` (nothing: it passed).
 pub fn check(q: &Question, reply: &Reply) -> Outcome {
-    // The plain renderer marks matched words *like this*; a fact is checked with and without.
-    let text = plain::render(reply);
+    // The plain renderer marks matched words *like this*; a fact is checked with and without,
+    // in any case ("peacekeeping" is said by "Peacekeeping program …").
+    let text = plain::render(reply).to_lowercase();
     let unmarked = text.replace('*', "");
+    let says = |e: &str| {
+        let e = e.to_lowercase();
+        text.contains(&e) || unmarked.contains(&e)
+    };
     let mut failures = Vec::new();
     for e in &q.expect {
-        if !text.contains(e.as_str()) && !unmarked.contains(e.as_str()) {
+        if !says(e) {
             failures.push(format!("missing {e:?}"));
         }
     }
     for r in &q.reject {
-        if text.contains(r.as_str()) || unmarked.contains(r.as_str()) {
+        if says(r) {
             failures.push(format!("must not say {r:?}"));
         }
     }

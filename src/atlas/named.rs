@@ -156,17 +156,27 @@ impl Atlas {
 
     /// "Cyber Incident Tracer #Health": a name the sources write with something between it
     /// and the rest of what was typed ("the Cyber Incident Tracer (CIT) #Health platform").
-    /// The longest leading run of two words or more that names something, taken where its
-    /// sentence also says every word typed after it.
+    /// The longest leading run of words that names something, taken where its sentence also
+    /// says every word typed after it ("iVerify fact-checking tool": one coined word names
+    /// iVerify, whose sentence says "fact-checking tool").
     fn named_with_more(&self, words: &[String]) -> Vec<Named> {
-        for len in (2..words.len()).rev() {
+        for len in (1..words.len()).rev() {
             let (name, rest) = words.split_at(len);
             let found: Vec<Named> = self
                 .named_by(name)
                 .into_iter()
                 .filter(|n| {
-                    let said = tokens(&n.sentence);
-                    rest.iter().all(|w| said.contains(w))
+                    let mut said = tokens(&n.sentence);
+                    if let Some((defined, ..)) = &n.defined {
+                        said.extend(tokens(defined));
+                    }
+                    let title = tokens(&n.title);
+                    // One word names only a one-word (coined) title: "digital" is no name. What
+                    // it is ("tool", "report") need not be written beside it.
+                    (len > 1 || title.len() == 1)
+                        && rest
+                            .iter()
+                            .all(|w| said.contains(w) || KINDS.contains(&w.as_str()))
                 })
                 .collect();
             if !found.is_empty() {

@@ -49,6 +49,9 @@ struct Shape {
 #[derive(Clone, Copy)]
 enum To {
     WhoWorksOn,
+    /// "Who developed X": the publication's or tool's card, which says whose it is — when
+    /// the sources name X; else the next shape ("who created WIPO" is its founding).
+    Maker,
     /// Founding year, address, website: the actor's card.
     Actor,
     /// "What is X": an actor, a term, a standard or a document — whichever the atlas has.
@@ -66,6 +69,18 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         to,
     };
     vec![
+        shape(
+            r"(?:who|which (?:organi[sz]ations?|actors?|bodies|institutions?|agencies)) (?:developed|made|created|built|designed|published|publishes|launched|released|produced|produces|wrote|runs|ran|owns|issued|issues|(?:is|was) behind|came up with|invented|(?:is|was) responsible for) (?P<x>.+)",
+            To::Maker,
+        ),
+        shape(
+            r"(?:by whom|who) (?:is|was|were|are) (?P<x>.+?) (?:developed|made|created|built|designed|published|launched|released|produced|written|run|issued)(?: by)?",
+            To::Maker,
+        ),
+        shape(
+            r"qui (?:a |ont )?(?:développé|developpe|créé|cree|conçu|concu|publié|publie|lancé|lance|produit|rédigé|redige|édite|edite|gère|gere) (?P<x>.+)",
+            To::Maker,
+        ),
         shape(
             r"(?:who|which (?:organi[sz]ations?|actors?|bodies|institutions?|agencies))\s+(?:is |are )?(?:works?|working|does|do|deals?|dealing|doing (?:something|anything)|cares?|focus(?:es)?|focusing|handles?|active)\s+(?:on|about|with|in|for|to do with)\s+(?P<x>.+)",
             To::WhoWorksOn,
@@ -273,8 +288,68 @@ fn owner_named<'x>(atlas: &Atlas, x: &'x str) -> &'x str {
     }
 }
 
+/// What a card says of an actor, as people ask for it ("the headquarters of", "l'adresse
+/// de", "UNICC's website").
+const CARD_FACTS: &[&str] = &[
+    "address",
+    "addresses",
+    "headquarters",
+    "hq",
+    "seat",
+    "office",
+    "offices",
+    "website",
+    "web site",
+    "site",
+    "homepage",
+    "contact",
+    "contacts",
+    "location",
+    "mandate",
+    "mission",
+    "adresse",
+    "siège",
+    "siege",
+    "bureau",
+    "bureaux",
+    "site web",
+    "site internet",
+    "mission",
+];
+
+/// "the headquarters of WIPO", "le siège du Forum économique mondial", "UNICC's address":
+/// the actor whose card fact is asked, when the words name one.
+fn card_fact_of<'x>(atlas: &Atlas, x: &'x str) -> Option<&'x str> {
+    static OF: LazyLock<Regex> = LazyLock::new(|| {
+        let facts = CARD_FACTS.join("|");
+        Regex::new(&format!(
+            r"(?i)^(?:(?:the|its|their|le|la|les|l['’])\s*)?(?:{facts})\s+(?:of|for|de|du|des|d['’])\s*(?P<owner>.+)$"
+        ))
+        .expect("a valid pattern")
+    });
+    static OWNS: LazyLock<Regex> = LazyLock::new(|| {
+        let facts = CARD_FACTS.join("|");
+        Regex::new(&format!(
+            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])\s+(?:{facts})$"
+        ))
+        .expect("a valid pattern")
+    });
+    let owner = OF
+        .captures(x)
+        .or_else(|| OWNS.captures(x))?
+        .name("owner")?
+        .as_str();
+    let owner = without_article(owner.trim());
+    names_an_actor(atlas, owner).then_some(owner)
+}
+
 fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
+    if matches!(to, To::Actor | To::WhatIs | To::Search) {
+        if let Some(owner) = card_fact_of(atlas, x) {
+            return Some(format!("/actor name:{}", quoted(owner)));
+        }
+    }
     let x = match to {
         To::Actor => owner_named(atlas, x),
         _ => x,
@@ -282,6 +357,9 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     match to {
         To::WhoWorksOn if !x.is_empty() => Some(format!("/who-works-on topic:{}", quoted(x))),
         // Not an actor's name ("where is the first node of the UNICC cloud"): searched.
+        To::Maker => {
+            names_a_publication_made(atlas, x).then(|| format!("/document query:{}", quoted(x)))
+        }
         To::Actor if !x.is_empty() && !names_an_actor(atlas, x) => {
             Some(format!("/search words:{}", quoted(x)))
         }
@@ -352,14 +430,26 @@ fn what_is(atlas: &Atlas, x: &str) -> String {
     format!("/search words:{quoted}")
 }
 
-/// True when the sources name a publication by these words (all of its title's words, or a
-/// run of two or more of them): a single common word ("privacy") is a topic, not a title.
+/// True when the sources name a publication by these words (all of its title's words, a run
+/// of two or more of them, or its title and words of the sentence naming it): a single common
+/// word ("privacy") is a topic, not a title.
 fn names_a_publication(atlas: &Atlas, x: &str) -> bool {
     let typed = crate::search::tokens(x);
     atlas.named(x).first().is_some_and(|n| {
         let title = crate::search::tokens(&n.title);
-        title == typed || (typed.len() >= 2 && title.windows(typed.len()).any(|w| w == typed))
+        // Or its title then words its sentence says ("the iVerify fact-checking tool").
+        title == typed
+            || (typed.len() >= 2 && title.windows(typed.len()).any(|w| w == typed))
+            || typed.starts_with(&title)
     })
+}
+
+/// True when `x` is what the sources name as a publication, programme or tool, or a UN list
+/// document's title — not an actor ("who created WIPO" asks for its founding).
+fn names_a_publication_made(atlas: &Atlas, x: &str) -> bool {
+    !x.is_empty()
+        && atlas.actors.exact(x).is_empty()
+        && (!atlas.document_titles.exact(x).is_empty() || !atlas.named(x).is_empty())
 }
 
 /// No shape: an actor named outright, else the actors whose text speaks of the words.
@@ -412,6 +502,12 @@ mod tests {
             ("qui lutte contre la désinformation", "la désinformation"),
             ("when was WIPO founded", "WIPO"),
             ("what does ISO 27001 cover", "ISO 27001"),
+            ("who developed the iVerify tool", "the iVerify tool"),
+            (
+                "by whom is the Digital Economy Report published",
+                "the Digital Economy Report",
+            ),
+            ("qui a développé iVerify", "iVerify"),
         ];
         for (q, x) in examples {
             let hit = SHAPES

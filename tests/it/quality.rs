@@ -481,6 +481,26 @@ async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_fren
             "/who-works-on topic:\"enfants en ligne\"",
         ),
         ("que fait l'OMPI ?", "/actor name:\"OMPI\""),
+        // A card's fact, asked of its owner in any of the ways people put it.
+        ("where is the headquarters of WIPO?", "/actor name:\"WIPO\""),
+        ("what is UNICC's address?", "/actor name:\"UNICC\""),
+        (
+            "Où se trouve le siège du Forum économique mondial ?",
+            "/actor name:\"Forum économique mondial\"",
+        ),
+        ("quelle est l'adresse de l'UIT ?", "/actor name:\"UIT\""),
+        // Who made a thing the sources name: its card, which says who.
+        (
+            "who developed the iVerify fact-checking tool?",
+            "/document query:\"iVerify fact-checking tool\"",
+        ),
+        (
+            "by whom is the Global Cybersecurity Outlook published?",
+            "/document query:\"Global Cybersecurity Outlook\"",
+        ),
+        ("qui a développé iVerify ?", "/document query:\"iVerify\""),
+        // Not a thing the sources name: the shapes after it.
+        ("who created WIPO?", "/actor name:\"WIPO\""),
     ] {
         let r = bot.ask_unmarked(&format!("/ask {question}")).await;
         assert!(
