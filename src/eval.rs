@@ -156,21 +156,20 @@ pub async fn run(ctx: &Context, set: &QuestionSet) -> Report {
 /// What is wrong with `reply` as an answer to `q` (nothing: it passed).
 pub fn check(q: &Question, reply: &Reply) -> Outcome {
     // The plain renderer marks matched words *like this*; a fact is checked with and without,
-    // in any case ("peacekeeping" is said by "Peacekeeping program …").
-    let text = plain::render(reply).to_lowercase();
+    // in any case ("peacekeeping" is said by "Peacekeeping program …"). What must not be
+    // said is matched as written: "*laws*" marked is wrong where "*LAWS*" is right.
+    let text = plain::render(reply);
     let unmarked = text.replace('*', "");
-    let says = |e: &str| {
-        let e = e.to_lowercase();
-        text.contains(&e) || unmarked.contains(&e)
-    };
+    let (lower, unmarked_lower) = (text.to_lowercase(), unmarked.to_lowercase());
     let mut failures = Vec::new();
     for e in &q.expect {
-        if !says(e) {
+        let e_lower = e.to_lowercase();
+        if !lower.contains(&e_lower) && !unmarked_lower.contains(&e_lower) {
             failures.push(format!("missing {e:?}"));
         }
     }
     for r in &q.reject {
-        if says(r) {
+        if text.contains(r.as_str()) || unmarked.contains(r.as_str()) {
             failures.push(format!("must not say {r:?}"));
         }
     }
