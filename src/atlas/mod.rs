@@ -490,12 +490,9 @@ fn leave_out_unwritten(found: &mut Vec<Found>) -> Option<Vec<String>> {
 /// A passage's sentences as tokens (kept with the atlas once read: bounded by its passages):
 /// words only in a link's address are not said ("net" in …itu.int/net/wsis/…).
 fn sentence_tokens(text: &str) -> Vec<Vec<String>> {
-    static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)\b(?:https?://|www\.)\S+").expect("a valid pattern")
-    });
     crate::import::prose::sentences(text)
         .iter()
-        .map(|sentence| crate::search::tokens(&LINK.replace_all(sentence, " ")))
+        .map(|sentence| crate::search::tokens(&crate::search::mask_links(sentence)))
         .collect()
 }
 
@@ -774,7 +771,7 @@ impl Atlas {
         let Some(rarest) = required.iter().min_by_key(|f| f.docs.len()) else {
             return Vec::new();
         };
-        let mut by_actor: HashMap<usize, (f64, usize, f64)> = HashMap::new();
+        let mut by_actor: HashMap<usize, (f64, usize, (bool, f64))> = HashMap::new();
         let mut seen_texts: HashSet<(usize, &str)> = HashSet::new();
         for &doc in rarest.docs.keys() {
             if !required.iter().all(|f| f.docs.contains_key(&doc)) {
@@ -804,18 +801,21 @@ impl Atlas {
                 .iter()
                 .filter_map(|f| Some(f.idf * self.fulltext.saturation(doc, *f.docs.get(&doc)?)))
                 .sum();
+            // The passage shown is a sentence before a caption or heading, however short
+            // (and so highly scored) those are.
+            let shown = (!crate::import::prose::caption_like(&p.text), score);
             let entry = by_actor
                 .entry(actor)
-                .or_insert((0.0, doc as usize, f64::MIN));
+                .or_insert((0.0, doc as usize, (false, f64::MIN)));
             entry.0 += score;
-            if score > entry.2 || (score == entry.2 && (doc as usize) < entry.1) {
+            if shown > entry.2 || (shown == entry.2 && (doc as usize) < entry.1) {
                 entry.1 = doc as usize;
-                entry.2 = score;
+                entry.2 = shown;
             }
         }
         let mut ranked: Vec<(PassageHit, f64)> = by_actor
             .into_values()
-            .map(|(total, best, best_score)| (self.passage_hit(best, -best_score), total))
+            .map(|(total, best, (_, best_score))| (self.passage_hit(best, -best_score), total))
             .collect();
         ranked.sort_by(|a, b| {
             b.1.total_cmp(&a.1)

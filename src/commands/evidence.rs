@@ -20,8 +20,10 @@ impl Highlighter {
         }
     }
 
-    pub fn is_match(&self, text: &str) -> bool {
-        self.terms.is_match(text)
+    /// True when `text` says a term outside any link's address (what evidence must: a
+    /// footnote's URL spelling the words says nothing).
+    pub fn says(&self, text: &str) -> bool {
+        self.terms.is_match(&crate::search::mask_links(text))
     }
 
     /// `text` with every occurrence of the terms marked.
@@ -67,7 +69,7 @@ impl Highlighter {
         let sentences = prose::sentences(text);
         let chosen = sentences
             .iter()
-            .find(|s| self.is_match(s))
+            .find(|s| self.says(s))
             .or(sentences.first())
             .copied()
             .unwrap_or(text);
@@ -84,7 +86,7 @@ impl Highlighter {
 /// The sentence of `text` that says the most of `groups`, and how many it says.
 pub fn covering<'t>(text: &'t str, groups: &[Highlighter]) -> (&'t str, usize) {
     let sentences = prose::sentences(text);
-    let said = |s: &str| groups.iter().filter(|g| g.is_match(s)).count();
+    let said = |s: &str| groups.iter().filter(|g| g.says(s)).count();
     sentences
         .iter()
         .enumerate()
@@ -102,8 +104,9 @@ mod tests {
     #[test]
     fn terms_match_whole_words_across_hyphens() {
         let h = Highlighter::new(&["AI".into(), "capacity building".into()]);
-        assert!(!h.is_match("We maintain the chain."));
-        assert!(h.is_match("supports capacity\u{2010}building of both"));
+        assert!(!h.says("We maintain the chain."));
+        assert!(h.says("supports capacity\u{2010}building of both"));
+        assert!(!h.says("see https://example.org/ai-capacity-building"));
         assert_eq!(h.highlight("AI and more").to_plain(), "AI and more");
         assert_eq!(h.highlight("AI and more").0[0], Span::Strong("AI".into()));
     }

@@ -188,7 +188,7 @@ fn narrowed_page(
     if let Some(fts) = fts_query(&[words]) {
         for h in atlas.search_passages(&fts, Passages::All, 400) {
             if let Some(a) = h.actor_id {
-                if narrow.is_match(&h.text) && !uses.contains_key(&a) {
+                if narrow.says(&h.text) && !uses.contains_key(&a) {
                     uses.insert(a, (h.text.clone(), cite(&h.file, h.line)));
                 }
             }
@@ -276,7 +276,7 @@ fn document_items(atlas: &Atlas, terms: &[String], hl: &Highlighter) -> Vec<Item
             continue;
         };
         if matches!(doc.kind.as_str(), "news" | "report" | "body")
-            || !hl.is_match(&h.text)
+            || !hl.says(&h.text)
             || !seen.insert(d)
         {
             continue;

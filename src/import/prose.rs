@@ -256,6 +256,15 @@ pub fn sentence_at(text: &str, at: usize) -> &str {
     trim(text)
 }
 
+/// A photo's caption or a heading, not a sentence: it starts in lower case, or is a few words
+/// with no stop ("virtual meeting climate change", under "Photo: …"). Weak evidence.
+pub fn caption_like(sentence: &str) -> bool {
+    let t = sentence.trim();
+    let lower_start = t.chars().next().is_some_and(char::is_lowercase);
+    let no_stop = !t.ends_with(['.', '!', '?', ':', ';', '…', ')', '"', '”', '’']);
+    lower_start || (no_stop && t.split_whitespace().count() < 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

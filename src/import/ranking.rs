@@ -82,7 +82,8 @@ pub(crate) fn rank_topics(atlas: &Atlas, matcher: &NameMatcher) -> Vec<TopicActo
             let names_self = names
                 .iter()
                 .any(|(a, _)| *a == actor || family.get(a) == Some(&actor));
-            let masked = mask_other_names(&folded, &names, actor, &family);
+            let masked =
+                crate::search::mask_links(&mask_other_names(&folded, &names, actor, &family));
             for &t in &on_topics {
                 tallies.entry((t, actor)).or_default().score += IN_SECTION;
             }
@@ -280,6 +281,9 @@ fn strength(sentence: &str, f: Found) -> i32 {
     if sentence.ends_with('…') {
         s -= 2;
     }
+    if prose::caption_like(sentence) {
+        s -= 4;
+    }
     s
 }
 
@@ -332,6 +336,41 @@ fn strength_of(t: &Tally) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_only_in_a_links_address_is_not_said_and_a_caption_is_weak_evidence() {
+        let t = TermMatcher::new(&["social media"]);
+        let footnote =
+            "<sup>10</sup> <https://ict4peace.org/activities/impact-of-social-media-in-elections/>";
+        assert!(
+            t.find_iter(footnote).next().is_some(),
+            "the address spells it"
+        );
+        assert!(t
+            .find_iter(&crate::search::mask_links(footnote))
+            .next()
+            .is_none());
+        let said = "Social media in elections https://ict4peace.org/social-media";
+        assert_eq!(
+            crate::search::mask_links(said).len(),
+            said.len(),
+            "offsets kept"
+        );
+        assert!(t
+            .find_iter(&crate::search::mask_links(said))
+            .next()
+            .is_some());
+        let f = || Found {
+            hits: 1,
+            first_at: 10,
+            in_section: false,
+            names_self: false,
+        };
+        assert!(
+            strength("virtual meeting climate change", f())
+                < strength("UNICC supports climate change meetings online.", f())
+        );
+    }
 
     #[test]
     fn evidence_prefers_the_actor_at_work_over_a_link_or_a_fragment() {

@@ -18,6 +18,20 @@ pub fn contains_run(words: &[String], run: &[String]) -> bool {
     !run.is_empty() && words.windows(run.len()).any(|w| w == run)
 }
 
+/// `text` with every link's address blanked (same length: byte offsets hold): a word only in
+/// an address ("…/impact-of-social-media-in-elections/") is not said by the sentence.
+pub fn mask_links(text: &str) -> String {
+    static LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(?:https?://|www\.)[^\s>)\]]+").expect("a valid pattern")
+    });
+    // Cheap test first: most sentences have no link.
+    if !text.contains("://") && !text.contains("www.") {
+        return text.to_string();
+    }
+    LINK.replace_all(text, |c: &regex::Captures| " ".repeat(c[0].len()))
+        .into_owned()
+}
+
 /// Words of a text as the FTS5 index sees them (letters and digits, folded, one spelling:
 /// the index holds `normalize::search_copy`).
 pub fn tokens(text: &str) -> Vec<String> {

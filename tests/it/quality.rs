@@ -600,3 +600,17 @@ async fn a_misspelt_or_longer_publication_title_finds_the_named_one() {
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn evidence_is_a_sentence_that_says_the_words_not_a_links_address_or_a_caption() {
+    let bot = Bot::new().await;
+    // ICT4Peace's footnote 004:120 is only a URL spelling "impact-of-social-media": its
+    // sentences that say "social media" are the evidence.
+    let r = bot.ask_unmarked("/who-works-on social media").await;
+    assert!(!r.contains("[004:120]") && !r.contains("https://"), "{r}");
+    assert!(r.contains("ICT4Peace"), "{r}");
+    // UNICC's photo caption "virtual meeting climate change" (003:57) is not its evidence,
+    // though the caption is short and says both words.
+    let r = bot.ask_unmarked("/who-works-on virtual meetings").await;
+    assert!(r.contains("UNICC") && !r.contains("[003:57]"), "{r}");
+}
