@@ -99,28 +99,25 @@ fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
     let narrower = is_narrower(&p.topic, &name).then(|| p.topic.trim().to_string());
-    let (items, total, page) = match &narrower {
-        Some(words) => narrowed_page(atlas, topic, words, &hl, p.page),
-        None => {
-            let total = atlas.topic_ranking(topic, 0, 0).1;
-            let page = last_page(p.page, total);
-            let offset = (page as usize - 1) * PAGE;
-            let rows = atlas.topic_ranking(topic, offset, PAGE).0;
-            let items = rows.iter().map(|r| ranked_item(r, &hl, None)).collect();
-            (items, total, page)
-        }
-    };
+    let narrowed = narrower
+        .as_deref()
+        .and_then(|words| narrowed_page(atlas, topic, words, p.page));
+    if let (Some(words), Some(found)) = (&narrower, narrowed) {
+        return narrowed_reply(atlas, topic, (&name, words), found, &hl);
+    }
+    let total = atlas.topic_ranking(topic, 0, 0).1;
+    let page = last_page(p.page, total);
+    let rows = atlas
+        .topic_ranking(topic, (page as usize - 1) * PAGE, PAGE)
+        .0;
+    let items: Vec<Item> = rows.iter().map(|r| ranked_item(r, &hl, None)).collect();
     if total == 0 {
         return not_found(atlas, &name);
     }
     let pages = total.div_ceil(PAGE) as u32;
     let mut reply = Reply::answer(format!("Who works on {name}"));
-    let narrowed = narrower
-        .as_ref()
-        .map(|w| format!(" Those whose text says “{}” come first.", shorten(w, 40)))
-        .unwrap_or_default();
     reply.summary = Some(Text::plain(format!(
-        "{total} {}, the most active first: how much of their own text is about it, profile sections on it, programmes and tools.{narrowed}",
+        "{total} {}, the most active first: how much of their own text is about it, profile sections on it, programmes and tools.",
         if total == 1 { "actor" } else { "actors" }
     )));
     reply = reply.section("Actors", items);
@@ -132,11 +129,7 @@ fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
         reply.paging = Some(Paging {
             page,
             pages,
-            // The user's narrower words order the list, so the next page keeps them.
-            command: format!(
-                "/who-works-on topic:\"{}\" page:{{page}}",
-                narrower.as_deref().unwrap_or(&name)
-            ),
+            command: format!("/who-works-on topic:\"{name}\" page:{{page}}"),
         });
     }
     reply.sources = Some(SOURCES.into());
@@ -148,6 +141,11 @@ fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
 /// cities" the internet of things; "virtual reality", "telecommunications" and "capacity
 /// building" are the topic in other words.
 fn is_narrower(words: &str, topic: &str) -> bool {
+    // "ecommerce" is "E-commerce and trade" written joined.
+    let squashed = |s: &str| name_key(s).replace([' ', '-'], "");
+    if squashed(topic).contains(&squashed(words)) {
+        return false;
+    }
     // "AI" is artificial intelligence itself: the initials of the topic's name.
     let initials: String = name_key(topic)
         .split(' ')
@@ -173,44 +171,111 @@ fn last_page(page: u32, total: usize) -> u32 {
     page.min(total.div_ceil(PAGE).max(1) as u32).max(1)
 }
 
-/// A page of the whole ranking with those whose own text uses `words` first (with that
-/// sentence), in ranking order: (items, total, page shown). Only the page's items are built.
-fn narrowed_page(
-    atlas: &Atlas,
-    topic: i64,
-    words: &str,
-    hl: &Highlighter,
-    asked: u32,
-) -> (Vec<Item>, usize, u32) {
-    let ranking = atlas.topic_ranking_ids(topic);
+/// Words narrower than their topic ("trademarks" in intellectual property rights): the actors
+/// of the topic's ranking whose own text says them, in ranking order, each with that sentence —
+/// not the whole topic, whose other actors may never speak of them (a passing "intellectual
+/// property" among an information security standard's assets), the others after them, apart.
+/// None when no actor of the topic says them.
+fn narrowed_page(atlas: &Atlas, topic: i64, words: &str, asked: u32) -> Option<Narrowed> {
     let narrow = Highlighter::new(&[words.to_string()]);
     let mut uses: HashMap<i64, (String, String)> = HashMap::new();
-    if let Some(fts) = fts_query(&[words]) {
-        for h in atlas.search_passages(&fts, Passages::All, 400) {
-            if let Some(a) = h.actor_id {
-                if narrow.says(&h.text) && !uses.contains_key(&a) {
-                    uses.insert(a, (h.text.clone(), cite(&h.file, h.line)));
-                }
-            }
+    for h in atlas.search_passages(&fts_query(&[words])?, Passages::All, 400) {
+        let Some(a) = h.actor_id else { continue };
+        // The best passage that says them, a sentence before a caption or heading.
+        let caption = |t: &str| crate::import::prose::caption_like(t);
+        let better = uses
+            .get(&a)
+            .is_none_or(|(t, _)| caption(t) && !caption(&h.text));
+        if better && narrow.says(&h.text) {
+            uses.insert(a, (h.text.clone(), cite(&h.file, h.line)));
         }
     }
-    let (first, rest): (Vec<i64>, Vec<i64>) = ranking.iter().partition(|a| uses.contains_key(a));
-    let total = ranking.len();
-    let page = last_page(asked, total);
-    let items = first
-        .into_iter()
-        .chain(rest)
+    // A tool on the topic says them too ("WIPO Academy – also includes an eLearning Centre"):
+    // the ranking's own evidence, where it does.
+    let says_in_ranking = |a: i64| {
+        atlas
+            .ranked(topic, a)
+            .and_then(|r| r.evidence)
+            .is_some_and(|e| narrow.says(&e))
+    };
+    let (saying, others): (Vec<i64>, Vec<i64>) = atlas
+        .topic_ranking_ids(topic)
+        .iter()
+        .partition(|&&a| uses.contains_key(&a) || says_in_ranking(a));
+    if saying.is_empty() {
+        return None;
+    }
+    let page = last_page(asked, saying.len());
+    let items = saying
+        .iter()
         .skip((page as usize - 1) * PAGE)
         .take(PAGE)
-        .filter_map(|a| {
-            let row = atlas.ranked(topic, a)?;
-            Some(match uses.get(&a) {
-                Some(used) => ranked_item(&row, &narrow, Some(used)),
-                None => ranked_item(&row, hl, None),
-            })
-        })
+        .filter_map(|a| Some(ranked_item(&atlas.ranked(topic, *a)?, &narrow, uses.get(a))))
         .collect();
-    (items, total, page)
+    Some(Narrowed {
+        items,
+        said: saying.len(),
+        page,
+        others,
+    })
+}
+
+/// The actors of a topic that say narrower words, a page of them, and the topic's others.
+struct Narrowed {
+    items: Vec<Item>,
+    said: usize,
+    page: u32,
+    others: Vec<i64>,
+}
+
+/// How many of the topic's other actors are shown after those saying the words.
+const OTHERS_SHOWN: usize = 3;
+
+/// The answer for words narrower than the topic: the actors saying them, and where the whole
+/// topic is.
+fn narrowed_reply(
+    atlas: &Atlas,
+    topic: i64,
+    (name, words): (&str, &str),
+    found: Narrowed,
+    hl: &Highlighter,
+) -> Reply {
+    let Narrowed {
+        items,
+        said,
+        page,
+        others,
+    } = found;
+    let total = atlas.topic_ranking(topic, 0, 0).1;
+    let shown = shorten(words, 40);
+    let mut reply = Reply::answer(format!("Who works on {shown} ({name})"));
+    reply.summary = Some(Text::plain(format!(
+        "{said} of the {total} actors on {name} {} “{shown}” in their own text, the most active on {name} first; /who-works-on {name} lists all {total}.",
+        if said == 1 { "says" } else { "say" }
+    )));
+    reply = reply.section("Actors", items);
+    // The topic's other actors, apart and said to be on the topic only, on the first page.
+    if page == 1 && !others.is_empty() {
+        let also: Vec<Item> = others
+            .iter()
+            .take(OTHERS_SHOWN)
+            .filter_map(|a| Some(ranked_item(&atlas.ranked(topic, *a)?, hl, None)))
+            .collect();
+        reply = reply.section(
+            &format!("Also on {name} (their text does not say “{shown}”)"),
+            also,
+        );
+    }
+    let pages = said.div_ceil(PAGE) as u32;
+    if pages > 1 {
+        reply.paging = Some(Paging {
+            page,
+            pages,
+            command: format!("/who-works-on topic:\"{words}\" page:{{page}}"),
+        });
+    }
+    reply.sources = Some(SOURCES.into());
+    reply
 }
 
 const SOURCES: &str = "Sources: profile sections of the atlas (000, 001), the UN list (002), UNICC news (003), the ICT4Peace report (004)";

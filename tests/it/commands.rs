@@ -273,6 +273,49 @@ async fn ranking_narrower_words_put_the_actors_that_use_them_first() {
         "{out}"
     );
     assert!(actors[0].contains("*PKI*"), "{out}");
+    assert!(
+        out.starts_with("Who works on PKI (Encryption)")
+            && out.contains("1 of the 3 actors on Encryption says “PKI”"),
+        "{out}"
+    );
+    // The topic's others are apart, said to be on the topic, not on the words.
+    let (answer, also) = out
+        .split_once("Also on Encryption (their text does not say “PKI”)")
+        .expect("the topic's others, apart");
+    assert!(!answer.contains("(ISO)") && also.contains("(ISO)"), "{out}");
+}
+
+#[tokio::test]
+async fn ranking_narrower_words_list_as_working_on_them_only_those_whose_text_says_them() {
+    let bot = Bot::new().await;
+    // IEC, ISO and UNICC name "intellectual property" only as an asset to secure: they are
+    // on the topic, not on trademarks.
+    let out = bot.ask_unmarked("/who-works-on trademarks").await;
+    let (answer, also) = out
+        .split_once("Also on Intellectual property rights")
+        .expect("the topic's others, apart");
+    assert!(
+        answer.contains("(WIPO)") && answer.contains("[000:407]"),
+        "{out}"
+    );
+    for other in ["(IEC)", "(ISO)", "(UNICC)"] {
+        assert!(
+            !answer.contains(other) && also.contains(other),
+            "{other}: {out}"
+        );
+    }
+    // A tool's description says them too (WIPO Academy's eLearning Centre).
+    let out = bot.ask_unmarked("/who-works-on e-learning").await;
+    assert!(
+        out.contains("WIPO Academy – also includes an eLearning Centre"),
+        "{out}"
+    );
+    // The topic's name written joined is the topic, not narrower words.
+    let out = bot.ask_unmarked("/who-works-on ecommerce").await;
+    assert!(
+        out.starts_with("Who works on E-commerce and trade\n"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
