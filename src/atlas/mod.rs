@@ -264,7 +264,9 @@ impl Indexes {
             }),
             own_passages: group(actors, r.passages.len(), |i| {
                 let p = &r.passages[i];
-                p.section.is_none().then_some(p.actor).flatten()
+                (p.section.is_none() && !p.tool)
+                    .then_some(p.actor)
+                    .flatten()
             }),
             items_of_actor: group(actors, r.items.len(), |i| Some(r.items[i].actor)),
             channels_of_actor: group(actors, r.channels.len(), |i| Some(r.channels[i].actor)),

@@ -59,6 +59,9 @@ pub struct PassageRow {
     pub search_text: String,
     pub truncated: bool,
     pub origin: Origin,
+    /// A listed tool's name and description, read into the read model as its actor's text
+    /// (`Atlas::new`): found by words like any passage, never shown as a paragraph of it.
+    pub tool: bool,
 }
 
 #[derive(Debug, Clone)]

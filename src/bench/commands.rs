@@ -197,6 +197,7 @@ fn add_synthetic_profile(
             search_text: crate::search::normalize::search_copy(&text),
             text,
             truncated: false,
+            tool: false,
             origin: Origin::new("synthetic", i),
         });
     }

@@ -302,11 +302,11 @@ mod write {
         let passages = a.passages.iter().enumerate().map(|(i, p)| {
             row![
                 id(i), opt_i(p.actor), opt_i(p.section), opt_i(p.document), n(p.position),
-                &p.text, &p.search_text, p.truncated; &p.origin
+                &p.text, &p.search_text, p.truncated, p.tool; &p.origin
             ]
         });
         let columns =
-            "id, actor_id, section_id, document_id, position, text, search_text, truncated, file, line";
+            "id, actor_id, section_id, document_id, position, text, search_text, truncated, tool, file, line";
         insert(tx, "passages", columns, passages.collect()).await?;
         sqlx::query("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
             .execute(&mut **tx)
@@ -613,6 +613,7 @@ mod read {
                 search_text: r.try_get("search_text")?,
                 truncated: r.try_get("truncated")?,
                 origin: origin(&r)?,
+                tool: r.try_get("tool")?,
             });
         }
         for r in all(pool, "SELECT * FROM actor_mentions ORDER BY id").await? {

@@ -35,6 +35,7 @@ pub const ATLAS: &[(i64, &str, &str)] = &[
     migration!(7, "atlas/0007_rank_topics_and_check_glossary.sql"),
     migration!(13, "atlas/0013_everyday_words.sql"),
     migration!(14, "atlas/0014_printed_names.sql"),
+    migration!(17, "atlas/0017_tool_passages.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.

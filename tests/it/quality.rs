@@ -621,3 +621,19 @@ async fn evidence_is_a_sentence_that_says_the_words_not_a_links_address_or_a_cap
     let r = bot.ask_unmarked("/who-works-on virtual meetings").await;
     assert!(r.contains("UNICC") && !r.contains("[003:57]"), "{r}");
 }
+
+#[tokio::test]
+async fn what_a_profile_says_of_its_tools_is_found_by_words() {
+    let bot = Bot::new().await;
+    // 000:463 is a tool of WIPO's list, not a paragraph: its description is WIPO's text too.
+    let r = bot.ask_unmarked("/who-works-on disabled people").await;
+    assert!(r.contains("(WIPO)") && r.contains("[000:463]"), "{r}");
+    let r = bot.ask_unmarked("/search print disabled").await;
+    assert!(
+        r.contains("ABC Global Book Service") && r.contains("[000:463]"),
+        "{r}"
+    );
+    // …and it is still shown once on the card, as a tool, not again as a paragraph.
+    let card = bot.ask_unmarked("/actor WIPO").await;
+    assert_eq!(card.matches("ABC Global Book Service").count(), 1, "{card}");
+}

@@ -164,6 +164,7 @@ pub fn build(inp: Inputs<'_>, problems: &mut Problems) -> Atlas {
     stage.relatives();
     stage.rankings();
     trace("glossary and rankings");
+    stage.tool_passages();
     stage.source_owners();
     stage.atlas
 }

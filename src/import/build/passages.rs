@@ -110,6 +110,33 @@ impl Stage<'_, '_> {
         }
     }
 
+    /// Each listed tool with a description as a passage of its actor's text ("ABC Global Book
+    /// Service – on-line catalogue that allows participating libraries for the blind …"):
+    /// what a profile says of its tools is found by words. Added after the stages that read
+    /// passages (mentions, rankings), which count a tool as a tool.
+    pub(super) fn tool_passages(&mut self) {
+        let atlas = &mut self.atlas;
+        let tools: Vec<PassageRow> = atlas
+            .items
+            .iter()
+            .filter_map(|it| {
+                let text = format!("{} – {}", it.name, it.description.as_deref()?);
+                Some(PassageRow {
+                    actor: Some(it.actor),
+                    section: None,
+                    document: None,
+                    position: usize::MAX / 2,
+                    search_text: search_copy(&text),
+                    text,
+                    truncated: false,
+                    origin: it.origin.clone(),
+                    tool: true,
+                })
+            })
+            .collect();
+        atlas.passages.extend(tools);
+    }
+
     /// Every paragraph of every document, as its author's passage.
     fn add_document_passages(&mut self, documents: &[Document]) {
         let atlas = &mut self.atlas;
@@ -210,6 +237,7 @@ pub(super) fn passage(
         search_text: search_copy(&para.text),
         truncated: para.truncated,
         origin: para.origin.clone(),
+        tool: false,
     }
 }
 
