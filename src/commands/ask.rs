@@ -22,7 +22,8 @@ pub struct Params {
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
     let question = args.get("question").unwrap_or_default().trim().to_string();
-    if question.is_empty() {
+    // Nothing but punctuation ("???") asks nothing either.
+    if !question.chars().any(char::is_alphanumeric) {
         return Err(CommandError::usage(
             "Ask a question in your own words, for example:",
             "/ask who works on cybersecurity?",
@@ -167,6 +168,10 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Standard,
         ),
         shape(r"que fait (?P<x>.+)", To::Actor),
+        shape(
+            r"(?:quel|quelle|quels|quelles) (?:est|sont) (?P<x>(?:le |la |les |l['’])?(?:adresse|siège|siege|site web|site internet|site|bureau|bureaux|mission|mandat) .+)",
+            To::Actor,
+        ),
         shape(r"(?:upcoming |next |coming )?events?(?P<x>.*)", To::Events),
         shape(
             r"(?:what does|what do|what is|what are|what['’]s|what|define|meaning of|explain|tell me about|qu['’]est-ce que|qu['’]est ce que|c['’]est quoi|que (?:veut dire|signifie|couvre|concerne|dit|traite)|qu['’]est-ce que (?:couvre|dit)) (?:the |an? |le |la |les |l['’])?(?P<x>.+?)(?: stand for| short for| an abbreviation for| an acronym for| the acronym for| mean| cover| covers| about| do| does| used for| for)?",
@@ -314,7 +319,7 @@ const CARD_FACTS: &[&str] = &[
     "bureaux",
     "site web",
     "site internet",
-    "mission",
+    "mandat",
 ];
 
 /// "the headquarters of WIPO", "le siège du Forum économique mondial", "UNICC's address":

@@ -149,16 +149,19 @@ fn terminal_width() -> Option<usize> {
     columns.filter(|c| (20..=1000).contains(c))
 }
 
-fn print(reply: &Reply, display: Display) {
+/// Prints the answer (and a blank line after it, between a console's answers). False when
+/// stdout is gone (`| head` has read enough): the console then stops, as `cat` would — never
+/// a panic.
+fn print(reply: &Reply, display: Display, blank_line: bool) -> bool {
     let mut reply = reply.clone();
     // In JSON the file is a string, escaped like any other: intact as it is.
     if !display.json {
         save_unsaved_attachment(&mut reply);
     }
-    write_out(&reply, display);
+    write_out(&reply, display, if blank_line { "\n" } else { "" }).is_ok()
 }
 
-fn write_out(reply: &Reply, display: Display) {
+fn write_out(reply: &Reply, display: Display, after: &str) -> std::io::Result<()> {
     let out = if display.json {
         render::plain::terminal_safe(
             &(serde_json::to_string_pretty(reply).expect("a reply serialises") + "\n"),
@@ -167,9 +170,9 @@ fn write_out(reply: &Reply, display: Display) {
         display.text(reply)
     };
     let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = stdout.write_all(out.as_bytes());
-    let _ = stdout.flush();
+    stdout.write_all(out.as_bytes())?;
+    stdout.write_all(after.as_bytes())?;
+    stdout.flush()
 }
 
 /// A file the reply carries (an `/event export`) reaches the person intact: never through
@@ -210,7 +213,8 @@ fn print_ask(reply: &Reply, display: Display) {
         .as_ref()
         .filter(|_| !display.terminal && !display.json)
     else {
-        return print(reply, display);
+        print(reply, display, false);
+        return;
     };
     let mut words = reply.clone();
     words.attachment = None;
@@ -413,8 +417,9 @@ async fn piped(ctx: &Context, caller: &Caller, display: Display) -> ExitCode {
             // Longer than anything the core reads: the same answer, without the line.
             Err(_) => commands::too_long(),
         };
-        print(&reply, display);
-        println!();
+        if !print(&reply, display, true) {
+            break;
+        }
     }
     ExitCode::SUCCESS
 }
@@ -535,8 +540,9 @@ async fn interactive(ctx: &Context, caller: &Caller, display: Display) -> ExitCo
                 let _ = editor.add_history_entry(line.as_str());
                 save_history(&mut editor);
                 let reply = answer_line(ctx, caller, &line).await;
-                print(&reply, display);
-                println!();
+                if !print(&reply, display, true) {
+                    break;
+                }
             }
             Err(rustyline::error::ReadlineError::Interrupted) => continue,
             Err(_) => break,

@@ -266,3 +266,32 @@ fn history_is_kept_in_the_users_data_directory_between_runs() {
     assert!(again.contains("> /define OEWG"), "{again}");
     assert!(again.contains("Open-Ended Working Group"), "{again}");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_console_quietly() {
+    // `atlasbot console < questions | head -1`: the pipe closes after the first line; the
+    // console stops as `cat` would — exit 0, no panic on stderr.
+    let db = ready_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atlasbot"))
+        .args(db.args())
+        .arg("console")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::{Read, Write};
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"/actor WIPO\n").unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    // More answers than a pipe holds, to a reader that is gone.
+    let _ = stdin.write_all("/actor WIPO\n".repeat(200).as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+}

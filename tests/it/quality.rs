@@ -496,6 +496,10 @@ async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_fren
             "/actor name:\"Forum économique mondial\"",
         ),
         ("quelle est l'adresse de l'UIT ?", "/actor name:\"UIT\""),
+        (
+            "Quel est le site web de la CNUCED ?",
+            "/actor name:\"CNUCED\"",
+        ),
         // Who made a thing the sources name: its card, which says who.
         (
             "who developed the iVerify fact-checking tool?",
