@@ -40,6 +40,9 @@ pub struct Named {
     /// The sentence of the same actor's text that says what it is ("iVerify is a
     /// fact-checking initiative …"), and where, when there is one besides `sentence`.
     pub defined: Option<(String, String, i64)>,
+    /// Who made it, as the cited sentence says ("developed by UNDP"): the body named after
+    /// "by", which need not be the actor whose text names it.
+    pub made_by: Option<String>,
 }
 
 /// Most passages looked at for one title (the rarest word's), and most names returned.
@@ -103,6 +106,7 @@ const KINDS: &[&str] = &[
     "app",
     "apps",
     "application",
+    "hub",
 ];
 
 impl Atlas {
@@ -202,6 +206,7 @@ impl Atlas {
         }
         for n in out.iter_mut().filter(|n| !n.own_tool) {
             self.cite_who_made_it(n);
+            n.made_by = maker_in(&n.sentence);
             n.defined = self.what_it_is(n);
         }
         out
@@ -276,6 +281,7 @@ impl Atlas {
                     own_tool: true,
                     former: None,
                     defined: None,
+                    made_by: None,
                     year: year_in(&format!("{} {sentence}", item.name)),
                     sentence,
                     file: item.origin.file.clone(),
@@ -312,7 +318,8 @@ impl Atlas {
                 .or_else(|| title.strip_suffix("'s"))
                 .unwrap_or(title)
                 .to_string();
-            let Some(kind) = kind_around(&p.text, start, end) else {
+            let Some(kind) = kind_around(&p.text, start, end).or_else(|| self.actor_led(&title))
+            else {
                 continue;
             };
             if !publication_like(&title) || !self.actors.exact(&title).is_empty() {
@@ -347,9 +354,22 @@ impl Atlas {
                 file: p.origin.file.clone(),
                 line: p.origin.line as i64,
                 defined: None,
+                made_by: None,
             });
         }
         out
+    }
+}
+
+impl Atlas {
+    /// "WIPO Translate", "UNICC Cloud": a name led by an actor's acronym or name and going on
+    /// in capitals is that actor's own programme or tool, though no kind word says so.
+    fn actor_led(&self, title: &str) -> Option<String> {
+        let (first, rest) = title.split_once(' ')?;
+        let named = rest.split_whitespace().all(name_like)
+            && first.chars().filter(|c| c.is_uppercase()).count() >= 2
+            && !self.actors.exact(first).is_empty();
+        named.then(|| "programme or tool".to_string())
     }
 }
 
@@ -362,6 +382,25 @@ fn says_who_made_it(sentence: &str) -> bool {
         .expect("a valid pattern")
     });
     MADE_BY.is_match(sentence)
+}
+
+/// The body a sentence says made a thing: the name after "developed by", "published by" …
+/// ("iVerify was developed by UNDP through …" → UNDP), as written, capitalised words and the
+/// small words between them.
+fn maker_in(sentence: &str) -> Option<String> {
+    static MAKER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"\b(?:developed|published|launched|created|produced|deployed|released|issued|run|led|built|designed|initiated)\s+by\s+(?:the\s+)?((?:[A-Z][\w’'&-]*)(?:\s+(?:[A-Z][\w’'&-]*|of|for|and|on|the|de|du))*)",
+        )
+        .expect("a valid pattern")
+    });
+    let name = MAKER.captures(sentence)?.get(1)?.as_str();
+    let small = ["of", "for", "and", "on", "the", "de", "du"];
+    let mut words: Vec<&str> = name.split_whitespace().collect();
+    while words.last().is_some_and(|w| small.contains(w)) {
+        words.pop();
+    }
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// "(known as the X until 2017)", "(formerly X)", "(previously the X)": a former name in
@@ -725,6 +764,24 @@ fn year_in(text: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_maker_is_the_body_after_by_not_the_text_it_is_in() {
+        assert_eq!(
+            maker_in("iVerify was developed by UNDP through the Brussels-based Task Force.")
+                .as_deref(),
+            Some("UNDP")
+        );
+        assert_eq!(
+            maker_in(
+                "The index was published by the International Telecommunication Union in 2020."
+            )
+            .as_deref(),
+            Some("International Telecommunication Union")
+        );
+        assert_eq!(maker_in("It was developed by local teams."), None);
+        assert_eq!(maker_in("Nothing made here."), None);
+    }
 
     fn span(text: &str, typed: &str) -> Option<String> {
         name_span(text, &tokens(typed)).map(|(a, b)| text[a..b].to_string())

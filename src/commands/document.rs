@@ -286,6 +286,7 @@ fn named_card(named: &[crate::atlas::named::Named]) -> Reply {
             true,
         )
         .field("Formerly", first.former.clone().unwrap_or_default(), true)
+        .field("Made by", first.made_by.clone().unwrap_or_default(), true)
         .field(
             if first.own_tool {
                 "Listed by"

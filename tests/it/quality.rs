@@ -602,6 +602,18 @@ async fn a_misspelt_or_longer_publication_title_finds_the_named_one() {
             && r.contains("Did you mean: /document Global Cybersecurity Outlook"),
         "{r}"
     );
+    // Who made it, as the cited sentence says — not whose text names it.
+    let r = bot.ask_unmarked("/document iVerify").await;
+    assert!(
+        r.contains("Made by: UNDP") && r.contains("[003:344]"),
+        "{r}"
+    );
+    // An actor's acronym leading capitalised words names its own programme or tool.
+    let r = bot.ask_unmarked("/document WIPO Translate").await;
+    assert!(
+        r.starts_with("WIPO Translate\n") && r.contains("[000:419]"),
+        "{r}"
+    );
     // An app is a named thing too.
     let r = bot
         .ask_unmarked("/document Crisis Communications App")
