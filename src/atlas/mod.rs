@@ -516,6 +516,18 @@ fn sentence_says(
     })
 }
 
+/// `words` with each misspelt one replaced by the word it is read as, joined by spaces.
+fn respelt(words: &[String], corrected: &[(String, String)]) -> String {
+    words
+        .iter()
+        .map(|w| match corrected.iter().find(|(typo, _)| typo == w) {
+            Some((_, word)) => word.as_str(),
+            None => w.as_str(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The answer to `speaking_of`: the ranked actors and how the question was read.
 fn spoken(
     found: &[Found],
@@ -592,6 +604,14 @@ impl Atlas {
             .collect()
     }
 
+    /// `text` as tokens with its misspelt words (`misspelt`) read as the written ones, and
+    /// those readings; None when no word is misspelt.
+    pub fn respell(&self, text: &str, shortest: usize) -> Option<(String, Vec<(String, String)>)> {
+        let words = crate::search::tokens(text);
+        let corrected = self.misspelt(words.iter().map(String::as_str), shortest);
+        (!corrected.is_empty()).then(|| (respelt(&words, &corrected), corrected))
+    }
+
     /// Everyday words for the sources' terms (data/relatives.toml), built once per atlas.
     /// (A topic's synonyms are not relatives of one another: they are related terms, not the
     /// same thing — "women" and "LGBTQ+" are both under gender.)
@@ -665,14 +685,8 @@ impl Atlas {
         if corrected.is_empty() {
             return (found, corrected);
         }
-        let respelt: Vec<String> = crate::search::tokens(text)
-            .into_iter()
-            .map(|w| match corrected.iter().find(|(typo, _)| *typo == w) {
-                Some((_, word)) => word.clone(),
-                None => w,
-            })
-            .collect();
-        (self.find_concepts(&respelt.join(" ")), corrected)
+        let text = respelt(&crate::search::tokens(text), &corrected);
+        (self.find_concepts(&text), corrected)
     }
 
     /// The question's concepts, each with the passages that say it and how rare it is.

@@ -146,22 +146,12 @@ fn by_words(atlas: &Atlas, query: &str, typed: &str) -> Reply {
     if reply.tone != Tone::NotFound {
         return reply;
     }
-    let words = crate::search::tokens(query);
-    let corrected = atlas.misspelt(
-        words.iter().map(String::as_str),
-        crate::search::spelling::MIN_TITLE_LETTERS,
-    );
-    if corrected.is_empty() {
+    let Some((respelt, corrected)) =
+        atlas.respell(query, crate::search::spelling::MIN_TITLE_LETTERS)
+    else {
         return reply;
-    }
-    let respelt: Vec<String> = words
-        .into_iter()
-        .map(|w| match corrected.iter().find(|(typo, _)| *typo == w) {
-            Some((_, word)) => word.clone(),
-            None => w,
-        })
-        .collect();
-    let mut again = by_words_as_typed(atlas, &respelt.join(" "), typed);
+    };
+    let mut again = by_words_as_typed(atlas, &respelt, typed);
     if again.tone == Tone::NotFound {
         return reply;
     }

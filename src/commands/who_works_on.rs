@@ -98,12 +98,10 @@ fn ranked(atlas: &Atlas, topic: i64, p: &Params) -> Reply {
         .get(&topic)
         .map(|(_, n)| n.clone())
         .unwrap_or_default();
-    let narrower = is_narrower(&p.topic, &name).then(|| p.topic.trim().to_string());
-    let narrowed = narrower
-        .as_deref()
-        .and_then(|words| narrowed_page(atlas, topic, words, p.page));
-    if let (Some(words), Some(found)) = (&narrower, narrowed) {
-        return narrowed_reply(atlas, topic, (&name, words), found, &hl);
+    if is_narrower(&p.topic, &name) {
+        if let Some(reply) = narrowed(atlas, topic, (&name, p), &hl) {
+            return reply;
+        }
     }
     let total = atlas.topic_ranking(topic, 0, 0).1;
     let page = last_page(p.page, total);
@@ -160,15 +158,46 @@ fn is_narrower(words: &str, topic: &str) -> bool {
         .filter(|w| w.len() >= 3)
         .map(stem)
         .collect();
+    // A prefix every digital topic shares says nothing of which part is meant: "cyber
+    // mercenaries" is a part of cyberconflict and warfare, as "mercenaries" alone would be.
+    const SHARED_BY_ALL: [&str; 3] = ["cyber", "digit", "onlin"];
     !name_key(words)
         .split(' ')
         .filter(|w| w.len() >= 3)
-        .any(|w| topic_stems.contains(&stem(w)))
+        .map(stem)
+        .any(|w| topic_stems.contains(&w) && !SHARED_BY_ALL.contains(&w.as_str()))
 }
 
 /// The page asked for, or the last one when asked past the end.
 fn last_page(page: u32, total: usize) -> u32 {
     page.min(total.div_ceil(PAGE).max(1) as u32).max(1)
+}
+
+/// Words narrower than the topic, as typed or — when no actor says them so — with their
+/// misspelt words read as written ("copyrigth"), said in the answer.
+fn narrowed(
+    atlas: &Atlas,
+    topic: i64,
+    (name, p): (&str, &Params),
+    hl: &Highlighter,
+) -> Option<Reply> {
+    let words = p.topic.trim();
+    if let Some(found) = narrowed_page(atlas, topic, words, p.page) {
+        return Some(narrowed_reply(atlas, topic, (name, words), found, hl));
+    }
+    let (respelt, corrected) = atlas.respell(words, crate::search::spelling::MIN_LETTERS)?;
+    let found = narrowed_page(atlas, topic, &respelt, p.page)?;
+    let mut reply = narrowed_reply(atlas, topic, (name, &respelt), found, hl);
+    let read: String = corrected
+        .iter()
+        .map(|(typo, word)| format!("“{typo}” read as “{word}”. "))
+        .collect();
+    let mut summary = Text::plain(read);
+    summary
+        .0
+        .extend(reply.summary.take().map(|t| t.0).unwrap_or_default());
+    reply.summary = Some(summary);
+    Some(reply)
 }
 
 /// Words narrower than their topic ("trademarks" in intellectual property rights): the actors
@@ -550,6 +579,11 @@ mod tests {
     fn words_sharing_a_stem_with_the_topic_are_the_topic_itself() {
         assert!(is_narrower("PKI", "Encryption"));
         assert!(is_narrower("smart cities", "Internet of things"));
+        assert!(is_narrower(
+            "cyber mercenaries",
+            "Cyberconflict and warfare"
+        ));
+        assert!(!is_narrower("cyber warfare", "Cyberconflict and warfare"));
         assert!(!is_narrower(
             "virtual reality",
             "Virtual and augmented reality"

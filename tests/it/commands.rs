@@ -310,6 +310,20 @@ async fn ranking_narrower_words_list_as_working_on_them_only_those_whose_text_sa
         out.contains("WIPO Academy – also includes an eLearning Centre"),
         "{out}"
     );
+    // Misspelt, the narrower words are read as written, and said so.
+    let out = bot.ask_unmarked("/who-works-on copyrigth").await;
+    assert!(
+        out.starts_with("Who works on copyright (Intellectual property rights)")
+            && out.contains("“copyrigth” read as “copyright”."),
+        "{out}"
+    );
+    // A prefix every digital topic shares does not make words the topic itself.
+    let out = bot.ask_unmarked("/who-works-on cyber mercenaries").await;
+    assert!(
+        out.starts_with("Who works on cyber mercenaries (Cyberconflict and warfare)")
+            && out.contains("[001:129]"),
+        "{out}"
+    );
     // The topic's name written joined is the topic, not narrower words.
     let out = bot.ask_unmarked("/who-works-on ecommerce").await;
     assert!(
