@@ -133,7 +133,9 @@ impl Atlas {
                 }
             }
         }
-        self.named_with_more(&words)
+        // One word names only a coined title (iVerify): "global" is looked up as no name.
+        let coined_first = query.split_whitespace().next().is_some_and(coined);
+        self.named_with_more(&words, coined_first)
     }
 
     /// Names the sources write for the leading words of `query` when not for all of them
@@ -163,8 +165,9 @@ impl Atlas {
     /// The longest leading run of words that names something, taken where its sentence also
     /// says every word typed after it ("iVerify fact-checking tool": one coined word names
     /// iVerify, whose sentence says "fact-checking tool").
-    fn named_with_more(&self, words: &[String]) -> Vec<Named> {
-        for len in (1..words.len()).rev() {
+    fn named_with_more(&self, words: &[String], coined_first: bool) -> Vec<Named> {
+        let shortest = if coined_first { 1 } else { 2 };
+        for len in (shortest..words.len()).rev() {
             let (name, rest) = words.split_at(len);
             let found: Vec<Named> = self
                 .named_by(name)
