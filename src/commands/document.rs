@@ -87,7 +87,56 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     if SYMBOL.is_match(&p.query) {
         return Ok(by_symbol(atlas, &p.query, &typed));
     }
-    Ok(by_words(atlas, &p.query, &typed))
+    // "A/70/174 report": the symbol, with what it is said after it.
+    if let Some((symbol, _)) = p.query.trim().split_once(char::is_whitespace) {
+        if SYMBOL.is_match(symbol) && atlas.document_by_symbol(&symbol.to_lowercase()).is_some() {
+            return Ok(by_symbol(atlas, symbol, &typed));
+        }
+    }
+    let reply = by_words(atlas, &p.query, &typed);
+    if reply.tone != Tone::NotFound {
+        return Ok(reply);
+    }
+    // "the WIPO GREEN marketplace please", "DCAF Young Faces programme": without the words
+    // around the title — an article, a courtesy, the owner's name before it.
+    Ok(without_filler(atlas, &p.query)
+        .into_iter()
+        .map(|title| by_words(atlas, &title, &typed))
+        .find(|again| again.tone != Tone::NotFound)
+        .unwrap_or(reply))
+}
+
+/// The query without the words people put around a title — a leading article, a trailing
+/// "please"; then also without an actor's name before it (an actor's name can begin a
+/// title: "WIPO GREEN"). Each only when it took something off and left something.
+fn without_filler(atlas: &Atlas, query: &str) -> Vec<String> {
+    let mut words: Vec<&str> = query.split_whitespace().collect();
+    let before = words.len();
+    let mut out = Vec::new();
+    while words
+        .last()
+        .is_some_and(|w| ["please", "svp", "thanks"].contains(&w.to_lowercase().as_str()))
+    {
+        words.pop();
+    }
+    if words
+        .first()
+        .is_some_and(|w| ["the", "a", "an", "le", "la", "les"].contains(&w.to_lowercase().as_str()))
+    {
+        words.remove(0);
+    }
+    if words.len() < before && !words.is_empty() {
+        out.push(words.join(" "));
+    }
+    // The owner's name first ("DCAF", "World Economic Forum"): the longest leading run that
+    // is an actor's name, with at least two words left after it.
+    if let Some(n) = (1..words.len().saturating_sub(1))
+        .rev()
+        .find(|&n| !atlas.actors.exact(&words[..n].join(" ")).is_empty())
+    {
+        out.push(words[n..].join(" "));
+    }
+    out
 }
 
 /// "68/167" is resolution A/RES/68/167 — the form the atlas lists it under.

@@ -28,8 +28,16 @@ pub struct Params {
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let topic = args.get("topic").unwrap_or_default().to_string();
+    // topic:"" or topic:"  ": no words to look for.
+    if !topic.chars().any(char::is_alphanumeric) {
+        return Err(CommandError::usage(
+            "Say which topic, in any words, for example:",
+            "/who-works-on cybersecurity",
+        ));
+    }
     Ok(Params {
-        topic: args.get("topic").unwrap_or_default().to_string(),
+        topic,
         page: args.integer("page").unwrap_or(1).clamp(1, 10_000) as u32,
     })
 }

@@ -469,6 +469,10 @@ async fn search_shows_the_sentence_that_says_the_most_of_the_words() {
 #[tokio::test]
 async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_french() {
     let bot = Bot::new().await;
+    // No words at all: the usage line, never an empty search.
+    for line in ["/ask ???", "/who-works-on topic:\"\""] {
+        assert_eq!(bot.reply(line).await.tone, Tone::Usage, "{line}");
+    }
     for (question, command) in [
         ("what is WIPO?", "/actor name:\"WIPO\""),
         ("tell me about ISO", "/actor name:\"ISO\""),
@@ -614,6 +618,23 @@ async fn a_misspelt_or_longer_publication_title_finds_the_named_one() {
         r.starts_with("WIPO Translate\n") && r.contains("[000:419]"),
         "{r}"
     );
+    // Words people put around a title: an article, a courtesy, the owner's name, a symbol's
+    // kind.
+    for (q, title) in [
+        ("the WIPO GREEN marketplace", "WIPO GREEN\n"),
+        ("DCAF Young Faces programme", "Young Faces\n"),
+        (
+            "the Global Cybersecurity Outlook please",
+            "Global Cybersecurity Outlook\n",
+        ),
+        (
+            "A/70/174 report",
+            "Report of the Group of Governmental Experts",
+        ),
+    ] {
+        let r = bot.ask_unmarked(&format!("/document {q}")).await;
+        assert!(r.starts_with(title), "{q}: {r}");
+    }
     // An app is a named thing too.
     let r = bot
         .ask_unmarked("/document Crisis Communications App")
