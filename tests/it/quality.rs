@@ -469,6 +469,13 @@ async fn search_shows_the_sentence_that_says_the_most_of_the_words() {
 #[tokio::test]
 async fn plain_questions_go_to_the_command_that_answers_them_in_english_and_french() {
     let bot = Bot::new().await;
+    // French grammar is no word of the question ("en", "des"); "UN" stays a word.
+    let r = bot.ask_unmarked("/who-works-on enfants en ligne").await;
+    assert!(
+        r.contains("“enfants” also read as the sources' “children”"),
+        "{r}"
+    );
+    assert!(!r.contains("“en”"), "{r}");
     // No words at all: the usage line, never an empty search.
     for line in ["/ask ???", "/who-works-on topic:\"\""] {
         assert_eq!(bot.reply(line).await.tone, Tone::Usage, "{line}");
