@@ -379,22 +379,24 @@ impl Atlas {
 /// True when a sentence says who made a thing ("developed by UNDP", "published by the Forum").
 fn says_who_made_it(sentence: &str) -> bool {
     static MADE_BY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"(?i)\b(?:developed|published|launched|created|produced|deployed|released|issued|run|led|built|designed|initiated)\s+by\b",
-        )
-        .expect("a valid pattern")
+        regex::Regex::new(&format!(r"(?i)\b(?:{MADE})\s+by\b")).expect("a valid pattern")
     });
     MADE_BY.is_match(sentence)
 }
+
+/// The verbs that say who made a thing, before "by": one list for `says_who_made_it` (any
+/// case) and `maker_in` (as written, before a name).
+const MADE: &str =
+    "developed|published|launched|created|produced|deployed|released|issued|run|led|built|designed|initiated";
 
 /// The body a sentence says made a thing: the name after "developed by", "published by" …
 /// ("iVerify was developed by UNDP through …" → UNDP), as written, capitalised words and the
 /// small words between them.
 fn maker_in(sentence: &str) -> Option<String> {
     static MAKER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"\b(?:developed|published|launched|created|produced|deployed|released|issued|run|led|built|designed|initiated)\s+by\s+(?:the\s+)?((?:[A-Z][\w’'&-]*)(?:\s+(?:[A-Z][\w’'&-]*|of|for|and|on|the|de|du))*)",
-        )
+        regex::Regex::new(&format!(
+            r"\b(?:{MADE})\s+by\s+(?:the\s+)?((?:[A-Z][\w’'&-]*)(?:\s+(?:[A-Z][\w’'&-]*|of|for|and|on|the|de|du))*)"
+        ))
         .expect("a valid pattern")
     });
     let name = MAKER.captures(sentence)?.get(1)?.as_str();

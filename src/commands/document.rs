@@ -200,20 +200,11 @@ fn by_words(atlas: &Atlas, query: &str, typed: &str) -> Reply {
     else {
         return reply;
     };
-    let mut again = by_words_as_typed(atlas, &respelt, typed);
+    let again = by_words_as_typed(atlas, &respelt, typed);
     if again.tone == Tone::NotFound {
         return reply;
     }
-    let read: Vec<String> = corrected
-        .iter()
-        .map(|(typo, word)| format!("“{typo}” read as “{word}”."))
-        .collect();
-    let mut summary = Text::plain(format!("{} ", read.join(" ")));
-    for span in again.summary.take().map(|t| t.0).unwrap_or_default() {
-        summary.push(span);
-    }
-    again.summary = Some(summary);
-    again
+    super::respelt_reply(again, &corrected)
 }
 
 /// Title matches first, then full-text search over documents.

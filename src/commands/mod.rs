@@ -654,6 +654,26 @@ pub(crate) fn shorten(s: &str, max: usize) -> String {
     format!("{cut}…")
 }
 
+/// How misspelt words were read: "“chidlren” read as “children”." for each, one after the
+/// other.
+pub(crate) fn read_as(corrected: &[(String, String)]) -> String {
+    corrected
+        .iter()
+        .map(|(typo, word)| format!("“{typo}” read as “{word}”."))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `reply` with how misspelt words were read put before its summary.
+pub(crate) fn respelt_reply(mut reply: Reply, corrected: &[(String, String)]) -> Reply {
+    let mut summary = Text::plain(format!("{} ", read_as(corrected)));
+    summary
+        .0
+        .extend(reply.summary.take().map(|t| t.0).unwrap_or_default());
+    reply.summary = Some(summary);
+    reply
+}
+
 /// A short "where it comes from" label for a source file and line: "000:423".
 pub fn cite(file: &str, line: i64) -> String {
     format!("{}:{line}", crate::import::build::short_file(file))

@@ -195,17 +195,8 @@ fn narrowed(
     }
     let (respelt, corrected) = atlas.respell(words, crate::search::spelling::MIN_LETTERS)?;
     let found = narrowed_page(atlas, topic, &respelt, p.page)?;
-    let mut reply = narrowed_reply(atlas, topic, (name, &respelt), found, hl);
-    let read: String = corrected
-        .iter()
-        .map(|(typo, word)| format!("“{typo}” read as “{word}”. "))
-        .collect();
-    let mut summary = Text::plain(read);
-    summary
-        .0
-        .extend(reply.summary.take().map(|t| t.0).unwrap_or_default());
-    reply.summary = Some(summary);
-    Some(reply)
+    let reply = narrowed_reply(atlas, topic, (name, &respelt), found, hl);
+    Some(super::respelt_reply(reply, &corrected))
 }
 
 /// Words narrower than their topic ("trademarks" in intellectual property rights): the actors
@@ -216,10 +207,10 @@ fn narrowed(
 fn narrowed_page(atlas: &Atlas, topic: i64, words: &str, asked: u32) -> Option<Narrowed> {
     let narrow = Highlighter::new(&[words.to_string()]);
     let mut uses: HashMap<i64, (String, String)> = HashMap::new();
+    // The best passage that says them, a sentence before a caption or heading.
+    let caption = crate::import::prose::caption_like;
     for h in atlas.search_passages(&fts_query(&[words])?, Passages::All, 400) {
         let Some(a) = h.actor_id else { continue };
-        // The best passage that says them, a sentence before a caption or heading.
-        let caption = |t: &str| crate::import::prose::caption_like(t);
         let better = uses
             .get(&a)
             .is_none_or(|(t, _)| caption(t) && !caption(&h.text));
@@ -492,8 +483,8 @@ fn speaking_page(p: &Params, spoken: &crate::atlas::Spoken, ranked: Vec<Item>) -
 /// sources' terms, and which were too general to require.
 fn reading(s: &crate::atlas::Spoken) -> String {
     let mut out = String::new();
-    for (typo, word) in &s.corrected {
-        out.push_str(&format!(" “{typo}” read as “{word}”."));
+    if !s.corrected.is_empty() {
+        out.push_str(&format!(" {}", super::read_as(&s.corrected)));
     }
     for (typed, terms) in &s.related {
         out.push_str(&format!(
