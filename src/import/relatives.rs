@@ -20,13 +20,25 @@ pub fn pairs(
 ) -> Vec<(String, String)> {
     let written = Written::new(passages);
     let mut out = Vec::new();
+    // A pair said twice (in one list or two entries) is a slip the database would refuse
+    // without saying where: it is reported here with the entry that repeats it.
+    let mut seen = HashSet::new();
     for e in entries {
         if !entry_is_sound(e, &written, problems) {
             continue;
         }
         for said in &e.value.said {
             for word in &e.value.words {
-                out.push((said.to_lowercase(), word.to_lowercase()));
+                let pair = (said.to_lowercase(), word.to_lowercase());
+                if seen.insert(pair.clone()) {
+                    out.push(pair);
+                } else {
+                    problems.error(
+                        &e.file,
+                        e.line,
+                        format!("'{said}' is given twice as a relative of '{word}'"),
+                    );
+                }
             }
         }
     }
@@ -85,5 +97,66 @@ impl Written {
     fn has(&self, term: &str) -> bool {
         let t = tokens(term);
         (1..=MAX_WORDS).contains(&t.len()) && self.0.contains(&t.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::atlas::rows::Origin;
+
+    fn passage(text: &str) -> PassageRow {
+        PassageRow {
+            actor: None,
+            section: None,
+            document: None,
+            position: 0,
+            text: text.into(),
+            search_text: text.into(),
+            truncated: false,
+            origin: Origin::new("sources/000.txt", 1),
+            tool: false,
+        }
+    }
+
+    fn entry(line: usize, words: &[&str], said: &[&str]) -> At<RelativeEntry> {
+        At {
+            file: "data/relatives.toml".into(),
+            line,
+            value: RelativeEntry {
+                words: words.iter().map(|w| w.to_string()).collect(),
+                said: said.iter().map(|w| w.to_string()).collect(),
+                line: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_pair_given_twice_is_an_error_at_the_entry_that_repeats_it_not_a_database_failure() {
+        let passages = [passage(
+            "Children are protected online; the courses are présentiel.",
+        )];
+        let entries = [
+            entry(3, &["children"], &["kids", "youngsters"]),
+            entry(
+                8,
+                &["présentiel"],
+                &["in person", "Présentiel", "présentiel"],
+            ),
+            entry(12, &["children"], &["Kids"]),
+        ];
+        let mut problems = Problems::default();
+        let pairs = pairs(&entries, &passages, &mut problems);
+        let errors: Vec<String> = problems
+            .of(crate::import::problem::Severity::Error)
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("relatives.toml:8") && errors[0].contains("présentiel"));
+        assert!(errors[1].contains("relatives.toml:12") && errors[1].contains("Kids"));
+        // Each pair is kept once: the table's key holds.
+        let unique: HashSet<_> = pairs.iter().collect();
+        assert_eq!(unique.len(), pairs.len());
+        assert_eq!(pairs.len(), 4);
     }
 }
