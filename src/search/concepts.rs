@@ -463,9 +463,36 @@ pub struct Concept {
     pub curated: bool,
 }
 
+/// French locutions whose meaning is in their grammar word — "en ligne" is "online", not
+/// "ligne" (a word the sources never write): each read as the one word the sources write.
+const LOCUTIONS: &[(&str, &str, &str)] = &[
+    ("en", "ligne", "online"),
+    ("hors", "ligne", "offline"),
+    ("a", "distance", "remote"),
+    ("à", "distance", "remote"),
+];
+
+/// `words` with each French locution made the one word it means.
+fn with_locutions(words: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    for w in words {
+        let locution = out.last().and_then(|prev| {
+            LOCUTIONS
+                .iter()
+                .find(|(a, b, _)| prev == a && w == *b)
+                .map(|(_, _, one)| *one)
+        });
+        match locution {
+            Some(one) => *out.last_mut().expect("a previous word") = one.to_string(),
+            None => out.push(w),
+        }
+    }
+    out
+}
+
 /// The words of a text that say what it is about: no stop words, no question words.
 fn content_words(text: &str) -> Vec<String> {
-    tokens(text)
+    with_locutions(tokens(text))
         .into_iter()
         .filter(|w| {
             !is_stop_word(w)
@@ -661,6 +688,18 @@ mod tests {
             ]
             .into_iter(),
         )
+    }
+
+    #[test]
+    fn a_french_locution_is_the_word_it_means_not_its_noun() {
+        let c = concepts("enfants en ligne", &vocabulary(), &relatives());
+        let typed: Vec<&str> = c.iter().map(|c| c.typed.as_str()).collect();
+        assert_eq!(typed, ["enfants", "online"], "{c:?}");
+        assert_eq!(c[1].phrases, [vec!["online".to_string()]]);
+        // "ligne" alone stays what it is; "en" alone is grammar.
+        let alone = concepts("ligne en", &vocabulary(), &relatives());
+        let typed: Vec<&str> = alone.iter().map(|c| c.typed.as_str()).collect();
+        assert_eq!(typed, ["ligne"]);
     }
 
     #[test]
