@@ -202,6 +202,45 @@ impl Atlas {
             .collect()
     }
 
+    /// What the actor's profile states on lines of their own: (fact, value, file, line).
+    pub fn stated_facts(&self, actor_id: i64) -> Vec<(&'static str, String, String, i64)> {
+        self.of_actor(&self.by.facts_of_actor, actor_id)
+            .iter()
+            .map(|&i| {
+                let (_, fact, value, o) = &self.rows.actor_facts[i];
+                (*fact, value.clone(), o.file.clone(), o.line as i64)
+            })
+            .collect()
+    }
+
+    /// Every name the actor goes by, with its kind ("name", "acronym", "alias"), in the order
+    /// the importer gave them.
+    pub fn names_of(&self, actor_id: i64) -> Vec<(String, &'static str)> {
+        self.of_actor(&self.by.names_of_actor, actor_id)
+            .iter()
+            .map(|&i| {
+                let (_, name, _, kind) = &self.rows.actor_names[i];
+                (name.clone(), *kind)
+            })
+            .collect()
+    }
+
+    /// Every paragraph of the actor's text — its profile's and its own elsewhere, tools
+    /// aside — in source order: (text, file, line).
+    pub fn text_of(&self, actor_id: i64) -> Vec<(&str, &str, i64)> {
+        self.of_actor(&self.by.text_of_actor, actor_id)
+            .iter()
+            .map(|&p| {
+                let p = &self.rows.passages[p];
+                (
+                    p.text.as_str(),
+                    p.origin.file.as_str(),
+                    p.origin.line as i64,
+                )
+            })
+            .collect()
+    }
+
     pub fn count_mentions_of(&self, actor_id: i64) -> usize {
         self.of_actor(&self.by.mentions_of_actor, actor_id).len()
     }

@@ -53,6 +53,10 @@ struct Indexes {
     subsections: Vec<Vec<usize>>,
     passages_of_section: Vec<Vec<usize>>,
     own_passages: Vec<Vec<usize>>,
+    /// Every passage of an actor's text (profile sections and its own), tools aside.
+    text_of_actor: Vec<Vec<usize>>,
+    facts_of_actor: Vec<Vec<usize>>,
+    names_of_actor: Vec<Vec<usize>>,
     items_of_actor: Vec<Vec<usize>>,
     channels_of_actor: Vec<Vec<usize>>,
     mentions_of_actor: Vec<Vec<usize>>,
@@ -268,6 +272,12 @@ impl Indexes {
                     .then_some(p.actor)
                     .flatten()
             }),
+            text_of_actor: group(actors, r.passages.len(), |i| {
+                let p = &r.passages[i];
+                (!p.tool).then_some(p.actor).flatten()
+            }),
+            facts_of_actor: group(actors, r.actor_facts.len(), |i| Some(r.actor_facts[i].0)),
+            names_of_actor: group(actors, r.actor_names.len(), |i| Some(r.actor_names[i].0)),
             items_of_actor: group(actors, r.items.len(), |i| Some(r.items[i].actor)),
             channels_of_actor: group(actors, r.channels.len(), |i| Some(r.channels[i].actor)),
             mentions_of_actor: group(actors, r.actor_mentions.len(), |i| {
@@ -317,6 +327,9 @@ impl Indexes {
             list.sort_by_key(|&p| (r.passages[p].position, p));
         }
         for list in &mut self.own_passages {
+            list.sort_by(|&a, &b| r.passages[a].origin.cmp(&r.passages[b].origin));
+        }
+        for list in &mut self.text_of_actor {
             list.sort_by(|&a, &b| r.passages[a].origin.cmp(&r.passages[b].origin));
         }
         for list in &mut self.relations_of_standard {

@@ -160,9 +160,19 @@ pub struct Atlas {
     pub relatives: Vec<(String, String)>,
     /// (actor, a name the sources print for it in brackets after its name, where).
     pub printed_names: Vec<(usize, String, Origin)>,
+    /// (actor, fact, value, where): what a profile states on a line of its own (`Fact`).
+    pub actor_facts: Vec<(usize, &'static str, String, Origin)>,
     /// Per topic, the actors working on it, ranked (see `ranking`).
     pub topic_actors: Vec<TopicActorRow>,
     pub data_hash: String,
+}
+
+/// The facts a profile may state on a line of its own, as `actor_facts` names them.
+pub const FACTS: [&str; 5] = ["name", "acronym", "founded", "address", "website"];
+
+/// The fact `s` names, as the static name rows carry.
+pub fn fact_kind(s: &str) -> Option<&'static str> {
+    FACTS.iter().find(|f| **f == s).copied()
 }
 
 impl Atlas {
@@ -194,6 +204,7 @@ impl Atlas {
             ("glossary terms", self.glossary.len()),
             ("everyday words for terms", self.relatives.len()),
             ("names printed in brackets", self.printed_names.len()),
+            ("profile facts with their lines", self.actor_facts.len()),
             ("topic rankings", self.topic_actors.len()),
         ]
     }

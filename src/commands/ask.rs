@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::actor::fact::Fact;
 use super::invocation::Args;
 use super::shorten;
 use crate::atlas::Atlas;
@@ -53,11 +54,16 @@ enum To {
     /// "Who developed X": the publication's or tool's card, which says whose it is — when
     /// the sources name X; else the next shape ("who created WIPO" is its founding).
     Maker,
-    /// Founding year, address, website: the actor's card.
+    /// The actor's card.
     Actor,
+    /// One fact of an actor (founding year, address, members…): `/actor X fact:…` when the
+    /// words name an actor; else as `Actor` (a search).
+    Fact(Fact),
     /// "What is X": an actor, a term, a standard or a document — whichever the atlas has.
     WhatIs,
     Events,
+    /// "When did X take place": one event — the space's, or one the sources name.
+    Event,
     RemindMe,
     Search,
     /// "Which standard …": the registry standard it describes, else a search of the words.
@@ -95,29 +101,49 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::WhoWorksOn,
         ),
         shape(
-            r"(?:when|in what year|what year) (?:was|were|did) (?P<x>.+?) (?:founded|established|created|set up|start(?:ed)?|born)",
-            To::Actor,
+            r"(?:when|in what year|what year|which year) (?:was|were|did) (?P<x>.+?) (?:founded|established|created|set up|start(?:ed)?|born|formed|launched)",
+            To::Fact(Fact::Founded),
         ),
         shape(
             r"(?:who|which \w+) (?:set up|founded|created|established|started) (?P<x>.+)",
             To::Actor,
         ),
         shape(
-            r"how many (?:members|member states|countries|staff|employees|people) (?:does|do|has|have) (?P<x>.+?)(?: have| got| count)?",
-            To::Actor,
+            r"how many (?:members|member states|member countries|countries|states|national bodies) (?:does|do|has|have|are (?:there )?in|are members of|belong to) (?P<x>.+?)(?: have| got| count| have got)?",
+            To::Fact(Fact::Members),
+        ),
+        shape(
+            r"how many (?:staff|employees|people|experts|persons|staff members|workers) (?:does|do|has|have|work (?:for|at|with|in)|are (?:there )?(?:in|at)) (?P<x>.+?)(?: have| got| employ| count| have got)?",
+            To::Fact(Fact::People),
         ),
         shape(
             r"(?:en quelle année|quand) (?P<x>.+?) (?:a-t-(?:il|elle) été|a été|fut|est) (?:fondée?|créée?|creee?|établie?|etablie?)",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"(?:depuis quand|depuis combien de temps) (?:existe|existent)(?:-t-(?:il|elle))? (?P<x>.+)",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"(?:depuis quand|depuis combien de temps) (?:travaille|œuvre|oeuvre)(?:-t-(?:il|elle))? (?P<x>.+)",
+            To::Actor,
+        ),
+        shape(r"how old is (?P<x>.+)", To::Fact(Fact::Founded)),
+        shape(
+            r"how long has (?P<x>.+?) (?:existed|been around)(?: for)?",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"how long has (?P<x>.+?) (?:been working|been active)(?: for)?",
             To::Actor,
         ),
         shape(
-            r"(?:depuis quand|depuis combien de temps) (?:existe|existent|travaille|œuvre|oeuvre)(?:-t-(?:il|elle))? (?P<x>.+)",
-            To::Actor,
+            r"combien (?:de |d['’])(?:membres|états membres|etats membres|pays membres|pays|états|etats)(?: \S+)? (?:compte|a|possède|regroupe|réunit|reunit) (?P<x>.+)",
+            To::Fact(Fact::Members),
         ),
-        shape(r"how old is (?P<x>.+)", To::Actor),
         shape(
-            r"how long has (?P<x>.+?) (?:existed|been around|been working|been active)(?: for)?",
-            To::Actor,
+            r"combien (?:de |d['’])(?:employés|employes|personnes|collaborateurs|experts|salariés|salaries)(?: \S+)? (?:compte|a|possède|emploie|travaillent (?:pour|à|a|chez)) (?P<x>.+)",
+            To::Fact(Fact::People),
         ),
         shape(
             r"combien (?:de |d['’])\S+(?: \S+)? (?:compte|a|possède) (?P<x>.+)",
@@ -125,27 +151,47 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         ),
         shape(
             r"(?:where|in which city|in what city|in which country) (?:is|are) (?P<x>.+?) (?:based|located|headquartered|situated|seated|found)(?: in| at)?",
-            To::Actor,
+            To::Fact(Fact::Address),
         ),
         shape(
             r"where (?:does|do) (?P<x>.+?) (?:have (?:its|their) (?:office|offices|headquarters|seat|hq)|sit|live)",
-            To::Actor,
+            To::Fact(Fact::Address),
         ),
         shape(
             r"(?:où|ou) (?:est|sont) (?:basée?s?|située?s?|installée?s?|implantée?s?) (?P<x>.+)",
-            To::Actor,
+            To::Fact(Fact::Address),
         ),
         shape(
             r"(?:où|ou) (?:se situe|se situent|siège|siege) (?P<x>.+)",
+            To::Fact(Fact::Address),
+        ),
+        shape(
+            r"(?:what (?:does|do)(?: the (?:acronym|abbreviation|letters))? (?P<x>.+?) (?:stand for|mean)|what is (?P<y>.+?) (?:short|an abbreviation|the acronym|an acronym) for|que (?:veut dire|signifie) (?:le sigle |l['’]acronyme |le nom )?(?P<z>.+))",
+            To::Fact(Fact::Name),
+        ),
+        shape(
+            r"(?:what is|what['’]s|where is|where can i find) (?:the )?(?:website|web site|homepage|site|url) (?:of|for) (?P<x>.+)",
+            To::Fact(Fact::Website),
+        ),
+        shape(
+            r"(?:where (?:is|are)(?: the)? (?:office|offices|headquarters|seat|hq) of|where is|where are|what is the address of|what['’]s the address of|address of) (?P<x>.+)",
+            To::Fact(Fact::Address),
+        ),
+        shape(
+            r"(?:where (?:can|do|could|should|would) (?:i|we|you|one) (?:find|visit|meet|reach|go to see)|how (?:do i|can i) (?:contact|reach|find)) (?P<x>.+)",
             To::Actor,
         ),
         shape(
-            r"(?:where (?:is|are)(?: the)? (?:office|offices|headquarters|seat|hq) of|where is|where are|where (?:can|do|could|should|would) (?:i|we|you|one) (?:find|visit|meet|reach|go to see)|what is the address of|address of|how (?:do i|can i) (?:contact|reach|find)) (?P<x>.+)",
-            To::Actor,
+            r"(?:quelle est l['’]adresse de|où (?:est|se trouve)|ou (?:est|se trouve)) (?P<x>.+)",
+            To::Fact(Fact::Address),
         ),
         shape(
-            r"(?:quelle est l['’]adresse de|où (?:est|se trouve)|ou (?:est|se trouve)|quand (?:a été|a ete) (?:fondée?|créée?|creee?)) (?P<x>.+)",
-            To::Actor,
+            r"(?:quand (?:a été|a ete) (?:fondée?|créée?|creee?)) (?P<x>.+)",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"(?:when|what (?:date|day|time)|on what date|quand) (?:did|does|do|will|is|was|are|were|has|a eu lieu|aura lieu|a lieu) (?P<x>.+?)(?: (?:take place|took place|taking place|happen|happened|happening|held|be held|start|started|starting|begin|began|occur|occurred|run|ran|avoir lieu))",
+            To::Event,
         ),
         shape(
             r"(?:what['’]?s|what is|anything|is there anything) (?:on|happening|coming up|planned|scheduled)(?P<x>.*)",
@@ -195,7 +241,12 @@ pub fn route(atlas: &Atlas, question: &str) -> Route {
         let Some(c) = shape.pattern.captures(&q) else {
             continue;
         };
-        let x = c.name("x").map_or("", |m| m.as_str()).trim();
+        // A shape with several wordings names its capture x, y or z.
+        let x = ["x", "y", "z"]
+            .iter()
+            .find_map(|n| c.name(n))
+            .map_or("", |m| m.as_str())
+            .trim();
         let x = without_article(x.trim_matches(|c: char| c == '"' || c == '“' || c == '”'));
         let x = without_place(x);
         if let Some(line) = line_for(atlas, shape.to, x) {
@@ -322,41 +373,55 @@ const CARD_FACTS: &[&str] = &[
     "mandat",
 ];
 
+/// The fact a card's word asks for, where /actor's fact: answers it alone (its address, its
+/// website); else the card answers.
+fn fact_named(word: &str) -> Option<Fact> {
+    let w = word.to_lowercase();
+    match w.as_str() {
+        "address" | "addresses" | "headquarters" | "hq" | "seat" | "office" | "offices"
+        | "location" | "adresse" | "siège" | "siege" | "bureau" | "bureaux" => Some(Fact::Address),
+        "website" | "web site" | "site" | "homepage" | "site web" | "site internet" => {
+            Some(Fact::Website)
+        }
+        _ => None,
+    }
+}
+
 /// "the headquarters of WIPO", "le siège du Forum économique mondial", "UNICC's address":
-/// the actor whose card fact is asked, when the words name one.
-fn card_fact_of<'x>(atlas: &Atlas, x: &'x str) -> Option<&'x str> {
+/// the actor whose card fact is asked, when the words name one, and the fact.
+fn card_fact_of<'x>(atlas: &Atlas, x: &'x str) -> Option<(&'x str, Option<Fact>)> {
     static OF: LazyLock<Regex> = LazyLock::new(|| {
         let facts = CARD_FACTS.join("|");
         Regex::new(&format!(
-            r"(?i)^(?:(?:the|its|their|le|la|les|l['’])\s*)?(?:{facts})\s+(?:of|for|de|du|des|d['’])\s*(?P<owner>.+)$"
+            r"(?i)^(?:(?:the|its|their|le|la|les|l['’])\s*)?(?P<fact>{facts})\s+(?:of|for|de|du|des|d['’])\s*(?P<owner>.+)$"
         ))
         .expect("a valid pattern")
     });
     static OWNS: LazyLock<Regex> = LazyLock::new(|| {
         let facts = CARD_FACTS.join("|");
         Regex::new(&format!(
-            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])\s+(?:{facts})$"
+            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])\s+(?P<fact>{facts})$"
         ))
         .expect("a valid pattern")
     });
-    let owner = OF
-        .captures(x)
-        .or_else(|| OWNS.captures(x))?
-        .name("owner")?
-        .as_str();
-    let owner = without_article(owner.trim());
-    names_an_actor(atlas, owner).then_some(owner)
+    let c = OF.captures(x).or_else(|| OWNS.captures(x))?;
+    let owner = without_article(c.name("owner")?.as_str().trim());
+    let fact = c.name("fact").and_then(|f| fact_named(f.as_str()));
+    names_an_actor(atlas, owner).then_some((owner, fact))
 }
 
 fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
     let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
-    if matches!(to, To::Actor | To::WhatIs | To::Search) {
-        if let Some(owner) = card_fact_of(atlas, x) {
-            return Some(format!("/actor name:{}", quoted(owner)));
+    if matches!(to, To::Actor | To::Fact(_) | To::WhatIs | To::Search) {
+        if let Some((owner, fact)) = card_fact_of(atlas, x) {
+            return Some(match fact {
+                Some(f) => format!("/actor name:{} fact:{}", quoted(owner), f.as_str()),
+                None => format!("/actor name:{}", quoted(owner)),
+            });
         }
     }
     let x = match to {
-        To::Actor => owner_named(atlas, x),
+        To::Actor | To::Fact(_) => owner_named(atlas, x),
         _ => x,
     };
     match to {
@@ -365,8 +430,16 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
         To::Maker => {
             names_a_publication_made(atlas, x).then(|| format!("/document query:{}", quoted(x)))
         }
-        To::Actor if !x.is_empty() && !names_an_actor(atlas, x) => {
+        // "What does SSR stand for": a term of the glossary, if not an actor's acronym.
+        // An acronym is an actor's only when /actor would answer it (LAWS is not AWS).
+        To::Fact(Fact::Name) if !x.is_empty() && super::actor::resolve(atlas, x).is_none() => {
+            Some(what_is(atlas, x))
+        }
+        To::Actor | To::Fact(_) if !x.is_empty() && !names_an_actor(atlas, x) => {
             Some(format!("/search words:{}", quoted(x)))
+        }
+        To::Fact(f) if !x.is_empty() => {
+            Some(format!("/actor name:{} fact:{}", quoted(x), f.as_str()))
         }
         To::Actor if !x.is_empty() => Some(format!("/actor name:{}", quoted(x))),
         To::WhatIs if !x.is_empty() => Some(what_is(atlas, x)),
@@ -383,6 +456,7 @@ fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
                 None => "/events".into(),
             })
         }
+        To::Event if !x.is_empty() => Some(format!("/event show event:{}", quoted(x))),
         To::RemindMe if !x.is_empty() => Some(format!("/remind me event:{}", quoted(x))),
         To::Search if !x.is_empty() => Some(format!("/search words:{}", quoted(x))),
         To::Standard => Some(match atlas.standard_about(x) {
@@ -457,8 +531,12 @@ fn names_a_publication_made(atlas: &Atlas, x: &str) -> bool {
         && (!atlas.document_titles.exact(x).is_empty() || !atlas.named(x).is_empty())
 }
 
-/// No shape: an actor named outright, else the actors whose text speaks of the words.
+/// No shape: an actor named outright (or a fact of it: "UNICC's address"), else the actors
+/// whose text speaks of the words.
 fn by_the_words(atlas: &Atlas, q: &str) -> Route {
+    if let Some(line) = line_for(atlas, To::Actor, q).filter(|_| card_fact_of(atlas, q).is_some()) {
+        return Route::Line(line);
+    }
     if !atlas.actors.exact(q).is_empty() {
         return Route::Line(format!("/actor name:\"{}\"", q.replace('"', "")));
     }

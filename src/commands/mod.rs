@@ -548,6 +548,10 @@ async fn respond(
     bound: Result<(CommandName, invocation::Args), CommandError>,
     line: &str,
 ) -> Reply {
+    let asked_page = bound
+        .as_ref()
+        .ok()
+        .and_then(|(_, args)| args.integer("page"));
     let parsed = bound.and_then(|(command, args)| {
         let request = request(command, &args)?;
         check_permission(command, args.subcommand.as_deref(), caller)?;
@@ -557,7 +561,33 @@ async fn respond(
         Ok(request) => run_guarded(ctx, caller, request).await,
         Err(e) => Err(e),
     };
-    result.unwrap_or_else(|e| error::into_reply(e, line))
+    let reply = result.unwrap_or_else(|e| error::into_reply(e, line));
+    said_past_the_end(reply, asked_page)
+}
+
+/// A page asked past the end shows the last one (a page number is easily mistyped), and says
+/// so: the member must not read the last page as the one they asked for.
+fn said_past_the_end(mut reply: Reply, asked: Option<i64>) -> Reply {
+    let Some(asked) = asked.filter(|&p| p > 1) else {
+        return reply;
+    };
+    if reply.tone != Tone::Answer {
+        return reply;
+    }
+    let pages = reply.paging.as_ref().map_or(1, |p| i64::from(p.pages));
+    if asked <= pages {
+        return reply;
+    }
+    let note = if pages == 1 {
+        format!("There is no page {asked}: this answer has one page")
+    } else {
+        format!("There is no page {asked}: showing the last, page {pages} of {pages}")
+    };
+    reply.subtitle = Some(match reply.subtitle.take() {
+        Some(s) => format!("{note} · {s}"),
+        None => note,
+    });
+    reply
 }
 
 /// Runs a request so that a panic in it (a bug) is this request's failure — logged with an

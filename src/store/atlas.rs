@@ -30,6 +30,7 @@ const ATLAS_TABLES: &[&str] = &[
     "topic_actors",
     "relatives",
     "printed_names",
+    "actor_facts",
     "document_mentions",
     "standard_mentions",
     "standard_relations",
@@ -239,6 +240,17 @@ mod write {
             "printed_names",
             "actor_id, name, file, line",
             printed.collect(),
+        )
+        .await?;
+        let facts = a
+            .actor_facts
+            .iter()
+            .map(|(i, fact, value, o)| row![id(*i), *fact, value; o]);
+        insert(
+            tx,
+            "actor_facts",
+            "actor_id, fact, value, file, line",
+            facts.collect(),
         )
         .await
     }
@@ -697,6 +709,15 @@ mod read {
         for r in all(pool, "SELECT * FROM printed_names ORDER BY rowid").await? {
             a.printed_names
                 .push((ix(&r, "actor_id")?, r.try_get("name")?, origin(&r)?));
+        }
+        for r in all(pool, "SELECT * FROM actor_facts ORDER BY rowid").await? {
+            let fact: String = r.try_get("fact")?;
+            a.actor_facts.push((
+                ix(&r, "actor_id")?,
+                crate::atlas::rows::fact_kind(&fact).ok_or_else(|| bad("actor_facts", &fact))?,
+                r.try_get("value")?,
+                origin(&r)?,
+            ));
         }
         for r in all(pool, "SELECT said, word FROM relatives ORDER BY rowid").await? {
             a.relatives.push((r.try_get(0)?, r.try_get(1)?));

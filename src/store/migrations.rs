@@ -36,6 +36,7 @@ pub const ATLAS: &[(i64, &str, &str)] = &[
     migration!(13, "atlas/0013_everyday_words.sql"),
     migration!(14, "atlas/0014_printed_names.sql"),
     migration!(17, "atlas/0017_tool_passages.sql"),
+    migration!(18, "atlas/0018_actor_facts.sql"),
 ];
 
 /// (version, file under migrations/, SQL) of every runtime migration (SQLite), in order.

@@ -892,7 +892,11 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
             "/who-works-on",
             "Who works on Cybersecurity",
         ),
-        ("/ask when was WIPO founded?", "/actor", "Founded: 1967"),
+        (
+            "/ask when was WIPO founded?",
+            "/actor",
+            "Founded in 1967 [000:395]",
+        ),
         ("/ask what is the OEWG?", "/define", "OEWG"),
         (
             "/ask what does ISO/IEC 27001 cover?",
@@ -938,9 +942,13 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
         (
             "/ask depuis quand existe l'OMPI ?",
             "/actor",
-            "Founded: 1967",
+            "Founded in 1967",
         ),
-        ("/ask how long has WIPO existed?", "/actor", "Founded: 1967"),
+        (
+            "/ask how long has WIPO existed?",
+            "/actor",
+            "Founded in 1967",
+        ),
         // A standard by what it covers: the one the registry describes so, clearly.
         (
             "/ask which standard secures industrial automation?",
@@ -982,4 +990,149 @@ async fn plain_questions_are_answered_by_the_command_that_fits_and_say_which() {
         out.starts_with("World Intellectual Property Organization"),
         "{out}"
     );
+}
+
+#[tokio::test]
+async fn a_page_past_the_end_shows_the_last_and_says_so() {
+    let bot = Bot::new().await;
+    let last = bot.reply("/who-works-on privacy page:999").await;
+    let paging = last.paging.clone().expect("privacy has more than one page");
+    assert_eq!(paging.page, paging.pages, "the last page is shown");
+    let said = format!(
+        "There is no page 999: showing the last, page {0} of {0}",
+        paging.pages
+    );
+    assert!(
+        last.subtitle
+            .as_deref()
+            .is_some_and(|s| s.starts_with(&said)),
+        "{:?}",
+        last.subtitle
+    );
+    // A page that exists is not remarked on; a one-page answer says it has one.
+    let second = bot.reply("/who-works-on privacy page:2").await;
+    assert!(!second.subtitle.unwrap_or_default().contains("no page"));
+    let one = bot.ask("/search marrakesh treaty page:7").await;
+    assert!(
+        one.contains("There is no page 7: this answer has one page"),
+        "{one}"
+    );
+}
+
+#[tokio::test]
+async fn one_fact_of_an_actor_is_the_line_that_states_it_or_a_plain_the_sources_dont_say() {
+    let bot = Bot::new().await;
+    // A profile's own line, cited.
+    let iec = bot.ask("/actor IEC fact:founded").await;
+    assert!(iec.contains("Founded in 1906 [000:5]"), "{iec}");
+    let wipo = bot.ask("/actor WIPO fact:address").await;
+    assert!(
+        wipo.contains("Chemin des Colombettes 34, 1211 Geneva 20, Switzerland [000:397]"),
+        "{wipo}"
+    );
+    // A curated year is cited where its quote is written.
+    let dcaf = bot.ask("/actor DCAF fact:founded").await;
+    assert!(dcaf.contains("Founded in 2000 [001:4]"), "{dcaf}");
+    // Stated in prose: the sentence, the count marked, and only of the body itself.
+    let iso = bot.ask("/actor ISO fact:members").await;
+    assert!(
+        iso.contains("*170 national standards bodies*") && iso.contains("[000:626]"),
+        "{iso}"
+    );
+    let aosis = bot.ask("/actor AOSIS fact:members").await;
+    assert!(
+        aosis.contains("*39 small island and coastal developing states*"),
+        "{aosis}"
+    );
+    // UNICC's profile gives no year, and "UNICC Cybersecurity … since its inception in
+    // 2017" is a service of it, not its founding.
+    let unicc = bot.reply("/actor UNICC fact:founded").await;
+    assert_eq!(unicc.tone, Tone::NotFound);
+    let text = plain::render(&unicc);
+    assert!(
+        text.contains("The sources don't say when UNICC was founded."),
+        "{text}"
+    );
+    assert!(!text.contains("2017"), "{text}");
+    let wef = bot.reply("/actor WEF fact:members").await;
+    assert_eq!(wef.tone, Tone::NotFound, "WEF's text counts no members");
+    // What an acronym stands for: the profile's name, else a curated alias that spells it.
+    let unctad = bot.ask("/actor UNCTAD fact:name").await;
+    assert!(
+        unctad.contains("United Nations Conference on Trade and Development [000:721]"),
+        "{unctad}"
+    );
+    let dcaf = bot.ask("/actor DCAF fact:name").await;
+    assert!(
+        dcaf.contains("Geneva Centre for the Democratic Control of Armed Forces (curated"),
+        "{dcaf}"
+    );
+    // A fact that is not one gets the list of those that are.
+    let bad = bot.reply("/actor WIPO fact:budget").await;
+    assert_eq!(bad.tone, Tone::Usage);
+}
+
+#[tokio::test]
+async fn fact_questions_in_plain_words_ask_for_the_fact_not_the_whole_card() {
+    let bot = Bot::new().await;
+    for (question, line, says) in [
+        (
+            "when was UNICC founded?",
+            "/actor name:\"UNICC\" fact:founded",
+            "The sources don't say when UNICC was founded",
+        ),
+        (
+            "How many members does ISO have",
+            "/actor name:\"ISO\" fact:members",
+            "170 national standards bodies",
+        ),
+        (
+            "what does DCAF stand for",
+            "/actor name:\"DCAF\" fact:name",
+            "Democratic Control of Armed Forces",
+        ),
+        (
+            "where is WIPO based?",
+            "/actor name:\"WIPO\" fact:address",
+            "Chemin des Colombettes",
+        ),
+        (
+            "what is the website of UNCTAD",
+            "/actor name:\"UNCTAD\" fact:website",
+            "https://unctad.org/",
+        ),
+        (
+            "UNICC's address",
+            "/actor name:\"UNICC\" fact:address",
+            "Palais des Nations",
+        ),
+        (
+            "combien de membres compte l'OMPI",
+            "/actor name:\"OMPI\" fact:members",
+            "193 member states",
+        ),
+        (
+            "quand a été fondée la CNUCED",
+            "/actor name:\"CNUCED\" fact:founded",
+            "Founded in 1964",
+        ),
+        (
+            "when did COP26 take place",
+            "/event show event:\"COP26\"",
+            "2021-10-31 to 2021-11-12",
+        ),
+        // Not an actor's acronym: the glossary says what it stands for.
+        (
+            "what does SSR stand for",
+            "/define term:\"SSR\"",
+            "security sector reform",
+        ),
+    ] {
+        let out = bot.ask(question).await;
+        assert!(
+            out.contains(&format!("Asked as {line}")),
+            "{question}:\n{out}"
+        );
+        assert!(out.contains(says), "{question}:\n{out}");
+    }
 }

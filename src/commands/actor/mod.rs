@@ -1,4 +1,7 @@
-//! /actor <name>: an organisation's profile, found by acronym, name, alias or part of a name.
+//! /actor <name>: an organisation's profile, found by acronym, name, alias or part of a name;
+//! with fact:, one fact of it (`fact`).
+
+pub mod fact;
 
 use std::collections::HashSet;
 
@@ -17,12 +20,24 @@ pub struct Params {
     pub name: String,
     /// 1: the card; 2 onwards: one digital-policy issue in full per page.
     pub page: u32,
+    /// One fact instead of the card.
+    pub fact: Option<fact::Fact>,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
+    let fact = match args.get("fact") {
+        None => None,
+        Some(f) => Some(fact::Fact::parse(f).ok_or_else(|| {
+            CommandError::usage(
+                "fact: is one of founded, address, website, name, members, people, for example:",
+                "/actor UNICC fact:founded",
+            )
+        })?),
+    };
     Ok(Params {
         name: args.get("name").unwrap_or_default().to_string(),
         page: args.integer("page").unwrap_or(1).clamp(1, 100) as u32,
+        fact,
     })
 }
 
@@ -99,7 +114,9 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let actor = atlas
         .actor(best)
         .ok_or_else(|| anyhow::anyhow!("actor {best} vanished"))?;
-    let mut reply = if actor.kind == "profiled" {
+    let mut reply = if let Some(f) = p.fact {
+        fact::answer(atlas, &actor, f)
+    } else if actor.kind == "profiled" {
         profile(atlas, &actor, p.page)
     } else {
         short_card(atlas, &actor)

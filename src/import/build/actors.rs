@@ -7,8 +7,9 @@ use std::collections::HashSet;
 use super::curated_facts::apply_curated_facts;
 use super::misplaced_tools::move_misplaced_tools;
 use super::{index_of, ActorRow, Stage};
+use crate::atlas::rows::Origin;
 use crate::import::curated::{At, OrganisationEntry};
-use crate::import::model::Profile;
+use crate::import::model::{Field, Profile};
 use crate::import::names::is_all_caps;
 use crate::search::normalize::name_key;
 
@@ -62,8 +63,12 @@ impl Stage<'_, '_> {
                 );
                 continue;
             }
-            slugs.insert(p.slug.clone(), atlas.actors.len());
+            let me = atlas.actors.len();
+            slugs.insert(p.slug.clone(), me);
             atlas.actors.push(actor_row(p));
+            atlas
+                .actor_facts
+                .extend(facts_of(p).map(|(f, v, o)| (me, f, v, o)));
         }
     }
 
@@ -196,6 +201,27 @@ fn actor_row(p: &Profile) -> ActorRow {
         parent: None,
         provenance,
     }
+}
+
+/// The facts the profile states, each with the line that states it: (fact, value, where).
+fn facts_of(p: &Profile) -> impl Iterator<Item = (&'static str, String, Origin)> + '_ {
+    let text = |name: &'static str, f: &Option<Field<String>>| {
+        f.as_ref()
+            .map(|f| (name, f.value.clone(), f.origin.clone()))
+    };
+    let founded = p
+        .founded
+        .as_ref()
+        .map(|f| ("founded", f.value.to_string(), f.origin.clone()));
+    [
+        text("name", &p.name),
+        text("acronym", &p.acronym),
+        founded,
+        text("address", &p.address),
+        text("website", &p.website),
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// An organisation the sources mention but do not profile: its curated name and acronym.
