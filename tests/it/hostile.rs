@@ -278,6 +278,26 @@ proptest! {
         prop_assert!(c.choices.len() <= 25);
         prop_assert!(c.start <= line.len() && line.is_char_boundary(c.start));
     }
+
+    /// Any plain question — fact shapes with anything inside — is routed without a panic to
+    /// a command line that parses (or nowhere), never back to /ask.
+    #[test]
+    fn any_question_routes_to_a_line_that_parses(
+        head in prop_oneof![Just("when was "), Just("how many members does "), Just("what does "),
+                            Just("where is "), Just("when did "), Just("combien de membres compte "),
+                            Just("the headquarters of "), Just("qui a développé "), Just("")],
+        middle in "\\PC{0,40}",
+        tail in prop_oneof![Just(" founded"), Just(" have"), Just(" stand for"), Just(" based"),
+                            Just(" take place"), Just("'s address"), Just("?"), Just("")],
+    ) {
+        let question = format!("{head}{middle}{tail}");
+        if let atlasbot::commands::ask::Route::Line(line) = atlasbot::commands::ask::route(bundled(), &question) {
+            prop_assert!(!line.starts_with("/ask"), "{line}");
+            if !question.trim_start().starts_with('/') {
+                prop_assert!(commands::parse(&line).is_ok(), "{question} → {line}");
+            }
+        }
+    }
 }
 
 /// Regression: imported SUMMARY/DESCRIPTION/LOCATION kept bare CR, ESC, NUL, VT, FF, DEL (and

@@ -10,7 +10,7 @@ use regex::Regex;
 use super::display_name;
 use crate::atlas::views::ActorRow;
 use crate::atlas::Atlas;
-use crate::commands::{cite, shorten};
+use crate::commands::cite;
 use crate::import::prose;
 use crate::reply::{Item, Reply, Span, Text};
 use crate::search::normalize::name_key;
@@ -269,14 +269,30 @@ fn stating(pattern: &Regex, sentence: &str, names: &[String], own: bool) -> Opti
     if !about_it {
         return None;
     }
-    let s = shorten(sentence, 400);
-    if part.end() > s.len() {
-        return Some(Text::plain(s));
-    }
+    // Marked on the sentence as written (the match's offsets are its), each part then
+    // tidied on its own.
+    let tidy = |t: &str| {
+        let lead = if t.starts_with(char::is_whitespace) {
+            " "
+        } else {
+            ""
+        };
+        let trail = if t.ends_with(char::is_whitespace) {
+            " "
+        } else {
+            ""
+        };
+        let words = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        if words.is_empty() {
+            lead.to_string()
+        } else {
+            format!("{lead}{words}{trail}")
+        }
+    };
     Some(Text::of([
-        Span::Plain(s[..part.start()].to_string()),
-        Span::Strong(s[part.start()..part.end()].to_string()),
-        Span::Plain(s[part.end()..].to_string()),
+        Span::Plain(tidy(&sentence[..part.start()]).trim_start().to_string()),
+        Span::Strong(tidy(&sentence[part.start()..part.end()]).trim().to_string()),
+        Span::Plain(tidy(&sentence[part.end()..]).trim_end().to_string()),
     ]))
 }
 
@@ -330,6 +346,26 @@ fn names_written(atlas: &Atlas, a: &ActorRow) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any sentence, in any script and spacing, is read without a panic, and what is
+        /// shown is the sentence itself (its spacing tidied), with nothing added or lost.
+        #[test]
+        fn any_sentence_is_read_safely_and_shown_as_written(
+            sentence in "(It|UNICC|Since its founding in 2000,|[ \\t\u{a0}é’a-zA-Z0-9,.()-]{0,20}){1,3}( was established in 19[0-9][0-9]| has 1[0-9]{0,2},?[0-9]* ?(member states|experts|é)| based in [A-Z][a-z]+)?[ \\t\u{a0}é’a-z]{0,10}",
+        ) {
+            let names = vec!["UNICC".to_string(), "Ü".to_string()];
+            for p in [&*FOUNDED, &*BASED, &*MEMBERS, &*PEOPLE] {
+                for own in [true, false] {
+                    if let Some(t) = stating(p, &sentence, &names, own) {
+                        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+                        prop_assert_eq!(words(&t.to_plain()), words(&sentence));
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn an_acronym_is_spelled_by_the_initials_of_a_run_of_its_name() {
