@@ -138,6 +138,28 @@ impl Atlas {
         self.named_with_more(&words, coined_first)
     }
 
+    /// What an actor's text names — its listed tools and programmes, then the publications
+    /// and programmes its passages name, by kind word — each once, at most `limit`: what
+    /// "/document WIPO" lists.
+    pub fn named_of_actor(&self, actor_id: i64, limit: usize) -> Vec<Named> {
+        let mut out: Vec<Named> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let tools = self.rows.items.iter().filter(|i| id(i.actor) == actor_id);
+        for item in tools {
+            out.extend(self.named_tools(&tokens(&item.name)).into_iter().take(1));
+        }
+        for kind in KINDS {
+            for n in self.named_in_passages(&[kind.to_string()]) {
+                if n.actor_id == Some(actor_id) {
+                    out.push(n);
+                }
+            }
+        }
+        out.retain(|n| n.actor_id == Some(actor_id) && seen.insert(n.title.to_lowercase()));
+        out.truncate(limit);
+        out
+    }
+
     /// Names the sources write for the leading words of `query` when not for all of them
     /// ("Global Cybersecurity Outlook 2023" → Global Cybersecurity Outlook): what a "did you
     /// mean" offers, at most `limit` titles.

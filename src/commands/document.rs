@@ -97,6 +97,10 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     if reply.tone != Tone::NotFound {
         return Ok(reply);
     }
+    // An actor's name alone ("/document WIPO"): what its text names.
+    if let Some(r) = of_actor(atlas, &p.query) {
+        return Ok(r);
+    }
     // "the WIPO GREEN marketplace please", "DCAF Young Faces programme": without the words
     // around the title — an article, a courtesy, the owner's name before it.
     Ok(without_filler(atlas, &p.query)
@@ -104,6 +108,38 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .map(|title| by_words(atlas, &title, &typed))
         .find(|again| again.tone != Tone::NotFound)
         .unwrap_or(reply))
+}
+
+/// Most publications and programmes listed for one actor.
+const OF_ACTOR: usize = 15;
+
+/// The publications, tools and programmes an actor's text names, each with its kind, year
+/// and where — when `query` is an actor's name (as /actor would answer it) and its text
+/// names any.
+fn of_actor(atlas: &Atlas, query: &str) -> Option<Reply> {
+    let actor = super::actor::resolve(atlas, query)?;
+    let who = super::actor::display_name(&actor);
+    let named = atlas.named_of_actor(actor.id, OF_ACTOR);
+    if named.is_empty() {
+        return None;
+    }
+    let items = named
+        .iter()
+        .map(|n| {
+            let year = n.year.map(|y| format!(", {y}")).unwrap_or_default();
+            Item::labelled(n.title.clone(), format!("{}{year}", n.kind))
+                .source(cite(&n.file, n.line))
+                .more(format!("/document {}", shorten(&n.title, 80)))
+        })
+        .collect();
+    let mut r = Reply::answer(format!("What {who}'s text names"));
+    r.summary = Some(Text::plain(format!(
+        "No document is called “{}”; these are the publications, tools and programmes {who}'s text names. /document with one of them shows it.",
+        shorten(query.trim(), 60)
+    )));
+    r = r.section("Publications, tools and programmes", items);
+    r.suggestions = vec![format!("/actor {who}")];
+    Some(r)
 }
 
 /// The query without the words people put around a title — a leading article, a trailing

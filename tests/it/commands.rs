@@ -1136,3 +1136,24 @@ async fn fact_questions_in_plain_words_ask_for_the_fact_not_the_whole_card() {
         assert!(out.contains(says), "{question}:\n{out}");
     }
 }
+
+#[tokio::test]
+async fn a_document_asked_by_its_owners_name_lists_what_the_owners_text_names() {
+    let bot = Bot::new().await;
+    let unctad = bot.ask("/document UNCTAD").await;
+    assert!(unctad.starts_with("What UNCTAD's text names"), "{unctad}");
+    for named in [
+        "Digital Economy Report — report [000:763]",
+        "Global Cyberlaw Tracker — tracker [000:788]",
+        "→ /document eTrade Readiness Assessments",
+    ] {
+        assert!(unctad.contains(named), "missing {named:?} in:\n{unctad}");
+    }
+    // Only its own text's: WEF's toolkits are not UNCTAD's.
+    assert!(!unctad.contains("Toolkit"), "{unctad}");
+    let wipo = bot.ask("/document OMPI").await;
+    assert!(wipo.contains("WIPO GREEN — tool [000:456]"), "{wipo}");
+    // A name that is no actor's is still "no document".
+    let none = bot.reply("/document Zorglub").await;
+    assert_eq!(none.tone, Tone::NotFound);
+}
