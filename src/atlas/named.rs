@@ -117,8 +117,11 @@ impl Atlas {
         if words.iter().map(String::len).sum::<usize>() < 2 || words.len() > MAX_TITLE_WORDS {
             return Vec::new();
         }
-        let found = self.named_by(&words);
+        let mut found = self.named_by(&words);
         if !found.is_empty() {
+            // The title as typed before its editions ("Digital Economy Report" is the series;
+            // "Digital Economy Report 2019" one edition of it): a stable sort keeps the rest.
+            found.sort_by_key(|n| tokens(&n.title) != words);
             return found;
         }
         // "Young Faces programme", "future of jobs report": people add what the thing is,

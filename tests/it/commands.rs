@@ -1157,3 +1157,23 @@ async fn a_document_asked_by_its_owners_name_lists_what_the_owners_text_names() 
     let none = bot.reply("/document Zorglub").await;
     assert_eq!(none.tone, Tone::NotFound);
 }
+
+#[tokio::test]
+async fn a_series_asked_by_its_title_is_the_series_not_its_first_edition() {
+    let bot = Bot::new().await;
+    let series = bot.ask("/document Digital Economy Report").await;
+    assert!(series.starts_with("Digital Economy Report\n"), "{series}");
+    assert!(
+        series.contains("Formerly: Information Economy Report until 2017"),
+        "{series}"
+    );
+    assert!(
+        series.contains("/document Digital Economy Report 2019"),
+        "the edition is offered: {series}"
+    );
+    let edition = bot.ask("/document Digital Economy Report 2019").await;
+    assert!(
+        edition.starts_with("Digital Economy Report 2019\n"),
+        "{edition}"
+    );
+}
