@@ -13,7 +13,7 @@ use super::shorten;
 use crate::atlas::Atlas;
 use crate::error::CommandError;
 use crate::reply::Reply;
-use crate::search::normalize::name_key;
+use crate::search::normalize::{fold_typography, name_key};
 use crate::search::standard_id::StandardId;
 
 #[derive(Debug, Clone)]
@@ -59,6 +59,8 @@ enum To {
     /// One fact of an actor (founding year, address, members…): `/actor X fact:…` when the
     /// words name an actor; else as `Actor` (a search).
     Fact(Fact),
+    /// "How many partners does X have": `/actor X count:partners` (the noun is group `n`).
+    Count,
     /// "What is X": an actor, a term, a standard or a document — whichever the atlas has.
     WhatIs,
     Events,
@@ -101,15 +103,28 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::WhoWorksOn,
         ),
         shape(
-            r"(?:when|in what year|what year|which year) (?:was|were|did) (?P<x>.+?) (?:founded|established|created|set up|start(?:ed)?|born|formed|launched)",
+            r"(?:when|in what year|what year|which year|in which year) (?:was|were|did) (?P<x>.+?) (?:founded|established|created|set up|start(?:ed)?|born|formed|launched)",
             To::Fact(Fact::Founded),
+        ),
+        // "Was WIPO founded in 1970?": the year it was, which answers yes or no.
+        shape(
+            r"(?:was|were|is) (?P<x>.+?) (?:founded|established|created|set up|formed) (?:in|on|before|after) .+",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"since when (?:does|do|has|have|did) (?P<x>.+?) (?:exist|existed|been around|been in existence)",
+            To::Fact(Fact::Founded),
+        ),
+        shape(
+            r"(?:is|are) (?P<x>.+?) (?:based|located|headquartered|seated) (?:in|at) .+",
+            To::Fact(Fact::Address),
         ),
         shape(
             r"(?:who|which \w+) (?:set up|founded|created|established|started) (?P<x>.+)",
             To::Actor,
         ),
         shape(
-            r"how many (?:members|member states|member countries|countries|states|national bodies) (?:does|do|has|have|are (?:there )?in|are members of|belong to) (?P<x>.+?)(?: have| got| count| have got)?",
+            r"how many (?:members|member states|member countries|national bodies) (?:does|do|has|have|are (?:there )?in|are members of|belong to) (?P<x>.+?)(?: have| got| count| have got)?",
             To::Fact(Fact::Members),
         ),
         shape(
@@ -138,6 +153,14 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Actor,
         ),
         shape(
+            r"how many (?P<n>[\w-]+(?: [\w-]+){0,2}?) (?:does|do|did|has|have|had) (?P<x>.+?)(?: have| has| got| count| serve| support| employ| work with| work in| operate in| cover| reach| have got)?",
+            To::Count,
+        ),
+        shape(
+            r"how many (?P<n>[\w-]+(?: [\w-]+){0,2}?) (?:is|are|was|were) (?P<x>.+?) (?:in|active in|present in|working in|working with|supporting|serving)",
+            To::Count,
+        ),
+        shape(
             r"combien (?:de |d['’])(?:membres|états membres|etats membres|pays membres|pays|états|etats)(?: \S+)? (?:compte|a|possède|regroupe|réunit|reunit) (?P<x>.+)",
             To::Fact(Fact::Members),
         ),
@@ -148,6 +171,11 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape(
             r"combien (?:de |d['’])\S+(?: \S+)? (?:compte|a|possède) (?P<x>.+)",
             To::Actor,
+        ),
+        // Events first: "where was COP26 held" is where an event took place, not an address.
+        shape(
+            r"(?:when|where|what (?:date|day|time)|on what date|in which city|in what city|in which country) (?:did|does|do|will|is|was|are|were|has|will be) (?P<x>.+?)(?: (?:take place|took place|taking place|happen|happened|happening|held|be held|being held|start|started|starting|begin|began|occur|occurred|run|ran|scheduled|organi[sz]ed))",
+            To::Event,
         ),
         shape(
             r"(?:where|in which city|in what city|in which country) (?:is|are) (?P<x>.+?) (?:based|located|headquartered|situated|seated|found)(?: in| at)?",
@@ -186,12 +214,8 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
             To::Fact(Fact::Address),
         ),
         shape(
-            r"(?:quand (?:a été|a ete) (?:fondée?|créée?|creee?)) (?P<x>.+)",
+            r"(?:(?:quand|en quelle année|en quelle annee) (?:a été|a ete|fut) (?:fondée?|créée?|creee?|établie?|etablie?)) (?P<x>.+)",
             To::Fact(Fact::Founded),
-        ),
-        shape(
-            r"(?:when|what (?:date|day|time)|on what date|quand) (?:did|does|do|will|is|was|are|were|has|a eu lieu|aura lieu|a lieu) (?P<x>.+?)(?: (?:take place|took place|taking place|happen|happened|happening|held|be held|start|started|starting|begin|began|occur|occurred|run|ran|avoir lieu))",
-            To::Event,
         ),
         shape(
             r"(?:what['’]?s|what is|anything|is there anything) (?:on|happening|coming up|planned|scheduled)(?P<x>.*)",
@@ -208,6 +232,16 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
         shape(
             r"(?:quand|où|ou) (?:a lieu|aura lieu|est) (?:le |la )?(?:prochain|prochaine) (?P<x>.*)",
             To::Events,
+        ),
+        shape(
+            r"(?:quand|où|ou|à quelle date|a quelle date) (?:a eu lieu|aura lieu|a lieu|s['’]est tenue?s?|se tient|se tiendra|se déroule|se deroule|s['’]est déroulée?s?|s['’]est deroulee?s?|s['’]est passée?|se passe) (?P<x>.+)",
+            To::Event,
+        ),
+        shape(r"when(?: is|['’]s| are) the next (?P<x>.*)", To::Events),
+        // "When is the Common Secure Conference": an event, in any tense.
+        shape(
+            r"(?:when|quand) (?:is|was|will be|are|were|est|était|etait|sera) (?P<x>.+)",
+            To::Event,
         ),
         shape(
             r"(?P<x>(?:which|what)(?: is| are)?(?: the)?(?: \w+)? (?:standards?|norms?) .+)",
@@ -249,6 +283,10 @@ pub fn route(atlas: &Atlas, question: &str) -> Route {
             .trim();
         let x = without_article(x.trim_matches(|c: char| c == '"' || c == '“' || c == '”'));
         let x = without_place(x);
+        if let To::Count = shape.to {
+            let noun = c.name("n").map_or("", |m| m.as_str());
+            return Route::Line(count_line(atlas, x, noun));
+        }
         if let Some(line) = line_for(atlas, shape.to, x) {
             return Route::Line(line);
         }
@@ -258,8 +296,9 @@ pub fn route(atlas: &Atlas, question: &str) -> Route {
 
 /// A question as routed: one line, no closing punctuation, no greeting.
 fn tidy(question: &str) -> String {
-    let q = question.split_whitespace().collect::<Vec<_>>().join(" ");
-    let q = q.trim_end_matches(['?', '!', '.', ' ', '？']);
+    let q = without_brackets(question);
+    let q = q.split_whitespace().collect::<Vec<_>>().join(" ");
+    let q = without_courtesy(q.trim_end_matches(['?', '!', '.', ' ', '？']));
     let lower = q.to_lowercase();
     for greeting in [
         "please ",
@@ -277,6 +316,39 @@ fn tidy(question: &str) -> String {
         }
     }
     tidy_about(q.trim())
+}
+
+/// A question without what it says in brackets ("the World Economic Forum (WEF)"): a name
+/// said twice, or an aside, never what is asked. A slash command keeps its text.
+fn without_brackets(question: &str) -> String {
+    static BRACKETS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\s*\([^()]{0,80}\)").expect("a valid pattern"));
+    if question.trim_start().starts_with('/') {
+        return question.to_string();
+    }
+    BRACKETS.replace_all(question, "").into_owned()
+}
+
+/// Without the courtesy at its end (", please", " svp", ", if you know").
+fn without_courtesy(q: &str) -> &str {
+    let lower = q.to_lowercase();
+    for courtesy in [
+        "please",
+        "thanks",
+        "thank you",
+        "svp",
+        "s'il vous plaît",
+        "s’il vous plaît",
+        "merci",
+        "if you know",
+    ] {
+        if let Some(rest) = lower.strip_suffix(courtesy) {
+            if rest.ends_with([' ', ',']) {
+                return q[..rest.len()].trim_end_matches([' ', ',', '?', '!', '.']);
+            }
+        }
+    }
+    q
 }
 
 /// "about ISO" (what "tell me about ISO" leaves) asks what ISO is.
@@ -404,14 +476,25 @@ fn card_fact_of<'x>(atlas: &Atlas, x: &'x str) -> Option<(&'x str, Option<Fact>)
         ))
         .expect("a valid pattern")
     });
-    let c = OF.captures(x).or_else(|| OWNS.captures(x))?;
+    // "the WIPO website", "ISO homepage", "the World Economic Forums address": the owner's
+    // name then the fact, without the apostrophe.
+    static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+        let facts = CARD_FACTS.join("|");
+        Regex::new(&format!(
+            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])?\s+(?P<fact>{facts})$"
+        ))
+        .expect("a valid pattern")
+    });
+    let c = OF
+        .captures(x)
+        .or_else(|| OWNS.captures(x))
+        .or_else(|| BEFORE.captures(x))?;
     let owner = without_article(c.name("owner")?.as_str().trim());
     let fact = c.name("fact").and_then(|f| fact_named(f.as_str()));
     names_an_actor(atlas, owner).then_some((owner, fact))
 }
 
 fn line_for(atlas: &Atlas, to: To, x: &str) -> Option<String> {
-    let quoted = |s: &str| format!("\"{}\"", s.replace('"', ""));
     if matches!(to, To::Actor | To::Fact(_) | To::WhatIs | To::Search) {
         if let Some((owner, fact)) = card_fact_of(atlas, x) {
             return Some(match fact {
@@ -475,6 +558,23 @@ fn about_standard(x: &str) -> String {
         .join(" ")
 }
 
+/// A value quoted for a command line: without any quotation mark, in any typography
+/// ("„", "“" are read as `"` by the line's parser and would end the value).
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", fold_typography(s).replace('"', ""))
+}
+
+/// "How many partners does UNICC have": its count, when the words name an actor; else the
+/// words searched.
+fn count_line(atlas: &Atlas, x: &str, noun: &str) -> String {
+    let owner = owner_named(atlas, x);
+    if names_an_actor(atlas, owner) {
+        format!("/actor name:{} count:{}", quoted(owner), quoted(noun))
+    } else {
+        format!("/search words:{}", quoted(&format!("{x} {noun}")))
+    }
+}
+
 /// "What is X": the kind of thing the atlas knows X as — a standard's number, an actor (its
 /// card says what it is and does), a term of the glossary, a topic, a document of the UN list,
 /// a publication the sources name by that title — else a search.
@@ -489,7 +589,7 @@ fn what_is(atlas: &Atlas, x: &str) -> String {
                 .then_some(rest)
         })
         .unwrap_or(x);
-    let quoted = format!("\"{}\"", x.replace('"', ""));
+    let quoted = quoted(x);
     if StandardId::parse(x).is_some() {
         return format!("/standard identifier:{quoted}");
     }
@@ -538,13 +638,13 @@ fn by_the_words(atlas: &Atlas, q: &str) -> Route {
         return Route::Line(line);
     }
     if !atlas.actors.exact(q).is_empty() {
-        return Route::Line(format!("/actor name:\"{}\"", q.replace('"', "")));
+        return Route::Line(format!("/actor name:{}", quoted(q)));
     }
     if StandardId::parse(q).is_some() {
-        return Route::Line(format!("/standard identifier:\"{}\"", q.replace('"', "")));
+        return Route::Line(format!("/standard identifier:{}", quoted(q)));
     }
     if atlas.speaking_of(q).is_some_and(|s| !s.actors.is_empty()) {
-        return Route::Line(format!("/who-works-on topic:\"{}\"", q.replace('"', "")));
+        return Route::Line(format!("/who-works-on topic:{}", quoted(q)));
     }
     Route::Unsure(q.to_string())
 }

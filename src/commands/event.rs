@@ -889,7 +889,17 @@ async fn show(
         r.sources = Some(format!("Source: {}", cite(&e.file, e.line)));
         return Ok(r);
     }
-    Ok(not_found(wanted))
+    Ok(not_found_anywhere(wanted))
+}
+
+/// /event show looks in both places: the answer says so, and where else to look.
+fn not_found_anywhere(wanted: &str) -> Reply {
+    let shown = shorten(wanted, 60);
+    let mut r = Reply::not_found(format!(
+        "No event “{shown}” on this space's calendar, and the sources name no event by these words."
+    ));
+    r.suggestions = vec!["/events".into(), format!("/search {shown}")];
+    r
 }
 
 async fn card(ctx: &Context, atlas: &Atlas, e: &EventRow) -> Result<Reply, CommandError> {

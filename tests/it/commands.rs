@@ -1030,9 +1030,40 @@ async fn one_fact_of_an_actor_is_the_line_that_states_it_or_a_plain_the_sources_
         wipo.contains("Chemin des Colombettes 34, 1211 Geneva 20, Switzerland [000:397]"),
         "{wipo}"
     );
-    // A curated year is cited where its quote is written.
+    // A year read from a sentence is given with the sentence, cited where it is written.
     let dcaf = bot.ask("/actor DCAF fact:founded").await;
-    assert!(dcaf.contains("Founded in 2000 [001:4]"), "{dcaf}");
+    assert!(
+        dcaf.contains(
+            "2000, as the sources put it: “Since its founding in 2000, DCAF has contributed"
+        ) && dcaf.contains("[001:4]"),
+        "{dcaf}"
+    );
+    // Where alumni come from is no count of members; "the sources don't say" is.
+    let diplo = bot.reply("/actor Diplo fact:members").await;
+    assert_eq!(diplo.tone, Tone::NotFound, "{:?}", plain::render(&diplo));
+    // A full name is cited where the sources write it, not the curated entry.
+    let aosis = bot.ask("/actor AOSIS fact:name").await;
+    assert!(
+        aosis.contains("Alliance of Small Island States [003:37]"),
+        "{aosis}"
+    );
+    // Any count the sources give of a thing, asked by name.
+    let partners = bot.ask("/actor UNICC count:partners").await;
+    assert!(
+        partners.contains("*over 90 partners*") && partners.contains("[000:492]"),
+        "{partners}"
+    );
+    let none = bot.ask("/actor ISO count:countries").await;
+    assert!(
+        none.contains("The sources give no number of countries for ISO."),
+        "{none}"
+    );
+    // An age said as experience answers "how old".
+    let unicc_age = bot.ask("/actor UNICC fact:founded").await;
+    assert!(
+        unicc_age.contains("*over 50 years* of experience"),
+        "{unicc_age}"
+    );
     // Stated in prose: the sentence, the count marked, and only of the body itself.
     let iso = bot.ask("/actor ISO fact:members").await;
     assert!(
@@ -1046,14 +1077,17 @@ async fn one_fact_of_an_actor_is_the_line_that_states_it_or_a_plain_the_sources_
     );
     // UNICC's profile gives no year, and "UNICC Cybersecurity … since its inception in
     // 2017" is a service of it, not its founding.
-    let unicc = bot.reply("/actor UNICC fact:founded").await;
-    assert_eq!(unicc.tone, Tone::NotFound);
-    let text = plain::render(&unicc);
+    let unicc = bot.ask("/actor UNICC fact:founded").await;
+    assert!(!unicc.contains("2017"), "{unicc}");
+    let unknown = bot.reply("/actor CyberPeace Institute fact:people").await;
+    assert_eq!(unknown.tone, Tone::NotFound);
+    let text = plain::render(&unknown);
     assert!(
-        text.contains("The sources don't say when UNICC was founded."),
+        text.contains(
+            "The sources don't say how many people work for or with CyberPeace Institute."
+        ),
         "{text}"
     );
-    assert!(!text.contains("2017"), "{text}");
     let wef = bot.reply("/actor WEF fact:members").await;
     assert_eq!(wef.tone, Tone::NotFound, "WEF's text counts no members");
     // What an acronym stands for: the profile's name, else a curated alias that spells it.
@@ -1079,7 +1113,72 @@ async fn fact_questions_in_plain_words_ask_for_the_fact_not_the_whole_card() {
         (
             "when was UNICC founded?",
             "/actor name:\"UNICC\" fact:founded",
-            "The sources don't say when UNICC was founded",
+            "over 50 years",
+        ),
+        (
+            "when was the World Economic Forum (WEF) founded, please?",
+            "/actor name:\"World Economic Forum\" fact:founded",
+            "Founded in 1971 [000:145]",
+        ),
+        (
+            "was WIPO founded in 1970?",
+            "/actor name:\"WIPO\" fact:founded",
+            "Founded in 1967",
+        ),
+        (
+            "since when does DCAF exist?",
+            "/actor name:\"DCAF\" fact:founded",
+            "Since its founding in 2000",
+        ),
+        (
+            "en quelle année a été créée la CNUCED ?",
+            "/actor name:\"CNUCED\" fact:founded",
+            "Founded in 1964",
+        ),
+        (
+            "is UNICC based in New York?",
+            "/actor name:\"UNICC\" fact:address",
+            "Palais des Nations",
+        ),
+        (
+            "what is the WIPO website?",
+            "/actor name:\"WIPO\" fact:website",
+            "https://www.wipo.int/",
+        ),
+        (
+            "ISO homepage",
+            "/actor name:\"ISO\" fact:website",
+            "https://www.iso.org/iso/home.html",
+        ),
+        (
+            "how many partners does UNICC have?",
+            "/actor name:\"UNICC\" count:\"partners\"",
+            "over 90 partners",
+        ),
+        (
+            "how many countries does the IEC have",
+            "/actor name:\"IEC\" count:\"countries\"",
+            "over 170 countries",
+        ),
+        (
+            "where was COP26 held?",
+            "/event show event:\"COP26\"",
+            "Glasgow",
+        ),
+        (
+            "quand s'est tenue la COP26 ?",
+            "/event show event:\"COP26\"",
+            "Glasgow",
+        ),
+        (
+            "when is the Common Secure Conference?",
+            "/event show event:\"Common Secure Conference\"",
+            "2021-11-16 to 2021-11-24",
+        ),
+        (
+            "when is AI for Good held?",
+            "/event show event:\"AI for Good\"",
+            "on this space's calendar, and the sources name no event by these words",
         ),
         (
             "How many members does ISO have",

@@ -63,7 +63,7 @@ impl Fact {
             Fact::Website => format!("{who}'s website"),
             Fact::Name => format!("what {who} stands for"),
             Fact::Members => format!("how many members {who} has"),
-            Fact::People => format!("how many people work for {who}"),
+            Fact::People => format!("how many people work for or with {who}"),
         }
     }
 
@@ -81,7 +81,7 @@ impl Fact {
 }
 
 static FOUNDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(?:was|were|has been|had been)\s+)?(?:founded|established|created|set up|formed|born|launched)\s+(?:in\s+|on\s+)?(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\s+)?((?:19|20)\d\d)\b|\bsince\s+(?:its|our|their)\s+(?:founding|foundation|creation|establishment|inception)\s+in\s+((?:19|20)\d\d)\b")
+    Regex::new(r"(?i)\b(?:(?:was|were|has been|had been)\s+)?(?:founded|established|created|set up|formed|born|launched)\s+(?:in\s+|on\s+)?(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\s+)?((?:19|20)\d\d)\b|\bsince\s+(?:its|our|their)\s+(?:founding|foundation|creation|establishment|inception)\s+in\s+((?:19|20)\d\d)\b|\b(?:has|have|with|brings)\s+((?:over|more than|nearly|almost|some)\s+\d{1,3}\s+years)\s+of\s+(?:experience|history|existence)\b")
         .expect("a valid pattern")
 });
 
@@ -91,9 +91,11 @@ static BASED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A count, then up to five words ("39 small island and coastal developing states"), then a
-/// noun of members.
+/// noun of members — "countries" alone is not one ("alumni from 163 countries", "a
+/// framework to over 170 countries" count where people are, not members), nor is a count
+/// after "from", "in", "to" (group `not`).
 static MEMBERS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|countries|states|economies|national (?:standards )?bodies))\b")
+    Regex::new(r"(?i)(?P<not>\b(?:from|in|across|to|into|throughout)\s+)?\b((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))\b")
         .expect("a valid pattern")
 });
 
@@ -128,6 +130,53 @@ pub fn answer(atlas: &Atlas, a: &ActorRow, fact: Fact) -> Reply {
     r
 }
 
+/// Longest thing counted ("partners", "member organisations"), in words and letters.
+pub const MAX_COUNTED_WORDS: usize = 3;
+pub const MAX_COUNTED_CHARS: usize = 40;
+
+/// "How many partners does UNICC have": the sentences about it that give a number of
+/// `what` (singular or plural), the count marked; else "the sources don't say".
+pub fn count(atlas: &Atlas, a: &ActorRow, what: &str) -> Reply {
+    let who = display_name(a);
+    let what = what.trim().to_lowercase();
+    let items = counting(&what)
+        .map(|p| stated_in_prose(atlas, a, &p))
+        .unwrap_or_default();
+    if items.is_empty() {
+        return Reply::not_found(format!(
+            "The sources give no number of {what} for {who}. What they say of {who}: /actor {who}"
+        ));
+    }
+    let mut r = Reply::answer(format!("{who} — {what}"));
+    r.subtitle = Some(format!("Asked: how many {what}, for {who}"));
+    r = r.section("What the sources say", items);
+    r.suggestions = vec![format!("/actor {who}")];
+    r
+}
+
+/// The pattern of a count of `what`: a number, up to three words, then the noun in either
+/// number ("client" and "clients"). Unlike members, any count of the noun answers ("works in
+/// 170 countries"). None for what is not a few plain words.
+fn counting(what: &str) -> Option<Regex> {
+    let words: Vec<&str> = what.split_whitespace().collect();
+    let plain = words
+        .iter()
+        .all(|w| w.chars().all(|c| c.is_alphabetic() || c == '-'));
+    if words.is_empty() || words.len() > MAX_COUNTED_WORDS || !plain {
+        return None;
+    }
+    let phrase = words
+        .iter()
+        .map(|w| regex::escape(w))
+        .collect::<Vec<_>>()
+        .join(r"\s+");
+    let stem = phrase.strip_suffix('s').unwrap_or(&phrase);
+    Regex::new(&format!(
+        r"(?i)\b((?:over |more than |some |about |around |nearly |almost )?\d{{1,3}}(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)\b"
+    ))
+    .ok()
+}
+
 fn heading(fact: Fact) -> &'static str {
     match fact {
         Fact::Founded => "founded",
@@ -135,7 +184,7 @@ fn heading(fact: Fact) -> &'static str {
         Fact::Website => "website",
         Fact::Name => "name in full",
         Fact::Members => "members",
-        Fact::People => "people",
+        Fact::People => "people (staff, experts)",
     }
 }
 
@@ -153,13 +202,25 @@ fn stated(atlas: &Atlas, a: &ActorRow, fact: Fact) -> Option<Item> {
     let facts = atlas.stated_facts(a.id);
     let line = |kind: &str| facts.iter().find(|f| f.0 == kind);
     let (text, file, n) = match fact {
-        Fact::Founded => line("founded").map(|f| (format!("Founded in {}", f.1), &f.2, f.3))?,
+        Fact::Founded => line("founded").map(|f| (founded_in(a, &f.1), &f.2, f.3))?,
         Fact::Address => line("address").map(|f| (f.1.clone(), &f.2, f.3))?,
         Fact::Website => line("website").map(|f| (f.1.clone(), &f.2, f.3))?,
         Fact::Name => return name_in_full(atlas, a),
         Fact::Members | Fact::People => return None,
     };
     Some(Item::new(text).source(cite(file, n)))
+}
+
+/// "Founded in 1906" for a profile's "Established: 1906"; a year read from a sentence
+/// ("Since 2003 ICT4Peace explores …") is given with the sentence, which may say less than
+/// a founding.
+fn founded_in(a: &ActorRow, year: &str) -> String {
+    match a.founded_evidence.as_deref() {
+        Some(e) if !e.trim_start().starts_with("Established") => {
+            format!("{year}, as the sources put it: “{}”", e.trim())
+        }
+        _ => format!("Founded in {year}"),
+    }
 }
 
 /// What its acronym stands for: the name its profile states, else a name of it the sources
@@ -173,7 +234,13 @@ fn name_in_full(atlas: &Atlas, a: &ActorRow) -> Option<Item> {
     }
     let acronym = a.acronym.clone().unwrap_or_else(|| a.name.clone());
     if let Some(full) = a.full_name.as_ref().filter(|f| **f != acronym) {
-        return Some(Item::new(full.clone()).source(a.provenance.clone()));
+        // Where the sources write it in full, rather than the curated entry.
+        let written = atlas
+            .mentions_most_about(a.id, 50)
+            .into_iter()
+            .find(|m| m.sentence.contains(full.as_str()));
+        let source = written.map_or(a.provenance.clone(), |m| cite(&m.file, m.line));
+        return Some(Item::new(full.clone()).source(source));
     }
     atlas
         .names_of(a.id)
@@ -221,9 +288,14 @@ fn spells_from(letters: &[char], words: &[String]) -> bool {
 /// The sentences of its text (then of others' text naming it) that state the fact, the
 /// answering part marked, at most `SHOWN`.
 fn said_in_prose(atlas: &Atlas, a: &ActorRow, fact: Fact) -> Vec<Item> {
-    let Some(pattern) = fact.pattern() else {
-        return Vec::new();
-    };
+    match fact.pattern() {
+        Some(pattern) => stated_in_prose(atlas, a, pattern),
+        None => Vec::new(),
+    }
+}
+
+/// The sentences about the actor that `pattern` finds stating a fact (`stating`).
+fn stated_in_prose(atlas: &Atlas, a: &ActorRow, pattern: &Regex) -> Vec<Item> {
     let names = names_written(atlas, a);
     let mut items: Vec<Item> = Vec::new();
     for (text, file, line) in atlas.text_of(a.id) {
@@ -261,7 +333,19 @@ fn push_once(items: &mut Vec<Item>, text: Text, file: &str, line: i64) {
 fn stating(pattern: &Regex, sentence: &str, names: &[String], own: bool) -> Option<Text> {
     let c = pattern.captures(sentence)?;
     let whole = c.get(0)?;
-    let part = c.iter().skip(1).flatten().next().unwrap_or(whole);
+    // A pattern's group `not` says what the fact must not follow; its first other group is
+    // the part that answers.
+    let not = pattern.capture_names().position(|n| n == Some("not"));
+    if not.is_some_and(|i| c.get(i).is_some()) {
+        return None;
+    }
+    let part = c
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(i, _)| Some(*i) != not)
+        .find_map(|(_, m)| m)
+        .unwrap_or(whole);
     let before = &sentence[..whole.start()];
     let about_it = names_as_subject(before, names)
         || own && ITSELF.is_match(sentence)

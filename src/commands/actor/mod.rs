@@ -22,6 +22,8 @@ pub struct Params {
     pub page: u32,
     /// One fact instead of the card.
     pub fact: Option<fact::Fact>,
+    /// A count instead of the card: how many of these ("partners") it has.
+    pub count: Option<String>,
 }
 
 pub fn parse(args: &Args) -> Result<Params, CommandError> {
@@ -34,10 +36,21 @@ pub fn parse(args: &Args) -> Result<Params, CommandError> {
             )
         })?),
     };
+    let count = args.get("count").map(str::trim).filter(|c| !c.is_empty());
+    if let Some(c) = count {
+        let words = c.split_whitespace().count();
+        if words > fact::MAX_COUNTED_WORDS || c.chars().count() > fact::MAX_COUNTED_CHARS {
+            return Err(CommandError::usage(
+                "count: is what to count, in up to three words, for example:",
+                "/actor UNICC count:partners",
+            ));
+        }
+    }
     Ok(Params {
         name: args.get("name").unwrap_or_default().to_string(),
         page: args.integer("page").unwrap_or(1).clamp(1, 100) as u32,
         fact,
+        count: count.map(str::to_string),
     })
 }
 
@@ -114,7 +127,9 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     let actor = atlas
         .actor(best)
         .ok_or_else(|| anyhow::anyhow!("actor {best} vanished"))?;
-    let mut reply = if let Some(f) = p.fact {
+    let mut reply = if let Some(what) = &p.count {
+        fact::count(atlas, &actor, what)
+    } else if let Some(f) = p.fact {
         fact::answer(atlas, &actor, f)
     } else if actor.kind == "profiled" {
         profile(atlas, &actor, p.page)
