@@ -163,6 +163,48 @@ impl Atlas {
         out
     }
 
+    /// Things described rather than named ("the report about 5G from the Forum"): the names
+    /// ending in one of `kinds` whose title or sentence says every word of `about` (in any
+    /// inflection), of the actor `by` when given; each once, at most `limit`.
+    pub fn named_about(
+        &self,
+        about: &[String],
+        kinds: &[&str],
+        by: Option<i64>,
+        limit: usize,
+    ) -> Vec<Named> {
+        let stems: Vec<String> = about
+            .iter()
+            .filter(|w| !is_stop_word(w))
+            .map(|w| crate::search::concepts::stem(w))
+            .collect();
+        if stems.is_empty() {
+            return Vec::new();
+        }
+        let says_all = |n: &Named| {
+            let said: HashSet<String> = tokens(&format!("{} {}", n.title, n.sentence))
+                .iter()
+                .map(|w| crate::search::concepts::stem(w))
+                .collect();
+            stems.iter().all(|s| said.contains(s))
+        };
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for kind in kinds {
+            for n in self.named_in_passages(&[kind.to_string()]) {
+                let theirs = by.is_none_or(|a| n.actor_id == Some(a));
+                if out.len() < limit
+                    && theirs
+                    && says_all(&n)
+                    && seen.insert(n.title.to_lowercase())
+                {
+                    out.push(n);
+                }
+            }
+        }
+        out
+    }
+
     /// Names the sources write for the leading words of `query` when not for all of them
     /// ("Global Cybersecurity Outlook 2023" → Global Cybersecurity Outlook): what a "did you
     /// mean" offers, at most `limit` titles.

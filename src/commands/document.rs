@@ -101,6 +101,10 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     if let Some(r) = of_actor(atlas, &p.query) {
         return Ok(r);
     }
+    // Described rather than named: "the report about 5G from the Forum".
+    if let Some(r) = described(atlas, &p.query) {
+        return Ok(r);
+    }
     // "the WIPO GREEN marketplace please", "DCAF Young Faces programme": without the words
     // around the title — an article, a courtesy, the owner's name before it.
     Ok(without_filler(atlas, &p.query)
@@ -108,6 +112,132 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .map(|title| by_words(atlas, &title, &typed))
         .find(|again| again.tone != Tone::NotFound)
         .unwrap_or(reply))
+}
+
+/// "the report about 5G from the Forum": a kind of thing, what it is about, and whose.
+static DESCRIBED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:the |a |an |that |this |their |its )?(?P<kind>[\w-]+) (?:about|on|regarding|concerning|covering|dealing with|looking at|that looks at|that covers|for|sur|concernant) (?:the )?(?P<about>.+?)(?: (?:from|by|of|published by|made by|de|du|par) (?:the |la |le |l['’])?(?P<by>.+?))?$")
+        .expect("a valid pattern")
+});
+
+/// The kind words a described thing may be written with, by the word people use.
+fn kinds_for(word: &str) -> Option<&'static [&'static str]> {
+    const PUBLICATIONS: &[&str] = &[
+        "report",
+        "reports",
+        "publication",
+        "paper",
+        "whitepaper",
+        "study",
+        "series",
+        "outlook",
+        "review",
+        "survey",
+        "book",
+        "handbook",
+        "guide",
+        "guidebook",
+        "playbook",
+        "primer",
+        "compendium",
+        "commentary",
+    ];
+    const TOOLS: &[&str] = &[
+        "tool",
+        "toolkit",
+        "platform",
+        "app",
+        "apps",
+        "application",
+        "database",
+        "dataset",
+        "tracker",
+        "navigator",
+        "portal",
+        "hub",
+        "index",
+        "service",
+    ];
+    const PROGRAMMES: &[&str] = &["programme", "program", "initiative", "network", "strategy"];
+    let w = word.to_lowercase();
+    let w = w.strip_suffix('s').filter(|_| w != "series").unwrap_or(&w);
+    Some(match w {
+        "report" | "publication" | "paper" | "whitepaper" | "study" | "studie" | "series"
+        | "book" | "rapport" | "document" | "brief" | "briefing" => PUBLICATIONS,
+        "tool" | "toolkit" | "platform" | "app" | "application" | "database" | "outil" => TOOLS,
+        "programme" | "program" | "initiative" | "project" | "projet" => PROGRAMMES,
+        _ => return None,
+    })
+}
+
+/// Most things listed for a description, and for one actor.
+const DESCRIBED_SHOWN: usize = 6;
+
+/// "the report about 5G from the Forum", "a toolkit on blockchain": the things of that kind
+/// whose sentence says what it is about — one as its card, several as a list.
+fn described(atlas: &Atlas, query: &str) -> Option<Reply> {
+    let c = DESCRIBED.captures(query.trim())?;
+    let kinds = kinds_for(&c["kind"])?;
+    let about = crate::search::tokens(&c["about"]);
+    let by = match c.name("by") {
+        Some(who) => Some(whose(atlas, who.as_str())?),
+        None => None,
+    };
+    let found = atlas.named_about(&about, kinds, by.as_ref().map(|a| a.id), DESCRIBED_SHOWN);
+    match found.len() {
+        0 => None,
+        1 => Some(named_card(&found)),
+        _ => {
+            let items = found
+                .iter()
+                .map(|n| {
+                    let whose = n.actor_name.clone().unwrap_or_default();
+                    Item::labelled(n.title.clone(), format!("{}, {whose}", n.kind))
+                        .source(cite(&n.file, n.line))
+                        .more(format!("/document {}", shorten(&n.title, 80)))
+                })
+                .collect();
+            let mut r = Reply::answer(format!(
+                "{} about “{}”",
+                &c["kind"],
+                shorten(&c["about"], 60)
+            ));
+            r.summary = Some(Text::plain(
+                "No title says so; these are named in a sentence that does. /document with one of them shows it.",
+            ));
+            Some(r.section("Named where the sources speak of it", items))
+        }
+    }
+}
+
+/// The actor a description says it is from: by its name, or by a word of its name the
+/// sources use for it alone ("the Forum" is the World Economic Forum), when one actor has it.
+fn whose(atlas: &Atlas, who: &str) -> Option<crate::atlas::views::ActorRow> {
+    if let Some(a) = super::actor::resolve(atlas, who) {
+        return Some(a);
+    }
+    let word = name_key_of(who)?;
+    let mut having = atlas
+        .actors
+        .lookup(who, 10)
+        .into_iter()
+        .filter_map(|m| atlas.actor(m.entry.payload))
+        .filter(|a| a.kind == "profiled")
+        .filter(|a| {
+            a.full_name
+                .as_deref()
+                .unwrap_or(&a.name)
+                .split_whitespace()
+                .any(|w| w.eq_ignore_ascii_case(&word))
+        });
+    let first = having.next()?;
+    having.all(|a| a.id == first.id).then_some(first)
+}
+
+/// A one-word name, as a word ("forum"); None for several words.
+fn name_key_of(who: &str) -> Option<String> {
+    let words: Vec<&str> = who.split_whitespace().collect();
+    (words.len() == 1).then(|| words[0].to_string())
 }
 
 /// Most publications and programmes listed for one actor.
@@ -415,4 +545,36 @@ fn card(atlas: &Atlas, d: &DocumentRow) -> Reply {
     r = r.section("Cited in", items);
     r.sources = Some(format!("Source: {}", cite(&d.file, d.line)));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{read_atlas, DataDir};
+    use proptest::prelude::*;
+
+    fn bundled() -> &'static Atlas {
+        static ATLAS: std::sync::OnceLock<Atlas> = std::sync::OnceLock::new();
+        ATLAS.get_or_init(|| {
+            let (rows, _) = read_atlas(&DataDir::Bundled).expect("the bundled data imports");
+            Atlas::new(rows)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any description of a publication ("the report about X from Y") is answered, found
+        /// or not, without a panic, whatever X and Y are.
+        #[test]
+        fn any_described_publication_is_answered(
+            kind in prop_oneof![Just("report"), Just("toolkits"), Just("programme"), Just("series"), Just("x")],
+            about in "\\PC{0,30}",
+            by in prop_oneof![Just(String::new()), "\\PC{0,20}".prop_map(|w| format!(" from {w}"))],
+        ) {
+            let query = format!("the {kind} about {about}{by}");
+            let answered = run(bundled(), Params { query }).is_ok();
+            prop_assert!(answered);
+        }
+    }
 }

@@ -1276,3 +1276,23 @@ async fn a_series_asked_by_its_title_is_the_series_not_its_first_edition() {
         "{edition}"
     );
 }
+
+#[tokio::test]
+async fn a_publication_described_rather_than_named_is_found_by_what_its_sentence_says() {
+    let bot = Bot::new().await;
+    // "the Forum" is how WEF's text names WEF: one profiled actor has that word in its name.
+    let series = bot
+        .ask("/document the report about 5G from the forum")
+        .await;
+    assert!(series.starts_with("5G Outlook Series\n"), "{series}");
+    assert!(series.contains("[000:165]"), "{series}");
+    let toolkit = bot.ask("/document toolkit on blockchain").await;
+    assert!(
+        toolkit.starts_with("Blockchain Development Toolkit\n"),
+        "{toolkit}"
+    );
+    // From another body: nothing of UNCTAD's is about 5G, and WEF's is not offered instead.
+    let none = bot.reply("/document the report about 5G from UNCTAD").await;
+    assert_eq!(none.tone, Tone::NotFound);
+    assert!(!plain::render(&none).contains("5G Outlook"));
+}
