@@ -151,16 +151,26 @@ impl Atlas {
         for item in tools {
             out.extend(self.named_tools(&tokens(&item.name)).into_iter().take(1));
         }
-        for kind in KINDS {
-            for n in self.named_in_passages(&[kind.to_string()]) {
-                if n.actor_id == Some(actor_id) {
-                    out.push(n);
-                }
-            }
+        // Its own passages only, each read once for the kind words it writes.
+        let passages = super::pos(actor_id)
+            .and_then(|a| self.by.text_of_actor.get(a))
+            .map_or(&[][..], Vec::as_slice);
+        for &p in passages {
+            out.extend(self.named_by_kind(&self.rows.passages[p], KINDS));
         }
         out.retain(|n| n.actor_id == Some(actor_id) && seen.insert(n.title.to_lowercase()));
         out.truncate(limit);
         out
+    }
+
+    /// The names of `kinds` a passage writes, one per kind word it has.
+    fn named_by_kind(&self, p: &PassageRow, kinds: &[&str]) -> Vec<Named> {
+        let words: HashSet<String> = tokens(&p.text).into_iter().collect();
+        kinds
+            .iter()
+            .filter(|k| words.contains(**k))
+            .filter_map(|k| self.named_in(p, &[k.to_string()]))
+            .collect()
     }
 
     /// Things described rather than named ("the report about 5G from the Forum"): the names
@@ -188,10 +198,17 @@ impl Atlas {
                 .collect();
             stems.iter().all(|s| said.contains(s))
         };
+        // The passages that write its rarest word, each read for the kind words it has.
+        let rarest = about
+            .iter()
+            .filter(|w| !is_stop_word(w))
+            .map(|w| self.fulltext.occurrences(std::slice::from_ref(w)))
+            .min_by_key(Vec::len)
+            .unwrap_or_default();
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for kind in kinds {
-            for n in self.named_in_passages(&[kind.to_string()]) {
+        for (doc, _) in rarest.into_iter().take(MAX_PASSAGES) {
+            for n in self.named_by_kind(&self.rows.passages[doc as usize], kinds) {
                 let theirs = by.is_none_or(|a| n.actor_id == Some(a));
                 if out.len() < limit
                     && theirs
@@ -363,71 +380,65 @@ impl Atlas {
 
     /// Names written in passages: the words in order, written as a name.
     fn named_in_passages(&self, words: &[String]) -> Vec<Named> {
-        let phrase: Vec<String> = words.to_vec();
-        let mut out = Vec::new();
-        for (doc, _) in self
-            .fulltext
-            .occurrences(&phrase)
+        self.fulltext
+            .occurrences(words)
             .into_iter()
             .take(MAX_PASSAGES)
-        {
-            let p = &self.rows.passages[doc as usize];
-            let Some((start, end)) = name_span(&p.text, words) else {
-                continue;
-            };
-            // A former name ("the Digital Economy Report (known as the Information Economy
-            // Report until 2017)") is found as the name it has now.
-            let (start, end, former) = match renamed_from(&p.text, start, end) {
-                Some((now_start, now_end, former)) => (now_start, now_end, Some(former)),
-                None => (start, end, former_of(&p.text, end)),
-            };
-            // "the iVerify’s initiative": the name is iVerify.
-            let title = p.text[start..end].trim();
-            let title = title
-                .strip_suffix("’s")
-                .or_else(|| title.strip_suffix("'s"))
-                .unwrap_or(title)
-                .to_string();
-            let Some(kind) = kind_around(&p.text, start, end).or_else(|| self.actor_led(&title))
-            else {
-                continue;
-            };
-            if !publication_like(&title) || !self.actors.exact(&title).is_empty() {
-                continue;
-            }
-            let sentence = sentence_at(&p.text, start).to_string();
-            let actor = p.actor.and_then(|a| self.rows.actors.get(a));
-            // A year ending the title, or written right next to it ("Report 1994",
-            // "(2023)", "In 1994 the … Report") — not one that is part of its name ("2030
-            // Agenda": a target, not a date of publication), nor when it ended a former name.
-            let after: String = p.text[end..].chars().take(8).collect();
-            let before: String = {
-                let b: Vec<char> = p.text[..start].chars().rev().take(12).collect();
-                b.into_iter().rev().collect()
-            };
-            let last_word = title.rsplit(' ').next().unwrap_or_default();
-            let year = year_in(last_word).or_else(|| {
-                former
-                    .is_none()
-                    .then(|| year_in(&after).or_else(|| year_in(&before)))
-                    .flatten()
-            });
-            out.push(Named {
-                kind,
-                year,
-                title,
-                actor_id: p.actor.map(id),
-                actor_name: actor.map(display_name),
-                own_tool: false,
-                former,
-                sentence,
-                file: p.origin.file.clone(),
-                line: p.origin.line as i64,
-                defined: None,
-                made_by: None,
-            });
+            .filter_map(|(doc, _)| self.named_in(&self.rows.passages[doc as usize], words))
+            .collect()
+    }
+
+    /// The name written in passage `p` around `words`, when they are written as a name.
+    fn named_in(&self, p: &PassageRow, words: &[String]) -> Option<Named> {
+        let (start, end) = name_span(&p.text, words)?;
+        // A former name ("the Digital Economy Report (known as the Information Economy
+        // Report until 2017)") is found as the name it has now.
+        let (start, end, former) = match renamed_from(&p.text, start, end) {
+            Some((now_start, now_end, former)) => (now_start, now_end, Some(former)),
+            None => (start, end, former_of(&p.text, end)),
+        };
+        // "the iVerify’s initiative": the name is iVerify.
+        let title = p.text[start..end].trim();
+        let title = title
+            .strip_suffix("’s")
+            .or_else(|| title.strip_suffix("'s"))
+            .unwrap_or(title)
+            .to_string();
+        let kind = kind_around(&p.text, start, end).or_else(|| self.actor_led(&title))?;
+        if !publication_like(&title) || !self.actors.exact(&title).is_empty() {
+            return None;
         }
-        out
+        let sentence = sentence_at(&p.text, start).to_string();
+        let actor = p.actor.and_then(|a| self.rows.actors.get(a));
+        // A year ending the title, or written right next to it ("Report 1994",
+        // "(2023)", "In 1994 the … Report") — not one that is part of its name ("2030
+        // Agenda": a target, not a date of publication), nor when it ended a former name.
+        let after: String = p.text[end..].chars().take(8).collect();
+        let before: String = {
+            let b: Vec<char> = p.text[..start].chars().rev().take(12).collect();
+            b.into_iter().rev().collect()
+        };
+        let last_word = title.rsplit(' ').next().unwrap_or_default();
+        let year = year_in(last_word).or_else(|| {
+            former
+                .is_none()
+                .then(|| year_in(&after).or_else(|| year_in(&before)))
+                .flatten()
+        });
+        Some(Named {
+            kind,
+            year,
+            title,
+            actor_id: p.actor.map(id),
+            actor_name: actor.map(display_name),
+            own_tool: false,
+            former,
+            sentence,
+            file: p.origin.file.clone(),
+            line: p.origin.line as i64,
+            defined: None,
+            made_by: None,
+        })
     }
 }
 

@@ -40,6 +40,10 @@ const LINES: &[&str] = &[
     "/ask what is WIPO?",
     "/ask what does ISO 27001 cover?",
     "/ask qui travaille sur la cybersécurité à Genève ?",
+    "/ask how many members does ISO have?",
+    "/ask when was UNICC founded?",
+    "/document UNCTAD",
+    "/document the report about 5G from the forum",
 ];
 
 const PARTIALS: &[&str] = &[
