@@ -81,12 +81,12 @@ impl Fact {
 }
 
 static FOUNDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:(?:was|were|has been|had been)\s+)?(?:founded|established|created|set up|formed|born|launched)\s+(?:in\s+|on\s+)?(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\s+)?((?:19|20)\d\d)\b|\bsince\s+(?:its|our|their)\s+(?:founding|foundation|creation|establishment|inception)\s+in\s+((?:19|20)\d\d)\b|\b(?:has|have|with|brings)\s+((?:over|more than|nearly|almost|some)\s+\d{1,3}\s+years)\s+of\s+(?:experience|history|existence)\b")
+    Regex::new(r"(?i)(?-u:\b)(?:(?:was|were|has been|had been)\s+)?(?:founded|established|created|set up|formed|born|launched)\s+(?:in\s+|on\s+)?(?:\d{1,2}\s+)?(?:[A-Z][a-z]+\s+)?((?:19|20)\d\d)(?-u:\b)|(?-u:\b)since\s+(?:its|our|their)\s+(?:founding|foundation|creation|establishment|inception)\s+in\s+((?:19|20)\d\d)(?-u:\b)|(?-u:\b)(?:has|have|with|brings)\s+((?:over|more than|nearly|almost|some)\s+\d{1,3}\s+years)\s+of\s+(?:experience|history|existence)(?-u:\b)")
         .expect("a valid pattern")
 });
 
 static BASED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:based|headquartered|located|seated|has its (?:headquarters|seat|offices?))\s+in\s+((?:[A-Z][\w'’-]*)(?:,?\s+[A-Z][\w'’-]*){0,3})")
+    Regex::new(r"(?i)(?-u:\b)(?:based|headquartered|located|seated|has its (?:headquarters|seat|offices?))\s+in\s+((?:[A-Z][\w'’-]*)(?:,?\s+[A-Z][\w'’-]*){0,3})")
         .expect("a valid pattern")
 });
 
@@ -95,13 +95,13 @@ static BASED: LazyLock<Regex> = LazyLock::new(|| {
 /// framework to over 170 countries" count where people are, not members), nor is a count
 /// after "from", "in", "to" (group `not`).
 static MEMBERS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<not>\b(?:from|in|across|to|into|throughout)\s+)?\b((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))\b")
+    Regex::new(r"(?i)(?P<not>(?-u:\b)(?:from|in|across|to|into|throughout)\s+)?(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))(?-u:\b)")
         .expect("a valid pattern")
 });
 
 /// A count, then up to three words, then a noun of people working for or with it.
 static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,3}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))\b")
+    Regex::new(r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,3}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))(?-u:\b)")
         .expect("a valid pattern")
 });
 
@@ -109,7 +109,7 @@ static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
 /// states", "The organisation was established in 1967"): with its names, what makes a
 /// sentence of its text about it rather than about a treaty or a partner it names.
 static ITSELF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\W*(?:it|its|we|our|the (?:organi[sz]ation|institute|forum|foundation|centre|center|commission|conference|agency|union|body))\b")
+    Regex::new(r"(?i)^\W*(?:it|its|we|our|the (?:organi[sz]ation|institute|forum|foundation|centre|center|commission|conference|agency|union|body))(?-u:\b)")
         .expect("a valid pattern")
 });
 
@@ -172,7 +172,7 @@ fn counting(what: &str) -> Option<Regex> {
         .join(r"\s+");
     let stem = phrase.strip_suffix('s').unwrap_or(&phrase);
     Regex::new(&format!(
-        r"(?i)\b((?:over |more than |some |about |around |nearly |almost )?\d{{1,3}}(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)\b"
+        r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{{1,3}}(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)(?-u:\b)"
     ))
     .ok()
 }
@@ -298,7 +298,11 @@ fn said_in_prose(atlas: &Atlas, a: &ActorRow, fact: Fact) -> Vec<Item> {
 fn stated_in_prose(atlas: &Atlas, a: &ActorRow, pattern: &Regex) -> Vec<Item> {
     let names = names_written(atlas, a);
     let mut items: Vec<Item> = Vec::new();
+    // A paragraph is split into sentences only when the pattern is in it somewhere.
     for (text, file, line) in atlas.text_of(a.id) {
+        if !pattern.is_match(text) {
+            continue;
+        }
         for s in prose::sentences(text) {
             if let Some(t) = stating(pattern, s, &names, true) {
                 push_once(&mut items, t, file, line);
