@@ -447,7 +447,30 @@ impl Atlas {
     /// in capitals is that actor's own programme or tool, though no kind word says so.
     fn actor_led(&self, title: &str) -> Option<String> {
         let (first, rest) = title.split_once(' ')?;
-        let named = rest.split_whitespace().all(name_like)
+        // "DCAF’s Justice Advisor" is someone of DCAF's, not a programme ("UNCTAD’s SDG
+        // Pulse" is one).
+        const ROLES: &[&str] = &[
+            "advisor",
+            "adviser",
+            "director",
+            "officer",
+            "head",
+            "chief",
+            "coordinator",
+            "manager",
+            "secretary",
+            "president",
+            "chair",
+            "expert",
+            "team",
+            "staff",
+        ];
+        let role = rest
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| ROLES.contains(&w.to_lowercase().as_str()));
+        let named = !role
+            && rest.split_whitespace().all(name_like)
             && first.chars().filter(|c| c.is_uppercase()).count() >= 2
             && !self.actors.exact(first).is_empty();
         named.then(|| "programme or tool".to_string())
@@ -554,7 +577,12 @@ fn publication_like(title: &str) -> bool {
         .split_whitespace()
         .next()
         .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()));
-    (tokens(title).len() >= 2 || coined(title)) && !starts_with_number
+    // "The Forum", "The Institute": a body's short name after an article, not a title.
+    let article_and_one_word = {
+        let t = tokens(title);
+        t.len() == 2 && ["the", "a", "an"].contains(&t[0].as_str())
+    };
+    (tokens(title).len() >= 2 || coined(title)) && !starts_with_number && !article_and_one_word
 }
 
 /// One coined word, written with a capital inside it and small letters (iVerify,

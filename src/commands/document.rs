@@ -93,17 +93,30 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
             return Ok(by_symbol(atlas, symbol, &typed));
         }
     }
+    // An actor's name alone ("/document WIPO"): a document of its own that the words find
+    // (ICT4Peace's report), else what its text names — never a document that merely contains
+    // the name (a news story where it is one speaker of many).
+    if let Some(actor) = super::actor::resolve(atlas, &p.query) {
+        let own = by_words(atlas, &p.query, &typed);
+        if own.tone != Tone::NotFound && whose_card(&own, &actor) {
+            return Ok(own);
+        }
+        if let Some(r) = of_actor(atlas, &actor, &p.query) {
+            return Ok(r);
+        }
+    }
+    // Described with its owner ("the WEF report on cybersecurity", "… from DCAF"): only that
+    // owner's, even when nothing is — never another body's that contains the words.
+    if let Some(r) = described(atlas, &p.query).filter(|r| r.owned) {
+        return Ok(r.reply);
+    }
     let reply = by_words(atlas, &p.query, &typed);
     if reply.tone != Tone::NotFound {
         return Ok(reply);
     }
-    // An actor's name alone ("/document WIPO"): what its text names.
-    if let Some(r) = of_actor(atlas, &p.query) {
-        return Ok(r);
-    }
-    // Described rather than named: "the report about 5G from the Forum".
-    if let Some(r) = described(atlas, &p.query) {
-        return Ok(r);
+    // Described rather than named: "the report about 5G".
+    if let Some(r) = described(atlas, &p.query).filter(|r| r.reply.tone != Tone::NotFound) {
+        return Ok(r.reply);
     }
     // "the WIPO GREEN marketplace please", "DCAF Young Faces programme": without the words
     // around the title — an article, a courtesy, the owner's name before it.
@@ -114,11 +127,19 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
         .unwrap_or(reply))
 }
 
-/// "the report about 5G from the Forum": a kind of thing, what it is about, and whose.
+/// "the report about 5G from the Forum", "the WEF report on cybersecurity": a kind of thing,
+/// what it is about, and whose (before the kind, or after "from").
 static DESCRIBED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:the |a |an |that |this |their |its )?(?P<kind>[\w-]+) (?:about|on|regarding|concerning|covering|dealing with|looking at|that looks at|that covers|for|sur|concernant) (?:the )?(?P<about>.+?)(?: (?:from|by|of|published by|made by|de|du|par) (?:the |la |le |l['’])?(?P<by>.+?))?$")
+    Regex::new(r"(?i)^(?:the |a |an |that |this |their |its )?(?:(?P<owner>[^ ]+(?: [^ ]+){0,3}?)(?:['’]s)? )??(?P<kind>[\w-]+) (?:about|on|regarding|concerning|covering|dealing with|looking at|that looks at|that covers|for|sur|concernant) (?:the )?(?P<about>.+?)(?: (?:from|by|of|published by|made by|de|du|par) (?:the |la |le |l['’])?(?P<by>.+?))?$")
         .expect("a valid pattern")
 });
+
+/// A description's answer, and whether it named an owner (then it is the answer, found or
+/// not: another body's thing is never offered for it).
+struct Described {
+    reply: Reply,
+    owned: bool,
+}
 
 /// The kind words a described thing may be written with, by the word people use.
 fn kinds_for(word: &str) -> Option<&'static [&'static str]> {
@@ -175,18 +196,47 @@ const DESCRIBED_SHOWN: usize = 6;
 
 /// "the report about 5G from the Forum", "a toolkit on blockchain": the things of that kind
 /// whose sentence says what it is about — one as its card, several as a list.
-fn described(atlas: &Atlas, query: &str) -> Option<Reply> {
+fn described(atlas: &Atlas, query: &str) -> Option<Described> {
     let c = DESCRIBED.captures(query.trim())?;
     let kinds = kinds_for(&c["kind"])?;
     let about = crate::search::tokens(&c["about"]);
-    let by = match c.name("by") {
+    if about.iter().all(|w| crate::search::is_stop_word(w)) {
+        return None;
+    }
+    let by = match c.name("by").or(c.name("owner")) {
         Some(who) => Some(whose(atlas, who.as_str())?),
         None => None,
     };
     let found = atlas.named_about(&about, kinds, by.as_ref().map(|a| a.id), DESCRIBED_SHOWN);
+    let reply = described_reply(&c["kind"], &c["about"], by.as_ref(), &found);
+    Some(Described {
+        reply,
+        owned: by.is_some(),
+    })
+}
+
+/// One thing found as its card, several as a list; none, a not-found that says whose.
+fn described_reply(
+    kind: &str,
+    about: &str,
+    by: Option<&crate::atlas::views::ActorRow>,
+    found: &[crate::atlas::named::Named],
+) -> Reply {
     match found.len() {
-        0 => None,
-        1 => Some(named_card(&found)),
+        0 => {
+            let whose = by
+                .map(|a| format!(" of {}", super::actor::display_name(a)))
+                .unwrap_or_default();
+            let mut r = Reply::not_found(format!(
+                "The sources name no {kind}{whose} about “{}”.",
+                shorten(about, 60)
+            ));
+            r.suggestions = by
+                .map(|a| vec![format!("/document {}", super::actor::display_name(a))])
+                .unwrap_or_default();
+            r
+        }
+        1 => named_card(found),
         _ => {
             let items = found
                 .iter()
@@ -197,15 +247,11 @@ fn described(atlas: &Atlas, query: &str) -> Option<Reply> {
                         .more(format!("/document {}", shorten(&n.title, 80)))
                 })
                 .collect();
-            let mut r = Reply::answer(format!(
-                "{} about “{}”",
-                &c["kind"],
-                shorten(&c["about"], 60)
-            ));
+            let mut r = Reply::answer(format!("{kind} about “{}”", shorten(about, 60)));
             r.summary = Some(Text::plain(
                 "No title says so; these are named in a sentence that does. /document with one of them shows it.",
             ));
-            Some(r.section("Named where the sources speak of it", items))
+            r.section("Named where the sources speak of it", items)
         }
     }
 }
@@ -246,14 +292,30 @@ const OF_ACTOR: usize = 15;
 /// The publications, tools and programmes an actor's text names, each with its kind, year
 /// and where — when `query` is an actor's name (as /actor would answer it) and its text
 /// names any.
-fn of_actor(atlas: &Atlas, query: &str) -> Option<Reply> {
-    let actor = super::actor::resolve(atlas, query)?;
-    let who = super::actor::display_name(&actor);
-    let named = atlas.named_of_actor(actor.id, OF_ACTOR);
-    if named.is_empty() {
+fn of_actor(atlas: &Atlas, actor: &crate::atlas::views::ActorRow, query: &str) -> Option<Reply> {
+    let who = super::actor::display_name(actor);
+    // Publications before tools (a profile lists a dozen tools), then the UN list's own
+    // entries of it.
+    let mut named = atlas.named_of_actor(actor.id, usize::MAX);
+    named.sort_by_key(|n| n.own_tool);
+    let listed: Vec<&DocumentRow> = atlas
+        .documents
+        .iter()
+        .filter(|d| d.owner_slug.as_deref() == Some(actor.slug.as_str()))
+        .collect();
+    let total = named.len() + listed.len();
+    if total == 0 {
         return None;
     }
-    let items = named
+    let listed_items = listed.iter().map(|d| {
+        Item::labelled(d.title.clone(), d.kind.clone())
+            .source(cite(&d.file, d.line))
+            .more(format!(
+                "/document {}",
+                d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
+            ))
+    });
+    let items: Vec<Item> = named
         .iter()
         .map(|n| {
             let year = n.year.map(|y| format!(", {y}")).unwrap_or_default();
@@ -261,8 +323,15 @@ fn of_actor(atlas: &Atlas, query: &str) -> Option<Reply> {
                 .source(cite(&n.file, n.line))
                 .more(format!("/document {}", shorten(&n.title, 80)))
         })
+        .chain(listed_items)
+        .take(OF_ACTOR)
         .collect();
     let mut r = Reply::answer(format!("What {who}'s text names"));
+    if total > OF_ACTOR {
+        r.subtitle = Some(format!(
+            "{OF_ACTOR} of {total} shown, publications first — /document with more words narrows it"
+        ));
+    }
     r.summary = Some(Text::plain(format!(
         "No document is called “{}”; these are the publications, tools and programmes {who}'s text names. /document with one of them shows it.",
         shorten(query.trim(), 60)
@@ -270,6 +339,25 @@ fn of_actor(atlas: &Atlas, query: &str) -> Option<Reply> {
     r = r.section("Publications, tools and programmes", items);
     r.suggestions = vec![format!("/actor {who}")];
     Some(r)
+}
+
+/// Whether a document's card is `actor`'s own: listed or named by it.
+fn whose_card(card: &Reply, actor: &crate::atlas::views::ActorRow) -> bool {
+    let names = [
+        Some(&actor.name),
+        actor.acronym.as_ref(),
+        actor.full_name.as_ref(),
+    ];
+    card.fields
+        .iter()
+        .filter(|f| f.name == "Listed by" || f.name == "Named by")
+        .any(|f| {
+            let by = f.value.to_plain();
+            names
+                .iter()
+                .flatten()
+                .any(|n| by == **n || by.contains(&format!("({n})")))
+        })
 }
 
 /// The query without the words people put around a title — a leading article, a trailing

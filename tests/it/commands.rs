@@ -1296,3 +1296,49 @@ async fn a_publication_described_rather_than_named_is_found_by_what_its_sentence
     assert_eq!(none.tone, Tone::NotFound);
     assert!(!plain::render(&none).contains("5G Outlook"));
 }
+
+#[tokio::test]
+async fn a_publication_asked_with_its_owner_is_that_owners_or_none_never_anothers() {
+    let bot = Bot::new().await;
+    // Owner before the kind: WEF's own cybersecurity outlook, not ICT4Peace's report.
+    let wef = bot.ask("/document the WEF report on cybersecurity").await;
+    assert!(wef.starts_with("Global Cybersecurity Outlook\n"), "{wef}");
+    // DCAF names no toolkit on cybercrime: the UN list's toolkit is not offered instead.
+    let dcaf = bot.reply("/document DCAF toolkit on cybercrime").await;
+    assert_eq!(dcaf.tone, Tone::NotFound);
+    let text = plain::render(&dcaf);
+    assert!(
+        text.contains("The sources name no toolkit of DCAF about “cybercrime”."),
+        "{text}"
+    );
+    // A body named alone: what its text names, not a news story where it is one speaker.
+    let cyberpeace = bot.ask("/document CyberPeace Institute").await;
+    assert!(
+        cyberpeace.starts_with("What CyberPeace Institute's text names"),
+        "{cyberpeace}"
+    );
+    assert!(
+        !cyberpeace.contains("Common Secure Conference"),
+        "{cyberpeace}"
+    );
+    // A long list says it is cut, and shows publications before tools.
+    let wipo = bot.ask("/document WIPO").await;
+    assert!(
+        wipo.contains("15 of 17 shown, publications first"),
+        "{wipo}"
+    );
+    // A body's short name alone is no title.
+    let forum = bot.ask("/document The Forum").await;
+    assert!(!forum.contains("A report named in"), "{forum}");
+    // A role of a body's is no programme of it; a name it leads is ("UNCTAD’s SDG Pulse").
+    let dcaf_list = bot.ask("/document DCAF").await;
+    assert!(!dcaf_list.contains("Justice Advisor"), "{dcaf_list}");
+    let pulse = bot.ask("/document SDG Pulse").await;
+    assert!(
+        pulse.contains("SDG Pulse") && pulse.contains("UNCTAD"),
+        "{pulse}"
+    );
+    // Counts read numbers of any length.
+    let diplo = bot.ask("/actor Diplo count:alumni").await;
+    assert!(diplo.contains("*more than 1500 alumni*"), "{diplo}");
+}

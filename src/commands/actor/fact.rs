@@ -95,13 +95,13 @@ static BASED: LazyLock<Regex> = LazyLock::new(|| {
 /// framework to over 170 countries" count where people are, not members), nor is a count
 /// after "from", "in", "to" (group `not`).
 static MEMBERS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<not>(?-u:\b)(?:from|in|across|to|into|throughout)\s+)?(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))(?-u:\b)")
+    Regex::new(r"(?i)(?P<not>(?-u:\b)(?:from|in|across|to|into|throughout)\s+)?(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))(?-u:\b)")
         .expect("a valid pattern")
 });
 
 /// A count, then up to three words, then a noun of people working for or with it.
 static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{1,3}(?:,\d{3})*(?:\s+[\w-]+){0,3}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))(?-u:\b)")
+    Regex::new(r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{3})*(?:\s+[\w-]+){0,3}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))(?-u:\b)")
         .expect("a valid pattern")
 });
 
@@ -172,7 +172,7 @@ fn counting(what: &str) -> Option<Regex> {
         .join(r"\s+");
     let stem = phrase.strip_suffix('s').unwrap_or(&phrase);
     Regex::new(&format!(
-        r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d{{1,3}}(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)(?-u:\b)"
+        r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)(?-u:\b)"
     ))
     .ok()
 }
