@@ -155,7 +155,7 @@ fn with_importer(mut parts: Vec<(String, String)>) -> Vec<(String, String)> {
 }
 
 /// Bumped whenever the importer changes what it builds from the same data.
-pub const IMPORTER_VERSION: u32 = 5;
+pub const IMPORTER_VERSION: u32 = 6;
 
 /// Reads and validates a data directory. `Ok` holds the atlas and the warnings and notes;
 /// `Err` holds every problem found, errors first.

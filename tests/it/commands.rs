@@ -1025,6 +1025,12 @@ async fn one_fact_of_an_actor_is_the_line_that_states_it_or_a_plain_the_sources_
     // A profile's own line, cited.
     let iec = bot.ask("/actor IEC fact:founded").await;
     assert!(iec.contains("Founded in 1906 [000:5]"), "{iec}");
+    // A website the scrape writes on the line after "Website:" is cited on that line.
+    let dcaf_site = bot.ask("/actor DCAF fact:website").await;
+    assert!(
+        dcaf_site.contains("https://www.dcaf.ch/ [001:3]"),
+        "{dcaf_site}"
+    );
     let wipo = bot.ask("/actor WIPO fact:address").await;
     assert!(
         wipo.contains("Chemin des Colombettes 34, 1211 Geneva 20, Switzerland [000:397]"),

@@ -39,7 +39,7 @@ pub fn merge_scrape(
     }
 }
 
-/// Join "Website:" with the address on the next line.
+/// Join "Website:" with the address on the next line — cited there, where it is written.
 fn join_websites(lines: &[Line]) -> Vec<Line> {
     let mut joined: Vec<Line> = Vec::new();
     let mut i = 0;
@@ -51,6 +51,7 @@ fn join_websites(lines: &[Line]) -> Vec<Line> {
                 .filter(|n| n.text.starts_with("http") || n.text.starts_with("www."))
             {
                 l.text = format!("Website: {}", next.text);
+                l.number = next.number;
                 i += 1;
             }
         }
