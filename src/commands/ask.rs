@@ -331,7 +331,6 @@ fn without_brackets(question: &str) -> String {
 
 /// Without the courtesy at its end (", please", " svp", ", if you know").
 fn without_courtesy(q: &str) -> &str {
-    let lower = q.to_lowercase();
     for courtesy in [
         "please",
         "thanks",
@@ -342,10 +341,17 @@ fn without_courtesy(q: &str) -> &str {
         "merci",
         "if you know",
     ] {
-        if let Some(rest) = lower.strip_suffix(courtesy) {
-            if rest.ends_with([' ', ',']) {
-                return q[..rest.len()].trim_end_matches([' ', ',', '?', '!', '.']);
-            }
+        // Cut where the courtesy begins in the question itself: lower-casing may change the
+        // length of what comes before it ("İ" is longer in lower case).
+        let Some((head, tail)) = q
+            .len()
+            .checked_sub(courtesy.len())
+            .and_then(|at| Some((q.get(..at)?, q.get(at..)?)))
+        else {
+            continue;
+        };
+        if tail.to_lowercase() == courtesy && head.ends_with([' ', ',']) {
+            return head.trim_end_matches([' ', ',', '?', '!', '.']);
         }
     }
     q
@@ -669,6 +675,16 @@ mod tests {
     fn greetings_and_punctuation_do_not_change_the_question() {
         assert_eq!(tidy("  Hello   who works on AI?? "), "who works on AI");
         assert_eq!(tidy("please what is the OEWG ?"), "what is the OEWG");
+        // A courtesy at the end goes, cut in the question as written ("İ" is longer in lower
+        // case: cutting at the lower-cased length left "ple").
+        assert_eq!(
+            tidy("when was İİİ WIPO founded, Please?"),
+            "when was İİİ WIPO founded"
+        );
+        assert_eq!(
+            tidy("quand a été fondée l'OMPI svp"),
+            "quand a été fondée l'OMPI"
+        );
     }
 
     #[test]
