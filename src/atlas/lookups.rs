@@ -115,7 +115,7 @@ impl Atlas {
         }
     }
 
-    fn of_actor<'a>(&'a self, lists: &'a [Vec<usize>], actor_id: i64) -> &'a [usize] {
+    pub(super) fn of_actor<'a>(&'a self, lists: &'a [Vec<usize>], actor_id: i64) -> &'a [usize] {
         pos(actor_id)
             .and_then(|a| lists.get(a))
             .map_or(&[], Vec::as_slice)
@@ -385,6 +385,14 @@ impl Atlas {
     }
 
     /// Where a "body" entry describes this actor: (file, line).
+    /// The UN list's entries the actor lists, in row order.
+    pub fn documents_of(&self, actor_id: i64) -> Vec<DocumentRow> {
+        self.of_actor(&self.by.documents_of_owner, actor_id)
+            .iter()
+            .filter_map(|&d| self.documents.get(d).cloned())
+            .collect()
+    }
+
     pub fn documents_about(&self, actor_id: i64) -> Vec<(String, i64)> {
         self.of_actor(&self.by.documents_about, actor_id)
             .iter()

@@ -326,10 +326,7 @@ impl Indexes {
         for list in &mut self.passages_of_section {
             list.sort_by_key(|&p| (r.passages[p].position, p));
         }
-        for list in &mut self.own_passages {
-            list.sort_by(|&a, &b| r.passages[a].origin.cmp(&r.passages[b].origin));
-        }
-        for list in &mut self.text_of_actor {
+        for list in self.own_passages.iter_mut().chain(&mut self.text_of_actor) {
             list.sort_by(|&a, &b| r.passages[a].origin.cmp(&r.passages[b].origin));
         }
         for list in &mut self.relations_of_standard {

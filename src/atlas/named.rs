@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use super::rows::PassageRow;
+use super::rows::{ItemRow, PassageRow};
 use super::{id, Atlas};
 use crate::import::prose::sentence_at;
 use crate::search::{contains_run, is_stop_word, tokens};
@@ -147,15 +147,11 @@ impl Atlas {
     pub fn named_of_actor(&self, actor_id: i64, limit: usize) -> Vec<Named> {
         let mut out: Vec<Named> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
-        let tools = self.rows.items.iter().filter(|i| id(i.actor) == actor_id);
-        for item in tools {
-            out.extend(self.named_tools(&tokens(&item.name)).into_iter().take(1));
+        for &i in self.of_actor(&self.by.items_of_actor, actor_id) {
+            out.push(self.tool_named(&self.rows.items[i]));
         }
         // Its own passages only, each read once for the kind words it writes.
-        let passages = super::pos(actor_id)
-            .and_then(|a| self.by.text_of_actor.get(a))
-            .map_or(&[][..], Vec::as_slice);
-        for &p in passages {
+        for &p in self.of_actor(&self.by.text_of_actor, actor_id) {
             out.extend(self.named_by_kind(&self.rows.passages[p], KINDS));
         }
         out.retain(|n| n.actor_id == Some(actor_id) && seen.insert(n.title.to_lowercase()));
@@ -357,25 +353,28 @@ impl Atlas {
             .iter()
             .filter(|item| contains_run(&tokens(&item.name), words))
             .take(MAX_NAMED)
-            .map(|item| {
-                let actor = self.rows.actors.get(item.actor);
-                let sentence = item.description.clone().unwrap_or_default();
-                Named {
-                    title: item.name.clone(),
-                    kind: item.kind.to_string(),
-                    actor_id: Some(id(item.actor)),
-                    actor_name: actor.map(display_name),
-                    own_tool: true,
-                    former: None,
-                    defined: None,
-                    made_by: None,
-                    year: year_in(&format!("{} {sentence}", item.name)),
-                    sentence,
-                    file: item.origin.file.clone(),
-                    line: item.origin.line as i64,
-                }
-            })
+            .map(|item| self.tool_named(item))
             .collect()
+    }
+
+    /// A tool or programme an actor lists, as a named thing.
+    fn tool_named(&self, item: &ItemRow) -> Named {
+        let actor = self.rows.actors.get(item.actor);
+        let sentence = item.description.clone().unwrap_or_default();
+        Named {
+            title: item.name.clone(),
+            kind: item.kind.to_string(),
+            actor_id: Some(id(item.actor)),
+            actor_name: actor.map(display_name),
+            own_tool: true,
+            former: None,
+            defined: None,
+            made_by: None,
+            year: year_in(&format!("{} {sentence}", item.name)),
+            sentence,
+            file: item.origin.file.clone(),
+            line: item.origin.line as i64,
+        }
     }
 
     /// Names written in passages: the words in order, written as a name.

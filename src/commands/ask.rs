@@ -423,78 +423,65 @@ fn owner_named<'x>(atlas: &Atlas, x: &'x str) -> &'x str {
 }
 
 /// What a card says of an actor, as people ask for it ("the headquarters of", "l'adresse
-/// de", "UNICC's website").
-const CARD_FACTS: &[&str] = &[
-    "address",
-    "addresses",
-    "headquarters",
-    "hq",
-    "seat",
-    "office",
-    "offices",
-    "website",
-    "web site",
-    "site",
-    "homepage",
-    "contact",
-    "contacts",
-    "location",
-    "mandate",
-    "mission",
-    "adresse",
-    "siège",
-    "siege",
-    "bureau",
-    "bureaux",
-    "site web",
-    "site internet",
-    "mandat",
+/// de", "UNICC's website"), and the fact /actor's fact: answers alone, where there is one (its
+/// address, its website); else the card answers.
+const CARD_FACTS: &[(&str, Option<Fact>)] = &[
+    ("address", Some(Fact::Address)),
+    ("addresses", Some(Fact::Address)),
+    ("headquarters", Some(Fact::Address)),
+    ("hq", Some(Fact::Address)),
+    ("seat", Some(Fact::Address)),
+    ("office", Some(Fact::Address)),
+    ("offices", Some(Fact::Address)),
+    ("website", Some(Fact::Website)),
+    ("web site", Some(Fact::Website)),
+    ("site", Some(Fact::Website)),
+    ("homepage", Some(Fact::Website)),
+    ("contact", None),
+    ("contacts", None),
+    ("location", Some(Fact::Address)),
+    ("mandate", None),
+    ("mission", None),
+    ("adresse", Some(Fact::Address)),
+    ("siège", Some(Fact::Address)),
+    ("siege", Some(Fact::Address)),
+    ("bureau", Some(Fact::Address)),
+    ("bureaux", Some(Fact::Address)),
+    ("site web", Some(Fact::Website)),
+    ("site internet", Some(Fact::Website)),
+    ("mandat", None),
 ];
 
-/// The fact a card's word asks for, where /actor's fact: answers it alone (its address, its
-/// website); else the card answers.
+/// The fact a card's word asks for, if /actor's fact: answers it.
 fn fact_named(word: &str) -> Option<Fact> {
     let w = word.to_lowercase();
-    match w.as_str() {
-        "address" | "addresses" | "headquarters" | "hq" | "seat" | "office" | "offices"
-        | "location" | "adresse" | "siège" | "siege" | "bureau" | "bureaux" => Some(Fact::Address),
-        "website" | "web site" | "site" | "homepage" | "site web" | "site internet" => {
-            Some(Fact::Website)
-        }
-        _ => None,
-    }
+    CARD_FACTS.iter().find(|(name, _)| *name == w)?.1
 }
 
 /// "the headquarters of WIPO", "le siège du Forum économique mondial", "UNICC's address":
 /// the actor whose card fact is asked, when the words name one, and the fact.
 fn card_fact_of<'x>(atlas: &Atlas, x: &'x str) -> Option<(&'x str, Option<Fact>)> {
+    fn facts() -> String {
+        let words: Vec<&str> = CARD_FACTS.iter().map(|(w, _)| *w).collect();
+        words.join("|")
+    }
     static OF: LazyLock<Regex> = LazyLock::new(|| {
-        let facts = CARD_FACTS.join("|");
         Regex::new(&format!(
-            r"(?i)^(?:(?:the|its|their|le|la|les|l['’])\s*)?(?P<fact>{facts})\s+(?:of|for|de|du|des|d['’])\s*(?P<owner>.+)$"
+            r"(?i)^(?:(?:the|its|their|le|la|les|l['’])\s*)?(?P<fact>{})\s+(?:of|for|de|du|des|d['’])\s*(?P<owner>.+)$",
+            facts()
         ))
         .expect("a valid pattern")
     });
+    // "UNICC's address", "the WIPO website", "ISO homepage", "the World Economic Forums
+    // address": the owner's name then the fact, with or without the apostrophe.
     static OWNS: LazyLock<Regex> = LazyLock::new(|| {
-        let facts = CARD_FACTS.join("|");
         Regex::new(&format!(
-            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])\s+(?P<fact>{facts})$"
+            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])?\s+(?P<fact>{})$",
+            facts()
         ))
         .expect("a valid pattern")
     });
-    // "the WIPO website", "ISO homepage", "the World Economic Forums address": the owner's
-    // name then the fact, without the apostrophe.
-    static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-        let facts = CARD_FACTS.join("|");
-        Regex::new(&format!(
-            r"(?i)^(?P<owner>.+?)(?:['’]s|s['’])?\s+(?P<fact>{facts})$"
-        ))
-        .expect("a valid pattern")
-    });
-    let c = OF
-        .captures(x)
-        .or_else(|| OWNS.captures(x))
-        .or_else(|| BEFORE.captures(x))?;
+    let c = OF.captures(x).or_else(|| OWNS.captures(x))?;
     let owner = without_article(c.name("owner")?.as_str().trim());
     let fact = c.name("fact").and_then(|f| fact_named(f.as_str()));
     names_an_actor(atlas, owner).then_some((owner, fact))

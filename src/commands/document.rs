@@ -242,9 +242,7 @@ fn described_reply(
                 .iter()
                 .map(|n| {
                     let whose = n.actor_name.clone().unwrap_or_default();
-                    Item::labelled(n.title.clone(), format!("{}, {whose}", n.kind))
-                        .source(cite(&n.file, n.line))
-                        .more(format!("/document {}", shorten(&n.title, 80)))
+                    named_item(n, format!("{}, {whose}", n.kind))
                 })
                 .collect();
             let mut r = Reply::answer(format!("{kind} about “{}”", shorten(about, 60)));
@@ -262,7 +260,7 @@ fn whose(atlas: &Atlas, who: &str) -> Option<crate::atlas::views::ActorRow> {
     if let Some(a) = super::actor::resolve(atlas, who) {
         return Some(a);
     }
-    let word = name_key_of(who)?;
+    let word = one_word(who)?;
     let mut having = atlas
         .actors
         .lookup(who, 10)
@@ -274,16 +272,32 @@ fn whose(atlas: &Atlas, who: &str) -> Option<crate::atlas::views::ActorRow> {
                 .as_deref()
                 .unwrap_or(&a.name)
                 .split_whitespace()
-                .any(|w| w.eq_ignore_ascii_case(&word))
+                .any(|w| w.eq_ignore_ascii_case(word))
         });
     let first = having.next()?;
     having.all(|a| a.id == first.id).then_some(first)
 }
 
-/// A one-word name, as a word ("forum"); None for several words.
-fn name_key_of(who: &str) -> Option<String> {
-    let words: Vec<&str> = who.split_whitespace().collect();
-    (words.len() == 1).then(|| words[0].to_string())
+/// The word of a one-word name ("forum"); None for several words.
+fn one_word(who: &str) -> Option<&str> {
+    let mut words = who.split_whitespace();
+    words.next().filter(|_| words.next().is_none())
+}
+
+/// A named thing as a line of a list: its title, what is said of it, where, and the command
+/// that shows it.
+fn named_item(n: &crate::atlas::named::Named, detail: String) -> Item {
+    Item::labelled(n.title.clone(), detail)
+        .source(cite(&n.file, n.line))
+        .more(format!("/document {}", shorten(&n.title, 80)))
+}
+
+/// The command that shows a document of the UN list: by its symbol, else its title.
+fn command_for(d: &DocumentRow) -> String {
+    format!(
+        "/document {}",
+        d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
+    )
 }
 
 /// Most publications and programmes listed for one actor.
@@ -298,11 +312,7 @@ fn of_actor(atlas: &Atlas, actor: &crate::atlas::views::ActorRow, query: &str) -
     // entries of it.
     let mut named = atlas.named_of_actor(actor.id, usize::MAX);
     named.sort_by_key(|n| n.own_tool);
-    let listed: Vec<&DocumentRow> = atlas
-        .documents
-        .iter()
-        .filter(|d| d.owner_slug.as_deref() == Some(actor.slug.as_str()))
-        .collect();
+    let listed = atlas.documents_of(actor.id);
     let total = named.len() + listed.len();
     if total == 0 {
         return None;
@@ -310,18 +320,13 @@ fn of_actor(atlas: &Atlas, actor: &crate::atlas::views::ActorRow, query: &str) -
     let listed_items = listed.iter().map(|d| {
         Item::labelled(d.title.clone(), d.kind.clone())
             .source(cite(&d.file, d.line))
-            .more(format!(
-                "/document {}",
-                d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
-            ))
+            .more(command_for(d))
     });
     let items: Vec<Item> = named
         .iter()
         .map(|n| {
             let year = n.year.map(|y| format!(", {y}")).unwrap_or_default();
-            Item::labelled(n.title.clone(), format!("{}{year}", n.kind))
-                .source(cite(&n.file, n.line))
-                .more(format!("/document {}", shorten(&n.title, 80)))
+            named_item(n, format!("{}{year}", n.kind))
         })
         .chain(listed_items)
         .take(OF_ACTOR)
@@ -524,16 +529,7 @@ fn answer_found(atlas: &Atlas, query: &str, typed: &str, docs: &[DocumentRow]) -
         1 => card(atlas, &docs[0]),
         _ => {
             let mut r = card(atlas, &docs[0]);
-            r.suggestions = docs[1..]
-                .iter()
-                .take(3)
-                .map(|d| {
-                    format!(
-                        "/document {}",
-                        d.symbol.clone().unwrap_or_else(|| shorten(&d.title, 80))
-                    )
-                })
-                .collect();
+            r.suggestions = docs[1..].iter().take(3).map(command_for).collect();
             r
         }
     }

@@ -32,16 +32,19 @@ pub enum Fact {
 const SHOWN: usize = 3;
 
 impl Fact {
+    const ALL: [Fact; 6] = [
+        Fact::Founded,
+        Fact::Address,
+        Fact::Website,
+        Fact::Name,
+        Fact::Members,
+        Fact::People,
+    ];
+
+    /// The fact an option's value names (as `as_str` writes it), in any case.
     pub fn parse(s: &str) -> Option<Fact> {
-        Some(match s.trim().to_lowercase().as_str() {
-            "founded" => Fact::Founded,
-            "address" => Fact::Address,
-            "website" => Fact::Website,
-            "name" => Fact::Name,
-            "members" => Fact::Members,
-            "people" => Fact::People,
-            _ => return None,
-        })
+        let s = s.trim().to_lowercase();
+        Fact::ALL.into_iter().find(|f| f.as_str() == s)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -90,18 +93,21 @@ static BASED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
+/// A number as the sources write a count ("more than 20,000", "over 90", "1500").
+const A_COUNT: &str = r"(?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{3})*";
+
 /// A count, then up to five words ("39 small island and coastal developing states"), then a
 /// noun of members — "countries" alone is not one ("alumni from 163 countries", "a
 /// framework to over 170 countries" count where people are, not members), nor is a count
 /// after "from", "in", "to" (group `not`).
 static MEMBERS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?P<not>(?-u:\b)(?:from|in|across|to|into|throughout)\s+)?(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{3})*(?:\s+[\w-]+){0,5}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))(?-u:\b)")
+    Regex::new(&format!(r"(?i)(?P<not>(?-u:\b)(?:from|in|across|to|into|throughout)\s+)?(?-u:\b)({A_COUNT}(?:\s+[\w-]+){{0,5}}?\s+(?:member states|member countries|members|member organi[sz]ations|states|national (?:standards )?bodies))(?-u:\b)"))
         .expect("a valid pattern")
 });
 
 /// A count, then up to three words, then a noun of people working for or with it.
 static PEOPLE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{3})*(?:\s+[\w-]+){0,3}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))(?-u:\b)")
+    Regex::new(&format!(r"(?i)(?-u:\b)({A_COUNT}(?:\s+[\w-]+){{0,3}}?\s+(?:staff(?: members)?|employees|experts|personnel|professionals|specialists|volunteers|researchers|people))(?-u:\b)"))
         .expect("a valid pattern")
 });
 
@@ -172,7 +178,7 @@ fn counting(what: &str) -> Option<Regex> {
         .join(r"\s+");
     let stem = phrase.strip_suffix('s').unwrap_or(&phrase);
     Regex::new(&format!(
-        r"(?i)(?-u:\b)((?:over |more than |some |about |around |nearly |almost )?\d+(?:,\d{{3}})*(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)(?-u:\b)"
+        r"(?i)(?-u:\b)({A_COUNT}(?:\s+[\w-]+){{0,3}}?\s+{stem}(?:s|es)?)(?-u:\b)"
     ))
     .ok()
 }
@@ -205,7 +211,7 @@ fn stated(atlas: &Atlas, a: &ActorRow, fact: Fact) -> Option<Item> {
         Fact::Founded => line("founded").map(|f| (founded_in(a, &f.1), &f.2, f.3))?,
         Fact::Address => line("address").map(|f| (f.1.clone(), &f.2, f.3))?,
         Fact::Website => line("website").map(|f| (f.1.clone(), &f.2, f.3))?,
-        Fact::Name => return name_in_full(atlas, a),
+        Fact::Name => return name_in_full(atlas, a, &facts),
         Fact::Members | Fact::People => return None,
     };
     Some(Item::new(text).source(cite(file, n)))
@@ -225,8 +231,11 @@ fn founded_in(a: &ActorRow, year: &str) -> String {
 
 /// What its acronym stands for: the name its profile states, else a name of it the sources
 /// write in full, else a curated alias whose initials spell the acronym (marked curated).
-fn name_in_full(atlas: &Atlas, a: &ActorRow) -> Option<Item> {
-    let facts = atlas.stated_facts(a.id);
+fn name_in_full(
+    atlas: &Atlas,
+    a: &ActorRow,
+    facts: &[(&'static str, String, String, i64)],
+) -> Option<Item> {
     if let Some((_, name, file, n)) = facts.iter().find(|f| f.0 == "name") {
         if a.acronym.as_deref() != Some(name.as_str()) {
             return Some(Item::new(name.clone()).source(cite(file, *n)));
@@ -357,31 +366,34 @@ fn stating(pattern: &Regex, sentence: &str, names: &[String], own: bool) -> Opti
     if !about_it {
         return None;
     }
-    // Marked on the sentence as written (the match's offsets are its), each part then
-    // tidied on its own.
-    let tidy = |t: &str| {
-        let lead = if t.starts_with(char::is_whitespace) {
-            " "
-        } else {
-            ""
-        };
-        let trail = if t.ends_with(char::is_whitespace) {
-            " "
-        } else {
-            ""
-        };
-        let words = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        if words.is_empty() {
-            lead.to_string()
-        } else {
-            format!("{lead}{words}{trail}")
-        }
-    };
+    // Marked on the sentence as written (the match's offsets are its), each part's white
+    // space then made single spaces.
     Some(Text::of([
-        Span::Plain(tidy(&sentence[..part.start()]).trim_start().to_string()),
-        Span::Strong(tidy(&sentence[part.start()..part.end()]).trim().to_string()),
-        Span::Plain(tidy(&sentence[part.end()..]).trim_end().to_string()),
+        Span::Plain(
+            one_space(&sentence[..part.start()])
+                .trim_start()
+                .to_string(),
+        ),
+        Span::Strong(
+            one_space(&sentence[part.start()..part.end()])
+                .trim()
+                .to_string(),
+        ),
+        Span::Plain(one_space(&sentence[part.end()..]).trim_end().to_string()),
     ]))
+}
+
+/// `t` with every run of white space one space (at its ends too).
+fn one_space(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        if !c.is_whitespace() {
+            out.push(c);
+        } else if !out.ends_with(' ') {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 /// Whether `text` names the actor as a body of its own (`stands_alone`).
