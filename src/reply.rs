@@ -322,6 +322,14 @@ impl Reply {
         self
     }
 
+    /// Puts `note` first in the line under the title, before what it already says.
+    pub fn note_in_subtitle(&mut self, note: String) {
+        self.subtitle = Some(match self.subtitle.take() {
+            Some(s) => format!("{note} · {s}"),
+            None => note,
+        });
+    }
+
     pub fn section(mut self, heading: &str, items: Vec<Item>) -> Reply {
         if !items.is_empty() {
             self.sections.push(Section {

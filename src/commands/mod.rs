@@ -583,10 +583,7 @@ fn said_past_the_end(mut reply: Reply, asked: Option<i64>) -> Reply {
     } else {
         format!("There is no page {asked}: showing the last, page {pages} of {pages}")
     };
-    reply.subtitle = Some(match reply.subtitle.take() {
-        Some(s) => format!("{note} · {s}"),
-        None => note,
-    });
+    reply.note_in_subtitle(note);
     reply
 }
 

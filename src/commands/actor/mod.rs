@@ -138,18 +138,11 @@ pub fn run(atlas: &Atlas, p: Params) -> Result<Reply, CommandError> {
     };
     if corrected {
         // A corrected spelling is said, never passed off as what was asked.
-        reply.subtitle = Some(match reply.subtitle.take() {
-            Some(s) => format!(
-                "Showing {} for “{}” · {s}",
-                display_name(&actor),
-                shorten(&p.name, 60)
-            ),
-            None => format!(
-                "Showing {} for “{}”",
-                display_name(&actor),
-                shorten(&p.name, 60)
-            ),
-        });
+        reply.note_in_subtitle(format!(
+            "Showing {} for “{}”",
+            display_name(&actor),
+            shorten(&p.name, 60)
+        ));
     }
     // Ambiguous: other actors matched about as well.
     let mut also = Vec::new();
